@@ -1,0 +1,124 @@
+using System.Numerics;
+using System.Runtime.CompilerServices;
+using StreamMl.Engine.Internal;
+
+namespace StreamMl.Engine;
+
+/// <summary>One column of a <see cref="ColumnBatch"/>: a fixed-capacity, 64-byte aligned value buffer and an
+/// Arrow-layout validity bitmap (bit set = valid, least significant bit first). String columns hold int32 codes
+/// into <see cref="Dictionary"/>.</summary>
+public sealed class Column : IDisposable
+{
+    private readonly NativeBuffer _values;
+    private readonly NativeBuffer _validity;
+    private bool _mayHaveNulls;
+
+    internal Column(Field field, int capacity)
+    {
+        Field = field;
+        Capacity = capacity;
+        _values = new NativeBuffer(checked(capacity * ColumnTypes.SizeOf(field.Type)));
+        _validity = new NativeBuffer(BitmapBytes(capacity));
+        _validity.GetSpan().Fill(0xFF);
+        if (field.Type == ColumnType.String) Dictionary = new StringDictionary();
+    }
+
+    /// <summary>Name, type and nullability.</summary>
+    public Field Field { get; }
+
+    /// <summary>Physical type.</summary>
+    public ColumnType Type => Field.Type;
+
+    /// <summary>Rows the column can hold.</summary>
+    public int Capacity { get; }
+
+    /// <summary>The distinct strings of a string column; null for other types.</summary>
+    public StringDictionary? Dictionary { get; }
+
+    /// <summary>True once any row has been set to null since the last reset. A false value lets kernels skip the bitmap.</summary>
+    public bool MayHaveNulls => _mayHaveNulls;
+
+    /// <summary>The whole value buffer (capacity rows) as <typeparamref name="T"/>; the caller slices it to the batch length.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public Span<T> Values<T>() where T : unmanaged
+    {
+        if (Unsafe.SizeOf<T>() != ColumnTypes.SizeOf(Type))
+            ThrowHelper.SchemaMismatch($"column '{Field.Name}' is {ColumnTypes.Name(Type)}; it cannot be read as {typeof(T).Name}");
+        return _values.AsSpan<T>();
+    }
+
+    /// <summary>The validity bitmap in Arrow layout.</summary>
+    public Span<byte> ValidityBitmap => _validity.GetSpan();
+
+    internal NativeBuffer ValueBuffer => _values;
+
+    internal NativeBuffer ValidityBuffer => _validity;
+
+    /// <summary>True when row <paramref name="row"/> holds a value.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public unsafe bool IsValid(int row) => !_mayHaveNulls || (_validity.Pointer[row >> 3] & (1 << (row & 7))) != 0;
+
+    /// <summary>Marks row <paramref name="row"/> null.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public unsafe void SetNull(int row)
+    {
+        _validity.Pointer[row >> 3] &= (byte)~(1 << (row & 7));
+        _mayHaveNulls = true;
+    }
+
+    /// <summary>Marks row <paramref name="row"/> valid.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public unsafe void SetValid(int row) => _validity.Pointer[row >> 3] |= (byte)(1 << (row & 7));
+
+    /// <summary>Number of null rows among the first <paramref name="length"/>.</summary>
+    public int NullCount(int length)
+    {
+        if (!_mayHaveNulls) return 0;
+        var bitmap = _validity.GetSpan();
+        var valid = 0;
+        var fullBytes = length >> 3;
+        for (var i = 0; i < fullBytes; i++) valid += BitOperations.PopCount(bitmap[i]);
+        for (var row = fullBytes << 3; row < length; row++)
+            if ((bitmap[row >> 3] & (1 << (row & 7))) != 0) valid++;
+        return length - valid;
+    }
+
+    /// <summary>Makes every row valid again and, for strings, empties the dictionary. Values are not cleared.</summary>
+    public void Reset()
+    {
+        if (_mayHaveNulls) _validity.GetSpan().Fill(0xFF);
+        _mayHaveNulls = false;
+        Dictionary?.Clear();
+    }
+
+    /// <summary>Copies row <paramref name="from"/> of <paramref name="source"/> (same type) into row <paramref name="to"/>.</summary>
+    public void CopyRow(Column source, int from, int to)
+    {
+        var size = ColumnTypes.SizeOf(Type);
+        var src = source._values.GetSpan().Slice(from * size, size);
+        if (Type == ColumnType.String && !ReferenceEquals(source, this))
+        {
+            var code = MemoryMarshalInt(src);
+            var value = source.IsValid(from) ? Dictionary!.GetOrAdd(source.Dictionary![code]) : 0;
+            Values<int>()[to] = value;
+        }
+        else
+        {
+            src.CopyTo(_values.GetSpan().Slice(to * size, size));
+        }
+        if (source.IsValid(from)) SetValid(to); else SetNull(to);
+    }
+
+    private static int MemoryMarshalInt(ReadOnlySpan<byte> bytes) => System.Runtime.InteropServices.MemoryMarshal.Read<int>(bytes);
+
+    internal void MarkMayHaveNulls() => _mayHaveNulls = true;
+
+    /// <summary>Frees the column's native memory.</summary>
+    public void Dispose()
+    {
+        _values.Dispose();
+        _validity.Dispose();
+    }
+
+    internal static int BitmapBytes(int rows) => (rows + 7) >> 3;
+}

@@ -1,0 +1,67 @@
+namespace StreamMl.Engine;
+
+/// <summary>Remembers the source ranges of every published batch until all sinks have made it durable, then hands
+/// the merged ranges to the source to commit. Positions are copied out of ring slots at publish time because a slot
+/// can be reused before a buffering sink makes its batch durable.</summary>
+internal sealed class CheckpointTracker
+{
+    private readonly object _gate = new();
+    private readonly Queue<(long Sequence, SourceRange Range)> _pending = new(256);
+    private readonly long[] _durable;
+    private readonly IBatchSource _source;
+    private readonly List<SourceRange> _merge = new(16);
+    private long _committed = -1;
+
+    public CheckpointTracker(IBatchSource source, int sinkCount)
+    {
+        _source = source;
+        _durable = new long[Math.Max(sinkCount, 1)];
+        Array.Fill(_durable, -1L);
+        if (sinkCount == 0) _durable[0] = long.MaxValue;
+    }
+
+    /// <summary>Highest sequence whose positions were committed to the source.</summary>
+    public long Committed => Volatile.Read(ref _committed);
+
+    /// <summary>Called by the producer after filling slot <paramref name="sequence"/>, before publishing it.</summary>
+    public void Record(long sequence, SourcePositions positions)
+    {
+        lock (_gate)
+        {
+            foreach (var range in positions.Ranges) _pending.Enqueue((sequence, range));
+        }
+    }
+
+    /// <summary>Sink <paramref name="sink"/> made every batch up to <paramref name="sequence"/> durable.</summary>
+    public void MarkDurable(int sink, long sequence)
+    {
+        lock (_gate)
+        {
+            if (sequence <= _durable[sink]) return;
+            _durable[sink] = sequence;
+            var upTo = _durable.Min();
+            if (upTo <= _committed) return;
+            _merge.Clear();
+            while (_pending.Count > 0 && _pending.Peek().Sequence <= upTo)
+            {
+                var range = _pending.Dequeue().Range;
+                var index = _merge.FindIndex(r => r.Partition == range.Partition);
+                if (index < 0) _merge.Add(range);
+                else
+                {
+                    var merged = _merge[index];
+                    _merge[index] = new SourceRange(range.Partition, Math.Min(merged.Start, range.Start), Math.Max(merged.End, range.End));
+                }
+            }
+            Volatile.Write(ref _committed, upTo == long.MaxValue ? _committed : upTo);
+            if (_merge.Count > 0) _source.Commit(System.Runtime.InteropServices.CollectionsMarshal.AsSpan(_merge));
+        }
+    }
+
+    /// <summary>Commits everything recorded up to <paramref name="sequence"/> when the pipeline has no sinks.</summary>
+    public void CommitWithoutSinks(long sequence)
+    {
+        lock (_gate) _durable[0] = -1;
+        MarkDurable(0, sequence);
+    }
+}

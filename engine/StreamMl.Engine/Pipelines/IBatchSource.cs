@@ -1,0 +1,39 @@
+namespace StreamMl.Engine;
+
+/// <summary>Produces batches for a pipeline: a file, a topic, a table, a generator. The pipeline calls every member
+/// except <see cref="Commit"/> from one producer thread; <see cref="Commit"/> comes from the checkpoint thread.</summary>
+public interface IBatchSource : IAsyncDisposable
+{
+    /// <summary>Name shown in counters and logs.</summary>
+    string Name { get; }
+
+    /// <summary>The columns this source fills. The pipeline's batches hold these plus the columns operators add.</summary>
+    Schema Schema { get; }
+
+    /// <summary>Opens files or connections. Called once, before the first <see cref="FillAsync"/>.</summary>
+    ValueTask OpenAsync(SourceContext context, CancellationToken cancellationToken);
+
+    /// <summary>Fills <paramref name="batch"/> (already reset) with up to <see cref="ColumnBatch.Capacity"/> rows:
+    /// values of <see cref="Schema"/>'s columns (matched by name), event times, row offsets and partitions, the
+    /// source ranges in <see cref="ColumnBatch.Positions"/> and, optionally, a watermark.</summary>
+    /// <returns>False when the source is exhausted (its last rows, if any, are in <paramref name="batch"/>); true
+    /// otherwise. An unbounded source with nothing new returns true with an empty batch after a short wait.</returns>
+    ValueTask<bool> FillAsync(ColumnBatch batch, CancellationToken cancellationToken);
+
+    /// <summary>Every sink has made the rows of these ranges durable: the source may commit them (Kafka offsets,
+    /// file positions, database cursors, MQTT acknowledgements).</summary>
+    void Commit(ReadOnlySpan<SourceRange> ranges);
+
+    /// <summary>A human-readable place for an offset of a partition, such as "data.csv line 12" or "topic[3]@1042".</summary>
+    string Describe(int partition, long offset);
+}
+
+/// <summary>What a source gets from its pipeline.</summary>
+public sealed class SourceContext(string pipelineName, IDeadLetterSink deadLetters)
+{
+    /// <summary>Name of the pipeline.</summary>
+    public string PipelineName { get; } = pipelineName;
+
+    /// <summary>Where records that cannot be decoded go, with the reason and their position.</summary>
+    public IDeadLetterSink DeadLetters { get; } = deadLetters;
+}

@@ -1,0 +1,377 @@
+using System.Diagnostics;
+using StreamMl.Engine.Ring;
+
+namespace StreamMl.Engine;
+
+/// <summary>A running graph: one source feeding a ring of batch slots, operators in sequence, sinks in parallel.
+/// Build one with <see cref="From"/>. A slow sink holds the source back (the ring never holds more than
+/// <see cref="PipelineOptions.RingSize"/> batches), positions are committed once every sink made a batch durable,
+/// and a pipeline over a bounded source completes by itself when the source is exhausted.</summary>
+public sealed class Pipeline : IAsyncDisposable
+{
+    private readonly IBatchSource _source;
+    private readonly IBatchOperator[] _operators;
+    private readonly IBatchSink[] _sinks;
+    private readonly PipelineOptions _options;
+    private readonly BatchPool _pool;
+    private readonly RingBuffer<ColumnBatch> _ring;
+    private readonly IEventProcessor[] _processors;
+    private readonly StageContext[] _operatorContexts;
+    private readonly CheckpointTracker _checkpoints;
+    private readonly StageCounters _sourceCounters;
+    private readonly TaskCompletionSource _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly CancellationTokenSource _stopSource = new();
+    private readonly List<Thread> _threads = [];
+    private Thread? _producer;
+    private volatile Exception? _fault;
+    private long _lastPublished = -1;
+    private int _state; // 0 built, 1 started, 2 stopping, 3 done
+
+    private Pipeline(IBatchSource source, IReadOnlyList<IBatchOperator> operators, IReadOnlyList<IBatchSink> sinks, PipelineOptions options)
+    {
+        _source = source;
+        _operators = [.. operators];
+        _sinks = [.. sinks];
+        _options = options;
+        DeadLetters = options.DeadLetters ?? new CollectingDeadLetterSink();
+
+        var schema = source.Schema;
+        foreach (var op in _operators) schema = op.Bind(schema);
+        Schema = schema;
+
+        _pool = new BatchPool(schema, options.BatchCapacity, maxRetained: options.RingSize);
+        _ring = new RingBuffer<ColumnBatch>(_pool.Rent, options.RingSize, ProducerType.Single, WaitStrategy.Create(options.WaitStrategy));
+        _checkpoints = new CheckpointTracker(source, _sinks.Length);
+        _sourceCounters = new StageCounters(source.Name, StageKind.Source);
+
+        var counters = new List<StageCounters> { _sourceCounters };
+        var processors = new List<IEventProcessor>();
+        _operatorContexts = new StageContext[_operators.Length];
+        var previous = Array.Empty<Sequence>();
+        for (var i = 0; i < _operators.Length; i++)
+        {
+            var stageCounters = new StageCounters(_operators[i].Name, StageKind.Operator);
+            counters.Add(stageCounters);
+            _operatorContexts[i] = new StageContext(options.Name, _operators[i].Name, DeadLetters, source);
+            var handler = new OperatorHandler(_operators[i], _operatorContexts[i], stageCounters, options.ErrorPolicy);
+            var processor = new BatchEventProcessor<ColumnBatch, OperatorHandler>(_ring, _ring.NewBarrier(previous), handler);
+            processors.Add(processor);
+            previous = [processor.Sequence];
+        }
+        var sinkSequences = new List<Sequence>();
+        for (var i = 0; i < _sinks.Length; i++)
+        {
+            var stageCounters = new StageCounters(_sinks[i].Name, StageKind.Sink);
+            counters.Add(stageCounters);
+            var context = new StageContext(options.Name, _sinks[i].Name, DeadLetters, source);
+            var handler = new SinkHandler(_sinks[i], i, context, stageCounters, _checkpoints, options);
+            var processor = new BatchEventProcessor<ColumnBatch, SinkHandler>(_ring, _ring.NewBarrier(previous), handler,
+                timeout: options.FlushInterval);
+            processors.Add(processor);
+            sinkSequences.Add(processor.Sequence);
+        }
+        // The producer must not lap the slowest stage at the end of the graph.
+        _ring.AddGatingSequences(sinkSequences.Count > 0 ? [.. sinkSequences] : previous);
+        _processors = [.. processors];
+        Stages = counters;
+    }
+
+    /// <summary>Starts building a pipeline that reads <paramref name="source"/>.</summary>
+    public static PipelineBuilder From(IBatchSource source, PipelineOptions? options = null) => new(source, options ?? new PipelineOptions());
+
+    internal static Pipeline Create(IBatchSource source, IReadOnlyList<IBatchOperator> operators, IReadOnlyList<IBatchSink> sinks, PipelineOptions options) =>
+        new(source, operators, sinks, options);
+
+    /// <summary>Pipeline name.</summary>
+    public string Name => _options.Name;
+
+    /// <summary>Schema of the batches in the ring: the source's columns plus every operator's.</summary>
+    public Schema Schema { get; }
+
+    /// <summary>Counters of the source, each operator and each sink, in that order.</summary>
+    public IReadOnlyList<StageCounters> Stages { get; }
+
+    /// <summary>Where rejected rows went.</summary>
+    public IDeadLetterSink DeadLetters { get; }
+
+    /// <summary>Highest batch sequence whose source positions were committed.</summary>
+    public long CommittedSequence => _checkpoints.Committed;
+
+    /// <summary>Batches in the ring that the slowest stage has not finished (never above <see cref="PipelineOptions.RingSize"/>).</summary>
+    public long InFlight => _ring.Size - _ring.RemainingCapacity;
+
+    /// <summary>Completes when the pipeline has drained and closed: after a bounded source is exhausted, after
+    /// <see cref="StopAsync"/>, or faulted when a stage failed under <see cref="ErrorPolicy.Stop"/>.</summary>
+    public Task Completion => _completion.Task;
+
+    /// <summary>Opens the source and sinks and starts one thread per stage.</summary>
+    public async Task StartAsync(CancellationToken cancellationToken = default)
+    {
+        if (Interlocked.CompareExchange(ref _state, 1, 0) != 0) throw new PipelineException($"pipeline '{Name}' was already started");
+        await _source.OpenAsync(new SourceContext(Name, DeadLetters), cancellationToken).ConfigureAwait(false);
+        for (var i = 0; i < _sinks.Length; i++)
+        {
+            var index = i;
+            var context = new SinkContext(Name, Schema, _source, sequence => _checkpoints.MarkDurable(index, sequence));
+            await _sinks[i].OpenAsync(context, cancellationToken).ConfigureAwait(false);
+        }
+        for (var i = 0; i < _processors.Length; i++)
+        {
+            var processor = _processors[i];
+            var thread = new Thread(() => RunProcessor(processor)) { IsBackground = true, Name = $"{Name}/{Stages[i + 1].Name}" };
+            _threads.Add(thread);
+            thread.Start();
+        }
+        _producer = new Thread(ProduceLoop) { IsBackground = true, Name = $"{Name}/{_source.Name}" };
+        _producer.Start();
+    }
+
+    /// <summary>Starts the pipeline and waits for it to complete; cancelling stops it with a drain.</summary>
+    public async Task RunAsync(CancellationToken cancellationToken = default)
+    {
+        await StartAsync(cancellationToken).ConfigureAwait(false);
+        using (cancellationToken.Register(() => _stopSource.Cancel()))
+            await Completion.ConfigureAwait(false);
+    }
+
+    /// <summary>Stops reading the source, lets every batch already in the ring reach the sinks, completes the operators
+    /// (emitting open windows), flushes the sinks and commits the last positions.</summary>
+    public async Task StopAsync(CancellationToken cancellationToken = default)
+    {
+        if (Volatile.Read(ref _state) == 0) return;
+        _stopSource.Cancel();
+        await Completion.WaitAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    private void RunProcessor(IEventProcessor processor)
+    {
+        processor.Run();
+        if (processor.Fault is { } fault) Fail(fault);
+    }
+
+    private void Fail(Exception fault)
+    {
+        _fault ??= fault;
+        _stopSource.Cancel();
+    }
+
+    private void ProduceLoop()
+    {
+        var token = _stopSource.Token;
+        var more = true;
+        try
+        {
+            while (more && !token.IsCancellationRequested)
+            {
+                var sequence = ClaimSlot(token);
+                if (sequence < 0) break;
+                var batch = _ring[sequence];
+                while (true)
+                {
+                    batch.Reset();
+                    var start = Stopwatch.GetTimestamp();
+                    var fill = _source.FillAsync(batch, token);
+                    more = fill.IsCompletedSuccessfully ? fill.Result : fill.AsTask().GetAwaiter().GetResult();
+                    _sourceCounters._busyTicks += Stopwatch.GetTimestamp() - start;
+                    if (batch.Length > 0 || !more || batch.Watermark != ColumnBatch.NoWatermark || token.IsCancellationRequested) break;
+                }
+                _sourceCounters._rowsOut += batch.Length;
+                _sourceCounters._batches++;
+                _checkpoints.Record(sequence, batch.Positions);
+                _ring.Publish(sequence);
+                Volatile.Write(ref _lastPublished, sequence);
+            }
+        }
+        catch (OperationCanceledException) when (token.IsCancellationRequested)
+        {
+            // Stopping: the batch being filled was not published, so its positions are not committed and a restart re-reads it.
+        }
+        catch (Exception ex)
+        {
+            Fail(new PipelineException($"source '{_source.Name}' failed: {ex.Message}", ex));
+        }
+        _ = Task.Run(DrainAndCloseAsync);
+    }
+
+    private long ClaimSlot(CancellationToken token)
+    {
+        long sequence;
+        var wait = _ring.WaitStrategy as BlockingWaitStrategy;
+        var spinner = new SpinWait();
+        var start = 0L;
+        while (!_ring.TryNext(out sequence))
+        {
+            if (start == 0) start = Stopwatch.GetTimestamp();
+            if (token.IsCancellationRequested) return -1;
+            if (wait is not null) wait.WaitForSignal(TimeSpan.FromMilliseconds(10));
+            else spinner.SpinOnce(sleep1Threshold: -1);
+        }
+        if (start != 0) _sourceCounters._waitTicks += Stopwatch.GetTimestamp() - start;
+        return sequence;
+    }
+
+    private async Task DrainAndCloseAsync()
+    {
+        try
+        {
+            var last = Volatile.Read(ref _lastPublished);
+            // Orderly drain: every stage finishes every published batch before it is halted.
+            var spinner = new SpinWait();
+            while (_fault is null && _processors.Any(p => p.Sequence.Value < last && p.IsRunning))
+                spinner.SpinOnce(sleep1Threshold: 1);
+            foreach (var processor in _processors) processor.Halt();
+            foreach (var thread in _threads) thread.Join();
+
+            if (_fault is null)
+            {
+                for (var i = 0; i < _operators.Length; i++) _operators[i].Complete(_operatorContexts[i]);
+                foreach (var sink in _sinks) sink.Flush();
+                if (_sinks.Length == 0) _checkpoints.CommitWithoutSinks(last);
+                else for (var i = 0; i < _sinks.Length; i++) _checkpoints.MarkDurable(i, last);
+            }
+        }
+        catch (Exception ex)
+        {
+            _fault ??= ex;
+        }
+        try
+        {
+            foreach (var sink in _sinks) await sink.DisposeAsync().ConfigureAwait(false);
+            await _source.DisposeAsync().ConfigureAwait(false);
+        }
+        catch (Exception ex)
+        {
+            _fault ??= ex;
+        }
+        Volatile.Write(ref _state, 3);
+        if (_fault is { } fault) _completion.TrySetException(fault);
+        else _completion.TrySetResult();
+    }
+
+    /// <summary>Stops the pipeline (if running) and frees the ring's batches.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        if (Volatile.Read(ref _state) is 1 or 2)
+        {
+            _stopSource.Cancel();
+            try { await Completion.ConfigureAwait(false); }
+            catch (Exception) { /* the fault was reported through Completion */ }
+        }
+        foreach (var batch in _ring.Entries) _pool.Return(batch);
+        _pool.AssertNoLeaks();
+        _pool.Dispose();
+        _stopSource.Dispose();
+    }
+
+    private sealed class OperatorHandler(IBatchOperator op, StageContext context, StageCounters counters, ErrorPolicy policy)
+        : IEventHandler<ColumnBatch>
+    {
+        public void OnEvent(ColumnBatch batch, long sequence, bool endOfBatch)
+        {
+            counters._batches++;
+            if (batch.Failed) return;
+            var start = Stopwatch.GetTimestamp();
+            var rowsIn = batch.Selection.Count;
+            counters._rowsIn += rowsIn;
+            var rejectedBefore = context.RowsRejected;
+            try
+            {
+                op.Process(batch, context);
+            }
+            catch (Exception ex) when (policy == ErrorPolicy.DeadLetterBatch)
+            {
+                counters._errors++;
+                DeadLetterBatch(batch, context, $"operator '{op.Name}' threw {ex.GetType().Name}: {ex.Message}");
+            }
+            counters._rowsRejected += context.RowsRejected - rejectedBefore;
+            counters._rowsOut += batch.Failed ? 0 : batch.Selection.Count;
+            counters._busyTicks += Stopwatch.GetTimestamp() - start;
+        }
+    }
+
+    private static void DeadLetterBatch(ColumnBatch batch, StageContext context, string message)
+    {
+        for (var row = 0; row < batch.Length; row++)
+            if (batch.Selection.IsSelected(row)) context.Reject(batch, row, "stage-error", message);
+        batch.Failed = true;
+    }
+
+    private sealed class SinkHandler(IBatchSink sink, int index, StageContext context, StageCounters counters,
+        CheckpointTracker checkpoints, PipelineOptions options) : IEventHandler<ColumnBatch>
+    {
+        private long _lastFlush = Stopwatch.GetTimestamp();
+
+        public void OnEvent(ColumnBatch batch, long sequence, bool endOfBatch)
+        {
+            counters._batches++;
+            var start = Stopwatch.GetTimestamp();
+            if (!batch.Failed)
+            {
+                var rows = batch.Selection.Count;
+                counters._rowsIn += rows;
+                try
+                {
+                    sink.Write(batch, sequence);
+                    counters._rowsOut += rows;
+                }
+                catch (Exception ex) when (options.ErrorPolicy == ErrorPolicy.DeadLetterBatch)
+                {
+                    counters._errors++;
+                    DeadLetterBatch(batch, context, $"sink '{sink.Name}' threw {ex.GetType().Name}: {ex.Message}");
+                }
+            }
+            if (sink.DurableOnWrite || batch.Failed) checkpoints.MarkDurable(index, sequence);
+            if (Stopwatch.GetElapsedTime(_lastFlush) >= options.FlushInterval) Flush();
+            counters._busyTicks += Stopwatch.GetTimestamp() - start;
+        }
+
+        public void OnTimeout(long sequence)
+        {
+            if (Stopwatch.GetElapsedTime(_lastFlush) >= options.FlushInterval) Flush();
+        }
+
+        private void Flush()
+        {
+            _lastFlush = Stopwatch.GetTimestamp();
+            if (!sink.DurableOnWrite) sink.Flush();
+        }
+    }
+}
+
+/// <summary>Builds a <see cref="Pipeline"/>: <c>Pipeline.From(source).Then(op).Then(op2).To(sink1, sink2).Build()</c>.</summary>
+public sealed class PipelineBuilder
+{
+    private readonly IBatchSource _source;
+    private readonly PipelineOptions _options;
+    private readonly List<IBatchOperator> _operators = [];
+    private readonly List<IBatchSink> _sinks = [];
+
+    internal PipelineBuilder(IBatchSource source, PipelineOptions options)
+    {
+        _source = source;
+        _options = options;
+    }
+
+    /// <summary>Adds an operator stage after the previous one.</summary>
+    public PipelineBuilder Then(IBatchOperator op)
+    {
+        _operators.Add(op);
+        return this;
+    }
+
+    /// <summary>Adds sinks that each see every batch, in parallel.</summary>
+    public PipelineBuilder To(params IBatchSink[] sinks)
+    {
+        _sinks.AddRange(sinks);
+        return this;
+    }
+
+    /// <summary>Binds schemas and allocates the ring. Throws a <see cref="SchemaMismatchException"/> when an operator
+    /// needs a column nobody produces.</summary>
+    public Pipeline Build()
+    {
+        if ((_options.RingSize & (_options.RingSize - 1)) != 0 || _options.RingSize < 1)
+            throw new PipelineException($"RingSize must be a power of two, got {_options.RingSize}");
+        return Pipeline.Create(_source, _operators, _sinks, _options);
+    }
+}
