@@ -149,8 +149,8 @@ public sealed class PipelineTests
     public void Building_with_an_operator_that_needs_a_missing_column_names_it()
     {
         var error = Assert.Throws<SchemaMismatchException>(() =>
-            Pipeline.From(new CountingSource(1)).Then(new Time.KeyedWindowOperator("device", "x",
-                Time.WindowSpec.Tumbling(TimeSpan.FromSeconds(1)), new Time.CollectingWindowOutput())).Build());
+            Pipeline.From(new CountingSource(1)).Then(new StreamMl.Engine.Time.KeyedWindowOperator("device", "x",
+                StreamMl.Engine.Time.WindowSpec.Tumbling(TimeSpan.FromSeconds(1)), new StreamMl.Engine.Time.CollectingWindowOutput())).Build());
         Assert.Contains("'device'", error.Message);
     }
 }
