@@ -7,7 +7,7 @@ internal sealed class CountingSource(long total, int? maxRowsPerBatch = null, lo
     private int _id = -1;
     private int _x = -1;
     public long Committed = -1;
-    public readonly List<SourceRange> Commits = [];
+    public readonly List<SourceRange> Commits = new(8_192); // pre-sized: the allocation test runs Commit on a sink thread
     public volatile bool Opened;
 
     public static readonly Schema SourceSchema = new(new Field("id", ColumnType.Int64), new Field("x", ColumnType.Float32));
