@@ -46,6 +46,7 @@ public sealed partial class ModelRegistry
     internal static readonly JsonSerializerOptions s_json = new()
     {
         WriteIndented = true,
+        NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
         PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
         Converters = { new JsonStringEnumConverter(JsonNamingPolicy.CamelCase) },
     };
@@ -70,7 +71,7 @@ public sealed partial class ModelRegistry
                 throw new RegistryException($"model '{name}': the package has no {required}; a version needs {string.Join(", ", ModelPackage.RequiredFiles)}");
         try
         {
-            using (OnnxModel.Load(package.Files[ModelPackage.ModelFile], $"model '{name}' {ModelPackage.ModelFile}")) { }
+            using (OnnxMatrixModel.Load(package.Files[ModelPackage.ModelFile], $"model '{name}' {ModelPackage.ModelFile}")) { }
         }
         catch (StreamMlException e) when (e is not RegistryException)
         {
@@ -345,7 +346,8 @@ public sealed partial class ModelRegistry
 
     private static void WriteDurably(string path, byte[] bytes)
     {
-        using var stream = new FileStream(path, FileMode.CreateNew, FileAccess.Write, FileShare.None);
+        // Create, not CreateNew: a manifest is rewritten when another writer took the version number first.
+        using var stream = new FileStream(path, FileMode.Create, FileAccess.Write, FileShare.None);
         stream.Write(bytes);
         stream.Flush(flushToDisk: true);
     }

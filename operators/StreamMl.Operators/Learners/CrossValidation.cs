@@ -29,13 +29,15 @@ public sealed record CrossValidationOptions
 public sealed record FoldResult(int Repeat, int Fold, int TrainRows, int ValidationRows, EvaluationMetrics Train, EvaluationMetrics Validation);
 
 /// <summary>The outcome of a cross-validation: per fold, mean ± std per metric, and the out-of-fold predictions of the
-/// first repeat (every row predicted by the model that did not see it), for threshold tuning.</summary>
+/// first repeat (every row predicted by the model that did not see it), for threshold tuning, with the fold of each row
+/// in that repeat (to compare other tools on the same folds).</summary>
 public sealed record CrossValidationResult(
     LearningTask Task,
     IReadOnlyList<FoldResult> Folds,
     IReadOnlyDictionary<string, MetricSummary> Validation,
     IReadOnlyDictionary<string, MetricSummary> Train,
-    float[] OutOfFold);
+    float[] OutOfFold,
+    int[] FoldOfRow);
 
 /// <summary>k-fold cross-validation: stratified for classification, shuffled for regression, repeatable with seeds.</summary>
 public static class CrossValidator
@@ -48,6 +50,7 @@ public static class CrossValidator
         var width = task == LearningTask.Multiclass ? classes : 1;
         var outOfFold = new float[set.Rows * width];
         var folds = new List<FoldResult>();
+        var firstAssignment = Array.Empty<int>();
         var total = options.Folds * options.Repeats;
         for (var repeat = 0; repeat < options.Repeats; repeat++)
         {
@@ -55,6 +58,7 @@ public static class CrossValidator
             var assignment = task == LearningTask.Regression
                 ? Learners.Folds.Shuffled(set.Rows, options.Folds, seed)
                 : Learners.Folds.Stratified(set.Labels, options.Folds, seed);
+            if (repeat == 0) firstAssignment = assignment;
             for (var fold = 0; fold < options.Folds; fold++)
             {
                 var (trainRows, validationRows) = Learners.Folds.Split(assignment, fold);
@@ -76,7 +80,7 @@ public static class CrossValidator
             }
         }
         return new CrossValidationResult(task, folds,
-            Summarise(folds.Select(f => f.Validation)), Summarise(folds.Select(f => f.Train)), outOfFold);
+            Summarise(folds.Select(f => f.Validation)), Summarise(folds.Select(f => f.Train)), outOfFold, firstAssignment);
     }
 
     /// <summary>Resampling and class weights for a training set (a training fold, or the whole training split).</summary>

@@ -37,7 +37,7 @@ public sealed class OnnxExportTests
         var model = new MlNetLearner(task, new LearnerOptions { Trainer = trainer, NumberOfTrees = 20, MaximumIterations = 20 }).Fit(set);
         using var stream = new MemoryStream();
         model.ExportOnnx(stream);
-        using var onnx = OnnxModel.Load(stream.ToArray());
+        using var onnx = OnnxMatrixModel.Load(stream.ToArray());
         Assert.Equal(set.FeatureCount, onnx.FeatureCount);
         var expected = model.Predict(set);
         var actual = onnx.Predict(set, task);
@@ -50,7 +50,7 @@ public sealed class OnnxExportTests
     [Fact]
     public void Bytes_that_are_not_onnx_are_refused_with_a_clear_message()
     {
-        var error = Assert.Throws<StreamMlException>(() => OnnxModel.Load("this is a CSV file, not a model"u8.ToArray(), "upload.onnx"));
+        var error = Assert.Throws<StreamMlException>(() => OnnxMatrixModel.Load("this is a CSV file, not a model"u8.ToArray(), "upload.onnx"));
         Assert.Contains("upload.onnx is not a valid ONNX model", error.Message);
     }
 

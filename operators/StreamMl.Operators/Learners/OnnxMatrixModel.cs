@@ -6,12 +6,12 @@ namespace StreamMl.Operators.Learners;
 /// <summary>An exported model loaded into ONNX Runtime, scoring whole [rows, features] matrices. Used to check an
 /// export against ML.NET and to score held-out rows with a registered model (the champion); the streaming scoring
 /// operator binds its buffers once and does not go through this class.</summary>
-public sealed class OnnxModel : IDisposable
+public sealed class OnnxMatrixModel : IDisposable
 {
     private readonly InferenceSession _session;
     private readonly string _input;
 
-    private OnnxModel(InferenceSession session, string source)
+    private OnnxMatrixModel(InferenceSession session, string source)
     {
         _session = session;
         if (session.InputMetadata.Count != 1)
@@ -26,7 +26,7 @@ public sealed class OnnxModel : IDisposable
 
     /// <summary>Loads ONNX bytes; throws a <see cref="StreamMlException"/> saying the bytes are not an ONNX model when
     /// ONNX Runtime refuses them.</summary>
-    public static OnnxModel Load(byte[] bytes, string source = "model")
+    public static OnnxMatrixModel Load(byte[] bytes, string source = "model")
     {
         InferenceSession session;
         try
@@ -39,7 +39,7 @@ public sealed class OnnxModel : IDisposable
         }
         try
         {
-            return new OnnxModel(session, source);
+            return new OnnxMatrixModel(session, source);
         }
         catch
         {
@@ -49,7 +49,7 @@ public sealed class OnnxModel : IDisposable
     }
 
     /// <summary>Loads an ONNX file.</summary>
-    public static OnnxModel Load(string path) => Load(File.ReadAllBytes(path), path);
+    public static OnnxMatrixModel Load(string path) => Load(File.ReadAllBytes(path), path);
 
     /// <summary>Width of the input matrix.</summary>
     public int FeatureCount { get; }
