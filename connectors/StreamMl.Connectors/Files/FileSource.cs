@@ -130,6 +130,7 @@ public sealed class FileSource : IBatchSource
             }
             catch (Exception ex) when (ex is BadInputException or IOException or InvalidDataException)
             {
+                row = reader.Filled;
                 FailFile(reader, batch, ex);
                 continue;
             }

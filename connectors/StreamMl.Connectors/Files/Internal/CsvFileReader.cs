@@ -14,12 +14,13 @@ internal sealed class CsvFileReader : FileReader
     private readonly int _headerCount;
     private SepReader _reader;
     private TextReader _text;
+    private Stream _stream;
     private long _lineBase;
     private long _line;
 
     public CsvFileReader(string path, int partition, ReaderContext context) : base(path, partition, context)
     {
-        (_reader, _text) = OpenReader(path, context.Options.Delimiter, skipLines: 0, hasHeader: true);
+        (_reader, _text, _stream) = OpenReader(path, context.Options.Delimiter, skipLines: 0, hasHeader: true);
         var header = _reader.Header.ColNames;
         _headerCount = header.Count;
         _fieldToColumn = [.. context.Schema.Select(f => IndexOf(header, f.Name))];
@@ -36,7 +37,7 @@ internal sealed class CsvFileReader : FileReader
     /// <summary>The column names of the file's header.</summary>
     public static IReadOnlyList<string> ReadHeader(SepReader reader) => reader.Header.ColNames;
 
-    internal static (SepReader Reader, TextReader Text) OpenReader(string path, char? delimiter, long skipLines, bool hasHeader)
+    internal static (SepReader Reader, TextReader Text, Stream Stream) OpenReader(string path, char? delimiter, long skipLines, bool hasHeader)
     {
         var stream = InputStreams.Open(path);
         // Replacement decoding: invalid UTF-8 turns into U+FFFD, which each row is checked for, so one bad byte costs
@@ -51,13 +52,14 @@ internal sealed class CsvFileReader : FileReader
             Unescape = true,
             CultureInfo = CultureInfo.InvariantCulture,
         };
-        return (options.From(text), text);
+        return (options.From(text), text, stream);
     }
 
     public override int Fill(ColumnBatch batch, int row, long ingestMicros)
     {
         var context = Context;
         var targets = context.Targets(batch);
+        Filled = row;
         var nulls = context.Nulls;
         var schema = context.Schema;
         while (row < batch.Capacity)
@@ -65,6 +67,7 @@ internal sealed class CsvFileReader : FileReader
             if (!_reader.MoveNext())
             {
                 Exhausted = true;
+                (_stream as CheckedGzipStream)?.ThrowIfTruncated();
                 break;
             }
             var current = _reader.Current;
@@ -126,7 +129,7 @@ internal sealed class CsvFileReader : FileReader
                 continue;
             }
             context.Accept(batch, row, Partition, line, next, ingestMicros);
-            row++;
+            Filled = ++row;
         }
         return row;
     }
@@ -137,7 +140,7 @@ internal sealed class CsvFileReader : FileReader
         var separator = _reader.Spec.Sep.Separator;
         _reader.Dispose();
         _text.Dispose();
-        (_reader, _text) = OpenReader(Path, separator, badLine, hasHeader: false);
+        (_reader, _text, _stream) = OpenReader(Path, separator, badLine, hasHeader: false);
         _lineBase = badLine;
     }
 

@@ -72,6 +72,10 @@ internal abstract class FileReader(string path, int partition, ReaderContext con
     /// <summary>True once every record was read.</summary>
     public bool Exhausted { get; protected set; }
 
+    /// <summary>Rows of the current batch filled so far, kept up to date by <see cref="Fill"/> so that the rows read
+    /// before an I/O error in the middle of a fill are kept.</summary>
+    public int Filled { get; protected set; }
+
     /// <summary>Fills rows from <paramref name="row"/> on; returns the batch's new row count.</summary>
     public abstract int Fill(ColumnBatch batch, int row, long ingestMicros);
 

@@ -7,6 +7,8 @@ namespace StreamMl.Connectors.Files.Internal;
 /// <summary>Splits a stream into lines of UTF-8 bytes without decoding them. The buffer grows to the longest line.</summary>
 internal sealed class LineSplitter(Stream stream) : IDisposable
 {
+    public Stream Stream => stream;
+
     private byte[] _buffer = new byte[1 << 16];
     private int _start;
     private int _end;
@@ -152,12 +154,14 @@ internal sealed class JsonLinesFileReader : FileReader
     {
         var context = Context;
         var targets = context.Targets(batch);
+        Filled = row;
         while (row < batch.Capacity)
         {
             var before = _lines.BytesConsumed;
             if (!_lines.TryReadLine(out var bytes))
             {
                 Exhausted = true;
+                (_lines.Stream as CheckedGzipStream)?.ThrowIfTruncated();
                 break;
             }
             var line = _lines.LineNumber;
@@ -183,7 +187,7 @@ internal sealed class JsonLinesFileReader : FileReader
             for (var f = 0; f < _seen.Length; f++)
                 if (_seen[f] != _generation) batch[targets[f]].SetNull(row);
             context.Accept(batch, row, Partition, line, line + 1, ingestMicros);
-            row++;
+            Filled = ++row;
         }
         context.BytesRead = _lines.BytesConsumed;
         return row;

@@ -54,7 +54,7 @@ internal sealed class ParquetFileReader : FileReader
         _ when clr == typeof(long) || clr == typeof(uint) => ColumnType.Int64,
         _ when clr == typeof(bool) => ColumnType.Bool,
         _ when clr == typeof(DateTime) || clr == typeof(DateTimeOffset) => ColumnType.Timestamp,
-        _ when clr == typeof(string) => ColumnType.String,
+        _ when clr == typeof(string) || clr == typeof(ReadOnlyMemory<char>) => ColumnType.String,
         _ => null,
     };
 
@@ -66,6 +66,7 @@ internal sealed class ParquetFileReader : FileReader
     {
         var context = Context;
         var targets = context.Targets(batch);
+        Filled = row;
         while (row < batch.Capacity)
         {
             if (_groupPosition >= _groupRows && !NextGroup())
@@ -89,6 +90,7 @@ internal sealed class ParquetFileReader : FileReader
             }
             _groupPosition += take;
             row += take;
+            Filled = row;
         }
         return row;
     }
@@ -168,7 +170,7 @@ internal sealed class ParquetFileReader : FileReader
     private static Array ReadColumn(ParquetRowGroupReader group, DataField field, int rows)
     {
         var clr = field.ClrType;
-        if (clr == typeof(string))
+        if (clr == typeof(string) || clr == typeof(ReadOnlyMemory<char>))
         {
             var strings = new string?[rows];
             group.ReadAsync(field, strings.AsMemory()).GetAwaiter().GetResult();

@@ -22,7 +22,7 @@ internal static class SchemaInferrer
 
     private static SchemaInference InferCsv(string path, FileSourceOptions options, NullTokens nulls)
     {
-        var (reader, text) = CsvFileReader.OpenReader(path, options.Delimiter, 0, hasHeader: true);
+        var (reader, text, _) = CsvFileReader.OpenReader(path, options.Delimiter, 0, hasHeader: true);
         using var _ = reader;
         using var __ = text;
         var header = reader.Header.ColNames;
