@@ -21,6 +21,9 @@ internal sealed class CollectingSink(bool durableOnWrite = true, int crashAfterR
     /// <summary>Rows that were made durable (all rows when durable on write).</summary>
     public long DurableSequence { get; private set; } = -1;
 
+    /// <summary>How many of the first rows in <see cref="Rows"/> were durable at the last flush.</summary>
+    public int DurableRows { get; private set; }
+
     public ValueTask OpenAsync(SinkContext context, CancellationToken cancellationToken)
     {
         _context = context;
@@ -37,13 +40,18 @@ internal sealed class CollectingSink(bool durableOnWrite = true, int crashAfterR
             Interlocked.Increment(ref _count);
         }
         _lastWritten = sequence;
-        if (durableOnWrite) DurableSequence = sequence;
+        if (durableOnWrite)
+        {
+            DurableSequence = sequence;
+            DurableRows = Count;
+        }
     }
 
     public void Flush()
     {
         if (durableOnWrite || _lastWritten < 0) return;
         DurableSequence = _lastWritten;
+        DurableRows = Count;
         _context?.MarkDurable(_lastWritten);
     }
 
