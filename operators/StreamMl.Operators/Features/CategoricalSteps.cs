@@ -4,7 +4,8 @@ using StreamMl.Operators.Features.Internal;
 
 namespace StreamMl.Operators.Features;
 
-/// <summary>One-hot encoding of a dictionary string column or an integer-coded category column (int32, int64, bool).
+/// <summary>One-hot encoding of a dictionary string column or an integer-coded category column (int32, int64, bool, or
+/// float columns holding integer codes).
 /// The most frequent training categories (up to <see cref="MaxCategories"/>) get a feature each, named
 /// <c>column=value</c>; nulls, rarer and unseen values go to the feature <c>column=&lt;unknown&gt;</c>.</summary>
 public sealed class OneHotStep : FeatureStep
@@ -128,8 +129,11 @@ public sealed class OneHotStep : FeatureStep
         ColumnType.Int32 => column.Values<int>()[row],
         ColumnType.Int64 or ColumnType.Timestamp => column.Values<long>()[row],
         ColumnType.Bool => column.Values<byte>()[row],
+        // Integer codes often arrive as floats (CSV readers, Parquet doubles); the fraction is dropped.
+        ColumnType.Float64 => (long)column.Values<double>()[row],
+        ColumnType.Float32 => (long)column.Values<float>()[row],
         _ => throw new FeaturePipelineException(
-            $"column '{column.Field.Name}' is {ColumnTypes.Name(column.Type)}; categories must be string, int32, int64 or bool"),
+            $"column '{column.Field.Name}' is {ColumnTypes.Name(column.Type)}; categories must be string, int32, int64, bool or integer-valued floats"),
     };
 
     /// <inheritdoc/>

@@ -132,6 +132,19 @@ public sealed class FeatureKernelProperties
         return SameBits(doubles.Select(d => (float)d).ToArray(), fromDoubles) && SameBits(ints.Select(i => (float)i).ToArray(), fromInts);
     }
 
+    [Property(Arbitrary = [typeof(KernelArbitraries)], MaxTest = 60)]
+    public bool ApplyNulls_sets_exactly_the_null_rows_to_NaN(KernelCase c)
+    {
+        // Null where the generated value is NaN or below A: long valid runs and scattered nulls both occur.
+        var valid = c.Values.Select(v => !float.IsNaN(v) && v >= c.A).ToArray();
+        var bitmap = new byte[(valid.Length + 7) / 8 + 8];
+        for (var i = 0; i < valid.Length; i++) if (valid[i]) bitmap[i >> 3] |= (byte)(1 << (i & 7));
+        var expected = c.Values.Select((v, i) => valid[i] ? v : float.NaN).ToArray();
+        var actual = (float[])c.Values.Clone();
+        WithPath(c.Simd, () => { FeatureKernels.ApplyNulls(bitmap, actual); return 0; });
+        return SameBits(expected, actual);
+    }
+
     [Property(Arbitrary = [typeof(KernelArbitraries)], MaxTest = 30)]
     public unsafe bool Interleave_writes_row_major(KernelCase c)
     {

@@ -261,7 +261,22 @@ internal static class FeatureKernels
     /// <summary>Sets rows whose validity bit is clear to NaN.</summary>
     public static void ApplyNulls(ReadOnlySpan<byte> validity, Span<float> destination)
     {
-        for (var i = 0; i < destination.Length; i++)
+        // Nulls are rare: skip 64 rows per all-valid bitmap word and only walk the bits of words that have a null.
+        // (A per-row bit test cost ~8x a memcpy of the column in FeatureBenchmarks.PipelineStandardScale.)
+        var n = destination.Length;
+        var words = MemoryMarshal.Cast<byte, ulong>(validity[..((n >> 6) << 3)]);
+        for (var w = 0; w < words.Length; w++)
+        {
+            var word = words[w];
+            if (word == ulong.MaxValue) continue;
+            var invalid = ~word;
+            while (invalid != 0)
+            {
+                destination[(w << 6) + System.Numerics.BitOperations.TrailingZeroCount(invalid)] = float.NaN;
+                invalid &= invalid - 1;
+            }
+        }
+        for (var i = words.Length << 6; i < n; i++)
             if ((validity[i >> 3] & (1 << (i & 7))) == 0) destination[i] = float.NaN;
     }
 
