@@ -17,6 +17,9 @@ internal sealed class EventHub
 
     public long AlertsPublished;
 
+    /// <summary>Current subscriptions.</summary>
+    public int SubscriberCount => _subscribers.Count;
+
     /// <summary>Raised on the drift stage's thread for every alert (logging, metrics).</summary>
     public event Action<DriftAlert>? AlertRaised;
 

@@ -115,7 +115,7 @@ internal sealed class ManagedPipeline : IAsyncDisposable
             Error = completion.Exception?.GetBaseException();
             _state = PipelineState.Failed;
         }
-        else _state = _state == PipelineState.Stopping ? PipelineState.Stopped : PipelineState.Completed;
+        else _state = _state is PipelineState.Stopping or PipelineState.Stopped ? PipelineState.Stopped : PipelineState.Completed;
         RunEnded?.Invoke(this);
     }
 

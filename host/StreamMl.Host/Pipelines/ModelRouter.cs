@@ -103,6 +103,8 @@ internal sealed class ModelRouter : IBatchOperator
     /// <summary>The score of a row with a null input would be meaningless: reject it with the input's name.</summary>
     private void RejectNullInputs(ColumnBatch batch, IModelScorer scorer, StageContext context)
     {
+        var score = batch[_scoreIndex];
+        var model = batch[_modelIndex];
         foreach (var input in scorer.Inputs)
         {
             var column = batch[input];
@@ -111,9 +113,14 @@ internal sealed class ModelRouter : IBatchOperator
             for (var row = 0; row < batch.Length; row++)
             {
                 if (!batch.Selection.IsSelected(row)) continue;
-                if (!column.IsValid(row)) context.Reject(batch, row, "model-input", $"model input '{input}' is null");
-                else if (!floats.IsEmpty && !float.IsFinite(floats[row]))
-                    context.Reject(batch, row, "model-input", $"model input '{input}' is {floats[row]}");
+                string? problem = null;
+                if (!column.IsValid(row)) problem = "null";
+                else if (!floats.IsEmpty && !float.IsFinite(floats[row])) problem = floats[row].ToString(System.Globalization.CultureInfo.InvariantCulture);
+                if (problem is null) continue;
+                // The dead letter prints every column: the ones this stage writes hold nothing yet.
+                score.SetNull(row);
+                model.SetNull(row);
+                context.Reject(batch, row, "model-input", $"model input '{input}' is {problem}");
             }
         }
     }

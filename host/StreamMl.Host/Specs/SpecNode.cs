@@ -49,6 +49,13 @@ internal sealed class SpecNode
             errors.Add(checked((int)ex.Start.Line), checked((int)ex.Start.Column), $"not valid YAML or JSON: {Inner(ex).Message}");
             return null;
         }
+        catch (InvalidOperationException)
+        {
+            // YamlDotNet's scanner throws this when the text ends inside a flow collection: point at the end.
+            var lines = text.TrimEnd().Split('\n');
+            errors.Add(lines.Length, lines[^1].Length + 1, "not valid YAML or JSON: the text ends inside a { } or [ ] collection that is never closed");
+            return null;
+        }
         if (stream.Documents.Count == 0)
         {
             errors.Add(1, 1, "the spec is empty: it needs at least 'name', 'source' and 'sinks'");
