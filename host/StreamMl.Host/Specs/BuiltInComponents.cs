@@ -11,6 +11,7 @@ internal static class BuiltInComponents
     public static void Register(ComponentRegistry registry)
     {
         registry.Sources["grpc"] = GrpcSource;
+        registry.Sources["synthetic"] = SyntheticSource;
         registry.Sinks["memory"] = MemorySinkFactory;
         registry.Sections["model"] = Model;
         registry.Sections["drift"] = Drift;
@@ -30,6 +31,25 @@ internal static class BuiltInComponents
         }
         var capacity = context.BatchCapacity;
         return runtime => runtime.Ingest = new GrpcIngestSource("grpc", schema, capacity, queue, eventTime);
+    }
+
+    /// <summary><c>source: { kind: synthetic, rows: 1000000, devices: 100, features: 8, seed: 42, interval: 10ms }</c>:
+    /// generated sensor readings (columns device, timestamp, f0..fN); <c>rows: 0</c> streams without end.</summary>
+    private static Func<PipelineRuntime, IBatchSource>? SyntheticSource(SpecNode node, SpecContext context)
+    {
+        var rows = node.Long("rows", min: 0) ?? 1_000_000;
+        var devices = node.Int("devices", min: 1, max: 1_000_000) ?? 100;
+        var features = node.Int("features", min: 1, max: 1024) ?? 8;
+        var seed = node.Int("seed") ?? 42;
+        var interval = node.Duration("interval") ?? TimeSpan.FromMilliseconds(10);
+        return _ => new Connectors.Synthetic.SensorSource(new Connectors.Synthetic.SensorSourceOptions
+        {
+            TotalRows = rows == 0 ? null : rows,
+            Devices = devices,
+            Features = features,
+            Seed = seed,
+            Interval = interval,
+        });
     }
 
     /// <summary>Reads <c>columns: { name: type }</c> (or a list of <c>name: type</c> entries) into a schema.</summary>
