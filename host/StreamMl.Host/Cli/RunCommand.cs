@@ -74,6 +74,7 @@ internal static class RunCommand
             interrupted = cancellationToken.IsCancellationRequested;
             if (!run.Completion.IsCompleted) await pipeline.StopAsync(CancellationToken.None);
             await run.Completion;
+            await pipeline.Ended;
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {

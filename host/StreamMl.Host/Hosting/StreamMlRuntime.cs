@@ -25,7 +25,7 @@ public sealed class StreamMlRuntime
 
     /// <summary>Waits until a pipeline over a bounded source has read everything and drained.</summary>
     public Task WaitForCompletionAsync(string name, CancellationToken cancellationToken = default) =>
-        _pipelines.Get(name).Current?.Completion.WaitAsync(cancellationToken) ?? Task.CompletedTask;
+        _pipelines.Get(name).Current is null ? Task.CompletedTask : _pipelines.Get(name).Ended.WaitAsync(cancellationToken);
 
     /// <summary>Per-stage counters, lag, backpressure and the deployed model.</summary>
     public PipelineStatus GetStatus(string name) => _pipelines.Get(name).Status();

@@ -25,6 +25,7 @@ internal sealed class ManagedPipeline : IAsyncDisposable
     private Pipeline? _pipeline;
     private long _startedTimestamp;
     private PipelineState _state = PipelineState.Created;
+    private TaskCompletionSource _ended = NewEnded();
 
     public ManagedPipeline(CompiledSpec spec, PipelineRuntime runtime, int maxScoreRows)
     {
@@ -53,6 +54,11 @@ internal sealed class ManagedPipeline : IAsyncDisposable
     public Pipeline? Current => _pipeline;
 
     public LatencyRecorder ScoreLatency { get; } = new();
+
+    /// <summary>Completes when the current run has ended and <see cref="State"/> says how (it never faults).</summary>
+    public Task Ended => _ended.Task;
+
+    private static TaskCompletionSource NewEnded() => new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     /// <summary>Raised when a run ends (completed, stopped or failed).</summary>
     public event Action<ManagedPipeline>? RunEnded;
@@ -89,6 +95,7 @@ internal sealed class ManagedPipeline : IAsyncDisposable
             builder.To(sinks);
             _pipeline = builder.Build();
             Error = null;
+            if (_ended.Task.IsCompleted) _ended = NewEnded();
             await _pipeline.StartAsync(cancellationToken).ConfigureAwait(false);
             _startedTimestamp = Stopwatch.GetTimestamp();
             _state = PipelineState.Running;
@@ -117,6 +124,7 @@ internal sealed class ManagedPipeline : IAsyncDisposable
         }
         else _state = _state is PipelineState.Stopping or PipelineState.Stopped ? PipelineState.Stopped : PipelineState.Completed;
         RunEnded?.Invoke(this);
+        _ended.TrySetResult();
     }
 
     /// <summary>Stops with a drain and waits for the sinks to flush.</summary>

@@ -134,7 +134,7 @@ internal static class BuiltInComponents
                     new Dictionary<string, double>(),
                     new Dictionary<string, string> { ["source"] = "inline in the pipeline spec" });
             }
-            else if (weights is not null) node.Child("weights")!.Error("'model.weights' needs at least one input");
+            else if (weights is not null && !node.Child("weights")!.Keys.Any()) node.Child("weights")!.Error("'model.weights' needs at least one input");
         }
         node.RejectUnknownKeys("model");
         if (kind == "linear" && inline is null) return null;

@@ -19,8 +19,6 @@ namespace StreamMl.Host.Specs;
 /// </code></remarks>
 internal sealed class SpecCompiler(ComponentRegistry registry, ModelCatalog catalog)
 {
-    private static readonly string[] s_topLevel = ["name", "description", "options", "source", "sinks", .. ComponentRegistry.SectionOrder];
-
     /// <summary>Compiles <paramref name="text"/>; throws a <see cref="SpecException"/> listing every error.</summary>
     public CompiledSpec Compile(string text, string? baseDirectory = null, string? origin = null)
     {
@@ -75,6 +73,7 @@ internal sealed class SpecCompiler(ComponentRegistry registry, ModelCatalog cata
             if (factory(node, context) is { } create) operators.Add(new SpecStage<Engine.IBatchOperator>(section, node.Line, node.Column, create));
         }
 
+        foreach (var section in ComponentRegistry.SectionOrder) root.Has(section);
         var sinks = new List<SpecStage<Engine.IBatchSink>>();
         if (root.Child("sinks") is { } sinkList)
         {
@@ -82,8 +81,7 @@ internal sealed class SpecCompiler(ComponentRegistry registry, ModelCatalog cata
                 if (ReadComponent(item, item.Path, registry.Sinks, context, root, required: true) is { } sink) sinks.Add(sink);
         }
 
-        foreach (var key in root.Keys)
-            if (!s_topLevel.Contains(key)) root.Child(key)!.Error($"unknown section '{key}'; sections are: {string.Join(", ", s_topLevel)}");
+        root.RejectUnknownKeys("the spec");
 
         if (errors.Any || source is null) return null;
         return new CompiledSpec
