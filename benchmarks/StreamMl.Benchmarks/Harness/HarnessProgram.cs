@@ -14,6 +14,7 @@ public static class HarnessProgram
     [
         new S1RingHandoff(),
         new S2SensorPipeline(),
+        new S3CsvToParquet(),
     ];
 
     /// <summary>Entry point of the harness.</summary>
