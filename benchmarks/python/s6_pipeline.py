@@ -1,10 +1,10 @@
 #!/usr/bin/env python3
 """S6 peer: the credit pipeline as a Python user writes it today.
 
-Usage: s6_pipeline.py TRAIN_CSV SCORE_CSV
+Usage: s6_pipeline.py TRAIN_CSV SCORE_CSV [ITERATIONS]
 
 Setup (not timed): read TRAIN_CSV, fit SimpleImputer(median) + RobustScaler and a HistGradientBoostingClassifier
-(100 iterations, 31 leaves), keep the scaled training matrix as the drift reference.
+(ITERATIONS boosting iterations, default 100, 31 leaves), keep the scaled training matrix as the drift reference.
 Timed: read SCORE_CSV with pandas, impute, scale, predict_proba, and scipy's ks_2samp of every feature against the
 reference. Prints one JSON line: rows, seconds (timed part only), bytes of the scored file, drifted features.
 """
@@ -29,11 +29,12 @@ def features(frame):
 
 def main():
     train_path, score_path = sys.argv[1], sys.argv[2]
+    iterations = int(sys.argv[3]) if len(sys.argv) > 3 else 100
     train = pd.read_csv(train_path)
     imputer = SimpleImputer(strategy="median").fit(features(train))
     scaler = RobustScaler().fit(imputer.transform(features(train)))
     reference = scaler.transform(imputer.transform(features(train)))
-    model = HistGradientBoostingClassifier(max_iter=100, max_leaf_nodes=31, random_state=0).fit(reference, train[LABEL])
+    model = HistGradientBoostingClassifier(max_iter=iterations, max_leaf_nodes=31, random_state=0).fit(reference, train[LABEL])
 
     start = time.perf_counter()
     frame = pd.read_csv(score_path)

@@ -43,8 +43,9 @@ public interface IScenario
     /// <summary>Why the scenario cannot run here, or null when it can (missing Python modules, say).</summary>
     string? Unavailable => null;
 
-    /// <summary>Builds what every variant shares (data files, trained models) before anything is measured.</summary>
-    void Prepare() { }
+    /// <summary>Builds what every variant shares (data files, trained models) before anything is measured; smoke runs
+    /// build smaller models.</summary>
+    void Prepare(ScenarioSize size) { }
 
     /// <summary>The variants, StreamMl's first.</summary>
     IReadOnlyList<IScenarioVariant> Variants { get; }

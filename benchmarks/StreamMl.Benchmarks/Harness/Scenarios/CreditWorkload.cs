@@ -2,7 +2,6 @@ using System.Globalization;
 using CsvHelper.Configuration.Attributes;
 using Microsoft.ML;
 using Microsoft.ML.Data;
-using StreamMl.Connectors.Files;
 using StreamMl.Engine;
 using StreamMl.Operators.Features;
 
@@ -30,14 +29,16 @@ public sealed class CreditWorkload : IDisposable
     /// <summary>The label column.</summary>
     public const string Label = "default.payment.next.month";
 
-    private static readonly Lazy<CreditWorkload> s_instance = new(() => new CreditWorkload());
+    private static readonly Lazy<CreditWorkload> s_full = new(() => new CreditWorkload(trees: 100));
+    private static readonly Lazy<CreditWorkload> s_smoke = new(() => new CreditWorkload(trees: 10));
 
-    /// <summary>The shared instance.</summary>
-    public static CreditWorkload Instance => s_instance.Value;
+    /// <summary>The shared instance for runs of <paramref name="size"/> (smoke runs train 10 trees instead of 100).</summary>
+    public static CreditWorkload For(ScenarioSize size) => size == ScenarioSize.Smoke ? s_smoke.Value : s_full.Value;
 
-    private CreditWorkload()
+    private CreditWorkload(int trees)
     {
-        Directory = Path.Combine(Path.GetTempPath(), $"streamml-s3-{Environment.ProcessId}");
+        Trees = trees;
+        Directory = Path.Combine(Path.GetTempPath(), $"streamml-s3-{Environment.ProcessId}-{trees}");
         System.IO.Directory.CreateDirectory(Directory);
         var lines = File.ReadAllLines(SourceCsv);
         SmallCsv = Path.Combine(Directory, "credit-1x.csv");
@@ -51,38 +52,13 @@ public sealed class CreditWorkload : IDisposable
         }
 
         // StreamMl: the feature pipeline fitted on the original file, FastTree trained on its matrix, exported to ONNX.
-        var batches = ReadAll(SourceCsv);
+        var batches = WorkloadTraining.ReadAll(SourceCsv);
         var builder = FeaturePipeline.Create("credit").StandardScale(Numeric);
         foreach (var column in Categorical) builder = builder.OneHot(column, maxCategories: 8);
         Features = builder.Build().Fit(batches);
-        var matrix = new List<float>();
-        var labels = new List<bool>();
-        foreach (var raw in batches)
-        {
-            using var featured = new ColumnBatch(Features.Bind(raw.Schema), raw.Length);
-            for (var c = 0; c < raw.Schema.Count; c++)
-                raw[c].RawValues[..(raw.Length * ColumnTypes.SizeOf(raw.Schema[c].Type))].CopyTo(featured[raw.Schema[c].Name].RawValues);
-            featured.Length = raw.Length;
-            Features.Process(featured, StageContext.Standalone("fit"));
-            var block = new float[raw.Length * Features.FeatureCount];
-            Features.TransformToMatrix(featured, block, selectedOnly: true);
-            matrix.AddRange(block);
-            var label = raw[raw.Schema.Require(Label)];
-            for (var row = 0; row < raw.Length; row++) labels.Add(ReadNumber(label, row) > 0.5);
-        }
+        var labels = batches.SelectMany(b => Enumerable.Range(0, b.Length).Select(r => WorkloadTraining.Number(b[b.Schema.Require(Label)], r) > 0.5)).ToArray();
+        OnnxBytes = WorkloadTraining.FastTreeOnnx(WorkloadTraining.Matrix(Features, batches), labels, Features.FeatureCount, leaves: 20, trees: trees, seed: 3);
         foreach (var batch in batches) batch.Dispose();
-        var width = Features.FeatureCount;
-        var ml = new MLContext(seed: 3);
-        var definition = SchemaDefinition.Create(typeof(MatrixRow));
-        definition["Features"].ColumnType = new VectorDataViewType(NumberDataViewType.Single, width);
-        var all = matrix.ToArray();
-        var data = ml.Data.LoadFromEnumerable(Enumerable.Range(0, labels.Count)
-            .Select(r => new MatrixRow { Features = all.AsSpan(r * width, width).ToArray(), Label = labels[r] }), definition);
-        var trainer = ml.BinaryClassification.Trainers.FastTree(numberOfLeaves: 20, numberOfTrees: 100);
-        var onnxModel = trainer.Fit(data);
-        using var stream = new MemoryStream();
-        ml.Model.ConvertToOnnx(onnxModel, data, stream, "Score", "Probability", "PredictedLabel");
-        OnnxBytes = stream.ToArray();
 
         // The peer: the same transforms and trainer as an ML.NET pipeline over row objects.
         MlContext = new MLContext(seed: 3);
@@ -96,12 +72,15 @@ public sealed class CreditWorkload : IDisposable
             .Append(MlContext.Transforms.Categorical.OneHotEncoding([new("SexHot", "SexKey"), new("EducationHot", "EducationKey"), new("MarriageHot", "MarriageKey")]))
             .Append(MlContext.Transforms.Concatenate("Features", "Numeric", "SexHot", "EducationHot", "MarriageHot"))
             .Append(MlContext.Transforms.CopyColumns("Label", nameof(CreditRow.Default)))
-            .Append(MlContext.BinaryClassification.Trainers.FastTree(numberOfLeaves: 20, numberOfTrees: 100));
+            .Append(MlContext.BinaryClassification.Trainers.FastTree(numberOfLeaves: 20, numberOfTrees: trees));
         MlNetModel = pipeline.Fit(view);
     }
 
     /// <summary>The shared dataset.</summary>
     public static string SourceCsv => Path.Combine(HarnessProgram.RepositoryRoot(), "..", "shared", "data", "credit_default", "UCI_Credit_Card.csv");
+
+    /// <summary>Trees of every model trained for this size.</summary>
+    public int Trees { get; }
 
     /// <summary>Scratch folder of the scenario.</summary>
     public string Directory { get; }
@@ -134,38 +113,9 @@ public sealed class CreditWorkload : IDisposable
 
     private static string PropertyName(string column) => column;
 
-    private static List<ColumnBatch> ReadAll(string path)
-    {
-        var source = FileSource.Create(new FileSourceOptions { Paths = { path } });
-        var batches = new List<ColumnBatch>();
-        source.OpenAsync(new SourceContext("setup", new CollectingDeadLetterSink()), CancellationToken.None).AsTask().GetAwaiter().GetResult();
-        while (true)
-        {
-            var batch = new ColumnBatch(source.Schema);
-            var more = source.FillAsync(batch, CancellationToken.None).AsTask().GetAwaiter().GetResult();
-            if (batch.Length > 0) batches.Add(batch); else batch.Dispose();
-            if (!more) break;
-        }
-        source.DisposeAsync().AsTask().GetAwaiter().GetResult();
-        return batches;
-    }
-
-    private static double ReadNumber(Column column, int row) => column.Type switch
-    {
-        ColumnType.Float32 => column.Values<float>()[row],
-        ColumnType.Float64 => column.Values<double>()[row],
-        ColumnType.Int32 => column.Values<int>()[row],
-        _ => column.Values<long>()[row],
-    };
-
     /// <summary>Deletes the scratch folder.</summary>
     public void Dispose() => System.IO.Directory.Delete(Directory, recursive: true);
 
-    private sealed class MatrixRow
-    {
-        public float[] Features { get; set; } = [];
-        public bool Label { get; set; }
-    }
 }
 
 /// <summary>A credit-default row as a CsvHelper user maps it.</summary>

@@ -22,7 +22,7 @@ public sealed class S2SensorPipeline : IScenario
     public string Title => "sensor pipeline in memory: validate → standardise + one-hot (41 features) → GBT ONNX → drift";
 
     /// <inheritdoc/>
-    public void Prepare() => _ = SensorWorkload.Instance;
+    public void Prepare(ScenarioSize size) => _ = SensorWorkload.Instance;
 
     /// <inheritdoc/>
     public IReadOnlyList<IScenarioVariant> Variants =>

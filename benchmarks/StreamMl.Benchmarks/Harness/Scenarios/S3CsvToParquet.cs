@@ -20,7 +20,7 @@ public sealed class S3CsvToParquet : IScenario
     public string Title => "CSV (credit default ×10) → validate → features → FastTree score → Parquet";
 
     /// <inheritdoc/>
-    public void Prepare() => _ = CreditWorkload.Instance;
+    public void Prepare(ScenarioSize size) => _ = CreditWorkload.For(size);
 
     /// <inheritdoc/>
     public IReadOnlyList<IScenarioVariant> Variants =>
@@ -29,20 +29,20 @@ public sealed class S3CsvToParquet : IScenario
         new Variant("CsvHelper + PredictionEngine + Parquet.Net serializer", false, RowObjectsAsync),
     ];
 
-    private sealed class Variant(string name, bool isStreamMl, Func<string, string, LongHistogram, Task<long>> run) : IScenarioVariant
+    private sealed class Variant(string name, bool isStreamMl, Func<CreditWorkload, string, string, LongHistogram, Task<long>> run) : IScenarioVariant
     {
         public string Name => name;
         public bool IsStreamMl => isStreamMl;
 
         public async Task<(long Rows, long Bytes)> RunAsync(ScenarioSize size, LongHistogram latency, CancellationToken cancellationToken)
         {
-            var workload = CreditWorkload.Instance;
+            var workload = CreditWorkload.For(size);
             var csv = size == ScenarioSize.Smoke ? workload.SmallCsv : workload.LargeCsv;
             var output = Path.Combine(workload.Directory, $"out-{Guid.NewGuid():N}");
             Directory.CreateDirectory(output);
             try
             {
-                var rows = await run(csv, output, latency).ConfigureAwait(false);
+                var rows = await run(workload, csv, output, latency).ConfigureAwait(false);
                 return (rows, new FileInfo(csv).Length);
             }
             finally
@@ -55,9 +55,8 @@ public sealed class S3CsvToParquet : IScenario
     /// <summary>The rule both sides apply: an age outside 18..100 or a negative credit limit is rejected.</summary>
     public static bool IsValid(double age, double limit) => age is >= 18 and <= 100 && limit >= 0;
 
-    private static async Task<long> StreamMlAsync(string csv, string output, LongHistogram latency)
+    private static async Task<long> StreamMlAsync(CreditWorkload workload, string csv, string output, LongHistogram latency)
     {
-        var workload = CreditWorkload.Instance;
         var features = workload.Features.Clone();
         using var model = OnnxModel.FromBytes(workload.OnnxBytes, "fasttree");
         using var scorer = new ScoringOperator(model, new ScoringOptions
@@ -92,24 +91,16 @@ public sealed class S3CsvToParquet : IScenario
         {
             for (var row = 0; row < batch.Length; row++)
             {
-                var age = Number(batch[_age], row);
-                var limit = Number(batch[_limit], row);
+                var age = WorkloadTraining.Number(batch[_age], row);
+                var limit = WorkloadTraining.Number(batch[_limit], row);
                 if (!IsValid(age, limit)) context.Reject(batch, row, "range", $"AGE {age} or LIMIT_BAL {limit} out of range");
             }
         }
 
-        private static double Number(Column column, int row) => column.Type switch
-        {
-            ColumnType.Float32 => column.Values<float>()[row],
-            ColumnType.Float64 => column.Values<double>()[row],
-            ColumnType.Int32 => column.Values<int>()[row],
-            _ => column.Values<long>()[row],
-        };
     }
 
-    private static async Task<long> RowObjectsAsync(string csv, string output, LongHistogram latency)
+    private static async Task<long> RowObjectsAsync(CreditWorkload workload, string csv, string output, LongHistogram latency)
     {
-        var workload = CreditWorkload.Instance;
         var engine = workload.MlContext.Model.CreatePredictionEngine<CreditRow, CreditPrediction>(workload.MlNetModel);
         var clock = Stopwatch.GetTimestamp();
         var chunk = new List<ScoredCredit>(65_536);

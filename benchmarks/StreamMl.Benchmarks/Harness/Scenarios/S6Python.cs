@@ -1,8 +1,6 @@
 using System.Diagnostics;
 using System.Text.Json;
 using HdrHistogram;
-using Microsoft.ML;
-using Microsoft.ML.Data;
 using StreamMl.Connectors.Files;
 using StreamMl.Engine;
 using StreamMl.Operators.Drift;
@@ -20,7 +18,11 @@ public sealed class S6Python : IScenario
 {
     private const string Python = "/usr/bin/python3";
     private static readonly Lazy<string?> s_unavailable = new(CheckPython);
-    private static readonly Lazy<(FeaturePipeline Features, byte[] Model, ReferenceProfile Profile)> s_streamMl = new(FitStreamMl);
+    private static readonly Lazy<(FeaturePipeline Features, byte[] Model, ReferenceProfile Profile)> s_full = new(() => FitStreamMl(100));
+    private static readonly Lazy<(FeaturePipeline Features, byte[] Model, ReferenceProfile Profile)> s_smoke = new(() => FitStreamMl(10));
+
+    private static (FeaturePipeline Features, byte[] Model, ReferenceProfile Profile) StreamMlSetup(ScenarioSize size) =>
+        size == ScenarioSize.Smoke ? s_smoke.Value : s_full.Value;
 
     /// <inheritdoc/>
     public string Id => "S6";
@@ -32,76 +34,32 @@ public sealed class S6Python : IScenario
     public string? Unavailable => s_unavailable.Value;
 
     /// <inheritdoc/>
-    public void Prepare()
+    public void Prepare(ScenarioSize size)
     {
-        _ = CreditWorkload.Instance;
-        _ = s_streamMl.Value;
+        _ = CreditWorkload.For(size);
+        _ = StreamMlSetup(size);
     }
 
     /// <inheritdoc/>
     public IReadOnlyList<IScenarioVariant> Variants => [new StreamMlVariant(), new PythonVariant()];
 
-    private static string Features(ScenarioSize size) => size == ScenarioSize.Smoke ? CreditWorkload.Instance.SmallCsv : CreditWorkload.Instance.LargeCsv;
+    private static string Features(ScenarioSize size) => size == ScenarioSize.Smoke ? CreditWorkload.For(size).SmallCsv : CreditWorkload.For(size).LargeCsv;
 
     private static readonly string[] s_columns = [.. CreditWorkload.Numeric, .. CreditWorkload.Categorical];
 
-    private static (FeaturePipeline, byte[], ReferenceProfile) FitStreamMl()
+    private static (FeaturePipeline, byte[], ReferenceProfile) FitStreamMl(int trees)
     {
-        var batches = ReadAll(CreditWorkload.SourceCsv);
+        var batches = WorkloadTraining.ReadAll(CreditWorkload.SourceCsv);
         var builder = FeaturePipeline.Create("credit-robust");
         foreach (var column in s_columns) builder = builder.Impute(column, ImputeStrategy.Median).RobustScale(column);
         var features = builder.Build().Fit(batches);
-        var width = features.FeatureCount;
-        var matrix = new List<float>();
-        var labels = new List<bool>();
         var profile = new ReferenceProfileBuilder(new ProfileOptions { Columns = s_columns });
-        foreach (var raw in batches)
-        {
-            profile.Add(raw);
-            using var featured = new ColumnBatch(features.Bind(raw.Schema), raw.Length);
-            for (var c = 0; c < raw.Schema.Count; c++)
-                raw[c].RawValues[..(raw.Length * ColumnTypes.SizeOf(raw.Schema[c].Type))].CopyTo(featured[raw.Schema[c].Name].RawValues);
-            featured.Length = raw.Length;
-            features.Process(featured, StageContext.Standalone("fit"));
-            var block = new float[raw.Length * width];
-            features.TransformToMatrix(featured, block, selectedOnly: true);
-            matrix.AddRange(block);
-            var label = raw[raw.Schema.Require(CreditWorkload.Label)];
-            for (var row = 0; row < raw.Length; row++) labels.Add(label.Values<long>()[row] > 0);
-        }
-        var ml = new MLContext(seed: 5);
-        var definition = SchemaDefinition.Create(typeof(MatrixRow));
-        definition["Features"].ColumnType = new VectorDataViewType(NumberDataViewType.Single, width);
-        var all = matrix.ToArray();
-        var data = ml.Data.LoadFromEnumerable(Enumerable.Range(0, labels.Count)
-            .Select(r => new MatrixRow { Features = all.AsSpan(r * width, width).ToArray(), Label = labels[r] }), definition);
-        var model = ml.BinaryClassification.Trainers.FastTree(numberOfLeaves: 31, numberOfTrees: 100).Fit(data);
-        using var stream = new MemoryStream();
-        ml.Model.ConvertToOnnx(model, data, stream, "Score", "Probability", "PredictedLabel");
+        foreach (var batch in batches) profile.Add(batch);
+        var labels = batches.SelectMany(b => Enumerable.Range(0, b.Length)
+            .Select(r => WorkloadTraining.Number(b[b.Schema.Require(CreditWorkload.Label)], r) > 0.5)).ToArray();
+        var model = WorkloadTraining.FastTreeOnnx(WorkloadTraining.Matrix(features, batches), labels, features.FeatureCount, leaves: 31, trees: trees, seed: 5);
         foreach (var batch in batches) batch.Dispose();
-        return (features, stream.ToArray(), profile.Build());
-    }
-
-    private static List<ColumnBatch> ReadAll(string path)
-    {
-        var source = FileSource.Create(new FileSourceOptions { Paths = { path } });
-        source.OpenAsync(new SourceContext("setup", new CollectingDeadLetterSink()), CancellationToken.None).AsTask().GetAwaiter().GetResult();
-        var batches = new List<ColumnBatch>();
-        bool more;
-        do
-        {
-            var batch = new ColumnBatch(source.Schema);
-            more = source.FillAsync(batch, CancellationToken.None).AsTask().GetAwaiter().GetResult();
-            if (batch.Length > 0) batches.Add(batch); else batch.Dispose();
-        }
-        while (more);
-        return batches;
-    }
-
-    private sealed class MatrixRow
-    {
-        public float[] Features { get; set; } = [];
-        public bool Label { get; set; }
+        return (features, model, profile.Build());
     }
 
     private sealed class StreamMlVariant : IScenarioVariant
@@ -111,7 +69,7 @@ public sealed class S6Python : IScenario
 
         public async Task<(long Rows, long Bytes)> RunAsync(ScenarioSize size, LongHistogram latency, CancellationToken cancellationToken)
         {
-            var (fitted, modelBytes, profile) = s_streamMl.Value;
+            var (fitted, modelBytes, profile) = StreamMlSetup(size);
             var csv = Features(size);
             var features = fitted.Clone();
             using var model = OnnxModel.FromBytes(modelBytes, "gbt");
@@ -140,6 +98,7 @@ public sealed class S6Python : IScenario
             start.ArgumentList.Add(script);
             start.ArgumentList.Add(CreditWorkload.SourceCsv);
             start.ArgumentList.Add(Features(size));
+            start.ArgumentList.Add(CreditWorkload.For(size).Trees.ToString(System.Globalization.CultureInfo.InvariantCulture));
             using var process = Process.Start(start)!;
             var output = await process.StandardOutput.ReadToEndAsync(cancellationToken).ConfigureAwait(false);
             var error = await process.StandardError.ReadToEndAsync(cancellationToken).ConfigureAwait(false);
