@@ -286,7 +286,7 @@ public sealed class DriftOperator : IBatchOperator
             if (allSelected && !column.MayHaveNulls)
             {
                 acc.Missing += NumericKernel.Accumulate(column.Values<float>()[start..end], f.EdgesFloat, acc.Counts,
-                    ref acc.Moments, _scratch, _options.UseSimd);
+                    ref acc.Moments, ref acc.Tails, _scratch, _options.UseSimd);
             }
             else
             {
@@ -300,7 +300,8 @@ public sealed class DriftOperator : IBatchOperator
                     if (!column.IsValid(row) || !float.IsFinite(v)) acc.Missing++;
                     else _scratch[kept++] = v;
                 }
-                NumericKernel.Accumulate(_scratch.AsSpan(0, kept), f.EdgesFloat, acc.Counts, ref acc.Moments, _scratch, _options.UseSimd);
+                NumericKernel.Accumulate(_scratch.AsSpan(0, kept), f.EdgesFloat, acc.Counts, ref acc.Moments, ref acc.Tails,
+                    _scratch, _options.UseSimd);
             }
             acc.Present += acc.Moments.Count - before;
             return;
@@ -316,7 +317,9 @@ public sealed class DriftOperator : IBatchOperator
             if (!double.IsFinite(v)) { acc.Missing++; continue; }
             acc.Moments.Add(v);
             acc.Present++;
-            bins[NumericKernel.BinOf(f.Edges, v)]++;
+            var bin = NumericKernel.BinOf(f.Edges, v);
+            bins[bin]++;
+            NumericKernel.AddTail(ref acc.Tails, bin, f.Edges.Length, v);
         }
         NumericKernel.AddCumulative(bins, acc.Counts);
     }

@@ -25,8 +25,9 @@ internal static class DriftScorer
                 s.Psi = DriftMath.PsiCumulative(f.ReferenceLess, f.ReferenceTotal, acc.Counts, n, t.PsiFloor);
                 s.JensenShannon = DriftMath.JensenShannonCumulative(f.ReferenceLess, f.ReferenceTotal, acc.Counts, n);
                 s.Ks = DriftMath.KsCumulative(f.ReferenceLess, f.ReferenceTotal, acc.Counts, n);
-                s.Wasserstein = DriftMath.WassersteinCumulative(f.Edges, f.ReferenceLess, f.ReferenceTotal, profile.Min, profile.Max,
-                    acc.Counts, n, acc.Moments.Min, acc.Moments.Max);
+                var tails = acc.Tails with { Sum = acc.Moments.Mean * n };
+                s.Wasserstein = DriftMath.WassersteinCumulative(f.Edges, f.ReferenceLess, f.ReferenceTotal, f.ReferenceTails,
+                    acc.Counts, n, tails);
                 s.WassersteinRelative = profile.StdDev > 0 ? s.Wasserstein / profile.StdDev : double.NaN;
             }
         }

@@ -10,13 +10,14 @@ internal static class NumericKernel
 {
     /// <summary>Adds the values of <paramref name="values"/> to <paramref name="moments"/> and
     /// <paramref name="less"/> (<c>less[k] += #values &lt; edges[k]</c>); returns the number of non-finite values.
+    /// <paramref name="tails"/> gains the sums of the values below the first and below the last edge (for Wasserstein).
     /// <paramref name="scratch"/> (at least <c>values.Length</c> long) holds the finite values when some are not.</summary>
     public static int Accumulate(ReadOnlySpan<float> values, ReadOnlySpan<float> edges, Span<long> less,
-        ref RunningMoments moments, Span<float> scratch, bool useSimd)
+        ref RunningMoments moments, ref BinnedTails tails, Span<float> scratch, bool useSimd)
     {
         if (values.IsEmpty) return 0;
         if (!useSimd || !Vector256.IsHardwareAccelerated || values.Length < Vector256<float>.Count)
-            return AccumulateScalar(values, edges, less, ref moments);
+            return AccumulateScalar(values, edges, less, ref moments, ref tails);
 
         // Pass 1: sum (in double), min, max and a count of non-finite values. x - x is NaN exactly when x is
         // NaN or infinite, so one subtraction and one self-comparison find them.
@@ -63,16 +64,23 @@ internal static class NumericKernel
             var kept = 0;
             foreach (var v in values)
                 if (float.IsFinite(v)) scratch[kept++] = v;
-            Accumulate(scratch[..kept], edges, less, ref moments, scratch, useSimd);
+            Accumulate(scratch[..kept], edges, less, ref moments, ref tails, scratch, useSimd);
             return badCount;
         }
 
         // Pass 2 (the batch is now in L1/L2): squared deviations from the batch mean, then Chan's merge. Two passes
-        // over a block cost less than a per-value Welford division and are as accurate.
+        // over a block cost less than a per-value Welford division and are as accurate. The same widened values
+        // feed the tail sums; comparing in double against the float edges gives the same answer as in float.
         var mean = sum / n;
         var meanV = Vector256.Create(mean);
         var m2Lo = Vector256<double>.Zero;
         var m2Hi = Vector256<double>.Zero;
+        var firstEdge = edges.IsEmpty ? double.NegativeInfinity : edges[0];
+        var lastEdge = edges.IsEmpty ? double.NegativeInfinity : edges[^1];
+        var firstV = Vector256.Create(firstEdge);
+        var lastV = Vector256.Create(lastEdge);
+        var belowFirst = Vector256<double>.Zero;
+        var belowLast = Vector256<double>.Zero;
         for (i = 0; i <= lastBlock; i += Vector256<float>.Count)
         {
             var (lo, hi) = Vector256.Widen(Vector256.LoadUnsafe(ref start, (nuint)i));
@@ -80,14 +88,23 @@ internal static class NumericKernel
             var dHi = hi - meanV;
             m2Lo = Vector256.FusedMultiplyAdd(dLo, dLo, m2Lo);
             m2Hi = Vector256.FusedMultiplyAdd(dHi, dHi, m2Hi);
+            belowFirst += (lo & Vector256.LessThan(lo, firstV)) + (hi & Vector256.LessThan(hi, firstV));
+            belowLast += (lo & Vector256.LessThan(lo, lastV)) + (hi & Vector256.LessThan(hi, lastV));
         }
         var m2 = Vector256.Sum(m2Lo) + Vector256.Sum(m2Hi);
+        var sumFirst = Vector256.Sum(belowFirst);
+        var sumLast = Vector256.Sum(belowLast);
         for (; i < n; i++)
         {
-            var d = Unsafe.Add(ref start, i) - mean;
+            double v = Unsafe.Add(ref start, i);
+            var d = v - mean;
             m2 += d * d;
+            if (v < firstEdge) sumFirst += v;
+            if (v < lastEdge) sumLast += v;
         }
         moments.Merge(n, mean, m2, minS, maxS);
+        tails.SumBelowFirst += sumFirst;
+        tails.SumBelowLast += sumLast;
 
         // Pass 3: cumulative bin counts, four edges per sweep so each loaded vector feeds four compares while the
         // four counters stay in registers.
@@ -145,7 +162,8 @@ internal static class NumericKernel
 
     /// <summary>The plain reference: Welford per value and a binary search for the bin. Also the path for short
     /// spans and machines without 256-bit vectors.</summary>
-    public static int AccumulateScalar(ReadOnlySpan<float> values, ReadOnlySpan<float> edges, Span<long> less, ref RunningMoments moments)
+    public static int AccumulateScalar(ReadOnlySpan<float> values, ReadOnlySpan<float> edges, Span<long> less,
+        ref RunningMoments moments, ref BinnedTails tails)
     {
         var missing = 0;
         Span<long> bins = edges.Length <= 255 ? stackalloc long[edges.Length + 1] : new long[edges.Length + 1];
@@ -154,10 +172,21 @@ internal static class NumericKernel
         {
             if (!float.IsFinite(v)) { missing++; continue; }
             moments.Add(v);
-            bins[BinOf(edges, v)]++;
+            var bin = BinOf(edges, v);
+            bins[bin]++;
+            AddTail(ref tails, bin, edges.Length, v);
         }
         AddCumulative(bins, less);
         return missing;
+    }
+
+    /// <summary>Adds <paramref name="value"/>, which fell in <paramref name="bin"/>, to the tail sums.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void AddTail(ref BinnedTails tails, int bin, int edgeCount, double value)
+    {
+        if (edgeCount == 0) return;
+        if (bin == 0) tails.SumBelowFirst += value;
+        if (bin < edgeCount) tails.SumBelowLast += value;
     }
 
     /// <summary>Number of edges at or below <paramref name="value"/>, i.e. the index of its bin.</summary>
