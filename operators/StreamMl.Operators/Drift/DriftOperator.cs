@@ -12,6 +12,7 @@ namespace StreamMl.Operators.Drift;
 public sealed class DriftOperator : IBatchOperator
 {
     private readonly DriftOptions _options;
+    private readonly SimdWidth _width;
     private readonly Lock _lock = new();
     private FeatureBinding[] _features = [];
     private MonitorBinding[] _monitors = [];
@@ -39,6 +40,7 @@ public sealed class DriftOperator : IBatchOperator
         ArgumentNullException.ThrowIfNull(options);
         ArgumentOutOfRangeException.ThrowIfLessThan(options.WindowHistory, 1);
         _options = options;
+        _width = options.UseSimd ? SimdWidth.Vector512 : SimdWidth.Scalar;
         if (options.Window is { } w)
         {
             _slide = w.SlideMicros;
@@ -286,7 +288,7 @@ public sealed class DriftOperator : IBatchOperator
             if (allSelected && !column.MayHaveNulls)
             {
                 acc.Missing += NumericKernel.Accumulate(column.Values<float>()[start..end], f.EdgesFloat, acc.Counts,
-                    ref acc.Moments, ref acc.Tails, _scratch, _options.UseSimd);
+                    ref acc.Moments, ref acc.Tails, _scratch, _width);
             }
             else
             {
@@ -301,7 +303,7 @@ public sealed class DriftOperator : IBatchOperator
                     else _scratch[kept++] = v;
                 }
                 NumericKernel.Accumulate(_scratch.AsSpan(0, kept), f.EdgesFloat, acc.Counts, ref acc.Moments, ref acc.Tails,
-                    _scratch, _options.UseSimd);
+                    _scratch, _width);
             }
             acc.Present += acc.Moments.Count - before;
             return;

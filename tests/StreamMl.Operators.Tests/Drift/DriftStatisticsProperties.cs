@@ -35,7 +35,7 @@ public sealed class DriftStatisticsProperties
     }
 
     [Property(MaxTest = 100, EndSize = 5000)]
-    public Property KernelMatchesTwoPassAndSortedCountsForEveryBatchSizeWithSimdOnAndOff(int[] raw, int shape, int[] refRaw)
+    public Property KernelMatchesTwoPassAndSortedCountsForEveryBatchSizeAndVectorWidth(int[] raw, int shape, int[] refRaw)
     {
         var xs = Values(raw, shape);
         var reference = Values(refRaw.Length > 0 ? refRaw : [0, 1, 2, 3], shape);
@@ -44,7 +44,7 @@ public sealed class DriftStatisticsProperties
         var expectedBins = ExactReference.BinCounts(xs, edges);
         var floats = xs.Select(x => (float)x).ToArray();
         var property = true.ToProperty();
-        foreach (var useSimd in new[] { true, false })
+        foreach (var width in new[] { SimdWidth.Vector512, SimdWidth.Vector256, SimdWidth.Scalar })
         foreach (var batch in s_batchSizes)
         {
             var m = new RunningMoments();
@@ -54,7 +54,7 @@ public sealed class DriftStatisticsProperties
             for (var start = 0; start < floats.Length; start += batch)
             {
                 var span = floats.AsSpan(start, Math.Min(batch, floats.Length - start));
-                NumericKernel.Accumulate(span, floatEdges, less, ref m, ref tails, scratch, useSimd);
+                NumericKernel.Accumulate(span, floatEdges, less, ref m, ref tails, scratch, width);
             }
             var bins = Enumerable.Range(0, edges.Length + 1).Select(k => DriftMath.BinCount(less, m.Count, k)).ToArray();
             var ok = m.Count == xs.Length && bins.SequenceEqual(expectedBins);
@@ -71,7 +71,7 @@ public sealed class DriftStatisticsProperties
                       && Close(m.Variance, variance, 1e-8, variance + 1e-9)
                       && m.Min == xs.Min() && m.Max == xs.Max();
             }
-            property = property.And(ok.Label($"simd={useSimd} batch={batch}: bins [{string.Join(",", bins)}] vs [{string.Join(",", expectedBins)}], mean {m.Mean}"));
+            property = property.And(ok.Label($"width={width} batch={batch}: bins [{string.Join(",", bins)}] vs [{string.Join(",", expectedBins)}], mean {m.Mean}"));
         }
         return property;
     }
@@ -92,7 +92,7 @@ public sealed class DriftStatisticsProperties
         var less = new long[3];
         var m = new RunningMoments();
         var tails = new BinnedTails();
-        var missing = NumericKernel.Accumulate(xs, edges.Select(NumericKernel.RoundUp).ToArray(), less, ref m, ref tails, new float[xs.Length], useSimd: true);
+        var missing = NumericKernel.Accumulate(xs, edges.Select(NumericKernel.RoundUp).ToArray(), less, ref m, ref tails, new float[xs.Length], SimdWidth.Vector512);
         var expectedLess = edges.Select(e => (long)finite.Count(v => v < e)).ToArray();
         return (missing == expectedMissing && m.Count == finite.Length && less.SequenceEqual(expectedLess))
             .Label($"missing {missing} vs {expectedMissing}, less [{string.Join(",", less)}] vs [{string.Join(",", expectedLess)}]");
@@ -239,7 +239,7 @@ public sealed class DriftStatisticsProperties
         var m = new RunningMoments();
         var tails = new BinnedTails();
         NumericKernel.Accumulate(current.Select(v => (float)v).ToArray(), profile.Edges.Select(NumericKernel.RoundUp).ToArray(),
-            curLess, ref m, ref tails, new float[current.Length], useSimd: true);
+            curLess, ref m, ref tails, new float[current.Length], SimdWidth.Vector512);
         return (reference, current, profile.Edges, refLess, curLess);
     }
 
