@@ -94,7 +94,8 @@ public sealed class DriftOptions
     /// <summary>Concept-drift detectors over scalar columns. Default none.</summary>
     public IReadOnlyList<ScalarMonitor> Monitors { get; init; } = [];
 
-    /// <summary>Use 256-bit vector kernels when the CPU has them. Default true; false runs the scalar reference path.</summary>
+    /// <summary>Use vector kernels (256-bit, and 512-bit edge sweeps where the CPU has AVX-512). Default true; false runs
+    /// the scalar reference path (Welford per value, binary search per bin).</summary>
     public bool UseSimd { get; init; } = true;
 
     /// <summary>Operator name in counters and logs. Default "drift".</summary>
