@@ -13,6 +13,8 @@ public static class HarnessProgram
     public static IReadOnlyList<IScenario> Scenarios() =>
     [
         new S1RingHandoff(),
+        new S2SensorPipeline(),
+        new S3CsvToParquet(),
     ];
 
     /// <summary>Entry point of the harness.</summary>

@@ -39,6 +39,9 @@ public interface IScenario
     /// <summary>Why the scenario cannot run here, or null when it can (missing Python modules, say).</summary>
     string? Unavailable => null;
 
+    /// <summary>Builds what every variant shares (data files, trained models) before anything is measured.</summary>
+    void Prepare() { }
+
     /// <summary>The variants, StreamMl's first.</summary>
     IReadOnlyList<IScenarioVariant> Variants { get; }
 }
