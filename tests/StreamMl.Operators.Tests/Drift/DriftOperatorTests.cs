@@ -325,3 +325,55 @@ public sealed class DriftOperatorTests
         Assert.Contains("categorical", typed.Message);
     }
 }
+
+/// <summary>Column types and degenerate profiles the main generator does not cover.</summary>
+public sealed class DriftOperatorEdgeCaseTests
+{
+    private static readonly Schema s_schema = new(
+        new Field("flag", ColumnType.Bool), new Field("code", ColumnType.Int64), new Field("constant", ColumnType.Float32),
+        new Field("wide", ColumnType.Float64));
+
+    private static ColumnBatch Fill(ColumnBatch batch, int rows, Func<int, (bool Flag, long Code, float Constant, double Wide)> row)
+    {
+        batch.Reset();
+        for (var i = 0; i < rows; i++)
+        {
+            var (flag, code, constant, wide) = row(i);
+            batch[0].Values<byte>()[i] = flag ? (byte)1 : (byte)0;
+            batch[1].Values<long>()[i] = code;
+            batch[2].Values<float>()[i] = constant;
+            batch[3].Values<double>()[i] = wide;
+        }
+        batch.Length = rows;
+        return batch;
+    }
+
+    [Fact]
+    public void BoolAndInt64CategoriesAndAConstantFeatureAreMonitored()
+    {
+        using var batch = new ColumnBatch(s_schema, 2000);
+        var builder = new ReferenceProfileBuilder(new ProfileOptions { CategoricalColumns = ["code"] });
+        builder.Add(Fill(batch, 2000, i => (i % 4 == 0, 1_000_000_000_000L + i % 3, 5f, i * 0.5)));
+        var profile = builder.Build();
+        Assert.Equal(FeatureKind.Categorical, profile.Find("flag")!.Kind);
+        Assert.Equal(["1000000000000", "1000000000001", "1000000000002"], profile.Find("code")!.Categories.Order());
+        Assert.Empty(profile.Find("constant")!.Edges);   // one value: a single bin
+
+        var drift = new DriftOperator(new DriftOptions { Profile = profile });
+        drift.Bind(s_schema);
+        // Flags now half true, a fourth code appears, the constant moves by 2, the wide feature is unchanged.
+        drift.Process(Fill(batch, 2000, i => (i % 2 == 0, 1_000_000_000_000L + i % 4, 7f, i * 0.5)), StageContext.Standalone("drift"));
+        var report = drift.GetReport();
+        var flag = report.Features.Single(f => f.Name == "flag");
+        Assert.Equal([1000L, 1000L, 0L], flag.Counts);     // half true now (the profile orders false, true, other)
+        Assert.Equal(DriftStatus.Drift, flag.Status);
+        var code = report.Features.Single(f => f.Name == "code");
+        Assert.Equal(500, code.Counts[^1]);               // the unseen fourth code lands in "other"
+        Assert.Equal(0.25, code.UnseenRate!.Value, tolerance: 1e-12);
+        var constant = report.Features.Single(f => f.Name == "constant");
+        Assert.Equal(2.0, constant.Wasserstein!.Value, tolerance: 1e-12);  // one bin: W is the difference of the means
+        Assert.Equal(DriftStatus.Drift, constant.Status);                  // constant in training: any move is drift
+        Assert.Equal(DriftStatus.Ok, report.Features.Single(f => f.Name == "wide").Status);
+        Assert.Equal(0, report.Features.Single(f => f.Name == "wide").KolmogorovSmirnov!.Value, tolerance: 1e-12);
+    }
+}

@@ -28,7 +28,9 @@ internal static class DriftScorer
                 var tails = acc.Tails with { Sum = acc.Moments.Mean * n };
                 s.Wasserstein = DriftMath.WassersteinCumulative(f.Edges, f.ReferenceLess, f.ReferenceTotal, f.ReferenceTails,
                     acc.Counts, n, tails);
-                s.WassersteinRelative = profile.StdDev > 0 ? s.Wasserstein / profile.StdDev : double.NaN;
+                // A feature that was constant in training has sd 0: any movement at all is infinitely many sds.
+                s.WassersteinRelative = profile.StdDev > 0 ? s.Wasserstein / profile.StdDev
+                    : profile.StdDev == 0 ? (s.Wasserstein > 0 ? double.PositiveInfinity : 0) : double.NaN;
             }
         }
         else if (acc.Present > 0 && f.ReferenceTotal > 0)
