@@ -104,6 +104,7 @@ public sealed class DriftOperator : IBatchOperator
     public void Process(ColumnBatch batch, StageContext context)
     {
         if (_lifetime is null) throw new PipelineException($"drift operator '{Name}' was used before Bind");
+        var closed = 0;
         lock (_lock)
         {
             _batchVersion++;
@@ -137,17 +138,28 @@ public sealed class DriftOperator : IBatchOperator
                 }
             }
             if (_monitors.Length > 0) UpdateMonitors(batch);
-            if (_slide != 0 && batch.Watermark != ColumnBatch.NoWatermark) CloseWindows(batch.Watermark);
+            if (_slide != 0 && batch.Watermark != ColumnBatch.NoWatermark) closed = CloseWindows(batch.Watermark);
         }
+        if (closed > 0 && _options.WindowClosed is not null) Notify(closed);
     }
 
     /// <inheritdoc/>
     public void Complete(StageContext context)
     {
+        var closed = 0;
         lock (_lock)
         {
-            if (_slide != 0) CloseWindows(long.MaxValue - 1);
+            if (_slide != 0) closed = CloseWindows(long.MaxValue - 1);
         }
+        if (closed > 0 && _options.WindowClosed is not null) Notify(closed);
+    }
+
+    /// <summary>Hands the <paramref name="closed"/> newest windows to the callback, oldest first, outside the lock so
+    /// the callback may call back into the operator.</summary>
+    private void Notify(int closed)
+    {
+        var reports = GetWindowReports();
+        for (var i = Math.Max(0, reports.Count - closed); i < reports.Count; i++) _options.WindowClosed!(reports[i]);
     }
 
     /// <summary>Everything since the operator started: closed and open windows, late rows, and the detectors.</summary>
@@ -203,10 +215,11 @@ public sealed class DriftOperator : IBatchOperator
 
     /// <summary>Closes, in order, every window that ends at or before the watermark plus one microsecond (rows at or
     /// below the watermark can no longer arrive), skipping stretches without panes; retires panes no open window needs.</summary>
-    private void CloseWindows(long watermark)
+    private int CloseWindows(long watermark)
     {
         var target = FloorDiv(watermark + 1, _slide) * _slide;
-        if (target <= _closedThrough) return;
+        if (target <= _closedThrough) return 0;
+        var closed = 0;
         while (_panes.Count > 0)
         {
             var minPane = long.MaxValue;
@@ -215,10 +228,12 @@ public sealed class DriftOperator : IBatchOperator
             var end = Math.Max((minPane + 1) * _slide, _closedThrough == long.MinValue ? long.MinValue : _closedThrough + _slide);
             if (end > target) break;
             EmitWindow(end);
+            closed++;
             _closedThrough = end;
             RetireBefore(end / _slide - _panesPerWindow + 1);
         }
         _closedThrough = Math.Max(_closedThrough, target);
+        return closed;
     }
 
     private void EmitWindow(long end)

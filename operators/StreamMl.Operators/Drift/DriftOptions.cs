@@ -91,6 +91,11 @@ public sealed class DriftOptions
     /// <summary>Closed windows kept for <see cref="DriftOperator.GetWindowReports"/>. Default 16.</summary>
     public int WindowHistory { get; init; } = 16;
 
+    /// <summary>Called with the report of each window as it closes (oldest first, on the stage thread, after the batch
+    /// that closed it). Default null. Building the report allocates, so set it only when windows close far less often
+    /// than batches arrive, or accept the allocation; without it the operator allocates nothing.</summary>
+    public Action<DriftReport>? WindowClosed { get; init; }
+
     /// <summary>Concept-drift detectors over scalar columns. Default none.</summary>
     public IReadOnlyList<ScalarMonitor> Monitors { get; init; } = [];
 

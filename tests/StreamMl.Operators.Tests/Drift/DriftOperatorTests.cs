@@ -214,7 +214,8 @@ public sealed class DriftOperatorTests
         var window = size == slide
             ? DriftWindow.Tumbling(TimeSpan.FromMicroseconds(size))
             : DriftWindow.Sliding(TimeSpan.FromMicroseconds(size), TimeSpan.FromMicroseconds(slide));
-        var drift = new DriftOperator(new DriftOptions { Profile = profile, Window = window, WindowHistory = 64 });
+        var notified = new List<DriftReport>();
+        var drift = new DriftOperator(new DriftOptions { Profile = profile, Window = window, WindowHistory = 64, WindowClosed = notified.Add });
         drift.Bind(s_schema);
         // Rows 3 µs apart with jitter of up to 40 µs (out of order), watermark 50 µs behind the newest row.
         var rows = Generate(6_000, seed: 9, step: 3, deselectRate: 0.05);
@@ -233,6 +234,7 @@ public sealed class DriftOperatorTests
         var windows = drift.GetWindowReports();
         Assert.NotEmpty(windows);
         Assert.Equal(drift.WindowsClosed, windows.Count);
+        Assert.Equal(windows.Select(w => w.ToJson()), notified.Select(w => w.ToJson()));
         var xEdges = profile.Find("x")!.Edges;
         foreach (var w in windows)
         {
