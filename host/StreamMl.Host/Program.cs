@@ -1,10 +1,8 @@
+using StreamMl.Host.Cli;
+
 namespace StreamMl.Host;
 
 internal static class Program
 {
-    private static int Main(string[] args)
-    {
-        Console.WriteLine("streamml: commands arrive with the host issue");
-        return args.Length == 0 ? 0 : 2;
-    }
+    private static Task<int> Main(string[] args) => CliApp.RunAsync(args);
 }

@@ -45,7 +45,7 @@ internal sealed class CheckpointTracker
             while (_pending.Count > 0 && _pending.Peek().Sequence <= upTo)
             {
                 var range = _pending.Dequeue().Range;
-                var index = _merge.FindIndex(r => r.Partition == range.Partition);
+                var index = IndexOfPartition(range.Partition);
                 if (index < 0) _merge.Add(range);
                 else
                 {
@@ -56,6 +56,13 @@ internal sealed class CheckpointTracker
             Volatile.Write(ref _committed, upTo == long.MaxValue ? _committed : upTo);
             if (_merge.Count > 0) _source.Commit(System.Runtime.InteropServices.CollectionsMarshal.AsSpan(_merge));
         }
+    }
+
+    private int IndexOfPartition(int partition)
+    {
+        for (var i = 0; i < _merge.Count; i++)
+            if (_merge[i].Partition == partition) return i;
+        return -1;
     }
 
     /// <summary>Commits everything recorded up to <paramref name="sequence"/> when the pipeline has no sinks.</summary>

@@ -1,0 +1,156 @@
+using FsCheck;
+using FsCheck.Fluent;
+using FsCheck.Xunit;
+using StreamMl.Engine.Ring;
+
+namespace StreamMl.Engine.Tests.Pipelines;
+
+public sealed class PipelineTests
+{
+    private static readonly TimeSpan s_timeout = TimeSpan.FromSeconds(60);
+
+    [Property(MaxTest = 15)]
+    public Property Bounded_pipeline_delivers_every_row_once_in_order_to_every_sink_and_commits_everything(
+        NonNegativeInt rows, NonNegativeInt capacity, NonNegativeInt ring, NonNegativeInt wait)
+    {
+        var total = rows.Get % 20_000;
+        var options = new PipelineOptions
+        {
+            BatchCapacity = new[] { 1, 7, 64, 4096 }[capacity.Get % 4],
+            RingSize = 1 << (ring.Get % 4),
+            WaitStrategy = (WaitStrategyKind)(wait.Get % 4),
+        };
+        var source = new CountingSource(total);
+        var a = new CollectingSink("a");
+        var b = new CollectingSink("b", durableOnWrite: false);
+        var pipeline = Pipeline.From(source, options).Then(new DoublingOperator()).To(a, b).Build();
+        pipeline.RunAsync().WaitAsync(s_timeout).GetAwaiter().GetResult();
+        pipeline.DisposeAsync().AsTask().GetAwaiter().GetResult();
+        var expected = Enumerable.Range(0, total).Select(i => (long)i);
+        return (a.Ids.SequenceEqual(expected) && b.Ids.SequenceEqual(expected) && source.Committed == (total == 0 ? -1 : total))
+            .Label($"total={total} capacity={options.BatchCapacity} ring={options.RingSize} wait={options.WaitStrategy} committed={source.Committed}");
+    }
+
+    [Fact]
+    public async Task Slow_sink_holds_the_source_back_and_in_flight_batches_never_exceed_the_ring()
+    {
+        var source = new CountingSource(64 * 40, maxRowsPerBatch: 64);
+        var sink = new CollectingSink("slow", delayMs: 2);
+        await using var pipeline = Pipeline.From(source, new PipelineOptions { BatchCapacity = 64, RingSize = 4 }).To(sink).Build();
+        sink.InFlightProbe = () => pipeline.InFlight;
+        var run = pipeline.RunAsync();
+        var maxAhead = 0L;
+        while (!run.IsCompleted)
+        {
+            // Batches the source produced that the sink has not finished: bounded by the ring plus the one being filled.
+            maxAhead = Math.Max(maxAhead, source.Produced / 64 - sink.Ids.Count / 64);
+            await Task.Delay(1);
+        }
+        await run;
+        Assert.Equal(64 * 40, sink.Ids.Count);
+        Assert.InRange(sink.MaxInFlight, 1, 4);
+        Assert.InRange(maxAhead, 1, 4 + 2);
+        Assert.True(pipeline.Stages[0].Waiting > TimeSpan.Zero, "the source never waited for the slow sink");
+    }
+
+    [Fact]
+    public async Task Rejected_rows_go_to_dead_letters_and_counts_reconcile()
+    {
+        var source = new CountingSource(10_000);
+        var sink = new CollectingSink();
+        var deadLetters = new CollectingDeadLetterSink();
+        await using var pipeline = Pipeline.From(source, new PipelineOptions { BatchCapacity = 1000, DeadLetters = deadLetters })
+            .Then(new DoublingOperator(rejectEvery: 7)).To(sink).Build();
+        await pipeline.RunAsync().WaitAsync(s_timeout);
+
+        var rejected = Enumerable.Range(0, 10_000).Where(i => i % 7 == 0).Select(i => (long)i).ToList();
+        Assert.Equal(rejected, deadLetters.Letters.Select(l => l.Offset).Order().ToList());
+        Assert.Equal(10_000, sink.Ids.Count + deadLetters.Count);
+        var letter = deadLetters.Letters.First(l => l.Offset == 14);
+        Assert.Equal("divisible", letter.Rule);
+        Assert.Equal("counting row 14", letter.Location);
+        Assert.Contains("id=14", letter.Raw);
+        Assert.Equal(rejected.Count, pipeline.Stages[1].RowsRejected);
+    }
+
+    [Fact]
+    public async Task A_failing_batch_is_dead_lettered_and_the_pipeline_goes_on()
+    {
+        var source = new CountingSource(5_000);
+        var sink = new CollectingSink();
+        var deadLetters = new CollectingDeadLetterSink();
+        await using var pipeline = Pipeline.From(source, new PipelineOptions { BatchCapacity = 500, DeadLetters = deadLetters })
+            .Then(new DoublingOperator(0, 1000, 3500)).To(sink).Build();
+        await pipeline.RunAsync().WaitAsync(s_timeout);
+
+        Assert.Equal(4_000, sink.Ids.Count);
+        Assert.Equal(1_000, deadLetters.Count);
+        Assert.All(deadLetters.Letters, l => Assert.Equal("stage-error", l.Rule));
+        Assert.Contains("boom at 1000", deadLetters.Letters[0].Message);
+        Assert.Equal(2, pipeline.Stages[1].Errors);
+        Assert.Equal(5_000, source.Committed);
+    }
+
+    [Fact]
+    public async Task Stop_policy_faults_the_pipeline_with_the_operator_error()
+    {
+        var source = new CountingSource(100_000);
+        await using var pipeline = Pipeline.From(source, new PipelineOptions { BatchCapacity = 500, ErrorPolicy = ErrorPolicy.Stop })
+            .Then(new DoublingOperator(0, 1000)).To(new CollectingSink()).Build();
+        var error = await Assert.ThrowsAsync<PipelineException>(() => pipeline.RunAsync().WaitAsync(s_timeout));
+        Assert.Contains("boom at 1000", error.Message);
+    }
+
+    [Fact]
+    public async Task Stop_drains_what_is_in_the_ring_and_commits_only_what_reached_every_sink()
+    {
+        var source = new CountingSource(long.MaxValue / 2, maxRowsPerBatch: 100);
+        var sink = new CollectingSink("slowish", delayMs: 1);
+        await using var pipeline = Pipeline.From(source, new PipelineOptions { BatchCapacity = 100, RingSize = 8 }).To(sink).Build();
+        await pipeline.StartAsync();
+        while (sink.Ids.Count < 2_000) await Task.Delay(5);
+        await pipeline.StopAsync().WaitAsync(s_timeout);
+
+        Assert.Equal(Enumerable.Range(0, sink.Ids.Count).Select(i => (long)i), sink.Ids);
+        Assert.Equal(sink.Ids.Count, source.Committed);
+        Assert.True(pipeline.Completion.IsCompletedSuccessfully);
+    }
+
+    [Fact]
+    public async Task Restart_from_the_committed_position_delivers_every_row_at_least_once()
+    {
+        var firstSource = new CountingSource(50_000, maxRowsPerBatch: 100);
+        var sink = new CollectingSink("buffered", delayMs: 0, durableOnWrite: false);
+        await using (var first = Pipeline.From(firstSource, new PipelineOptions { BatchCapacity = 100, FlushInterval = TimeSpan.FromMilliseconds(5) })
+            .To(sink).Build())
+        {
+            await first.StartAsync();
+            while (sink.Ids.Count < 10_000) await Task.Delay(1);
+            await first.StopAsync();
+        }
+        var resumeAt = firstSource.Committed;
+        Assert.InRange(resumeAt, 10_000, 50_000);
+        var secondSource = new CountingSource(50_000, startAt: resumeAt);
+        await using (var second = Pipeline.From(secondSource).To(sink).Build()) await second.RunAsync().WaitAsync(s_timeout);
+
+        Assert.Equal(Enumerable.Range(0, 50_000).Select(i => (long)i), sink.Ids.Distinct().Order());
+        Assert.All(sink.Ids.GroupBy(i => i).Where(g => g.Count() > 1), g => Assert.True(g.Key >= resumeAt));
+    }
+
+    [Fact]
+    public async Task Disposing_a_finished_pipeline_returns_every_batch_to_its_pool()
+    {
+        var pipeline = Pipeline.From(new CountingSource(1_000)).To(new CollectingSink()).Build();
+        await pipeline.RunAsync().WaitAsync(s_timeout);
+        await pipeline.DisposeAsync();
+    }
+
+    [Fact]
+    public void Building_with_an_operator_that_needs_a_missing_column_names_it()
+    {
+        var error = Assert.Throws<SchemaMismatchException>(() =>
+            Pipeline.From(new CountingSource(1)).Then(new StreamMl.Engine.Time.KeyedWindowOperator("device", "x",
+                StreamMl.Engine.Time.WindowSpec.Tumbling(TimeSpan.FromSeconds(1)), new StreamMl.Engine.Time.CollectingWindowOutput())).Build());
+        Assert.Contains("'device'", error.Message);
+    }
+}
