@@ -40,7 +40,7 @@ public sealed class TrainEndToEndTests : IDisposable
         // The same held-out rows, read again and scored by the registered model through the engine pipeline, give the
         // final model's ML.NET predictions.
         using var model = RegisteredModel.Load(version);
-        var table = DataTable.ReadCsv(TrainingTestData.Credit, 4000);
+        var table = DataTable.ReadCsv(TrainingTestData.Credit, 3000);
         var rows = report.HeldOutLines.Select(line => (int)(line - 2)).ToArray();
         var streamed = await StreamingEvaluator.RunAsync(model, table, rows, CancellationToken.None);
         Assert.Equal(report.HeldOutLines, streamed.Lines);
@@ -111,7 +111,7 @@ public sealed class TrainEndToEndTests : IDisposable
     public void Evaluate_scores_a_csv_with_the_production_model()
     {
         var registry = Path.Combine(_folder, "models");
-        Assert.Equal(0, TrainingTestData.Cli("train", "--spec", TrainingTestData.CreditSpec(_folder, limit: 3000)).Exit);
+        Assert.Equal(0, TrainingTestData.Cli("train", "--spec", TrainingTestData.CreditSpec(_folder, limit: 2000)).Exit);
         var result = TrainingTestData.Cli("evaluate", "--model", "credit", "--data", TrainingTestData.Credit, "--limit", "6000", "--registry", registry);
         Assert.True(result.Exit == 0, result.Error);
         Assert.Contains("6000 rows scored through the streaming pipeline", result.Output);
