@@ -1,1 +1,16 @@
-namespace StreamMl.Benchmarks; internal static class Program { private static void Main(string[] args) => BenchmarkDotNet.Running.BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args); }
+using BenchmarkDotNet.Running;
+using StreamMl.Benchmarks.Harness;
+
+namespace StreamMl.Benchmarks;
+
+internal static class Program
+{
+    /// <summary><c>harness ...</c> runs the end-to-end scenario harness; anything else goes to BenchmarkDotNet
+    /// (<c>--filter '*Ring*' --job short</c>).</summary>
+    private static async Task<int> Main(string[] args)
+    {
+        if (args.Length > 0 && args[0] == "harness") return await HarnessProgram.RunAsync(args[1..], Console.Out);
+        BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args, new Config());
+        return 0;
+    }
+}

@@ -47,6 +47,9 @@ public sealed class Column : IDisposable
         return _values.AsSpan<T>();
     }
 
+    /// <summary>The whole value buffer as bytes, whatever the type: for copying slices between columns of one type.</summary>
+    public Span<byte> RawValues => _values.GetSpan();
+
     /// <summary>The validity bitmap in Arrow layout.</summary>
     public Span<byte> ValidityBitmap => _validity.GetSpan();
 

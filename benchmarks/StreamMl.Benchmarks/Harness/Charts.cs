@@ -1,0 +1,56 @@
+using ScottPlot;
+
+namespace StreamMl.Benchmarks.Harness;
+
+/// <summary>PNG charts of harness results (ScottPlot).</summary>
+public static class Charts
+{
+    /// <summary>One bar per peer and scenario: how many times faster StreamMl is (log scale would hide the small wins).</summary>
+    public static void SpeedUps(IReadOnlyList<ScenarioResult> results, string path)
+    {
+        var plot = new Plot();
+        var bars = new List<Bar>();
+        var ticks = new List<Tick>();
+        var position = 0.0;
+        foreach (var result in results.Where(r => r.StreamMl is not null))
+        {
+            foreach (var peer in result.Medians.Where(m => !m.IsStreamMl))
+            {
+                bars.Add(new Bar { Position = position, Value = result.SpeedupOver(peer) });
+                ticks.Add(new Tick(position, $"{result.Id}\n{peer.Variant}"));
+                position++;
+            }
+            position += 0.5;
+        }
+        plot.Add.Bars(bars);
+        plot.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericManual([.. ticks]);
+        plot.Axes.Bottom.MajorTickStyle.Length = 0;
+        plot.Add.HorizontalLine(1, 1, Colors.Gray, LinePattern.Dashed);
+        plot.Title("StreamMl speed-up over each peer (rows/s ratio, same run)");
+        plot.YLabel("× faster than the peer");
+        plot.Axes.Margins(bottom: 0);
+        plot.SavePng(path, Math.Max(800, 120 * bars.Count), 500);
+    }
+
+    /// <summary>Rows/s and p99 latency against batch size.</summary>
+    public static void BatchSizeKnee(IReadOnlyList<TuningPoint> points, string path)
+    {
+        var sweep = points.Where(p => p.Sweep == "batch size").ToList();
+        if (sweep.Count == 0) return;
+        var plot = new Plot();
+        var xs = sweep.Select(p => Math.Log2(double.Parse(p.Setting, System.Globalization.CultureInfo.InvariantCulture))).ToArray();
+        var rate = plot.Add.Scatter(xs, sweep.Select(p => p.RowsPerSecond / 1e6).ToArray());
+        rate.LegendText = "million rows/s";
+        var latency = plot.Add.Scatter(xs, sweep.Select(p => p.P99Micros / 1000).ToArray());
+        latency.LegendText = "p99 batch latency, ms";
+        latency.Axes.YAxis = plot.Axes.Right;
+        plot.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericManual(
+            xs.Zip(sweep, (x, p) => new Tick(x, p.Setting)).ToArray());
+        plot.XLabel("rows per batch");
+        plot.YLabel("million rows/s");
+        plot.Axes.Right.Label.Text = "p99 ms";
+        plot.ShowLegend();
+        plot.Title("Throughput and latency against batch size");
+        plot.SavePng(path, 800, 500);
+    }
+}

@@ -1,0 +1,129 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+using HdrHistogram;
+using StreamMl.Connectors.Memory;
+using StreamMl.Engine;
+using StreamMl.Engine.Ring;
+
+namespace StreamMl.Benchmarks.Harness;
+
+/// <summary>One point of a tuning sweep.</summary>
+public sealed record TuningPoint(string Sweep, string Setting, double RowsPerSecond, double P99Micros, long PeakWorkingSet);
+
+/// <summary>Sweeps the engine's knobs on the in-memory sensor pipeline (32 float features → sink): batch size, wait
+/// strategy, parallel pipelines and ring size. Latency is per batch, from the end of the source's fill to the sink's
+/// write, counted once per row.</summary>
+public static class TuningViews
+{
+    /// <summary>Runs every sweep.</summary>
+    public static async Task<IReadOnlyList<TuningPoint>> RunAsync(ScenarioSize size, TextWriter log)
+    {
+        var rows = size == ScenarioSize.Smoke ? 50_000L : 20_000_000L;
+        var points = new List<TuningPoint>();
+        foreach (var batch in new[] { 64, 256, 1024, 4096, 16384 })
+            points.Add(await MeasureAsync("batch size", batch.ToString(CultureInfo.InvariantCulture), rows, batch, 8, WaitStrategyKind.Blocking, 1, log));
+        foreach (var wait in Enum.GetValues<WaitStrategyKind>())
+            points.Add(await MeasureAsync("wait strategy", wait.ToString(), rows, 1024, 8, wait, 1, log));
+        foreach (var parallel in new[] { 1, 2 })
+            points.Add(await MeasureAsync("parallel pipelines", parallel.ToString(CultureInfo.InvariantCulture), rows, 4096, 8, WaitStrategyKind.Blocking, parallel, log));
+        foreach (var ring in new[] { 2, 8, 32, 128 })
+            points.Add(await MeasureAsync("ring size", ring.ToString(CultureInfo.InvariantCulture), rows, 4096, ring, WaitStrategyKind.Blocking, 1, log));
+        return points;
+    }
+
+    private static async Task<TuningPoint> MeasureAsync(string sweep, string setting, long rows, int batchCapacity, int ringSize,
+        WaitStrategyKind wait, int parallel, TextWriter log)
+    {
+        GC.Collect();
+        var histogram = ScenarioMeasure.NewHistogram();
+        var peak = Environment.WorkingSet;
+        using var sampling = new CancellationTokenSource();
+        var sampler = Task.Run(async () =>
+        {
+            while (!sampling.IsCancellationRequested)
+            {
+                peak = Math.Max(peak, Environment.WorkingSet);
+                try { await Task.Delay(5, sampling.Token); } catch (OperationCanceledException) { }
+            }
+        });
+        var clock = Stopwatch.StartNew();
+        var pipelines = Enumerable.Range(0, parallel).Select(p => RunPipelineAsync(rows / parallel, batchCapacity, ringSize, wait, p, histogram)).ToList();
+        await Task.WhenAll(pipelines);
+        clock.Stop();
+        await sampling.CancelAsync();
+        await sampler;
+        var point = new TuningPoint(sweep, setting, rows / clock.Elapsed.TotalSeconds,
+            histogram.GetValueAtPercentile(99) * 1e6 / Stopwatch.Frequency, peak);
+        log.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"tuning {sweep,-18} {setting,-9} {point.RowsPerSecond,14:N0} rows/s  p99 {point.P99Micros,10:N1} µs  peak {peak / 1e6:N0} MB"));
+        return point;
+    }
+
+    private static async Task RunPipelineAsync(long rows, int batchCapacity, int ringSize, WaitStrategyKind wait, int seed, LongHistogram histogram)
+    {
+        var source = new TimedSource(new ReplaySource(rows));
+        var sink = new LatencySink(source, histogram);
+        await using var pipeline = Pipeline.From(source, new PipelineOptions
+        {
+            BatchCapacity = batchCapacity, RingSize = ringSize, WaitStrategy = wait, Name = $"tuning-{seed}",
+        }).To(sink).Build();
+        await pipeline.RunAsync();
+    }
+
+    /// <summary>Remembers when each batch finished filling; batch k of a source is ring sequence k.</summary>
+    private sealed class TimedSource(IBatchSource inner) : IBatchSource
+    {
+        public readonly long[] FilledAt = new long[1 << 16];
+        private long _fills;
+
+        public string Name => inner.Name;
+        public Schema Schema => inner.Schema;
+        public ValueTask OpenAsync(SourceContext context, CancellationToken cancellationToken) => inner.OpenAsync(context, cancellationToken);
+
+        public async ValueTask<bool> FillAsync(ColumnBatch batch, CancellationToken cancellationToken)
+        {
+            var more = await inner.FillAsync(batch, cancellationToken);
+            Volatile.Write(ref FilledAt[_fills++ & (FilledAt.Length - 1)], Stopwatch.GetTimestamp());
+            return more;
+        }
+
+        public void Commit(ReadOnlySpan<SourceRange> ranges) => inner.Commit(ranges);
+        public string Describe(int partition, long offset) => inner.Describe(partition, offset);
+        public ValueTask DisposeAsync() => inner.DisposeAsync();
+    }
+
+    private sealed class LatencySink(TimedSource source, LongHistogram histogram) : IBatchSink
+    {
+        private readonly CountingSink _inner = new("memory", "f0");
+
+        public string Name => _inner.Name;
+        public ValueTask OpenAsync(SinkContext context, CancellationToken cancellationToken) => _inner.OpenAsync(context, cancellationToken);
+
+        public void Write(ColumnBatch batch, long sequence)
+        {
+            _inner.Write(batch, sequence);
+            var latency = Stopwatch.GetTimestamp() - Volatile.Read(ref source.FilledAt[sequence & (source.FilledAt.Length - 1)]);
+            lock (histogram) histogram.RecordValueWithCount(Math.Max(1, latency), Math.Max(1, batch.Length));
+        }
+
+        public ValueTask DisposeAsync() => _inner.DisposeAsync();
+    }
+
+    /// <summary>The sweeps as Markdown tables.</summary>
+    public static string ToMarkdown(IReadOnlyList<TuningPoint> points)
+    {
+        var text = new StringBuilder();
+        foreach (var sweep in points.GroupBy(p => p.Sweep))
+        {
+            text.AppendLine(CultureInfo.InvariantCulture, $"#### Rows/s and p99 against {sweep.Key}");
+            text.AppendLine();
+            text.AppendLine($"| {sweep.Key} | Rows/s | p99 batch latency µs | Peak MB |");
+            text.AppendLine("|---|---:|---:|---:|");
+            foreach (var p in sweep)
+                text.AppendLine(string.Create(CultureInfo.InvariantCulture, $"| {p.Setting} | {p.RowsPerSecond:N0} | {p.P99Micros:N1} | {p.PeakWorkingSet / 1e6:N0} |"));
+            text.AppendLine();
+        }
+        return text.ToString();
+    }
+}

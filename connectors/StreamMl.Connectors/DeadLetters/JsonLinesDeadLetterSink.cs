@@ -1,0 +1,68 @@
+using System.Text.Json;
+using StreamMl.Engine;
+
+namespace StreamMl.Connectors.DeadLetters;
+
+/// <summary>Appends each dead letter as one JSON object per line: <c>pipeline, stage, rule, message, location,
+/// partition, offset, raw</c>. Thread-safe; flushed to disk every <c>flushEvery</c> letters and on dispose.</summary>
+public sealed class JsonLinesDeadLetterSink : IDeadLetterSink, IDisposable
+{
+    private readonly object _gate = new();
+    private readonly FileStream _stream;
+    private readonly Utf8JsonWriter _writer;
+    private readonly int _flushEvery;
+    private long _count;
+    private bool _disposed;
+
+    /// <summary>Creates (or, with <paramref name="append"/>, appends to) the file at <paramref name="path"/>.</summary>
+    public JsonLinesDeadLetterSink(string path, bool append = false, int flushEvery = 1000)
+    {
+        Path = System.IO.Path.GetFullPath(path);
+        if (System.IO.Path.GetDirectoryName(Path) is { Length: > 0 } folder) Directory.CreateDirectory(folder);
+        _stream = new FileStream(Path, append ? FileMode.Append : FileMode.Create, FileAccess.Write, FileShare.Read, 1 << 16);
+        _writer = new Utf8JsonWriter(_stream, new JsonWriterOptions { SkipValidation = true });
+        _flushEvery = Math.Max(1, flushEvery);
+    }
+
+    /// <summary>The file written.</summary>
+    public string Path { get; }
+
+    /// <inheritdoc/>
+    public long Count => Interlocked.Read(ref _count);
+
+    /// <inheritdoc/>
+    public void Write(DeadLetter deadLetter)
+    {
+        lock (_gate)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            _writer.WriteStartObject();
+            _writer.WriteString("pipeline", deadLetter.Pipeline);
+            _writer.WriteString("stage", deadLetter.Stage);
+            _writer.WriteString("rule", deadLetter.Rule);
+            _writer.WriteString("message", deadLetter.Message);
+            _writer.WriteString("location", deadLetter.Location);
+            _writer.WriteNumber("partition", deadLetter.Partition);
+            _writer.WriteNumber("offset", deadLetter.Offset);
+            _writer.WriteString("raw", deadLetter.Raw);
+            _writer.WriteEndObject();
+            _writer.Flush();
+            _stream.WriteByte((byte)'\n');
+            _writer.Reset();
+            if (Interlocked.Increment(ref _count) % _flushEvery == 0) _stream.Flush();
+        }
+    }
+
+    /// <summary>Flushes and closes the file.</summary>
+    public void Dispose()
+    {
+        lock (_gate)
+        {
+            if (_disposed) return;
+            _disposed = true;
+            _writer.Dispose();
+            _stream.Flush(flushToDisk: true);
+            _stream.Dispose();
+        }
+    }
+}

@@ -1,0 +1,276 @@
+using System.Text.RegularExpressions;
+using StreamMl.Connectors.Files.Internal;
+using StreamMl.Engine;
+
+namespace StreamMl.Connectors.Files;
+
+/// <summary>Reads CSV, JSON Lines and Parquet files (a file, a list, a glob or a folder, gzip allowed) into batches,
+/// and with <see cref="FileSourceOptions.Watch"/> keeps picking up new files. Each file is a partition (its index in
+/// <see cref="Files"/>); offsets are line numbers (CSV, JSON Lines) or row numbers (Parquet). A record that cannot be
+/// read goes to the dead-letter sink with its file and line; a file that cannot be read at all (corrupt gzip or Parquet
+/// footer) is dead-lettered as one record and the source goes on with the next file.</summary>
+public sealed class FileSource : IBatchSource
+{
+    private readonly FileSourceOptions _options;
+    private readonly List<string> _files;
+    private readonly List<FileFormat> _formats;
+    private readonly ReaderContext _context;
+    private readonly HashSet<string> _known = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, (long Length, DateTime Written)> _pending = new(StringComparer.Ordinal);
+    private readonly Dictionary<int, long> _committed = [];
+    private readonly object _commitGate = new();
+    private FileReader? _current;
+    private int _next;
+    private long _filesDone;
+    private long _filesFailed;
+    private DateTime _lastPoll = DateTime.MinValue;
+
+    private FileSource(FileSourceOptions options, List<string> files, Schema schema, SchemaInference? inference)
+    {
+        _options = options;
+        _files = files;
+        _formats = [.. files.Select(FormatFor)];
+        foreach (var file in files) _known.Add(file);
+        Schema = schema;
+        Inference = inference;
+        _context = new ReaderContext(options, schema);
+    }
+
+    /// <summary>Resolves the inputs and settles the schema: the declared one, or one inferred from the first file's
+    /// first rows (see <see cref="Inference"/>). Throws a <see cref="BadInputException"/> when nothing matches (unless
+    /// watching) or when no schema can be inferred.</summary>
+    public static FileSource Create(FileSourceOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        if (options.Paths.Count == 0) throw new BadInputException("no input given: add a file, folder or glob to Paths", options.Name);
+        var files = FileResolver.Resolve(options.Paths, allowEmpty: options.Watch);
+        var schema = options.Schema;
+        SchemaInference? inference = null;
+        if (schema is null)
+        {
+            if (files.Count == 0)
+                throw new BadInputException("watching an empty folder needs a declared schema (there is no file to infer one from)", string.Join(", ", options.Paths));
+            var first = files.FirstOrDefault(f => FormatFor(options, f) != FileFormat.Parquet || IsReadableParquet(f)) ?? files[0];
+            inference = SchemaInferrer.Infer(first, FormatFor(options, first), options);
+            schema = inference.Schema;
+        }
+        if (options.EventTimeColumn is { } eventTime) schema.Require(eventTime, ColumnType.Timestamp);
+        return new FileSource(options, files, schema, inference);
+    }
+
+    /// <inheritdoc/>
+    public string Name => _options.Name;
+
+    /// <inheritdoc/>
+    public Schema Schema { get; }
+
+    /// <summary>How the schema was inferred, or null when it was declared. Print it to show the user.</summary>
+    public SchemaInference? Inference { get; }
+
+    /// <summary>Files known so far, in partition order (watching adds to the end).</summary>
+    public IReadOnlyList<string> Files => _files;
+
+    /// <summary>Records read: rows produced plus records dead-lettered here (a file that failed as a whole counts once).</summary>
+    public long RecordsRead => Volatile.Read(ref _context.RecordsRead);
+
+    /// <summary>Rows put into batches.</summary>
+    public long RowsProduced => Volatile.Read(ref _context.RowsProduced);
+
+    /// <summary>Records sent to the dead-letter sink by the source (unparseable rows and unreadable files).</summary>
+    public long RecordsRejected => Volatile.Read(ref _context.RecordsRejected);
+
+    /// <summary>Files read to the end (including those that failed part way).</summary>
+    public long FilesDone => Volatile.Read(ref _filesDone);
+
+    /// <summary>Files that failed as a whole or part way (corrupt gzip, Parquet footer).</summary>
+    public long FilesFailed => Volatile.Read(ref _filesFailed);
+
+    /// <summary>The committed end offset of each partition (file index): every record before it is durable in all sinks.</summary>
+    public IReadOnlyDictionary<int, long> CommittedOffsets
+    {
+        get
+        {
+            lock (_commitGate) return new Dictionary<int, long>(_committed);
+        }
+    }
+
+    /// <inheritdoc/>
+    public ValueTask OpenAsync(SourceContext context, CancellationToken cancellationToken)
+    {
+        _context.DeadLetters = context.DeadLetters;
+        _context.PipelineName = context.PipelineName;
+        return ValueTask.CompletedTask;
+    }
+
+    /// <inheritdoc/>
+    public async ValueTask<bool> FillAsync(ColumnBatch batch, CancellationToken cancellationToken)
+    {
+        var row = 0;
+        var ingest = FieldParser.ToMicros(DateTimeOffset.UtcNow);
+        while (row < batch.Capacity)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            if (_current is null && !OpenNext())
+            {
+                if (!_options.Watch)
+                {
+                    batch.Length = row;
+                    return false;
+                }
+                if (row > 0) break;
+                if (PollFolders()) continue;
+                await Task.Delay(_options.WatchInterval, cancellationToken).ConfigureAwait(false);
+                if (PollFolders()) continue;
+                break;
+            }
+            var reader = _current!;
+            try
+            {
+                row = reader.Fill(batch, row, ingest);
+            }
+            catch (Exception ex) when (ex is BadInputException or IOException or InvalidDataException)
+            {
+                row = reader.Filled;
+                FailFile(reader, batch, ex);
+                continue;
+            }
+            if (reader.Exhausted) CloseCurrent();
+        }
+        batch.Length = row;
+        return true;
+    }
+
+    private bool OpenNext()
+    {
+        while (_next < _files.Count)
+        {
+            var partition = _next++;
+            var path = _files[partition];
+            try
+            {
+                _current = _formats[partition] switch
+                {
+                    FileFormat.Csv => new CsvFileReader(path, partition, _context),
+                    FileFormat.JsonLines => new JsonLinesFileReader(path, partition, _context),
+                    FileFormat.Parquet => new ParquetFileReader(path, partition, _context),
+                    _ => throw new BadInputException("unknown file format", path),
+                };
+                return true;
+            }
+            catch (Exception ex) when (ex is BadInputException or IOException or InvalidDataException or UnauthorizedAccessException)
+            {
+                _context.Reject("file", Message(ex), path, "byte", partition, 0, "");
+                Interlocked.Increment(ref _filesFailed);
+                Interlocked.Increment(ref _filesDone);
+            }
+        }
+        return false;
+    }
+
+    private void FailFile(FileReader reader, ColumnBatch batch, Exception ex)
+    {
+        var offset = reader.CurrentOffset;
+        batch.Positions.Add(reader.Partition, offset, offset + 1);
+        _context.Reject("file", $"{Message(ex)} (the last good {reader.OffsetUnit} was near {offset})", reader.Path, reader.OffsetUnit, reader.Partition, offset, "");
+        Interlocked.Increment(ref _filesFailed);
+        CloseCurrent();
+    }
+
+    private static string Message(Exception ex) => ex is BadInputException bad ? bad.Message.Replace(bad.Location + ": ", "", StringComparison.Ordinal) : ex.Message;
+
+    private void CloseCurrent()
+    {
+        _current?.Dispose();
+        _current = null;
+        Interlocked.Increment(ref _filesDone);
+    }
+
+    /// <summary>Lists the watched folders; files that stopped changing since the last poll are added. True when one was.</summary>
+    private bool PollFolders()
+    {
+        if (DateTime.UtcNow - _lastPoll < _options.WatchInterval / 2) return false;
+        _lastPoll = DateTime.UtcNow;
+        var added = false;
+        foreach (var input in _options.Paths)
+        {
+            var (folder, pattern) = FileResolver.WatchTarget(input);
+            if (!Directory.Exists(folder)) continue;
+            foreach (var file in Directory.EnumerateFiles(folder, "*", SearchOption.AllDirectories).Order(StringComparer.Ordinal))
+            {
+                var full = Path.GetFullPath(file);
+                if (_known.Contains(full) || !IsWatchCandidate(folder, file, pattern)) continue;
+                var info = new FileInfo(full);
+                var state = (info.Length, info.LastWriteTimeUtc);
+                if (_pending.TryGetValue(full, out var previous) && previous == state)
+                {
+                    _pending.Remove(full);
+                    _known.Add(full);
+                    _files.Add(full);
+                    _formats.Add(FormatFor(full));
+                    added = true;
+                }
+                else
+                {
+                    _pending[full] = state;
+                }
+            }
+        }
+        return added;
+    }
+
+    private static bool IsWatchCandidate(string folder, string file, Regex pattern)
+    {
+        var name = Path.GetFileName(file);
+        // Temporary and hidden files are being written by someone: wait for their final name.
+        if (name.StartsWith('.') || name.EndsWith(".tmp", StringComparison.OrdinalIgnoreCase) || name.EndsWith(".part", StringComparison.OrdinalIgnoreCase))
+            return false;
+        return pattern.IsMatch(Path.GetRelativePath(folder, file).Replace('\\', '/')) && FileResolver.IsKnownFormat(file);
+    }
+
+    private FileFormat FormatFor(string path) => FormatFor(_options, path);
+
+    private static FileFormat FormatFor(FileSourceOptions options, string path) =>
+        options.Format != FileFormat.Auto ? options.Format
+            : FileResolver.FormatOf(path) ?? throw new BadInputException("cannot tell the format from the file name: set Format", path);
+
+    private static bool IsReadableParquet(string path)
+    {
+        try
+        {
+            using var stream = File.OpenRead(path);
+            var reader = global::Parquet.ParquetReader.CreateAsync(stream).GetAwaiter().GetResult();
+            reader.DisposeAsync().AsTask().GetAwaiter().GetResult();
+            return true;
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            return false;
+        }
+    }
+
+    /// <inheritdoc/>
+    public void Commit(ReadOnlySpan<SourceRange> ranges)
+    {
+        lock (_commitGate)
+        {
+            foreach (var range in ranges)
+                if (!_committed.TryGetValue(range.Partition, out var end) || range.End > end) _committed[range.Partition] = range.End;
+        }
+    }
+
+    /// <inheritdoc/>
+    public string Describe(int partition, long offset)
+    {
+        var path = partition >= 0 && partition < _files.Count ? _files[partition] : $"file #{partition}";
+        var unit = partition >= 0 && partition < _formats.Count && _formats[partition] == FileFormat.Parquet ? "row" : "line";
+        return $"{path} {unit} {offset}";
+    }
+
+    /// <inheritdoc/>
+    public ValueTask DisposeAsync()
+    {
+        _current?.Dispose();
+        _current = null;
+        return ValueTask.CompletedTask;
+    }
+}

@@ -1,0 +1,51 @@
+using StreamMl.Engine;
+
+namespace StreamMl.Connectors.Files;
+
+/// <summary>What a <see cref="FileSource"/> reads and how. Every default is documented on its property.</summary>
+public sealed class FileSourceOptions
+{
+    /// <summary>Inputs: file paths, folders (every file in them whose format is known) and glob patterns such as
+    /// <c>data/*.csv</c> or <c>logs/**/*.jsonl.gz</c>. Files are read in the order given; a folder or glob expands
+    /// to its files sorted by name. Required.</summary>
+    public IList<string> Paths { get; } = [];
+
+    /// <summary>Format of every input. Default <see cref="FileFormat.Auto"/>: chosen per file from its name.</summary>
+    public FileFormat Format { get; set; } = FileFormat.Auto;
+
+    /// <summary>The columns to read. Default null: inferred from the first <see cref="InferenceSampleRows"/> rows of
+    /// the first file (see <see cref="FileSource.Inference"/>). A declared column missing from a file is null there.</summary>
+    public Schema? Schema { get; set; }
+
+    /// <summary>Rows sampled to infer the schema when none is declared. Default 10,000.</summary>
+    public int InferenceSampleRows { get; set; } = 10_000;
+
+    /// <summary>Column types that override the inferred ones, by column name (e.g. read a zip code as string). Default empty.</summary>
+    public IDictionary<string, ColumnType> TypeOverrides { get; } = new Dictionary<string, ColumnType>(StringComparer.Ordinal);
+
+    /// <summary>CSV field separator. Default null: detected by Sep from the header (comma, semicolon, tab, pipe).</summary>
+    public char? Delimiter { get; set; }
+
+    /// <summary>Text read as null in CSV fields, JSON strings and string columns, compared after trimming white space.
+    /// Default: empty, <c>na</c>, <c>NA</c>, <c>N/A</c>, <c>NaN</c>, <c>nan</c>, <c>null</c>, <c>NULL</c>, <c>None</c>.
+    /// A field of only white space is always null.</summary>
+    public IList<string> NullTokens { get; } = ["", "na", "NA", "N/A", "n/a", "NaN", "nan", "null", "NULL", "None"];
+
+    /// <summary>For JSON Lines: column name to the dotted path of the value in each object (<c>user.address.city</c>).
+    /// Default empty: a column's path is its name (inferred columns are named by their path).</summary>
+    public IDictionary<string, string> JsonPaths { get; } = new Dictionary<string, string>(StringComparer.Ordinal);
+
+    /// <summary>Timestamp column that gives each row its event time. Default null: rows get the time they were read.</summary>
+    public string? EventTimeColumn { get; set; }
+
+    /// <summary>Keep watching the folders of <see cref="Paths"/> for new files after the existing ones are read: the
+    /// source never ends by itself. A new file is read once its size and write time stop changing between two polls.
+    /// Default false.</summary>
+    public bool Watch { get; set; }
+
+    /// <summary>How often a watched folder is listed. Default 1 second.</summary>
+    public TimeSpan WatchInterval { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>Name in counters and dead letters. Default "files".</summary>
+    public string Name { get; set; } = "files";
+}

@@ -1,0 +1,161 @@
+using System.Globalization;
+using System.Text;
+using nietras.SeparatedValues;
+using StreamMl.Engine;
+
+namespace StreamMl.Connectors.Files.Internal;
+
+/// <summary>Reads a CSV file (optionally gzip) with Sep. Structural errors do not stop the file: a row with the wrong
+/// number of fields is dead-lettered, and a quote that is never closed (which makes Sep swallow the following lines)
+/// dead-letters its first line and restarts parsing on the next one.</summary>
+internal sealed class CsvFileReader : FileReader
+{
+    private readonly int[] _fieldToColumn;
+    private readonly int _headerCount;
+    private SepReader _reader;
+    private TextReader _text;
+    private Stream _stream;
+    private long _lineBase;
+    private long _line;
+
+    public CsvFileReader(string path, int partition, ReaderContext context) : base(path, partition, context)
+    {
+        (_reader, _text, _stream) = OpenReader(path, context.Options.Delimiter, skipLines: 0, hasHeader: true);
+        var header = _reader.Header.ColNames;
+        _headerCount = header.Count;
+        _fieldToColumn = [.. context.Schema.Select(f => IndexOf(header, f.Name))];
+        if (_fieldToColumn.All(i => i < 0) && context.Schema.Count > 0)
+            throw new BadInputException(
+                $"none of the schema's columns ({string.Join(", ", context.Schema.Select(f => f.Name))}) is in the header ({string.Join(", ", header)})",
+                $"{path} line 1");
+    }
+
+    public override string OffsetUnit => "line";
+
+    public override long CurrentOffset => _line;
+
+    /// <summary>The column names of the file's header.</summary>
+    public static IReadOnlyList<string> ReadHeader(SepReader reader) => reader.Header.ColNames;
+
+    internal static (SepReader Reader, TextReader Text, Stream Stream) OpenReader(string path, char? delimiter, long skipLines, bool hasHeader)
+    {
+        var stream = InputStreams.Open(path);
+        // Replacement decoding: invalid UTF-8 turns into U+FFFD, which each row is checked for, so one bad byte costs
+        // one row instead of the whole file.
+        var text = new StreamReader(stream, new UTF8Encoding(false, false), detectEncodingFromByteOrderMarks: true, 1 << 16);
+        for (var i = 0L; i < skipLines; i++)
+            if (text.ReadLine() is null) break;
+        var options = new SepReaderOptions(delimiter is { } d ? new Sep(d) : null) with
+        {
+            HasHeader = hasHeader,
+            DisableColCountCheck = true,
+            Unescape = true,
+            CultureInfo = CultureInfo.InvariantCulture,
+        };
+        return (options.From(text), text, stream);
+    }
+
+    public override int Fill(ColumnBatch batch, int row, long ingestMicros)
+    {
+        var context = Context;
+        var targets = context.Targets(batch);
+        Filled = row;
+        var nulls = context.Nulls;
+        var schema = context.Schema;
+        while (row < batch.Capacity)
+        {
+            if (!_reader.MoveNext())
+            {
+                Exhausted = true;
+                (_stream as CheckedGzipStream)?.ThrowIfTruncated();
+                break;
+            }
+            var current = _reader.Current;
+            var line = _lineBase + current.LineNumberFrom;
+            var next = _lineBase + current.LineNumberToExcl;
+            _line = line;
+            var span = current.Span;
+            if (current.ColCount == 1 && span.IsWhiteSpace())
+            {
+                batch.Positions.Add(Partition, line, next);
+                continue; // blank lines are not records
+            }
+            if (current.ColCount != _headerCount)
+            {
+                if (next - line > 1 && span.Contains('"'))
+                {
+                    var firstLine = span.IndexOfAny('\r', '\n') is var nl and >= 0 ? span[..nl].ToString() : span.ToString();
+                    batch.Positions.Add(Partition, line, line + 1);
+                    context.Reject("csv-quote", $"a quoted field is never closed (the quote swallowed lines {line}-{next - 1}); " +
+                        "the line was skipped and parsing restarts on the next line: fix the quoting", Path, OffsetUnit, Partition, line, firstLine);
+                    Restart(line);
+                    continue;
+                }
+                batch.Positions.Add(Partition, line, next);
+                context.Reject("csv-fields", $"expected {_headerCount} fields as in the header, found {current.ColCount}",
+                    Path, OffsetUnit, Partition, line, span.ToString());
+                continue;
+            }
+            if (span.Contains('\uFFFD'))
+            {
+                batch.Positions.Add(Partition, line, next);
+                var column = span.IndexOf('\uFFFD');
+                context.Reject("encoding", $"invalid UTF-8 at character {column + 1} of the line; the file must be UTF-8",
+                    Path, OffsetUnit, Partition, line, span.ToString());
+                continue;
+            }
+            var bad = -1;
+            for (var f = 0; f < _fieldToColumn.Length; f++)
+            {
+                var column = batch[targets[f]];
+                var source = _fieldToColumn[f];
+                if (source < 0)
+                {
+                    column.SetNull(row);
+                    continue;
+                }
+                if (!FieldParser.TryWrite(current[source].Span, column, row, nulls))
+                {
+                    bad = f;
+                    break;
+                }
+            }
+            if (bad >= 0)
+            {
+                batch.Positions.Add(Partition, line, next);
+                var text = current[_fieldToColumn[bad]].ToString();
+                context.Reject("type", $"field '{schema[bad].Name}' (column {_fieldToColumn[bad] + 1}) is '{text}', not a {ColumnTypes.Name(schema[bad].Type)}",
+                    Path, OffsetUnit, Partition, line, current.Span.ToString());
+                continue;
+            }
+            context.Accept(batch, row, Partition, line, next, ingestMicros);
+            Filled = ++row;
+        }
+        return row;
+    }
+
+    /// <summary>Reopens the file after line <paramref name="badLine"/>, without a header, keeping line numbers absolute.</summary>
+    private void Restart(long badLine)
+    {
+        var separator = _reader.Spec.Sep.Separator;
+        _reader.Dispose();
+        _text.Dispose();
+        (_reader, _text, _stream) = OpenReader(Path, separator, badLine, hasHeader: false);
+        _lineBase = badLine;
+    }
+
+    private static int IndexOf(IReadOnlyList<string> header, string name)
+    {
+        for (var i = 0; i < header.Count; i++)
+            if (header[i] == name) return i;
+        for (var i = 0; i < header.Count; i++)
+            if (header[i].Trim().Equals(name, StringComparison.OrdinalIgnoreCase)) return i;
+        return -1;
+    }
+
+    public override void Dispose()
+    {
+        _reader.Dispose();
+        _text.Dispose();
+    }
+}

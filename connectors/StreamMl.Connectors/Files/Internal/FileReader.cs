@@ -1,0 +1,86 @@
+using StreamMl.Engine;
+
+namespace StreamMl.Connectors.Files.Internal;
+
+/// <summary>State shared by the readers of one source: its schema, null tokens, dead-letter sink and counters.</summary>
+internal sealed class ReaderContext(FileSourceOptions options, Schema schema)
+{
+    private Schema? _boundSchema;
+    private int[] _targets = [];
+
+    public FileSourceOptions Options { get; } = options;
+    public Schema Schema { get; } = schema;
+    public NullTokens Nulls { get; } = new(options.NullTokens);
+    public IDeadLetterSink DeadLetters { get; set; } = new CollectingDeadLetterSink();
+    public string PipelineName { get; set; } = "pipeline";
+    public int EventTimeField { get; } = options.EventTimeColumn is { } name ? schema.Require(name, ColumnType.Timestamp) : -1;
+
+    /// <summary>Records seen: rows produced plus records dead-lettered (a file that fails counts as one record).</summary>
+    public long RecordsRead;
+    public long RowsProduced;
+    public long RecordsRejected;
+    public long BytesRead;
+
+    /// <summary>Batch column index of each source field, cached per batch schema (the batch may hold more columns).</summary>
+    public int[] Targets(ColumnBatch batch)
+    {
+        if (!ReferenceEquals(batch.Schema, _boundSchema))
+        {
+            _targets = [.. Schema.Select(f => batch.Schema.Require(f.Name, f.Type))];
+            _boundSchema = batch.Schema;
+        }
+        return _targets;
+    }
+
+    public void Reject(string rule, string message, string path, string unit, int partition, long offset, string raw)
+    {
+        RecordsRead++;
+        RecordsRejected++;
+        var location = $"{path} {unit} {offset}";
+        DeadLetters.Write(new DeadLetter(PipelineName, Options.Name, rule, $"{location}: {message}", location, partition, offset,
+            raw.Length > 4096 ? raw[..4096] + "..." : raw));
+    }
+
+    /// <summary>Stamps the bookkeeping of a filled row: offset, partition, event time, committed range.</summary>
+    public void Accept(ColumnBatch batch, int row, int partition, long offset, long next, long ingestMicros)
+    {
+        RecordsRead++;
+        RowsProduced++;
+        batch.RowOffsetsBuffer[row] = offset;
+        batch.RowPartitionsBuffer[row] = partition;
+        var eventTime = ingestMicros;
+        if (EventTimeField >= 0)
+        {
+            var column = batch[_targets[EventTimeField]];
+            if (column.IsValid(row)) eventTime = column.Values<long>()[row];
+        }
+        batch.EventTimesBuffer[row] = eventTime;
+        batch.Positions.Add(partition, offset, next);
+    }
+}
+
+/// <summary>Reads one file into batches.</summary>
+internal abstract class FileReader(string path, int partition, ReaderContext context) : IDisposable
+{
+    public string Path { get; } = path;
+    public int Partition { get; } = partition;
+    protected ReaderContext Context { get; } = context;
+
+    /// <summary>"line" or "row": what an offset counts in this format.</summary>
+    public abstract string OffsetUnit { get; }
+
+    /// <summary>True once every record was read.</summary>
+    public bool Exhausted { get; protected set; }
+
+    /// <summary>Rows of the current batch filled so far, kept up to date by <see cref="Fill"/> so that the rows read
+    /// before an I/O error in the middle of a fill are kept.</summary>
+    public int Filled { get; protected set; }
+
+    /// <summary>Fills rows from <paramref name="row"/> on; returns the batch's new row count.</summary>
+    public abstract int Fill(ColumnBatch batch, int row, long ingestMicros);
+
+    /// <summary>The offset to report when the file fails as a whole (the last position reached).</summary>
+    public abstract long CurrentOffset { get; }
+
+    public virtual void Dispose() { }
+}

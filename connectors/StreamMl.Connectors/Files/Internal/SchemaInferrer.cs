@@ -1,0 +1,127 @@
+using System.Globalization;
+using System.Text.Json;
+using Parquet;
+using StreamMl.Engine;
+
+namespace StreamMl.Connectors.Files.Internal;
+
+/// <summary>Infers a schema from the first rows of a file.</summary>
+internal static class SchemaInferrer
+{
+    public static SchemaInference Infer(string path, FileFormat format, FileSourceOptions options)
+    {
+        var nulls = new NullTokens(options.NullTokens);
+        return format switch
+        {
+            FileFormat.Csv => InferCsv(path, options, nulls),
+            FileFormat.JsonLines => InferJson(path, options, nulls),
+            FileFormat.Parquet => InferParquet(path, options),
+            _ => throw new ArgumentOutOfRangeException(nameof(format)),
+        };
+    }
+
+    private static SchemaInference InferCsv(string path, FileSourceOptions options, NullTokens nulls)
+    {
+        var (reader, text, _) = CsvFileReader.OpenReader(path, options.Delimiter, 0, hasHeader: true);
+        using var _ = reader;
+        using var __ = text;
+        var header = reader.Header.ColNames;
+        var votes = header.Select(n => new TypeVote(n)).ToArray();
+        long rows = 0;
+        try
+        {
+            while (rows < options.InferenceSampleRows && reader.MoveNext())
+            {
+                var row = reader.Current;
+                if (row.ColCount != header.Count) continue; // malformed rows are reported when read, not here
+                rows++;
+                for (var c = 0; c < votes.Length; c++) votes[c].AddText(row[c].Span, nulls);
+            }
+        }
+        catch (BadInputException)
+        {
+            // A truncated file still yields the schema of the rows before the cut; reading it reports the cut.
+        }
+        return new SchemaInference(path, rows, [.. votes.Select(v => v.Decide(options.TypeOverrides))]);
+    }
+
+    private static SchemaInference InferJson(string path, FileSourceOptions options, NullTokens nulls)
+    {
+        using var lines = new LineSplitter(InputStreams.Open(path));
+        var votes = new List<TypeVote>();
+        var byPath = new Dictionary<string, TypeVote>(StringComparer.Ordinal);
+        var pathBuffer = new char[256];
+        long rows = 0;
+        try
+        {
+            while (rows < options.InferenceSampleRows && lines.TryReadLine(out var line))
+            {
+                if (line.IndexOfAnyExcept((byte)' ', (byte)'\t') < 0) continue;
+                var visitor = new VoteVisitor(votes, byPath, nulls);
+                try
+                {
+                    JsonLeafWalker.Walk(line, ref pathBuffer, ref visitor);
+                    rows++;
+                }
+                catch (JsonException)
+                {
+                    // Bad lines are dead-lettered when read.
+                }
+            }
+        }
+        catch (BadInputException)
+        {
+        }
+        // A path missing from some lines is null there.
+        foreach (var vote in votes)
+            for (var i = vote.NonNull + vote.Nulls; i < rows; i++) vote.AddNull();
+        return new SchemaInference(path, rows, [.. votes.Select(v => v.Decide(options.TypeOverrides))]);
+    }
+
+    private ref struct VoteVisitor(List<TypeVote> votes, Dictionary<string, TypeVote> byPath, NullTokens nulls) : ILeafVisitor
+    {
+        public void Leaf(ReadOnlySpan<char> path, ref Utf8JsonReader reader)
+        {
+            var lookup = byPath.GetAlternateLookup<ReadOnlySpan<char>>();
+            if (!lookup.TryGetValue(path, out var vote))
+            {
+                vote = new TypeVote(path.ToString());
+                byPath[vote.Name] = vote;
+                votes.Add(vote);
+            }
+            switch (reader.TokenType)
+            {
+                case JsonTokenType.Null: vote.AddNull(); break;
+                case JsonTokenType.True: vote.AddBool(true); break;
+                case JsonTokenType.False: vote.AddBool(false); break;
+                case JsonTokenType.Number:
+                    vote.AddNumber(reader.TryGetInt64(out _), reader.GetDouble().ToString("R", CultureInfo.InvariantCulture));
+                    break;
+                case JsonTokenType.String: vote.AddText(reader.GetString(), nulls); break;
+            }
+        }
+    }
+
+    private static SchemaInference InferParquet(string path, FileSourceOptions options)
+    {
+        global::Parquet.Schema.ParquetSchema schema;
+        long rows;
+        try
+        {
+            using var stream = File.OpenRead(path);
+            var reader = ParquetReader.CreateAsync(stream).GetAwaiter().GetResult();
+            schema = reader.Schema;
+            rows = reader.RowGroups.Sum(g => g.RowCount);
+            reader.DisposeAsync().AsTask().GetAwaiter().GetResult();
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            throw new BadInputException($"cannot infer a schema: not a readable Parquet file ({ex.Message})", path);
+        }
+        var columns = ParquetFileReader.SchemaOf(schema).Select(f =>
+            options.TypeOverrides.TryGetValue(f.Name, out var t)
+                ? new InferredColumn(f.Name, t, 0, 0, null, "declared by override")
+                : new InferredColumn(f.Name, f.Type, rows, 0, null, "from the Parquet file's own schema")).ToList();
+        return new SchemaInference(path, rows, columns);
+    }
+}

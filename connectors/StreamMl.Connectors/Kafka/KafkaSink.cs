@@ -1,0 +1,202 @@
+using System.Text;
+using Confluent.Kafka;
+using Microsoft.Extensions.Logging;
+using StreamMl.Connectors.Internal;
+using StreamMl.Engine;
+
+namespace StreamMl.Connectors;
+
+/// <summary>Settings of a <see cref="KafkaSink"/>.</summary>
+public sealed class KafkaSinkOptions
+{
+    /// <summary>Brokers, <c>host:port,host:port</c>. Required.</summary>
+    public string BootstrapServers { get; set; } = "";
+
+    /// <summary>Topic to write. Required.</summary>
+    public string Topic { get; set; } = "";
+
+    /// <summary>Payload format. Default JSON.</summary>
+    public MessageCodecOptions Codec { get; set; } = new();
+
+    /// <summary>Columns written into each payload, in order. Default: every column of the batch.</summary>
+    public IReadOnlyList<string>? Columns { get; set; }
+
+    /// <summary>String (or any) column whose value becomes the message key, so rows of one key keep their order in one
+    /// partition. Default null (no key; librdkafka spreads messages).</summary>
+    public string? KeyColumn { get; set; }
+
+    /// <summary>How long <see cref="KafkaSink.Flush"/> waits for every message to be acknowledged. Default 30 s.</summary>
+    public TimeSpan FlushTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Producer linger: how long librdkafka gathers messages into one request. Default 5 ms.</summary>
+    public TimeSpan Linger { get; set; } = TimeSpan.FromMilliseconds(5);
+
+    /// <summary>TLS and SASL.</summary>
+    public KafkaSecurityOptions Security { get; set; } = new();
+
+    /// <summary>Extra librdkafka properties.</summary>
+    public Dictionary<string, string> Config { get; set; } = new(StringComparer.Ordinal);
+
+    /// <summary>Logs; secrets redacted. Default none.</summary>
+    public ILoggerFactory? LoggerFactory { get; set; }
+}
+
+/// <summary>Writes rows to a Kafka topic with an idempotent producer (acks=all, no duplicates from retries). A batch
+/// counts as durable once every message of it was acknowledged: the pipeline calls <see cref="Flush"/> at its flush
+/// interval, which waits for acknowledgements and then reports the batches durable, so the source's offsets are
+/// committed only after the output is safely in Kafka.</summary>
+public sealed class KafkaSink : IBatchSink
+{
+    private readonly KafkaSinkOptions _options;
+    private readonly MessageEncoder _encoder;
+    private readonly ConnectorLog _log;
+    private readonly Action<DeliveryReport<byte[], byte[]>> _onDelivery;
+    private IProducer<byte[], byte[]>? _producer;
+    private SinkContext? _context;
+    private ColumnBatch? _scratch;
+    private int _keyColumn = -1;
+    private long _lastWritten = -1;
+    private long _delivered;
+    private long _produced;
+    private string? _deliveryError;
+
+    /// <summary>Creates the sink; nothing connects until <see cref="OpenAsync"/>.</summary>
+    public KafkaSink(KafkaSinkOptions options)
+    {
+        if (string.IsNullOrWhiteSpace(options.BootstrapServers)) throw new ConnectorConfigurationException("KafkaSink needs BootstrapServers");
+        if (string.IsNullOrWhiteSpace(options.Topic)) throw new ConnectorConfigurationException("KafkaSink needs a Topic");
+        _options = options;
+        _encoder = new MessageEncoder(options.Codec);
+        _log = new ConnectorLog(options.LoggerFactory, "StreamMl.Connectors.Kafka", $"kafka sink {options.Topic}",
+            new Redaction(options.Security.SecretValues()));
+        _onDelivery = OnDelivery;
+    }
+
+    /// <inheritdoc/>
+    public string Name => $"kafka:{_options.Topic}";
+
+    /// <inheritdoc/>
+    public bool DurableOnWrite => false;
+
+    /// <summary>Messages acknowledged by the brokers so far.</summary>
+    public long Delivered => Interlocked.Read(ref _delivered);
+
+    /// <inheritdoc/>
+    public ValueTask OpenAsync(SinkContext context, CancellationToken cancellationToken)
+    {
+        _context = context;
+        _encoder.Bind(context.Schema, _options.Columns);
+        _keyColumn = _options.KeyColumn is { } key ? context.Schema.Require(key) : -1;
+        if (_options.Codec.Format == MessageFormat.ArrowIpc) _scratch = new ColumnBatch(context.Schema);
+        var config = new ProducerConfig
+        {
+            BootstrapServers = _options.BootstrapServers,
+            EnableIdempotence = true,
+            Acks = Acks.All,
+            LingerMs = _options.Linger.TotalMilliseconds,
+            ClientId = $"streamml-{context.PipelineName}-sink",
+        };
+        _options.Security.ApplyTo(config);
+        foreach (var (k, v) in _options.Config) config.Set(k, v);
+        _producer = new ProducerBuilder<byte[], byte[]>(config)
+            .SetLogHandler((_, m) => _log.Library((LogLevel)m.LevelAs(LogLevelType.MicrosoftExtensionsLogging), $"{m.Facility}: {m.Message}"))
+            .SetErrorHandler((_, e) => _log.Warning($"client error {e.Code}: {e.Reason}"))
+            .Build();
+        _log.Info($"writing to {_options.Topic} on {_options.BootstrapServers} (idempotent, acks=all)");
+        return ValueTask.CompletedTask;
+    }
+
+    /// <inheritdoc/>
+    public void Write(ColumnBatch batch, long sequence)
+    {
+        var producer = _producer ?? throw new InvalidOperationException("KafkaSink was not opened");
+        if (_options.Codec.Format == MessageFormat.ArrowIpc)
+        {
+            if (batch.Selection.Count > 0)
+                Produce(producer, new Message<byte[], byte[]> { Value = _encoder.EncodeBatch(batch, _scratch), Key = null! });
+        }
+        else
+        {
+            var events = batch.EventTimes;
+            for (var row = 0; row < batch.Length; row++)
+            {
+                if (!batch.Selection.IsSelected(row)) continue;
+                var value = _encoder.EncodeRow(batch, row).ToArray();
+                var message = new Message<byte[], byte[]>
+                {
+                    Key = (_keyColumn >= 0 ? KeyOf(batch, row) : null)!,
+                    Value = value,
+                    Timestamp = new Timestamp(events[row] / 1000, TimestampType.CreateTime),
+                };
+                Produce(producer, message);
+            }
+        }
+        _lastWritten = sequence;
+    }
+
+    private byte[]? KeyOf(ColumnBatch batch, int row)
+    {
+        var column = batch[_keyColumn];
+        if (!column.IsValid(row)) return null;
+        return column.Type switch
+        {
+            ColumnType.String => Encoding.UTF8.GetBytes(column.Dictionary![column.Values<int>()[row]]),
+            ColumnType.Int64 or ColumnType.Timestamp => Encoding.UTF8.GetBytes(column.Values<long>()[row].ToString(System.Globalization.CultureInfo.InvariantCulture)),
+            ColumnType.Int32 => Encoding.UTF8.GetBytes(column.Values<int>()[row].ToString(System.Globalization.CultureInfo.InvariantCulture)),
+            _ => throw new ConnectorConfigurationException($"key column '{column.Field.Name}' must be a string or integer column"),
+        };
+    }
+
+    private void Produce(IProducer<byte[], byte[]> producer, Message<byte[], byte[]> message)
+    {
+        while (true)
+        {
+            try
+            {
+                producer.Produce(_options.Topic, message, _onDelivery);
+                _produced++;
+                return;
+            }
+            catch (ProduceException<byte[], byte[]> ex) when (ex.Error.Code == ErrorCode.Local_QueueFull)
+            {
+                // Backpressure: the local queue is full, so wait for acknowledgements instead of buffering more.
+                producer.Poll(TimeSpan.FromMilliseconds(50));
+            }
+        }
+    }
+
+    private void OnDelivery(DeliveryReport<byte[], byte[]> report)
+    {
+        if (report.Error.IsError) _deliveryError ??= $"{report.Error.Code}: {report.Error.Reason}";
+        else Interlocked.Increment(ref _delivered);
+    }
+
+    /// <summary>Waits until every produced message is acknowledged, then reports the written batches durable.</summary>
+    /// <exception cref="StreamMlException">A message was not delivered (after the producer's own retries) or the
+    /// brokers did not acknowledge within <see cref="KafkaSinkOptions.FlushTimeout"/>; nothing is reported durable, so
+    /// the source's offsets stay uncommitted and a restart re-delivers.</exception>
+    public void Flush()
+    {
+        if (_producer is null || _lastWritten < 0) return;
+        var remaining = _producer.Flush(_options.FlushTimeout);
+        if (_deliveryError is { } error)
+            throw new StreamMlException($"Kafka sink {_options.Topic}: a message was not delivered ({error}); offsets stay uncommitted");
+        if (remaining > 0)
+            throw new StreamMlException($"Kafka sink {_options.Topic}: {remaining} messages not acknowledged within {_options.FlushTimeout}; check the brokers");
+        _context?.MarkDurable(_lastWritten);
+    }
+
+    /// <inheritdoc/>
+    public ValueTask DisposeAsync()
+    {
+        if (_producer is { } producer)
+        {
+            producer.Flush(_options.FlushTimeout);
+            producer.Dispose();
+            _producer = null;
+        }
+        _scratch?.Dispose();
+        _scratch = null;
+        return ValueTask.CompletedTask;
+    }
+}

@@ -1,0 +1,187 @@
+using Parquet;
+using Parquet.Schema;
+using StreamMl.Engine;
+
+namespace StreamMl.Connectors.Parquet.Internal;
+
+/// <summary>One column of a row group being built: non-null values packed densely plus a definition level per row
+/// (1 = value, 0 = null), the layout Parquet stores, so writing needs no per-row objects or nullable wrappers.</summary>
+internal abstract class ColumnBuffer(DataField field, int batchColumn, int capacity)
+{
+    protected readonly int[] DefinitionLevels = new int[capacity];
+    protected int ValueCount;
+    protected int RowCount;
+
+    public DataField Field { get; } = field;
+    public int BatchColumn { get; } = batchColumn;
+
+    /// <summary>The Parquet field of an engine field: timestamps as UTC microsecond timestamps, strings as UTF-8.</summary>
+    public static DataField CreateField(StreamMl.Engine.Field field) => field.Type switch
+    {
+        ColumnType.Float32 => new DataField<float>(field.Name, field.Nullable),
+        ColumnType.Float64 => new DataField<double>(field.Name, field.Nullable),
+        ColumnType.Int32 => new DataField<int>(field.Name, field.Nullable),
+        ColumnType.Int64 => new DataField<long>(field.Name, field.Nullable),
+        ColumnType.Bool => new DataField<bool>(field.Name, field.Nullable),
+        ColumnType.Timestamp => new DateTimeDataField(field.Name, DateTimeFormat.Timestamp, isAdjustedToUTC: true, unit: DateTimeTimeUnit.Micros, isNullable: field.Nullable),
+        ColumnType.String => new DataField<string>(field.Name, field.Nullable),
+        _ => throw new ArgumentOutOfRangeException(nameof(field), field.Type, "unknown column type"),
+    };
+
+    /// <summary>A buffer for <paramref name="field"/>, which must belong to the schema of the file being written.</summary>
+    public static ColumnBuffer Create(ColumnType type, DataField field, int batchColumn, int capacity) => type switch
+    {
+        ColumnType.Float32 => new Numeric<float>(field, batchColumn, capacity),
+        ColumnType.Float64 => new Numeric<double>(field, batchColumn, capacity),
+        ColumnType.Int32 => new Numeric<int>(field, batchColumn, capacity),
+        ColumnType.Int64 => new Numeric<long>(field, batchColumn, capacity),
+        ColumnType.Bool => new Bools(field, batchColumn, capacity),
+        ColumnType.Timestamp => new Timestamps(field, batchColumn, capacity),
+        ColumnType.String => new Strings(field, batchColumn, capacity),
+        _ => throw new ArgumentOutOfRangeException(nameof(type), type, "unknown column type"),
+    };
+
+    /// <summary>Appends rows <paramref name="rows"/> of the batch column; <paramref name="contiguous"/> says they are
+    /// <c>rows[0], rows[0]+1, ...</c>, which allows a block copy.</summary>
+    public abstract void Append(Column column, ReadOnlySpan<int> rows, bool contiguous);
+
+    public abstract Task WriteAsync(ParquetRowGroupWriter writer);
+
+    public void Clear()
+    {
+        ValueCount = 0;
+        RowCount = 0;
+    }
+
+    protected ReadOnlyMemory<int>? Levels => Field.IsNullable ? DefinitionLevels.AsMemory(0, RowCount) : null;
+
+    protected void CheckNotNull(Column column, int row)
+    {
+        if (!Field.IsNullable)
+            throw new SchemaMismatchException($"column '{Field.Name}' is declared not nullable but row {row} of a batch is null");
+    }
+
+    private sealed class Numeric<T>(DataField field, int batchColumn, int capacity) : ColumnBuffer(field, batchColumn, capacity)
+        where T : unmanaged
+    {
+        private readonly T[] _values = new T[capacity];
+
+        public override void Append(Column column, ReadOnlySpan<int> rows, bool contiguous)
+        {
+            var source = column.Values<T>();
+            if (contiguous && !column.MayHaveNulls)
+            {
+                source.Slice(rows[0], rows.Length).CopyTo(_values.AsSpan(ValueCount));
+                DefinitionLevels.AsSpan(RowCount, rows.Length).Fill(1);
+                ValueCount += rows.Length;
+                RowCount += rows.Length;
+                return;
+            }
+            foreach (var row in rows)
+            {
+                if (column.IsValid(row))
+                {
+                    _values[ValueCount++] = source[row];
+                    DefinitionLevels[RowCount++] = 1;
+                }
+                else
+                {
+                    CheckNotNull(column, row);
+                    DefinitionLevels[RowCount++] = 0;
+                }
+            }
+        }
+
+        public override Task WriteAsync(ParquetRowGroupWriter writer) =>
+            Field.IsNullable
+                ? writer.WriteAllPartsAsync(Field, (ReadOnlyMemory<T>)_values.AsMemory(0, ValueCount), Levels, null, CancellationToken.None)
+                // Without definition levels WriteAllPartsAsync counts zero rows; the plain overload counts the values.
+                : writer.WriteAsync(Field, (ReadOnlyMemory<T>)_values.AsMemory(0, ValueCount), null, null, CancellationToken.None);
+    }
+
+    private sealed class Bools(DataField field, int batchColumn, int capacity) : ColumnBuffer(field, batchColumn, capacity)
+    {
+        private readonly bool[] _values = new bool[capacity];
+
+        public override void Append(Column column, ReadOnlySpan<int> rows, bool contiguous)
+        {
+            var source = column.Values<byte>();
+            foreach (var row in rows)
+            {
+                if (column.IsValid(row))
+                {
+                    _values[ValueCount++] = source[row] != 0;
+                    DefinitionLevels[RowCount++] = 1;
+                }
+                else
+                {
+                    CheckNotNull(column, row);
+                    DefinitionLevels[RowCount++] = 0;
+                }
+            }
+        }
+
+        public override Task WriteAsync(ParquetRowGroupWriter writer) =>
+            Field.IsNullable
+                ? writer.WriteAllPartsAsync(Field, (ReadOnlyMemory<bool>)_values.AsMemory(0, ValueCount), Levels, null, CancellationToken.None)
+                // Without definition levels WriteAllPartsAsync counts zero rows; the plain overload counts the values.
+                : writer.WriteAsync(Field, (ReadOnlyMemory<bool>)_values.AsMemory(0, ValueCount), null, null, CancellationToken.None);
+    }
+
+    private sealed class Timestamps(DataField field, int batchColumn, int capacity) : ColumnBuffer(field, batchColumn, capacity)
+    {
+        private readonly DateTime[] _values = new DateTime[capacity];
+
+        public override void Append(Column column, ReadOnlySpan<int> rows, bool contiguous)
+        {
+            var source = column.Values<long>();
+            foreach (var row in rows)
+            {
+                if (column.IsValid(row))
+                {
+                    _values[ValueCount++] = new DateTime(DateTime.UnixEpoch.Ticks + source[row] * 10, DateTimeKind.Utc);
+                    DefinitionLevels[RowCount++] = 1;
+                }
+                else
+                {
+                    CheckNotNull(column, row);
+                    DefinitionLevels[RowCount++] = 0;
+                }
+            }
+        }
+
+        public override Task WriteAsync(ParquetRowGroupWriter writer) =>
+            Field.IsNullable
+                ? writer.WriteAllPartsAsync(Field, (ReadOnlyMemory<DateTime>)_values.AsMemory(0, ValueCount), Levels, null, CancellationToken.None)
+                // Without definition levels WriteAllPartsAsync counts zero rows; the plain overload counts the values.
+                : writer.WriteAsync(Field, (ReadOnlyMemory<DateTime>)_values.AsMemory(0, ValueCount), null, null, CancellationToken.None);
+    }
+
+    /// <summary>Strings are stored as references to the batch dictionary's own string objects: no copy per row. Parquet.Net
+    /// takes strings as a collection with nulls in place, so this buffer holds one entry per row.</summary>
+    private sealed class Strings(DataField field, int batchColumn, int capacity) : ColumnBuffer(field, batchColumn, capacity)
+    {
+        private readonly string?[] _values = new string?[capacity];
+
+        public override void Append(Column column, ReadOnlySpan<int> rows, bool contiguous)
+        {
+            var source = column.Values<int>();
+            var dictionary = column.Dictionary!;
+            foreach (var row in rows)
+            {
+                if (column.IsValid(row))
+                {
+                    _values[RowCount++] = dictionary[source[row]];
+                }
+                else
+                {
+                    CheckNotNull(column, row);
+                    _values[RowCount++] = null;
+                }
+            }
+        }
+
+        public override Task WriteAsync(ParquetRowGroupWriter writer) =>
+            writer.WriteAsync(Field, new ArraySegment<string>(_values!, 0, RowCount), null);
+    }
+}

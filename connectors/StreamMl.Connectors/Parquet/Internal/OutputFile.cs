@@ -1,0 +1,125 @@
+using System.Globalization;
+using Parquet;
+using Parquet.Schema;
+
+namespace StreamMl.Connectors.Parquet.Internal;
+
+/// <summary>One Parquet file being written under a temporary name. Rows are buffered column by column and written as
+/// a row group when <see cref="ParquetSinkOptions.RowGroupRows"/> is reached; <see cref="Publish"/> writes the
+/// footer and renames the file to a name made of the first and last source positions it holds.</summary>
+internal sealed class OutputFile
+{
+    private readonly ColumnBuffer[] _columns;
+    private readonly ParquetSchema _schema;
+    private readonly ParquetOptions _parquetOptions;
+    private readonly ParquetSinkOptions _options;
+    private readonly string _folder;
+    private FileStream? _stream;
+    private ParquetWriter? _writer;
+    private string? _tempPath;
+    private int _buffered;
+
+    public OutputFile(ColumnBuffer[] columns, ParquetSchema schema, ParquetOptions parquetOptions, ParquetSinkOptions options, string folder)
+    {
+        _columns = columns;
+        _schema = schema;
+        _parquetOptions = parquetOptions;
+        _options = options;
+        _folder = folder;
+    }
+
+    public bool IsOpen => _writer is not null;
+    public long Rows { get; private set; }
+    public long FirstSequence { get; private set; } = -1;
+    public DateTime OpenedAt { get; private set; }
+    public long Bytes => _stream?.Length ?? 0;
+    private (int Partition, long Offset) _first;
+    private (int Partition, long Offset) _last;
+
+    /// <summary>Room left in the current row group.</summary>
+    public int Room => _options.RowGroupRows - _buffered;
+
+    public void Append(StreamMl.Engine.ColumnBatch batch, ReadOnlySpan<int> rows, bool contiguous, long sequence)
+    {
+        if (rows.IsEmpty) return;
+        if (_writer is null) Open(sequence);
+        foreach (var column in _columns) column.Append(batch[column.BatchColumn], rows, contiguous);
+        var offsets = batch.RowOffsets;
+        var partitions = batch.RowPartitions;
+        var first = (partitions[rows[0]], offsets[rows[0]]);
+        var last = (partitions[rows[^1]], offsets[rows[^1]]);
+        if (Rows == 0 || Compare(first, _first) < 0) _first = first;
+        if (Rows == 0 || Compare(last, _last) > 0) _last = last;
+        _buffered += rows.Length;
+        Rows += rows.Length;
+        if (_buffered >= _options.RowGroupRows) FlushRowGroup();
+    }
+
+    private static int Compare((int Partition, long Offset) a, (int Partition, long Offset) b) =>
+        a.Partition != b.Partition ? a.Partition.CompareTo(b.Partition) : a.Offset.CompareTo(b.Offset);
+
+    private void Open(long sequence)
+    {
+        Directory.CreateDirectory(_folder);
+        _tempPath = Path.Combine(_folder, $".{_options.FilePrefix}-{Guid.NewGuid():N}.parquet.tmp");
+        _stream = new FileStream(_tempPath, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None, 1 << 16);
+        _writer = ParquetWriter.CreateAsync(_schema, _stream, _parquetOptions).GetAwaiter().GetResult();
+        FirstSequence = sequence;
+        OpenedAt = DateTime.UtcNow;
+        Rows = 0;
+        _buffered = 0;
+    }
+
+    public void FlushRowGroup()
+    {
+        if (_buffered == 0 || _writer is null) return;
+        using (var group = _writer.CreateRowGroup())
+        {
+            foreach (var column in _columns) column.WriteAsync(group).GetAwaiter().GetResult();
+            group.CompleteValidate();
+        }
+        foreach (var column in _columns) column.Clear();
+        _buffered = 0;
+    }
+
+    /// <summary>Writes the footer, syncs, and renames the file to its final name (replacing a file of the same name,
+    /// which a replay of the same source positions produces). Returns the final path, or null when nothing was written.</summary>
+    public string? Publish()
+    {
+        if (_writer is null) return null;
+        FlushRowGroup();
+        _writer.DisposeAsync().AsTask().GetAwaiter().GetResult();
+        _stream!.Flush(flushToDisk: true);
+        _stream.Dispose();
+        var name = string.Create(CultureInfo.InvariantCulture,
+            $"{_options.FilePrefix}-{_first.Partition:D4}.{_first.Offset:D12}-{_last.Partition:D4}.{_last.Offset:D12}.parquet");
+        var final = Path.Combine(_folder, name);
+        File.Move(_tempPath!, final, overwrite: true);
+        _writer = null;
+        _stream = null;
+        _tempPath = null;
+        FirstSequence = -1;
+        return final;
+    }
+
+    /// <summary>Drops an unpublished file (after a failure): the temporary name never becomes visible.</summary>
+    public void Abandon()
+    {
+        if (_writer is null) return;
+        try
+        {
+            _writer.DisposeAsync().AsTask().GetAwaiter().GetResult();
+        }
+        catch (Exception ex) when (ex is IOException or InvalidOperationException)
+        {
+            // The file is deleted below either way.
+        }
+        _stream?.Dispose();
+        if (_tempPath is not null) File.Delete(_tempPath);
+        foreach (var column in _columns) column.Clear();
+        _writer = null;
+        _stream = null;
+        _buffered = 0;
+        FirstSequence = -1;
+    }
+}

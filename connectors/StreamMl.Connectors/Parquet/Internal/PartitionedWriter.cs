@@ -1,0 +1,191 @@
+using System.Globalization;
+using System.Text;
+using Parquet;
+using Parquet.Schema;
+using StreamMl.Engine;
+
+namespace StreamMl.Connectors.Parquet.Internal;
+
+/// <summary>Routes rows to one <see cref="OutputFile"/> per Hive partition, rolls files by rows, bytes and age, and
+/// tracks which batch sequences are durable (every row of them is in a published file).</summary>
+internal sealed class PartitionedWriter
+{
+    private readonly ParquetSinkOptions _options;
+    private readonly ParquetOptions _parquetOptions;
+    private readonly Schema _schema;
+    private readonly (StreamMl.Engine.Field Field, int BatchColumn)[] _written;
+    private readonly ParquetSchema _parquetSchema;
+    private readonly DataField[] _dataFields;
+    private readonly Dictionary<string, OutputFile> _files = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, List<int>> _rowsByKey = new(StringComparer.Ordinal);
+    private readonly int _partitionColumn = -1;
+    private readonly int _dateColumn = -1;
+    private int[] _rows = new int[ColumnBatch.DefaultCapacity];
+    private long _lastSequence = -1;
+
+    public PartitionedWriter(ParquetSinkOptions options, Schema schema)
+    {
+        if (string.IsNullOrWhiteSpace(options.Directory)) throw new PipelineException("ParquetSinkOptions.Directory is required");
+        if (options.RowGroupRows < 1) throw new PipelineException($"RowGroupRows must be positive, got {options.RowGroupRows}");
+        _options = options;
+        _schema = schema;
+        var names = options.Columns.Count > 0 ? options.Columns : schema.Select(f => f.Name).ToList();
+        _written = [.. names.Where(n => !options.ExcludeColumns.Contains(n)).Select(n => (schema[schema.Require(n)], schema.IndexOf(n)))];
+        if (options.PartitionBy is { } by)
+        {
+            _partitionColumn = schema.Require(by);
+            // The partition value lives in the folder name, as Hive readers (DuckDB, Spark) expect.
+            _written = [.. _written.Where(w => w.Field.Name != by)];
+        }
+        if (options.PartitionByEventDate && options.PartitionDateColumn is { } dateColumn)
+            _dateColumn = schema.Require(dateColumn, ColumnType.Timestamp);
+        _dataFields = [.. _written.Select(w => ColumnBuffer.CreateField(w.Field))];
+        _parquetSchema = new ParquetSchema(_dataFields);
+        _parquetOptions = new ParquetOptions
+        {
+            CompressionMethod = options.Compression switch
+            {
+                ParquetCompression.None => CompressionMethod.None,
+                ParquetCompression.Zstd => CompressionMethod.Zstd,
+                ParquetCompression.Gzip => CompressionMethod.Gzip,
+                _ => CompressionMethod.Snappy,
+            },
+            CompressionLevel = System.IO.Compression.CompressionLevel.Fastest,
+        };
+    }
+
+    /// <summary>Columns written, in file order.</summary>
+    public IEnumerable<string> WrittenColumns => _written.Select(w => w.Field.Name);
+
+    /// <summary>Final paths of the files published so far.</summary>
+    public List<string> Published { get; } = [];
+
+    public long RowsWritten { get; private set; }
+
+    /// <summary>Highest sequence whose rows are all in published files, or -1.</summary>
+    public long DurableSequence
+    {
+        get
+        {
+            var oldestOpen = long.MaxValue;
+            foreach (var file in _files.Values)
+                if (file.IsOpen && file.FirstSequence >= 0) oldestOpen = Math.Min(oldestOpen, file.FirstSequence);
+            return oldestOpen == long.MaxValue ? _lastSequence : oldestOpen - 1;
+        }
+    }
+
+    /// <summary>Writes rows of <paramref name="batch"/>: those whose byte in <paramref name="mask"/> is 1, or every
+    /// selected row when the mask is empty.</summary>
+    public void Write(ColumnBatch batch, long sequence, ReadOnlySpan<byte> mask = default)
+    {
+        _lastSequence = sequence;
+        if (_rows.Length < batch.Length) _rows = new int[batch.Capacity];
+        var count = 0;
+        var selection = batch.Selection;
+        var all = selection.AllSelected && mask.IsEmpty;
+        for (var row = 0; row < batch.Length; row++)
+            if ((all || selection.IsSelected(row)) && (mask.IsEmpty || mask[row] != 0)) _rows[count++] = row;
+        if (count == 0) return;
+        RowsWritten += count;
+        if (_partitionColumn < 0 && !_options.PartitionByEventDate)
+        {
+            AppendTo(Folder(""), batch, _rows.AsSpan(0, count), contiguous: all, sequence);
+            return;
+        }
+        foreach (var list in _rowsByKey.Values) list.Clear();
+        for (var i = 0; i < count; i++)
+        {
+            var key = PartitionKey(batch, _rows[i]);
+            if (!_rowsByKey.TryGetValue(key, out var list)) _rowsByKey[key] = list = new List<int>(batch.Capacity);
+            list.Add(_rows[i]);
+        }
+        foreach (var (key, list) in _rowsByKey)
+            if (list.Count > 0) AppendTo(key, batch, System.Runtime.InteropServices.CollectionsMarshal.AsSpan(list), contiguous: false, sequence);
+    }
+
+    private string Folder(string key) => key;
+
+    private void AppendTo(string key, ColumnBatch batch, ReadOnlySpan<int> rows, bool contiguous, long sequence)
+    {
+        if (!_files.TryGetValue(key, out var file))
+        {
+            var columns = _written.Select((w, i) => ColumnBuffer.Create(w.Field.Type, _dataFields[i], w.BatchColumn, _options.RowGroupRows)).ToArray();
+            var folder = key.Length == 0 ? _options.Directory : Path.Combine(_options.Directory, key);
+            _files[key] = file = new OutputFile(columns, _parquetSchema, _parquetOptions, _options, folder);
+        }
+        while (!rows.IsEmpty)
+        {
+            if (file.IsOpen && _options.RollInterval > TimeSpan.Zero && DateTime.UtcNow - file.OpenedAt >= _options.RollInterval) Publish(file);
+            var take = Math.Min(rows.Length, file.Room);
+            if (_options.RollRows > 0) take = (int)Math.Min(take, _options.RollRows - file.Rows);
+            file.Append(batch, rows[..take], contiguous, sequence);
+            rows = rows[take..];
+            if ((_options.RollRows > 0 && file.Rows >= _options.RollRows) || (_options.RollBytes > 0 && file.Room == _options.RowGroupRows && file.Bytes >= _options.RollBytes))
+                Publish(file);
+        }
+    }
+
+    private void Publish(OutputFile file)
+    {
+        if (file.Publish() is { } path) Published.Add(path);
+    }
+
+    /// <summary>Publishes every open file.</summary>
+    public void PublishAll()
+    {
+        foreach (var file in _files.Values) Publish(file);
+    }
+
+    public void Abandon()
+    {
+        foreach (var file in _files.Values) file.Abandon();
+    }
+
+    private string PartitionKey(ColumnBatch batch, int row)
+    {
+        if (_options.PartitionByEventDate)
+        {
+            long micros;
+            if (_dateColumn >= 0)
+            {
+                var column = batch[_dateColumn];
+                if (!column.IsValid(row)) return "date=__HIVE_DEFAULT_PARTITION__";
+                micros = column.Values<long>()[row];
+            }
+            else
+            {
+                micros = batch.EventTimes[row];
+            }
+            var date = DateTime.UnixEpoch.AddTicks(micros * 10);
+            return "date=" + date.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
+        }
+        var partition = batch[_partitionColumn];
+        var name = partition.Field.Name;
+        if (!partition.IsValid(row)) return name + "=__HIVE_DEFAULT_PARTITION__";
+        var value = partition.Type switch
+        {
+            ColumnType.String => partition.Dictionary![partition.Values<int>()[row]],
+            ColumnType.Int32 => partition.Values<int>()[row].ToString(CultureInfo.InvariantCulture),
+            ColumnType.Int64 => partition.Values<long>()[row].ToString(CultureInfo.InvariantCulture),
+            ColumnType.Bool => partition.Values<byte>()[row] != 0 ? "true" : "false",
+            ColumnType.Float32 => partition.Values<float>()[row].ToString("R", CultureInfo.InvariantCulture),
+            ColumnType.Float64 => partition.Values<double>()[row].ToString("R", CultureInfo.InvariantCulture),
+            ColumnType.Timestamp => DateTime.UnixEpoch.AddTicks(partition.Values<long>()[row] * 10).ToString("yyyy-MM-dd", CultureInfo.InvariantCulture),
+            _ => "?",
+        };
+        return name + "=" + Escape(value);
+    }
+
+    /// <summary>Hive escaping: characters that break paths or the key=value syntax become %XX.</summary>
+    internal static string Escape(string value)
+    {
+        if (value.AsSpan().IndexOfAny("/\\=%:*?\"<>|#\n\r\t") < 0 && value.Length > 0 && value != "." && value != "..") return value;
+        var text = new StringBuilder(value.Length + 8);
+        foreach (var c in value)
+        {
+            if ("/\\=%:*?\"<>|#\n\r\t".Contains(c) || c < ' ') text.Append('%').Append(((int)c).ToString("X2", CultureInfo.InvariantCulture));
+            else text.Append(c);
+        }
+        return text.Length == 0 || value is "." or ".." ? "%2E" + text : text.ToString();
+    }
+}

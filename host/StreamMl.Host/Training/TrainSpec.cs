@@ -1,0 +1,226 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using StreamMl.Engine;
+using YamlDotNet.Serialization;
+using YamlDotNet.Serialization.NamingConventions;
+
+namespace StreamMl.Host.Training;
+
+/// <summary>A training run described in YAML or JSON (see docs/training.md for every key and its default).</summary>
+public sealed class TrainSpec
+{
+    /// <summary>Model name in the registry.</summary>
+    public string Name { get; set; } = "";
+
+    /// <summary>Where the rows come from.</summary>
+    public DataSpec Data { get; set; } = new();
+
+    /// <summary>The column to predict.</summary>
+    public string Target { get; set; } = "";
+
+    /// <summary>binary, multiclass or regression (default binary).</summary>
+    public string Task { get; set; } = "binary";
+
+    /// <summary>For binary targets that are not 0/1: the value that counts as positive.</summary>
+    public string? Positive { get; set; }
+
+    /// <summary>Feature steps, in order; when empty, every column but the target and the dropped ones becomes a
+    /// feature: numbers are imputed with the median when any is missing and standard-scaled, text is one-hot encoded.</summary>
+    public List<FeatureStepSpec> Features { get; set; } = [];
+
+    /// <summary>Trainer (see <see cref="StreamMl.Operators.Learners.MlNetLearner.Trainers"/>); default lightgbm.</summary>
+    public string Trainer { get; set; } = "lightgbm";
+
+    /// <summary>Trainer hyper-parameters.</summary>
+    public HyperparameterSpec Hyperparameters { get; set; } = new();
+
+    /// <summary>Cross-validation and held-out split.</summary>
+    public ValidationSpec Validation { get; set; } = new();
+
+    /// <summary>Resampling and class weights.</summary>
+    public ImbalanceSpec Imbalance { get; set; } = new();
+
+    /// <summary>Decision threshold tuning (binary).</summary>
+    public ThresholdSpec Threshold { get; set; } = new();
+
+    /// <summary>Acceptance gates.</summary>
+    public GateSpec Gates { get; set; } = new();
+
+    /// <summary>Registry folder and promotion policy.</summary>
+    public RegistrySpec Registry { get; set; } = new();
+
+    /// <summary>The folder relative paths in the spec are resolved against (the spec file's folder).</summary>
+    [YamlIgnore, JsonIgnore]
+    public string BaseDirectory { get; set; } = Directory.GetCurrentDirectory();
+
+    /// <summary>Reads a spec file: YAML (.yaml, .yml) or JSON (.json). Unknown keys are errors, so a typo does not
+    /// silently fall back to a default.</summary>
+    public static TrainSpec Load(string path)
+    {
+        if (!File.Exists(path)) throw new StreamMlException($"spec file {path} does not exist");
+        var text = File.ReadAllText(path);
+        var spec = Parse(text, Path.GetExtension(path).Equals(".json", StringComparison.OrdinalIgnoreCase), path);
+        spec.BaseDirectory = Path.GetDirectoryName(Path.GetFullPath(path))!;
+        return spec;
+    }
+
+    /// <summary>Parses spec text (YAML is a superset of JSON, but JSON gets System.Text.Json's clearer errors).</summary>
+    public static TrainSpec Parse(string text, bool json, string source = "spec")
+    {
+        TrainSpec spec;
+        try
+        {
+            if (json)
+            {
+                spec = JsonSerializer.Deserialize<TrainSpec>(text, new JsonSerializerOptions
+                {
+                    PropertyNameCaseInsensitive = true,
+                    UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow,
+                    ReadCommentHandling = JsonCommentHandling.Skip,
+                }) ?? throw new StreamMlException($"{source} is empty");
+            }
+            else
+            {
+                spec = new DeserializerBuilder().WithNamingConvention(CamelCaseNamingConvention.Instance).Build()
+                    .Deserialize<TrainSpec>(text) ?? throw new StreamMlException($"{source} is empty");
+            }
+        }
+        catch (YamlDotNet.Core.YamlException e)
+        {
+            throw new StreamMlException($"{source} line {e.Start.Line}, column {e.Start.Column}: {e.InnerException?.Message ?? e.Message}", e);
+        }
+        catch (JsonException e)
+        {
+            throw new StreamMlException($"{source} line {(e.LineNumber ?? 0) + 1}: {e.Message}", e);
+        }
+        spec.Check(source);
+        return spec;
+    }
+
+    /// <summary>Checks what can be checked without the data.</summary>
+    public void Check(string source = "spec")
+    {
+        if (string.IsNullOrWhiteSpace(Name)) throw new StreamMlException($"{source}: 'name' (the model name) is required");
+        if (string.IsNullOrWhiteSpace(Target)) throw new StreamMlException($"{source}: 'target' (the column to predict) is required");
+        if (string.IsNullOrWhiteSpace(Data.Path)) throw new StreamMlException($"{source}: 'data.path' is required");
+        if (Task is not ("binary" or "multiclass" or "regression"))
+            throw new StreamMlException($"{source}: task '{Task}' is not binary, multiclass or regression");
+        if (Validation.Folds < 2) throw new StreamMlException($"{source}: validation.folds must be at least 2");
+        if (Validation.Holdout is <= 0 or >= 1) throw new StreamMlException($"{source}: validation.holdout must be between 0 and 1");
+        if (Registry.Promote is not ("auto" or "never" or "always"))
+            throw new StreamMlException($"{source}: registry.promote '{Registry.Promote}' is not auto, never or always");
+    }
+
+    /// <summary>A path of the spec resolved against <see cref="BaseDirectory"/>.</summary>
+    public string Resolve(string path) => Path.GetFullPath(Path.IsPathRooted(path) ? path : Path.Combine(BaseDirectory, path));
+}
+
+/// <summary>The data of a training run.</summary>
+public sealed class DataSpec
+{
+    /// <summary>A CSV file (header row, comma separated, RFC 4180 quotes).</summary>
+    public string Path { get; set; } = "";
+
+    /// <summary>Columns that are not features (row ids).</summary>
+    public List<string> Drop { get; set; } = [];
+
+    /// <summary>Read only the first rows (for quick runs and CI); 0 reads everything.</summary>
+    public int Limit { get; set; }
+}
+
+/// <summary>One feature step: <c>step</c> is passthrough, impute, standardScale, minMaxScale, robustScale, log1p, clip,
+/// oneHot or hash.</summary>
+public sealed class FeatureStepSpec
+{
+    /// <summary>The step kind.</summary>
+    public string Step { get; set; } = "";
+
+    /// <summary>The columns (or a single column) it applies to.</summary>
+    public List<string> Columns { get; set; } = [];
+
+    /// <summary>Impute: mean, median or constant.</summary>
+    public string? Strategy { get; set; }
+
+    /// <summary>Impute constant value; clip minimum.</summary>
+    public float? Value { get; set; }
+
+    /// <summary>Clip maximum.</summary>
+    public float? Max { get; set; }
+
+    /// <summary>One-hot: most categories kept; hash: buckets.</summary>
+    public int? Size { get; set; }
+}
+
+/// <summary>Trainer hyper-parameters (unset: the trainer's default).</summary>
+public sealed class HyperparameterSpec
+{
+    /// <summary>Trees or boosting iterations.</summary>
+    public int? Trees { get; set; }
+    /// <summary>Leaves per tree.</summary>
+    public int? Leaves { get; set; }
+    /// <summary>Boosting learning rate.</summary>
+    public double? LearningRate { get; set; }
+    /// <summary>Minimum rows per leaf.</summary>
+    public int? MinLeaf { get; set; }
+    /// <summary>L2 regularisation of linear trainers.</summary>
+    public float? L2 { get; set; }
+    /// <summary>SDCA iterations.</summary>
+    public int? Iterations { get; set; }
+}
+
+/// <summary>How the model is validated.</summary>
+public sealed class ValidationSpec
+{
+    /// <summary>k of k-fold (default 5): stratified for classification, shuffled for regression.</summary>
+    public int Folds { get; set; } = 5;
+    /// <summary>Repeats of the k-fold with seeds seed, seed+1, ... (default 1).</summary>
+    public int Repeats { get; set; } = 1;
+    /// <summary>Seed (default 42).</summary>
+    public int Seed { get; set; } = 42;
+    /// <summary>Share of rows held out (stratified) for the final model's test, the train–test gap and the champion
+    /// comparison (default 0.2).</summary>
+    public double Holdout { get; set; } = 0.2;
+}
+
+/// <summary>Imbalanced data handling (classification).</summary>
+public sealed class ImbalanceSpec
+{
+    /// <summary>none, oversample, undersample or smote (default none).</summary>
+    public string Resample { get; set; } = "none";
+    /// <summary>Neighbours of SMOTE (default 5).</summary>
+    public int Neighbours { get; set; } = 5;
+    /// <summary>none or balanced (default none).</summary>
+    public string ClassWeights { get; set; } = "none";
+}
+
+/// <summary>How the binary decision threshold is chosen (on out-of-fold scores).</summary>
+public sealed class ThresholdSpec
+{
+    /// <summary>fixed (0.5), maxF1, precision or recall (default maxF1).</summary>
+    public string Objective { get; set; } = "maxF1";
+    /// <summary>The precision or recall to reach.</summary>
+    public double Target { get; set; }
+}
+
+/// <summary>Acceptance gates.</summary>
+public sealed class GateSpec
+{
+    /// <summary>Metric the gates use (default roc_auc, f1, rmse by task).</summary>
+    public string? Metric { get; set; }
+    /// <summary>Cross-validated score the model must reach (a ceiling for error metrics).</summary>
+    public double? MinScore { get; set; }
+    /// <summary>Largest allowed |train − held-out|.</summary>
+    public double? MaxGap { get; set; }
+    /// <summary>Margin by which the model must beat production on the held-out rows (default 0 when a production
+    /// model exists: the challenger must be at least as good).</summary>
+    public double? ChampionMargin { get; set; } = 0;
+}
+
+/// <summary>Where the model goes.</summary>
+public sealed class RegistrySpec
+{
+    /// <summary>Registry folder (default "models", relative to the spec file).</summary>
+    public string Path { get; set; } = "models";
+    /// <summary>auto (promote when every gate passes), never, always (default auto).</summary>
+    public string Promote { get; set; } = "auto";
+}

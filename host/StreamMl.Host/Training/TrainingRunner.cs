@@ -1,0 +1,416 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
+using StreamMl.Engine;
+using StreamMl.Host.Registry;
+using StreamMl.Operators.Drift;
+using StreamMl.Operators.Features;
+using StreamMl.Operators.Learners;
+
+namespace StreamMl.Host.Training;
+
+/// <summary>Reports progress of a training run: phase messages and cross-validation folds.</summary>
+public interface ITrainingProgress
+{
+    /// <summary>A phase started or finished.</summary>
+    void Log(string message);
+
+    /// <summary>A fold finished.</summary>
+    void Fold(int done, int total);
+}
+
+/// <summary>Runs a <see cref="TrainSpec"/>: reads the data, fits the feature pipeline on the training split, cross-validates,
+/// tunes the threshold on out-of-fold scores, fits the final model, checks the ONNX export against ML.NET, checks the
+/// gates against the held-out rows and the production model, and registers the version (promoting it when allowed).
+/// Every check runs before the registry is touched, so a failed run leaves nothing behind.</summary>
+public static class TrainingRunner
+{
+    /// <summary>ONNX Runtime must reproduce ML.NET's predictions this closely (absolute, scaled by max(1, |value|)).</summary>
+    public const double ParityTolerance = 1e-5;
+
+    /// <summary>Runs the spec; <paramref name="registryRoot"/> overrides the spec's registry path.</summary>
+    public static TrainingReport Run(TrainSpec spec, ITrainingProgress? progress = null, string? registryRoot = null)
+    {
+        progress ??= NullProgress.Instance;
+        var timings = new Dictionary<string, double>();
+        var clock = Stopwatch.StartNew();
+        void Lap(string phase) { timings[phase] = Math.Round(clock.Elapsed.TotalSeconds, 3); clock.Restart(); }
+
+        var task = ParseTask(spec.Task);
+        var dataPath = spec.Resolve(spec.Data.Path);
+        progress.Log($"reading {dataPath}");
+        var table = DataTable.ReadCsv(dataPath, spec.Data.Limit);
+        if (table.Rows == 0) throw new StreamMlException($"{dataPath} has a header but no data rows: there is nothing to train on");
+        var target = table.Require(spec.Target, "target");
+        foreach (var drop in spec.Data.Drop) table.Require(drop, "dropped column");
+        var inputColumns = table.Columns.Select(c => c.Name).Where(n => n != spec.Target && !spec.Data.Drop.Contains(n)).ToList();
+        if (inputColumns.Count == 0) throw new StreamMlException($"{dataPath}: no column is left to learn from after the target and the dropped columns");
+        var (labels, rows, classNames) = Labels(table, target, task, spec.Positive);
+        Lap("load");
+        progress.Log($"{rows.Length} rows, {inputColumns.Count} input columns, target '{spec.Target}' ({task.ToString().ToLowerInvariant()}"
+            + (classNames is null ? ")" : $", classes {string.Join(", ", classNames)})"));
+
+        // Held-out split (stratified for classification), in positions of `rows`.
+        var split = task == LearningTask.Regression
+            ? Folds.ShuffledSplit(rows.Length, spec.Validation.Holdout, spec.Validation.Seed)
+            : Folds.StratifiedSplit(labels, spec.Validation.Holdout, spec.Validation.Seed);
+        var trainRows = split.Train.Select(i => rows[i]).ToArray();
+        var testRows = split.Test.Select(i => rows[i]).ToArray();
+
+        // The feature pipeline is fitted on the training split only, then applied to both sides: the held-out rows are
+        // transformed exactly as serving rows will be.
+        var pipeline = BuildFeatures(spec, table, inputColumns);
+        var inputSchema = table.SchemaOf(pipeline.Inputs.Count > 0 ? inputColumns : inputColumns);
+        progress.Log($"fitting features on {trainRows.Length} rows");
+        pipeline.Fit(table.Batches(inputSchema, trainRows));
+        var bound = pipeline.Bind(inputSchema);
+        var profileBuilder = new ReferenceProfileBuilder();
+        var trainSet = ToSet(table, pipeline, bound, trainRows, split.Train.Select(i => labels[i]).ToArray(), profileBuilder);
+        var testSet = ToSet(table, pipeline, bound, testRows, split.Test.Select(i => labels[i]).ToArray(), null);
+        var profile = profileBuilder.Build();
+        Lap("features");
+        progress.Log($"{pipeline.FeatureCount} features: {string.Join(", ", pipeline.FeatureNames.Take(12))}{(pipeline.FeatureCount > 12 ? ", ..." : "")}");
+
+        var learner = new MlNetLearner(task, new LearnerOptions
+        {
+            Trainer = spec.Trainer,
+            NumberOfTrees = spec.Hyperparameters.Trees,
+            NumberOfLeaves = spec.Hyperparameters.Leaves,
+            LearningRate = spec.Hyperparameters.LearningRate,
+            MinimumExampleCountPerLeaf = spec.Hyperparameters.MinLeaf,
+            L2Regularization = spec.Hyperparameters.L2,
+            MaximumIterations = spec.Hyperparameters.Iterations,
+            Seed = spec.Validation.Seed,
+        });
+        var resampler = task == LearningTask.Regression ? null : Resamplers.FromName(spec.Imbalance.Resample, spec.Imbalance.Neighbours);
+        if (task == LearningTask.Regression && spec.Imbalance.Resample is not ("none" or ""))
+            throw new StreamMlException($"imbalance.resample '{spec.Imbalance.Resample}' applies to classification only");
+        var weighted = spec.Imbalance.ClassWeights switch
+        {
+            "balanced" when task != LearningTask.Regression => true,
+            "none" or "" => false,
+            var other => throw new StreamMlException($"imbalance.classWeights '{other}' is not none or balanced (classification only)"),
+        };
+        var cvOptions = new CrossValidationOptions
+        {
+            Folds = spec.Validation.Folds,
+            Repeats = Math.Max(1, spec.Validation.Repeats),
+            Seed = spec.Validation.Seed,
+            Resampler = resampler,
+            BalancedClassWeights = weighted,
+            Progress = progress.Fold,
+        };
+        progress.Log($"{spec.Validation.Folds}-fold {(task == LearningTask.Regression ? "shuffled" : "stratified")} cross-validation"
+            + $" x{cvOptions.Repeats} with {spec.Trainer} on {trainSet.Rows} rows");
+        var cv = CrossValidator.Run(learner, trainSet, cvOptions);
+        Lap("cv");
+
+        ThresholdChoice? threshold = null;
+        if (task == LearningTask.Binary)
+        {
+            var objective = spec.Threshold.Objective.ToLowerInvariant() switch
+            {
+                "fixed" => ThresholdObjective.Fixed,
+                "maxf1" or "f1" => ThresholdObjective.MaxF1,
+                "precision" => ThresholdObjective.TargetPrecision,
+                "recall" => ThresholdObjective.TargetRecall,
+                var other => throw new StreamMlException($"threshold.objective '{other}' is not fixed, maxF1, precision or recall"),
+            };
+            threshold = Thresholds.Choose(trainSet.Labels, cv.OutOfFold, objective, spec.Threshold.Target);
+            progress.Log($"threshold {threshold.Threshold:G4} ({objective}): out-of-fold precision {threshold.Precision:F3}, recall {threshold.Recall:F3}");
+        }
+        var cut = threshold?.Threshold ?? 0.5;
+
+        progress.Log("fitting the final model");
+        var final = learner.Fit(CrossValidator.PrepareTraining(trainSet, cvOptions, spec.Validation.Seed));
+        var classes = task == LearningTask.Multiclass ? classNames!.Length : task == LearningTask.Binary ? 2 : 1;
+        var heldOutPredictions = final.Predict(testSet);
+        var heldOut = CrossValidator.Score(task, testSet.Labels, heldOutPredictions, classes, cut);
+        var trainMetrics = CrossValidator.Score(task, trainSet.Labels, final.Predict(trainSet), classes, cut);
+        Lap("fit");
+
+        byte[] onnx;
+        using (var stream = new MemoryStream())
+        {
+            final.ExportOnnx(stream);
+            onnx = stream.ToArray();
+        }
+        double parity;
+        using (var exported = OnnxMatrixModel.Load(onnx, "exported model"))
+        {
+            var onnxPredictions = exported.Predict(testSet, task);
+            parity = MaxScaledDifference(heldOutPredictions, onnxPredictions);
+        }
+        if (parity > ParityTolerance)
+            throw new StreamMlException($"the ONNX export differs from ML.NET by {parity:G3} on the held-out rows (more than {ParityTolerance}); the model was not registered");
+        Lap("export");
+
+        var registry = new ModelRegistry(registryRoot ?? spec.Resolve(spec.Registry.Path));
+        var production = registry.Stages(spec.Name).Production is null ? null : registry.Production(spec.Name);
+        var gateSpec = new AcceptanceGates
+        {
+            Metric = spec.Gates.Metric,
+            MinScore = spec.Gates.MinScore,
+            MaxTrainTestGap = spec.Gates.MaxGap,
+            ChampionMargin = spec.Gates.ChampionMargin,
+        };
+        var metric = gateSpec.MetricFor(task);
+        double? championScore = null;
+        if (production is not null && gateSpec.ChampionMargin is not null)
+        {
+            championScore = ScoreChampion(production, table, testRows, testSet.Labels, task, classes, metric);
+            progress.Log($"production version {production.Version}: held-out {metric} {championScore:G6}");
+        }
+        var gates = gateSpec.Check(task, cv.Validation[metric].Mean, trainMetrics[metric], heldOut[metric], championScore);
+        foreach (var gate in gates.Results) progress.Log($"gate {gate.Gate}: {(gate.Passed ? "pass" : "FAIL")}: {gate.Message}");
+
+        var headline = new Dictionary<string, double>();
+        foreach (var (name, summary) in cv.Validation) headline["cv_" + name] = summary.Mean;
+        foreach (var (name, value) in heldOut.Values) headline["holdout_" + name] = value;
+        var package = new ModelPackage
+        {
+            Manifest = new ModelManifest
+            {
+                Task = task.ToString().ToLowerInvariant(),
+                Trainer = spec.Trainer,
+                Target = spec.Target,
+                Threshold = threshold?.Threshold,
+                Parent = production?.Version,
+                Data = new DataFingerprint
+                {
+                    Source = dataPath,
+                    Rows = rows.Length,
+                    Columns = [.. inputColumns, spec.Target],
+                    Sha256 = table.Fingerprint([.. inputColumns, spec.Target]),
+                },
+                Headline = headline,
+            },
+        };
+        package.Add(ModelPackage.ModelFile, onnx);
+        package.Add(ModelPackage.FeaturesFile, pipeline.ToJson());
+        package.Add(ModelPackage.SchemaFile, JsonSerializer.Serialize(new
+        {
+            inputs = pipeline.Inputs.Select(f => new { name = f.Name, type = ColumnTypes.Name(f.Type), nullable = f.Nullable }),
+            features = pipeline.FeatureNames,
+            target = spec.Target,
+            task = task.ToString().ToLowerInvariant(),
+            classes = classNames,
+        }, ModelRegistry.s_json));
+        package.Add(ModelPackage.MetricsFile, MetricsJson(cv, heldOut, trainMetrics, threshold, gates, championScore, parity, trainSet, testSet, timings));
+        package.Add(ModelPackage.ProfileFile, profile.ToJson());
+        var version = registry.Register(spec.Name, package);
+        var promote = spec.Registry.Promote switch
+        {
+            "always" => true,
+            "never" => false,
+            _ => gates.Passed,
+        };
+        if (promote) registry.Promote(spec.Name, version.Version, gates.Passed ? "gates passed" : "promote: always");
+        Lap("register");
+        progress.Log($"registered {spec.Name} version {version.Version} in {registry.Root}{(promote ? " and promoted it to production" : " as a candidate")}");
+        return new TrainingReport
+        {
+            Name = spec.Name,
+            Task = task,
+            Trainer = spec.Trainer,
+            Rows = rows.Length,
+            RowsWithoutTarget = table.Rows - rows.Length,
+            Features = pipeline.FeatureCount,
+            CrossValidation = cv,
+            HeldOut = heldOut,
+            Train = trainMetrics,
+            Threshold = threshold,
+            ChampionScore = championScore,
+            Gates = gates,
+            OnnxParity = parity,
+            Version = promote ? registry.Open(spec.Name, version.Version) : version,
+            Promoted = promote,
+            Timings = timings,
+            FoldAssignment = trainRows.Select((r, i) => (table.LineNumbers[r], cv.FoldOfRow[i])).ToArray(),
+            HeldOutLines = testRows.Select(r => table.LineNumbers[r]).ToArray(),
+            HeldOutPredictions = heldOutPredictions,
+        };
+    }
+
+    internal static LearningTask ParseTask(string task) => task switch
+    {
+        "binary" => LearningTask.Binary,
+        "multiclass" => LearningTask.Multiclass,
+        "regression" => LearningTask.Regression,
+        _ => throw new StreamMlException($"task '{task}' is not binary, multiclass or regression"),
+    };
+
+    /// <summary>Labels of the rows whose target is present, and the class names of a classifier.</summary>
+    private static (float[] Labels, int[] Rows, string[]? Classes) Labels(DataTable table, DataColumn target, LearningTask task, string? positive)
+    {
+        var rows = Enumerable.Range(0, table.Rows)
+            .Where(r => target.IsNumeric ? !double.IsNaN(target.Numbers![r]) : target.Texts![r] is not null).ToArray();
+        if (rows.Length == 0) throw new StreamMlException($"{table.Source}: target '{target.Name}' is empty in every row");
+        if (task == LearningTask.Regression)
+        {
+            if (!target.IsNumeric)
+            {
+                var bad = rows.First(r => !double.TryParse(target.Texts![r], NumberStyles.Float, CultureInfo.InvariantCulture, out _));
+                throw new StreamMlException(
+                    $"{table.Source} line {table.LineNumbers[bad]}: regression target '{target.Name}' is not numeric ('{target.Texts![bad]}'); choose a numeric target or task: binary/multiclass");
+            }
+            return (rows.Select(r => (float)target.Numbers![r]).ToArray(), rows, null);
+        }
+        var values = rows.Select(r => target.IsNumeric ? target.Numbers![r].ToString(CultureInfo.InvariantCulture) : target.Texts![r]!).ToArray();
+        var distinct = target.IsNumeric
+            ? values.Distinct().OrderBy(v => double.Parse(v, CultureInfo.InvariantCulture)).ToArray()
+            : values.Distinct().Order(StringComparer.Ordinal).ToArray();
+        if (distinct.Length < 2)
+            throw new StreamMlException(
+                $"{table.Source}: target '{target.Name}' has a single class ('{distinct[0]}' in all {rows.Length} rows); a classifier needs at least two");
+        if (task == LearningTask.Binary)
+        {
+            if (distinct.Length > 2)
+                throw new StreamMlException(
+                    $"{table.Source}: target '{target.Name}' has {distinct.Length} classes ({string.Join(", ", distinct.Take(10))}); use task: multiclass");
+            var positiveValue = positive ?? distinct[1];
+            if (!distinct.Contains(positiveValue))
+                throw new StreamMlException($"positive class '{positive}' is not a value of '{target.Name}' ({string.Join(", ", distinct)})");
+            var negative = distinct.First(d => d != positiveValue);
+            return (values.Select(v => v == positiveValue ? 1f : 0f).ToArray(), rows, [negative, positiveValue]);
+        }
+        var index = distinct.Select((d, i) => (d, i)).ToDictionary(t => t.d, t => (float)t.i);
+        return (values.Select(v => index[v]).ToArray(), rows, distinct);
+    }
+
+    private static FeaturePipeline BuildFeatures(TrainSpec spec, DataTable table, List<string> inputColumns)
+    {
+        var builder = FeaturePipeline.Create(spec.Name);
+        if (spec.Features.Count == 0)
+        {
+            foreach (var name in inputColumns)
+            {
+                var column = table.Require(name, "column");
+                if (!column.IsNumeric) { builder.OneHot(name); continue; }
+                if (column.HasMissing) builder.Impute(name, ImputeStrategy.Median);
+                builder.StandardScale(name);
+            }
+            return builder.Build();
+        }
+        foreach (var step in spec.Features)
+        {
+            if (step.Columns.Count == 0) throw new StreamMlException($"feature step '{step.Step}' names no columns");
+            foreach (var name in step.Columns)
+            {
+                if (name == spec.Target) throw new StreamMlException($"feature step '{step.Step}' reads the target '{name}': that would leak the answer into the features");
+                table.Require(name, $"feature step '{step.Step}' column");
+            }
+            switch (step.Step.ToLowerInvariant())
+            {
+                case "passthrough": builder.Passthrough([.. step.Columns]); break;
+                case "standardscale": builder.StandardScale([.. step.Columns]); break;
+                case "minmaxscale": builder.MinMaxScale([.. step.Columns]); break;
+                case "log1p": builder.Log1p([.. step.Columns]); break;
+                case "robustscale": foreach (var c in step.Columns) builder.RobustScale(c); break;
+                case "impute":
+                    foreach (var c in step.Columns)
+                    {
+                        switch (step.Strategy?.ToLowerInvariant() ?? "median")
+                        {
+                            case "mean": builder.Impute(c, ImputeStrategy.Mean); break;
+                            case "median": builder.Impute(c, ImputeStrategy.Median); break;
+                            case "constant": builder.ImputeConstant(c, step.Value ?? 0f); break;
+                            default: throw new StreamMlException($"impute strategy '{step.Strategy}' is not mean, median or constant");
+                        }
+                    }
+                    break;
+                case "clip":
+                    foreach (var c in step.Columns) builder.Clip(c, step.Value ?? float.MinValue, step.Max ?? float.MaxValue);
+                    break;
+                case "onehot": foreach (var c in step.Columns) builder.OneHot(c, step.Size ?? 64); break;
+                case "hash": foreach (var c in step.Columns) builder.Hash(c, step.Size ?? 32); break;
+                default:
+                    throw new StreamMlException(
+                        $"feature step '{step.Step}' is unknown; use passthrough, impute, standardScale, minMaxScale, robustScale, log1p, clip, oneHot or hash");
+            }
+        }
+        return builder.Build();
+    }
+
+    /// <summary>The feature matrix of <paramref name="rows"/>, made by the fitted pipeline from engine batches.</summary>
+    private static TrainingSet ToSet(DataTable table, FeaturePipeline pipeline, Schema bound, int[] rows, float[] labels,
+        ReferenceProfileBuilder? profile)
+    {
+        var width = pipeline.FeatureCount;
+        var matrix = new float[rows.Length * width];
+        var written = 0;
+        foreach (var batch in table.Batches(bound, rows))
+        {
+            using (batch)
+            {
+                written += pipeline.TransformToMatrix(batch, matrix.AsSpan(written * width), selectedOnly: false);
+                profile?.Add(batch);
+            }
+        }
+        return new TrainingSet(matrix, width, labels, pipeline.FeatureNames, rowIds: rows);
+    }
+
+    /// <summary>The production version's score on the held-out rows, through its own feature pipeline and ONNX model.</summary>
+    private static double ScoreChampion(ModelVersion production, DataTable table, int[] testRows, float[] labels, LearningTask task,
+        int classes, string metric)
+    {
+        if (!string.Equals(production.Manifest.Task, task.ToString(), StringComparison.OrdinalIgnoreCase))
+            throw new StreamMlException($"production version {production.Version} is a {production.Manifest.Task} model; this spec trains {task}");
+        var scored = RegisteredModel.Load(production);
+        foreach (var input in scored.Features.Inputs)
+            table.Require(input.Name, $"production version {production.Version} input");
+        var predictions = scored.PredictMatrix(table, testRows, out var set);
+        _ = set;
+        return CrossValidator.Score(task, labels, predictions, classes, production.Manifest.Threshold ?? 0.5)[metric];
+    }
+
+    private static double MaxScaledDifference(float[] expected, float[] actual)
+    {
+        if (expected.Length != actual.Length) return double.PositiveInfinity;
+        var max = 0.0;
+        for (var i = 0; i < expected.Length; i++)
+            max = Math.Max(max, Math.Abs((double)expected[i] - actual[i]) / Math.Max(1, Math.Abs((double)expected[i])));
+        return max;
+    }
+
+    private static string MetricsJson(CrossValidationResult cv, EvaluationMetrics heldOut, EvaluationMetrics train, ThresholdChoice? threshold,
+        GateReport gates, double? champion, double parity, TrainingSet trainSet, TrainingSet testSet, Dictionary<string, double> timings)
+    {
+        object? curves = null;
+        if (cv.Task == LearningTask.Binary)
+        {
+            // Curves on out-of-fold scores, thinned to at most ~200 points.
+            var pr = Thresholds.PrecisionRecallCurve(trainSet.Labels, cv.OutOfFold);
+            var roc = Thresholds.RocCurve(trainSet.Labels, cv.OutOfFold);
+            curves = new
+            {
+                pr = pr.Where((_, i) => i % Math.Max(1, pr.Length / 200) == 0).Select(p => new[] { p.Threshold, p.Precision, p.Recall }),
+                roc = roc.Skip(1).Where((_, i) => i % Math.Max(1, roc.Length / 200) == 0).Select(p => new[] { p.Threshold, p.FalsePositiveRate, p.TruePositiveRate }),
+            };
+        }
+        return JsonSerializer.Serialize(new
+        {
+            trainRows = trainSet.Rows,
+            heldOutRows = testSet.Rows,
+            crossValidation = cv.Validation.ToDictionary(kv => kv.Key, kv => new { mean = kv.Value.Mean, std = kv.Value.StdDev }),
+            crossValidationTrain = cv.Train.ToDictionary(kv => kv.Key, kv => new { mean = kv.Value.Mean, std = kv.Value.StdDev }),
+            folds = cv.Folds.Select(f => new { f.Repeat, f.Fold, f.TrainRows, f.ValidationRows, metrics = f.Validation.Values }),
+            heldOut = heldOut.Values,
+            heldOutConfusionMatrix = heldOut.ConfusionMatrix,
+            train = train.Values,
+            threshold,
+            curves,
+            gates = new { gates.Metric, passed = gates.Passed, results = gates.Results },
+            championHeldOut = champion,
+            onnxParityMaxDifference = parity,
+            timingsSeconds = timings,
+        }, ModelRegistry.s_json);
+    }
+
+    private sealed class NullProgress : ITrainingProgress
+    {
+        public static readonly NullProgress Instance = new();
+        public void Log(string message) { }
+        public void Fold(int done, int total) { }
+    }
+}

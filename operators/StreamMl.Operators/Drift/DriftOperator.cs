@@ -1,0 +1,477 @@
+using System.Text;
+using StreamMl.Engine;
+using StreamMl.Operators.Drift.Internal;
+
+namespace StreamMl.Operators.Drift;
+
+/// <summary>Watches features for drift against a <see cref="ReferenceProfile"/>: per batch it updates moments
+/// (Welford/Chan), missing counts and reference-bin or category counts of every monitored feature, for the lifetime
+/// and, when <see cref="DriftOptions.Window"/> is set, for event-time windows that close on the batch watermark.
+/// Concept-drift detectors run over scalar columns. Rows pass through unchanged. In steady state a batch allocates
+/// nothing; reports are built on demand (<see cref="GetReport"/>) and may be read from any thread.</summary>
+public sealed class DriftOperator : IBatchOperator
+{
+    private readonly DriftOptions _options;
+    private readonly Lock _lock = new();
+    private FeatureBinding[] _features = [];
+    private MonitorBinding[] _monitors = [];
+    private ScopeState _lifetime = null!;
+    private float[] _scratch = new float[ColumnBatch.DefaultCapacity];
+    private long _batchVersion;
+    private long _lateRows;
+
+    // Windows: rows go to panes of one slide each; a window is the merge of Size/Slide consecutive panes.
+    private readonly long _slide;
+    private readonly long _size;
+    private readonly int _panesPerWindow;
+    private readonly Dictionary<long, ScopeState> _panes = [];
+    private readonly Stack<ScopeState> _freePanes = new();
+    private long[] _retireBuffer = new long[16];
+    private long _closedThrough = long.MinValue; // every window ending at or before this has been closed
+    private ScopeState[] _history = [];
+    private int _historyNext;
+    private long _windowsClosed;
+    private long _windowsInDrift;
+
+    /// <summary>Creates the operator; columns are resolved in <see cref="Bind"/>.</summary>
+    public DriftOperator(DriftOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentOutOfRangeException.ThrowIfLessThan(options.WindowHistory, 1);
+        _options = options;
+        if (options.Window is { } w)
+        {
+            _slide = w.SlideMicros;
+            _size = w.SizeMicros;
+            _panesPerWindow = (int)(_size / _slide);
+        }
+    }
+
+    /// <inheritdoc/>
+    public string Name => _options.Name;
+
+    /// <summary>Windows closed so far.</summary>
+    public long WindowsClosed { get { lock (_lock) return _windowsClosed; } }
+
+    /// <summary>Closed windows whose status was <see cref="DriftStatus.Drift"/>.</summary>
+    public long WindowsInDrift { get { lock (_lock) return _windowsInDrift; } }
+
+    /// <summary>Rows that arrived after their window had closed (counted in the lifetime scope only).</summary>
+    public long LateRows { get { lock (_lock) return _lateRows; } }
+
+    /// <inheritdoc/>
+    public Schema Bind(Schema input)
+    {
+        var profile = _options.Profile;
+        var names = _options.Features ?? profile.Features.Select(f => f.Name).ToList();
+        var features = new List<FeatureBinding>();
+        foreach (var name in names)
+        {
+            var fp = profile.Find(name) ?? throw new SchemaMismatchException(
+                $"drift: feature '{name}' is not in the reference profile; it has: {string.Join(", ", profile.Features.Select(f => f.Name))}");
+            var index = input.Require(name);
+            var type = input[index].Type;
+            var ok = fp.Kind == FeatureKind.Numeric
+                ? type is ColumnType.Float32 or ColumnType.Float64 or ColumnType.Int32 or ColumnType.Int64 or ColumnType.Bool
+                : type is ColumnType.String or ColumnType.Int32 or ColumnType.Int64 or ColumnType.Bool;
+            if (!ok)
+                throw new SchemaMismatchException($"drift: feature '{name}' is {fp.Kind.ToString().ToLowerInvariant()} in the profile but the column is {ColumnTypes.Name(type)}");
+            features.Add(new FeatureBinding(fp, index, type));
+        }
+        _features = [.. features];
+        _monitors = [.. _options.Monitors.Select(m =>
+        {
+            var index = input.Require(m.Column);
+            var type = input[index].Type;
+            if (type is ColumnType.String or ColumnType.Timestamp)
+                throw new SchemaMismatchException($"drift: detector column '{m.Column}' is {ColumnTypes.Name(type)}; it must be numeric or bool");
+            return new MonitorBinding(m, index);
+        })];
+        _lifetime = new ScopeState(_features);
+        _history = new ScopeState[_options.WindowHistory];
+        if (_options.Window is not null)
+        {
+            for (var i = 0; i < _history.Length; i++) _history[i] = new ScopeState(_features);
+            // Enough panes for a window plus a few ahead of the watermark, so steady state never allocates one.
+            for (var i = 0; i < _panesPerWindow + 4; i++) _freePanes.Push(new ScopeState(_features));
+        }
+        return input;
+    }
+
+    /// <inheritdoc/>
+    public void Process(ColumnBatch batch, StageContext context)
+    {
+        if (_lifetime is null) throw new PipelineException($"drift operator '{Name}' was used before Bind");
+        lock (_lock)
+        {
+            _batchVersion++;
+            if (_scratch.Length < batch.Length) _scratch = new float[batch.Capacity];
+            var n = batch.Length;
+            if (_slide == 0)
+            {
+                UpdateRange(_lifetime, batch, 0, n);
+            }
+            else
+            {
+                var times = batch.EventTimes;
+                var start = 0;
+                while (start < n)
+                {
+                    var pane = FloorDiv(times[start], _slide);
+                    var paneStart = pane * _slide;
+                    var paneEnd = paneStart + _slide;
+                    var end = start + 1;
+                    while (end < n && times[end] >= paneStart && times[end] < paneEnd) end++;
+                    if (paneEnd <= _closedThrough)
+                    {
+                        _lateRows += SelectedCount(batch, start, end);
+                        UpdateRange(_lifetime, batch, start, end);
+                    }
+                    else
+                    {
+                        UpdateRange(GetPane(pane), batch, start, end);
+                    }
+                    start = end;
+                }
+            }
+            if (_monitors.Length > 0) UpdateMonitors(batch);
+            if (_slide != 0 && batch.Watermark != ColumnBatch.NoWatermark) CloseWindows(batch.Watermark);
+        }
+    }
+
+    /// <inheritdoc/>
+    public void Complete(StageContext context)
+    {
+        lock (_lock)
+        {
+            if (_slide != 0) CloseWindows(long.MaxValue - 1);
+        }
+    }
+
+    /// <summary>Everything since the operator started: closed and open windows, late rows, and the detectors.</summary>
+    public DriftReport GetReport()
+    {
+        lock (_lock)
+        {
+            var scope = new ScopeState(_features);
+            scope.MergeFrom(_lifetime);
+            foreach (var pane in _panes.Values) scope.MergeFrom(pane);
+            ScoreScope(scope);
+            return BuildReport(scope, "lifetime", null, null, includeDetectors: true);
+        }
+    }
+
+    /// <summary>The closed windows still in the history, oldest first.</summary>
+    public IReadOnlyList<DriftReport> GetWindowReports()
+    {
+        lock (_lock)
+        {
+            var count = (int)Math.Min(_windowsClosed, _history.Length);
+            var reports = new List<DriftReport>(count);
+            for (var i = count; i > 0; i--)
+            {
+                var slot = _history[(_historyNext - i + _history.Length) % _history.Length];
+                reports.Add(BuildReport(slot, "window", slot.Start, slot.End, includeDetectors: false));
+            }
+            return reports;
+        }
+    }
+
+    /// <summary>The most recently closed window, or null when none has closed.</summary>
+    public DriftReport? GetLatestWindowReport()
+    {
+        lock (_lock)
+        {
+            if (_windowsClosed == 0) return null;
+            var slot = _history[(_historyNext - 1 + _history.Length) % _history.Length];
+            return BuildReport(slot, "window", slot.Start, slot.End, includeDetectors: false);
+        }
+    }
+
+    private ScopeState GetPane(long pane)
+    {
+        if (_panes.TryGetValue(pane, out var state)) return state;
+        state = _freePanes.Count > 0 ? _freePanes.Pop() : new ScopeState(_features);
+        state.Clear();
+        state.Start = pane * _slide;
+        state.End = state.Start + _slide;
+        _panes.Add(pane, state);
+        return state;
+    }
+
+    /// <summary>Closes, in order, every window that ends at or before the watermark plus one microsecond (rows at or
+    /// below the watermark can no longer arrive), skipping stretches without panes; retires panes no open window needs.</summary>
+    private void CloseWindows(long watermark)
+    {
+        var target = FloorDiv(watermark + 1, _slide) * _slide;
+        if (target <= _closedThrough) return;
+        while (_panes.Count > 0)
+        {
+            var minPane = long.MaxValue;
+            foreach (var key in _panes.Keys) minPane = Math.Min(minPane, key);
+            // First window holding the oldest pane ends one slide after it.
+            var end = Math.Max((minPane + 1) * _slide, _closedThrough == long.MinValue ? long.MinValue : _closedThrough + _slide);
+            if (end > target) break;
+            EmitWindow(end);
+            _closedThrough = end;
+            RetireBefore(end / _slide - _panesPerWindow + 1);
+        }
+        _closedThrough = Math.Max(_closedThrough, target);
+    }
+
+    private void EmitWindow(long end)
+    {
+        var slot = _history[_historyNext];
+        _historyNext = (_historyNext + 1) % _history.Length;
+        slot.Clear();
+        slot.Start = end - _size;
+        slot.End = end;
+        var lastPane = end / _slide - 1;
+        for (var p = lastPane - _panesPerWindow + 1; p <= lastPane; p++)
+            if (_panes.TryGetValue(p, out var pane)) slot.MergeFrom(pane);
+        ScoreScope(slot);
+        _windowsClosed++;
+        if (slot.Status == DriftStatus.Drift) _windowsInDrift++;
+    }
+
+    /// <summary>Moves panes older than <paramref name="firstNeeded"/> into the lifetime totals and back to the pool.</summary>
+    private void RetireBefore(long firstNeeded)
+    {
+        var count = 0;
+        foreach (var key in _panes.Keys)
+        {
+            if (key >= firstNeeded) continue;
+            if (count == _retireBuffer.Length) Array.Resize(ref _retireBuffer, count * 2);
+            _retireBuffer[count++] = key;
+        }
+        for (var i = 0; i < count; i++)
+        {
+            _panes.Remove(_retireBuffer[i], out var pane);
+            _lifetime.MergeFrom(pane!);
+            _freePanes.Push(pane!);
+        }
+    }
+
+    private void ScoreScope(ScopeState scope)
+    {
+        var status = DriftStatus.Unknown;
+        for (var i = 0; i < _features.Length; i++)
+        {
+            scope.Scores[i] = DriftScorer.Score(_features[i], scope.Features[i], _options.Thresholds);
+            if (scope.Scores[i].Status > status) status = scope.Scores[i].Status;
+        }
+        scope.Status = status;
+    }
+
+    private void UpdateRange(ScopeState scope, ColumnBatch batch, int start, int end)
+    {
+        var allSelected = batch.Selection.AllSelected;
+        scope.Rows += allSelected ? end - start : SelectedCount(batch, start, end);
+        for (var i = 0; i < _features.Length; i++)
+        {
+            var f = _features[i];
+            var acc = scope.Features[i];
+            var column = batch[f.Column];
+            if (f.Kind == FeatureKind.Numeric) UpdateNumeric(f, acc, column, batch.Selection, start, end, allSelected);
+            else UpdateCategorical(f, acc, column, batch.Selection, start, end, allSelected);
+        }
+    }
+
+    private void UpdateNumeric(FeatureBinding f, FeatureAccumulator acc, Column column, SelectionVector selection,
+        int start, int end, bool allSelected)
+    {
+        if (column.Type == ColumnType.Float32)
+        {
+            var before = acc.Moments.Count;
+            if (allSelected && !column.MayHaveNulls)
+            {
+                acc.Missing += NumericKernel.Accumulate(column.Values<float>()[start..end], f.EdgesFloat, acc.Counts,
+                    ref acc.Moments, _scratch, _options.UseSimd);
+            }
+            else
+            {
+                // Gather the live, valid, finite values so the vector kernel sees a dense span.
+                var values = column.Values<float>();
+                var kept = 0;
+                for (var row = start; row < end; row++)
+                {
+                    if (!selection.IsSelected(row)) continue;
+                    var v = values[row];
+                    if (!column.IsValid(row) || !float.IsFinite(v)) acc.Missing++;
+                    else _scratch[kept++] = v;
+                }
+                NumericKernel.Accumulate(_scratch.AsSpan(0, kept), f.EdgesFloat, acc.Counts, ref acc.Moments, _scratch, _options.UseSimd);
+            }
+            acc.Present += acc.Moments.Count - before;
+            return;
+        }
+
+        var bins = f.BinScratch.AsSpan();
+        bins.Clear();
+        for (var row = start; row < end; row++)
+        {
+            if (!selection.IsSelected(row)) continue;
+            if (!column.IsValid(row)) { acc.Missing++; continue; }
+            var v = ReferenceProfileBuilder.ReadNumber(column, row);
+            if (!double.IsFinite(v)) { acc.Missing++; continue; }
+            acc.Moments.Add(v);
+            acc.Present++;
+            bins[NumericKernel.BinOf(f.Edges, v)]++;
+        }
+        NumericKernel.AddCumulative(bins, acc.Counts);
+    }
+
+    private void UpdateCategorical(FeatureBinding f, FeatureAccumulator acc, Column column, SelectionVector selection,
+        int start, int end, bool allSelected)
+    {
+        var counts = acc.Counts;
+        if (column.Type == ColumnType.String)
+        {
+            var dictionary = column.Dictionary!;
+            if (f.MappedBatch != _batchVersion)
+            {
+                if (f.CodeMap.Length < dictionary.Count) f.CodeMap = new int[Math.Max(dictionary.Count, f.CodeMap.Length * 2)];
+                for (var code = 0; code < dictionary.Count; code++)
+                    f.CodeMap[code] = f.StringCategories!.TryGetValue(dictionary[code], out var index) ? index : f.OtherBucket;
+                f.MappedBatch = _batchVersion;
+            }
+            var codes = column.Values<int>();
+            var map = f.CodeMap;
+            var noNulls = !column.MayHaveNulls;
+            for (var row = start; row < end; row++)
+            {
+                if (!allSelected && !selection.IsSelected(row)) continue;
+                if (!noNulls && !column.IsValid(row)) { acc.Missing++; continue; }
+                counts[map[codes[row]]]++;
+                acc.Present++;
+            }
+            return;
+        }
+        var lookup = f.IntCategories!;
+        for (var row = start; row < end; row++)
+        {
+            if (!allSelected && !selection.IsSelected(row)) continue;
+            if (!column.IsValid(row)) { acc.Missing++; continue; }
+            var key = column.Type switch
+            {
+                ColumnType.Int32 => column.Values<int>()[row],
+                ColumnType.Int64 => column.Values<long>()[row],
+                _ => (long)column.Values<byte>()[row],
+            };
+            counts[lookup.TryGetValue(key, out var index) ? index : f.OtherBucket]++;
+            acc.Present++;
+        }
+    }
+
+    private void UpdateMonitors(ColumnBatch batch)
+    {
+        var times = batch.EventTimes;
+        foreach (var m in _monitors)
+        {
+            var column = batch[m.Column];
+            for (var row = 0; row < batch.Length; row++)
+            {
+                if (!batch.Selection.IsSelected(row) || !column.IsValid(row)) continue;
+                var v = ReferenceProfileBuilder.ReadNumber(column, row);
+                if (!double.IsFinite(v)) continue;
+                m.LastSignal = m.Options.Detector.Update(v);
+                if (m.LastSignal == DetectorSignal.Drift) m.LastDetectionEventTime = times[row];
+            }
+        }
+    }
+
+    private DriftReport BuildReport(ScopeState scope, string kind, long? start, long? end, bool includeDetectors)
+    {
+        var features = new List<FeatureDrift>(_features.Length);
+        var reason = new StringBuilder();
+        for (var i = 0; i < _features.Length; i++)
+        {
+            var f = _features[i];
+            var acc = scope.Features[i];
+            var s = scope.Scores[i];
+            reason.Clear();
+            if (s.Status != DriftStatus.Unknown) DriftScorer.Judge(s, f.Profile.MissingRate, _options.Thresholds, reason);
+            else reason.Append("fewer than ").Append(_options.Thresholds.MinRows).Append(" rows with a value");
+            var numeric = f.Kind == FeatureKind.Numeric;
+            var hasValues = acc.Moments.Count > 0;
+            features.Add(new FeatureDrift
+            {
+                Name = f.Profile.Name,
+                Kind = f.Kind,
+                Status = s.Status,
+                Reason = reason.ToString(),
+                Count = acc.Present,
+                Missing = acc.Missing,
+                MissingRate = double.IsNaN(s.MissingRate) ? 0 : s.MissingRate,
+                ReferenceMissingRate = f.Profile.MissingRate,
+                Mean = numeric && hasValues ? acc.Moments.Mean : null,
+                StdDev = numeric && acc.Moments.Count > 1 ? acc.Moments.StandardDeviation : null,
+                Min = numeric && hasValues ? acc.Moments.Min : null,
+                Max = numeric && hasValues ? acc.Moments.Max : null,
+                Psi = NullIfNaN(s.Psi),
+                JensenShannon = NullIfNaN(s.JensenShannon),
+                KolmogorovSmirnov = NullIfNaN(s.Ks),
+                Wasserstein = NullIfNaN(s.Wasserstein),
+                WassersteinRelative = NullIfNaN(s.WassersteinRelative),
+                ChiSquare = NullIfNaN(s.ChiSquare),
+                ChiSquarePValue = NullIfNaN(s.ChiSquarePValue),
+                UnseenRate = NullIfNaN(s.UnseenRate),
+                Counts = numeric ? BinsFromCumulative(acc.Counts, acc.Moments.Count) : [.. acc.Counts],
+            });
+        }
+        return new DriftReport
+        {
+            Scope = kind,
+            WindowStart = start,
+            WindowEnd = end,
+            Rows = scope.Rows,
+            LateRows = includeDetectors ? _lateRows : 0,
+            Status = scope.Status,
+            Features = features,
+            Detectors = includeDetectors
+                ? [.. _monitors.Select(m => new DetectorReport
+                {
+                    Column = m.Options.Column,
+                    Detector = m.Options.Detector.Name,
+                    Samples = m.Options.Detector.Samples,
+                    Detections = m.Options.Detector.Detections,
+                    Estimate = m.Options.Detector.Estimate,
+                    LastDetectionEventTime = m.LastDetectionEventTime,
+                    LastSignal = m.LastSignal,
+                })]
+                : null,
+        };
+    }
+
+    private static long[] BinsFromCumulative(long[] less, long total)
+    {
+        var bins = new long[less.Length + 1];
+        for (var k = 0; k < bins.Length; k++) bins[k] = DriftMath.BinCount(less, total, k);
+        return bins;
+    }
+
+    private static double? NullIfNaN(double value) => double.IsNaN(value) ? null : value;
+
+    private static int SelectedCount(ColumnBatch batch, int start, int end)
+    {
+        if (batch.Selection.AllSelected) return end - start;
+        var count = 0;
+        for (var row = start; row < end; row++)
+            if (batch.Selection.IsSelected(row)) count++;
+        return count;
+    }
+
+    private static long FloorDiv(long a, long b)
+    {
+        var q = a / b;
+        return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
+    }
+
+    private sealed class MonitorBinding(ScalarMonitor options, int column)
+    {
+        public ScalarMonitor Options { get; } = options;
+        public int Column { get; } = column;
+        public DetectorSignal LastSignal { get; set; }
+        public long? LastDetectionEventTime { get; set; }
+    }
+}

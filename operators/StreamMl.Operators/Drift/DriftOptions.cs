@@ -1,0 +1,102 @@
+namespace StreamMl.Operators.Drift;
+
+/// <summary>A warning and a drift level for one statistic; larger values are worse.</summary>
+/// <param name="Warning">Level at or above which the feature is in warning.</param>
+/// <param name="Drift">Level at or above which the feature is drifting.</param>
+public readonly record struct Threshold(double Warning, double Drift);
+
+/// <summary>When a feature counts as ok, warning or drift. A null threshold is not checked. The defaults are common
+/// rules of thumb (PSI 0.1 / 0.25 is the credit-scoring convention); tune them per model.</summary>
+public sealed class DriftThresholds
+{
+    /// <summary>Population stability index. Default 0.1 / 0.25.</summary>
+    public Threshold? Psi { get; init; } = new(0.1, 0.25);
+
+    /// <summary>Kolmogorov–Smirnov statistic (numeric). Default 0.1 / 0.2.</summary>
+    public Threshold? KolmogorovSmirnov { get; init; } = new(0.1, 0.2);
+
+    /// <summary>Jensen–Shannon divergence in bits. Default 0.05 / 0.1.</summary>
+    public Threshold? JensenShannon { get; init; } = new(0.05, 0.1);
+
+    /// <summary>Wasserstein-1 over the reference standard deviation (numeric). Default 0.1 / 0.25.</summary>
+    public Threshold? WassersteinRelative { get; init; } = new(0.1, 0.25);
+
+    /// <summary>Chi-square p-value (categorical); lower is worse, so the feature warns at or below
+    /// <see cref="Threshold.Warning"/> and drifts at or below <see cref="Threshold.Drift"/>. Default off: with
+    /// thousands of rows the test flags differences too small to matter.</summary>
+    public Threshold? ChiSquarePValue { get; init; }
+
+    /// <summary>Increase of the missing rate over the reference's (absolute). Default 0.05 / 0.2.</summary>
+    public Threshold? MissingRateIncrease { get; init; } = new(0.05, 0.2);
+
+    /// <summary>Fewest rows with a value before a status other than <see cref="DriftStatus.Unknown"/>. Default 100.</summary>
+    public int MinRows { get; init; } = 100;
+
+    /// <summary>Floor for bin probabilities in PSI, so an empty bin adds a large finite term. Default 1e-4.</summary>
+    public double PsiFloor { get; init; } = 1e-4;
+}
+
+/// <summary>Event-time windows over which drift is measured besides the lifetime totals: tumbling when
+/// <see cref="Slide"/> equals <see cref="Size"/>, sliding otherwise. Windows are aligned to the Unix epoch and
+/// close when a batch's watermark passes their end.</summary>
+public sealed record DriftWindow
+{
+    private DriftWindow(TimeSpan size, TimeSpan slide)
+    {
+        if (size <= TimeSpan.Zero) throw new ArgumentOutOfRangeException(nameof(size), "window size must be positive");
+        if (slide <= TimeSpan.Zero || slide > size) throw new ArgumentOutOfRangeException(nameof(slide), "slide must be positive and at most the size");
+        if (size.Ticks % slide.Ticks != 0) throw new ArgumentOutOfRangeException(nameof(slide), $"window size {size} must be a multiple of the slide {slide}");
+        if (slide.Ticks % 10 != 0) throw new ArgumentOutOfRangeException(nameof(slide), "slide must be a whole number of microseconds");
+        Size = size;
+        Slide = slide;
+    }
+
+    /// <summary>Length of a window.</summary>
+    public TimeSpan Size { get; }
+
+    /// <summary>Time between the starts of consecutive windows.</summary>
+    public TimeSpan Slide { get; }
+
+    /// <summary>Back-to-back windows of <paramref name="size"/>.</summary>
+    public static DriftWindow Tumbling(TimeSpan size) => new(size, size);
+
+    /// <summary>Windows of <paramref name="size"/> starting every <paramref name="slide"/> (size must be a multiple of slide).</summary>
+    public static DriftWindow Sliding(TimeSpan size, TimeSpan slide) => new(size, slide);
+
+    internal long SizeMicros => Size.Ticks / 10;
+
+    internal long SlideMicros => Slide.Ticks / 10;
+}
+
+/// <summary>A concept-drift detector fed with every selected, non-null value of a column (a score, an error).</summary>
+/// <param name="Column">Numeric or bool column to watch.</param>
+/// <param name="Detector">The detector; owned by the operator from now on.</param>
+public sealed record ScalarMonitor(string Column, IDriftDetector Detector);
+
+/// <summary>Options of <see cref="DriftOperator"/>.</summary>
+public sealed class DriftOptions
+{
+    /// <summary>The reference to compare against (required).</summary>
+    public required ReferenceProfile Profile { get; init; }
+
+    /// <summary>Features to monitor; null (the default) monitors every feature of the profile.</summary>
+    public IReadOnlyList<string>? Features { get; init; }
+
+    /// <summary>Status thresholds. Default: <see cref="DriftThresholds"/>'s defaults.</summary>
+    public DriftThresholds Thresholds { get; init; } = new();
+
+    /// <summary>Event-time windows; null (the default) keeps lifetime totals only.</summary>
+    public DriftWindow? Window { get; init; }
+
+    /// <summary>Closed windows kept for <see cref="DriftOperator.GetWindowReports"/>. Default 16.</summary>
+    public int WindowHistory { get; init; } = 16;
+
+    /// <summary>Concept-drift detectors over scalar columns. Default none.</summary>
+    public IReadOnlyList<ScalarMonitor> Monitors { get; init; } = [];
+
+    /// <summary>Use 256-bit vector kernels when the CPU has them. Default true; false runs the scalar reference path.</summary>
+    public bool UseSimd { get; init; } = true;
+
+    /// <summary>Operator name in counters and logs. Default "drift".</summary>
+    public string Name { get; init; } = "drift";
+}

@@ -1,0 +1,305 @@
+using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+
+namespace StreamMl.Operators.Features.Internal;
+
+/// <summary>The element-wise kernels behind the feature steps. Each has a Vector512 loop, a Vector256 loop and a scalar
+/// tail that doubles as the fallback. The vector loops perform exactly the scalar operations in the same order (no
+/// fused multiply-add), so vector and scalar results are bit-identical; tests hold them to that.</summary>
+internal static class FeatureKernels
+{
+    // Thread-static so a test that forces the scalar path cannot change the path of tests running beside it.
+    [ThreadStatic]
+    private static bool t_forceScalar;
+
+    /// <summary>When true every kernel on this thread takes its scalar path: tests flip it to compare both paths.</summary>
+    public static bool ForceScalar
+    {
+        get => t_forceScalar;
+        set => t_forceScalar = value;
+    }
+
+    private static bool Use512 => !ForceScalar && Vector512.IsHardwareAccelerated;
+
+    private static bool Use256 => !ForceScalar && Vector256.IsHardwareAccelerated;
+
+    /// <summary>x = (x - shift) * scale, in place: standard, min-max and robust scaling.</summary>
+    public static void ShiftScale(Span<float> x, float shift, float scale)
+    {
+        ref var start = ref MemoryMarshal.GetReference(x);
+        var n = x.Length;
+        var i = 0;
+        if (Use512 && n >= Vector512<float>.Count)
+        {
+            var s = Vector512.Create(shift);
+            var k = Vector512.Create(scale);
+            for (; i <= n - Vector512<float>.Count; i += Vector512<float>.Count)
+            {
+                ref var p = ref Unsafe.Add(ref start, i);
+                Vector512.StoreUnsafe((Vector512.LoadUnsafe(ref p) - s) * k, ref p);
+            }
+        }
+        if (Use256 && n - i >= Vector256<float>.Count)
+        {
+            var s = Vector256.Create(shift);
+            var k = Vector256.Create(scale);
+            for (; i <= n - Vector256<float>.Count; i += Vector256<float>.Count)
+            {
+                ref var p = ref Unsafe.Add(ref start, i);
+                Vector256.StoreUnsafe((Vector256.LoadUnsafe(ref p) - s) * k, ref p);
+            }
+        }
+        for (; i < n; i++)
+        {
+            ref var p = ref Unsafe.Add(ref start, i);
+            p = (p - shift) * scale;
+        }
+    }
+
+    /// <summary>Replaces NaN (missing) values with <paramref name="value"/>, in place.</summary>
+    public static void ReplaceNaN(Span<float> x, float value)
+    {
+        ref var start = ref MemoryMarshal.GetReference(x);
+        var n = x.Length;
+        var i = 0;
+        if (Use512 && n >= Vector512<float>.Count)
+        {
+            var v = Vector512.Create(value);
+            for (; i <= n - Vector512<float>.Count; i += Vector512<float>.Count)
+            {
+                ref var p = ref Unsafe.Add(ref start, i);
+                var a = Vector512.LoadUnsafe(ref p);
+                // x == x is false only for NaN.
+                Vector512.StoreUnsafe(Vector512.ConditionalSelect(Vector512.Equals(a, a), a, v), ref p);
+            }
+        }
+        if (Use256 && n - i >= Vector256<float>.Count)
+        {
+            var v = Vector256.Create(value);
+            for (; i <= n - Vector256<float>.Count; i += Vector256<float>.Count)
+            {
+                ref var p = ref Unsafe.Add(ref start, i);
+                var a = Vector256.LoadUnsafe(ref p);
+                Vector256.StoreUnsafe(Vector256.ConditionalSelect(Vector256.Equals(a, a), a, v), ref p);
+            }
+        }
+        for (; i < n; i++)
+        {
+            ref var p = ref Unsafe.Add(ref start, i);
+            if (float.IsNaN(p)) p = value;
+        }
+    }
+
+    /// <summary>Clamps to [lo, hi] in place; NaN stays NaN (a missing value is not an extreme one).</summary>
+    public static void Clip(Span<float> x, float lo, float hi)
+    {
+        ref var start = ref MemoryMarshal.GetReference(x);
+        var n = x.Length;
+        var i = 0;
+        if (Use512 && n >= Vector512<float>.Count)
+        {
+            var l = Vector512.Create(lo);
+            var h = Vector512.Create(hi);
+            for (; i <= n - Vector512<float>.Count; i += Vector512<float>.Count)
+            {
+                ref var p = ref Unsafe.Add(ref start, i);
+                var a = Vector512.LoadUnsafe(ref p);
+                a = Vector512.ConditionalSelect(Vector512.LessThan(a, l), l, a);
+                a = Vector512.ConditionalSelect(Vector512.GreaterThan(a, h), h, a);
+                Vector512.StoreUnsafe(a, ref p);
+            }
+        }
+        if (Use256 && n - i >= Vector256<float>.Count)
+        {
+            var l = Vector256.Create(lo);
+            var h = Vector256.Create(hi);
+            for (; i <= n - Vector256<float>.Count; i += Vector256<float>.Count)
+            {
+                ref var p = ref Unsafe.Add(ref start, i);
+                var a = Vector256.LoadUnsafe(ref p);
+                a = Vector256.ConditionalSelect(Vector256.LessThan(a, l), l, a);
+                a = Vector256.ConditionalSelect(Vector256.GreaterThan(a, h), h, a);
+                Vector256.StoreUnsafe(a, ref p);
+            }
+        }
+        for (; i < n; i++)
+        {
+            ref var p = ref Unsafe.Add(ref start, i);
+            var a = p;
+            a = a < lo ? lo : a;
+            p = a > hi ? hi : a;
+        }
+    }
+
+    /// <summary>x = ln(1 + x) in place. The vector path is TensorPrimitives' vectorised log; it may differ from the
+    /// scalar <see cref="MathF.Log(float)"/> in the last unit of precision, which the tests allow.</summary>
+    public static void Log1p(Span<float> x)
+    {
+        if (!ForceScalar)
+        {
+            TensorPrimitives.Add(x, 1f, x);
+            TensorPrimitives.Log(x, x);
+            return;
+        }
+        for (var i = 0; i < x.Length; i++) x[i] = MathF.Log(1f + x[i]);
+    }
+
+    /// <summary>Replaces x by the number of <paramref name="edges"/> (ascending) that are &lt;= x, so values fall in
+    /// bins 0..edges.Length; NaN stays NaN.</summary>
+    public static void Bin(Span<float> x, ReadOnlySpan<float> edges)
+    {
+        ref var start = ref MemoryMarshal.GetReference(x);
+        var n = x.Length;
+        var i = 0;
+        if (Use256 && n >= Vector256<float>.Count && edges.Length <= 64)
+        {
+            var nan = Vector256.Create(float.NaN);
+            for (; i <= n - Vector256<float>.Count; i += Vector256<float>.Count)
+            {
+                ref var p = ref Unsafe.Add(ref start, i);
+                var a = Vector256.LoadUnsafe(ref p);
+                var count = Vector256<float>.Zero;
+                var one = Vector256<float>.One;
+                foreach (var e in edges)
+                    count += Vector256.GreaterThanOrEqual(a, Vector256.Create(e)) & one;
+                Vector256.StoreUnsafe(Vector256.ConditionalSelect(Vector256.Equals(a, a), count, nan), ref p);
+            }
+        }
+        for (; i < n; i++)
+        {
+            ref var p = ref Unsafe.Add(ref start, i);
+            if (float.IsNaN(p)) continue;
+            var count = 0f;
+            foreach (var e in edges)
+                if (p >= e) count += 1f;
+            p = count;
+        }
+    }
+
+    /// <summary>acc += (x - mean) * weight, element-wise: one term of a PCA projection.</summary>
+    public static void AccumulateCentered(Span<float> acc, ReadOnlySpan<float> x, float mean, float weight)
+    {
+        ref var a0 = ref MemoryMarshal.GetReference(acc);
+        ref var x0 = ref MemoryMarshal.GetReference(x);
+        var n = acc.Length;
+        var i = 0;
+        if (Use512 && n >= Vector512<float>.Count)
+        {
+            var m = Vector512.Create(mean);
+            var w = Vector512.Create(weight);
+            for (; i <= n - Vector512<float>.Count; i += Vector512<float>.Count)
+            {
+                ref var pa = ref Unsafe.Add(ref a0, i);
+                var t = (Vector512.LoadUnsafe(ref Unsafe.Add(ref x0, i)) - m) * w;
+                Vector512.StoreUnsafe(Vector512.LoadUnsafe(ref pa) + t, ref pa);
+            }
+        }
+        if (Use256 && n - i >= Vector256<float>.Count)
+        {
+            var m = Vector256.Create(mean);
+            var w = Vector256.Create(weight);
+            for (; i <= n - Vector256<float>.Count; i += Vector256<float>.Count)
+            {
+                ref var pa = ref Unsafe.Add(ref a0, i);
+                var t = (Vector256.LoadUnsafe(ref Unsafe.Add(ref x0, i)) - m) * w;
+                Vector256.StoreUnsafe(Vector256.LoadUnsafe(ref pa) + t, ref pa);
+            }
+        }
+        for (; i < n; i++)
+        {
+            var t = (Unsafe.Add(ref x0, i) - mean) * weight;
+            Unsafe.Add(ref a0, i) += t;
+        }
+    }
+
+    /// <summary>Copies float64 values into float32 (rounding to nearest).</summary>
+    public static void Convert(ReadOnlySpan<double> source, Span<float> destination)
+    {
+        var i = 0;
+        if (Use256 && source.Length >= Vector256<double>.Count * 2)
+        {
+            ref var s0 = ref MemoryMarshal.GetReference(source);
+            ref var d0 = ref MemoryMarshal.GetReference(destination);
+            for (; i <= source.Length - Vector256<double>.Count * 2; i += Vector256<double>.Count * 2)
+            {
+                var lo = Vector256.LoadUnsafe(ref Unsafe.Add(ref s0, i));
+                var hi = Vector256.LoadUnsafe(ref Unsafe.Add(ref s0, i + Vector256<double>.Count));
+                Vector256.StoreUnsafe(Vector256.Narrow(lo, hi), ref Unsafe.Add(ref d0, i));
+            }
+        }
+        for (; i < source.Length; i++) destination[i] = (float)source[i];
+    }
+
+    /// <summary>Copies int32 values into float32.</summary>
+    public static void Convert(ReadOnlySpan<int> source, Span<float> destination)
+    {
+        var i = 0;
+        if (Use256 && source.Length >= Vector256<int>.Count)
+        {
+            ref var s0 = ref MemoryMarshal.GetReference(source);
+            ref var d0 = ref MemoryMarshal.GetReference(destination);
+            for (; i <= source.Length - Vector256<int>.Count; i += Vector256<int>.Count)
+                Vector256.StoreUnsafe(Vector256.ConvertToSingle(Vector256.LoadUnsafe(ref Unsafe.Add(ref s0, i))), ref Unsafe.Add(ref d0, i));
+        }
+        for (; i < source.Length; i++) destination[i] = source[i];
+    }
+
+    /// <summary>Copies int64 values into float32.</summary>
+    public static void Convert(ReadOnlySpan<long> source, Span<float> destination)
+    {
+        for (var i = 0; i < source.Length; i++) destination[i] = source[i];
+    }
+
+    /// <summary>Copies bool bytes (0/1) into float32.</summary>
+    public static void Convert(ReadOnlySpan<byte> source, Span<float> destination)
+    {
+        for (var i = 0; i < source.Length; i++) destination[i] = source[i] != 0 ? 1f : 0f;
+    }
+
+    /// <summary>Sets rows whose validity bit is clear to NaN.</summary>
+    public static void ApplyNulls(ReadOnlySpan<byte> validity, Span<float> destination)
+    {
+        // Nulls are rare: skip 64 rows per all-valid bitmap word and only walk the bits of words that have a null.
+        // (A per-row bit test cost ~8x a memcpy of the column in FeatureBenchmarks.PipelineStandardScale.)
+        var n = destination.Length;
+        var words = MemoryMarshal.Cast<byte, ulong>(validity[..((n >> 6) << 3)]);
+        for (var w = 0; w < words.Length; w++)
+        {
+            var word = words[w];
+            if (word == ulong.MaxValue) continue;
+            var invalid = ~word;
+            while (invalid != 0)
+            {
+                destination[(w << 6) + System.Numerics.BitOperations.TrailingZeroCount(invalid)] = float.NaN;
+                invalid &= invalid - 1;
+            }
+        }
+        for (var i = words.Length << 6; i < n; i++)
+            if ((validity[i >> 3] & (1 << (i & 7))) == 0) destination[i] = float.NaN;
+    }
+
+    /// <summary>Writes columns into a row-major matrix: matrix[r * columns.Length + c] = columns[c][r].</summary>
+    public static unsafe void Interleave(ReadOnlySpan<IntPtr> columns, int rows, Span<float> matrix)
+    {
+        var width = columns.Length;
+        if (matrix.Length < rows * width)
+            throw new ArgumentException($"the matrix holds {matrix.Length} values; {rows} rows x {width} features need {rows * width}", nameof(matrix));
+        fixed (float* m = matrix)
+        {
+            // Blocks of 64 rows keep the source cache lines hot while the row-major destination is written in order.
+            const int block = 64;
+            for (var r0 = 0; r0 < rows; r0 += block)
+            {
+                var r1 = Math.Min(rows, r0 + block);
+                for (var c = 0; c < width; c++)
+                {
+                    var src = (float*)columns[c];
+                    var dst = m + c;
+                    for (var r = r0; r < r1; r++) dst[r * width] = src[r];
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,107 @@
+namespace StreamMl.Operators.Learners;
+
+/// <summary>How cross-validation runs.</summary>
+public sealed record CrossValidationOptions
+{
+    /// <summary>Folds (default 5).</summary>
+    public int Folds { get; init; } = 5;
+
+    /// <summary>Repeats, each with its own fold assignment (seed, seed+1, ...). Default 1.</summary>
+    public int Repeats { get; init; } = 1;
+
+    /// <summary>Seed of the first fold assignment and of resampling (default 42).</summary>
+    public int Seed { get; init; } = 42;
+
+    /// <summary>Applied to each training fold (never to the validation fold); null for none.</summary>
+    public IResampler? Resampler { get; init; }
+
+    /// <summary>Weight each training fold's rows by <see cref="Resamplers.BalancedWeights"/>.</summary>
+    public bool BalancedClassWeights { get; init; }
+
+    /// <summary>Decision threshold for binary metrics (default 0.5).</summary>
+    public double Threshold { get; init; } = 0.5;
+
+    /// <summary>Called after each fold with (done, total), for progress bars and log lines.</summary>
+    public Action<int, int>? Progress { get; init; }
+}
+
+/// <summary>The outcome of one fold.</summary>
+public sealed record FoldResult(int Repeat, int Fold, int TrainRows, int ValidationRows, EvaluationMetrics Train, EvaluationMetrics Validation);
+
+/// <summary>The outcome of a cross-validation: per fold, mean ± std per metric, and the out-of-fold predictions of the
+/// first repeat (every row predicted by the model that did not see it), for threshold tuning, with the fold of each row
+/// in that repeat (to compare other tools on the same folds).</summary>
+public sealed record CrossValidationResult(
+    LearningTask Task,
+    IReadOnlyList<FoldResult> Folds,
+    IReadOnlyDictionary<string, MetricSummary> Validation,
+    IReadOnlyDictionary<string, MetricSummary> Train,
+    float[] OutOfFold,
+    int[] FoldOfRow);
+
+/// <summary>k-fold cross-validation: stratified for classification, shuffled for regression, repeatable with seeds.</summary>
+public static class CrossValidator
+{
+    /// <summary>Runs cross-validation of <paramref name="learner"/> on <paramref name="set"/>.</summary>
+    public static CrossValidationResult Run(ILearner learner, TrainingSet set, CrossValidationOptions options)
+    {
+        var task = learner.Task;
+        var classes = task == LearningTask.Multiclass ? set.ClassCount() : task == LearningTask.Binary ? 2 : 1;
+        var width = task == LearningTask.Multiclass ? classes : 1;
+        var outOfFold = new float[set.Rows * width];
+        var folds = new List<FoldResult>();
+        var firstAssignment = Array.Empty<int>();
+        var total = options.Folds * options.Repeats;
+        for (var repeat = 0; repeat < options.Repeats; repeat++)
+        {
+            var seed = options.Seed + repeat;
+            var assignment = task == LearningTask.Regression
+                ? Learners.Folds.Shuffled(set.Rows, options.Folds, seed)
+                : Learners.Folds.Stratified(set.Labels, options.Folds, seed);
+            if (repeat == 0) firstAssignment = assignment;
+            for (var fold = 0; fold < options.Folds; fold++)
+            {
+                var (trainRows, validationRows) = Learners.Folds.Split(assignment, fold);
+                var train = set.Subset(trainRows);
+                var validation = set.Subset(validationRows);
+                var fitOn = PrepareTraining(train, options, seed * 1000 + fold);
+                var model = learner.Fit(fitOn);
+                var validationPredictions = model.Predict(validation);
+                var trainPredictions = model.Predict(train);
+                if (repeat == 0)
+                {
+                    for (var i = 0; i < validationRows.Length; i++)
+                        Array.Copy(validationPredictions, i * width, outOfFold, validationRows[i] * width, width);
+                }
+                folds.Add(new FoldResult(repeat, fold, fitOn.Rows, validation.Rows,
+                    Score(task, train.Labels, trainPredictions, classes, options.Threshold),
+                    Score(task, validation.Labels, validationPredictions, classes, options.Threshold)));
+                options.Progress?.Invoke(folds.Count, total);
+            }
+        }
+        return new CrossValidationResult(task, folds,
+            Summarise(folds.Select(f => f.Validation)), Summarise(folds.Select(f => f.Train)), outOfFold, firstAssignment);
+    }
+
+    /// <summary>Resampling and class weights for a training set (a training fold, or the whole training split).</summary>
+    public static TrainingSet PrepareTraining(TrainingSet train, CrossValidationOptions options, int seed)
+    {
+        var result = options.Resampler?.Resample(train, seed) ?? train;
+        return options.BalancedClassWeights ? result.WithWeights(Resamplers.BalancedWeights(result)) : result;
+    }
+
+    /// <summary>Metrics of predictions in the layout of <see cref="IFittedModel.Predict"/>.</summary>
+    public static EvaluationMetrics Score(LearningTask task, ReadOnlySpan<float> labels, ReadOnlySpan<float> predictions,
+        int classes, double threshold = 0.5) => task switch
+    {
+        LearningTask.Binary => Evaluate.Binary(labels, predictions, threshold),
+        LearningTask.Multiclass => Evaluate.Multiclass(labels, predictions, classes),
+        _ => Evaluate.Regression(labels, predictions),
+    };
+
+    private static Dictionary<string, MetricSummary> Summarise(IEnumerable<EvaluationMetrics> metrics)
+    {
+        var list = metrics.ToList();
+        return list[0].Values.Keys.ToDictionary(k => k, k => MetricSummary.Of(list.Select(m => m[k]).ToList()));
+    }
+}

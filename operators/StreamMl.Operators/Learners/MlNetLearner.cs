@@ -1,0 +1,244 @@
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using StreamMl.Engine;
+
+namespace StreamMl.Operators.Learners;
+
+/// <summary>Fits a model on a <see cref="TrainingSet"/>.</summary>
+public interface ILearner
+{
+    /// <summary>What the models predict.</summary>
+    LearningTask Task { get; }
+
+    /// <summary>Fits a model on every row of <paramref name="set"/> (weights, when present, are used).</summary>
+    IFittedModel Fit(TrainingSet set);
+}
+
+/// <summary>A fitted model.</summary>
+public interface IFittedModel
+{
+    /// <summary>What the model predicts.</summary>
+    LearningTask Task { get; }
+
+    /// <summary>Classes of a classifier (2 for binary), 1 for regression.</summary>
+    int Classes { get; }
+
+    /// <summary>Predictions for each row: the probability of class 1 (binary), the value (regression), or a row-major
+    /// [rows, classes] probability matrix (multiclass).</summary>
+    float[] Predict(TrainingSet set);
+
+    /// <summary>Writes the model as ONNX whose only input is the [rows, features] float32 matrix.</summary>
+    void ExportOnnx(Stream stream);
+}
+
+/// <summary>Trainer choice and hyper-parameters; unset values take ML.NET's defaults.</summary>
+public sealed record LearnerOptions
+{
+    /// <summary>Trainer name. Binary: lr (L-BFGS logistic regression), sdca, fasttree, fastforest, lightgbm.
+    /// Multiclass: lr (L-BFGS maximum entropy), sdca, lightgbm. Regression: fasttree, fastforest, lightgbm, sdca.</summary>
+    public string Trainer { get; init; } = "lightgbm";
+
+    /// <summary>Trees (boosting iterations) of tree ensembles.</summary>
+    public int? NumberOfTrees { get; init; }
+
+    /// <summary>Leaves per tree.</summary>
+    public int? NumberOfLeaves { get; init; }
+
+    /// <summary>Learning rate of boosted trees.</summary>
+    public double? LearningRate { get; init; }
+
+    /// <summary>Minimum rows per leaf.</summary>
+    public int? MinimumExampleCountPerLeaf { get; init; }
+
+    /// <summary>L2 regularisation of linear trainers.</summary>
+    public float? L2Regularization { get; init; }
+
+    /// <summary>Iterations of SDCA.</summary>
+    public int? MaximumIterations { get; init; }
+
+    /// <summary>Seed of ML.NET's random numbers (default 1).</summary>
+    public int Seed { get; init; } = 1;
+}
+
+/// <summary>Trains with ML.NET 5 (plus FastTree and LightGBM). Linear trainers get a mean-variance normaliser in front,
+/// which exports to ONNX with the model, so the model's input stays the raw feature matrix.</summary>
+public sealed class MlNetLearner : ILearner
+{
+    private const string FeaturesColumn = "Features";
+    private const string LabelColumn = "Label";
+    private const string WeightColumn = "Weight";
+
+    /// <summary>The trainer names per task.</summary>
+    public static IReadOnlyDictionary<LearningTask, string[]> Trainers { get; } = new Dictionary<LearningTask, string[]>
+    {
+        [LearningTask.Binary] = ["lr", "sdca", "fasttree", "fastforest", "lightgbm"],
+        [LearningTask.Multiclass] = ["lr", "sdca", "lightgbm"],
+        [LearningTask.Regression] = ["fasttree", "fastforest", "lightgbm", "sdca"],
+    };
+
+    /// <summary>Creates a learner; throws a <see cref="StreamMlException"/> naming the valid trainers when the name is unknown.</summary>
+    public MlNetLearner(LearningTask task, LearnerOptions? options = null)
+    {
+        Task = task;
+        Options = options ?? new LearnerOptions();
+        if (!Trainers[task].Contains(Options.Trainer.ToLowerInvariant()))
+            throw new StreamMlException(
+                $"trainer '{Options.Trainer}' does not do {task.ToString().ToLowerInvariant()}; use one of: {string.Join(", ", Trainers[task])}");
+    }
+
+    /// <inheritdoc/>
+    public LearningTask Task { get; }
+
+    /// <summary>Trainer and hyper-parameters.</summary>
+    public LearnerOptions Options { get; }
+
+    /// <inheritdoc/>
+    public IFittedModel Fit(TrainingSet set)
+    {
+        if (set.Rows == 0) throw new StreamMlException("cannot train on zero rows");
+        var context = new MLContext(Options.Seed);
+        var classes = Task switch
+        {
+            LearningTask.Binary => 2,
+            LearningTask.Multiclass => set.ClassCount(),
+            _ => 1,
+        };
+        var data = ToDataView(context, set, classes, withLabel: true);
+        var weight = set.Weights is null ? null : WeightColumn;
+        var estimator = BuildEstimator(context, weight);
+        var model = estimator.Fit(data);
+        return new MlNetModel(context, model, Task, classes, set.FeatureCount);
+    }
+
+    private IEstimator<ITransformer> BuildEstimator(MLContext context, string? weight)
+    {
+        var o = Options;
+        var trainer = o.Trainer.ToLowerInvariant();
+        IEstimator<ITransformer> Normalized(IEstimator<ITransformer> t) =>
+            context.Transforms.NormalizeMeanVariance(FeaturesColumn).Append(t);
+        return (Task, trainer) switch
+        {
+            (LearningTask.Binary, "lr") => Normalized(context.BinaryClassification.Trainers.LbfgsLogisticRegression(
+                LabelColumn, FeaturesColumn, weight, l2Regularization: o.L2Regularization ?? 1f)),
+            (LearningTask.Binary, "sdca") => Normalized(context.BinaryClassification.Trainers.SdcaLogisticRegression(
+                LabelColumn, FeaturesColumn, weight, l2Regularization: o.L2Regularization, maximumNumberOfIterations: o.MaximumIterations)),
+            (LearningTask.Binary, "fasttree") => context.BinaryClassification.Trainers.FastTree(
+                LabelColumn, FeaturesColumn, weight, o.NumberOfLeaves ?? 20, o.NumberOfTrees ?? 100,
+                o.MinimumExampleCountPerLeaf ?? 10, o.LearningRate ?? 0.2),
+            // FastForest scores are not probabilities: a Platt calibrator (fitted on the training rows) makes them so.
+            (LearningTask.Binary, "fastforest") => context.BinaryClassification.Trainers.FastForest(
+                    LabelColumn, FeaturesColumn, weight, o.NumberOfLeaves ?? 20, o.NumberOfTrees ?? 100, o.MinimumExampleCountPerLeaf ?? 10)
+                .Append(context.BinaryClassification.Calibrators.Platt(LabelColumn, "Score")),
+            (LearningTask.Binary, "lightgbm") => context.BinaryClassification.Trainers.LightGbm(
+                LabelColumn, FeaturesColumn, weight, o.NumberOfLeaves, o.MinimumExampleCountPerLeaf, o.LearningRate, o.NumberOfTrees ?? 100),
+            (LearningTask.Multiclass, "lr") => Normalized(context.MulticlassClassification.Trainers.LbfgsMaximumEntropy(
+                LabelColumn, FeaturesColumn, weight, l2Regularization: o.L2Regularization ?? 1f)),
+            (LearningTask.Multiclass, "sdca") => Normalized(context.MulticlassClassification.Trainers.SdcaMaximumEntropy(
+                LabelColumn, FeaturesColumn, weight, o.L2Regularization, maximumNumberOfIterations: o.MaximumIterations)),
+            (LearningTask.Multiclass, "lightgbm") => context.MulticlassClassification.Trainers.LightGbm(
+                LabelColumn, FeaturesColumn, weight, o.NumberOfLeaves, o.MinimumExampleCountPerLeaf, o.LearningRate, o.NumberOfTrees ?? 100),
+            (LearningTask.Regression, "fasttree") => context.Regression.Trainers.FastTree(
+                LabelColumn, FeaturesColumn, weight, o.NumberOfLeaves ?? 20, o.NumberOfTrees ?? 100,
+                o.MinimumExampleCountPerLeaf ?? 10, o.LearningRate ?? 0.2),
+            (LearningTask.Regression, "fastforest") => context.Regression.Trainers.FastForest(
+                LabelColumn, FeaturesColumn, weight, o.NumberOfLeaves ?? 20, o.NumberOfTrees ?? 100, o.MinimumExampleCountPerLeaf ?? 10),
+            (LearningTask.Regression, "lightgbm") => context.Regression.Trainers.LightGbm(
+                LabelColumn, FeaturesColumn, weight, o.NumberOfLeaves, o.MinimumExampleCountPerLeaf, o.LearningRate, o.NumberOfTrees ?? 100),
+            (LearningTask.Regression, "sdca") => Normalized(context.Regression.Trainers.Sdca(
+                LabelColumn, FeaturesColumn, weight, l2Regularization: o.L2Regularization, maximumNumberOfIterations: o.MaximumIterations)),
+            _ => throw new StreamMlException($"trainer '{o.Trainer}' does not do {Task}"),
+        };
+    }
+
+    /// <summary>An ML.NET view of the set: a Features vector column of the set's width, plus Label and Weight when
+    /// <paramref name="withLabel"/>. Multiclass labels become 1-based keys, as ML.NET expects.</summary>
+    internal static IDataView ToDataView(MLContext context, TrainingSet set, int classes, bool withLabel)
+    {
+        if (!withLabel)
+        {
+            var rows = new FeatureRow[set.Rows];
+            for (var i = 0; i < rows.Length; i++) rows[i] = new FeatureRow { Features = set.Row(i).ToArray() };
+            var schema = SchemaDefinition.Create(typeof(FeatureRow));
+            schema[FeaturesColumn].ColumnType = new VectorDataViewType(NumberDataViewType.Single, set.FeatureCount);
+            return context.Data.LoadFromEnumerable(rows, schema);
+        }
+        if (classes > 2)
+        {
+            var rows = new KeyRow[set.Rows];
+            for (var i = 0; i < rows.Length; i++)
+                rows[i] = new KeyRow { Features = set.Row(i).ToArray(), Label = (uint)set.Labels[i], Weight = set.Weights?[i] ?? 1f };
+            var schema = SchemaDefinition.Create(typeof(KeyRow));
+            schema[FeaturesColumn].ColumnType = new VectorDataViewType(NumberDataViewType.Single, set.FeatureCount);
+            schema[LabelColumn].ColumnType = new KeyDataViewType(typeof(uint), classes);
+            return context.Data.LoadFromEnumerable(rows, schema);
+        }
+        if (classes == 2)
+        {
+            var rows = new BoolRow[set.Rows];
+            for (var i = 0; i < rows.Length; i++)
+                rows[i] = new BoolRow { Features = set.Row(i).ToArray(), Label = set.Labels[i] > 0.5f, Weight = set.Weights?[i] ?? 1f };
+            var schema = SchemaDefinition.Create(typeof(BoolRow));
+            schema[FeaturesColumn].ColumnType = new VectorDataViewType(NumberDataViewType.Single, set.FeatureCount);
+            return context.Data.LoadFromEnumerable(rows, schema);
+        }
+        var regression = new FloatRow[set.Rows];
+        for (var i = 0; i < regression.Length; i++)
+            regression[i] = new FloatRow { Features = set.Row(i).ToArray(), Label = set.Labels[i], Weight = set.Weights?[i] ?? 1f };
+        var regressionSchema = SchemaDefinition.Create(typeof(FloatRow));
+        regressionSchema[FeaturesColumn].ColumnType = new VectorDataViewType(NumberDataViewType.Single, set.FeatureCount);
+        return context.Data.LoadFromEnumerable(regression, regressionSchema);
+    }
+
+    // Row types for LoadFromEnumerable; public fields because ML.NET reads them by reflection.
+    private sealed class FeatureRow { public float[] Features = []; }
+    private sealed class BoolRow { public float[] Features = []; public bool Label; public float Weight; }
+    private sealed class FloatRow { public float[] Features = []; public float Label; public float Weight; }
+    private sealed class KeyRow { public float[] Features = []; public uint Label; public float Weight; }
+}
+
+/// <summary>A fitted ML.NET transformer chain.</summary>
+internal sealed class MlNetModel(MLContext context, ITransformer model, LearningTask task, int classes, int featureCount) : IFittedModel
+{
+    public LearningTask Task { get; } = task;
+
+    public int Classes { get; } = classes;
+
+    /// <summary>The ML.NET transformer, for tests that compare with ML.NET's own evaluators.</summary>
+    public ITransformer Transformer => model;
+
+    public float[] Predict(TrainingSet set)
+    {
+        if (set.FeatureCount != featureCount)
+            throw new StreamMlException($"the model takes {featureCount} features; the set has {set.FeatureCount}");
+        var scored = model.Transform(MlNetLearner.ToDataView(context, set, Classes, withLabel: false));
+        switch (Task)
+        {
+            case LearningTask.Binary:
+                return scored.GetColumn<float>("Probability").ToArray();
+            case LearningTask.Regression:
+                return scored.GetColumn<float>("Score").ToArray();
+            default:
+                var output = new float[set.Rows * Classes];
+                var row = 0;
+                foreach (var scores in scored.GetColumn<VBuffer<float>>("Score"))
+                {
+                    scores.DenseValues().Take(Classes).ToArray().CopyTo(output, row * Classes);
+                    row++;
+                }
+                return output;
+        }
+    }
+
+    public void ExportOnnx(Stream stream)
+    {
+        var schemaSet = new TrainingSet(new float[featureCount], featureCount, [0f]);
+        var input = MlNetLearner.ToDataView(context, schemaSet, Classes, withLabel: false);
+        string[] outputs = Task switch
+        {
+            LearningTask.Binary => ["Score", "Probability", "PredictedLabel"],
+            LearningTask.Multiclass => ["Score", "PredictedLabel"],
+            _ => ["Score"],
+        };
+        context.Model.ConvertToOnnx(model, input, stream, outputs);
+    }
+}

@@ -1,0 +1,141 @@
+using Microsoft.ML.OnnxRuntime;
+using Microsoft.ML.OnnxRuntime.Tensors;
+using StreamMl.Engine;
+
+namespace StreamMl.Operators.Scoring.Internal;
+
+/// <summary>One model as one scorer runs it: pinned native output buffers, zero-filled buffers for inputs the scorer
+/// does not feed (ML.NET exports the label as an input), and <see cref="OrtIoBinding"/>s created once. The feature
+/// matrix belongs to the scorer and is shared by every runner, so variants and shadows read the same memory.
+/// <para>Only <see cref="InferenceSession.RunWithBinding"/> runs without allocating (DEPENDENCIES.md: plain Run with
+/// preallocated outputs still allocates ~300 B a call), so the binding for a full batch is built once and reused; a
+/// partial batch needs tensors of another shape, built when the length changes and kept for the next batch of that
+/// length.</para></summary>
+internal sealed unsafe class ModelRunner : IDisposable
+{
+    private readonly OnnxModel _model;
+    private readonly string _featureInput;
+    private readonly int _features;
+    private readonly int _capacity;
+    private readonly float* _matrix;
+    private readonly NativeBuffer[] _outputBuffers;
+    private readonly (string Name, NativeBuffer Buffer, TensorElementType Type, int Width)[] _extraInputs;
+    private readonly RunOptions _runOptions;
+    private Binding? _full;
+    private Binding? _partial;
+
+    public ModelRunner(OnnxModel model, string? featureInput, int features, int capacity, float* matrix, RunOptions runOptions)
+    {
+        _model = model;
+        _features = features;
+        _capacity = capacity;
+        _matrix = matrix;
+        _runOptions = runOptions;
+        _featureInput = model.FeatureInput(features, featureInput);
+        Outputs = model.Outputs;
+        _outputBuffers = Outputs.Select(o => new NativeBuffer(checked(capacity * o.Width * SizeOf(o.ElementType, model.Name, o.Name)))).ToArray();
+        _extraInputs = model.Session.InputMetadata
+            .Where(kv => kv.Key != _featureInput)
+            .Select(kv =>
+            {
+                if (!kv.Value.IsTensor)
+                    throw new ScoringException($"model '{model.Name}' input '{kv.Key}' is not a tensor; the scorer can only zero-fill tensor inputs");
+                var width = Math.Max(1, kv.Value.Dimensions.Skip(1).Aggregate(1, (a, d) => a * Math.Max(d, 1)));
+                return (kv.Key, new NativeBuffer(checked(capacity * width * SizeOf(kv.Value.ElementDataType, model.Name, kv.Key))), kv.Value.ElementDataType, width);
+            }).ToArray();
+    }
+
+    public OnnxModel Model => _model;
+
+    public IReadOnlyList<ModelOutput> Outputs { get; }
+
+    /// <summary>Output <paramref name="index"/> for the last run, row-major [rows, width].</summary>
+    public NativeBuffer Output(int index) => _outputBuffers[index];
+
+    /// <summary>Scores the first <paramref name="rows"/> rows of the shared matrix.</summary>
+    public void Run(int rows)
+    {
+        Binding binding;
+        if (rows == _capacity) binding = _full ??= new Binding(this, rows);
+        else
+        {
+            if (_partial is null || _partial.Rows != rows)
+            {
+                _partial?.Dispose();
+                _partial = new Binding(this, rows);
+            }
+            binding = _partial;
+        }
+        try
+        {
+            _model.Session.RunWithBinding(_runOptions, binding.IoBinding);
+        }
+        catch (OnnxRuntimeException e)
+        {
+            throw new ScoringException($"model '{_model.Name}' failed on a batch of {rows} rows: {e.Message}", e);
+        }
+    }
+
+    private static int SizeOf(TensorElementType type, string model, string name) => type switch
+    {
+        TensorElementType.Float or TensorElementType.Int32 or TensorElementType.UInt32 => 4,
+        TensorElementType.Double or TensorElementType.Int64 or TensorElementType.UInt64 => 8,
+        TensorElementType.Bool or TensorElementType.Int8 or TensorElementType.UInt8 => 1,
+        TensorElementType.Int16 or TensorElementType.UInt16 or TensorElementType.Float16 => 2,
+        _ => throw new ScoringException($"model '{model}' tensor '{name}' has element type {type}, which the scorer does not handle"),
+    };
+
+    public void Dispose()
+    {
+        _full?.Dispose();
+        _partial?.Dispose();
+        foreach (var b in _outputBuffers) b.Dispose();
+        foreach (var e in _extraInputs) e.Buffer.Dispose();
+    }
+
+    /// <summary>OrtValues over the runner's memory for one batch length, bound once.</summary>
+    private sealed class Binding : IDisposable
+    {
+        private readonly List<OrtValue> _values = [];
+
+        public Binding(ModelRunner runner, int rows)
+        {
+            Rows = rows;
+            IoBinding = runner._model.Session.CreateIoBinding();
+            var memory = OrtMemoryInfo.DefaultInstance;
+            var input = OrtValue.CreateTensorValueWithData(memory, TensorElementType.Float, [rows, runner._features],
+                (IntPtr)runner._matrix, (long)rows * runner._features * sizeof(float));
+            _values.Add(input);
+            IoBinding.BindInput(runner._featureInput, input);
+            foreach (var (name, buffer, type, width) in runner._extraInputs)
+            {
+                var meta = runner._model.Session.InputMetadata[name];
+                long[] shape = meta.Dimensions.Length <= 1 ? [rows] : [rows, .. meta.Dimensions.Skip(1).Select(d => (long)Math.Max(d, 1))];
+                var value = OrtValue.CreateTensorValueWithData(memory, type, shape, (IntPtr)buffer.Pointer,
+                    (long)rows * width * SizeOf(type, runner._model.Name, name));
+                _values.Add(value);
+                IoBinding.BindInput(name, value);
+            }
+            for (var i = 0; i < runner.Outputs.Count; i++)
+            {
+                var output = runner.Outputs[i];
+                var meta = runner._model.Session.OutputMetadata[output.Name];
+                long[] shape = meta.Dimensions.Length <= 1 ? [rows] : [rows, .. meta.Dimensions.Skip(1).Select(d => (long)Math.Max(d, 1))];
+                var value = OrtValue.CreateTensorValueWithData(memory, output.ElementType, shape, (IntPtr)runner._outputBuffers[i].Pointer,
+                    (long)rows * output.Width * SizeOf(output.ElementType, runner._model.Name, output.Name));
+                _values.Add(value);
+                IoBinding.BindOutput(output.Name, value);
+            }
+        }
+
+        public int Rows { get; }
+
+        public OrtIoBinding IoBinding { get; }
+
+        public void Dispose()
+        {
+            IoBinding.Dispose();
+            foreach (var v in _values) v.Dispose();
+        }
+    }
+}

@@ -1,0 +1,113 @@
+using Microsoft.ML.OnnxRuntime;
+using Microsoft.ML.OnnxRuntime.Tensors;
+using StreamMl.Engine;
+
+namespace StreamMl.Operators.Scoring;
+
+/// <summary>A model could not be loaded or does not fit the columns it is asked to score; the message names the model,
+/// the input or output, and what was expected.</summary>
+public sealed class ScoringException(string message, Exception? inner = null)
+    : StreamMlException(message, inner ?? new InvalidOperationException(message));
+
+/// <summary>One tensor the model produces, as the scorer sees it.</summary>
+/// <param name="Name">Output name in the ONNX graph (ML.NET writes "Score.output").</param>
+/// <param name="ElementType">Element type.</param>
+/// <param name="Width">Values per row (the second dimension; 1 for [-1] and [-1, 1]).</param>
+public sealed record ModelOutput(string Name, TensorElementType ElementType, int Width);
+
+/// <summary>An ONNX model loaded once into an ONNX Runtime session and shared by every scorer that uses it (sessions
+/// are safe to run from several threads; each scorer keeps its own bindings). Disposing it frees the session: do that
+/// after no scorer uses it any more.</summary>
+public sealed class OnnxModel : IDisposable
+{
+    private OnnxModel(InferenceSession session, string name)
+    {
+        Session = session;
+        Name = name;
+        Outputs = session.OutputMetadata
+            .Where(kv => kv.Value.IsTensor)
+            .Select(kv => new ModelOutput(kv.Key, kv.Value.ElementDataType, WidthOf(kv.Value.Dimensions)))
+            .ToArray();
+        Inputs = session.InputMetadata.Keys.ToArray();
+    }
+
+    /// <summary>Loads a model file. <paramref name="name"/> (default: the file name without extension) identifies the
+    /// model in variant columns and shadow reports, e.g. "credit-v3".</summary>
+    public static OnnxModel Load(string path, string? name = null, SessionOptions? options = null)
+    {
+        if (!File.Exists(path)) throw new ScoringException($"model file '{path}' does not exist");
+        try
+        {
+            return new OnnxModel(options is null ? new InferenceSession(path) : new InferenceSession(path, options),
+                name ?? Path.GetFileNameWithoutExtension(path));
+        }
+        catch (OnnxRuntimeException e)
+        {
+            throw new ScoringException($"ONNX Runtime cannot load model '{path}': {e.Message}", e);
+        }
+    }
+
+    /// <summary>Loads a model from its bytes.</summary>
+    public static OnnxModel FromBytes(byte[] model, string name, SessionOptions? options = null)
+    {
+        try
+        {
+            return new OnnxModel(options is null ? new InferenceSession(model) : new InferenceSession(model, options), name);
+        }
+        catch (OnnxRuntimeException e)
+        {
+            throw new ScoringException($"ONNX Runtime cannot load model '{name}': {e.Message}", e);
+        }
+    }
+
+    /// <summary>Name used in variant columns and reports.</summary>
+    public string Name { get; }
+
+    /// <summary>The ONNX Runtime session (for callers that want to run the model themselves).</summary>
+    public InferenceSession Session { get; }
+
+    /// <summary>The model's input names.</summary>
+    public IReadOnlyList<string> Inputs { get; }
+
+    /// <summary>The model's tensor outputs.</summary>
+    public IReadOnlyList<ModelOutput> Outputs { get; }
+
+    /// <summary>The float input of shape [-1, <paramref name="features"/>] to feed with the feature matrix:
+    /// <paramref name="preferred"/> when given, else the only such input (ML.NET names it "Features").</summary>
+    public string FeatureInput(int features, string? preferred = null)
+    {
+        if (preferred is not null)
+        {
+            if (!Session.InputMetadata.TryGetValue(preferred, out var meta))
+                throw new ScoringException($"model '{Name}' has no input '{preferred}'; its inputs are: {string.Join(", ", Inputs)}");
+            Check(preferred, meta, features);
+            return preferred;
+        }
+        var candidates = Session.InputMetadata.Where(kv => kv.Value.IsTensor && kv.Value.ElementDataType == TensorElementType.Float
+            && kv.Value.Dimensions.Length == 2 && kv.Value.Dimensions[1] == features).Select(kv => kv.Key).ToArray();
+        return candidates.Length switch
+        {
+            1 => candidates[0],
+            0 => throw new ScoringException(
+                $"model '{Name}' has no float input of shape [-1, {features}] for {features} features; its inputs are: " +
+                string.Join(", ", Session.InputMetadata.Select(kv => $"{kv.Key} {kv.Value.ElementDataType} [{string.Join(",", kv.Value.Dimensions)}]"))),
+            _ => candidates.Contains("Features") ? "Features" : throw new ScoringException(
+                $"model '{Name}' has several [-1, {features}] float inputs ({string.Join(", ", candidates)}); name one in ScoringOptions.FeatureInput"),
+        };
+    }
+
+    private void Check(string input, NodeMetadata meta, int features)
+    {
+        if (meta.ElementDataType != TensorElementType.Float || meta.Dimensions.Length != 2 || (meta.Dimensions[1] != features && meta.Dimensions[1] > 0))
+            throw new ScoringException(
+                $"model '{Name}' input '{input}' is {meta.ElementDataType} [{string.Join(",", meta.Dimensions)}]; the scorer feeds float [-1, {features}]");
+    }
+
+    private static int WidthOf(int[] dims) => dims.Length <= 1 ? 1 : Math.Max(1, dims.Skip(1).Aggregate(1, (a, d) => a * Math.Max(d, 1)));
+
+    /// <inheritdoc/>
+    public override string ToString() => Name;
+
+    /// <summary>Frees the session.</summary>
+    public void Dispose() => Session.Dispose();
+}

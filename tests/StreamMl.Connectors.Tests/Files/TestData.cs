@@ -1,0 +1,61 @@
+using System.Globalization;
+using DuckDB.NET.Data;
+
+namespace StreamMl.Connectors.Tests.Files;
+
+/// <summary>Finds the shared datasets and gives tests temp folders and an independent Parquet reader (DuckDB).</summary>
+internal static class TestData
+{
+    private static readonly Lazy<string> s_root = new(() =>
+    {
+        var dir = new DirectoryInfo(AppContext.BaseDirectory);
+        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "StreamMl.sln"))) dir = dir.Parent;
+        if (dir is null) throw new InvalidOperationException("StreamMl.sln not found above " + AppContext.BaseDirectory);
+        return dir.FullName;
+    });
+
+    public static string RepoRoot => s_root.Value;
+
+    public static string Data(params string[] parts) =>
+        Path.GetFullPath(Path.Combine([RepoRoot, "..", "shared", "data", .. parts]));
+
+    public static string BadInput(string name) =>
+        Path.Combine(RepoRoot, "tests", "StreamMl.Connectors.Tests", "BadInput", name);
+
+    public static string TempDir()
+    {
+        var dir = Path.Combine(Path.GetTempPath(), "streamml-files-tests", Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(dir);
+        return dir;
+    }
+
+    /// <summary>Runs a query in an in-memory DuckDB and returns every row as objects.</summary>
+    public static List<object?[]> Query(string sql)
+    {
+        using var connection = new DuckDBConnection("Data Source=:memory:");
+        connection.Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        using var reader = command.ExecuteReader();
+        var rows = new List<object?[]>();
+        while (reader.Read())
+        {
+            var row = new object?[reader.FieldCount];
+            for (var i = 0; i < row.Length; i++) row[i] = reader.IsDBNull(i) ? null : reader.GetValue(i);
+            rows.Add(row);
+        }
+        return rows;
+    }
+
+    public static long Scalar(string sql) => Convert.ToInt64(Query(sql)[0][0], CultureInfo.InvariantCulture);
+
+    public static string Glob(string dir) => Path.Combine(dir, "**", "*.parquet").Replace("'", "''");
+
+    /// <summary>A plain CSV reader for files without quotes: the reference the source is compared with.</summary>
+    public static (string[] Header, List<string[]> Rows) PlainCsv(string path)
+    {
+        var lines = File.ReadAllLines(path);
+        var header = lines[0].Split(',').Select(h => h.Trim('"')).ToArray();
+        return (header, lines.Skip(1).Where(l => l.Length > 0).Select(l => l.Split(',')).ToList());
+    }
+}
