@@ -13,6 +13,7 @@ public static class HarnessProgram
     public static IReadOnlyList<IScenario> Scenarios() =>
     [
         new S1RingHandoff(),
+        new S2SensorPipeline(),
     ];
 
     /// <summary>Entry point of the harness.</summary>
