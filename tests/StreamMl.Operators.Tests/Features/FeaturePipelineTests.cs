@@ -196,6 +196,25 @@ public sealed class FeaturePipelineTests
     }
 
     [Fact]
+    public void TransformAll_on_raw_batches_skips_unselected_rows_and_matches_the_serving_path()
+    {
+        var batches = FeatureTestData.ReadCsv(FeatureTestData.HousingCsv, 1000, s_strings, maxRows: 3000);
+        try
+        {
+            var pipeline = BuildHousing().Fit(batches);
+            var serving = Transform(pipeline, batches, out var servedRows);
+            // Deselect every third row of the raw batches: the training matrix must hold exactly the other rows.
+            foreach (var b in batches) for (var r = 0; r < b.Length; r += 3) b.Selection.Deselect(r);
+            var training = pipeline.TransformAll(batches, out var rows);
+            var width = pipeline.FeatureCount;
+            var kept = Enumerable.Range(0, servedRows).Where(r => (r % 1000) % 3 != 0).ToArray();
+            Assert.Equal(kept.Length, rows);
+            Assert.Equal(kept.SelectMany(r => serving.AsSpan(r * width, width).ToArray()).ToArray(), training);
+        }
+        finally { FeatureTestData.DisposeAll(batches); }
+    }
+
+    [Fact]
     public void Integer_hashing_uses_FNV1a_over_the_little_endian_bytes()
     {
         var schema = new Schema(new Field("code", ColumnType.Int64));
