@@ -104,6 +104,13 @@ public sealed class OnnxModel : IDisposable
         };
     }
 
+    /// <summary>True when every name in <paramref name="columns"/> is a float input of shape [-1] or [-1, 1] (a model
+    /// trained on separate columns and exported with ML.NET's Concatenate inside it): the scorer then binds each input
+    /// to its batch column's own memory and copies nothing.</summary>
+    public bool TakesColumns(IReadOnlyList<string> columns) => columns.Count > 0 && columns.All(c =>
+        Session.InputMetadata.TryGetValue(c, out var m) && m.IsTensor && m.ElementDataType == TensorElementType.Float
+        && (m.Dimensions.Length == 1 || (m.Dimensions.Length == 2 && m.Dimensions[1] == 1)));
+
     private void Check(string input, NodeMetadata meta, int features)
     {
         if (meta.ElementDataType != TensorElementType.Float || meta.Dimensions.Length != 2 || (meta.Dimensions[1] != features && meta.Dimensions[1] > 0))
