@@ -23,7 +23,7 @@ public unsafe class ScoringBenchmarks
     private const int Rows = ColumnBatch.DefaultCapacity;
     private const int Features = 32;
 
-    [Params("lr", "lightgbm")]
+    [Params("lr", "lr-columns", "lightgbm")]
     public string Model { get; set; } = "lr";
 
     private ColumnBatch _batch = null!;
@@ -82,14 +82,17 @@ public unsafe class ScoringBenchmarks
         var definition = SchemaDefinition.Create(typeof(Row));
         definition["Features"].ColumnType = new VectorDataViewType(NumberDataViewType.Single, width);
         var data = ml.Data.LoadFromEnumerable(_rows, definition);
-        IEstimator<ITransformer> trainer = Model == "lr"
+        IEstimator<ITransformer> trainer = Model.StartsWith("lr", StringComparison.Ordinal)
             ? ml.BinaryClassification.Trainers.LbfgsLogisticRegression()
             : ml.BinaryClassification.Trainers.LightGbm(numberOfLeaves: 16, numberOfIterations: 100);
         var transformer = trainer.Fit(data);
         using var stream = new MemoryStream();
         ml.Model.ConvertToOnnx(transformer, data, stream, "Score", "Probability", "PredictedLabel");
         var onnx = stream.ToArray();
+        // PredictionEngine always scores the vector-input model (for "lr-columns" the same trainer on the same rows).
         _engine = ml.Model.CreatePredictionEngine<Row, Prediction>(transformer, inputSchemaDefinition: definition);
+        var outputNames = _features.OutputColumns.ToArray();
+        if (Model == "lr-columns") onnx = TrainOnColumns(ml, outputNames, matrix, labels, training.Length);
 
         for (var r = 0; r < Rows; r++)
             for (var c = 0; c < Features; c++) _batch[c].CopyRow(training[c], r, r);
@@ -116,11 +119,44 @@ public unsafe class ScoringBenchmarks
         _rawLabel = new bool[Rows];
         _rawLabelInput = new bool[Rows];
         _rawBinding = _rawSession.CreateIoBinding();
-        Bind(true, "Features", OrtValue.CreateTensorValueFromMemory(_rawInput, [Rows, width]));
+        if (Model == "lr-columns")
+        {
+            for (var f = 0; f < width; f++)
+            {
+                var column = Enumerable.Range(0, Rows).Select(r => _rawInput[r * width + f]).ToArray();
+                Bind(true, outputNames[f], OrtValue.CreateTensorValueFromMemory(column, [Rows, 1]));
+            }
+        }
+        else Bind(true, "Features", OrtValue.CreateTensorValueFromMemory(_rawInput, [Rows, width]));
         Bind(true, "Label", OrtValue.CreateTensorValueFromMemory(_rawLabelInput, [Rows, 1]));
         Bind(false, "Score.output", OrtValue.CreateTensorValueFromMemory(_rawScore, [Rows, 1]));
         Bind(false, "Probability.output", OrtValue.CreateTensorValueFromMemory(_rawProbability, [Rows, 1]));
         Bind(false, "PredictedLabel.output", OrtValue.CreateTensorValueFromMemory(_rawLabel, [Rows, 1]));
+    }
+
+    /// <summary>The same logistic regression trained on one column per feature (through a CSV and TextLoader), so the
+    /// exported model has one [-1, 1] input per feature and the scorer binds the batch columns in place.</summary>
+    private static byte[] TrainOnColumns(MLContext ml, string[] names, float[] matrix, bool[] labels, int rows)
+    {
+        var csv = Path.Combine(Path.GetTempPath(), $"streamml-bench-{Environment.ProcessId}.csv");
+        try
+        {
+            using (var writer = new StreamWriter(csv))
+            {
+                writer.WriteLine(string.Join(",", names.Append("Label")));
+                for (var r = 0; r < rows; r++)
+                    writer.WriteLine(string.Join(",", Enumerable.Range(0, names.Length)
+                        .Select(f => matrix[r * names.Length + f].ToString("R", System.Globalization.CultureInfo.InvariantCulture))
+                        .Append(labels[r] ? "true" : "false")));
+            }
+            var columns = names.Select((n, i) => new TextLoader.Column(n, DataKind.Single, i)).Append(new TextLoader.Column("Label", DataKind.Boolean, names.Length)).ToArray();
+            var data = ml.Data.Cache(ml.Data.LoadFromTextFile(csv, columns, separatorChar: ',', hasHeader: true));
+            var model = ml.Transforms.Concatenate("Features", names).Append(ml.BinaryClassification.Trainers.LbfgsLogisticRegression()).Fit(data);
+            using var stream = new MemoryStream();
+            ml.Model.ConvertToOnnx(model, data, stream, "Score", "Probability", "PredictedLabel");
+            return stream.ToArray();
+        }
+        finally { File.Delete(csv); }
     }
 
     private void Bind(bool input, string name, OrtValue value)
