@@ -26,7 +26,7 @@ internal static class DemoRunner
         await File.WriteAllTextAsync(trainSpecPath, TrainSpecText, cancellationToken);
         output.WriteLine("1. training a fault model on 10,000 generated readings (LightGBM, 3-fold cross-validation) ...");
         var training = Stopwatch.StartNew();
-        var report = Training.TrainingRunner.Run(Training.TrainSpec.Load(trainSpecPath));
+        var report = await Training.TrainingRunner.RunAsync(Training.TrainSpec.Load(trainSpecPath), cancellationToken: cancellationToken);
         var auc = report.HeldOut.Values.FirstOrDefault(p => p.Key.Contains("auc", StringComparison.OrdinalIgnoreCase));
         output.WriteLine($"   registered {report.Version.Name} version {report.Version.Version} ({report.Version.Stage.ToString().ToLowerInvariant()}); " +
                          $"held-out {auc.Key} {auc.Value:F3}; ONNX parity {report.OnnxParity:E1}; {training.Elapsed.TotalSeconds:F1} s");
