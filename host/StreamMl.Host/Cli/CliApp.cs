@@ -16,6 +16,7 @@ internal static class CliApp
             DriftCommand.Create(),
             BenchCommand.Create(),
         };
+        foreach (var command in Training.TrainingCommands.Create()) root.Add(command);
         return root;
     }
 

@@ -18,21 +18,24 @@ internal static class RunCommand
         var duration = new Option<TimeSpan?>("--duration") { Description = "Stop (with a drain) after this long, e.g. 00:00:30" };
         var plain = new Option<bool>("--plain") { Description = "Plain progress lines even on a terminal" };
         var interval = new Option<TimeSpan>("--interval") { Description = "Progress interval", DefaultValueFactory = _ => TimeSpan.FromSeconds(1) };
-        var command = new Command("run", "Run a pipeline from a spec in this process, with live counters") { spec, duration, plain, interval };
+        var registry = new Option<string>("--registry") { Description = "Model registry folder", DefaultValueFactory = _ => "models" };
+        var command = new Command("run", "Run a pipeline from a spec in this process, with live counters") { spec, duration, plain, interval, registry };
         command.SetAction((parse, ct) => RunAsync(parse.GetValue(spec)!, parse.GetValue(duration), parse.GetValue(plain), parse.GetValue(interval),
-            parse.InvocationConfiguration.Output, parse.InvocationConfiguration.Error, ct));
+            parse.InvocationConfiguration.Output, parse.InvocationConfiguration.Error, ct, parse.GetValue(registry)!));
         return command;
     }
 
     public static async Task<int> RunAsync(FileInfo file, TimeSpan? duration, bool plain, TimeSpan interval, TextWriter output, TextWriter error,
-        CancellationToken cancellationToken)
+        CancellationToken cancellationToken, string registry = "models")
     {
         if (!file.Exists)
         {
             error.WriteLine($"error: spec file '{file.FullName}' does not exist");
             return ExitCodes.NotFound;
         }
-        await using var manager = new PipelineManager(ComponentRegistry.CreateDefault(), new ModelCatalog(), NullLogger<PipelineManager>.Instance);
+        var catalog = new ModelCatalog();
+        RegistryModels.Attach(catalog, registry);
+        await using var manager = new PipelineManager(ComponentRegistry.CreateDefault(), catalog, NullLogger<PipelineManager>.Instance);
         ManagedPipeline pipeline;
         try
         {

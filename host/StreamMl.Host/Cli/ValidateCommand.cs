@@ -11,15 +11,18 @@ internal static class ValidateCommand
     public static Command Create()
     {
         var specs = new Argument<FileInfo[]>("spec") { Description = "Pipeline spec files (YAML or JSON)", Arity = ArgumentArity.OneOrMore };
-        var command = new Command("validate", "Check pipeline specs and report every error with its line and column") { specs };
-        command.SetAction(parse => Run(parse.GetValue(specs)!, parse.InvocationConfiguration.Output, parse.InvocationConfiguration.Error));
+        var registry = new Option<string>("--registry") { Description = "Model registry folder (to check model names)", DefaultValueFactory = _ => "models" };
+        var command = new Command("validate", "Check pipeline specs and report every error with its line and column") { specs, registry };
+        command.SetAction(parse => Run(parse.GetValue(specs)!, parse.InvocationConfiguration.Output, parse.InvocationConfiguration.Error, parse.GetValue(registry)!));
         return command;
     }
 
-    public static int Run(FileInfo[] files, TextWriter output, TextWriter error)
+    public static int Run(FileInfo[] files, TextWriter output, TextWriter error, string registry = "models")
     {
         var result = ExitCodes.Ok;
-        var compiler = new SpecCompiler(ComponentRegistry.CreateDefault(), new ModelCatalog());
+        var catalog = new ModelCatalog();
+        RegistryModels.Attach(catalog, registry);
+        var compiler = new SpecCompiler(ComponentRegistry.CreateDefault(), catalog);
         foreach (var file in files)
         {
             if (!file.Exists)
@@ -49,7 +52,7 @@ internal static class ValidateCommand
         if (spec is null) return [.. errors.All.OrderBy(e => e.Line).ThenBy(e => e.Column)];
         try
         {
-            spec.Bind(new Pipelines.PipelineRuntime(spec.Name, new ModelCatalog()));
+            spec.Bind(new Pipelines.PipelineRuntime(spec.Name, compiler.Catalog));
             return [];
         }
         catch (SpecException ex)

@@ -16,18 +16,16 @@ internal sealed class DemoData(int seed, long driftFrom)
 
     public long DriftFrom => driftFrom;
 
-    /// <summary>Rows for training: features and the fault label, no drift.</summary>
-    public (float[][] X, bool[] Y) TrainingSet(int rows)
+    /// <summary>Writes <paramref name="rows"/> clean readings with the fault label (0/1) as CSV, for training.</summary>
+    public void WriteTrainingCsv(string path, int rows)
     {
-        var x = new float[rows][];
-        var y = new bool[rows];
+        using var writer = new StreamWriter(path);
+        writer.WriteLine("temperature,vibration,pressure,fault");
         for (var i = 0; i < rows; i++)
         {
             var (t, v, p, fault) = Reading(drifted: false);
-            x[i] = [t, v, p];
-            y[i] = fault;
+            writer.WriteLine(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{t:R},{v:R},{p:R},{(fault ? 1 : 0)}"));
         }
-        return (x, y);
     }
 
     private (float Temperature, float Vibration, float Pressure, bool Fault) Reading(bool drifted)

@@ -4,7 +4,6 @@ using Grpc.Core;
 using Microsoft.Extensions.DependencyInjection;
 using StreamMl.Host.Cli;
 using StreamMl.Host.Hosting;
-using StreamMl.Host.Models;
 using StreamMl.Host.Protos;
 
 namespace StreamMl.Host.Demo;
@@ -18,16 +17,24 @@ internal static class DemoRunner
         outputFolder.Create();
         var data = new DemoData(seed: 42, driftFrom: rows / 2);
 
-        // 1. Train a model on clean readings and register it.
-        output.WriteLine("1. training a fault model on 20,000 generated readings ...");
-        var (x, y) = data.TrainingSet(20_000);
-        var model = LogisticFit.Fit(x, y, DemoData.Features);
-        output.WriteLine($"   logistic regression: train accuracy {model.Accuracy:P1}, log loss {model.LogLoss:F3}");
+        // 1. Train a model on clean readings and register it (the same runner as `streamml train`).
+        var trainingCsv = Path.Combine(outputFolder.FullName, "training.csv");
+        var registry = Path.Combine(outputFolder.FullName, "models");
+        if (Directory.Exists(registry)) Directory.Delete(registry, recursive: true);
+        data.WriteTrainingCsv(trainingCsv, 10_000);
+        var trainSpecPath = Path.Combine(outputFolder.FullName, "train.yaml");
+        await File.WriteAllTextAsync(trainSpecPath, TrainSpecText, cancellationToken);
+        output.WriteLine("1. training a fault model on 10,000 generated readings (LightGBM, 3-fold cross-validation) ...");
+        var training = Stopwatch.StartNew();
+        var report = Training.TrainingRunner.Run(Training.TrainSpec.Load(trainSpecPath));
+        var auc = report.HeldOut.Values.FirstOrDefault(p => p.Key.Contains("auc", StringComparison.OrdinalIgnoreCase));
+        output.WriteLine($"   registered {report.Version.Name} version {report.Version.Version} ({report.Version.Stage.ToString().ToLowerInvariant()}); " +
+                         $"held-out {auc.Key} {auc.Value:F3}; ONNX parity {report.OnnxParity:E1}; {training.Elapsed.TotalSeconds:F1} s");
 
-        // 2. Start the gRPC host on loopback.
-        await using var server = await StreamMlServer.StartAsync(new StreamMlOptions { Port = 0, MetricsPort = 0 }, cancellationToken: cancellationToken);
-        server.Services.GetRequiredService<ModelCatalog>().Register(model.ToEntry("sensor-fault", "1"));
-        output.WriteLine($"2. gRPC host on {server.Address}, Prometheus on {server.MetricsAddress}/metrics; model sensor-fault@1 registered");
+        // 2. Start the gRPC host on loopback, serving models from that registry.
+        await using var server = await StreamMlServer.StartAsync(new StreamMlOptions { Port = 0, MetricsPort = 0, RegistryPath = registry },
+            cancellationToken: cancellationToken);
+        output.WriteLine($"2. gRPC host on {server.Address}, Prometheus on {server.MetricsAddress}/metrics");
 
         using var channel = HostClient.Open(server.Address, null);
         var control = new Control.ControlClient(channel);
@@ -38,7 +45,7 @@ internal static class DemoRunner
         var spec = DemoSpec(outputFolder.FullName);
         await File.WriteAllTextAsync(Path.Combine(outputFolder.FullName, "pipeline.yaml"), spec, cancellationToken);
         await control.CreatePipelineAsync(new CreatePipelineRequest { Spec = spec, Start = true }, cancellationToken: cancellationToken);
-        output.WriteLine("3. pipeline 'sensors' created: grpc source -> model -> drift -> sinks");
+        output.WriteLine("3. pipeline 'sensors' created through Control.CreatePipeline: grpc source -> model sensor-fault -> drift -> Parquet");
 
         // 4. Watch alerts while streaming.
         var alerts = new List<DriftAlert>();
@@ -102,11 +109,16 @@ internal static class DemoRunner
         shown.Windows.AddRange(drift.Windows.Where(w => w.Index >= (firstDrift?.Index ?? 0) - 2).Take(4));
         DriftCommand.Print(shown, output);
         output.WriteLine($"   Score (unary):     normal machine {score.Scores[0].Score:F3}, hot vibrating machine {score.Scores[1].Score:F3} ({score.Scores[0].Model})");
+        var parquetFiles = Directory.Exists(Path.Combine(outputFolder.FullName, "scored"))
+            ? Directory.GetFiles(Path.Combine(outputFolder.FullName, "scored"), "*.parquet", SearchOption.AllDirectories)
+            : [];
         output.WriteLine($"   outputs:           {outputFolder.FullName}");
+        output.WriteLine($"                      scored/ ({parquetFiles.Length} Parquet file(s), {parquetFiles.Sum(f => new FileInfo(f).Length) / 1024:N0} KiB), models/, training.csv, train.yaml, pipeline.yaml");
         output.WriteLine($"   total time:        {total.Elapsed.TotalSeconds:F1} s");
 
-        var ok = drift.Alerts > 0 && firstDrift is not null && firstDrift.FirstRow + firstDrift.Rows > data.DriftFrom && metrics.Model.Accuracy > 0.8;
-        if (!ok) output.WriteLine("   CHECK FAILED: expected a drift alert after the injection point and accuracy above 80%");
+        var ok = drift.Alerts > 0 && firstDrift is not null && firstDrift.FirstRow + firstDrift.Rows > data.DriftFrom && metrics.Model.Accuracy > 0.8
+                 && parquetFiles.Length > 0;
+        if (!ok) output.WriteLine("   CHECK FAILED: expected a drift alert after the injection point, accuracy above 80% and Parquet output");
         return ok ? ExitCodes.Ok : ExitCodes.Failed;
     }
 
@@ -118,13 +130,13 @@ internal static class DemoRunner
         return rows;
     }
 
-    internal static string DemoSpec(string outputFolder) => $"""
+    internal static string DemoSpec(string outputFolder) => $$"""
         name: sensors
         description: generated machine sensors, scored for faults and watched for drift
-        options: {"{"} batch_capacity: 4096, ring_size: 8 {"}"}
+        options: { batch_capacity: 4096, ring_size: 8 }
         source:
           kind: grpc
-          columns: {"{"} device: string, temperature: float32, vibration: float32, pressure: float32, fault: bool, ts: timestamp {"}"}
+          columns: { device: string, temperature: float32, vibration: float32, pressure: float32, fault: bool, ts: timestamp }
           required: [temperature, vibration, pressure]
           event_time: ts
         model:
@@ -136,7 +148,23 @@ internal static class DemoRunner
           reference_rows: 20000
           window_rows: 10000
         sinks:
+          - kind: parquet
+            path: {{outputFolder}}/scored
           - kind: memory
             keep_rows: 5
+        """;
+
+    private const string TrainSpecText = """
+        name: sensor-fault
+        data:
+          path: training.csv
+        target: fault
+        task: binary
+        trainer: lightgbm
+        hyperparameters: { trees: 40, leaves: 16, learningRate: 0.1, minLeaf: 20 }
+        validation: { folds: 3, seed: 42, holdout: 0.2 }
+        threshold: { objective: maxF1 }
+        gates: { minScore: 0.8, maxGap: 0.1 }
+        registry: { path: models, promote: auto }
         """;
 }

@@ -29,7 +29,12 @@ public static class ServiceCollectionExtensions
             if (store.Enabled) Log.AuthEnabled(sp.GetRequiredService<ILogger<ApiKeyStore>>(), store.Count);
             return store;
         });
-        services.TryAddSingleton<ModelCatalog>();
+        services.TryAddSingleton(sp =>
+        {
+            var catalog = new ModelCatalog();
+            RegistryModels.Attach(catalog, sp.GetRequiredService<IOptions<StreamMlOptions>>().Value.RegistryPath);
+            return catalog;
+        });
         services.TryAddSingleton(_ => ComponentRegistry.CreateDefault());
         services.TryAddSingleton(sp => new PipelineManager(
             sp.GetRequiredService<ComponentRegistry>(),

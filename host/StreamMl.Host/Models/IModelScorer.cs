@@ -26,5 +26,6 @@ internal sealed record ModelEntry(
     IReadOnlyDictionary<string, double> Metrics,
     IReadOnlyDictionary<string, string> Lineage)
 {
-    public string Id => $"{Name}@{Version}";
+    /// <summary><c>name@version</c>; computed once because the model router writes it into every batch.</summary>
+    public string Id { get; } = $"{Name}@{Version}";
 }

@@ -27,15 +27,17 @@ internal sealed class ModelCatalog
     /// <summary>The version, or null. An empty version means the latest (highest) one.</summary>
     public ModelEntry? Find(string name, string version)
     {
-        if (string.IsNullOrEmpty(version))
-            return All().Where(e => e.Name == name).OrderBy(e => e.Version, VersionComparer.Instance).LastOrDefault();
-        if (_entries.TryGetValue($"{name}@{version}", out var entry)) return entry;
+        version ??= "";
+        if (version.Length > 0 && _entries.TryGetValue($"{name}@{version}", out var entry)) return entry;
         lock (_resolvers)
         {
             foreach (var resolve in _resolvers)
                 if (resolve(name, version) is { } found) return _entries.GetOrAdd(found.Id, found);
         }
-        return null;
+        // No resolver knows it: the latest in-memory version.
+        return version.Length == 0
+            ? _entries.Values.Where(e => e.Name == name).OrderBy(e => e.Version, VersionComparer.Instance).LastOrDefault()
+            : null;
     }
 
     /// <summary>The version; throws a <see cref="StreamMlException"/> naming the known versions when it is missing.</summary>

@@ -154,7 +154,12 @@ internal sealed class GrpcIngestSource : IBatchSource
 
     private void EnsureMap(Schema target)
     {
-        if (ReferenceEquals(target, _mappedFor)) return;
+        if (!ReferenceEquals(target, _mappedFor)) Map(target);
+    }
+
+    // Apart from EnsureMap because the lambda's closure would otherwise be allocated on every call, before the check.
+    private void Map(Schema target)
+    {
         _map = [.. Schema.Select(f => target.Require(f.Name, f.Type))];
         _mappedFor = target;
     }

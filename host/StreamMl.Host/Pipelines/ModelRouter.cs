@@ -105,8 +105,10 @@ internal sealed class ModelRouter : IBatchOperator
     {
         var score = batch[_scoreIndex];
         var model = batch[_modelIndex];
-        foreach (var input in scorer.Inputs)
+        var inputs = scorer.Inputs;
+        for (var i = 0; i < inputs.Count; i++)
         {
+            var input = inputs[i];
             var column = batch[input];
             var floats = column.Type == ColumnType.Float32 ? column.Values<float>() : default;
             if (!column.MayHaveNulls && floats.IsEmpty) continue;

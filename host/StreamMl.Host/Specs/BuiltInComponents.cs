@@ -15,6 +15,7 @@ internal static class BuiltInComponents
         registry.Sinks["memory"] = MemorySinkFactory;
         registry.Sections["model"] = Model;
         registry.Sections["drift"] = Drift;
+        ConnectorComponents.Register(registry);
     }
 
     /// <summary><c>source: { kind: grpc, columns: { name: type, ... }, required: [names], event_time: column, queue_batches: 16 }</c></summary>

@@ -19,6 +19,9 @@ namespace StreamMl.Host.Specs;
 /// </code></remarks>
 internal sealed class SpecCompiler(ComponentRegistry registry, ModelCatalog catalog)
 {
+    /// <summary>Where models named in specs are looked up.</summary>
+    public ModelCatalog Catalog => catalog;
+
     /// <summary>Compiles <paramref name="text"/>; throws a <see cref="SpecException"/> listing every error.</summary>
     public CompiledSpec Compile(string text, string? baseDirectory = null, string? origin = null)
     {

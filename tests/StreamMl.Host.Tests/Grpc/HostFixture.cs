@@ -21,7 +21,7 @@ public sealed class HostFixture : IAsyncLifetime
 
     internal ModelCatalog Catalog => Server.Services.GetRequiredService<ModelCatalog>();
 
-    internal Pipelines.PipelineManager Pipelines => Server.Services.GetRequiredService<Pipelines.PipelineManager>();
+    internal StreamMl.Host.Pipelines.PipelineManager Pipelines => Server.Services.GetRequiredService<StreamMl.Host.Pipelines.PipelineManager>();
 
     public async Task InitializeAsync()
     {

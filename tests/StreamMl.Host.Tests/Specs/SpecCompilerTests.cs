@@ -126,7 +126,7 @@ public sealed class SpecCompilerTests
         Assert.Equal(16, spec.RingSize);
         Assert.Equal(Engine.Ring.WaitStrategyKind.Yielding, spec.WaitStrategy);
         Assert.Equal(TimeSpan.FromMilliseconds(250), spec.FlushInterval);
-        var (input, output) = spec.Bind(new Pipelines.PipelineRuntime("ok", new ModelCatalog()));
+        var (input, output) = spec.Bind(new StreamMl.Host.Pipelines.PipelineRuntime("ok", new ModelCatalog()));
         Assert.Equal(["device", "timestamp", "f0", "f1", "f2"], input.Select(f => f.Name));
         Assert.Equal(input, output);
     }
