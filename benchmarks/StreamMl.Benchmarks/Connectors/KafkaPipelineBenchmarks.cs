@@ -8,7 +8,7 @@ using StreamMl.Engine;
 using Streamiz.Kafka.Net;
 using Streamiz.Kafka.Net.SerDes;
 
-namespace StreamMl.Benchmarks.Connectors;
+namespace StreamMl.Benchmarks.ConnectorBenchmarks;
 
 /// <summary>Kafka → score → Kafka on librdkafka's mock cluster (3 brokers, 4 partitions, in process): StreamMl's
 /// KafkaSource → LinearScore → KafkaSink (JSON in, JSON out, idempotent producer, offsets committed at checkpoints)

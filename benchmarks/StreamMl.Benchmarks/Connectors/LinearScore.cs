@@ -1,6 +1,6 @@
 using StreamMl.Engine;
 
-namespace StreamMl.Benchmarks.Connectors;
+namespace StreamMl.Benchmarks.ConnectorBenchmarks;
 
 /// <summary>A trivial linear score (weights · features + bias) as a batch operator. The connector benchmarks measure
 /// the transport, so both engines compute this same cheap function; the ONNX scorer has its own benchmarks.</summary>
