@@ -361,11 +361,10 @@ public static class TrainingRunner
     {
         if (!string.Equals(production.Manifest.Task, task.ToString(), StringComparison.OrdinalIgnoreCase))
             throw new StreamMlException($"production version {production.Version} is a {production.Manifest.Task} model; this spec trains {task}");
-        var scored = RegisteredModel.Load(production);
+        using var scored = RegisteredModel.Load(production);
         foreach (var input in scored.Features.Inputs)
             table.Require(input.Name, $"production version {production.Version} input");
-        var predictions = scored.PredictMatrix(table, testRows, out var set);
-        _ = set;
+        var predictions = scored.PredictMatrix(table, testRows);
         return CrossValidator.Score(task, labels, predictions, classes, production.Manifest.Threshold ?? 0.5)[metric];
     }
 

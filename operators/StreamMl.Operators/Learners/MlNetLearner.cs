@@ -236,7 +236,9 @@ internal sealed class MlNetModel(MLContext context, ITransformer model, Learning
         string[] outputs = Task switch
         {
             LearningTask.Binary => ["Score", "Probability", "PredictedLabel"],
-            LearningTask.Multiclass => ["Score", "PredictedLabel"],
+            // The predicted key (uint32) is left out: the arg max of Score is the class, and the engine's scorer
+            // writes float, double, bool and integer outputs only.
+            LearningTask.Multiclass => ["Score"],
             _ => ["Score"],
         };
         context.Model.ConvertToOnnx(model, input, stream, outputs);
