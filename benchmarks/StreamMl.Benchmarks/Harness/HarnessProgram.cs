@@ -13,6 +13,9 @@ public static class HarnessProgram
     public static IReadOnlyList<IScenario> Scenarios() =>
     [
         new S1RingHandoff(),
+        new S2SensorPipeline(),
+        new S3CsvToParquet(),
+        new S6Python(),
     ];
 
     /// <summary>Entry point of the harness.</summary>

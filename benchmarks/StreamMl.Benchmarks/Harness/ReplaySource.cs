@@ -8,6 +8,9 @@ namespace StreamMl.Benchmarks.Harness;
 public sealed class ReplaySource : IBatchSource
 {
     private const int TemplateRows = 16_384;
+    /// <summary>The generated rows every replay copies: device, timestamp and f0..f31.</summary>
+    public static ColumnBatch Template => s_template.Value;
+
     private static readonly Lazy<ColumnBatch> s_template = new(() =>
     {
         var source = new SensorSource(new SensorSourceOptions { Features = 32, TotalRows = TemplateRows });

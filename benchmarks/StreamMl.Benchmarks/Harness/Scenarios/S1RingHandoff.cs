@@ -5,7 +5,6 @@ using System.Reactive.Linq;
 using System.Reactive.Subjects;
 using System.Threading.Channels;
 using System.Threading.Tasks.Dataflow;
-using Akka.Actor;
 using Akka.Streams;
 using Akka.Streams.Dsl;
 using HdrHistogram;
@@ -138,12 +137,6 @@ public sealed class S1RingHandoff(WaitStrategyKind waitStrategy = WaitStrategyKi
         await done.Task.ConfigureAwait(false);
     }
 
-    private static readonly Lazy<(ActorSystem System, IMaterializer Materializer)> s_akka = new(() =>
-    {
-        var system = ActorSystem.Create("streamml-bench", "akka.loglevel = WARNING\nakka.stdout-loglevel = WARNING");
-        return (system, system.Materializer());
-    });
-
     private static IEnumerable<long> Timestamps(long items)
     {
         for (long i = 0; i < items; i++) yield return Stopwatch.GetTimestamp();
@@ -153,5 +146,5 @@ public sealed class S1RingHandoff(WaitStrategyKind waitStrategy = WaitStrategyKi
         Source.From(Timestamps(items))
             .Async()
             .Buffer(Capacity, OverflowStrategy.Backpressure)
-            .RunForeach(sentAt => Record(latency, sentAt), s_akka.Value.Materializer);
+            .RunForeach(sentAt => Record(latency, sentAt), AkkaSystem.Materializer);
 }

@@ -1,0 +1,132 @@
+using System.Diagnostics;
+using Apache.Arrow;
+using Apache.Arrow.Ipc;
+using Google.Protobuf;
+using Grpc.Net.Client;
+using HdrHistogram;
+using StreamMl.Host.Protos;
+
+namespace StreamMl.Host.Cli;
+
+/// <summary>Payloads and measurements shared by <c>streamml bench</c> and the BenchmarkDotNet benchmarks: ingest of
+/// pre-encoded Arrow IPC or protobuf messages, and unary Score at a fixed request rate.</summary>
+internal static class HostBench
+{
+    public const string PipelineName = "bench";
+
+    public static readonly string[] Features = ["temperature", "vibration", "pressure", "humidity"];
+
+    /// <summary>A pipeline fed by Ingest that scores with an inline linear model and counts rows in memory.</summary>
+    public const string Spec = """
+        name: bench
+        source:
+          kind: grpc
+          columns: { temperature: float32, vibration: float32, pressure: float32, humidity: float32 }
+          queue_batches: 32
+        model:
+          kind: linear
+          name: bench-linear
+          weights: { temperature: 0.05, vibration: 1.5, pressure: -0.01, humidity: 0.002 }
+          bias: -4
+        sinks:
+          - kind: memory
+            keep_rows: 0
+        """;
+
+    public static float[][] Columns(int rows, int seed = 7)
+    {
+        var random = new Random(seed);
+        var columns = new float[Features.Length][];
+        for (var c = 0; c < columns.Length; c++)
+        {
+            columns[c] = new float[rows];
+            for (var r = 0; r < rows; r++) columns[c][r] = (float)(random.NextDouble() * 100);
+        }
+        return columns;
+    }
+
+    /// <summary>One Arrow IPC stream (schema + one record batch) of <paramref name="rows"/> rows.</summary>
+    public static byte[] ArrowPayload(int rows, int seed = 7)
+    {
+        var data = Columns(rows, seed);
+        var builder = new RecordBatch.Builder();
+        for (var c = 0; c < Features.Length; c++)
+        {
+            var column = data[c];
+            builder.Append(Features[c], false, b => b.Float(f => f.AppendRange(column)));
+        }
+        using var batch = builder.Build();
+        using var stream = new MemoryStream();
+        using (var writer = new ArrowStreamWriter(stream, batch.Schema, leaveOpen: true))
+        {
+            writer.WriteRecordBatch(batch);
+            writer.WriteEnd();
+        }
+        return stream.ToArray();
+    }
+
+    public static RowSet ProtobufRows(int rows, int seed = 7)
+    {
+        var data = Columns(rows, seed);
+        var set = new RowSet();
+        set.Columns.AddRange(Features);
+        for (var r = 0; r < rows; r++)
+        {
+            var row = new Row();
+            for (var c = 0; c < Features.Length; c++) row.Values.Add(new Value { Number = data[c][r] });
+            set.Rows.Add(row);
+        }
+        return set;
+    }
+
+    /// <summary>Sends <paramref name="messages"/> copies of <paramref name="request"/> on one Ingest stream and
+    /// returns the rows the host accepted.</summary>
+    public static async Task<long> IngestAsync(GrpcChannel channel, IngestRequest request, int messages, CancellationToken cancellationToken = default)
+    {
+        var client = new DataPlane.DataPlaneClient(channel);
+        using var call = client.Ingest(cancellationToken: cancellationToken);
+        for (var i = 0; i < messages; i++) await call.RequestStream.WriteAsync(request, cancellationToken).ConfigureAwait(false);
+        await call.RequestStream.CompleteAsync().ConfigureAwait(false);
+        return (await call.ResponseAsync.ConfigureAwait(false)).RowsAccepted;
+    }
+
+    /// <summary>Waits until the pipeline's memory sink has seen <paramref name="rows"/> rows.</summary>
+    public static async Task WaitForRowsAsync(Func<long> written, long rows, TimeSpan timeout)
+    {
+        var start = Stopwatch.GetTimestamp();
+        while (written() < rows)
+        {
+            if (Stopwatch.GetElapsedTime(start) > timeout) throw new TimeoutException($"only {written()} of {rows} rows arrived within {timeout}");
+            await Task.Delay(1).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Calls Score with one row at <paramref name="rate"/> requests per second for <paramref name="requests"/>
+    /// requests and records each call's latency measured from its scheduled start (so a stall counts against the
+    /// requests it delays, instead of being hidden by coordinated omission).</summary>
+    public static LongHistogram ScoreAtRate(GrpcChannel channel, int rate, int requests)
+    {
+        var client = new DataPlane.DataPlaneClient(channel);
+        var request = new ScoreRequest { Pipeline = PipelineName, Rows = ProtobufRows(1) };
+        for (var i = 0; i < 200; i++) client.Score(request); // warm up the connection and the JIT
+        var histogram = new LongHistogram(10_000_000, 3);
+        var interval = Stopwatch.Frequency / (double)rate;
+        var start = Stopwatch.GetTimestamp();
+        for (var i = 0; i < requests; i++)
+        {
+            var scheduled = start + (long)(i * interval);
+            while (Stopwatch.GetTimestamp() < scheduled)
+            {
+                if (scheduled - Stopwatch.GetTimestamp() > Stopwatch.Frequency / 1000) Thread.Sleep(0);
+                else Thread.SpinWait(20);
+            }
+            client.Score(request);
+            histogram.RecordValue(Math.Max(0, (Stopwatch.GetTimestamp() - scheduled) * 1_000_000 / Stopwatch.Frequency));
+        }
+        return histogram;
+    }
+
+    public static IngestRequest ArrowRequest(byte[] payload) => new() { Pipeline = PipelineName, ArrowIpc = ByteString.CopyFrom(payload) };
+
+    public static IngestRequest RowsRequest(RowSet rows) => new() { Pipeline = PipelineName, Rows = rows };
+}

@@ -1,0 +1,113 @@
+using System.CommandLine;
+using System.Diagnostics;
+using Microsoft.Extensions.Logging.Abstractions;
+using Spectre.Console;
+using StreamMl.Host.Models;
+using StreamMl.Host.Pipelines;
+using StreamMl.Host.Specs;
+
+namespace StreamMl.Host.Cli;
+
+/// <summary><c>streamml run SPEC</c>: runs one pipeline in this process until its source is exhausted (or Ctrl+C, or
+/// --duration), showing live counters on a terminal and a plain line per interval otherwise.</summary>
+internal static class RunCommand
+{
+    public static Command Create()
+    {
+        var spec = new Argument<FileInfo>("spec") { Description = "Pipeline spec file (YAML or JSON)" };
+        var duration = new Option<TimeSpan?>("--duration") { Description = "Stop (with a drain) after this long, e.g. 00:00:30" };
+        var plain = new Option<bool>("--plain") { Description = "Plain progress lines even on a terminal" };
+        var interval = new Option<TimeSpan>("--interval") { Description = "Progress interval", DefaultValueFactory = _ => TimeSpan.FromSeconds(1) };
+        var registry = new Option<string>("--registry") { Description = "Model registry folder", DefaultValueFactory = _ => "models" };
+        var command = new Command("run", "Run a pipeline from a spec in this process, with live counters") { spec, duration, plain, interval, registry };
+        command.SetAction((parse, ct) => RunAsync(parse.GetValue(spec)!, parse.GetValue(duration), parse.GetValue(plain), parse.GetValue(interval),
+            parse.InvocationConfiguration.Output, parse.InvocationConfiguration.Error, ct, parse.GetValue(registry)!));
+        return command;
+    }
+
+    public static async Task<int> RunAsync(FileInfo file, TimeSpan? duration, bool plain, TimeSpan interval, TextWriter output, TextWriter error,
+        CancellationToken cancellationToken, string registry = "models")
+    {
+        if (!file.Exists)
+        {
+            error.WriteLine($"error: spec file '{file.FullName}' does not exist");
+            return ExitCodes.NotFound;
+        }
+        var catalog = new ModelCatalog();
+        RegistryModels.Attach(catalog, registry);
+        await using var manager = new PipelineManager(ComponentRegistry.CreateDefault(), catalog, NullLogger<PipelineManager>.Instance);
+        ManagedPipeline pipeline;
+        try
+        {
+            pipeline = await manager.CreateAsync(await File.ReadAllTextAsync(file.FullName, cancellationToken), start: true, replace: false,
+                file.DirectoryName, cancellationToken);
+        }
+        catch (SpecException ex)
+        {
+            foreach (var e in ex.Errors) error.WriteLine($"{file.FullName}:{e.Line}:{e.Column}: error: {e.Message}");
+            return ExitCodes.InvalidSpec;
+        }
+        var run = pipeline.Current!;
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        if (duration is { } d) stop.CancelAfter(d);
+        var started = Stopwatch.GetTimestamp();
+        var live = !plain && ReferenceEquals(output, Console.Out) && AnsiConsole.Profile.Capabilities.Interactive && !Console.IsOutputRedirected;
+        var interrupted = false;
+        try
+        {
+            if (live)
+            {
+                await AnsiConsole.Live(Table(pipeline, started)).StartAsync(async ctx =>
+                {
+                    while (!run.Completion.IsCompleted && !stop.IsCancellationRequested)
+                    {
+                        await Task.WhenAny(run.Completion, Task.Delay(interval, stop.Token)).ContinueWith(_ => { }, TaskScheduler.Default);
+                        ctx.UpdateTarget(Table(pipeline, started));
+                    }
+                });
+            }
+            else
+            {
+                while (!run.Completion.IsCompleted && !stop.IsCancellationRequested)
+                {
+                    await Task.WhenAny(run.Completion, Task.Delay(interval, stop.Token)).ContinueWith(_ => { }, TaskScheduler.Default);
+                    output.WriteLine(Line(pipeline, started));
+                }
+            }
+            interrupted = cancellationToken.IsCancellationRequested;
+            if (!run.Completion.IsCompleted) await pipeline.StopAsync(CancellationToken.None);
+            await run.Completion;
+            await pipeline.Ended;
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            error.WriteLine($"error: pipeline '{pipeline.Name}' failed: {ex.Message}");
+            return ExitCodes.Failed;
+        }
+        output.WriteLine(Line(pipeline, started));
+        foreach (var stage in run.Stages) output.WriteLine($"  {stage}");
+        if (pipeline.Runtime.DeadLetters.Count > 0)
+            output.WriteLine($"  dead letters: {pipeline.Runtime.DeadLetters.Count}; first: {pipeline.Runtime.DeadLetters.Snapshot()[^1].Message}");
+        return interrupted ? ExitCodes.Interrupted : ExitCodes.Ok;
+    }
+
+    private static string Line(ManagedPipeline pipeline, long started)
+    {
+        var elapsed = Stopwatch.GetElapsedTime(started).TotalSeconds;
+        var stages = pipeline.Current!.Stages;
+        var rows = stages[0].RowsOut;
+        return $"{pipeline.Name}: {pipeline.State.ToString().ToLowerInvariant()} {elapsed,6:F1}s rows={rows:N0} ({rows / Math.Max(elapsed, 1e-9):N0}/s) " +
+               $"written={stages[^1].RowsOut:N0} rejected={stages.Sum(s => s.RowsRejected):N0} in-flight={pipeline.Current.InFlight}";
+    }
+
+    private static Spectre.Console.Table Table(ManagedPipeline pipeline, long started)
+    {
+        var elapsed = Stopwatch.GetElapsedTime(started).TotalSeconds;
+        var table = new Spectre.Console.Table().Title($"{pipeline.Name} — {pipeline.State.ToString().ToLowerInvariant()} — {elapsed:F1}s");
+        foreach (var column in new[] { "stage", "kind", "rows in", "rows out", "rows/s", "rejected", "busy ms", "waiting ms" }) table.AddColumn(column);
+        foreach (var s in pipeline.Current!.Stages)
+            table.AddRow(Markup.Escape(s.Name), s.Kind.ToString().ToLowerInvariant(), $"{s.RowsIn:N0}", $"{s.RowsOut:N0}",
+                $"{s.RowsOut / Math.Max(elapsed, 1e-9):N0}", $"{s.RowsRejected:N0}", $"{s.Busy.TotalMilliseconds:N0}", $"{s.Waiting.TotalMilliseconds:N0}");
+        return table;
+    }
+}

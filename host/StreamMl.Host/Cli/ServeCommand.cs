@@ -1,0 +1,71 @@
+using System.CommandLine;
+using StreamMl.Host.Auth;
+using StreamMl.Host.Hosting;
+using StreamMl.Host.Specs;
+
+namespace StreamMl.Host.Cli;
+
+/// <summary><c>streamml serve</c>: the gRPC host, with optional pipelines started from specs.</summary>
+internal static class ServeCommand
+{
+    public static Command Create()
+    {
+        var address = new Option<string>("--address") { Description = "Address to listen on (non-loopback needs API keys)", DefaultValueFactory = _ => "127.0.0.1" };
+        var port = new Option<int>("--port") { Description = "gRPC port (0: any free port)", DefaultValueFactory = _ => 50051 };
+        var metricsPort = new Option<int>("--metrics-port") { Description = "Prometheus /metrics port (-1: off)", DefaultValueFactory = _ => 9464 };
+        var specs = new Option<FileInfo[]>("--spec") { Description = "Pipeline specs to create and start", AllowMultipleArgumentsPerToken = true };
+        var keys = new Option<string[]>("--api-key") { Description = "role:KEY or role:sha256=HEX (repeatable); adds to STREAMML_API_KEYS" };
+        var cert = new Option<FileInfo?>("--certificate") { Description = "PFX certificate for TLS" };
+        var certPassword = new Option<string?>("--certificate-password") { Description = "Password of the certificate" };
+        var hashKey = new Option<string?>("--hash-key") { Description = "Print the SHA-256 of a key for configuration, and exit" };
+        var command = new Command("serve", "Start the gRPC host (Control, Query, DataPlane, health, reflection, Prometheus)")
+        {
+            address, port, metricsPort, specs, keys, cert, certPassword, hashKey,
+        };
+        command.SetAction(async (parse, ct) =>
+        {
+            var output = parse.InvocationConfiguration.Output;
+            var error = parse.InvocationConfiguration.Error;
+            if (parse.GetValue(hashKey) is { } plain)
+            {
+                output.WriteLine(Convert.ToHexString(ApiKeyStore.HashKey(plain)).ToLowerInvariant());
+                return ExitCodes.Ok;
+            }
+            var options = new StreamMlOptions
+            {
+                Address = parse.GetValue(address)!,
+                Port = parse.GetValue(port),
+                MetricsPort = parse.GetValue(metricsPort),
+                CertificatePath = parse.GetValue(cert)?.FullName,
+                CertificatePassword = parse.GetValue(certPassword),
+            };
+            try
+            {
+                options.ApiKeys.AddRange(ApiKeyStore.ParseEnvironment(string.Join(';', parse.GetValue(keys) ?? [])));
+                options.PipelineSpecs.AddRange((parse.GetValue(specs) ?? []).Select(f => f.FullName));
+                await using var server = await StreamMlServer.StartAsync(options, cancellationToken: ct);
+                output.WriteLine($"streamml host listening on {server.Address}" + (server.MetricsAddress is null ? "" : $", metrics on {server.MetricsAddress}/metrics"));
+                output.WriteLine("Ctrl+C stops it (pipelines drain first).");
+                try { await Task.Delay(Timeout.Infinite, ct); }
+                catch (OperationCanceledException) { }
+                return ExitCodes.Ok;
+            }
+            catch (SpecException ex)
+            {
+                error.WriteLine($"error: {ex.Message}");
+                return ExitCodes.InvalidSpec;
+            }
+            catch (Engine.StreamMlException ex)
+            {
+                error.WriteLine($"error: {ex.Message}");
+                return ExitCodes.FailedPrecondition;
+            }
+            catch (IOException ex)
+            {
+                error.WriteLine($"error: cannot listen: {ex.Message}; is another host using the port? Pick another with --port");
+                return ExitCodes.Unavailable;
+            }
+        });
+        return command;
+    }
+}

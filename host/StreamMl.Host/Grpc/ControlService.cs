@@ -1,0 +1,97 @@
+using Grpc.Core;
+using Microsoft.Extensions.Logging;
+using StreamMl.Host.Hosting;
+using StreamMl.Host.Models;
+using StreamMl.Host.Pipelines;
+using StreamMl.Host.Protos;
+
+namespace StreamMl.Host.Grpc;
+
+/// <summary>The Control service: pipelines and model deployments.</summary>
+internal sealed class ControlService(PipelineManager pipelines, ILogger<ControlService> logger) : Control.ControlBase
+{
+    public override async Task<PipelineInfo> CreatePipeline(CreatePipelineRequest request, ServerCallContext context)
+    {
+        if (string.IsNullOrWhiteSpace(request.Spec))
+            throw new RpcException(new Status(StatusCode.InvalidArgument, "spec is empty: send the pipeline spec as YAML or JSON text"));
+        var pipeline = await pipelines.CreateAsync(request.Spec, request.Start, request.Replace, null, context.CancellationToken);
+        return pipeline.Info();
+    }
+
+    public override async Task<PipelineInfo> StartPipeline(PipelineRef request, ServerCallContext context) =>
+        (await pipelines.StartAsync(request.Name, context.CancellationToken)).Info();
+
+    public override async Task<PipelineInfo> StopPipeline(PipelineRef request, ServerCallContext context) =>
+        (await pipelines.StopAsync(request.Name, context.CancellationToken)).Info();
+
+    public override async Task<PipelineInfo> DeletePipeline(PipelineRef request, ServerCallContext context)
+    {
+        var pipeline = await pipelines.DeleteAsync(request.Name, context.CancellationToken);
+        var info = pipeline.Info();
+        info.State = "deleted";
+        return info;
+    }
+
+    public override Task<ListPipelinesResponse> ListPipelines(ListPipelinesRequest request, ServerCallContext context)
+    {
+        var response = new ListPipelinesResponse();
+        response.Pipelines.AddRange(pipelines.All.Select(p => p.Info()));
+        return Task.FromResult(response);
+    }
+
+    public override Task<PipelineStatus> GetStatus(PipelineRef request, ServerCallContext context) =>
+        Task.FromResult(pipelines.Get(request.Name).Status());
+
+    public override Task<ModelDeployment> DeployModel(DeployModelRequest request, ServerCallContext context)
+    {
+        var pipeline = pipelines.Get(request.Pipeline);
+        if (request.Model is null || string.IsNullOrEmpty(request.Model.Name))
+            throw new RpcException(new Status(StatusCode.InvalidArgument, "model.name is required"));
+        if (request.CandidateTraffic is < 0 or > 1 || double.IsNaN(request.CandidateTraffic))
+            throw new RpcException(new Status(StatusCode.InvalidArgument, $"candidate_traffic must be between 0 and 1, got {request.CandidateTraffic}"));
+        var entry = pipelines.Catalog.Require(request.Model.Name, request.Model.Version);
+        CheckInputs(pipeline, entry);
+        pipeline.Runtime.Models.Deploy(entry, request.CandidateTraffic);
+        Log.ModelDeployed(logger, entry.Id, pipeline.Name, request.CandidateTraffic is > 0 and < 1 ? "candidate" : "primary");
+        return Task.FromResult(pipeline.Runtime.Models.ToProto());
+    }
+
+    public override Task<ModelDeployment> PromoteModel(PipelineRef request, ServerCallContext context)
+    {
+        var models = pipelines.Get(request.Name).Runtime.Models;
+        models.Promote();
+        return Task.FromResult(models.ToProto());
+    }
+
+    public override Task<ModelDeployment> RollbackModel(PipelineRef request, ServerCallContext context)
+    {
+        var models = pipelines.Get(request.Name).Runtime.Models;
+        models.Rollback();
+        return Task.FromResult(models.ToProto());
+    }
+
+    public override Task<ModelDeployment> SetTrafficSplit(TrafficSplitRequest request, ServerCallContext context)
+    {
+        var models = pipelines.Get(request.Pipeline).Runtime.Models;
+        models.SetTraffic(request.CandidateTraffic);
+        return Task.FromResult(models.ToProto());
+    }
+
+    public override Task<ModelDeployment> SetShadowModels(ShadowModelsRequest request, ServerCallContext context)
+    {
+        var pipeline = pipelines.Get(request.Pipeline);
+        var entries = request.Shadows.Select(s => pipelines.Catalog.Require(s.Name, s.Version)).ToArray();
+        foreach (var entry in entries) CheckInputs(pipeline, entry);
+        pipeline.Runtime.Models.SetShadows(entries);
+        return Task.FromResult(pipeline.Runtime.Models.ToProto());
+    }
+
+    /// <summary>A model whose inputs the pipeline does not produce would fail on the next batch; refuse it now.</summary>
+    private static void CheckInputs(ManagedPipeline pipeline, ModelEntry entry)
+    {
+        var missing = entry.Inputs.Where(i => !pipeline.OutputSchema.Contains(i)).ToList();
+        if (missing.Count > 0)
+            throw new RpcException(new Status(StatusCode.FailedPrecondition,
+                $"model {entry.Id} needs input(s) {string.Join(", ", missing)} that pipeline '{pipeline.Name}' does not produce; its columns are: {pipeline.OutputSchema}"));
+    }
+}

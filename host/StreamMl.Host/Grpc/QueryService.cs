@@ -1,0 +1,95 @@
+using System.Globalization;
+using Grpc.Core;
+using StreamMl.Host.Pipelines;
+using StreamMl.Host.Protos;
+
+namespace StreamMl.Host.Grpc;
+
+/// <summary>The Query service: drift, metrics, dead letters, models.</summary>
+internal sealed class QueryService(PipelineManager pipelines) : Query.QueryBase
+{
+    public override Task<DriftReport> GetDriftReport(DriftReportRequest request, ServerCallContext context)
+    {
+        var pipeline = pipelines.Get(request.Pipeline);
+        if (pipeline.Runtime.Drift is not { } drift)
+            throw new RpcException(new Status(StatusCode.FailedPrecondition,
+                $"pipeline '{pipeline.Name}' does not watch drift: add a 'drift' section with the features to watch to its spec"));
+        return Task.FromResult(drift.Report(pipeline.Name, request.MaxWindows));
+    }
+
+    public override Task<MetricsReport> GetMetrics(MetricsRequest request, ServerCallContext context)
+    {
+        var pipeline = pipelines.Get(request.Pipeline);
+        var status = pipeline.Status();
+        var report = new MetricsReport
+        {
+            Pipeline = pipeline.Name,
+            Rows = status.Stages.Count > 0 ? status.Stages[0].RowsOut : 0,
+            RowsPerSecond = status.RowsPerSecond,
+            ScoreLatency = pipeline.ScoreLatency.Snapshot(),
+            BatchLatency = BatchLatency(status),
+            Errors = status.Stages.Sum(s => s.Errors),
+            DeadLetters = pipeline.Runtime.DeadLetters.Count,
+            Model = pipeline.Runtime.Models.Metrics(),
+        };
+        report.Stages.AddRange(status.Stages);
+        return Task.FromResult(report);
+    }
+
+    /// <summary>Mean per-batch time through the operators (the engine counts busy time per stage, not per batch).</summary>
+    private static LatencyPercentiles BatchLatency(PipelineStatus status)
+    {
+        var operators = status.Stages.Where(s => s.Kind == "operator").ToList();
+        var batches = operators.Count == 0 ? 0 : operators.Max(s => s.Batches);
+        if (batches == 0) return new LatencyPercentiles();
+        var meanUs = operators.Sum(s => s.BusyMs) * 1000 / batches;
+        return new LatencyPercentiles { P50Us = meanUs, P90Us = meanUs, P99Us = meanUs, MaxUs = meanUs, Count = batches };
+    }
+
+    public override Task<DeadLettersPage> ListDeadLetters(DeadLettersRequest request, ServerCallContext context)
+    {
+        var pipeline = pipelines.Get(request.Pipeline);
+        var size = request.PageSize == 0 ? 50 : request.PageSize;
+        if (size is < 1 or > 1000)
+            throw new RpcException(new Status(StatusCode.InvalidArgument, $"page_size must be between 1 and 1000, got {request.PageSize}"));
+        var skip = 0;
+        if (request.PageToken.Length > 0 && (!int.TryParse(request.PageToken, NumberStyles.None, CultureInfo.InvariantCulture, out skip) || skip < 0))
+            throw new RpcException(new Status(StatusCode.InvalidArgument, $"page_token '{request.PageToken}' is not one this server issued"));
+        var letters = pipeline.Runtime.DeadLetters.Snapshot();
+        var page = new DeadLettersPage { Total = pipeline.Runtime.DeadLetters.Count };
+        page.Letters.AddRange(letters.Skip(skip).Take(size).Select(l => new Protos.DeadLetter
+        {
+            Stage = l.Stage,
+            Rule = l.Rule,
+            Message = l.Message,
+            Location = l.Location,
+            Partition = l.Partition,
+            Offset = l.Offset,
+            Raw = l.Raw,
+        }));
+        page.NextPageToken = skip + size < letters.Count ? (skip + size).ToString(CultureInfo.InvariantCulture) : "";
+        return Task.FromResult(page);
+    }
+
+    public override Task<ListModelsResponse> ListModels(ListModelsRequest request, ServerCallContext context)
+    {
+        var response = new ListModelsResponse();
+        foreach (var entry in pipelines.Catalog.All())
+        {
+            if (request.Name.Length > 0 && entry.Name != request.Name) continue;
+            var version = new ModelVersion { Name = entry.Name, Version = entry.Version, Kind = entry.Kind };
+            version.Inputs.AddRange(entry.Inputs);
+            foreach (var (k, v) in entry.Metrics) version.Metrics[k] = v;
+            foreach (var (k, v) in entry.Lineage) version.Lineage[k] = v;
+            foreach (var pipeline in pipelines.All)
+            {
+                var d = pipeline.Runtime.Models.Current;
+                if (ReferenceEquals(d.Primary, entry) || d.Primary?.Id == entry.Id) version.Deployments.Add($"{pipeline.Name}:primary");
+                if (d.Candidate?.Id == entry.Id) version.Deployments.Add($"{pipeline.Name}:candidate");
+                if (d.Shadows.Any(s => s.Id == entry.Id)) version.Deployments.Add($"{pipeline.Name}:shadow");
+            }
+            response.Models.Add(version);
+        }
+        return Task.FromResult(response);
+    }
+}

@@ -1,0 +1,98 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using StreamMl.Host.Auth;
+using StreamMl.Host.Grpc;
+using StreamMl.Host.Metrics;
+using StreamMl.Host.Models;
+using StreamMl.Host.Pipelines;
+using StreamMl.Host.Specs;
+
+namespace StreamMl.Host.Hosting;
+
+/// <summary>Registers StreamMl in a Microsoft.Extensions.Hosting application.</summary>
+public static class ServiceCollectionExtensions
+{
+    /// <summary>Adds the pipeline manager, the model catalog, API key checks, the gRPC services, health checks and
+    /// metrics, and a hosted service that creates and starts <see cref="StreamMlOptions.PipelineSpecs"/> at startup.
+    /// Use <see cref="StreamMlRuntime"/> from DI to create pipelines and score in process.</summary>
+    public static StreamMlBuilder AddStreamMl(this IServiceCollection services, Action<StreamMlOptions>? configure = null)
+    {
+        var options = services.AddOptions<StreamMlOptions>();
+        if (configure is not null) options.Configure(configure);
+        services.TryAddSingleton(sp =>
+        {
+            var o = sp.GetRequiredService<IOptions<StreamMlOptions>>().Value;
+            var store = new ApiKeyStore(o.ApiKeys.Concat(ApiKeyStore.ParseEnvironment(Environment.GetEnvironmentVariable("STREAMML_API_KEYS"))));
+            if (store.Enabled) Log.AuthEnabled(sp.GetRequiredService<ILogger<ApiKeyStore>>(), store.Count);
+            return store;
+        });
+        services.TryAddSingleton(sp =>
+        {
+            var catalog = new ModelCatalog();
+            RegistryModels.Attach(catalog, sp.GetRequiredService<IOptions<StreamMlOptions>>().Value.RegistryPath);
+            return catalog;
+        });
+        services.TryAddSingleton(_ => ComponentRegistry.CreateDefault());
+        services.TryAddSingleton(sp => new PipelineManager(
+            sp.GetRequiredService<ComponentRegistry>(),
+            sp.GetRequiredService<ModelCatalog>(),
+            sp.GetRequiredService<ILogger<PipelineManager>>(),
+            sp.GetRequiredService<IOptions<StreamMlOptions>>().Value.MaxScoreRows));
+        services.TryAddSingleton<PrometheusExporter>();
+        services.TryAddSingleton<StreamMlRuntime>();
+        services.AddHostedService<StreamMlHostedService>();
+        services.AddGrpc(o =>
+        {
+            o.Interceptors.Add<AuthInterceptor>();
+            o.Interceptors.Add<ErrorInterceptor>();
+            // Arrow IPC batches of 4,096 rows of a few dozen columns run to megabytes.
+            o.MaxReceiveMessageSize = 64 * 1024 * 1024;
+            o.MaxSendMessageSize = 64 * 1024 * 1024;
+        });
+        services.AddGrpcHealthChecks().AddCheck("pipelines", () => Microsoft.Extensions.Diagnostics.HealthChecks.HealthCheckResult.Healthy());
+        services.AddGrpcReflection();
+        return new StreamMlBuilder(services);
+    }
+}
+
+/// <summary>Returned by <see cref="ServiceCollectionExtensions.AddStreamMl"/> for further configuration.</summary>
+public sealed class StreamMlBuilder(IServiceCollection services)
+{
+    /// <summary>The application's services.</summary>
+    public IServiceCollection Services { get; } = services;
+
+    /// <summary>Creates and starts the pipeline in <paramref name="specPath"/> when the host starts.</summary>
+    public StreamMlBuilder AddPipelineSpec(string specPath)
+    {
+        Services.Configure<StreamMlOptions>(o => o.PipelineSpecs.Add(specPath));
+        return this;
+    }
+
+    /// <summary>Adds an API key with a role (hashed when loaded).</summary>
+    public StreamMlBuilder AddApiKey(string key, ApiRole role, string name = "key")
+    {
+        Services.Configure<StreamMlOptions>(o => o.ApiKeys.Add(new ApiKeyOptions { Key = key, Role = role, Name = name }));
+        return this;
+    }
+}
+
+/// <summary>Creates and starts the configured pipelines at startup and stops every pipeline (with a drain) at shutdown.</summary>
+internal sealed class StreamMlHostedService(PipelineManager pipelines, IOptions<StreamMlOptions> options, ILogger<StreamMlHostedService> logger) : IHostedService
+{
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        pipelines.Created += p => p.Runtime.Events.AlertRaised += a => Log.DriftAlert(logger, a.Pipeline, a.Message);
+        foreach (var path in options.Value.PipelineSpecs)
+        {
+            var full = Path.GetFullPath(path);
+            if (!File.Exists(full)) throw new Engine.StreamMlException($"pipeline spec '{full}' does not exist");
+            var text = await File.ReadAllTextAsync(full, cancellationToken).ConfigureAwait(false);
+            await pipelines.CreateAsync(text, start: true, replace: false, Path.GetDirectoryName(full), cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    public async Task StopAsync(CancellationToken cancellationToken) => await pipelines.DisposeAsync().ConfigureAwait(false);
+}

@@ -1,0 +1,40 @@
+using StreamMl.Host.Auth;
+
+namespace StreamMl.Host.Hosting;
+
+/// <summary>Options of an embedded or served StreamMl host (configuration section <c>StreamMl</c>).</summary>
+public sealed class StreamMlOptions
+{
+    /// <summary>Address the gRPC server listens on. Default <c>127.0.0.1</c>. Any other address is refused unless
+    /// <see cref="ApiKeys"/> (or <c>STREAMML_API_KEYS</c>) configures authentication.</summary>
+    public string Address { get; set; } = "127.0.0.1";
+
+    /// <summary>gRPC port (HTTP/2). Default 50051; 0 picks a free port.</summary>
+    public int Port { get; set; } = 50051;
+
+    /// <summary>Port of the Prometheus endpoint <c>/metrics</c> (HTTP/1.1) on the same address. Default 9464;
+    /// 0 picks a free port; -1 turns the endpoint off.</summary>
+    public int MetricsPort { get; set; } = 9464;
+
+    /// <summary>A PFX certificate for TLS on the gRPC port. Default none (plain HTTP/2, fine on loopback).</summary>
+    public string? CertificatePath { get; set; }
+
+    /// <summary>Password of <see cref="CertificatePath"/>. Default none.</summary>
+    public string? CertificatePassword { get; set; }
+
+    /// <summary>API keys with their roles. Default none: no authentication, loopback only. Keys from the
+    /// <c>STREAMML_API_KEYS</c> environment variable are added to these.</summary>
+    public List<ApiKeyOptions> ApiKeys { get; } = [];
+
+    /// <summary>Spec files (YAML or JSON) of pipelines to create and start when the host starts. Default none.</summary>
+    public List<string> PipelineSpecs { get; } = [];
+
+    /// <summary>Most rows one Score request may carry. Default 1024.</summary>
+    public int MaxScoreRows { get; set; } = 1024;
+
+    /// <summary>Serve gRPC server reflection (for grpcurl and similar tools). Default true.</summary>
+    public bool EnableReflection { get; set; } = true;
+
+    /// <summary>Folder of the model registry. Default <c>models</c> under the working directory.</summary>
+    public string RegistryPath { get; set; } = "models";
+}

@@ -1,0 +1,114 @@
+using System.Net;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Prometheus;
+using StreamMl.Engine;
+using StreamMl.Host.Auth;
+using StreamMl.Host.Grpc;
+using StreamMl.Host.Metrics;
+
+namespace StreamMl.Host.Hosting;
+
+/// <summary>The gRPC host: Kestrel with the Control, Query and DataPlane services, health checks, reflection and the
+/// Prometheus endpoint. Listens on 127.0.0.1 unless told otherwise, and refuses any other address without API keys.</summary>
+public sealed class StreamMlServer : IAsyncDisposable
+{
+    private readonly WebApplication _app;
+
+    private StreamMlServer(WebApplication app, string address, string? metricsAddress)
+    {
+        _app = app;
+        Address = address;
+        MetricsAddress = metricsAddress;
+    }
+
+    /// <summary>The gRPC address, like <c>http://127.0.0.1:50051</c>.</summary>
+    public string Address { get; }
+
+    /// <summary>The Prometheus endpoint's base address, or null when it is off.</summary>
+    public string? MetricsAddress { get; }
+
+    /// <summary>The host's services (for <see cref="StreamMlRuntime"/>).</summary>
+    public IServiceProvider Services => _app.Services;
+
+    /// <summary>Builds and starts a host.</summary>
+    public static async Task<StreamMlServer> StartAsync(StreamMlOptions options, Action<ILoggingBuilder>? logging = null,
+        CancellationToken cancellationToken = default)
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        if (logging is null) builder.Logging.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(LogLevel.Warning);
+        else logging(builder.Logging);
+        builder.Services.AddStreamMl(o => Copy(options, o));
+
+        var ip = ParseAddress(options.Address);
+        var keys = options.ApiKeys.Count + ApiKeyStore.ParseEnvironment(Environment.GetEnvironmentVariable("STREAMML_API_KEYS")).Count();
+        if (!IPAddress.IsLoopback(ip) && keys == 0)
+            throw new StreamMlException(
+                $"refusing to listen on {options.Address} without authentication: anyone on the network could deploy models and read data. " +
+                "Configure API keys (StreamMl:ApiKeys in configuration, --api-key, or STREAMML_API_KEYS=admin:KEY) or listen on 127.0.0.1.");
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            kestrel.Listen(ip, options.Port, listen =>
+            {
+                listen.Protocols = HttpProtocols.Http2;
+                if (options.CertificatePath is { } path) listen.UseHttps(path, options.CertificatePassword);
+            });
+            if (options.MetricsPort >= 0) kestrel.Listen(ip, options.MetricsPort, listen => listen.Protocols = HttpProtocols.Http1);
+        });
+
+        var app = builder.Build();
+        app.MapGrpcService<ControlService>();
+        app.MapGrpcService<QueryService>();
+        app.MapGrpcService<DataPlaneService>();
+        app.MapGrpcHealthChecksService();
+        if (options.EnableReflection) app.MapGrpcReflectionService();
+        if (options.MetricsPort >= 0) app.MapMetrics("/metrics", app.Services.GetRequiredService<PrometheusExporter>().Registry);
+
+        await app.StartAsync(cancellationToken).ConfigureAwait(false);
+        // Kestrel reports the addresses in the order the endpoints were configured: gRPC first, then metrics.
+        var addresses = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.ToList();
+        var server = new StreamMlServer(app, addresses[0], options.MetricsPort >= 0 ? addresses[1] : null);
+        Log.Listening(app.Services.GetRequiredService<ILogger<StreamMlServer>>(), server.Address,
+            keys > 0 ? $"on, {keys} key(s)" : "off (loopback only)");
+        return server;
+    }
+
+    /// <summary>Waits until the host is asked to stop (Ctrl+C or SIGTERM).</summary>
+    public Task WaitForShutdownAsync(CancellationToken cancellationToken = default) => _app.WaitForShutdownAsync(cancellationToken);
+
+    /// <summary>Stops every pipeline with a drain, then the server.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        await _app.StopAsync().ConfigureAwait(false);
+        await _app.DisposeAsync().ConfigureAwait(false);
+    }
+
+    internal static IPAddress ParseAddress(string address) => address switch
+    {
+        "localhost" => IPAddress.Loopback,
+        "*" or "0.0.0.0" => IPAddress.Any,
+        "::" => IPAddress.IPv6Any,
+        _ => IPAddress.TryParse(address, out var ip) ? ip : throw new StreamMlException($"'{address}' is not an IP address; use 127.0.0.1, 0.0.0.0 or a local interface's address"),
+    };
+
+    private static void Copy(StreamMlOptions from, StreamMlOptions to)
+    {
+        to.Address = from.Address;
+        to.Port = from.Port;
+        to.MetricsPort = from.MetricsPort;
+        to.CertificatePath = from.CertificatePath;
+        to.CertificatePassword = from.CertificatePassword;
+        to.MaxScoreRows = from.MaxScoreRows;
+        to.EnableReflection = from.EnableReflection;
+        to.RegistryPath = from.RegistryPath;
+        to.ApiKeys.AddRange(from.ApiKeys);
+        to.PipelineSpecs.AddRange(from.PipelineSpecs);
+    }
+}

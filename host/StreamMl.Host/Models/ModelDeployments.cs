@@ -1,0 +1,130 @@
+using StreamMl.Host.Protos;
+
+namespace StreamMl.Host.Models;
+
+/// <summary>Which model versions score a pipeline: the primary, an optional candidate with a traffic share (A/B),
+/// shadows that score without answering, and the previous primary for rollback. Changes publish a new immutable
+/// snapshot that the model router reads once per batch, so a deploy takes effect between two batches.</summary>
+internal sealed class ModelDeployments
+{
+    private readonly object _gate = new();
+    private volatile Snapshot _current = Snapshot.Empty;
+    private long _labelled;
+    private long _correct;
+    private double _logLoss;
+    private long _shadowRows;
+    private long _shadowAgree;
+
+    internal sealed record Snapshot(ModelEntry? Primary, ModelEntry? Candidate, double CandidateTraffic, ModelEntry[] Shadows, ModelEntry? Previous)
+    {
+        public static readonly Snapshot Empty = new(null, null, 0, [], null);
+    }
+
+    public Snapshot Current => _current;
+
+    /// <summary>Replaces the primary (traffic 0 or 1) or deploys a candidate with a share of the traffic.</summary>
+    public Snapshot Deploy(ModelEntry entry, double candidateTraffic)
+    {
+        lock (_gate)
+        {
+            var s = _current;
+            _current = candidateTraffic is > 0 and < 1
+                ? s with { Candidate = entry, CandidateTraffic = candidateTraffic }
+                : s with { Primary = entry, Previous = s.Primary ?? s.Previous, Candidate = null, CandidateTraffic = 0 };
+            return _current;
+        }
+    }
+
+    public Snapshot Promote()
+    {
+        lock (_gate)
+        {
+            var s = _current;
+            if (s.Candidate is null) throw new Engine.StreamMlException("there is no candidate model to promote: deploy one with a traffic share between 0 and 1 first");
+            _current = s with { Primary = s.Candidate, Previous = s.Primary, Candidate = null, CandidateTraffic = 0 };
+            return _current;
+        }
+    }
+
+    public Snapshot Rollback()
+    {
+        lock (_gate)
+        {
+            var s = _current;
+            if (s.Previous is null) throw new Engine.StreamMlException("there is no previous model to roll back to");
+            _current = s with { Primary = s.Previous, Previous = s.Primary, Candidate = null, CandidateTraffic = 0 };
+            return _current;
+        }
+    }
+
+    public Snapshot SetTraffic(double share)
+    {
+        if (share is < 0 or > 1 || double.IsNaN(share))
+            throw new ArgumentOutOfRangeException(nameof(share), share, "the candidate's traffic share must be between 0 and 1");
+        lock (_gate)
+        {
+            if (_current.Candidate is null) throw new Engine.StreamMlException("there is no candidate model: deploy one before setting a traffic split");
+            _current = _current with { CandidateTraffic = share };
+            return _current;
+        }
+    }
+
+    public Snapshot SetShadows(ModelEntry[] shadows)
+    {
+        lock (_gate)
+        {
+            _current = _current with { Shadows = shadows };
+            return _current;
+        }
+    }
+
+    public void RecordLabels(long labelled, long correct, double logLoss)
+    {
+        lock (_gate)
+        {
+            _labelled += labelled;
+            _correct += correct;
+            _logLoss += logLoss;
+        }
+    }
+
+    public void RecordShadow(long rows, long agree)
+    {
+        lock (_gate)
+        {
+            _shadowRows += rows;
+            _shadowAgree += agree;
+        }
+    }
+
+    public ModelMetrics Metrics()
+    {
+        lock (_gate)
+        {
+            return new ModelMetrics
+            {
+                LabelledRows = _labelled,
+                Accuracy = _labelled == 0 ? 0 : (double)_correct / _labelled,
+                LogLoss = _labelled == 0 ? 0 : _logLoss / _labelled,
+                ShadowRows = _shadowRows,
+                ShadowAgreement = _shadowRows == 0 ? 0 : (double)_shadowAgree / _shadowRows,
+            };
+        }
+    }
+
+    public ModelDeployment ToProto()
+    {
+        var s = _current;
+        var result = new ModelDeployment
+        {
+            Primary = Ref(s.Primary),
+            Candidate = Ref(s.Candidate),
+            CandidateTraffic = s.CandidateTraffic,
+            Previous = Ref(s.Previous),
+        };
+        result.Shadows.AddRange(s.Shadows.Select(e => Ref(e)!));
+        return result;
+    }
+
+    private static ModelRef? Ref(ModelEntry? e) => e is null ? null : new ModelRef { Name = e.Name, Version = e.Version };
+}

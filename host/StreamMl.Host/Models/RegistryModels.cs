@@ -1,0 +1,127 @@
+using System.Globalization;
+using StreamMl.Engine;
+using StreamMl.Host.Registry;
+using StreamMl.Host.Training;
+using StreamMl.Operators.Learners;
+
+namespace StreamMl.Host.Models;
+
+/// <summary>Makes the versions of an on-disk model registry (Registry/) deployable: each version becomes a
+/// <see cref="ModelEntry"/> whose scorers run the version's fitted feature pipeline and ONNX model.</summary>
+internal static class RegistryModels
+{
+    /// <summary>Adds <paramref name="root"/>'s versions to <paramref name="catalog"/>. An empty version asks for the
+    /// production version, or the latest when none is promoted.</summary>
+    public static void Attach(ModelCatalog catalog, string root)
+    {
+        var registry = new ModelRegistry(root);
+        catalog.AddResolver(
+            (name, version) =>
+            {
+                if (!Directory.Exists(registry.Root) || !registry.Models().Contains(name)) return null;
+                if (version.Length == 0)
+                {
+                    var chosen = registry.Production(name) ?? (registry.Versions(name) is { Count: > 0 } all ? registry.Open(name, all.Max()) : null);
+                    return chosen is null ? null : Entry(registry, chosen);
+                }
+                return int.TryParse(version, NumberStyles.None, CultureInfo.InvariantCulture, out var v) && registry.Versions(name).Contains(v)
+                    ? Entry(registry, registry.Open(name, v))
+                    : null;
+            },
+            () => Directory.Exists(registry.Root)
+                ? registry.Models().SelectMany(name => registry.Versions(name).Select(v => Entry(registry, registry.Open(name, v))))
+                : []);
+    }
+
+    private static ModelEntry Entry(ModelRegistry registry, ModelVersion version)
+    {
+        var manifest = version.Manifest;
+        var lineage = new Dictionary<string, string>
+        {
+            ["registry"] = registry.Root,
+            ["stage"] = version.Stage.ToString().ToLowerInvariant(),
+            ["task"] = manifest.Task,
+            ["trainer"] = manifest.Trainer,
+            ["target"] = manifest.Target,
+            ["created"] = manifest.CreatedUtc.ToString("O", CultureInfo.InvariantCulture),
+        };
+        if (manifest.Parent is { } parent) lineage["parent"] = parent.ToString(CultureInfo.InvariantCulture);
+        if (manifest.Data is { } data)
+        {
+            lineage["data"] = data.Source;
+            lineage["data_rows"] = data.Rows.ToString(CultureInfo.InvariantCulture);
+            lineage["data_sha256"] = data.Sha256;
+        }
+        var inputs = Operators.Features.FeaturePipeline.Load(version.PathOf(ModelPackage.FeaturesFile)).Inputs.Select(f => f.Name).ToArray();
+        return new ModelEntry(version.Name, version.Version.ToString(CultureInfo.InvariantCulture), "onnx", inputs,
+            () => new RegistryModelScorer(RegisteredModel.Load(version)), manifest.Headline, lineage);
+    }
+}
+
+/// <summary>Scores with a registered version: its feature pipeline computes the model's inputs in a scratch batch
+/// (the router's batches do not carry feature columns, and a deploy may change which features are needed), then
+/// ONNX Runtime scores the matrix. The ONNX call allocates its outputs; the zero-allocation path is the spec's
+/// scoring section (Scoring/).</summary>
+internal sealed class RegistryModelScorer(RegisteredModel model) : IModelScorer
+{
+    private readonly string[] _inputs = [.. model.Features.Inputs.Select(f => f.Name)];
+    private int[] _sourceColumns = [];
+    private Schema _scratchSchema = Schema.Empty;
+    private ColumnBatch? _scratch;
+    private float[] _matrix = [];
+
+    public IReadOnlyList<string> Inputs => _inputs;
+
+    public void Bind(Schema schema)
+    {
+        _sourceColumns = [.. _inputs.Select(name => schema.Require(name))];
+        var inputSchema = new Schema(_sourceColumns.Select(i => schema[i]));
+        _scratchSchema = model.Features.Bind(inputSchema);
+    }
+
+    public void Score(ColumnBatch batch, Span<float> scores)
+    {
+        var n = batch.Length;
+        if (n == 0) return;
+        if (_scratch is null || _scratch.Capacity < batch.Capacity)
+        {
+            _scratch?.Dispose();
+            _scratch = new ColumnBatch(_scratchSchema, batch.Capacity);
+        }
+        _scratch.Reset();
+        _scratch.Length = n;
+        for (var i = 0; i < _sourceColumns.Length; i++) CopyColumn(batch[_sourceColumns[i]], _scratch[i], n);
+
+        var width = model.Features.FeatureCount;
+        if (_matrix.Length < batch.Capacity * width) _matrix = new float[batch.Capacity * width];
+        model.Features.TransformToMatrix(_scratch, _matrix, selectedOnly: false);
+        var output = model.Model.Run(_matrix.AsSpan(0, n * width).ToArray(), n, model.Task == LearningTask.Binary ? "Probability" : "Score");
+        if (model.Task is LearningTask.Binary or LearningTask.Regression) output.AsSpan(0, n).CopyTo(scores);
+        else
+        {
+            // Multiclass: the probability of the most likely class.
+            var classes = output.Length / n;
+            for (var r = 0; r < n; r++) scores[r] = output.AsSpan(r * classes, classes).ToArray().Max();
+        }
+    }
+
+    private static void CopyColumn(Column from, Column to, int n)
+    {
+        switch (ColumnTypes.SizeOf(from.Type))
+        {
+            case 1: from.Values<byte>()[..n].CopyTo(to.Values<byte>()); break;
+            case 4: from.Values<int>()[..n].CopyTo(to.Values<int>()); break;
+            default: from.Values<long>()[..n].CopyTo(to.Values<long>()); break;
+        }
+        if (from.Dictionary is { } dictionary) to.Dictionary!.CopyFrom(dictionary);
+        if (!from.MayHaveNulls) return;
+        for (var r = 0; r < n; r++)
+            if (!from.IsValid(r)) to.SetNull(r);
+    }
+
+    public void Dispose()
+    {
+        _scratch?.Dispose();
+        model.Dispose();
+    }
+}

@@ -1,0 +1,225 @@
+using System.Threading.Channels;
+using StreamMl.Engine;
+using StreamMl.Host.Protos;
+
+namespace StreamMl.Host.Pipelines;
+
+/// <summary>The source of a pipeline fed by the Ingest RPC. Request handlers decode payloads into staging batches of
+/// the input schema (so malformed input is answered with INVALID_ARGUMENT before it is accepted) and queue them; the
+/// pipeline's producer copies them into ring batches, merging small messages. The queue is bounded, so a pipeline that
+/// falls behind slows its clients down through gRPC flow control instead of buffering without limit.</summary>
+internal sealed class GrpcIngestSource : IBatchSource
+{
+    private readonly Channel<ColumnBatch> _queue;
+    private readonly BatchPool _staging;
+    private readonly string? _eventTimeColumn;
+    private int[] _map = [];
+    private int[] _codes = new int[64];
+    private Schema? _mappedFor;
+    private ColumnBatch? _current;
+    private int _currentRow;
+    private long _nextOffset;
+    private long _rowsQueued;
+    private long _rowsRead;
+
+    public GrpcIngestSource(string name, Schema schema, int batchCapacity, int queueBatches, string? eventTimeColumn)
+    {
+        Name = name;
+        Schema = schema;
+        _eventTimeColumn = eventTimeColumn;
+        if (eventTimeColumn is not null) schema.Require(eventTimeColumn, ColumnType.Timestamp);
+        _staging = new BatchPool(schema, batchCapacity, maxRetained: queueBatches + 2);
+        _queue = Channel.CreateBounded<ColumnBatch>(new BoundedChannelOptions(queueBatches) { SingleReader = true });
+    }
+
+    public string Name { get; }
+
+    public Schema Schema { get; }
+
+    /// <summary>Rows accepted by Ingest and not yet read by the pipeline.</summary>
+    public long Lag => Interlocked.Read(ref _rowsQueued) - Interlocked.Read(ref _rowsRead);
+
+    public ValueTask OpenAsync(SourceContext context, CancellationToken cancellationToken) => ValueTask.CompletedTask;
+
+    /// <summary>Decodes one request payload and queues it; waits while the queue is full. Returns the rows accepted.</summary>
+    public async ValueTask<long> AcceptAsync(IngestRequest request, string where, CancellationToken cancellationToken)
+    {
+        switch (request.PayloadCase)
+        {
+            case IngestRequest.PayloadOneofCase.Rows:
+                {
+                    var rows = request.Rows;
+                    var map = RowCodec.MapColumns(rows, Schema, where);
+                    for (var first = 0; first < rows.Rows.Count; first += _staging.Capacity)
+                    {
+                        var count = Math.Min(_staging.Capacity, rows.Rows.Count - first);
+                        await QueueAsync(batch => RowCodec.Write(rows, map, first, count, batch, 0, where, Schema.Count), count, cancellationToken).ConfigureAwait(false);
+                    }
+                    return rows.Rows.Count;
+                }
+            case IngestRequest.PayloadOneofCase.ArrowIpc:
+                {
+                    long total = 0;
+                    foreach (var arrow in RowCodec.ReadArrow(request.ArrowIpc.Memory, where))
+                    {
+                        using (arrow)
+                        {
+                            RowCodec.CheckArrowSchema(arrow.Schema, Schema, where);
+                            for (var first = 0; first < arrow.Length; first += _staging.Capacity)
+                            {
+                                var count = Math.Min(_staging.Capacity, arrow.Length - first);
+                                await QueueAsync(batch => RowCodec.Write(arrow, first, count, batch, 0, where, Schema.Count), count, cancellationToken).ConfigureAwait(false);
+                            }
+                            total += arrow.Length;
+                        }
+                    }
+                    return total;
+                }
+            default:
+                throw new BadInputException("the message has no payload: set rows or arrow_ipc", where);
+        }
+    }
+
+    private async ValueTask QueueAsync(Action<ColumnBatch> fill, int count, CancellationToken cancellationToken)
+    {
+        var batch = _staging.Rent();
+        try
+        {
+            batch.Length = count;
+            fill(batch);
+            var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() * 1000;
+            var times = batch.EventTimesBuffer[..count];
+            if (_eventTimeColumn is null) times.Fill(now);
+            else
+            {
+                var column = batch[_eventTimeColumn];
+                column.Values<long>()[..count].CopyTo(times);
+            }
+            var offsets = batch.RowOffsetsBuffer;
+            var first = Interlocked.Add(ref _nextOffset, count) - count;
+            for (var i = 0; i < count; i++) offsets[i] = first + i;
+            batch.RowPartitionsBuffer[..count].Clear();
+            await _queue.Writer.WriteAsync(batch, cancellationToken).ConfigureAwait(false);
+            Interlocked.Add(ref _rowsQueued, count);
+        }
+        catch
+        {
+            _staging.Return(batch);
+            throw;
+        }
+    }
+
+    public async ValueTask<bool> FillAsync(ColumnBatch batch, CancellationToken cancellationToken)
+    {
+        if (_current is null && !_queue.Reader.TryRead(out _current))
+        {
+            // Idle: wait a little for a message so the pipeline can notice a stop request.
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            timeout.CancelAfter(TimeSpan.FromMilliseconds(100));
+            try
+            {
+                if (!await _queue.Reader.WaitToReadAsync(timeout.Token).ConfigureAwait(false)) return false;
+            }
+            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+            {
+                return true;
+            }
+            if (!_queue.Reader.TryRead(out _current)) return true;
+        }
+        EnsureMap(batch.Schema);
+        var filled = 0;
+        while (_current is not null && filled < batch.Capacity)
+        {
+            var take = Math.Min(batch.Capacity - filled, _current.Length - _currentRow);
+            Copy(_current, _currentRow, take, batch, filled);
+            filled += take;
+            _currentRow += take;
+            if (_currentRow == _current.Length)
+            {
+                _staging.Return(_current);
+                _currentRow = 0;
+                if (!_queue.Reader.TryRead(out _current)) _current = null;
+            }
+        }
+        var wasFilled = filled;
+        batch.Length = filled;
+        if (wasFilled > 0)
+        {
+            var offsets = batch.RowOffsets;
+            batch.Positions.Add(0, offsets[0], offsets[wasFilled - 1] + 1);
+            Interlocked.Add(ref _rowsRead, wasFilled);
+        }
+        return true;
+    }
+
+    private void EnsureMap(Schema target)
+    {
+        if (!ReferenceEquals(target, _mappedFor)) Map(target);
+    }
+
+    // Apart from EnsureMap because the lambda's closure would otherwise be allocated on every call, before the check.
+    private void Map(Schema target)
+    {
+        _map = [.. Schema.Select(f => target.Require(f.Name, f.Type))];
+        _mappedFor = target;
+    }
+
+    private void Copy(ColumnBatch from, int first, int count, ColumnBatch to, int at)
+    {
+        // Length must cover the rows written so far before the typed spans are sliced.
+        for (var c = 0; c < _map.Length; c++)
+        {
+            var source = from[c];
+            var target = to[_map[c]];
+            switch (source.Type)
+            {
+                case ColumnType.Float32 or ColumnType.Int32:
+                    source.Values<int>().Slice(first, count).CopyTo(target.Values<int>()[at..]);
+                    break;
+                case ColumnType.Float64 or ColumnType.Int64 or ColumnType.Timestamp:
+                    source.Values<long>().Slice(first, count).CopyTo(target.Values<long>()[at..]);
+                    break;
+                case ColumnType.Bool:
+                    source.Values<byte>().Slice(first, count).CopyTo(target.Values<byte>()[at..]);
+                    break;
+                case ColumnType.String:
+                    {
+                        var dictionary = source.Dictionary!;
+                        if (_codes.Length < dictionary.Count) _codes = new int[Math.Max(dictionary.Count, _codes.Length * 2)];
+                        _codes.AsSpan(0, dictionary.Count).Fill(-1);
+                        var codes = source.Values<int>().Slice(first, count);
+                        var output = target.Values<int>()[at..];
+                        for (var r = 0; r < count; r++)
+                        {
+                            ref var code = ref _codes[codes[r]];
+                            if (code < 0) code = target.Dictionary!.GetOrAdd(dictionary[codes[r]]);
+                            output[r] = code;
+                        }
+                        break;
+                    }
+            }
+            if (source.MayHaveNulls)
+                for (var r = 0; r < count; r++)
+                    if (!source.IsValid(first + r)) target.SetNull(at + r);
+        }
+        from.EventTimesBuffer.Slice(first, count).CopyTo(to.EventTimesBuffer[at..]);
+        from.RowOffsetsBuffer.Slice(first, count).CopyTo(to.RowOffsetsBuffer[at..]);
+        from.RowPartitionsBuffer.Slice(first, count).CopyTo(to.RowPartitionsBuffer[at..]);
+    }
+
+    public void Commit(ReadOnlySpan<SourceRange> ranges)
+    {
+        // Ingested rows were acknowledged to the client when queued; there is nothing to replay from.
+    }
+
+    public string Describe(int partition, long offset) => $"{Name} ingest row {offset}";
+
+    public ValueTask DisposeAsync()
+    {
+        _queue.Writer.TryComplete();
+        if (_current is not null) _staging.Return(_current);
+        _current = null;
+        while (_queue.Reader.TryRead(out var batch)) _staging.Return(batch);
+        return ValueTask.CompletedTask;
+    }
+}

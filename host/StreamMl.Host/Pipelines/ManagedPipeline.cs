@@ -1,0 +1,219 @@
+using System.Diagnostics;
+using StreamMl.Engine;
+using StreamMl.Host.Protos;
+using StreamMl.Host.Specs;
+
+namespace StreamMl.Host.Pipelines;
+
+/// <summary>The lifecycle states of a managed pipeline.</summary>
+internal enum PipelineState
+{
+    Created,
+    Running,
+    Stopping,
+    Stopped,
+    Completed,
+    Failed,
+}
+
+/// <summary>A pipeline the host manages: its spec, its runtime state, the running engine pipeline (rebuilt on each
+/// start, since an engine pipeline runs once) and the Score chain.</summary>
+internal sealed class ManagedPipeline : IAsyncDisposable
+{
+    private readonly SemaphoreSlim _lifecycle = new(1, 1);
+    private readonly Lazy<ScoreChain> _scoreChain;
+    private Pipeline? _pipeline;
+    private long _startedTimestamp;
+    private PipelineState _state = PipelineState.Created;
+    private TaskCompletionSource _ended = NewEnded();
+
+    public ManagedPipeline(CompiledSpec spec, PipelineRuntime runtime, int maxScoreRows)
+    {
+        Spec = spec;
+        Runtime = runtime;
+        // Binding once up front turns every schema problem into a create-time error with its spec position.
+        (InputSchema, OutputSchema) = spec.Bind(runtime);
+        _scoreChain = new Lazy<ScoreChain>(() => new ScoreChain(spec, runtime, InputSchema, maxScoreRows));
+    }
+
+    public string Name => Spec.Name;
+
+    public CompiledSpec Spec { get; }
+
+    public PipelineRuntime Runtime { get; }
+
+    public Schema InputSchema { get; }
+
+    public Schema OutputSchema { get; }
+
+    public PipelineState State => _state;
+
+    public Exception? Error { get; private set; }
+
+    /// <summary>The engine pipeline of the current or last run; null before the first start.</summary>
+    public Pipeline? Current => _pipeline;
+
+    public LatencyRecorder ScoreLatency { get; } = new();
+
+    /// <summary>Completes when the current run has ended and <see cref="State"/> says how (it never faults).</summary>
+    public Task Ended => _ended.Task;
+
+    private static TaskCompletionSource NewEnded() => new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>Raised when a run ends (completed, stopped or failed).</summary>
+    public event Action<ManagedPipeline>? RunEnded;
+
+    public TimeSpan Uptime => _startedTimestamp == 0 ? TimeSpan.Zero : Stopwatch.GetElapsedTime(_startedTimestamp);
+
+    public ScoreResponse Score(ScoreRequest request)
+    {
+        var start = Stopwatch.GetTimestamp();
+        var response = _scoreChain.Value.Score(request);
+        ScoreLatency.Record(Stopwatch.GetElapsedTime(start));
+        return response;
+    }
+
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        await _lifecycle.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            if (_state is PipelineState.Running or PipelineState.Stopping)
+                throw new PipelineException($"pipeline '{Name}' is already {_state.ToString().ToLowerInvariant()}");
+            if (_pipeline is not null) await _pipeline.DisposeAsync().ConfigureAwait(false);
+            var builder = Pipeline.From(CompiledSpec.Create(Spec.Source, Runtime), new PipelineOptions
+            {
+                Name = Name,
+                BatchCapacity = Spec.BatchCapacity,
+                RingSize = Spec.RingSize,
+                WaitStrategy = Spec.WaitStrategy,
+                FlushInterval = Spec.FlushInterval,
+                DeadLetters = Runtime.DeadLetters,
+            });
+            foreach (var stage in Spec.Operators) builder.Then(CompiledSpec.Create(stage, Runtime));
+            var sinks = Spec.Sinks.Select(s => CompiledSpec.Create(s, Runtime)).Append(new SubscriptionSink(Runtime.Events)).ToArray();
+            builder.To(sinks);
+            _pipeline = builder.Build();
+            Error = null;
+            if (_ended.Task.IsCompleted) _ended = NewEnded();
+            await _pipeline.StartAsync(cancellationToken).ConfigureAwait(false);
+            _startedTimestamp = Stopwatch.GetTimestamp();
+            _state = PipelineState.Running;
+            var run = _pipeline;
+            _ = run.Completion.ContinueWith(t => OnRunEnded(run, t), TaskScheduler.Default);
+        }
+        catch (Exception ex)
+        {
+            _state = PipelineState.Failed;
+            Error = ex;
+            throw;
+        }
+        finally
+        {
+            _lifecycle.Release();
+        }
+    }
+
+    private void OnRunEnded(Pipeline run, Task completion)
+    {
+        if (!ReferenceEquals(run, _pipeline)) return;
+        if (completion.IsFaulted)
+        {
+            Error = completion.Exception?.GetBaseException();
+            _state = PipelineState.Failed;
+        }
+        else _state = _state is PipelineState.Stopping or PipelineState.Stopped ? PipelineState.Stopped : PipelineState.Completed;
+        RunEnded?.Invoke(this);
+        _ended.TrySetResult();
+    }
+
+    /// <summary>Stops with a drain and waits for the sinks to flush.</summary>
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        await _lifecycle.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            if (_pipeline is null || _state != PipelineState.Running) return;
+            _state = PipelineState.Stopping;
+            try
+            {
+                await _pipeline.StopAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                // The failure is recorded by OnRunEnded.
+            }
+            // OnRunEnded runs as a continuation; make the state final before answering.
+            if (_state == PipelineState.Stopping) _state = Error is null ? PipelineState.Stopped : PipelineState.Failed;
+        }
+        finally
+        {
+            _lifecycle.Release();
+        }
+    }
+
+    public PipelineInfo Info()
+    {
+        var info = new PipelineInfo
+        {
+            Name = Name,
+            State = _state.ToString().ToLowerInvariant(),
+            Source = Spec.Source.Kind,
+            Error = Error?.Message ?? "",
+        };
+        info.Operators.AddRange(Spec.Operators.Select(o => o.Kind));
+        info.Sinks.AddRange(Spec.Sinks.Select(s => s.Kind));
+        info.InputColumns.AddRange(InputSchema.Select(f => $"{f.Name}:{ColumnTypes.Name(f.Type)}"));
+        return info;
+    }
+
+    public IReadOnlyList<StageStatus> Stages() =>
+        _pipeline is null
+            ? []
+            : [.. _pipeline.Stages.Select(s => new StageStatus
+            {
+                Name = s.Name,
+                Kind = s.Kind.ToString().ToLowerInvariant(),
+                RowsIn = s.RowsIn,
+                RowsOut = s.RowsOut,
+                Batches = s.Batches,
+                RowsRejected = s.RowsRejected,
+                Errors = s.Errors,
+                BusyMs = s.Busy.TotalMilliseconds,
+                WaitingMs = s.Waiting.TotalMilliseconds,
+            })];
+
+    public PipelineStatus Status()
+    {
+        var status = new PipelineStatus
+        {
+            Info = Info(),
+            RingSize = Spec.RingSize,
+            InFlightBatches = _pipeline?.InFlight ?? 0,
+            LagRows = Runtime.Ingest?.Lag ?? 0,
+            DeadLetters = Runtime.DeadLetters.Count,
+            Model = Runtime.Models.ToProto(),
+            UptimeSeconds = Uptime.TotalSeconds,
+        };
+        status.Stages.AddRange(Stages());
+        if (_pipeline is { } p)
+        {
+            status.BackpressureMs = p.Stages[0].Waiting.TotalMilliseconds;
+            status.RowsPerSecond = status.UptimeSeconds > 0 ? p.Stages[0].RowsOut / status.UptimeSeconds : 0;
+        }
+        return status;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await StopAsync(CancellationToken.None).ConfigureAwait(false);
+        if (_pipeline is not null)
+        {
+            try { await _pipeline.DisposeAsync().ConfigureAwait(false); }
+            catch (StreamMlException) { /* a leak report after a failed run must not stop the host from shutting down */ }
+        }
+        if (_scoreChain.IsValueCreated) _scoreChain.Value.Dispose();
+        Runtime.Events.CompleteAll();
+        _lifecycle.Dispose();
+    }
+}

@@ -1,0 +1,186 @@
+using StreamMl.Engine;
+using StreamMl.Host.Models;
+using StreamMl.Host.Pipelines;
+
+namespace StreamMl.Host.Specs;
+
+/// <summary>The factory entries for every source, sink and section kind. Adding a kind is one entry here: read and
+/// check the options, then return how to create the component.</summary>
+internal static class BuiltInComponents
+{
+    public static void Register(ComponentRegistry registry)
+    {
+        registry.Sources["grpc"] = GrpcSource;
+        registry.Sources["synthetic"] = SyntheticSource;
+        registry.Sinks["memory"] = MemorySinkFactory;
+        registry.Sections["model"] = Model;
+        registry.Sections["drift"] = Drift;
+        ConnectorComponents.Register(registry);
+    }
+
+    /// <summary><c>source: { kind: grpc, columns: { name: type, ... }, required: [names], event_time: column, queue_batches: 16 }</c></summary>
+    private static Func<PipelineRuntime, IBatchSource>? GrpcSource(SpecNode node, SpecContext context)
+    {
+        var schema = ReadColumns(node, "columns", node.Strings("required") ?? []);
+        var eventTime = node.String("event_time");
+        var queue = node.Int("queue_batches", min: 1, max: 4096) ?? 16;
+        if (schema is null) return null;
+        if (eventTime is not null && (schema.IndexOf(eventTime) < 0 || schema[schema.IndexOf(eventTime)].Type != ColumnType.Timestamp))
+        {
+            node.Child("event_time")!.Error($"'event_time' must name a timestamp column of 'columns', got '{eventTime}'");
+            return null;
+        }
+        var capacity = context.BatchCapacity;
+        return runtime => runtime.Ingest = new GrpcIngestSource("grpc", schema, capacity, queue, eventTime);
+    }
+
+    /// <summary><c>source: { kind: synthetic, rows: 1000000, devices: 100, features: 8, seed: 42, interval: 10ms }</c>:
+    /// generated sensor readings (columns device, timestamp, f0..fN); <c>rows: 0</c> streams without end.</summary>
+    private static Func<PipelineRuntime, IBatchSource>? SyntheticSource(SpecNode node, SpecContext context)
+    {
+        var rows = node.Long("rows", min: 0) ?? 1_000_000;
+        var devices = node.Int("devices", min: 1, max: 1_000_000) ?? 100;
+        var features = node.Int("features", min: 1, max: 1024) ?? 8;
+        var seed = node.Int("seed") ?? 42;
+        var interval = node.Duration("interval") ?? TimeSpan.FromMilliseconds(10);
+        return _ => new Connectors.Synthetic.SensorSource(new Connectors.Synthetic.SensorSourceOptions
+        {
+            TotalRows = rows == 0 ? null : rows,
+            Devices = devices,
+            Features = features,
+            Seed = seed,
+            Interval = interval,
+        });
+    }
+
+    /// <summary>Reads <c>columns: { name: type }</c> (or a list of <c>name: type</c> entries) into a schema.</summary>
+    internal static Schema? ReadColumns(SpecNode node, string key, IReadOnlyList<string> required)
+    {
+        var columns = node.Child(key);
+        if (columns is null)
+        {
+            node.Error($"'{key}' is required: the input columns and their types, e.g. {{ temperature: float32, device: string }}");
+            return null;
+        }
+        var entries = new List<(SpecNode Node, string Name, string Type)>();
+        if (columns.IsMapping)
+            foreach (var name in columns.Keys.ToList()) entries.Add((columns.Child(name)!, name, columns.String(name) ?? ""));
+        else
+            foreach (var item in columns.Items())
+                foreach (var name in item.Keys.ToList()) entries.Add((item.Child(name)!, name, item.String(name) ?? ""));
+        if (entries.Count == 0)
+        {
+            columns.Error($"'{key}' must list at least one column");
+            return null;
+        }
+        var fields = new List<Field>();
+        var ok = true;
+        foreach (var (child, name, type) in entries)
+        {
+            try
+            {
+                if (fields.Any(f => f.Name == name)) throw new SchemaMismatchException($"column '{name}' appears twice");
+                fields.Add(new Field(name, ColumnTypes.Parse(type), Nullable: !required.Contains(name)));
+            }
+            catch (SchemaMismatchException ex)
+            {
+                child.Error(ex.Message);
+                ok = false;
+            }
+        }
+        foreach (var name in required)
+            if (!fields.Any(f => f.Name == name))
+            {
+                node.Child("required")!.Error($"required column '{name}' is not in '{key}'");
+                ok = false;
+            }
+        return ok ? new Schema(fields) : null;
+    }
+
+    /// <summary><c>{ kind: memory, keep_rows: 10 }</c>: counts rows and keeps the last few.</summary>
+    private static Func<PipelineRuntime, IBatchSink>? MemorySinkFactory(SpecNode node, SpecContext context)
+    {
+        var keep = node.Int("keep_rows", min: 0, max: 100_000) ?? 10;
+        return runtime => runtime.Memory = new MemorySink(keep);
+    }
+
+    /// <summary>The model section: a registry model (<c>name</c>, optional <c>version</c>) or an inline linear one
+    /// (<c>kind: linear, weights: {input: w}, bias, link: logistic|identity</c>); <c>key</c> routes A/B traffic,
+    /// <c>label</c> names a column with delayed labels, <c>output</c> the score column (default <c>score</c>).</summary>
+    private static Func<PipelineRuntime, IBatchOperator>? Model(SpecNode node, SpecContext context)
+    {
+        if (!node.IsMapping)
+        {
+            node.Error("'model' must be a mapping, e.g. { name: sensor-fault, version: \"1\" }");
+            return null;
+        }
+        var kind = node.Choice("kind", ["registry", "linear"], fallback: "registry");
+        var name = node.String("name", required: kind == "registry");
+        var version = node.String("version") ?? "";
+        var key = node.String("key");
+        var label = node.String("label");
+        var output = node.String("output") ?? "score";
+        ModelEntry? inline = null;
+        if (kind == "linear")
+        {
+            var weights = node.NumberMap("weights", required: true);
+            var bias = node.Double("bias") ?? 0;
+            var logistic = node.Choice("link", ["logistic", "identity"], fallback: "logistic") == "logistic";
+            if (weights is { Count: > 0 })
+            {
+                var modelName = name ?? "inline";
+                var modelVersion = version.Length > 0 ? version : "1";
+                inline = new ModelEntry(modelName, modelVersion, "linear", [.. weights.Keys],
+                    () => new LinearModel(weights, bias, logistic),
+                    new Dictionary<string, double>(),
+                    new Dictionary<string, string> { ["source"] = "inline in the pipeline spec" });
+            }
+            else if (weights is not null && !node.Child("weights")!.Keys.Any()) node.Child("weights")!.Error("'model.weights' needs at least one input");
+        }
+        node.RejectUnknownKeys("model");
+        if (kind == "linear" && inline is null) return null;
+        var catalog = context.Catalog;
+        return runtime =>
+        {
+            if (runtime.Models.Current.Primary is null)
+            {
+                var entry = inline ?? catalog.Require(name!, version);
+                if (inline is not null) catalog.Register(inline);
+                runtime.Models.Deploy(entry, 1);
+            }
+            return new ModelRouter(runtime.Models, output, key, label);
+        };
+    }
+
+    /// <summary><c>drift: { features: [..], reference_rows: 2000, window_rows: 1000, bins: 10, warning_psi: 0.1, drift_psi: 0.25 }</c></summary>
+    private static Func<PipelineRuntime, IBatchOperator>? Drift(SpecNode node, SpecContext context)
+    {
+        if (!node.IsMapping)
+        {
+            node.Error("'drift' must be a mapping, e.g. { features: [temperature, vibration] }");
+            return null;
+        }
+        var features = node.Strings("features", required: true);
+        var settings = new DriftSettings(features ?? [])
+        {
+            ReferenceRows = node.Int("reference_rows", min: 10, max: 10_000_000) ?? 2000,
+            WindowRows = node.Int("window_rows", min: 10, max: 10_000_000) ?? 1000,
+            Bins = node.Int("bins", min: 2, max: 100) ?? 10,
+            WarningPsi = node.Double("warning_psi", min: 0) ?? 0.1,
+            DriftPsi = node.Double("drift_psi", min: 0) ?? 0.25,
+            KeepWindows = node.Int("keep_windows", min: 1, max: 100_000) ?? 100,
+        };
+        node.RejectUnknownKeys("drift");
+        if (features is null) return null;
+        if (features.Count == 0)
+        {
+            node.Child("features")!.Error("'drift.features' must name at least one numeric column");
+            return null;
+        }
+        return runtime =>
+        {
+            runtime.Drift ??= new DriftState(settings);
+            return new DriftMonitor(settings, runtime.Drift, runtime.Events, runtime.Name);
+        };
+    }
+}

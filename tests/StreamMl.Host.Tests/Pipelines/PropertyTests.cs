@@ -1,0 +1,76 @@
+using FsCheck;
+using FsCheck.Fluent;
+using FsCheck.Xunit;
+using StreamMl.Engine;
+using StreamMl.Host.Pipelines;
+using StreamMl.Host.Protos;
+
+namespace StreamMl.Host.Tests.Pipelines;
+
+/// <summary>Properties of the host's row codec and drift statistics against plain reference computations.</summary>
+public sealed class PropertyTests
+{
+    private static readonly Schema s_schema = new(
+        new Field("x", ColumnType.Float32), new Field("n", ColumnType.Int64), new Field("s", ColumnType.String), new Field("b", ColumnType.Bool));
+
+    [Property(MaxTest = 200)]
+    public Property Protobuf_rows_survive_a_trip_through_a_column_batch(NormalFloat[] xs, long?[] ns, string?[] ss)
+    {
+        var count = Math.Min(xs.Length, Math.Min(ns.Length, ss.Length));
+        var rows = new RowSet { Columns = { "x", "n", "s", "b" } };
+        for (var i = 0; i < count; i++)
+            rows.Rows.Add(new Row
+            {
+                Values =
+                {
+                    new Value { Number = (float)xs[i].Get },
+                    ns[i] is { } n ? new Value { Integer = n } : new Value(),
+                    ss[i] is { } s ? new Value { Text = s } : new Value(),
+                    new Value { Flag = i % 3 == 0 },
+                },
+            });
+        using var batch = new ColumnBatch(s_schema, Math.Max(1, count));
+        batch.Length = count;
+        RowCodec.Write(rows, RowCodec.MapColumns(rows, s_schema, "test"), 0, count, batch, 0, "test", s_schema.Count);
+        var back = RowCodec.ToRowSet(batch, []);
+        return (back.Equals(rows)).Label($"sent {rows}\nback {back}");
+    }
+
+    [Property(MaxTest = 60)]
+    public Property Drift_PSI_and_means_match_a_plain_computation(PositiveInt seed, bool shifted)
+    {
+        var random = new Random(seed.Get);
+        const int reference = 500, window = 300, bins = 8;
+        var values = Enumerable.Range(0, reference + window)
+            .Select(i => (float)(random.NextDouble() * 10 + (shifted && i >= reference ? random.NextDouble() * 5 : 0))).ToArray();
+
+        var settings = new DriftSettings(["x"]) { ReferenceRows = reference, WindowRows = window, Bins = bins };
+        var state = new DriftState(settings);
+        var monitor = new DriftMonitor(settings, state, new EventHub(), "p");
+        var schema = monitor.Bind(new Schema(new Field("x", ColumnType.Float32)));
+        using var batch = new ColumnBatch(schema, 100);
+        for (var start = 0; start < values.Length; start += 100)
+        {
+            batch.Reset();
+            batch.Length = 100;
+            values.AsSpan(start, 100).CopyTo(batch.Values<float>(0));
+            monitor.Process(batch, StageContext.Standalone("drift"));
+        }
+        var drift = state.Report("p", 0).Features.Single();
+
+        // Reference: bins split at the reference's i/bins quantiles; PSI = Σ (a - e) ln(a / e) with shares floored at 1e-4.
+        var sorted = values.Take(reference).Select(v => (double)v).Order().ToArray();
+        var edges = Enumerable.Range(1, bins - 1).Select(i => sorted[i * reference / bins]).Distinct().ToArray();
+        int Bin(double v) => edges.Count(e => v > e);
+        var current = values.Skip(reference).Select(v => (double)v).ToArray();
+        var psi = Enumerable.Range(0, bins).Sum(b =>
+        {
+            var e = Math.Max(sorted.Count(v => Bin(v) == b) / (double)reference, 1e-4);
+            var a = Math.Max(current.Count(v => Bin(v) == b) / (double)window, 1e-4);
+            return (a - e) * Math.Log(a / e);
+        });
+        return (Math.Abs(drift.Psi - psi) < 1e-9 && Math.Abs(drift.CurrentMean - current.Average()) < 1e-6 &&
+                Math.Abs(drift.ReferenceMean - sorted.Average()) < 1e-6)
+            .Label($"psi {drift.Psi} vs {psi}, mean {drift.CurrentMean} vs {current.Average()}");
+    }
+}
