@@ -85,6 +85,7 @@ public static class TrainingRunner
             L2Regularization = spec.Hyperparameters.L2,
             MaximumIterations = spec.Hyperparameters.Iterations,
             Seed = spec.Validation.Seed,
+            Classes = task == LearningTask.Multiclass ? classNames!.Length : null,
         });
         var resampler = task == LearningTask.Regression ? null : Resamplers.FromName(spec.Imbalance.Resample, spec.Imbalance.Neighbours);
         if (task == LearningTask.Regression && spec.Imbalance.Resample is not ("none" or ""))
