@@ -14,6 +14,8 @@ public static class HarnessProgram
     [
         new S1RingHandoff(),
         new S2SensorPipeline(),
+        new S3CsvToParquet(),
+        new S6Python(),
     ];
 
     /// <summary>Entry point of the harness.</summary>

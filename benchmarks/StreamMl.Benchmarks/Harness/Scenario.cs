@@ -25,6 +25,10 @@ public interface IScenarioVariant
     /// <summary>Does the work once; records per-row (or per-batch) latencies in <paramref name="latency"/>.</summary>
     /// <returns>Rows processed and the bytes of input they represent (0 when meaningless).</returns>
     Task<(long Rows, long Bytes)> RunAsync(ScenarioSize size, LongHistogram latency, CancellationToken cancellationToken);
+
+    /// <summary>True when the work runs in another process that times itself: the harness then takes the time the
+    /// process reports (the variant records it in the latency histogram as one value) and reports no allocations.</summary>
+    bool IsExternal => false;
 }
 
 /// <summary>A named comparison: the same work done by each variant, interleaved round by round.</summary>
@@ -38,6 +42,10 @@ public interface IScenario
 
     /// <summary>Why the scenario cannot run here, or null when it can (missing Python modules, say).</summary>
     string? Unavailable => null;
+
+    /// <summary>Builds what every variant shares (data files, trained models) before anything is measured; smoke runs
+    /// build smaller models.</summary>
+    void Prepare(ScenarioSize size) { }
 
     /// <summary>The variants, StreamMl's first.</summary>
     IReadOnlyList<IScenarioVariant> Variants { get; }
@@ -89,12 +97,13 @@ public static class ScenarioMeasure
         var clock = Stopwatch.StartNew();
         var (rows, bytes) = await variant.RunAsync(size, histogram, cancellationToken).ConfigureAwait(false);
         clock.Stop();
+        var elapsed = variant.IsExternal ? TimeSpan.FromSeconds(histogram.GetMaxValue() / (double)Stopwatch.Frequency) : clock.Elapsed;
         var allocatedAfter = GC.GetTotalAllocatedBytes(precise: true);
         await sampling.CancelAsync().ConfigureAwait(false);
         await sampler.ConfigureAwait(false);
         double Percentile(double p) => histogram.TotalCount == 0 ? double.NaN
             : histogram.GetValueAtPercentile(p) * 1e6 / Stopwatch.Frequency;
-        return new RunMeasurement(variant.Name, variant.IsStreamMl, rows, bytes, clock.Elapsed, allocatedAfter - allocated,
+        return new RunMeasurement(variant.Name, variant.IsStreamMl, rows, bytes, elapsed, variant.IsExternal ? 0 : allocatedAfter - allocated,
             GC.CollectionCount(0) - gen0, GC.CollectionCount(1) - gen1, GC.CollectionCount(2) - gen2, peak,
             Percentile(50), Percentile(99), Percentile(99.9));
     }

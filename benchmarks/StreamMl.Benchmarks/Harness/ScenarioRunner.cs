@@ -26,6 +26,7 @@ public static class ScenarioRunner
             log.WriteLine($"{scenario.Id} {scenario.Title}: not run: {reason}");
             return new ScenarioResult(scenario.Id, scenario.Title, reason, 0, []);
         }
+        scenario.Prepare(size);
         var runs = scenario.Variants.ToDictionary(v => v.Name, _ => new List<RunMeasurement>());
         var warmups = size == ScenarioSize.Full ? 1 : 0;
         for (var round = -warmups; round < rounds; round++)

@@ -4,6 +4,7 @@ using Microsoft.ML.Data;
 using Microsoft.ML.OnnxRuntime;
 using StreamMl.Engine;
 using StreamMl.Operators.Features;
+using StreamMl.Benchmarks.Features;
 using StreamMl.Operators.Scoring;
 
 namespace StreamMl.Benchmarks.Scoring;
@@ -13,6 +14,7 @@ namespace StreamMl.Benchmarks.Scoring;
 /// feature columns are already computed, the scorer plus the feature pipeline, and ML.NET's PredictionEngine called
 /// row by row on the same rows. One operation = one batch of 4096 rows.</summary>
 [MemoryDiagnoser]
+[Config(typeof(ReportingConfig))]
 public class ScoringBenchmarks
 {
     private const int Rows = ColumnBatch.DefaultCapacity;

@@ -8,7 +8,8 @@ namespace StreamMl.Connectors.Parquet;
 /// bytes or age, optional Hive partition folders. Each file is written under a hidden temporary name and renamed once
 /// complete, to a name made of the first and last source positions it holds (<c>part-0000.000000000002-0000.000000004097.parquet</c>),
 /// so a reader never sees a half-written file and a replay of the same input overwrites instead of duplicating.
-/// Batches become durable when the files holding their rows are published.</summary>
+/// Batches become durable when the files holding their rows are published: when a file rolls, at the end (dispose),
+/// and at each pipeline flush with <see cref="ParquetSinkOptions.PublishOnFlush"/>.</summary>
 public sealed class ParquetSink : IBatchSink
 {
     private readonly ParquetSinkOptions _options;
@@ -50,10 +51,13 @@ public sealed class ParquetSink : IBatchSink
         ReportDurable();
     }
 
-    /// <summary>Publishes every open file, making every written batch durable.</summary>
+    /// <summary>Periodic flush: publishes files past their <see cref="ParquetSinkOptions.RollInterval"/>, or every open
+    /// file with <see cref="ParquetSinkOptions.PublishOnFlush"/>. Disposing publishes the rest.</summary>
     public void Flush()
     {
-        _writer?.PublishAll();
+        if (_writer is null) return;
+        if (_options.PublishOnFlush) _writer.PublishAll();
+        else _writer.PublishExpired();
         ReportDurable();
     }
 
@@ -67,10 +71,14 @@ public sealed class ParquetSink : IBatchSink
         }
     }
 
-    /// <summary>Publishes what is still open.</summary>
+    /// <summary>Publishes every file still open, making every written batch durable.</summary>
     public ValueTask DisposeAsync()
     {
-        Flush();
+        if (_writer is not null)
+        {
+            _writer.PublishAll();
+            ReportDurable();
+        }
         return ValueTask.CompletedTask;
     }
 }

@@ -36,9 +36,14 @@ public sealed class ParquetSinkOptions
     /// Default 512 MiB.</summary>
     public long RollBytes { get; set; } = 512L << 20;
 
-    /// <summary>Start a new file when the open one is older than this; zero for no limit. Default zero. A pipeline's
-    /// periodic flush (<c>PipelineOptions.FlushInterval</c>) also publishes every open file.</summary>
+    /// <summary>Start a new file when the open one is older than this (checked on writes and on the pipeline's periodic
+    /// flush); zero for no limit. Default zero.</summary>
     public TimeSpan RollInterval { get; set; }
+
+    /// <summary>Publish every open file at each pipeline flush (<c>PipelineOptions.FlushInterval</c>), so rows become
+    /// durable and their positions committed at that pace. Default false: files are cut only by rows, bytes, age and
+    /// at the end, so that file boundaries (and names) do not depend on timing and a replay overwrites the same files.</summary>
+    public bool PublishOnFlush { get; set; }
 
     /// <summary>Hive-style partition folders by the value of this column (<c>dir/column=value/part-....parquet</c>);
     /// nulls go to <c>column=__HIVE_DEFAULT_PARTITION__</c>. Default null: no partition folders.</summary>

@@ -64,6 +64,7 @@ public sealed class TrainTestSplitSink : IBatchSink
             RollRows = source.RollRows,
             RollBytes = source.RollBytes,
             RollInterval = source.RollInterval,
+            PublishOnFlush = source.PublishOnFlush,
             PartitionBy = source.PartitionBy,
             PartitionByEventDate = source.PartitionByEventDate,
             PartitionDateColumn = source.PartitionDateColumn,
@@ -154,11 +155,23 @@ public sealed class TrainTestSplitSink : IBatchSink
 
     private static double Unit(ulong bits) => (bits >> 11) * (1.0 / (1UL << 53));
 
-    /// <summary>Publishes both splits' open files.</summary>
+    /// <summary>Periodic flush: publishes files past their roll interval, or all with <c>PublishOnFlush</c>.</summary>
     public void Flush()
     {
-        _train?.PublishAll();
-        _test?.PublishAll();
+        if (_train is null || _test is null) return;
+        if (_options.Parquet.PublishOnFlush) PublishAll();
+        else
+        {
+            _train.PublishExpired();
+            _test.PublishExpired();
+        }
+        ReportDurable();
+    }
+
+    private void PublishAll()
+    {
+        _train!.PublishAll();
+        _test!.PublishAll();
         ReportDurable();
     }
 
@@ -175,7 +188,7 @@ public sealed class TrainTestSplitSink : IBatchSink
     /// <inheritdoc/>
     public ValueTask DisposeAsync()
     {
-        if (_train is not null) Flush();
+        if (_train is not null) PublishAll();
         return ValueTask.CompletedTask;
     }
 }

@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
 using StreamMl.Engine;
@@ -123,70 +122,5 @@ internal sealed class DataTable
             }
         }
         return Convert.ToHexStringLower(hash.GetHashAndReset());
-    }
-
-    /// <summary>Reads a CSV file with a header row (comma separated, double quotes around fields that need them;
-    /// a field cannot span lines). A column is numeric when every non-empty value parses as a number.</summary>
-    public static DataTable ReadCsv(string path, int limit = 0)
-    {
-        if (!File.Exists(path)) throw new StreamMlException($"data file {path} does not exist");
-        using var reader = new StreamReader(path);
-        var headerLine = reader.ReadLine() ?? throw new StreamMlException($"{path} is empty: it has no header row and no data");
-        var header = SplitLine(headerLine, path, 1);
-        var duplicate = header.GroupBy(h => h).FirstOrDefault(g => g.Count() > 1);
-        if (duplicate is not null) throw new StreamMlException($"{path} line 1: column '{duplicate.Key}' appears twice in the header");
-        var cells = header.Select(_ => new List<string?>()).ToArray();
-        var lines = new List<long>();
-        long lineNumber = 1;
-        string? line;
-        while ((line = reader.ReadLine()) is not null)
-        {
-            lineNumber++;
-            if (line.Length == 0) continue;
-            var fields = SplitLine(line, path, lineNumber);
-            if (fields.Count != header.Count)
-                throw new StreamMlException($"{path} line {lineNumber}: {fields.Count} fields, the header has {header.Count}; fix the row or quote fields that contain commas");
-            for (var c = 0; c < fields.Count; c++) cells[c].Add(fields[c].Length == 0 ? null : fields[c]);
-            lines.Add(lineNumber);
-            if (limit > 0 && lines.Count >= limit) break;
-        }
-        var columns = new List<DataColumn>(header.Count);
-        for (var c = 0; c < header.Count; c++)
-        {
-            var values = cells[c];
-            var numbers = new double[values.Count];
-            var numeric = true;
-            for (var r = 0; r < values.Count && numeric; r++)
-            {
-                if (values[r] is null) numbers[r] = double.NaN;
-                else if (!double.TryParse(values[r], NumberStyles.Float, CultureInfo.InvariantCulture, out numbers[r])) numeric = false;
-            }
-            columns.Add(numeric ? new DataColumn(header[c], numbers, null) : new DataColumn(header[c], null, values.ToArray()));
-        }
-        return new DataTable(path, columns, lines.Count, lines);
-    }
-
-    private static List<string> SplitLine(string line, string path, long lineNumber)
-    {
-        var fields = new List<string>();
-        var field = new StringBuilder();
-        var quoted = false;
-        for (var i = 0; i < line.Length; i++)
-        {
-            var ch = line[i];
-            if (quoted)
-            {
-                if (ch == '"' && i + 1 < line.Length && line[i + 1] == '"') { field.Append('"'); i++; }
-                else if (ch == '"') quoted = false;
-                else field.Append(ch);
-            }
-            else if (ch == '"') quoted = true;
-            else if (ch == ',') { fields.Add(field.ToString()); field.Clear(); }
-            else if (ch != '\r') field.Append(ch);
-        }
-        if (quoted) throw new StreamMlException($"{path} line {lineNumber}: a quoted field is not closed");
-        fields.Add(field.ToString().Trim());
-        for (var i = 0; i < fields.Count - 1; i++) fields[i] = fields[i].Trim();
-        return fields;
     }
 }

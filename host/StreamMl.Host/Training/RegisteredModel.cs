@@ -2,6 +2,7 @@ using StreamMl.Engine;
 using StreamMl.Host.Registry;
 using StreamMl.Operators.Features;
 using StreamMl.Operators.Learners;
+using StreamMl.Operators.Scoring;
 
 namespace StreamMl.Host.Training;
 
@@ -43,10 +44,25 @@ public sealed class RegisteredModel : IDisposable
     /// <summary>Decision threshold on the probability of class 1 (binary); 0.5 when none was stored.</summary>
     public double Threshold => Version.Manifest.Threshold ?? 0.5;
 
-    /// <summary>An operator that scores batches carrying the feature pipeline's output columns: adds "score" (the
-    /// probability of class 1, or the value) and "prediction" (the class after the threshold, or the value).
-    /// Multiclass models write the arg-max class and its probability.</summary>
-    public IBatchOperator CreateScoringOperator() => new ScoringOperator(this);
+    /// <summary>The operators that score batches carrying the feature pipeline's output columns: the engine's
+    /// <see cref="ScoringOperator"/> (ONNX Runtime over the pinned feature matrix, outputs "score", "probability", ...)
+    /// followed by the decision step, which adds "decision_score" (the probability of class 1, the value, or the
+    /// arg-max class's score) and "prediction" (the class after the stored threshold, the value, or the arg-max class).
+    /// Dispose the result once the pipeline has stopped.</summary>
+    public ScoringStages CreateScoringOperators()
+    {
+        var onnx = Operators.Scoring.OnnxModel.Load(Version.PathOf(ModelPackage.ModelFile), $"{Version.Name}-v{Version.Version}");
+        try
+        {
+            var scorer = new ScoringOperator(onnx, new ScoringOptions { FeatureColumns = Features.OutputColumns });
+            return new ScoringStages([scorer, new DecisionOperator(this, scorer.OutputColumns)], scorer, onnx);
+        }
+        catch
+        {
+            onnx.Dispose();
+            throw;
+        }
+    }
 
     /// <summary>Scores table rows in one matrix (not streamed): the pipeline then the model.</summary>
     internal float[] PredictMatrix(DataTable table, int[] rows, out TrainingSet set)
@@ -66,63 +82,74 @@ public sealed class RegisteredModel : IDisposable
     /// <inheritdoc/>
     public void Dispose() => Model.Dispose();
 
-    /// <summary>Scores the feature columns of each batch with the ONNX model. Allocates per batch (the matrix is pooled,
-    /// ONNX Runtime's outputs are not); the zero-allocation serving path binds its buffers once (Scoring/).</summary>
-    private sealed class ScoringOperator(RegisteredModel model) : IBatchOperator
+    /// <summary>The scoring operators of a registered model, and the ONNX Runtime session they share.</summary>
+    public sealed class ScoringStages(IReadOnlyList<IBatchOperator> operators, ScoringOperator scorer, Operators.Scoring.OnnxModel model) : IDisposable
     {
-        private int[] _featureColumns = [];
+        /// <summary>Add these to a pipeline, in order, after the feature pipeline.</summary>
+        public IReadOnlyList<IBatchOperator> Operators { get; } = operators;
+
+        /// <summary>Frees the scorer's buffers and the model's session.</summary>
+        public void Dispose()
+        {
+            scorer.Dispose();
+            model.Dispose();
+        }
+    }
+
+    /// <summary>Turns the scorer's outputs into one score and one prediction per row, applying the stored threshold.</summary>
+    private sealed class DecisionOperator(RegisteredModel model, IReadOnlyList<string> scorerColumns) : IBatchOperator
+    {
+        private int[] _inputs = [];
         private int _score = -1;
         private int _prediction = -1;
-        private float[] _matrix = [];
 
-        public string Name => $"score-{model.Version.Name}-v{model.Version.Version}";
+        public string Name => "decide";
 
         public Schema Bind(Schema input)
         {
-            _featureColumns = model.Features.OutputColumns.Select(c => input.Require(c, ColumnType.Float32)).ToArray();
-            var output = input.Add(new Field("score", ColumnType.Float32, false), new Field("prediction", ColumnType.Float32, false));
-            _score = output.IndexOf("score");
+            string[] needed = model.Task switch
+            {
+                LearningTask.Binary => ["probability"],
+                LearningTask.Regression => ["score"],
+                _ => scorerColumns.Where(c => c.StartsWith("score_", StringComparison.Ordinal)).ToArray(),
+            };
+            if (needed.Length == 0) throw new SchemaMismatchException($"the scorer wrote no class scores ({string.Join(", ", scorerColumns)})");
+            _inputs = needed.Select(c => input.Require(c, ColumnType.Float32)).ToArray();
+            var output = input.Add(new Field("decision_score", ColumnType.Float32, false), new Field("prediction", ColumnType.Float32, false));
+            _score = output.IndexOf("decision_score");
             _prediction = output.IndexOf("prediction");
             return output;
         }
 
         public void Process(ColumnBatch batch, StageContext context)
         {
-            var rows = batch.Length;
-            if (rows == 0) return;
-            var width = _featureColumns.Length;
-            if (_matrix.Length < batch.Capacity * width) _matrix = new float[batch.Capacity * width];
-            for (var f = 0; f < width; f++)
-            {
-                var column = batch.Values<float>(_featureColumns[f]);
-                for (var r = 0; r < rows; r++) _matrix[r * width + f] = column[r];
-            }
-            var input = _matrix.AsSpan(0, rows * width).ToArray();
-            var scores = batch[_score].Values<float>();
-            var predictions = batch[_prediction].Values<float>();
+            var scores = batch.Values<float>(_score);
+            var predictions = batch.Values<float>(_prediction);
+            var first = batch.Values<float>(_inputs[0]);
             switch (model.Task)
             {
                 case LearningTask.Binary:
-                    var probabilities = model.Model.Run(input, rows, "Probability");
-                    for (var r = 0; r < rows; r++)
+                    for (var r = 0; r < batch.Length; r++)
                     {
-                        scores[r] = probabilities[r];
-                        predictions[r] = Thresholds.Apply(probabilities[r], model.Threshold);
+                        scores[r] = first[r];
+                        predictions[r] = Thresholds.Apply(first[r], model.Threshold);
                     }
                     break;
                 case LearningTask.Regression:
-                    var values = model.Model.Run(input, rows, "Score");
-                    for (var r = 0; r < rows; r++) scores[r] = predictions[r] = values[r];
+                    first.CopyTo(scores);
+                    first.CopyTo(predictions);
                     break;
                 default:
-                    var all = model.Model.Run(input, rows, "Score");
-                    var classes = all.Length / rows;
-                    for (var r = 0; r < rows; r++)
+                    for (var r = 0; r < batch.Length; r++)
                     {
-                        var row = all.AsSpan(r * classes, classes);
                         var best = 0;
-                        for (var c = 1; c < classes; c++) if (row[c] > row[best]) best = c;
-                        scores[r] = row[best];
+                        var bestScore = first[r];
+                        for (var c = 1; c < _inputs.Length; c++)
+                        {
+                            var value = batch.Values<float>(_inputs[c])[r];
+                            if (value > bestScore) { best = c; bestScore = value; }
+                        }
+                        scores[r] = bestScore;
                         predictions[r] = best;
                     }
                     break;

@@ -17,13 +17,16 @@ internal static class StreamingEvaluator
         var source = new DataTableSource(table, inputs, rows);
         var sink = new CollectingSink();
         var deadLetters = new CollectingDeadLetterSink();
-        // A clone of the fitted pipeline: the operator binds to this pipeline's schema.
-        await using var pipeline = Pipeline.From(source, new PipelineOptions { Name = "evaluate", DeadLetters = deadLetters, ErrorPolicy = ErrorPolicy.Stop })
-            .Then(model.Features.Clone())
-            .Then(model.CreateScoringOperator())
-            .To(sink)
-            .Build();
-        await pipeline.RunAsync(cancellationToken);
+        using (var scoring = model.CreateScoringOperators())
+        {
+            // A clone of the fitted pipeline: an operator binds to one pipeline's schema.
+            var builder = Pipeline.From(source, new PipelineOptions { Name = "evaluate", DeadLetters = deadLetters, ErrorPolicy = ErrorPolicy.Stop })
+                .Then(model.Features.Clone());
+            foreach (var op in scoring.Operators) builder = builder.Then(op);
+            await using var pipeline = builder.To(sink).Build();
+            await pipeline.RunAsync(cancellationToken);
+        }
+
         return new Result(sink.Scores.ToArray(), sink.Predictions.ToArray(), sink.Lines.ToArray(), deadLetters.Letters.ToArray());
     }
 
@@ -53,7 +56,7 @@ internal static class StreamingEvaluator
 
         public ValueTask OpenAsync(SinkContext context, CancellationToken cancellationToken)
         {
-            _score = context.Schema.Require("score", ColumnType.Float32);
+            _score = context.Schema.Require("decision_score", ColumnType.Float32);
             _prediction = context.Schema.Require("prediction", ColumnType.Float32);
             return ValueTask.CompletedTask;
         }

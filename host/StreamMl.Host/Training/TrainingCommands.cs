@@ -35,11 +35,11 @@ public static class TrainingCommands
             Description = "Write the cross-validation fold of every training row (CSV: line,fold; held-out rows get -1) to compare other tools on the same folds",
         };
         var command = new Command("train", "Train, validate and register a model from a spec") { spec, registry, plain, foldsOut };
-        command.SetAction(parse =>
+        command.SetAction(async (parse, cancellationToken) =>
         {
             var output = parse.InvocationConfiguration.Output;
             var error = parse.InvocationConfiguration.Error;
-            return Guard(error, () =>
+            try
             {
                 var trainSpec = TrainSpec.Load(parse.GetRequiredValue(spec).FullName);
                 var registryRoot = parse.GetValue(registry);
@@ -48,14 +48,13 @@ public static class TrainingCommands
                 TrainingReport report;
                 if (usePlain)
                 {
-                    report = TrainingRunner.Run(trainSpec, new PlainProgress(output), registryRoot);
+                    report = await TrainingRunner.RunAsync(trainSpec, new PlainProgress(output), registryRoot, cancellationToken);
                 }
                 else
                 {
-                    report = null!;
-                    AnsiConsole.Progress().AutoClear(false).Columns(
+                    report = await AnsiConsole.Progress().AutoClear(false).Columns(
                             new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn())
-                        .Start(context => report = TrainingRunner.Run(trainSpec, new SpectreProgress(context), registryRoot));
+                        .StartAsync(context => TrainingRunner.RunAsync(trainSpec, new SpectreProgress(context), registryRoot, cancellationToken));
                 }
                 WriteReport(output, report);
                 if (parse.GetValue(foldsOut) is { } foldsFile)
@@ -67,7 +66,12 @@ public static class TrainingCommands
                     output.WriteLine($"folds written to {foldsFile.FullName}");
                 }
                 return report.Gates.Passed ? 0 : GatesFailedExitCode;
-            });
+            }
+            catch (StreamMlException e)
+            {
+                error.WriteLine($"error: {e.Message}");
+                return 1;
+            }
         });
         return command;
     }
@@ -168,7 +172,8 @@ public static class TrainingCommands
                 var v = parse.GetValue(version) ?? reg.Stages(name).Production
                     ?? throw new RegistryException($"model '{name}' has no production version; pass --version");
                 using var loaded = RegisteredModel.Load(reg.Open(name, v));
-                var table = DataTable.ReadCsv(parse.GetRequiredValue(data).FullName, parse.GetValue(limit));
+                var read = await DataTableReader.ReadAsync(parse.GetRequiredValue(data).FullName, parse.GetValue(limit), cancellationToken);
+                var table = read.Table;
                 var result = await EvaluateAsync(loaded, table, cancellationToken);
                 output.WriteLine($"{name} v{v} on {table.Source}: {result.Rows} rows scored through the streaming pipeline");
                 foreach (var (metric, value) in result.Metrics.Values)

@@ -16,6 +16,8 @@ public sealed record TrainingReport
     public required int Rows { get; init; }
     /// <summary>Rows dropped because their target was missing.</summary>
     public int RowsWithoutTarget { get; init; }
+    /// <summary>Records the source could not read (dead letters).</summary>
+    public int RowsUnreadable { get; init; }
     /// <summary>Width of the feature matrix.</summary>
     public required int Features { get; init; }
     /// <summary>Cross-validation on the training split.</summary>

@@ -29,7 +29,8 @@ public static class TrainingRunner
     public const double ParityTolerance = 1e-5;
 
     /// <summary>Runs the spec; <paramref name="registryRoot"/> overrides the spec's registry path.</summary>
-    public static TrainingReport Run(TrainSpec spec, ITrainingProgress? progress = null, string? registryRoot = null)
+    public static async Task<TrainingReport> RunAsync(TrainSpec spec, ITrainingProgress? progress = null, string? registryRoot = null,
+        CancellationToken cancellationToken = default)
     {
         progress ??= NullProgress.Instance;
         var timings = new Dictionary<string, double>();
@@ -39,7 +40,10 @@ public static class TrainingRunner
         var task = ParseTask(spec.Task);
         var dataPath = spec.Resolve(spec.Data.Path);
         progress.Log($"reading {dataPath}");
-        var table = DataTable.ReadCsv(dataPath, spec.Data.Limit);
+        var read = await DataTableReader.ReadAsync(dataPath, spec.Data.Limit, cancellationToken);
+        var table = read.Table;
+        if (read.DeadLetters.Count > 0)
+            progress.Log($"{read.DeadLetters.Count} records could not be read and were left out; first: {read.DeadLetters[0].Location}: {read.DeadLetters[0].Message}");
         if (table.Rows == 0) throw new StreamMlException($"{dataPath} has a header but no data rows: there is nothing to train on");
         var target = table.Require(spec.Target, "target");
         foreach (var drop in spec.Data.Drop) table.Require(drop, "dropped column");
@@ -60,7 +64,7 @@ public static class TrainingRunner
         // The feature pipeline is fitted on the training split only, then applied to both sides: the held-out rows are
         // transformed exactly as serving rows will be.
         var pipeline = BuildFeatures(spec, table, inputColumns);
-        var inputSchema = table.SchemaOf(pipeline.Inputs.Count > 0 ? inputColumns : inputColumns);
+        var inputSchema = table.SchemaOf(inputColumns);
         progress.Log($"fitting features on {trainRows.Length} rows");
         pipeline.Fit(table.Batches(inputSchema, trainRows));
         var bound = pipeline.Bind(inputSchema);
@@ -215,6 +219,7 @@ public static class TrainingRunner
             Trainer = spec.Trainer,
             Rows = rows.Length,
             RowsWithoutTarget = table.Rows - rows.Length,
+            RowsUnreadable = read.DeadLetters.Count,
             Features = pipeline.FeatureCount,
             CrossValidation = cv,
             HeldOut = heldOut,

@@ -12,6 +12,7 @@ namespace StreamMl.Operators.Drift;
 public sealed class DriftOperator : IBatchOperator
 {
     private readonly DriftOptions _options;
+    private readonly SimdWidth _width;
     private readonly Lock _lock = new();
     private FeatureBinding[] _features = [];
     private MonitorBinding[] _monitors = [];
@@ -39,6 +40,7 @@ public sealed class DriftOperator : IBatchOperator
         ArgumentNullException.ThrowIfNull(options);
         ArgumentOutOfRangeException.ThrowIfLessThan(options.WindowHistory, 1);
         _options = options;
+        _width = options.UseSimd ? SimdWidth.Vector512 : SimdWidth.Scalar;
         if (options.Window is { } w)
         {
             _slide = w.SlideMicros;
@@ -102,6 +104,7 @@ public sealed class DriftOperator : IBatchOperator
     public void Process(ColumnBatch batch, StageContext context)
     {
         if (_lifetime is null) throw new PipelineException($"drift operator '{Name}' was used before Bind");
+        var closed = 0;
         lock (_lock)
         {
             _batchVersion++;
@@ -135,17 +138,28 @@ public sealed class DriftOperator : IBatchOperator
                 }
             }
             if (_monitors.Length > 0) UpdateMonitors(batch);
-            if (_slide != 0 && batch.Watermark != ColumnBatch.NoWatermark) CloseWindows(batch.Watermark);
+            if (_slide != 0 && batch.Watermark != ColumnBatch.NoWatermark) closed = CloseWindows(batch.Watermark);
         }
+        if (closed > 0 && _options.WindowClosed is not null) Notify(closed);
     }
 
     /// <inheritdoc/>
     public void Complete(StageContext context)
     {
+        var closed = 0;
         lock (_lock)
         {
-            if (_slide != 0) CloseWindows(long.MaxValue - 1);
+            if (_slide != 0) closed = CloseWindows(long.MaxValue - 1);
         }
+        if (closed > 0 && _options.WindowClosed is not null) Notify(closed);
+    }
+
+    /// <summary>Hands the <paramref name="closed"/> newest windows to the callback, oldest first, outside the lock so
+    /// the callback may call back into the operator.</summary>
+    private void Notify(int closed)
+    {
+        var reports = GetWindowReports();
+        for (var i = Math.Max(0, reports.Count - closed); i < reports.Count; i++) _options.WindowClosed!(reports[i]);
     }
 
     /// <summary>Everything since the operator started: closed and open windows, late rows, and the detectors.</summary>
@@ -201,10 +215,11 @@ public sealed class DriftOperator : IBatchOperator
 
     /// <summary>Closes, in order, every window that ends at or before the watermark plus one microsecond (rows at or
     /// below the watermark can no longer arrive), skipping stretches without panes; retires panes no open window needs.</summary>
-    private void CloseWindows(long watermark)
+    private int CloseWindows(long watermark)
     {
         var target = FloorDiv(watermark + 1, _slide) * _slide;
-        if (target <= _closedThrough) return;
+        if (target <= _closedThrough) return 0;
+        var closed = 0;
         while (_panes.Count > 0)
         {
             var minPane = long.MaxValue;
@@ -213,10 +228,12 @@ public sealed class DriftOperator : IBatchOperator
             var end = Math.Max((minPane + 1) * _slide, _closedThrough == long.MinValue ? long.MinValue : _closedThrough + _slide);
             if (end > target) break;
             EmitWindow(end);
+            closed++;
             _closedThrough = end;
             RetireBefore(end / _slide - _panesPerWindow + 1);
         }
         _closedThrough = Math.Max(_closedThrough, target);
+        return closed;
     }
 
     private void EmitWindow(long end)
@@ -286,7 +303,7 @@ public sealed class DriftOperator : IBatchOperator
             if (allSelected && !column.MayHaveNulls)
             {
                 acc.Missing += NumericKernel.Accumulate(column.Values<float>()[start..end], f.EdgesFloat, acc.Counts,
-                    ref acc.Moments, _scratch, _options.UseSimd);
+                    ref acc.Moments, ref acc.Tails, _scratch, _width);
             }
             else
             {
@@ -300,7 +317,8 @@ public sealed class DriftOperator : IBatchOperator
                     if (!column.IsValid(row) || !float.IsFinite(v)) acc.Missing++;
                     else _scratch[kept++] = v;
                 }
-                NumericKernel.Accumulate(_scratch.AsSpan(0, kept), f.EdgesFloat, acc.Counts, ref acc.Moments, _scratch, _options.UseSimd);
+                NumericKernel.Accumulate(_scratch.AsSpan(0, kept), f.EdgesFloat, acc.Counts, ref acc.Moments, ref acc.Tails,
+                    _scratch, _width);
             }
             acc.Present += acc.Moments.Count - before;
             return;
@@ -316,7 +334,9 @@ public sealed class DriftOperator : IBatchOperator
             if (!double.IsFinite(v)) { acc.Missing++; continue; }
             acc.Moments.Add(v);
             acc.Present++;
-            bins[NumericKernel.BinOf(f.Edges, v)]++;
+            var bin = NumericKernel.BinOf(f.Edges, v);
+            bins[bin]++;
+            NumericKernel.AddTail(ref acc.Tails, bin, f.Edges.Length, v);
         }
         NumericKernel.AddCumulative(bins, acc.Counts);
     }

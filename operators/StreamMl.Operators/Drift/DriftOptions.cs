@@ -91,10 +91,16 @@ public sealed class DriftOptions
     /// <summary>Closed windows kept for <see cref="DriftOperator.GetWindowReports"/>. Default 16.</summary>
     public int WindowHistory { get; init; } = 16;
 
+    /// <summary>Called with the report of each window as it closes (oldest first, on the stage thread, after the batch
+    /// that closed it). Default null. Building the report allocates, so set it only when windows close far less often
+    /// than batches arrive, or accept the allocation; without it the operator allocates nothing.</summary>
+    public Action<DriftReport>? WindowClosed { get; init; }
+
     /// <summary>Concept-drift detectors over scalar columns. Default none.</summary>
     public IReadOnlyList<ScalarMonitor> Monitors { get; init; } = [];
 
-    /// <summary>Use 256-bit vector kernels when the CPU has them. Default true; false runs the scalar reference path.</summary>
+    /// <summary>Use vector kernels (256-bit, and 512-bit edge sweeps where the CPU has AVX-512). Default true; false runs
+    /// the scalar reference path (Welford per value, binary search per bin).</summary>
     public bool UseSimd { get; init; } = true;
 
     /// <summary>Operator name in counters and logs. Default "drift".</summary>

@@ -48,6 +48,10 @@ public sealed class FeatureProfile
     /// <summary>Values per bin, <c>Edges.Length + 1</c> entries (numeric).</summary>
     public long[] BinCounts { get; init; } = [];
 
+    /// <summary>Sum of the values in each bin, <c>Edges.Length + 1</c> entries (numeric): the Wasserstein estimate uses
+    /// the end bins' sums because those bins are unbounded.</summary>
+    public double[] BinSums { get; init; } = [];
+
     /// <summary>The most frequent categories (categorical). Integer-coded categories are written as decimal strings.</summary>
     public string[] Categories { get; init; } = [];
 
@@ -127,6 +131,8 @@ public sealed class ReferenceProfile
         {
             if (f.BinCounts.Length != f.Edges.Length + 1)
                 throw new StreamMlException($"feature '{f.Name}': {f.Edges.Length} edges need {f.Edges.Length + 1} bin counts, found {f.BinCounts.Length}");
+            if (f.BinSums.Length != f.BinCounts.Length)
+                throw new StreamMlException($"feature '{f.Name}': {f.BinCounts.Length} bins need as many bin sums, found {f.BinSums.Length}");
             for (var i = 1; i < f.Edges.Length; i++)
                 if (!(f.Edges[i] > f.Edges[i - 1]))
                     throw new StreamMlException($"feature '{f.Name}': edges must be strictly ascending (edge {i} is {f.Edges[i]}, after {f.Edges[i - 1]})");

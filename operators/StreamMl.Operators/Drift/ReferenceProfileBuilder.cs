@@ -119,19 +119,20 @@ public sealed class ReferenceProfileBuilder
         foreach (var v in values) moments.Add(v);
         var edges = QuantileEdges(values, _options.Bins);
         var counts = new long[edges.Length + 1];
+        var sums = new double[edges.Length + 1];
         var previous = 0;
-        for (var k = 0; k < edges.Length; k++)
+        for (var k = 0; k <= edges.Length; k++)
         {
-            var below = Internal.DriftMath.LowerBound(values, edges[k]);
+            var below = k < edges.Length ? Internal.DriftMath.LowerBound(values, edges[k]) : values.Length;
             counts[k] = below - previous;
+            for (var i = previous; i < below; i++) sums[k] += values[i];
             previous = below;
         }
-        counts[^1] = values.Length - previous;
         return new FeatureProfile
         {
             Name = c.Name, Kind = FeatureKind.Numeric, Count = values.Length, Missing = c.Missing,
             Mean = moments.Mean, StdDev = moments.StandardDeviation, Min = moments.Min, Max = moments.Max,
-            Edges = edges, BinCounts = counts,
+            Edges = edges, BinCounts = counts, BinSums = sums,
         };
     }
 

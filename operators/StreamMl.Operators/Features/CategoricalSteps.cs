@@ -92,7 +92,7 @@ public sealed class OneHotStep : FeatureStep
 
     internal override void Apply(FeatureFrame frame)
     {
-        foreach (var slot in _slots) frame.Slot(slot).Clear();
+        foreach (var slot in _slots) frame.Write(slot).Clear();
         var column = frame.Batch[Column];
         var unknown = _slots.Length - 1;
         if (column.Type == ColumnType.String)
@@ -165,7 +165,7 @@ public sealed class HashStep : FeatureStep
 
     internal override void Apply(FeatureFrame frame)
     {
-        foreach (var slot in _slots) frame.Slot(slot).Clear();
+        foreach (var slot in _slots) frame.Write(slot).Clear();
         var column = frame.Batch[Column];
         if (column.Type == ColumnType.String)
         {

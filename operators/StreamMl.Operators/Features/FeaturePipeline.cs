@@ -235,8 +235,9 @@ public sealed class FeaturePipeline : IBatchOperator
                 : scratch + (long)slot * _scratchCapacity;
             _frame.SetSlot(slot, pointer);
         }
-        for (var i = 0; i < _loadColumnIndex.Length; i++) _frame.Load(_loadColumnIndex[i], layout.Loads[i].Slot);
+        for (var i = 0; i < _loadColumnIndex.Length; i++) _frame.LoadDeferred(_loadColumnIndex[i], layout.Loads[i].Slot);
         foreach (var step in _steps) step.Apply(_frame);
+        foreach (var (_, slot) in _outputs) _frame.Materialize(slot);
     }
 
     /// <summary>Computes the features of the batch and writes them row-major into <paramref name="destination"/>

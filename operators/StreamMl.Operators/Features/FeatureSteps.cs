@@ -83,7 +83,7 @@ public sealed class ImputeStep : ColumnStep
 
     internal override void Fit(FeatureFrame frame)
     {
-        var x = frame.Slot(_slot);
+        var x = frame.Read(_slot);
         Value = Strategy switch
         {
             ImputeStrategy.Mean => (float)FitStatistics.MeanStd(x).Mean,
@@ -92,7 +92,7 @@ public sealed class ImputeStep : ColumnStep
         };
     }
 
-    internal override void Apply(FeatureFrame frame) => FeatureKernels.ReplaceNaN(frame.Slot(_slot), Value);
+    internal override void Apply(FeatureFrame frame) => FeatureKernels.ReplaceNaN(frame.Read(_slot), frame.Write(_slot), Value);
 }
 
 /// <summary>Standard scaling: (x - mean) / std with the population deviation; a constant column is only centred.</summary>
@@ -106,13 +106,13 @@ public sealed class StandardScaleStep : ColumnStep
 
     internal override void Fit(FeatureFrame frame)
     {
-        var (mean, std, _) = FitStatistics.MeanStd(frame.Slot(_slot));
+        var (mean, std, _) = FitStatistics.MeanStd(frame.Read(_slot));
         Mean = (float)mean;
         Std = (float)std;
     }
 
     internal override void Apply(FeatureFrame frame) =>
-        FeatureKernels.ShiftScale(frame.Slot(_slot), Mean, Std > 0 ? 1f / Std : 1f);
+        FeatureKernels.ShiftScale(frame.Read(_slot), frame.Write(_slot), Mean, Std > 0 ? 1f / Std : 1f);
 }
 
 /// <summary>Min-max scaling to [0, 1] over the training range; a constant column becomes 0.</summary>
@@ -124,10 +124,10 @@ public sealed class MinMaxScaleStep : ColumnStep
     /// <summary>Fitted maximum.</summary>
     public float Max { get; set; }
 
-    internal override void Fit(FeatureFrame frame) => (Min, Max) = FitStatistics.MinMax(frame.Slot(_slot));
+    internal override void Fit(FeatureFrame frame) => (Min, Max) = FitStatistics.MinMax(frame.Read(_slot));
 
     internal override void Apply(FeatureFrame frame) =>
-        FeatureKernels.ShiftScale(frame.Slot(_slot), Min, Max > Min ? 1f / (Max - Min) : 1f);
+        FeatureKernels.ShiftScale(frame.Read(_slot), frame.Write(_slot), Min, Max > Min ? 1f / (Max - Min) : 1f);
 }
 
 /// <summary>Robust scaling: (x - median) / (upper quantile - lower quantile), by default the inter-quartile range.</summary>
@@ -147,19 +147,19 @@ public sealed class RobustScaleStep : ColumnStep
 
     internal override void Fit(FeatureFrame frame)
     {
-        var sorted = FitStatistics.Sorted(frame.Slot(_slot));
+        var sorted = FitStatistics.Sorted(frame.Read(_slot));
         Median = (float)FitStatistics.Quantile(sorted, 0.5);
         Range = (float)(FitStatistics.Quantile(sorted, UpperQuantile) - FitStatistics.Quantile(sorted, LowerQuantile));
     }
 
     internal override void Apply(FeatureFrame frame) =>
-        FeatureKernels.ShiftScale(frame.Slot(_slot), Median, Range > 0 ? 1f / Range : 1f);
+        FeatureKernels.ShiftScale(frame.Read(_slot), frame.Write(_slot), Median, Range > 0 ? 1f / Range : 1f);
 }
 
 /// <summary>ln(1 + x); values below -1 become NaN.</summary>
 public sealed class Log1pStep : ColumnStep
 {
-    internal override void Apply(FeatureFrame frame) => FeatureKernels.Log1p(frame.Slot(_slot));
+    internal override void Apply(FeatureFrame frame) => FeatureKernels.Log1p(frame.Read(_slot), frame.Write(_slot));
 }
 
 /// <summary>Clamps to [Min, Max], either configured or fitted as training quantiles (winsorising).</summary>
@@ -180,12 +180,12 @@ public sealed class ClipStep : ColumnStep
     internal override void Fit(FeatureFrame frame)
     {
         if (LowerQuantile is null && UpperQuantile is null) return;
-        var sorted = FitStatistics.Sorted(frame.Slot(_slot));
+        var sorted = FitStatistics.Sorted(frame.Read(_slot));
         if (LowerQuantile is { } lo) Min = (float)FitStatistics.Quantile(sorted, lo);
         if (UpperQuantile is { } hi) Max = (float)FitStatistics.Quantile(sorted, hi);
     }
 
-    internal override void Apply(FeatureFrame frame) => FeatureKernels.Clip(frame.Slot(_slot), Min, Max);
+    internal override void Apply(FeatureFrame frame) => FeatureKernels.Clip(frame.Read(_slot), frame.Write(_slot), Min, Max);
 }
 
 /// <summary>How <see cref="BinStep"/> places its edges.</summary>
@@ -216,16 +216,16 @@ public sealed class BinStep : ColumnStep
         var edges = new SortedSet<float>();
         if (Strategy == BinStrategy.Quantile)
         {
-            var sorted = FitStatistics.Sorted(frame.Slot(_slot));
+            var sorted = FitStatistics.Sorted(frame.Read(_slot));
             for (var i = 1; i < Bins; i++) edges.Add((float)FitStatistics.Quantile(sorted, (double)i / Bins));
         }
         else
         {
-            var (min, max) = FitStatistics.MinMax(frame.Slot(_slot));
+            var (min, max) = FitStatistics.MinMax(frame.Read(_slot));
             for (var i = 1; i < Bins; i++) edges.Add((float)(min + ((double)max - min) * i / Bins));
         }
         Edges = [.. edges];
     }
 
-    internal override void Apply(FeatureFrame frame) => FeatureKernels.Bin(frame.Slot(_slot), Edges);
+    internal override void Apply(FeatureFrame frame) => FeatureKernels.Bin(frame.Read(_slot), frame.Write(_slot), Edges);
 }

@@ -52,7 +52,7 @@ public sealed class PcaStep : FeatureStep
             var complete = true;
             for (var i = 0; i < d; i++)
             {
-                row[i] = frame.Slot(_inputSlots[i])[r];
+                row[i] = frame.Read(_inputSlots[i])[r];
                 if (double.IsNaN(row[i])) complete = false;
             }
             if (!complete) continue;
@@ -66,7 +66,7 @@ public sealed class PcaStep : FeatureStep
             var complete = true;
             for (var i = 0; i < d; i++)
             {
-                row[i] = frame.Slot(_inputSlots[i])[r] - mean[i];
+                row[i] = frame.Read(_inputSlots[i])[r] - mean[i];
                 if (double.IsNaN(row[i])) complete = false;
             }
             if (!complete) continue;
@@ -105,11 +105,11 @@ public sealed class PcaStep : FeatureStep
     {
         for (var c = 0; c < _outputSlots.Length; c++)
         {
-            var acc = frame.Slot(_outputSlots[c]);
+            var acc = frame.Write(_outputSlots[c]);
             acc.Clear();
             var w = Weights[c];
             for (var i = 0; i < _inputSlots.Length; i++)
-                FeatureKernels.AccumulateCentered(acc, frame.Slot(_inputSlots[i]), Mean[i], w[i]);
+                FeatureKernels.AccumulateCentered(acc, frame.Read(_inputSlots[i]), Mean[i], w[i]);
         }
     }
 

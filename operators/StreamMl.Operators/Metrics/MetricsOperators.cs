@@ -11,6 +11,7 @@ public sealed class PredictionMetricsOperator : IBatchOperator
     private readonly string _predictionColumn;
     private readonly string? _variantColumn;
     private readonly string _defaultVariant;
+    private readonly Dictionary<long, string> _variantNames = [];
     private int _key = -1, _prediction = -1, _variant = -1;
     private long _maxEventTime = long.MinValue;
 
@@ -59,7 +60,7 @@ public sealed class PredictionMetricsOperator : IBatchOperator
             if (!batch.Selection.IsSelected(row) || !keys.IsValid(row) || !predictions.IsValid(row)) continue;
             var value = MetricsColumns.Number(predictions, row);
             if (double.IsNaN(value)) continue;
-            var variant = variants is null || !variants.IsValid(row) ? _defaultVariant : MetricsColumns.Variant(variants, row);
+            var variant = variants is null || !variants.IsValid(row) ? _defaultVariant : MetricsColumns.Variant(variants, row, _variantNames);
             _metrics.AddPrediction(MetricsColumns.Key(keys, row), times[row], variant, value);
             if (times[row] > _maxEventTime) _maxEventTime = times[row];
         }
@@ -144,19 +145,14 @@ internal static class MetricsColumns
         _ => double.NaN,
     };
 
-    // Integer variants are rare (usually a string column); their names are formatted once per distinct value.
-    private static readonly Dictionary<long, string> s_intVariantNames = [];
-    private static readonly Lock s_intVariantLock = new();
-
-    public static string Variant(Column column, int row)
+    /// <summary>The variant name of a row; integer variants are formatted once per distinct value and cached in
+    /// <paramref name="names"/> so that steady state does not allocate.</summary>
+    public static string Variant(Column column, int row, Dictionary<long, string> names)
     {
         if (column.Type == ColumnType.String) return column.Dictionary![column.Values<int>()[row]];
         var value = column.Type == ColumnType.Int32 ? column.Values<int>()[row] : column.Values<long>()[row];
-        lock (s_intVariantLock)
-        {
-            if (!s_intVariantNames.TryGetValue(value, out var name))
-                s_intVariantNames[value] = name = value.ToString(System.Globalization.CultureInfo.InvariantCulture);
-            return name;
-        }
+        if (!names.TryGetValue(value, out var name))
+            names[value] = name = value.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        return name;
     }
 }

@@ -242,8 +242,14 @@ public sealed class StreamingMetrics
             e.Live = true;
             _slotByKey[key] = slot;
             _order.Enqueue((slot, e.Generation));
+            // Matched entries stay queued until they reach the head; dropping stale heads here keeps the queue
+            // bounded even when no watermark ever advances.
+            while (_order.TryPeek(out var head) && !IsCurrent(head)) _order.Dequeue();
             return replaced;
         }
+
+        private bool IsCurrent((int Slot, int Generation) queued) =>
+            _entries[queued.Slot].Live && _entries[queued.Slot].Generation == queued.Generation;
 
         public bool TryTake(JoinKey key, out (long Time, T Value) taken)
         {

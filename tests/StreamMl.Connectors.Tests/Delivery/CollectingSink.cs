@@ -6,7 +6,7 @@ namespace StreamMl.Connectors.Tests.Delivery;
 
 /// <summary>A test sink that keeps every selected row as text ("col=value|col=value"), with its source partition and
 /// offset. It can buffer (durable only on flush, like a file sink) and can crash after a number of rows.</summary>
-internal sealed class CollectingSink(bool durableOnWrite = true, int crashAfterRows = int.MaxValue) : IBatchSink
+internal sealed class CollectingSink(bool durableOnWrite = true, int crashAfterRows = int.MaxValue, int writeDelayMs = 0) : IBatchSink
 {
     private readonly ConcurrentQueue<CollectedRow> _rows = new();
     private SinkContext? _context;
@@ -32,6 +32,8 @@ internal sealed class CollectingSink(bool durableOnWrite = true, int crashAfterR
 
     public void Write(ColumnBatch batch, long sequence)
     {
+        // A slow sink (a remote store): lets flushes, and so checkpoints, happen between batches.
+        if (writeDelayMs > 0) Thread.Sleep(writeDelayMs);
         for (var row = 0; row < batch.Length; row++)
         {
             if (!batch.Selection.IsSelected(row)) continue;

@@ -16,7 +16,7 @@ public sealed class TrainEndToEndTests : IDisposable
     public async Task Credit_default_trains_registers_and_scores_the_same_through_a_streaming_pipeline()
     {
         var spec = TrainSpec.Load(TrainingTestData.CreditSpec(_folder, "imbalance: { resample: smote }\nthreshold: { objective: maxF1 }"));
-        var report = TrainingRunner.Run(spec);
+        var report = await TrainingRunner.RunAsync(spec);
 
         Assert.True(report.Promoted);
         Assert.Equal(ModelStage.Production, report.Version.Stage);
@@ -40,8 +40,9 @@ public sealed class TrainEndToEndTests : IDisposable
         // The same held-out rows, read again and scored by the registered model through the engine pipeline, give the
         // final model's ML.NET predictions.
         using var model = RegisteredModel.Load(version);
-        var table = DataTable.ReadCsv(TrainingTestData.Credit, 4000);
-        var rows = report.HeldOutLines.Select(line => (int)(line - 2)).ToArray();
+        var table = (await DataTableReader.ReadAsync(TrainingTestData.Credit, 3000, CancellationToken.None)).Table;
+        var rowOfLine = Enumerable.Range(0, table.Rows).ToDictionary(r => table.LineNumbers[r]);
+        var rows = report.HeldOutLines.Select(line => rowOfLine[line]).ToArray();
         var streamed = await StreamingEvaluator.RunAsync(model, table, rows, CancellationToken.None);
         Assert.Equal(report.HeldOutLines, streamed.Lines);
         for (var i = 0; i < rows.Length; i++)
@@ -53,7 +54,7 @@ public sealed class TrainEndToEndTests : IDisposable
     }
 
     [Fact]
-    public void Housing_regression_trains_with_missing_values_and_a_text_column()
+    public async Task Housing_regression_trains_with_missing_values_and_a_text_column()
     {
         var path = TrainingTestData.Write(_folder, "housing.yaml", $"""
             name: housing
@@ -65,7 +66,7 @@ public sealed class TrainEndToEndTests : IDisposable
             validation: {"{"} folds: 3, holdout: 0.2 {"}"}
             registry: {"{"} path: {Path.Combine(_folder, "models")} {"}"}
             """);
-        var report = TrainingRunner.Run(TrainSpec.Load(path));
+        var report = await TrainingRunner.RunAsync(TrainSpec.Load(path));
         Assert.Equal(LearningTask.Regression, report.Task);
         // Default features: imputed and scaled numbers, one-hot ocean_proximity (the values in the training split + unknown).
         var categories = File.ReadLines(TrainingTestData.Housing).Skip(1).Take(3000).Select(l => l.Split(',')[9]).Distinct().Count();
@@ -111,7 +112,7 @@ public sealed class TrainEndToEndTests : IDisposable
     public void Evaluate_scores_a_csv_with_the_production_model()
     {
         var registry = Path.Combine(_folder, "models");
-        Assert.Equal(0, TrainingTestData.Cli("train", "--spec", TrainingTestData.CreditSpec(_folder, limit: 3000)).Exit);
+        Assert.Equal(0, TrainingTestData.Cli("train", "--spec", TrainingTestData.CreditSpec(_folder, limit: 2000)).Exit);
         var result = TrainingTestData.Cli("evaluate", "--model", "credit", "--data", TrainingTestData.Credit, "--limit", "6000", "--registry", registry);
         Assert.True(result.Exit == 0, result.Error);
         Assert.Contains("6000 rows scored through the streaming pipeline", result.Output);

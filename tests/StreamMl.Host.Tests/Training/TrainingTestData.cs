@@ -30,7 +30,7 @@ internal static class TrainingTestData
     }
 
     /// <summary>A small, fast credit spec: the first rows, few trees, 3 folds.</summary>
-    public static string CreditSpec(string folder, string extra = "", int limit = 4000, string trainer = "lightgbm", int trees = 40,
+    public static string CreditSpec(string folder, string extra = "", int limit = 3000, string trainer = "lightgbm", int trees = 30,
         string name = "credit") => Write(folder, $"{name}-{Guid.NewGuid():N}.yaml", $"""
         name: {name}
         data:

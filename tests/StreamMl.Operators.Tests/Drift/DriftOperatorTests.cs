@@ -87,8 +87,8 @@ public sealed class DriftOperatorTests
         // Quantile bins: with distinct values each of the 20 bins holds 5% of the rows, up to rounding.
         Assert.All(x.BinCounts, count => Assert.InRange(count, xs.Length / 20 - 1, xs.Length / 20 + 1));
         var (mean, variance) = ExactReference.TwoPass(xs);
-        Assert.Equal(mean, x.Mean, 12);
-        Assert.Equal(Math.Sqrt(variance), x.StdDev, 12);
+        Assert.Equal(mean, x.Mean, tolerance: 1e-12);
+        Assert.Equal(Math.Sqrt(variance), x.StdDev, tolerance: 1e-12);
 
         var colors = rows.Where(r => r.C is not null).GroupBy(r => r.C!).ToDictionary(g => g.Key, g => (long)g.Count());
         var c = profile.Find("c")!;
@@ -144,19 +144,19 @@ public sealed class DriftOperatorTests
         Assert.Equal(xs.Length, x.Count);
         Assert.Equal(live.Count - xs.Length, x.Missing);
         var (mean, variance) = ExactReference.TwoPass(xs);
-        Assert.Equal(mean, x.Mean!.Value, 10);
-        Assert.Equal(Math.Sqrt(variance), x.StdDev!.Value, 10);
+        Assert.Equal(mean, x.Mean!.Value, tolerance: 1e-10);
+        Assert.Equal(Math.Sqrt(variance), x.StdDev!.Value, tolerance: 1e-10);
         Assert.Equal(xs.Min(), x.Min);
         Assert.Equal(xs.Max(), x.Max);
         var bins = ExactReference.BinCounts(xs, xProfile.Edges);
         Assert.Equal(bins, x.Counts);
-        Assert.Equal(ExactReference.Psi(xProfile.BinCounts, bins, 1e-4), x.Psi!.Value, 10);
-        Assert.Equal(ExactReference.JensenShannon(xProfile.BinCounts, bins), x.JensenShannon!.Value, 10);
+        Assert.Equal(ExactReference.Psi(xProfile.BinCounts, bins, 1e-4), x.Psi!.Value, tolerance: 1e-10);
+        Assert.Equal(ExactReference.JensenShannon(xProfile.BinCounts, bins), x.JensenShannon!.Value, tolerance: 1e-10);
 
         var ys = live.Where(r => r.Y is not null).Select(r => r.Y!.Value).ToArray();
         var y = report.Features.Single(f => f.Name == "y");
         Assert.Equal(ys.Length, y.Count);
-        Assert.Equal(ExactReference.TwoPass(ys).Mean, y.Mean!.Value, 10);
+        Assert.Equal(ExactReference.TwoPass(ys).Mean, y.Mean!.Value, tolerance: 1e-10);
         Assert.Equal(ExactReference.BinCounts(ys, profile.Find("y")!.Edges), y.Counts);
 
         var c = report.Features.Single(f => f.Name == "c");
@@ -165,8 +165,8 @@ public sealed class DriftOperatorTests
         colorCounts.Add(live.Count(r => r.C is not null && !cProfile.Categories.Contains(r.C)));
         Assert.Equal(colorCounts, c.Counts);
         Assert.Equal(live.Count(r => r.C is null), c.Missing);
-        Assert.Equal(ExactReference.Psi(cProfile.CategoryCounts, [.. colorCounts], 1e-4), c.Psi!.Value, 10);
-        Assert.Equal((double)colorCounts[^1] / colorCounts.Sum(), c.UnseenRate!.Value, 12);
+        Assert.Equal(ExactReference.Psi(cProfile.CategoryCounts, [.. colorCounts], 1e-4), c.Psi!.Value, tolerance: 1e-10);
+        Assert.Equal((double)colorCounts[^1] / colorCounts.Sum(), c.UnseenRate!.Value, tolerance: 1e-12);
 
         var k = report.Features.Single(f => f.Name == "k");
         var kProfile = profile.Find("k")!;
@@ -214,7 +214,8 @@ public sealed class DriftOperatorTests
         var window = size == slide
             ? DriftWindow.Tumbling(TimeSpan.FromMicroseconds(size))
             : DriftWindow.Sliding(TimeSpan.FromMicroseconds(size), TimeSpan.FromMicroseconds(slide));
-        var drift = new DriftOperator(new DriftOptions { Profile = profile, Window = window, WindowHistory = 64 });
+        var notified = new List<DriftReport>();
+        var drift = new DriftOperator(new DriftOptions { Profile = profile, Window = window, WindowHistory = 64, WindowClosed = notified.Add });
         drift.Bind(s_schema);
         // Rows 3 µs apart with jitter of up to 40 µs (out of order), watermark 50 µs behind the newest row.
         var rows = Generate(6_000, seed: 9, step: 3, deselectRate: 0.05);
@@ -233,6 +234,7 @@ public sealed class DriftOperatorTests
         var windows = drift.GetWindowReports();
         Assert.NotEmpty(windows);
         Assert.Equal(drift.WindowsClosed, windows.Count);
+        Assert.Equal(windows.Select(w => w.ToJson()), notified.Select(w => w.ToJson()));
         var xEdges = profile.Find("x")!.Edges;
         foreach (var w in windows)
         {
@@ -243,7 +245,7 @@ public sealed class DriftOperatorTests
             var xs = inWindow.Select(r => (double)r.X!.Value).ToArray();
             var x = w.Features.Single(f => f.Name == "x");
             Assert.Equal(ExactReference.BinCounts(xs, xEdges), x.Counts);
-            Assert.Equal(ExactReference.TwoPass(xs).Mean, x.Mean!.Value, 10);
+            Assert.Equal(ExactReference.TwoPass(xs).Mean, x.Mean!.Value, tolerance: 1e-10);
         }
         // Every window that holds a row was emitted: consecutive windows cover the whole time range.
         var first = rows.Min(r => r.Time) / slide * slide;
@@ -323,5 +325,57 @@ public sealed class DriftOperatorTests
         var typed = Assert.Throws<SchemaMismatchException>(() => new DriftOperator(new DriftOptions { Profile = profile, Features = ["c"] })
             .Bind(new Schema(new Field("c", ColumnType.Float32))));
         Assert.Contains("categorical", typed.Message);
+    }
+}
+
+/// <summary>Column types and degenerate profiles the main generator does not cover.</summary>
+public sealed class DriftOperatorEdgeCaseTests
+{
+    private static readonly Schema s_schema = new(
+        new Field("flag", ColumnType.Bool), new Field("code", ColumnType.Int64), new Field("constant", ColumnType.Float32),
+        new Field("wide", ColumnType.Float64));
+
+    private static ColumnBatch Fill(ColumnBatch batch, int rows, Func<int, (bool Flag, long Code, float Constant, double Wide)> row)
+    {
+        batch.Reset();
+        for (var i = 0; i < rows; i++)
+        {
+            var (flag, code, constant, wide) = row(i);
+            batch[0].Values<byte>()[i] = flag ? (byte)1 : (byte)0;
+            batch[1].Values<long>()[i] = code;
+            batch[2].Values<float>()[i] = constant;
+            batch[3].Values<double>()[i] = wide;
+        }
+        batch.Length = rows;
+        return batch;
+    }
+
+    [Fact]
+    public void BoolAndInt64CategoriesAndAConstantFeatureAreMonitored()
+    {
+        using var batch = new ColumnBatch(s_schema, 2000);
+        var builder = new ReferenceProfileBuilder(new ProfileOptions { CategoricalColumns = ["code"] });
+        builder.Add(Fill(batch, 2000, i => (i % 4 == 0, 1_000_000_000_000L + i % 3, 5f, i * 0.5)));
+        var profile = builder.Build();
+        Assert.Equal(FeatureKind.Categorical, profile.Find("flag")!.Kind);
+        Assert.Equal(["1000000000000", "1000000000001", "1000000000002"], profile.Find("code")!.Categories.Order());
+        Assert.Empty(profile.Find("constant")!.Edges);   // one value: a single bin
+
+        var drift = new DriftOperator(new DriftOptions { Profile = profile });
+        drift.Bind(s_schema);
+        // Flags now half true, a fourth code appears, the constant moves by 2, the wide feature is unchanged.
+        drift.Process(Fill(batch, 2000, i => (i % 2 == 0, 1_000_000_000_000L + i % 4, 7f, i * 0.5)), StageContext.Standalone("drift"));
+        var report = drift.GetReport();
+        var flag = report.Features.Single(f => f.Name == "flag");
+        Assert.Equal([1000L, 1000L, 0L], flag.Counts);     // half true now (the profile orders false, true, other)
+        Assert.Equal(DriftStatus.Drift, flag.Status);
+        var code = report.Features.Single(f => f.Name == "code");
+        Assert.Equal(500, code.Counts[^1]);               // the unseen fourth code lands in "other"
+        Assert.Equal(0.25, code.UnseenRate!.Value, tolerance: 1e-12);
+        var constant = report.Features.Single(f => f.Name == "constant");
+        Assert.Equal(2.0, constant.Wasserstein!.Value, tolerance: 1e-12);  // one bin: W is the difference of the means
+        Assert.Equal(DriftStatus.Drift, constant.Status);                  // constant in training: any move is drift
+        Assert.Equal(DriftStatus.Ok, report.Features.Single(f => f.Name == "wide").Status);
+        Assert.Equal(0, report.Features.Single(f => f.Name == "wide").KolmogorovSmirnov!.Value, tolerance: 1e-12);
     }
 }

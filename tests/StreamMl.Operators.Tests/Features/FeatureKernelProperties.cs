@@ -59,6 +59,34 @@ public sealed class FeatureKernelProperties
     }
 
     [Property(Arbitrary = [typeof(KernelArbitraries)], MaxTest = 60)]
+    public bool Out_of_place_kernels_equal_in_place_ones_and_leave_the_source_alone(KernelCase c)
+    {
+        var source = (float[])c.Values.Clone();
+        var lo = Math.Min(c.A, c.B);
+        var hi = Math.Max(c.A, c.B);
+        float[] edges = [lo, hi];
+        var ok = true;
+        WithPath(c.Simd, () =>
+        {
+            void Check(Action<float[]> inPlace, Action<float[], float[]> outOfPlace)
+            {
+                var expected = (float[])c.Values.Clone();
+                inPlace(expected);
+                var actual = new float[c.Values.Length];
+                outOfPlace(source, actual);
+                ok &= SameBits(expected, actual) && SameBits(c.Values, source);
+            }
+            Check(x => FeatureKernels.ShiftScale(x, c.A, c.B), (x, y) => FeatureKernels.ShiftScale(x, y, c.A, c.B));
+            Check(x => FeatureKernels.ReplaceNaN(x, c.A), (x, y) => FeatureKernels.ReplaceNaN(x, y, c.A));
+            Check(x => FeatureKernels.Clip(x, lo, hi), (x, y) => FeatureKernels.Clip(x, y, lo, hi));
+            Check(x => FeatureKernels.Log1p(x), (x, y) => FeatureKernels.Log1p(x, y));
+            Check(x => FeatureKernels.Bin(x, edges), (x, y) => FeatureKernels.Bin(x, y, edges));
+            return 0;
+        });
+        return ok;
+    }
+
+    [Property(Arbitrary = [typeof(KernelArbitraries)], MaxTest = 60)]
     public bool ReplaceNaN_equals_scalar_reference(KernelCase c)
     {
         var expected = c.Values.Select(x => float.IsNaN(x) ? c.A : x).ToArray();
@@ -145,17 +173,22 @@ public sealed class FeatureKernelProperties
         return SameBits(expected, actual);
     }
 
-    [Property(Arbitrary = [typeof(KernelArbitraries)], MaxTest = 30)]
+    [Property(Arbitrary = [typeof(KernelArbitraries)], MaxTest = 60)]
     public unsafe bool Interleave_writes_row_major(KernelCase c)
     {
         var n = c.Values.Length;
-        var columns = Enumerable.Range(0, 3).Select(k => c.Values.Select(v => v + k).ToArray()).ToArray();
-        var matrix = new float[n * 3];
-        fixed (float* a = columns[0], b = columns[1], d = columns[2])
+        // Widths below, at and above the 8-column transpose blocks.
+        var width = 1 + (int)Math.Abs(c.A) % 20;
+        var columns = Enumerable.Range(0, width).Select(k => c.Values.Select(v => v + k).ToArray()).ToArray();
+        var handles = columns.Select(col => System.Runtime.InteropServices.GCHandle.Alloc(col, System.Runtime.InteropServices.GCHandleType.Pinned)).ToArray();
+        try
         {
-            FeatureKernels.Interleave([(IntPtr)a, (IntPtr)b, (IntPtr)d], n, matrix);
+            var pointers = handles.Select(h => h.AddrOfPinnedObject()).ToArray();
+            var matrix = new float[n * width];
+            WithPath(c.Simd, () => { FeatureKernels.Interleave(pointers, n, matrix); return 0; });
+            var expected = Enumerable.Range(0, n).SelectMany(r => columns.Select(col => col[r])).ToArray();
+            return SameBits(expected, matrix);
         }
-        var expected = Enumerable.Range(0, n).SelectMany(r => columns.Select(col => col[r])).ToArray();
-        return SameBits(expected, matrix);
+        finally { foreach (var h in handles) h.Free(); }
     }
 }

@@ -29,7 +29,9 @@ public static class PipelineArbitraries
         from codes in Gen.ArrayOf(Gen.Choose(-1, 5), rows)
         from size in Gen.Elements(1, 7, 4096)
         from simd in Gen.Elements(true, false)
-        select new PipelineCase(a, b, codes, size, simd));
+        from denseB in Gen.Elements(true, false)
+        // A float32 column without nulls takes the deferred-load path (read in place by the first step).
+        select new PipelineCase(a, denseB ? b.Select(v => (double?)(v ?? 0.5)).ToArray() : b, codes, size, simd));
 }
 
 /// <summary>A whole fitted pipeline, applied in batches of 1, 7 or 4096 rows with SIMD on or off, against a plain

@@ -1,5 +1,3 @@
-using Microsoft.ML;
-using Microsoft.ML.Data;
 using Microsoft.ML.OnnxRuntime;
 using StreamMl.Engine;
 using StreamMl.Operators.Drift;
@@ -31,26 +29,10 @@ public sealed class SensorWorkload
             .StandardScale(Enumerable.Range(0, Readings).Select(i => $"f{i}").ToArray())
             .OneHot("device", maxCategories: 8)
             .Build().Fit([template]);
-        var schema = Features.Bind(template.Schema);
-        using var featured = new ColumnBatch(schema, template.Length);
-        new ReplaySource(template.Length).FillAsync(featured, CancellationToken.None).AsTask().GetAwaiter().GetResult();
-        var matrix = new float[template.Length * Features.FeatureCount];
-        Features.Process(featured, StageContext.Standalone("fit"));
-        Features.TransformToMatrix(featured, matrix, selectedOnly: true);
-
         var f0 = template.Values<float>(template.Schema.Require("f0")).ToArray();
         var f1 = template.Values<float>(template.Schema.Require("f1")).ToArray();
         var labels = Enumerable.Range(0, template.Length).Select(r => f0[r] + 0.5f * f1[r] > 21f).ToArray();
-        var width = Features.FeatureCount;
-        var ml = new MLContext(seed: 1);
-        var definition = SchemaDefinition.Create(typeof(TrainingRow));
-        definition["Features"].ColumnType = new VectorDataViewType(NumberDataViewType.Single, width);
-        var data = ml.Data.LoadFromEnumerable(Enumerable.Range(0, template.Length)
-            .Select(r => new TrainingRow { Features = matrix.AsSpan(r * width, width).ToArray(), Label = labels[r] }), definition);
-        var model = ml.BinaryClassification.Trainers.FastTree(numberOfLeaves: 16, numberOfTrees: 50).Fit(data);
-        using var stream = new MemoryStream();
-        ml.Model.ConvertToOnnx(model, data, stream, "Score", "Probability", "PredictedLabel");
-        OnnxBytes = stream.ToArray();
+        OnnxBytes = WorkloadTraining.FastTreeOnnx(WorkloadTraining.Matrix(Features, [template]), labels, Features.FeatureCount, leaves: 16, trees: 50, seed: 1);
 
         var profile = new ReferenceProfileBuilder(new ProfileOptions { Columns = Enumerable.Range(0, Readings).Select(i => $"f{i}").ToArray() });
         profile.Add(template);
@@ -100,11 +82,6 @@ public sealed class SensorWorkload
         return Enumerable.Range(1, bins - 1).Select(i => values[(int)((long)i * (values.Length - 1) / bins)]).ToArray();
     }
 
-    private sealed class TrainingRow
-    {
-        public float[] Features { get; set; } = [];
-        public bool Label { get; set; }
-    }
 }
 
 /// <summary>A sensor row as the peers hold it: one object per reading set, as their users write it.</summary>

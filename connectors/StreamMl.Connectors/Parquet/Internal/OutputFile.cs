@@ -99,6 +99,7 @@ internal sealed class OutputFile
         _stream = null;
         _tempPath = null;
         FirstSequence = -1;
+        Rows = 0;
         return final;
     }
 

@@ -118,6 +118,11 @@ internal sealed class PartitionedWriter
             if (file.IsOpen && _options.RollInterval > TimeSpan.Zero && DateTime.UtcNow - file.OpenedAt >= _options.RollInterval) Publish(file);
             var take = Math.Min(rows.Length, file.Room);
             if (_options.RollRows > 0) take = (int)Math.Min(take, _options.RollRows - file.Rows);
+            if (take <= 0)
+            {
+                Publish(file);
+                continue;
+            }
             file.Append(batch, rows[..take], contiguous, sequence);
             rows = rows[take..];
             if ((_options.RollRows > 0 && file.Rows >= _options.RollRows) || (_options.RollBytes > 0 && file.Room == _options.RowGroupRows && file.Bytes >= _options.RollBytes))
@@ -128,6 +133,14 @@ internal sealed class PartitionedWriter
     private void Publish(OutputFile file)
     {
         if (file.Publish() is { } path) Published.Add(path);
+    }
+
+    /// <summary>Publishes the files older than <see cref="ParquetSinkOptions.RollInterval"/>.</summary>
+    public void PublishExpired()
+    {
+        if (_options.RollInterval <= TimeSpan.Zero) return;
+        foreach (var file in _files.Values)
+            if (file.IsOpen && DateTime.UtcNow - file.OpenedAt >= _options.RollInterval) Publish(file);
     }
 
     /// <summary>Publishes every open file.</summary>
@@ -179,11 +192,11 @@ internal sealed class PartitionedWriter
     /// <summary>Hive escaping: characters that break paths or the key=value syntax become %XX.</summary>
     internal static string Escape(string value)
     {
-        if (value.AsSpan().IndexOfAny("/\\=%:*?\"<>|#\n\r\t") < 0 && value.Length > 0 && value != "." && value != "..") return value;
+        if (value.AsSpan().IndexOfAny("/\\=%:*?\"#\n\r\t") < 0 && value.Length > 0 && value != "." && value != "..") return value;
         var text = new StringBuilder(value.Length + 8);
         foreach (var c in value)
         {
-            if ("/\\=%:*?\"<>|#\n\r\t".Contains(c) || c < ' ') text.Append('%').Append(((int)c).ToString("X2", CultureInfo.InvariantCulture));
+            if ("/\\=%:*?\"#\n\r\t".Contains(c) || c < ' ') text.Append('%').Append(((int)c).ToString("X2", CultureInfo.InvariantCulture));
             else text.Append(c);
         }
         return text.Length == 0 || value is "." or ".." ? "%2E" + text : text.ToString();

@@ -1,5 +1,9 @@
 namespace StreamMl.Operators.Drift.Internal;
 
+/// <summary>What the Wasserstein estimate needs beyond bin counts: the sums of all values, of those below the first edge
+/// and of those below the last edge.</summary>
+internal record struct BinnedTails(double Sum, double SumBelowFirst, double SumBelowLast);
+
 /// <summary>Distances between a reference and a current distribution given as counts over the same bins. Numeric
 /// features pass cumulative counts: <c>less[k]</c> is the number of values below edge <c>k</c>, so bin 0 is
 /// (−∞, e0), bin k is [e(k−1), e(k)) and the last bin is [e(last), +∞). Nothing here allocates.</summary>
@@ -83,30 +87,34 @@ internal static class DriftMath
         return ks;
     }
 
-    /// <summary>Wasserstein-1 distance ∫|F_ref − F_cur| dx between the two distributions with each CDF taken as linear
-    /// inside a bin (from the distribution's own minimum in the first bin to its own maximum in the last). Within
-    /// bin k of width w_k the error is at most w_k·(p_k + q_k).</summary>
+    /// <summary>Wasserstein-1 distance ∫|F_ref − F_cur| dx from binned distributions. Inside a bounded bin each CDF
+    /// is taken as linear between its values at the edges. The two unbounded end bins (which hold the tails, often
+    /// far wider than the rest) use the sum of the values below the first edge and below the last edge instead:
+    /// ∫F over an end bin follows exactly from its count and sum, so only a sign change of F_ref − F_cur inside the
+    /// bin costs accuracy. Either way the error in bin k is at most w_k·(p_k + q_k), w_k its width within
+    /// [min(mins), max(maxes)].</summary>
     public static double WassersteinCumulative(ReadOnlySpan<double> edges,
-        ReadOnlySpan<long> refLess, long refTotal, double refMin, double refMax,
-        ReadOnlySpan<long> curLess, long curTotal, double curMin, double curMax)
+        ReadOnlySpan<long> refLess, long refTotal, in BinnedTails refTails,
+        ReadOnlySpan<long> curLess, long curTotal, in BinnedTails curTails)
     {
         if (refTotal == 0 || curTotal == 0) return double.NaN;
-        var a = new PiecewiseCdf(edges, refLess, refTotal, refMin, refMax);
-        var b = new PiecewiseCdf(edges, curLess, curTotal, curMin, curMax);
-        // Sweep the union of both knot sets; between two consecutive knots both CDFs are linear.
-        var x = Math.Min(refMin, curMin);
-        var end = Math.Max(refMax, curMax);
+        if (edges.IsEmpty) return Math.Abs(refTails.Sum / refTotal - curTails.Sum / curTotal);
         var total = 0.0;
-        while (x < end)
+        for (var k = 1; k < edges.Length; k++)
         {
-            var next = Math.Min(a.NextKnotAfter(x), b.NextKnotAfter(x));
-            if (next > end) next = end;
-            var d0 = a.RightLimit(x) - b.RightLimit(x);
-            var d1 = a.LeftLimit(next) - b.LeftLimit(next);
-            total += (next - x) * AbsLinearIntegral(d0, d1);
-            x = next;
+            var d0 = (double)refLess[k - 1] / refTotal - (double)curLess[k - 1] / curTotal;
+            var d1 = (double)refLess[k] / refTotal - (double)curLess[k] / curTotal;
+            total += (edges[k] - edges[k - 1]) * AbsLinearIntegral(d0, d1);
         }
-        return total;
+        var first = edges[0];
+        var last = edges[^1];
+        // ∫_lo^e0 F = Σ_{v<e0} (e0 − v) / n
+        var lowRef = (refLess[0] * first - refTails.SumBelowFirst) / refTotal;
+        var lowCur = (curLess[0] * first - curTails.SumBelowFirst) / curTotal;
+        // ∫_eLast^hi F = Σ_v (hi − max(v, eLast)) / n = hi − (less·eLast + Σ_{v≥eLast} v) / n; hi cancels in the difference.
+        var highRef = (refLess[^1] * last + (refTails.Sum - refTails.SumBelowLast)) / refTotal;
+        var highCur = (curLess[^1] * last + (curTails.Sum - curTails.SumBelowLast)) / curTotal;
+        return total + Math.Abs(lowRef - lowCur) + Math.Abs(highRef - highCur);
     }
 
     /// <summary>Mean of |d| over an interval where d goes linearly from <paramref name="d0"/> to <paramref name="d1"/>.</summary>
@@ -116,56 +124,6 @@ internal static class DriftMath
         var a0 = Math.Abs(d0);
         var a1 = Math.Abs(d1);
         return 0.5 * (a0 * a0 + a1 * a1) / (a0 + a1);
-    }
-
-    /// <summary>A CDF with knots (min, 0), (e_k, less_k / n) for edges inside (min, max], and (max, 1).</summary>
-    private readonly ref struct PiecewiseCdf(ReadOnlySpan<double> edges, ReadOnlySpan<long> less, long total, double min, double max)
-    {
-        private readonly ReadOnlySpan<double> _edges = edges;
-        private readonly ReadOnlySpan<long> _less = less;
-        private readonly double _total = total;
-        private readonly double _min = min;
-        private readonly double _max = max;
-
-        public double NextKnotAfter(double x)
-        {
-            if (x < _min) return _min;
-            // Knots are the edges strictly inside (min, max] plus max itself.
-            var lo = UpperBound(_edges, x);
-            if (lo < _edges.Length && _edges[lo] <= _max) return _edges[lo];
-            return x < _max ? _max : double.PositiveInfinity;
-        }
-
-        /// <summary>Value approached from the left at <paramref name="x"/>.</summary>
-        public double LeftLimit(double x)
-        {
-            if (x <= _min) return 0;
-            if (x > _max) return 1;
-            // Knot just below x (or at x for the left limit of a knot with a jump: use the segment ending at x).
-            var i = LowerBound(_edges, x); // edges[i - 1] < x <= edges[i]
-            double x0, f0;
-            if (i == 0 || _edges[i - 1] <= _min) { x0 = _min; f0 = 0; }
-            else { x0 = _edges[i - 1]; f0 = _less[i - 1] / _total; }
-            double x1, f1;
-            if (i < _edges.Length && _edges[i] <= _max) { x1 = _edges[i]; f1 = _less[i] / _total; }
-            else { x1 = _max; f1 = 1; }
-            return x1 > x0 ? f0 + (f1 - f0) * (x - x0) / (x1 - x0) : f1;
-        }
-
-        /// <summary>Value approached from the right at <paramref name="x"/>.</summary>
-        public double RightLimit(double x)
-        {
-            if (x < _min) return 0;
-            if (x >= _max) return 1;
-            var i = UpperBound(_edges, x); // edges[i - 1] <= x < edges[i]
-            double x0, f0;
-            if (i == 0 || _edges[i - 1] <= _min) { x0 = _min; f0 = 0; }
-            else { x0 = _edges[i - 1]; f0 = _less[i - 1] / _total; }
-            double x1, f1;
-            if (i < _edges.Length && _edges[i] <= _max) { x1 = _edges[i]; f1 = _less[i] / _total; }
-            else { x1 = _max; f1 = 1; }
-            return x1 > x0 ? f0 + (f1 - f0) * (x - x0) / (x1 - x0) : f0;
-        }
     }
 
     /// <summary>Number of elements below <paramref name="x"/> in sorted <paramref name="sorted"/>.</summary>

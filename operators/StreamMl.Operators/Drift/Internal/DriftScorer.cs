@@ -25,9 +25,12 @@ internal static class DriftScorer
                 s.Psi = DriftMath.PsiCumulative(f.ReferenceLess, f.ReferenceTotal, acc.Counts, n, t.PsiFloor);
                 s.JensenShannon = DriftMath.JensenShannonCumulative(f.ReferenceLess, f.ReferenceTotal, acc.Counts, n);
                 s.Ks = DriftMath.KsCumulative(f.ReferenceLess, f.ReferenceTotal, acc.Counts, n);
-                s.Wasserstein = DriftMath.WassersteinCumulative(f.Edges, f.ReferenceLess, f.ReferenceTotal, profile.Min, profile.Max,
-                    acc.Counts, n, acc.Moments.Min, acc.Moments.Max);
-                s.WassersteinRelative = profile.StdDev > 0 ? s.Wasserstein / profile.StdDev : double.NaN;
+                var tails = acc.Tails with { Sum = acc.Moments.Mean * n };
+                s.Wasserstein = DriftMath.WassersteinCumulative(f.Edges, f.ReferenceLess, f.ReferenceTotal, f.ReferenceTails,
+                    acc.Counts, n, tails);
+                // A feature that was constant in training has sd 0: any movement at all is infinitely many sds.
+                s.WassersteinRelative = profile.StdDev > 0 ? s.Wasserstein / profile.StdDev
+                    : profile.StdDev == 0 ? (s.Wasserstein > 0 ? double.PositiveInfinity : 0) : double.NaN;
             }
         }
         else if (acc.Present > 0 && f.ReferenceTotal > 0)

@@ -24,6 +24,8 @@ internal sealed class FeatureBinding
                 ReferenceLess[k] = running;
             }
             ReferenceTotal = running + profile.BinCounts[^1];
+            var sum = profile.BinSums.Sum();
+            ReferenceTails = new BinnedTails(sum, Edges.Length == 0 ? 0 : profile.BinSums[0], sum - profile.BinSums[^1]);
             BinScratch = new long[Edges.Length + 1];
             BucketCount = Edges.Length;
         }
@@ -60,6 +62,7 @@ internal sealed class FeatureBinding
     public float[] EdgesFloat { get; }
     public long[] ReferenceLess { get; }
     public long ReferenceTotal { get; }
+    public BinnedTails ReferenceTails { get; }
     public long[] BinScratch { get; }
 
     /// <summary>Length of an accumulator's count array: edges (numeric) or categories plus "other".</summary>
@@ -77,6 +80,7 @@ internal sealed class FeatureBinding
 internal sealed class FeatureAccumulator(int buckets)
 {
     public RunningMoments Moments;
+    public BinnedTails Tails;
     public long Missing;
     public long Present;
 
@@ -86,6 +90,7 @@ internal sealed class FeatureAccumulator(int buckets)
     public void Clear()
     {
         Moments.Clear();
+        Tails = default;
         Missing = 0;
         Present = 0;
         Array.Clear(Counts);
@@ -94,6 +99,8 @@ internal sealed class FeatureAccumulator(int buckets)
     public void MergeFrom(FeatureAccumulator other)
     {
         Moments.Merge(other.Moments);
+        Tails.SumBelowFirst += other.Tails.SumBelowFirst;
+        Tails.SumBelowLast += other.Tails.SumBelowLast;
         Missing += other.Missing;
         Present += other.Present;
         for (var i = 0; i < Counts.Length; i++) Counts[i] += other.Counts[i];

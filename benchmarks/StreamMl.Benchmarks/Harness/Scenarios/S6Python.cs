@@ -1,0 +1,129 @@
+using System.Diagnostics;
+using System.Text.Json;
+using HdrHistogram;
+using StreamMl.Connectors.Files;
+using StreamMl.Engine;
+using StreamMl.Operators.Drift;
+using StreamMl.Operators.Features;
+using StreamMl.Operators.Scoring;
+
+namespace StreamMl.Benchmarks.Harness.Scenarios;
+
+/// <summary>S6: the credit pipeline as a Python user writes it (pandas read_csv, SimpleImputer + RobustScaler, a
+/// scikit-learn gradient-boosted model, scipy's ks_2samp per column) against StreamMl doing the same work as one
+/// pipeline (CSV source, median imputation + robust scaling, a gradient-boosted ONNX model, binned KS drift). Both fit
+/// on the original file (setup) and score the ×10 file. Runs when Debian's python3-pandas, -sklearn and -scipy are
+/// importable by /usr/bin/python3.</summary>
+public sealed class S6Python : IScenario
+{
+    private const string Python = "/usr/bin/python3";
+    private static readonly Lazy<string?> s_unavailable = new(CheckPython);
+    private static readonly Lazy<(FeaturePipeline Features, byte[] Model, ReferenceProfile Profile)> s_full = new(() => FitStreamMl(100));
+    private static readonly Lazy<(FeaturePipeline Features, byte[] Model, ReferenceProfile Profile)> s_smoke = new(() => FitStreamMl(10));
+
+    private static (FeaturePipeline Features, byte[] Model, ReferenceProfile Profile) StreamMlSetup(ScenarioSize size) =>
+        size == ScenarioSize.Smoke ? s_smoke.Value : s_full.Value;
+
+    /// <inheritdoc/>
+    public string Id => "S6";
+
+    /// <inheritdoc/>
+    public string Title => "credit CSV → impute + robust scale → gradient-boosted model → KS drift, against pandas + scikit-learn + scipy";
+
+    /// <inheritdoc/>
+    public string? Unavailable => s_unavailable.Value;
+
+    /// <inheritdoc/>
+    public void Prepare(ScenarioSize size)
+    {
+        _ = CreditWorkload.For(size);
+        _ = StreamMlSetup(size);
+    }
+
+    /// <inheritdoc/>
+    public IReadOnlyList<IScenarioVariant> Variants => [new StreamMlVariant(), new PythonVariant()];
+
+    private static string Features(ScenarioSize size) => size == ScenarioSize.Smoke ? CreditWorkload.For(size).SmallCsv : CreditWorkload.For(size).LargeCsv;
+
+    private static readonly string[] s_columns = [.. CreditWorkload.Numeric, .. CreditWorkload.Categorical];
+
+    private static (FeaturePipeline, byte[], ReferenceProfile) FitStreamMl(int trees)
+    {
+        var batches = WorkloadTraining.ReadAll(CreditWorkload.SourceCsv);
+        var builder = FeaturePipeline.Create("credit-robust");
+        foreach (var column in s_columns) builder = builder.Impute(column, ImputeStrategy.Median).RobustScale(column);
+        var features = builder.Build().Fit(batches);
+        var profile = new ReferenceProfileBuilder(new ProfileOptions { Columns = s_columns });
+        foreach (var batch in batches) profile.Add(batch);
+        var labels = batches.SelectMany(b => Enumerable.Range(0, b.Length)
+            .Select(r => WorkloadTraining.Number(b[b.Schema.Require(CreditWorkload.Label)], r) > 0.5)).ToArray();
+        var model = WorkloadTraining.FastTreeOnnx(WorkloadTraining.Matrix(features, batches), labels, features.FeatureCount, leaves: 31, trees: trees, seed: 5);
+        foreach (var batch in batches) batch.Dispose();
+        return (features, model, profile.Build());
+    }
+
+    private sealed class StreamMlVariant : IScenarioVariant
+    {
+        public string Name => "StreamMl pipeline";
+        public bool IsStreamMl => true;
+
+        public async Task<(long Rows, long Bytes)> RunAsync(ScenarioSize size, LongHistogram latency, CancellationToken cancellationToken)
+        {
+            var (fitted, modelBytes, profile) = StreamMlSetup(size);
+            var csv = Features(size);
+            var features = fitted.Clone();
+            using var model = OnnxModel.FromBytes(modelBytes, "gbt");
+            using var scorer = new ScoringOperator(model, new ScoringOptions { FeatureColumns = features.OutputColumns });
+            var drift = new DriftOperator(new DriftOptions { Profile = profile, Features = s_columns });
+            var sink = new Connectors.Memory.CountingSink("discard");
+            var clock = Stopwatch.GetTimestamp();
+            await using var pipeline = Pipeline.From(FileSource.Create(new FileSourceOptions { Paths = { csv } }), new PipelineOptions { Name = "s6" })
+                .Then(features).Then(scorer).Then(drift).To(sink).Build();
+            await pipeline.RunAsync(cancellationToken).ConfigureAwait(false);
+            latency.RecordValue(Math.Max(1, Stopwatch.GetTimestamp() - clock));
+            return (sink.Rows, new FileInfo(csv).Length);
+        }
+    }
+
+    private sealed class PythonVariant : IScenarioVariant
+    {
+        public string Name => "pandas + scikit-learn + scipy";
+        public bool IsStreamMl => false;
+        public bool IsExternal => true;
+
+        public async Task<(long Rows, long Bytes)> RunAsync(ScenarioSize size, LongHistogram latency, CancellationToken cancellationToken)
+        {
+            var script = Path.Combine(HarnessProgram.RepositoryRoot(), "benchmarks", "python", "s6_pipeline.py");
+            var start = new ProcessStartInfo(Python) { RedirectStandardOutput = true, RedirectStandardError = true };
+            start.ArgumentList.Add(script);
+            start.ArgumentList.Add(CreditWorkload.SourceCsv);
+            start.ArgumentList.Add(Features(size));
+            start.ArgumentList.Add(CreditWorkload.For(size).Trees.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            using var process = Process.Start(start)!;
+            var output = await process.StandardOutput.ReadToEndAsync(cancellationToken).ConfigureAwait(false);
+            var error = await process.StandardError.ReadToEndAsync(cancellationToken).ConfigureAwait(false);
+            await process.WaitForExitAsync(cancellationToken).ConfigureAwait(false);
+            if (process.ExitCode != 0) throw new InvalidOperationException($"{script} failed ({process.ExitCode}): {error}");
+            using var result = JsonDocument.Parse(output.Trim().Split('\n')[^1]);
+            var seconds = result.RootElement.GetProperty("seconds").GetDouble();
+            latency.RecordValue(Math.Max(1, (long)(seconds * Stopwatch.Frequency)));
+            return (result.RootElement.GetProperty("rows").GetInt64(), result.RootElement.GetProperty("bytes").GetInt64());
+        }
+    }
+
+    private static string? CheckPython()
+    {
+        if (!File.Exists(Python)) return $"{Python} is missing (install Debian's python3, python3-pandas, python3-sklearn, python3-scipy)";
+        try
+        {
+            using var process = Process.Start(new ProcessStartInfo(Python, "-c \"import pandas, sklearn, scipy\"") { RedirectStandardError = true })!;
+            var error = process.StandardError.ReadToEnd();
+            process.WaitForExit();
+            return process.ExitCode == 0 ? null : $"{Python} cannot import pandas, sklearn and scipy (apt-get install python3-pandas python3-sklearn python3-scipy): {error.Trim()}";
+        }
+        catch (Exception ex)
+        {
+            return $"cannot run {Python}: {ex.Message}";
+        }
+    }
+}

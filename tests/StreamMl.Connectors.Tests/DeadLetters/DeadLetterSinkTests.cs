@@ -1,0 +1,61 @@
+using System.Text.Json;
+using StreamMl.Connectors.DeadLetters;
+using StreamMl.Connectors.Tests.Files;
+using StreamMl.Engine;
+
+namespace StreamMl.Connectors.Tests.DeadLetters;
+
+/// <summary>Dead letters written from several threads are read back by System.Text.Json and by DuckDB.</summary>
+public sealed class DeadLetterSinkTests
+{
+    private static DeadLetter Letter(int thread, int i) =>
+        new("p", "stage" + thread, i % 2 == 0 ? "range" : "type", $"value {i} \"quoted\"\nnewline", $"f{thread}.csv line {i}", thread, i, $"raw,{i},ü");
+
+    private static void WriteConcurrently(IDeadLetterSink sink, int threads, int each) =>
+        Parallel.For(0, threads, t => { for (var i = 0; i < each; i++) sink.Write(Letter(t, i)); });
+
+    [Fact]
+    public void JsonLines_EveryLetterIsOneValidLine()
+    {
+        var path = Path.Combine(TestData.TempDir(), "dead", "letters.jsonl");
+        using (var sink = new JsonLinesDeadLetterSink(path))
+        {
+            WriteConcurrently(sink, 4, 500);
+            Assert.Equal(2000, sink.Count);
+        }
+        var lines = File.ReadAllLines(path);
+        Assert.Equal(2000, lines.Length);
+        var seen = new HashSet<(int, long)>();
+        foreach (var line in lines)
+        {
+            using var doc = JsonDocument.Parse(line);
+            var root = doc.RootElement;
+            var partition = root.GetProperty("partition").GetInt32();
+            var offset = root.GetProperty("offset").GetInt64();
+            Assert.True(seen.Add((partition, offset)));
+            Assert.Equal(Letter(partition, (int)offset), new DeadLetter(
+                root.GetProperty("pipeline").GetString()!, root.GetProperty("stage").GetString()!, root.GetProperty("rule").GetString()!,
+                root.GetProperty("message").GetString()!, root.GetProperty("location").GetString()!, partition, offset, root.GetProperty("raw").GetString()!));
+        }
+    }
+
+    [Fact]
+    public void Parquet_LettersReadBackByDuckDb()
+    {
+        var path = Path.Combine(TestData.TempDir(), "letters.parquet");
+        using (var sink = new ParquetDeadLetterSink(path, rowGroupRows: 300))
+        {
+            WriteConcurrently(sink, 3, 400);
+            Assert.False(File.Exists(path)); // published on dispose only
+        }
+        var rows = TestData.Query($"SELECT pipeline, stage, rule, message, location, partition, \"offset\", raw FROM read_parquet('{path}') ORDER BY partition, \"offset\"");
+        Assert.Equal(1200, rows.Count);
+        var expected = Enumerable.Range(0, 3).SelectMany(t => Enumerable.Range(0, 400).Select(i => Letter(t, i))).ToList();
+        for (var i = 0; i < rows.Count; i++)
+        {
+            var r = rows[i];
+            Assert.Equal(expected[i], new DeadLetter((string)r[0]!, (string)r[1]!, (string)r[2]!, (string)r[3]!, (string)r[4]!, (int)r[5]!, (long)r[6]!, (string)r[7]!));
+        }
+        Assert.Empty(Directory.GetFiles(Path.GetDirectoryName(path)!, "*.tmp"));
+    }
+}

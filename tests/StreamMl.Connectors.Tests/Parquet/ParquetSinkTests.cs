@@ -1,0 +1,202 @@
+using System.Globalization;
+using ParquetSharp;
+using StreamMl.Connectors.Files;
+using StreamMl.Connectors.Parquet;
+using StreamMl.Connectors.Tests.Files;
+using StreamMl.Engine;
+
+namespace StreamMl.Connectors.Tests.Parquet;
+
+/// <summary>The Parquet sink's files are inspected with ParquetSharp (Arrow's C++ reader) and DuckDB.</summary>
+public sealed class ParquetSinkTests
+{
+    private static async Task<(FileSource Source, ParquetSink Sink)> Run(string input, ParquetSinkOptions sinkOptions, Action<FileSourceOptions>? configure = null)
+    {
+        var options = new FileSourceOptions();
+        options.Paths.Add(input);
+        configure?.Invoke(options);
+        var source = FileSource.Create(options);
+        var sink = new ParquetSink(sinkOptions);
+        await using (var pipeline = Pipeline.From(source).To(sink).Build())
+            await pipeline.RunAsync();
+        return (source, sink);
+    }
+
+    [Fact]
+    public async Task RollsByRows_NamesFilesBySourcePositions_AndAReplayOverwrites()
+    {
+        var output = TestData.TempDir();
+        var input = TestData.Data("credit_default", "UCI_Credit_Card.csv");
+        ParquetSinkOptions Options() => new() { Directory = output, RollRows = 10_000, RowGroupRows = 4_000, Compression = ParquetCompression.Zstd };
+        await Run(input, Options());
+        var first = Directory.GetFiles(output, "*.parquet").Order(StringComparer.Ordinal).ToArray();
+        var stampsBefore = first.Select(File.GetLastWriteTimeUtc).ToArray();
+        await Task.Delay(20);
+        await Run(input, Options());
+        var second = Directory.GetFiles(output, "*.parquet").Order(StringComparer.Ordinal).ToArray();
+
+        // Data rows are lines 2..30001; each file holds 10,000 of them.
+        var expected = Enumerable.Range(0, 3).Select(k => Path.Combine(output,
+            string.Create(CultureInfo.InvariantCulture, $"part-0000.{2 + 10_000 * k:D12}-0000.{10_001 + 10_000 * k:D12}.parquet"))).ToArray();
+        Assert.Equal(expected, first);
+        Assert.Equal(expected, second);
+        Assert.All(second.Zip(stampsBefore), p => Assert.True(File.GetLastWriteTimeUtc(p.First) >= p.Second));
+        Assert.Empty(Directory.GetFiles(output, "*.tmp", SearchOption.AllDirectories));
+        Assert.Equal(30_000, TestData.Scalar($"SELECT count(*) FROM read_parquet('{TestData.Glob(output)}')"));
+        Assert.Equal(30_000, TestData.Scalar($"SELECT count(DISTINCT ID) FROM read_parquet('{TestData.Glob(output)}')"));
+
+        foreach (var file in second)
+        {
+            using var reader = new ParquetFileReader(file);
+            var meta = reader.FileMetaData;
+            Assert.Equal(10_000, meta.NumRows);
+            Assert.Equal(3, meta.NumRowGroups);
+            using var group = reader.RowGroup(0);
+            Assert.Equal(4_000, group.MetaData.NumRows);
+            Assert.Equal(Compression.Zstd, group.MetaData.GetColumnChunkMetaData(0).Compression);
+        }
+    }
+
+    [Fact]
+    public async Task HivePartitionsByColumn_ReadBackWithHivePartitioning()
+    {
+        var output = TestData.TempDir();
+        var input = TestData.Data("california_housing", "housing.csv");
+        await Run(input, new ParquetSinkOptions { Directory = output, PartitionBy = "ocean_proximity" });
+        var (_, rows) = TestData.PlainCsv(input);
+        var folders = Directory.GetDirectories(output).Select(Path.GetFileName).Order(StringComparer.Ordinal).ToArray();
+        Assert.Equal(rows.Select(r => "ocean_proximity=" + r[9]).Distinct().Order(StringComparer.Ordinal), folders);
+
+        var counts = TestData.Query($"SELECT ocean_proximity, count(*), sum(median_house_value) FROM read_parquet('{TestData.Glob(output)}', hive_partitioning = true) GROUP BY 1 ORDER BY 1");
+        var expected = rows.GroupBy(r => r[9]).OrderBy(g => g.Key, StringComparer.Ordinal).ToList();
+        Assert.Equal(expected.Count, counts.Count);
+        for (var i = 0; i < expected.Count; i++)
+        {
+            Assert.Equal(expected[i].Key, counts[i][0]);
+            Assert.Equal(expected[i].Count(), Convert.ToInt64(counts[i][1], CultureInfo.InvariantCulture));
+            Assert.Equal(expected[i].Sum(r => double.Parse(r[8], CultureInfo.InvariantCulture)), (double)counts[i][2]!, 1e-6);
+        }
+        // The partition column lives in the folder name only.
+        var firstFile = Directory.GetFiles(output, "*.parquet", SearchOption.AllDirectories)[0];
+        using var reader = new ParquetFileReader(firstFile);
+        Assert.DoesNotContain("ocean_proximity", Enumerable.Range(0, reader.FileMetaData.NumColumns).Select(i => reader.FileMetaData.Schema.Column(i).Name));
+    }
+
+    [Fact]
+    public async Task HivePartitionsByEventDate()
+    {
+        var output = TestData.TempDir();
+        var input = TestData.Data("nab", "nyc_taxi.csv");
+        await Run(input, new ParquetSinkOptions { Directory = output, PartitionByEventDate = true }, o => o.EventTimeColumn = "timestamp");
+        var (_, rows) = TestData.PlainCsv(input);
+        var days = rows.GroupBy(r => r[0][..10]).ToDictionary(g => g.Key, g => g.Count());
+        var folders = Directory.GetDirectories(output).Select(Path.GetFileName).ToList();
+        Assert.Equal(days.Keys.Select(d => "date=" + d).Order(StringComparer.Ordinal), folders.Order(StringComparer.Ordinal));
+        foreach (var (day, count) in days)
+        {
+            var glob = Path.Combine(output, "date=" + day, "*.parquet");
+            Assert.Equal(count, TestData.Scalar($"SELECT count(*) FROM read_parquet('{glob}') WHERE strftime(timestamp, '%Y-%m-%d') = '{day}'"));
+        }
+    }
+
+    private static readonly Schema s_schema = SchemaText.Parse("id:int64,x:float64,label:string,ok:bool,ts:timestamp");
+
+    private static ColumnBatch Batch(int start, int rows)
+    {
+        var batch = new ColumnBatch(s_schema, 4096);
+        for (var i = 0; i < rows; i++)
+        {
+            var id = start + i;
+            batch[0].Values<long>()[i] = id;
+            if (id % 5 == 0) batch[1].SetNull(i); else batch[1].Values<double>()[i] = id * 0.5;
+            batch[2].Values<int>()[i] = batch[2].Dictionary!.GetOrAdd(id % 2 == 0 ? "even" : "odd");
+            batch[3].Values<byte>()[i] = (byte)(id % 3 == 0 ? 1 : 0);
+            batch[4].Values<long>()[i] = 1_700_000_000_000_000L + id * 1_000_000L;
+            batch.RowOffsetsBuffer[i] = id;
+        }
+        batch.Length = rows;
+        return batch;
+    }
+
+    [Fact]
+    public async Task FilesAreInvisibleUntilPublished_AndDurabilityFollowsPublication()
+    {
+        var output = TestData.TempDir();
+        var durable = new List<long>();
+        var sink = new ParquetSink(new ParquetSinkOptions { Directory = output, RowGroupRows = 1000 });
+        await sink.OpenAsync(SinkContext.Standalone(s_schema, durable.Add), default);
+        using var a = Batch(0, 3000);
+        using var b = Batch(3000, 3000);
+        b.Selection.Deselect(10);
+        b.Selection.Deselect(2999);
+        sink.Write(a, 0);
+        sink.Write(b, 1);
+        Assert.Empty(Directory.GetFiles(output, "*.parquet"));
+        Assert.Empty(durable);
+        sink.Flush(); // a periodic flush does not cut files: their boundaries must not depend on timing
+        Assert.Empty(Directory.GetFiles(output, "*.parquet"));
+        await sink.DisposeAsync();
+        Assert.Equal([1L], durable);
+        var file = Assert.Single(Directory.GetFiles(output, "*.parquet"));
+        Assert.Equal("part-0000.000000000000-0000.000000005998.parquet", Path.GetFileName(file));
+
+        var rows = TestData.Query($"SELECT id, x, label, ok, ts FROM read_parquet('{file.Replace("'", "''")}') ORDER BY id");
+        var expectedIds = Enumerable.Range(0, 6000).Where(i => i != 3010 && i != 5999).ToArray();
+        Assert.Equal(expectedIds.Length, rows.Count);
+        for (var i = 0; i < rows.Count; i++)
+        {
+            var id = expectedIds[i];
+            Assert.Equal((long)id, rows[i][0]);
+            Assert.Equal(id % 5 == 0 ? null : id * 0.5, (double?)rows[i][1]);
+            Assert.Equal(id % 2 == 0 ? "even" : "odd", rows[i][2]);
+            Assert.Equal(id % 3 == 0, rows[i][3]);
+            Assert.Equal(DateTime.UnixEpoch.AddTicks((1_700_000_000_000_000L + id * 1_000_000L) * 10), ToUtc(rows[i][4]));
+        }
+    }
+
+    private static DateTime ToUtc(object? value) => value switch
+    {
+        DateTimeOffset o => o.UtcDateTime,
+        DateTime d => DateTime.SpecifyKind(d, DateTimeKind.Utc),
+        _ => throw new InvalidCastException($"not a timestamp: {value}"),
+    };
+
+    [Fact]
+    public async Task PublishOnFlush_MakesEveryFlushDurable()
+    {
+        var output = TestData.TempDir();
+        var durable = new List<long>();
+        var sink = new ParquetSink(new ParquetSinkOptions { Directory = output, PublishOnFlush = true });
+        await sink.OpenAsync(SinkContext.Standalone(s_schema, durable.Add), default);
+        using var a = Batch(0, 100);
+        using var b = Batch(100, 100);
+        sink.Write(a, 0);
+        sink.Flush();
+        sink.Write(b, 1);
+        sink.Flush();
+        Assert.Equal([0L, 1L], durable);
+        Assert.Equal(2, Directory.GetFiles(output, "*.parquet").Length);
+        Assert.Equal(200, TestData.Scalar($"SELECT count(DISTINCT id) FROM read_parquet('{TestData.Glob(output)}')"));
+        await sink.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task Write_AllocatesNothingBetweenRowGroups()
+    {
+        var schema = SchemaText.Parse("id:int64,x:float64,y:float32");
+        var output = TestData.TempDir();
+        var sink = new ParquetSink(new ParquetSinkOptions { Directory = output, RowGroupRows = 1 << 20 });
+        await sink.OpenAsync(SinkContext.Standalone(schema), default);
+        using var batch = new ColumnBatch(schema, 4096);
+        batch.Length = 4096;
+        batch[1].SetNull(7);
+        // The first writes open the file and let the JIT settle.
+        for (var i = 0; i < 100; i++) sink.Write(batch, i);
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        for (var i = 100; i < 150; i++) sink.Write(batch, i);
+        var allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        Assert.Equal(0, allocated);
+        await sink.DisposeAsync();
+        Assert.Equal(150 * 4096, TestData.Scalar($"SELECT count(*) FROM read_parquet('{TestData.Glob(output)}')"));
+    }
+}
