@@ -16,6 +16,7 @@ internal static class BuiltInComponents
         registry.Sections["model"] = Model;
         registry.Sections["drift"] = Drift;
         registry.Sections["validation"] = Validation;
+        registry.Sections["features"] = Features;
         ConnectorComponents.Register(registry);
     }
 
@@ -197,6 +198,35 @@ internal static class BuiltInComponents
         }
         if (rules.Count == 0 && !node.Errors.Any) node.Error("'validation' must list at least one rule, e.g. - { rule: required, column: temperature }");
         return _ => new Operators.Validation.Validator(rules.Select(r => r()), "validate");
+    }
+
+    /// <summary>The features section: a fitted feature pipeline that writes its feature columns into every batch (for
+    /// sinks, or a model that reads them): <c>features: { model: name, version: "1" }</c> takes a registry version's
+    /// pipeline, <c>features: { path: features.json }</c> a saved one.</summary>
+    private static Func<PipelineRuntime, IBatchOperator>? Features(SpecNode node, SpecContext context)
+    {
+        if (!node.IsMapping)
+        {
+            node.Error("'features' must be a mapping: { model: NAME } (the registry version's fitted pipeline) or { path: features.json }");
+            return null;
+        }
+        var model = node.String("model");
+        var version = node.String("version") ?? "";
+        var path = node.String("path");
+        node.RejectUnknownKeys("features");
+        if ((model is null) == (path is null))
+        {
+            node.Error("'features' needs exactly one of 'model' (a registry model) or 'path' (a saved feature pipeline)");
+            return null;
+        }
+        var catalog = context.Catalog;
+        var file = path is null ? null : context.ResolvePath(path);
+        return _ =>
+        {
+            var json = file ?? (catalog.Require(model!, version).Lineage.TryGetValue("features", out var f) ? f
+                : throw new Engine.StreamMlException($"model '{model}' is not a registry model with a fitted feature pipeline"));
+            return Operators.Features.FeaturePipeline.Load(json);
+        };
     }
 
     /// <summary><c>drift: { features: [..], reference_rows: 2000, window_rows: 1000, bins: 10, warning_psi: 0.1, drift_psi: 0.25 }</c></summary>
