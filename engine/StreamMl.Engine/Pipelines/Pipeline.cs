@@ -55,6 +55,7 @@ public sealed class Pipeline : IAsyncDisposable
             _operatorContexts[i] = new StageContext(options.Name, _operators[i].Name, DeadLetters, source);
             var handler = new OperatorHandler(_operators[i], _operatorContexts[i], stageCounters, options.ErrorPolicy);
             var processor = new BatchEventProcessor<ColumnBatch, OperatorHandler>(_ring, _ring.NewBarrier(previous), handler);
+            stageCounters.WaitTicksSource = () => processor.WaitTicks;
             processors.Add(processor);
             previous = [processor.Sequence];
         }
@@ -67,6 +68,7 @@ public sealed class Pipeline : IAsyncDisposable
             var handler = new SinkHandler(_sinks[i], i, context, stageCounters, _checkpoints, options);
             var processor = new BatchEventProcessor<ColumnBatch, SinkHandler>(_ring, _ring.NewBarrier(previous), handler,
                 timeout: options.FlushInterval);
+            stageCounters.WaitTicksSource = () => processor.WaitTicks;
             processors.Add(processor);
             sinkSequences.Add(processor.Sequence);
         }

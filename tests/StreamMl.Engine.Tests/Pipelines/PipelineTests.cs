@@ -36,7 +36,8 @@ public sealed class PipelineTests
     {
         var source = new CountingSource(64 * 40, maxRowsPerBatch: 64);
         var sink = new CollectingSink("slow", delayMs: 2);
-        await using var pipeline = Pipeline.From(source, new PipelineOptions { BatchCapacity = 64, RingSize = 4 }).To(sink).Build();
+        await using var pipeline = Pipeline.From(source, new PipelineOptions { BatchCapacity = 64, RingSize = 4 })
+            .Then(new DoublingOperator()).To(sink).Build();
         sink.InFlightProbe = () => pipeline.InFlight;
         var run = pipeline.RunAsync();
         var maxAhead = 0L;
@@ -51,6 +52,8 @@ public sealed class PipelineTests
         Assert.InRange(sink.MaxInFlight, 1, 4);
         Assert.InRange(maxAhead, 1, 4 + 2);
         Assert.True(pipeline.Stages[0].Waiting > TimeSpan.Zero, "the source never waited for the slow sink");
+        Assert.True(pipeline.Stages[2].Busy > pipeline.Stages[0].Busy + pipeline.Stages[1].Busy, "the slow sink should be the busiest stage");
+        Assert.True(pipeline.Stages[1].Waiting > TimeSpan.Zero, "the operator's waiting time was not reported");
     }
 
     [Fact]
