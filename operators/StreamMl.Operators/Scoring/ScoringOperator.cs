@@ -52,8 +52,9 @@ public interface IShadowRecorder
 /// <param name="LabelAgreement">Share of rows whose first bool output (predicted label) agrees; NaN without one.</param>
 public sealed record ShadowReport(string Model, long Rows, double MeanAbsoluteDifference, double MaxAbsoluteDifference, double LabelAgreement);
 
-/// <summary>Scores batches with ONNX models through ONNX Runtime. The selected feature columns are gathered into a
-/// pinned row-major [rows, features] float32 matrix that every model's input <see cref="OrtValue"/> points at; outputs
+/// <summary>Scores batches with ONNX models through ONNX Runtime. The feature columns are gathered into a pinned
+/// row-major [rows, features] float32 matrix that every model's input <see cref="OrtValue"/> points at (or, for a model
+/// with one [-1, 1] input per feature column, each input points at the batch column itself: nothing is copied); outputs
 /// land in pinned buffers bound once with <see cref="OrtIoBinding"/> and are copied into the batch's output columns, so
 /// a full batch allocates nothing. Models can be replaced while the pipeline runs (<see cref="Deploy"/>: the swap
 /// happens between two batches), split by a hash of a key (<see cref="SetVariants"/>) and shadowed
