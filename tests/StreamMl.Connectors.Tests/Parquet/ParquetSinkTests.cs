@@ -217,13 +217,13 @@ public sealed class ParquetSinkTests
         using var batch = new ColumnBatch(schema, 4096);
         batch.Length = 4096;
         batch[1].SetNull(7);
-        // The first writes open the file and let the JIT settle.
-        for (var i = 0; i < 100; i++) sink.Write(batch, i);
+        // The first writes open the file, grow the buffers to the row-group size and let the JIT settle.
+        for (var i = 0; i < 200; i++) sink.Write(batch, i);
         var before = GC.GetAllocatedBytesForCurrentThread();
-        for (var i = 100; i < 150; i++) sink.Write(batch, i);
+        for (var i = 200; i < 250; i++) sink.Write(batch, i);
         var allocated = GC.GetAllocatedBytesForCurrentThread() - before;
         Assert.Equal(0, allocated);
         await sink.DisposeAsync();
-        Assert.Equal(150 * 4096, TestData.Scalar($"SELECT count(*) FROM read_parquet('{TestData.Glob(output)}')"));
+        Assert.Equal(250 * 4096, TestData.Scalar($"SELECT count(*) FROM read_parquet('{TestData.Glob(output)}')"));
     }
 }
