@@ -34,7 +34,8 @@ public sealed record DeadLetter(
                 ColumnType.Int64 => column.Values<long>()[row].ToString(CultureInfo.InvariantCulture),
                 ColumnType.Bool => column.Values<byte>()[row] != 0 ? "true" : "false",
                 ColumnType.Timestamp => DateTime.UnixEpoch.AddTicks(column.Values<long>()[row] * 10).ToString("O", CultureInfo.InvariantCulture),
-                ColumnType.String => column.Dictionary![column.Values<int>()[row]],
+                // A later stage's string column holds no code yet when an earlier stage rejects the row.
+                ColumnType.String => (uint)column.Values<int>()[row] < (uint)column.Dictionary!.Count ? column.Dictionary[column.Values<int>()[row]] : "",
                 _ => "?",
             });
         }

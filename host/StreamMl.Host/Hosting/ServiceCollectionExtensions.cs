@@ -42,7 +42,7 @@ public static class ServiceCollectionExtensions
             sp.GetRequiredService<ILogger<PipelineManager>>(),
             sp.GetRequiredService<IOptions<StreamMlOptions>>().Value.MaxScoreRows));
         services.TryAddSingleton<PrometheusExporter>();
-        services.TryAddSingleton<StreamMlRuntime>();
+        services.TryAddSingleton(sp => new StreamMlRuntime(sp.GetRequiredService<PipelineManager>()));
         services.AddHostedService<StreamMlHostedService>();
         services.AddGrpc(o =>
         {

@@ -74,6 +74,27 @@ public sealed class DataPlaneTests(HostFixture host)
     }
 
     [Fact]
+    public async Task Validation_rules_of_the_spec_reject_rows_in_Score_with_the_rule_and_column()
+    {
+        await host.Control().CreatePipelineAsync(new CreatePipelineRequest { Spec = TestSpecs.Sensors("score-validation", validation: true), Replace = true });
+        var readings = new List<TestSpecs.Reading>
+        {
+            new("d1", 60, 1.0f, 100, false),
+            new("d2", 60, -3.0f, 100, false),
+            new("d9", 60, 1.0f, 100, false),
+        };
+        var response = await host.DataPlane().ScoreAsync(new ScoreRequest { Pipeline = "score-validation", Rows = TestSpecs.ToRowSet(readings) });
+        Assert.False(response.Scores[0].Rejected);
+        TestSpecs.AssertClose(TestSpecs.Reference(60, 1.0, 100), response.Scores[0].Score);
+        Assert.True(response.Scores[1].Rejected);
+        Assert.Contains("range", response.Scores[1].Reason);
+        Assert.Contains("vibration", response.Scores[1].Reason);
+        Assert.True(response.Scores[2].Rejected);
+        Assert.Contains("allowed", response.Scores[2].Reason);
+        Assert.Contains("d9", response.Scores[2].Reason);
+    }
+
+    [Fact]
     public async Task ScoreStream_answers_each_request_in_order_with_the_same_scores_as_Score()
     {
         var name = await CreateAsync("score-stream");
