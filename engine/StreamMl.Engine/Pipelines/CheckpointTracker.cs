@@ -16,9 +16,12 @@ internal sealed class CheckpointTracker
     private readonly List<SourceRange> _merge = new(16);
     private long _committed = -1;
 
-    public CheckpointTracker(IBatchSource source, int sinkCount)
+    private readonly IDeadLetterSink _deadLetters;
+
+    public CheckpointTracker(IBatchSource source, int sinkCount, IDeadLetterSink deadLetters)
     {
         _source = source;
+        _deadLetters = deadLetters;
         _durable = new long[Math.Max(sinkCount, 1)];
         Array.Fill(_durable, -1L);
         if (sinkCount == 0) _durable[0] = long.MaxValue;
@@ -42,7 +45,10 @@ internal sealed class CheckpointTracker
         lock (_commitGate)
         {
             var count = Collect(sink, sequence);
-            if (count > 0) _source.Commit(_commitBuffer.AsSpan(0, count));
+            if (count == 0) return;
+            // Rejected rows of these batches must be safe before their positions are.
+            _deadLetters.Flush();
+            _source.Commit(_commitBuffer.AsSpan(0, count));
         }
     }
 

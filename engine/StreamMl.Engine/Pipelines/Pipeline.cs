@@ -42,7 +42,7 @@ public sealed class Pipeline : IAsyncDisposable
 
         _pool = new BatchPool(schema, options.BatchCapacity, maxRetained: options.RingSize);
         _ring = new RingBuffer<ColumnBatch>(_pool.Rent, options.RingSize, ProducerType.Single, WaitStrategy.Create(options.WaitStrategy));
-        _checkpoints = new CheckpointTracker(source, _sinks.Length);
+        _checkpoints = new CheckpointTracker(source, _sinks.Length, DeadLetters);
         _sourceCounters = new StageCounters(source.Name, StageKind.Source);
 
         var counters = new List<StageCounters> { _sourceCounters };

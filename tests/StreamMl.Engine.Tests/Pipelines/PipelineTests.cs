@@ -208,6 +208,58 @@ public sealed class PipelineTests
         await pipeline.DisposeAsync().AsTask().WaitAsync(s_timeout);
     }
 
+    [Fact]
+    public async Task Dead_letters_are_flushed_before_the_positions_of_their_rows_are_committed()
+    {
+        var deadLetters = new FlushCountingDeadLetters();
+        var source = new CommitCheckingSource(new CountingSource(10_000), deadLetters);
+        await using var pipeline = Pipeline.From(source, new PipelineOptions { BatchCapacity = 1000, DeadLetters = deadLetters })
+            .Then(new DoublingOperator(rejectEvery: 10)).To(new CollectingSink()).Build();
+        await pipeline.RunAsync().WaitAsync(s_timeout);
+
+        Assert.Equal(1_000, deadLetters.Count);
+        Assert.NotEmpty(source.Checks);
+        // At every commit, the letters of every rejected row up to the committed offset had been flushed.
+        Assert.All(source.Checks, check => Assert.True(check.Flushed >= check.RejectedBelow, $"{check}"));
+    }
+
+    private sealed class FlushCountingDeadLetters : IDeadLetterSink
+    {
+        private long _count;
+        private long _flushed;
+
+        public long Count => Interlocked.Read(ref _count);
+
+        public long Flushed => Interlocked.Read(ref _flushed);
+
+        public void Write(DeadLetter deadLetter) => Interlocked.Increment(ref _count);
+
+        public void Flush() => Interlocked.Exchange(ref _flushed, Count);
+    }
+
+    /// <summary>Passes everything to a <see cref="CountingSource"/> and, at each commit, notes how many letters were
+    /// flushed against how many rows below the committed offset were rejected (ids divisible by 10).</summary>
+    private sealed class CommitCheckingSource(CountingSource inner, FlushCountingDeadLetters deadLetters) : IBatchSource
+    {
+        public readonly List<(long Flushed, long RejectedBelow)> Checks = [];
+
+        public string Name => inner.Name;
+        public Schema Schema => inner.Schema;
+        public ValueTask OpenAsync(SourceContext context, CancellationToken cancellationToken) => inner.OpenAsync(context, cancellationToken);
+        public ValueTask<bool> FillAsync(ColumnBatch batch, CancellationToken cancellationToken) => inner.FillAsync(batch, cancellationToken);
+
+        public void Commit(ReadOnlySpan<SourceRange> ranges)
+        {
+            var end = 0L;
+            foreach (var range in ranges) end = Math.Max(end, range.End);
+            lock (Checks) Checks.Add((deadLetters.Flushed, (end + 9) / 10));
+            inner.Commit(ranges);
+        }
+
+        public string Describe(int partition, long offset) => inner.Describe(partition, offset);
+        public ValueTask DisposeAsync() => inner.DisposeAsync();
+    }
+
     private sealed class UnopenableSink : IBatchSink
     {
         public string Name => "unopenable";
