@@ -60,6 +60,7 @@ listener $mqtt_port 127.0.0.1
 allow_anonymous true
 persistence false
 max_queued_messages 100000
+max_inflight_messages 0
 CONF
   chmod 755 "$STREAMML_SERVICES_DIR"
   "$mosquitto_bin" -c "$STREAMML_SERVICES_DIR/mosquitto.conf" >"$STREAMML_SERVICES_DIR/mosquitto.log" 2>&1 &

@@ -46,9 +46,9 @@ public sealed class MqttSourceOptions
     /// <summary>How far the watermark trails the highest event time seen. Default 5 seconds.</summary>
     public TimeSpan WatermarkDelay { get; set; } = TimeSpan.FromSeconds(5);
 
-    /// <summary>Messages received but not yet acknowledged, at most: the broker is told this receive maximum (MQTT 5),
-    /// and the source holds no more. It bounds memory and, since acknowledgements wait for durability, the batch size.
-    /// Default 8192 (at most 65535).</summary>
+    /// <summary>Messages the source holds before they reach a batch: when the queue is full the receive handler waits,
+    /// so the rest stay at the broker; it is also the MQTT 5 receive maximum told to the broker. Memory is bounded by
+    /// this plus the pipeline's ring (RingSize × BatchCapacity rows). Default 8192 (at most 65535).</summary>
     public int MaxInFlight { get; set; } = 8192;
 
     /// <summary>Longest a partly filled batch waits for more messages. Default 50 ms.</summary>

@@ -195,4 +195,37 @@ public sealed class MqttSourceTests(ITestOutputHelper output)
             File.Delete(secretFile);
         }
     }
+
+    [Fact]
+    public async Task A_slow_sink_holds_the_broker_back_instead_of_buffering_without_bound()
+    {
+        if (TestServices.Mqtt(output) is not { } broker) return;
+        var options = Options(broker.Host, broker.Port, "slow-" + Guid.NewGuid().ToString("N"));
+        options.MaxInFlight = 100;
+        var source = new MqttSource(options);
+        var sink = new CollectingSink(writeDelayMs: 30);
+        await using var pipeline = Pipeline.From(source, new PipelineOptions { Name = "slow", BatchCapacity = 64, RingSize = 4 }).To(sink).Build();
+        await pipeline.StartAsync();
+        var peak = 0;
+        using var sampling = new CancellationTokenSource();
+        var sampler = Task.Run(async () =>
+        {
+            while (!sampling.IsCancellationRequested)
+            {
+                peak = Math.Max(peak, source.Unacknowledged);
+                await Task.Delay(2);
+            }
+        });
+        await MqttTestClient.PublishAsync(broker.Host, broker.Port, Enumerable.Range(0, 2000).Select(i => ("sensors/slow/telemetry", Payload(i))));
+        await sink.WaitForAsync(2000, TimeSpan.FromSeconds(60));
+        sampling.Cancel();
+        await sampler;
+        await pipeline.StopAsync();
+        output.WriteLine($"peak unacknowledged: {peak}");
+        // Held at once: at most MaxInFlight waiting in the source, plus the rows in the ring (4 slots of 64) and the batch
+        // being filled; the other messages of the 2,000 wait at the broker (the receive handler blocks, and MQTT 5's
+        // receive maximum tells a broker that honours it to hold them back).
+        Assert.InRange(peak, 1, 100 + 4 * 64 + 64);
+        Assert.Equal(2000, sink.Rows.Select(r => r.Get("seq")).Distinct().Count());
+    }
 }
