@@ -166,6 +166,10 @@ public sealed class DemoTests : IDisposable
             {
                 ArrowIpc = Google.Protobuf.ByteString.CopyFrom(data.NextBatch(4000, start)),
             }, "test", CancellationToken.None);
+        // Stop only once the pipeline has read every queued row: a stop drains the ring, not the Ingest queue.
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (pipeline.Runtime.Memory!.Rows < 24_000 && DateTime.UtcNow < deadline) await Task.Delay(10);
+        Assert.Equal(24_000, pipeline.Runtime.Memory!.Rows);
         await manager.StopAsync("profile-drift", CancellationToken.None);
 
         var report = pipeline.Runtime.Drift!.Report("profile-drift", 0);
