@@ -17,7 +17,6 @@ namespace StreamMl.Benchmarks.Scoring;
 /// feature columns are already computed, the scorer plus the feature pipeline, and ML.NET's PredictionEngine called
 /// row by row on the same rows. One operation = one batch of 4096 rows.</summary>
 [MemoryDiagnoser]
-[Config(typeof(ReportingConfig))]
 public unsafe class ScoringBenchmarks
 {
     private const int Rows = ColumnBatch.DefaultCapacity;

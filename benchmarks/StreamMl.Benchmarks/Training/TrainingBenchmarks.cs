@@ -13,7 +13,6 @@ namespace StreamMl.Benchmarks.Training;
 /// the baseline), exact stratified folds of 30,000 labels, and SMOTE bringing a 24,000 x 23 training fold with 22%
 /// positives to balance.</summary>
 [MemoryDiagnoser]
-[Config(typeof(TrainingBenchmarkConfig))]
 public class TrainingBenchmarks
 {
     private float[] _labels = [];
@@ -67,18 +66,5 @@ public class TrainingBenchmarks
         public float Score;
         public float Probability;
         public bool PredictedLabel;
-    }
-}
-
-/// <summary>The shared config has no columns, logger or exporter of its own; this adds BenchmarkDotNet's defaults so the
-/// summary table (with ratios and allocations) is printed and written as GitHub markdown.</summary>
-public sealed class TrainingBenchmarkConfig : ManualConfig
-{
-    /// <summary>Creates the config.</summary>
-    public TrainingBenchmarkConfig()
-    {
-        AddColumnProvider(DefaultColumnProviders.Instance);
-        AddLogger(ConsoleLogger.Default);
-        AddExporter(MarkdownExporter.GitHub);
     }
 }

@@ -51,6 +51,11 @@ public interface IDeadLetterSink
 
     /// <summary>Rows received so far.</summary>
     long Count { get; }
+
+    /// <summary>Makes every letter received so far durable. The pipeline calls it before it commits source positions,
+    /// so a rejected row's position is never committed while its letter could still be lost. The default does nothing
+    /// (right for sinks that write through).</summary>
+    void Flush() { }
 }
 
 /// <summary>Keeps dead letters in memory; the default when a pipeline names no dead-letter sink, and handy in tests.</summary>
