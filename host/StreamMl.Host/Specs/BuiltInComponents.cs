@@ -55,6 +55,39 @@ internal static class BuiltInComponents
         });
     }
 
+    private static Func<PipelineRuntime, IBatchOperator>? ProfileDriftFactory(SpecNode node, SpecContext context)
+    {
+        var model = node.String("model", required: true);
+        var version = node.String("version") ?? "";
+        var window = node.Duration("window") ?? TimeSpan.FromSeconds(10);
+        var features = node.Strings("features");
+        var keep = node.Int("keep_windows", min: 1, max: 100_000) ?? 100;
+        node.RejectUnknownKeys("drift (reference: model)");
+        if (model is null) return null;
+        if (window <= TimeSpan.Zero)
+        {
+            node.Child("window")!.Error("'drift.window' must be a positive duration such as 10s");
+            return null;
+        }
+        var catalog = context.Catalog;
+        return runtime =>
+        {
+            var entry = catalog.Require(model, version);
+            if (!entry.Lineage.TryGetValue("profile", out var profilePath))
+                throw new Engine.StreamMlException($"model {entry.Id} has no training profile: drift against the model needs a registry model");
+            var state = runtime.Drift ??= new DriftState(new DriftSettings(features ?? []) { KeepWindows = keep, ReferenceRows = 0 });
+            var adapter = new ProfileDrift(state, runtime.Events, runtime.Name);
+            return new Operators.Drift.DriftOperator(new Operators.Drift.DriftOptions
+            {
+                Profile = Operators.Drift.ReferenceProfile.FromJson(File.ReadAllText(profilePath)),
+                Features = features,
+                Window = Operators.Drift.DriftWindow.Tumbling(window),
+                WindowHistory = Math.Min(keep, 64),
+                WindowClosed = adapter.OnWindowClosed,
+            });
+        };
+    }
+
     /// <summary>Reads <c>columns: { name: type }</c> (or a list of <c>name: type</c> entries) into a schema.</summary>
     internal static Schema? ReadColumns(SpecNode node, string key, IReadOnlyList<string> required)
     {
@@ -229,7 +262,9 @@ internal static class BuiltInComponents
         };
     }
 
-    /// <summary><c>drift: { features: [..], reference_rows: 2000, window_rows: 1000, bins: 10, warning_psi: 0.1, drift_psi: 0.25 }</c></summary>
+    /// <summary><c>drift: { features: [..], reference_rows: 2000, window_rows: 1000, bins: 10, warning_psi: 0.1, drift_psi: 0.25 }</c>
+    /// compares row windows with the first rows; <c>drift: { reference: model, model: NAME, window: 10s }</c> runs the
+    /// drift area's DriftOperator against the registry version's training profile, in event-time windows.</summary>
     private static Func<PipelineRuntime, IBatchOperator>? Drift(SpecNode node, SpecContext context)
     {
         if (!node.IsMapping)
@@ -237,6 +272,8 @@ internal static class BuiltInComponents
             node.Error("'drift' must be a mapping, e.g. { features: [temperature, vibration] }");
             return null;
         }
+        var reference = node.Choice("reference", ["rows", "model"], fallback: "rows");
+        if (reference == "model") return ProfileDriftFactory(node, context);
         var features = node.Strings("features", required: true);
         var settings = new DriftSettings(features ?? [])
         {

@@ -151,7 +151,11 @@ public sealed class DataPlaneTests(HostFixture host)
             TestSpecs.AssertClose(TestSpecs.Reference(sent[i].Temperature, sent[i].Vibration, sent[i].Pressure), received[i].Values[3].Number);
         }
 
-        var status = await host.Control().GetStatusAsync(new PipelineRef { Name = name });
+        // The memory sink runs on its own thread beside the subscribers' sink: let it catch up.
+        PipelineStatus status;
+        var deadline = DateTime.UtcNow.AddSeconds(20);
+        do status = await host.Control().GetStatusAsync(new PipelineRef { Name = name });
+        while (status.Stages.Single(s => s.Name == "memory").RowsOut < 800 && DateTime.UtcNow < deadline && await Delay());
         Assert.Equal(800, status.Stages[0].RowsOut);
         Assert.Equal(800, status.Stages.Single(s => s.Name == "memory").RowsOut);
         Assert.Equal(0, status.LagRows);
@@ -181,7 +185,11 @@ public sealed class DataPlaneTests(HostFixture host)
         Assert.Equal("temperature", alert.Feature);
         Assert.Equal(2, alert.Window); // a reference of 400 rows, then windows of 200: the shifted rows start window 2
 
-        var report = await host.Query().GetDriftReportAsync(new DriftReportRequest { Pipeline = name });
+        // The alert comes with window 2; wait for the last window (3) to close too.
+        DriftReport report;
+        var deadline = DateTime.UtcNow.AddSeconds(20);
+        do report = await host.Query().GetDriftReportAsync(new DriftReportRequest { Pipeline = name });
+        while (report.Windows.Count < 4 && DateTime.UtcNow < deadline && await Delay());
         Assert.Equal("drift", report.Status);
         Assert.Equal(400, report.ReferenceRows);
         var temperature = report.Features.Single(f => f.Feature == "temperature");
