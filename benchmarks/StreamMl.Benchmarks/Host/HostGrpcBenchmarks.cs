@@ -101,16 +101,10 @@ public class HostScoreBenchmarks
     }
 }
 
-/// <summary>Adds what the shared configuration leaves out for these benchmarks: console output and a GitHub markdown
-/// report (the shared Config has neither logger nor exporter), and latency percentiles.</summary>
+/// <summary>Latency percentiles on top of the shared configuration.</summary>
 public sealed class HostBenchmarkConfig : ManualConfig
 {
     /// <summary>Creates the configuration.</summary>
-    public HostBenchmarkConfig()
-    {
-        AddLogger(BenchmarkDotNet.Loggers.ConsoleLogger.Default);
-        AddExporter(BenchmarkDotNet.Exporters.MarkdownExporter.GitHub);
-        AddColumnProvider(BenchmarkDotNet.Columns.DefaultColumnProviders.Instance);
+    public HostBenchmarkConfig() =>
         AddColumn(BenchmarkDotNet.Columns.StatisticColumn.P50, BenchmarkDotNet.Columns.StatisticColumn.P95, BenchmarkDotNet.Columns.StatisticColumn.Max);
-    }
 }
