@@ -10,6 +10,7 @@ public sealed class Config : ManualConfig
     /// <summary>Creates the shared configuration on top of BenchmarkDotNet's defaults.</summary>
     public Config()
     {
+        Add(DefaultConfig.Instance);
         AddDiagnoser(MemoryDiagnoser.Default);
         WithOrderer(new BenchmarkDotNet.Order.DefaultOrderer(BenchmarkDotNet.Order.SummaryOrderPolicy.Declared));
         AddLogicalGroupRules(BenchmarkLogicalGroupRule.ByParams, BenchmarkLogicalGroupRule.ByCategory);

@@ -11,7 +11,6 @@ namespace StreamMl.Benchmarks.Features;
 /// forced scalar) against a memcpy of the same bytes (the physical limit), a plain scalar loop, and ML.NET's
 /// NormalizeMeanVariance / OneHotEncoding transforming the same rows. One operation = one batch.</summary>
 [MemoryDiagnoser]
-[Config(typeof(ReportingConfig))]
 public class FeatureBenchmarks
 {
     private const int Rows = ColumnBatch.DefaultCapacity;

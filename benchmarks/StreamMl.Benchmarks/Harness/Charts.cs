@@ -22,14 +22,16 @@ public static class Charts
             }
             position += 0.5;
         }
-        plot.Add.Bars(bars);
-        plot.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericManual([.. ticks]);
-        plot.Axes.Bottom.MajorTickStyle.Length = 0;
-        plot.Add.HorizontalLine(1, 1, Colors.Gray, LinePattern.Dashed);
+        var barPlot = plot.Add.Bars(bars);
+        barPlot.Horizontal = true;
+        plot.Axes.Left.TickGenerator = new ScottPlot.TickGenerators.NumericManual([.. ticks.Select(t => new Tick(t.Position, t.Label.Replace('\n', ' ')))]);
+        plot.Axes.Left.MajorTickStyle.Length = 0;
+        plot.Axes.InvertY();
+        plot.Add.VerticalLine(1, 1, Colors.Gray, LinePattern.Dashed);
         plot.Title("StreamMl speed-up over each peer (rows/s ratio, same run)");
-        plot.YLabel("× faster than the peer");
-        plot.Axes.Margins(bottom: 0);
-        plot.SavePng(path, Math.Max(800, 120 * bars.Count), 500);
+        plot.XLabel("× faster than the peer (dashed: equal)");
+        plot.Axes.Margins(left: 0);
+        plot.SavePng(path, 1100, Math.Max(400, 40 * bars.Count + 120));
     }
 
     /// <summary>Rows/s and p99 latency against batch size.</summary>

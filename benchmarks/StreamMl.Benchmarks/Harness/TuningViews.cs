@@ -8,55 +8,69 @@ using StreamMl.Engine.Ring;
 
 namespace StreamMl.Benchmarks.Harness;
 
-/// <summary>One point of a tuning sweep.</summary>
-public sealed record TuningPoint(string Sweep, string Setting, double RowsPerSecond, double P99Micros, long PeakWorkingSet);
+/// <summary>One point of a tuning sweep: the median of its rounds.</summary>
+/// <param name="Sweep">The knob swept.</param>
+/// <param name="Setting">Its value.</param>
+/// <param name="RowsPerSecond">Throughput.</param>
+/// <param name="P99Micros">p99 batch latency.</param>
+/// <param name="PeakBatchBytes">Peak native memory held by batches (<see cref="NativeBuffer.LiveBytes"/>) during the run.</param>
+public sealed record TuningPoint(string Sweep, string Setting, double RowsPerSecond, double P99Micros, long PeakBatchBytes);
 
 /// <summary>Sweeps the engine's knobs on the in-memory sensor pipeline (32 float features → sink): batch size, wait
 /// strategy, parallel pipelines and ring size. Latency is per batch, from the end of the source's fill to the sink's
 /// write, counted once per row.</summary>
 public static class TuningViews
 {
-    /// <summary>Runs every sweep.</summary>
-    public static async Task<IReadOnlyList<TuningPoint>> RunAsync(ScenarioSize size, TextWriter log)
+    private sealed record Setting(string Sweep, string Value, int BatchCapacity, int RingSize, WaitStrategyKind Wait, int Parallel);
+
+    /// <summary>Runs every sweep: each setting once per round, rounds interleaved, the median round reported.</summary>
+    public static async Task<IReadOnlyList<TuningPoint>> RunAsync(ScenarioSize size, TextWriter log, int rounds = 3)
     {
         var rows = size == ScenarioSize.Smoke ? 50_000L : 20_000_000L;
-        var points = new List<TuningPoint>();
+        if (size == ScenarioSize.Smoke) rounds = 1;
+        var settings = new List<Setting>();
         foreach (var batch in new[] { 64, 256, 1024, 4096, 16384 })
-            points.Add(await MeasureAsync("batch size", batch.ToString(CultureInfo.InvariantCulture), rows, batch, 8, WaitStrategyKind.Blocking, 1, log));
+            settings.Add(new("batch size", batch.ToString(CultureInfo.InvariantCulture), batch, 8, WaitStrategyKind.Blocking, 1));
         foreach (var wait in Enum.GetValues<WaitStrategyKind>())
-            points.Add(await MeasureAsync("wait strategy", wait.ToString(), rows, 1024, 8, wait, 1, log));
+            settings.Add(new("wait strategy", wait.ToString(), 1024, 8, wait, 1));
         foreach (var parallel in new[] { 1, 2 })
-            points.Add(await MeasureAsync("parallel pipelines", parallel.ToString(CultureInfo.InvariantCulture), rows, 4096, 8, WaitStrategyKind.Blocking, parallel, log));
+            settings.Add(new("parallel pipelines", parallel.ToString(CultureInfo.InvariantCulture), 4096, 8, WaitStrategyKind.Blocking, parallel));
         foreach (var ring in new[] { 2, 8, 32, 128 })
-            points.Add(await MeasureAsync("ring size", ring.ToString(CultureInfo.InvariantCulture), rows, 4096, ring, WaitStrategyKind.Blocking, 1, log));
-        return points;
+            settings.Add(new("ring size", ring.ToString(CultureInfo.InvariantCulture), 4096, ring, WaitStrategyKind.Blocking, 1));
+
+        var runs = settings.ToDictionary(s => s, _ => new List<TuningPoint>());
+        for (var round = 0; round < rounds; round++)
+            foreach (var setting in settings)
+                runs[setting].Add(await MeasureAsync(setting, rows, log));
+        return settings.Select(s => runs[s].OrderBy(p => p.RowsPerSecond).ElementAt(runs[s].Count / 2)).ToList();
     }
 
-    private static async Task<TuningPoint> MeasureAsync(string sweep, string setting, long rows, int batchCapacity, int ringSize,
-        WaitStrategyKind wait, int parallel, TextWriter log)
+    private static async Task<TuningPoint> MeasureAsync(Setting setting, long rows, TextWriter log)
     {
         GC.Collect();
         var histogram = ScenarioMeasure.NewHistogram();
-        var peak = Environment.WorkingSet;
+        var peak = NativeBuffer.LiveBytes;
         using var sampling = new CancellationTokenSource();
         var sampler = Task.Run(async () =>
         {
             while (!sampling.IsCancellationRequested)
             {
-                peak = Math.Max(peak, Environment.WorkingSet);
+                peak = Math.Max(peak, NativeBuffer.LiveBytes);
                 try { await Task.Delay(5, sampling.Token); } catch (OperationCanceledException) { }
             }
         });
         var clock = Stopwatch.StartNew();
-        var pipelines = Enumerable.Range(0, parallel).Select(p => RunPipelineAsync(rows / parallel, batchCapacity, ringSize, wait, p, histogram)).ToList();
+        var baseline = NativeBuffer.LiveBytes;
+        var pipelines = Enumerable.Range(0, setting.Parallel)
+            .Select(p => RunPipelineAsync(rows / setting.Parallel, setting.BatchCapacity, setting.RingSize, setting.Wait, p, histogram)).ToList();
         await Task.WhenAll(pipelines);
         clock.Stop();
         await sampling.CancelAsync();
         await sampler;
-        var point = new TuningPoint(sweep, setting, rows / clock.Elapsed.TotalSeconds,
-            histogram.GetValueAtPercentile(99) * 1e6 / Stopwatch.Frequency, peak);
+        var point = new TuningPoint(setting.Sweep, setting.Value, rows / clock.Elapsed.TotalSeconds,
+            histogram.GetValueAtPercentile(99) * 1e6 / Stopwatch.Frequency, peak - baseline);
         log.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"tuning {sweep,-18} {setting,-9} {point.RowsPerSecond,14:N0} rows/s  p99 {point.P99Micros,10:N1} µs  peak {peak / 1e6:N0} MB"));
+            $"tuning {setting.Sweep,-18} {setting.Value,-9} {point.RowsPerSecond,14:N0} rows/s  p99 {point.P99Micros,10:N1} µs  batches {point.PeakBatchBytes / 1e6:N1} MB"));
         return point;
     }
 
@@ -118,10 +132,10 @@ public static class TuningViews
         {
             text.AppendLine(CultureInfo.InvariantCulture, $"#### Rows/s and p99 against {sweep.Key}");
             text.AppendLine();
-            text.AppendLine($"| {sweep.Key} | Rows/s | p99 batch latency µs | Peak MB |");
+            text.AppendLine($"| {sweep.Key} | Rows/s | p99 batch latency µs | Peak batch memory MB |");
             text.AppendLine("|---|---:|---:|---:|");
             foreach (var p in sweep)
-                text.AppendLine(string.Create(CultureInfo.InvariantCulture, $"| {p.Setting} | {p.RowsPerSecond:N0} | {p.P99Micros:N1} | {p.PeakWorkingSet / 1e6:N0} |"));
+                text.AppendLine(string.Create(CultureInfo.InvariantCulture, $"| {p.Setting} | {p.RowsPerSecond:N0} | {p.P99Micros:N1} | {p.PeakBatchBytes / 1e6:N1} |"));
             text.AppendLine();
         }
         return text.ToString();

@@ -102,21 +102,31 @@ internal static class ArrowInterop
         }
     }
 
-    private static void CopyColumn(IArrowArray array, Column column, int length)
-    {
-        for (var row = 0; row < length; row++)
-            if (array.IsNull(row)) column.SetNull(row);
+    private static void CopyColumn(IArrowArray array, Column column, int length) => CopyRows(array, 0, column, 0, length);
 
+    /// <summary>Copies <paramref name="count"/> rows of <paramref name="array"/> from row <paramref name="from"/> into
+    /// <paramref name="column"/> from row <paramref name="to"/>, widening float32 to float64 and int32 to int64 and
+    /// converting any timestamp unit to microseconds.</summary>
+    public static void CopyRows(IArrowArray array, int from, Column column, int to, int count)
+    {
+        for (var i = 0; i < count; i++)
+        {
+            if (array.IsNull(from + i)) column.SetNull(to + i);
+            else column.SetValid(to + i);
+        }
         switch (column.Type, array)
         {
-            case (ColumnType.Float32, FloatArray a): a.Values.CopyTo(column.Values<float>()); break;
-            case (ColumnType.Float64, DoubleArray a): a.Values.CopyTo(column.Values<double>()); break;
-            case (ColumnType.Int32, Int32Array a): a.Values.CopyTo(column.Values<int>()); break;
-            case (ColumnType.Int64, Int64Array a): a.Values.CopyTo(column.Values<long>()); break;
+            case (ColumnType.Float32, FloatArray a): a.Values.Slice(from, count).CopyTo(column.Values<float>()[to..]); break;
+            case (ColumnType.Float64, DoubleArray a): a.Values.Slice(from, count).CopyTo(column.Values<double>()[to..]); break;
+            case (ColumnType.Int32, Int32Array a): a.Values.Slice(from, count).CopyTo(column.Values<int>()[to..]); break;
+            case (ColumnType.Int64, Int64Array a): a.Values.Slice(from, count).CopyTo(column.Values<long>()[to..]); break;
+            case (ColumnType.Float32, DoubleArray a): Convert(a.Values.Slice(from, count), column.Values<float>()[to..], v => (float)v); break;
+            case (ColumnType.Float64, FloatArray a): Convert(a.Values.Slice(from, count), column.Values<double>()[to..], v => v); break;
+            case (ColumnType.Int64, Int32Array a): Convert(a.Values.Slice(from, count), column.Values<long>()[to..], v => v); break;
             case (ColumnType.Bool, BooleanArray a):
                 {
                     var values = column.Values<byte>();
-                    for (var row = 0; row < length; row++) values[row] = a.GetValue(row) == true ? (byte)1 : (byte)0;
+                    for (var i = 0; i < count; i++) values[to + i] = a.GetValue(from + i) == true ? (byte)1 : (byte)0;
                     break;
                 }
             case (ColumnType.Timestamp, TimestampArray a):
@@ -124,29 +134,34 @@ internal static class ArrowInterop
                     var unit = ((TimestampType)a.Data.DataType).Unit;
                     var values = column.Values<long>();
                     var raw = a.Values;
-                    for (var row = 0; row < length; row++) values[row] = ToMicros(raw[row], unit);
+                    for (var i = 0; i < count; i++) values[to + i] = ToMicros(raw[from + i], unit);
                     break;
                 }
             case (ColumnType.String, StringArray a):
                 {
                     var codes = column.Values<int>();
-                    for (var row = 0; row < length; row++)
-                        codes[row] = a.IsNull(row) ? 0 : column.Dictionary!.GetOrAdd(a.GetString(row));
+                    for (var i = 0; i < count; i++)
+                        codes[to + i] = a.IsNull(from + i) ? 0 : column.Dictionary!.GetOrAdd(a.GetString(from + i));
                     break;
                 }
             case (ColumnType.String, DictionaryArray a) when a.Dictionary is StringArray dictionary:
                 {
                     var codes = column.Values<int>();
                     var map = new int[dictionary.Length];
-                    for (var i = 0; i < map.Length; i++) map[i] = column.Dictionary!.GetOrAdd(dictionary.GetString(i));
-                    for (var row = 0; row < length; row++)
-                        codes[row] = a.IsNull(row) ? 0 : map[IndexAt(a.Indices, row)];
+                    for (var d = 0; d < map.Length; d++) map[d] = column.Dictionary!.GetOrAdd(dictionary.GetString(d));
+                    for (var i = 0; i < count; i++)
+                        codes[to + i] = a.IsNull(from + i) ? 0 : map[IndexAt(a.Indices, from + i)];
                     break;
                 }
             default:
                 throw new SchemaMismatchException(
                     $"column '{column.Field.Name}' is {ColumnTypes.Name(column.Type)} but the Arrow array is {array.Data.DataType.Name}");
         }
+    }
+
+    private static void Convert<TFrom, TTo>(ReadOnlySpan<TFrom> source, Span<TTo> target, Func<TFrom, TTo> convert)
+    {
+        for (var i = 0; i < source.Length; i++) target[i] = convert(source[i]);
     }
 
     private static int IndexAt(IArrowArray indices, int row) => indices switch

@@ -112,6 +112,17 @@ public sealed class Column : IDisposable
         if (source.IsValid(from)) SetValid(to); else SetNull(to);
     }
 
+    /// <summary>Copies <paramref name="count"/> rows of an Arrow array, starting at <paramref name="sourceRow"/>, into
+    /// this column from <paramref name="targetRow"/>: nulls, float32↔float64, int32→int64, any timestamp unit to
+    /// microseconds, and string or dictionary-of-string arrays. Throws a <see cref="SchemaMismatchException"/> naming the
+    /// column for any other pairing.</summary>
+    public void CopyFrom(Apache.Arrow.IArrowArray array, int sourceRow, int targetRow, int count)
+    {
+        if (targetRow < 0 || targetRow + count > Capacity)
+            ThrowHelper.ArgumentOutOfRange(nameof(count), $"rows {targetRow}..{targetRow + count} do not fit column '{Field.Name}' of capacity {Capacity}");
+        ArrowInterop.CopyRows(array, sourceRow, this, targetRow, count);
+    }
+
     private static int MemoryMarshalInt(ReadOnlySpan<byte> bytes) => System.Runtime.InteropServices.MemoryMarshal.Read<int>(bytes);
 
     internal void MarkMayHaveNulls() => _mayHaveNulls = true;

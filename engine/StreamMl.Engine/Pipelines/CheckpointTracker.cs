@@ -6,15 +6,22 @@ namespace StreamMl.Engine;
 internal sealed class CheckpointTracker
 {
     private readonly object _gate = new();
+    // Commits are ordered by this lock but run outside _gate, so a slow commit (Kafka, a file rename) never stalls the
+    // producer recording the next batch's positions.
+    private readonly object _commitGate = new();
+    private SourceRange[] _commitBuffer = new SourceRange[16];
     private readonly Queue<(long Sequence, SourceRange Range)> _pending = new(256);
     private readonly long[] _durable;
     private readonly IBatchSource _source;
     private readonly List<SourceRange> _merge = new(16);
     private long _committed = -1;
 
-    public CheckpointTracker(IBatchSource source, int sinkCount)
+    private readonly IDeadLetterSink _deadLetters;
+
+    public CheckpointTracker(IBatchSource source, int sinkCount, IDeadLetterSink deadLetters)
     {
         _source = source;
+        _deadLetters = deadLetters;
         _durable = new long[Math.Max(sinkCount, 1)];
         Array.Fill(_durable, -1L);
         if (sinkCount == 0) _durable[0] = long.MaxValue;
@@ -35,12 +42,24 @@ internal sealed class CheckpointTracker
     /// <summary>Sink <paramref name="sink"/> made every batch up to <paramref name="sequence"/> durable.</summary>
     public void MarkDurable(int sink, long sequence)
     {
+        lock (_commitGate)
+        {
+            var count = Collect(sink, sequence);
+            if (count == 0) return;
+            // Rejected rows of these batches must be safe before their positions are.
+            _deadLetters.Flush();
+            _source.Commit(_commitBuffer.AsSpan(0, count));
+        }
+    }
+
+    private int Collect(int sink, long sequence)
+    {
         lock (_gate)
         {
-            if (sequence <= _durable[sink]) return;
+            if (sequence <= _durable[sink]) return 0;
             _durable[sink] = sequence;
             var upTo = _durable.Min();
-            if (upTo <= _committed) return;
+            if (upTo <= _committed) return 0;
             _merge.Clear();
             while (_pending.Count > 0 && _pending.Peek().Sequence <= upTo)
             {
@@ -54,7 +73,9 @@ internal sealed class CheckpointTracker
                 }
             }
             Volatile.Write(ref _committed, upTo == long.MaxValue ? _committed : upTo);
-            if (_merge.Count > 0) _source.Commit(System.Runtime.InteropServices.CollectionsMarshal.AsSpan(_merge));
+            if (_commitBuffer.Length < _merge.Count) _commitBuffer = new SourceRange[_merge.Count * 2];
+            _merge.CopyTo(_commitBuffer);
+            return _merge.Count;
         }
     }
 

@@ -34,7 +34,8 @@ public sealed record DeadLetter(
                 ColumnType.Int64 => column.Values<long>()[row].ToString(CultureInfo.InvariantCulture),
                 ColumnType.Bool => column.Values<byte>()[row] != 0 ? "true" : "false",
                 ColumnType.Timestamp => DateTime.UnixEpoch.AddTicks(column.Values<long>()[row] * 10).ToString("O", CultureInfo.InvariantCulture),
-                ColumnType.String => column.Dictionary![column.Values<int>()[row]],
+                // A later stage's string column holds no code yet when an earlier stage rejects the row.
+                ColumnType.String => (uint)column.Values<int>()[row] < (uint)column.Dictionary!.Count ? column.Dictionary[column.Values<int>()[row]] : "",
                 _ => "?",
             });
         }
@@ -50,6 +51,11 @@ public interface IDeadLetterSink
 
     /// <summary>Rows received so far.</summary>
     long Count { get; }
+
+    /// <summary>Makes every letter received so far durable. The pipeline calls it before it commits source positions,
+    /// so a rejected row's position is never committed while its letter could still be lost. The default does nothing
+    /// (right for sinks that write through).</summary>
+    void Flush() { }
 }
 
 /// <summary>Keeps dead letters in memory; the default when a pipeline names no dead-letter sink, and handy in tests.</summary>

@@ -23,9 +23,10 @@ public sealed class Pipeline : IAsyncDisposable
     private readonly CancellationTokenSource _stopSource = new();
     private readonly List<Thread> _threads = [];
     private Thread? _producer;
-    private volatile Exception? _fault;
+    private Exception? _fault;
     private long _lastPublished = -1;
     private int _state; // 0 built, 1 started, 2 stopping, 3 done
+    private int _disposed;
 
     private Pipeline(IBatchSource source, IReadOnlyList<IBatchOperator> operators, IReadOnlyList<IBatchSink> sinks, PipelineOptions options)
     {
@@ -41,7 +42,7 @@ public sealed class Pipeline : IAsyncDisposable
 
         _pool = new BatchPool(schema, options.BatchCapacity, maxRetained: options.RingSize);
         _ring = new RingBuffer<ColumnBatch>(_pool.Rent, options.RingSize, ProducerType.Single, WaitStrategy.Create(options.WaitStrategy));
-        _checkpoints = new CheckpointTracker(source, _sinks.Length);
+        _checkpoints = new CheckpointTracker(source, _sinks.Length, DeadLetters);
         _sourceCounters = new StageCounters(source.Name, StageKind.Source);
 
         var counters = new List<StageCounters> { _sourceCounters };
@@ -55,6 +56,7 @@ public sealed class Pipeline : IAsyncDisposable
             _operatorContexts[i] = new StageContext(options.Name, _operators[i].Name, DeadLetters, source);
             var handler = new OperatorHandler(_operators[i], _operatorContexts[i], stageCounters, options.ErrorPolicy);
             var processor = new BatchEventProcessor<ColumnBatch, OperatorHandler>(_ring, _ring.NewBarrier(previous), handler);
+            stageCounters.WaitTicksSource = () => processor.WaitTicks;
             processors.Add(processor);
             previous = [processor.Sequence];
         }
@@ -63,10 +65,10 @@ public sealed class Pipeline : IAsyncDisposable
         {
             var stageCounters = new StageCounters(_sinks[i].Name, StageKind.Sink);
             counters.Add(stageCounters);
-            var context = new StageContext(options.Name, _sinks[i].Name, DeadLetters, source);
-            var handler = new SinkHandler(_sinks[i], i, context, stageCounters, _checkpoints, options);
+            var handler = new SinkHandler(_sinks[i], i, stageCounters, _checkpoints, options);
             var processor = new BatchEventProcessor<ColumnBatch, SinkHandler>(_ring, _ring.NewBarrier(previous), handler,
                 timeout: options.FlushInterval);
+            stageCounters.WaitTicksSource = () => processor.WaitTicks;
             processors.Add(processor);
             sinkSequences.Add(processor.Sequence);
         }
@@ -108,12 +110,27 @@ public sealed class Pipeline : IAsyncDisposable
     public async Task StartAsync(CancellationToken cancellationToken = default)
     {
         if (Interlocked.CompareExchange(ref _state, 1, 0) != 0) throw new PipelineException($"pipeline '{Name}' was already started");
-        await _source.OpenAsync(new SourceContext(Name, DeadLetters), cancellationToken).ConfigureAwait(false);
-        for (var i = 0; i < _sinks.Length; i++)
+        var opened = 0;
+        var sourceOpened = false;
+        try
         {
-            var index = i;
-            var context = new SinkContext(Name, Schema, _source, sequence => _checkpoints.MarkDurable(index, sequence));
-            await _sinks[i].OpenAsync(context, cancellationToken).ConfigureAwait(false);
+            await _source.OpenAsync(new SourceContext(Name, DeadLetters), cancellationToken).ConfigureAwait(false);
+            sourceOpened = true;
+            for (; opened < _sinks.Length; opened++)
+            {
+                var index = opened;
+                var context = new SinkContext(Name, Schema, _source, sequence => _checkpoints.MarkDurable(index, sequence));
+                await _sinks[opened].OpenAsync(context, cancellationToken).ConfigureAwait(false);
+            }
+        }
+        catch (Exception ex)
+        {
+            // Close what did open, so a failed start leaks nothing and Completion reports why.
+            for (var i = 0; i < opened; i++) await DisposeQuietlyAsync(_sinks[i]).ConfigureAwait(false);
+            if (sourceOpened) await DisposeQuietlyAsync(_source).ConfigureAwait(false);
+            Volatile.Write(ref _state, 3);
+            _completion.TrySetException(ex);
+            throw;
         }
         for (var i = 0; i < _processors.Length; i++)
         {
@@ -143,6 +160,12 @@ public sealed class Pipeline : IAsyncDisposable
         await Completion.WaitAsync(cancellationToken).ConfigureAwait(false);
     }
 
+    private static async Task DisposeQuietlyAsync(IAsyncDisposable disposable)
+    {
+        try { await disposable.DisposeAsync().ConfigureAwait(false); }
+        catch (Exception) { /* the open failure is the error worth reporting */ }
+    }
+
     private void RunProcessor(IEventProcessor processor)
     {
         processor.Run();
@@ -151,9 +174,11 @@ public sealed class Pipeline : IAsyncDisposable
 
     private void Fail(Exception fault)
     {
-        _fault ??= fault;
+        RecordFault(fault);
         _stopSource.Cancel();
     }
+
+    private void RecordFault(Exception fault) => Interlocked.CompareExchange(ref _fault, fault, null);
 
     private void ProduceLoop()
     {
@@ -217,12 +242,12 @@ public sealed class Pipeline : IAsyncDisposable
             var last = Volatile.Read(ref _lastPublished);
             // Orderly drain: every stage finishes every published batch before it is halted.
             var spinner = new SpinWait();
-            while (_fault is null && _processors.Any(p => p.Sequence.Value < last && p.IsRunning))
+            while (Volatile.Read(ref _fault) is null && _processors.Any(p => p.Sequence.Value < last && p.IsRunning))
                 spinner.SpinOnce(sleep1Threshold: 1);
             foreach (var processor in _processors) processor.Halt();
             foreach (var thread in _threads) thread.Join();
 
-            if (_fault is null)
+            if (Volatile.Read(ref _fault) is null)
             {
                 for (var i = 0; i < _operators.Length; i++) _operators[i].Complete(_operatorContexts[i]);
                 foreach (var sink in _sinks) sink.Flush();
@@ -232,7 +257,7 @@ public sealed class Pipeline : IAsyncDisposable
         }
         catch (Exception ex)
         {
-            _fault ??= ex;
+            RecordFault(ex);
         }
         try
         {
@@ -241,16 +266,17 @@ public sealed class Pipeline : IAsyncDisposable
         }
         catch (Exception ex)
         {
-            _fault ??= ex;
+            RecordFault(ex);
         }
         Volatile.Write(ref _state, 3);
-        if (_fault is { } fault) _completion.TrySetException(fault);
+        if (Volatile.Read(ref _fault) is { } fault) _completion.TrySetException(fault);
         else _completion.TrySetResult();
     }
 
     /// <summary>Stops the pipeline (if running) and frees the ring's batches.</summary>
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) == 1) return;
         if (Volatile.Read(ref _state) is 1 or 2)
         {
             _stopSource.Cancel();
@@ -263,7 +289,8 @@ public sealed class Pipeline : IAsyncDisposable
         _stopSource.Dispose();
     }
 
-    private sealed class OperatorHandler(IBatchOperator op, StageContext context, StageCounters counters, ErrorPolicy policy)
+    // Handlers are structs so each BatchEventProcessor<ColumnBatch, THandler> is specialised and the call is direct.
+    private readonly struct OperatorHandler(IBatchOperator op, StageContext context, StageCounters counters, ErrorPolicy policy)
         : IEventHandler<ColumnBatch>
     {
         public void OnEvent(ColumnBatch batch, long sequence, bool endOfBatch)
@@ -280,8 +307,12 @@ public sealed class Pipeline : IAsyncDisposable
             }
             catch (Exception ex) when (policy == ErrorPolicy.DeadLetterBatch)
             {
+                // Operators own the batch while they run (stages are sequential), so marking it is safe here.
                 counters._errors++;
-                DeadLetterBatch(batch, context, $"operator '{op.Name}' threw {ex.GetType().Name}: {ex.Message}");
+                for (var row = 0; row < batch.Length; row++)
+                    if (batch.Selection.IsSelected(row))
+                        context.Reject(batch, row, "stage-error", $"operator '{op.Name}' threw {ex.GetType().Name}: {ex.Message}");
+                batch.Failed = true;
             }
             counters._rowsRejected += context.RowsRejected - rejectedBefore;
             counters._rowsOut += batch.Failed ? 0 : batch.Selection.Count;
@@ -289,17 +320,14 @@ public sealed class Pipeline : IAsyncDisposable
         }
     }
 
-    private static void DeadLetterBatch(ColumnBatch batch, StageContext context, string message)
-    {
-        for (var row = 0; row < batch.Length; row++)
-            if (batch.Selection.IsSelected(row)) context.Reject(batch, row, "stage-error", message);
-        batch.Failed = true;
-    }
-
-    private sealed class SinkHandler(IBatchSink sink, int index, StageContext context, StageCounters counters,
-        CheckpointTracker checkpoints, PipelineOptions options) : IEventHandler<ColumnBatch>
+    /// <summary>Runs one sink. Sinks share each batch with their siblings, so a sink stage never changes it. A failing
+    /// write is retried <see cref="SinkRetries"/> times with growing pauses (a sink failure is an outage, not bad data);
+    /// then the pipeline stops with the error, and the batch's positions are never committed.</summary>
+    private struct SinkHandler(IBatchSink sink, int index, StageCounters counters, CheckpointTracker checkpoints, PipelineOptions options)
+        : IEventHandler<ColumnBatch>
     {
         private long _lastFlush = Stopwatch.GetTimestamp();
+        private long _lastSeen = -1;
 
         public void OnEvent(ColumnBatch batch, long sequence, bool endOfBatch)
         {
@@ -309,18 +337,13 @@ public sealed class Pipeline : IAsyncDisposable
             {
                 var rows = batch.Selection.Count;
                 counters._rowsIn += rows;
-                try
-                {
-                    sink.Write(batch, sequence);
-                    counters._rowsOut += rows;
-                }
-                catch (Exception ex) when (options.ErrorPolicy == ErrorPolicy.DeadLetterBatch)
-                {
-                    counters._errors++;
-                    DeadLetterBatch(batch, context, $"sink '{sink.Name}' threw {ex.GetType().Name}: {ex.Message}");
-                }
+                WriteWithRetries(batch, sequence);
+                counters._rowsOut += rows;
             }
-            if (sink.DurableOnWrite || batch.Failed) checkpoints.MarkDurable(index, sequence);
+            _lastSeen = sequence;
+            // A failed batch's rows are in the dead-letter sink: nothing is left for this sink to make durable. A buffering
+            // sink gets there at its next flush, which covers every sequence it has seen.
+            if (sink.DurableOnWrite) checkpoints.MarkDurable(index, sequence);
             if (Stopwatch.GetElapsedTime(_lastFlush) >= options.FlushInterval) Flush();
             counters._busyTicks += Stopwatch.GetTimestamp() - start;
         }
@@ -330,12 +353,39 @@ public sealed class Pipeline : IAsyncDisposable
             if (Stopwatch.GetElapsedTime(_lastFlush) >= options.FlushInterval) Flush();
         }
 
+        private readonly void WriteWithRetries(ColumnBatch batch, long sequence)
+        {
+            for (var attempt = 0; ; attempt++)
+            {
+                try
+                {
+                    sink.Write(batch, sequence);
+                    return;
+                }
+                catch (Exception) when (attempt < SinkRetries && options.ErrorPolicy == ErrorPolicy.DeadLetterBatch)
+                {
+                    counters._errors++;
+                    Thread.Sleep(TimeSpan.FromMilliseconds(100 << (2 * attempt)));
+                }
+                catch (Exception ex)
+                {
+                    throw new PipelineException($"sink '{sink.Name}' failed on batch {sequence} after {attempt + 1} attempt(s): {ex.Message}", ex);
+                }
+            }
+        }
+
         private void Flush()
         {
             _lastFlush = Stopwatch.GetTimestamp();
-            if (!sink.DurableOnWrite) sink.Flush();
+            if (sink.DurableOnWrite) return;
+            sink.Flush();
+            // Flush makes every batch written so far durable, and the failed ones had nothing to write.
+            if (_lastSeen >= 0) checkpoints.MarkDurable(index, _lastSeen);
         }
     }
+
+    /// <summary>Times a failing sink write is retried (after 100 ms, 400 ms, 1.6 s) before the pipeline stops.</summary>
+    internal const int SinkRetries = 3;
 }
 
 /// <summary>Builds a <see cref="Pipeline"/>: <c>Pipeline.From(source).Then(op).Then(op2).To(sink1, sink2).Build()</c>.</summary>

@@ -19,8 +19,10 @@ public sealed class PipelineOptions
     /// to others; <see cref="WaitStrategyKind.BusySpin"/> has the lowest latency and burns a core per stage.</summary>
     public WaitStrategyKind WaitStrategy { get; set; } = WaitStrategyKind.Blocking;
 
-    /// <summary>What happens when an operator or sink throws on a batch. Default
-    /// <see cref="ErrorPolicy.DeadLetterBatch"/>: its rows go to the dead-letter sink and the pipeline goes on.</summary>
+    /// <summary>What happens when a stage throws on a batch. Default <see cref="ErrorPolicy.DeadLetterBatch"/>: when an
+    /// operator throws, the batch's rows go to the dead-letter sink and the pipeline goes on; when a sink throws, the
+    /// write is retried three times with growing pauses and then the pipeline stops (a sink failure is an outage, and
+    /// dead-lettering good rows would hide it). Under <see cref="ErrorPolicy.Stop"/> any throw stops the pipeline.</summary>
     public ErrorPolicy ErrorPolicy { get; set; } = ErrorPolicy.DeadLetterBatch;
 
     /// <summary>How often buffering sinks are asked to flush while the pipeline runs. Default 1 second.</summary>
@@ -33,7 +35,8 @@ public sealed class PipelineOptions
 /// <summary>What a pipeline does when a stage throws.</summary>
 public enum ErrorPolicy
 {
-    /// <summary>The failing batch's rows go to the dead-letter sink with the error; later stages skip the batch.</summary>
+    /// <summary>An operator's failing batch goes to the dead-letter sink with the error and later stages skip it; a
+    /// failing sink write is retried, then stops the pipeline.</summary>
     DeadLetterBatch,
     /// <summary>The pipeline stops and <see cref="Pipeline.Completion"/> faults with the error.</summary>
     Stop,

@@ -14,6 +14,9 @@ public sealed class StageCounters(string name, StageKind kind)
     internal long _errors;
     internal long _rowsRejected;
 
+    /// <summary>For operator and sink stages: the wait time their ring processor measures.</summary>
+    internal Func<long>? WaitTicksSource { get; set; }
+
     /// <summary>Stage name.</summary>
     public string Name { get; } = name;
 
@@ -39,7 +42,7 @@ public sealed class StageCounters(string name, StageKind kind)
     public TimeSpan Busy => Stopwatch.GetElapsedTime(0, Volatile.Read(ref _busyTicks));
 
     /// <summary>Time spent waiting: for input (operators and sinks) or for ring capacity, i.e. backpressure (the source).</summary>
-    public TimeSpan Waiting => Stopwatch.GetElapsedTime(0, Volatile.Read(ref _waitTicks));
+    public TimeSpan Waiting => Stopwatch.GetElapsedTime(0, WaitTicksSource?.Invoke() ?? Volatile.Read(ref _waitTicks));
 
     /// <inheritdoc/>
     public override string ToString() =>

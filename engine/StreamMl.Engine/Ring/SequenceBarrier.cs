@@ -3,7 +3,7 @@ using System.Runtime.CompilerServices;
 namespace StreamMl.Engine.Ring;
 
 /// <summary>Thrown inside a wait when the barrier is alerted (the processor is being halted). Never escapes a processor.</summary>
-public sealed class AlertException : Exception
+public sealed class AlertException : StreamMlException
 {
     /// <summary>The shared instance: alerts are control flow, so no stack trace is captured.</summary>
     public static readonly AlertException Instance = new();

@@ -25,13 +25,15 @@ internal static class BenchCommand
             output.WriteLine($"ingest, Arrow IPC batches of {parse.GetValue(batch)}: {result.ArrowRowsPerSecond,12:N0} rows/s");
             output.WriteLine($"ingest, protobuf rows ({parse.GetValue(batch)} per message): {result.ProtobufRowsPerSecond,12:N0} rows/s");
             output.WriteLine($"ratio Arrow/protobuf: {result.ArrowRowsPerSecond / result.ProtobufRowsPerSecond:F1}x");
-            output.WriteLine($"Score at {parse.GetValue(rate)}/s: p50 {result.ScoreP50Us} us, p99 {result.ScoreP99Us} us, max {result.ScoreMaxUs} us");
+            output.WriteLine($"Score at {parse.GetValue(rate)}/s: p50 {result.ScoreP50Us} us, p99 {result.ScoreP99Us} us, max {result.ScoreMaxUs} us (client side)");
+            output.WriteLine($"Score inside the host: p50 {result.Server.P50Us} us, p99 {result.Server.P99Us} us over {result.Server.Count:N0} calls");
             return ExitCodes.Ok;
         });
         return command;
     }
 
-    internal sealed record Result(double ArrowRowsPerSecond, double ProtobufRowsPerSecond, long ScoreP50Us, long ScoreP99Us, long ScoreMaxUs);
+    internal sealed record Result(double ArrowRowsPerSecond, double ProtobufRowsPerSecond, long ScoreP50Us, long ScoreP99Us, long ScoreMaxUs,
+        Protos.LatencyPercentiles Server);
 
     internal static async Task<Result> RunAsync(int rows, int batch, int rate, int seconds, CancellationToken cancellationToken)
     {
@@ -56,6 +58,7 @@ internal static class BenchCommand
         var arrowRate = await Measure(arrow);
         var protoRate = await Measure(proto);
         var histogram = HostBench.ScoreAtRate(channel, rate, rate * seconds);
-        return new Result(arrowRate, protoRate, histogram.GetValueAtPercentile(50), histogram.GetValueAtPercentile(99), histogram.GetMaxValue());
+        return new Result(arrowRate, protoRate, histogram.GetValueAtPercentile(50), histogram.GetValueAtPercentile(99), histogram.GetMaxValue(),
+            pipeline.ScoreLatency.Snapshot());
     }
 }

@@ -15,6 +15,7 @@ internal static class CliApp
             ValidateCommand.Create(),
             DriftCommand.Create(),
             BenchCommand.Create(),
+            Files.IngestCommand.Create(),
         };
         foreach (var command in Training.TrainingCommands.Create()) root.Add(command);
         return root;

@@ -48,7 +48,7 @@ internal static class DriftCommand
         output.WriteLine($"  {"feature",-16} {"status",-8} {"psi",8} {"mean shift",11} {"ref mean",10} {"mean",10}");
         foreach (var f in report.Features)
             output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"  {f.Feature,-16} {f.Status,-8} {f.Psi,8:F3} {f.MeanShift,11:+0.00;-0.00} {f.ReferenceMean,10:G4} {f.CurrentMean,10:G4}"));
+                $"  {f.Feature,-16} {f.Status,-8} {f.Psi,8:F3} {f.MeanShift,11:+0.00;-0.00;0.00} {f.ReferenceMean,10:G4} {f.CurrentMean,10:G4}"));
         foreach (var w in report.Windows)
             output.WriteLine($"  window {w.Index,4}: rows {w.FirstRow:N0}..{w.FirstRow + w.Rows - 1:N0} {w.Status}");
     }

@@ -51,6 +51,8 @@ internal sealed class DemoData(int seed, long driftFrom)
         for (var i = 0; i < rows; i++, _row++)
         {
             var (t, v, p, f) = Reading(_row >= driftFrom);
+            // About one reading in a thousand is a sensor glitch that validation must catch.
+            if (_random.NextDouble() < 0.001) v = -1;
             device.Append($"machine-{_random.Next(1, 41):D2}");
             temperature.Append(t);
             vibration.Append(v);

@@ -26,7 +26,7 @@ internal static class DemoRunner
         await File.WriteAllTextAsync(trainSpecPath, TrainSpecText, cancellationToken);
         output.WriteLine("1. training a fault model on 10,000 generated readings (LightGBM, 3-fold cross-validation) ...");
         var training = Stopwatch.StartNew();
-        var report = Training.TrainingRunner.Run(Training.TrainSpec.Load(trainSpecPath));
+        var report = await Training.TrainingRunner.RunAsync(Training.TrainSpec.Load(trainSpecPath), cancellationToken: cancellationToken);
         var auc = report.HeldOut.Values.FirstOrDefault(p => p.Key.Contains("auc", StringComparison.OrdinalIgnoreCase));
         output.WriteLine($"   registered {report.Version.Name} version {report.Version.Version} ({report.Version.Stage.ToString().ToLowerInvariant()}); " +
                          $"held-out {auc.Key} {auc.Value:F3}; ONNX parity {report.OnnxParity:E1}; {training.Elapsed.TotalSeconds:F1} s");
@@ -45,7 +45,7 @@ internal static class DemoRunner
         var spec = DemoSpec(outputFolder.FullName);
         await File.WriteAllTextAsync(Path.Combine(outputFolder.FullName, "pipeline.yaml"), spec, cancellationToken);
         await control.CreatePipelineAsync(new CreatePipelineRequest { Spec = spec, Start = true }, cancellationToken: cancellationToken);
-        output.WriteLine("3. pipeline 'sensors' created through Control.CreatePipeline: grpc source -> model sensor-fault -> drift -> Parquet");
+        output.WriteLine("3. pipeline 'sensors' created through Control.CreatePipeline: grpc source -> validation -> model sensor-fault -> drift -> Parquet");
 
         // 4. Watch alerts while streaming.
         var alerts = new List<DriftAlert>();
@@ -100,7 +100,9 @@ internal static class DemoRunner
         output.WriteLine("5. summary");
         output.WriteLine($"   rows streamed:     {metrics.Rows:N0} in {seconds:F2} s ({metrics.Rows / seconds:N0} rows/s through gRPC and the pipeline)");
         output.WriteLine($"   model on labels:   accuracy {metrics.Model.Accuracy:P1} over {metrics.Model.LabelledRows:N0} rows, log loss {metrics.Model.LogLoss:F3}");
-        output.WriteLine($"   dead letters:      {metrics.DeadLetters:N0}");
+        var letters = await query.ListDeadLettersAsync(new DeadLettersRequest { Pipeline = "sensors", PageSize = 1 }, cancellationToken: cancellationToken);
+        output.WriteLine($"   dead letters:      {metrics.DeadLetters:N0} glitched readings rejected by validation" +
+                         (letters.Letters.Count > 0 ? $", e.g. {letters.Letters[0].Location}: {letters.Letters[0].Message}" : ""));
         var firstDrift = drift.Windows.FirstOrDefault(w => w.Status == "drift");
         output.WriteLine($"   drift:             {drift.Alerts} alert(s); first drifting window starts at row {firstDrift?.FirstRow.ToString("N0") ?? "none"}" +
                          $" (drift injected at row {data.DriftFrom:N0}, reference = first {drift.ReferenceRows:N0} rows)");
@@ -116,7 +118,7 @@ internal static class DemoRunner
         output.WriteLine($"                      scored/ ({parquetFiles.Length} Parquet file(s), {parquetFiles.Sum(f => new FileInfo(f).Length) / 1024:N0} KiB), models/, training.csv, train.yaml, pipeline.yaml");
         output.WriteLine($"   total time:        {total.Elapsed.TotalSeconds:F1} s");
 
-        var ok = drift.Alerts > 0 && firstDrift is not null && firstDrift.FirstRow + firstDrift.Rows > data.DriftFrom && metrics.Model.Accuracy > 0.8
+        var ok = drift.Alerts > 0 && metrics.DeadLetters > 0 && firstDrift is not null && firstDrift.FirstRow + firstDrift.Rows > data.DriftFrom && metrics.Model.Accuracy > 0.8
                  && parquetFiles.Length > 0;
         if (!ok) output.WriteLine("   CHECK FAILED: expected a drift alert after the injection point, accuracy above 80% and Parquet output");
         return ok ? ExitCodes.Ok : ExitCodes.Failed;
@@ -139,6 +141,9 @@ internal static class DemoRunner
           columns: { device: string, temperature: float32, vibration: float32, pressure: float32, fault: bool, ts: timestamp }
           required: [temperature, vibration, pressure]
           event_time: ts
+        validation:
+          - { rule: range, column: vibration, min: 0, max: 20 }
+          - { rule: range, column: temperature, min: -40, max: 150 }
         model:
           name: sensor-fault
           key: device

@@ -36,7 +36,7 @@ public static class IngestCommand
         var impute = new Option<string[]>("--impute") { Description = "col:mean|median|most-frequent|constant[:value] (repeatable)", AllowMultipleArgumentsPerToken = true };
         var dropMissing = new Option<double?>("--drop-missing-above") { Description = "Drop columns whose missing ratio is above this (0..1)" };
         var rowGroup = new Option<int>("--row-group") { Description = "Rows per Parquet row group", DefaultValueFactory = _ => 65_536 };
-        var compression = new Option<string>("--compression") { Description = "snappy, zstd, gzip or none", DefaultValueFactory = _ => "snappy" };
+        var compression = new Option<string>("--compression") { Description = "gzip (fastest level), snappy, zstd, lz4 or none", DefaultValueFactory = _ => "gzip" };
         var rollRows = new Option<long>("--roll-rows") { Description = "Start a new file after this many rows (0: no limit)" };
         var rollBytes = new Option<long>("--roll-mb") { Description = "Start a new file after this many MiB (0: no limit)", DefaultValueFactory = _ => 512 };
         var rollSeconds = new Option<double>("--roll-seconds") { Description = "Start a new file after this many seconds (0: no limit)" };

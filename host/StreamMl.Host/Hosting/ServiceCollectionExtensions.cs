@@ -20,7 +20,8 @@ public static class ServiceCollectionExtensions
     /// Use <see cref="StreamMlRuntime"/> from DI to create pipelines and score in process.</summary>
     public static StreamMlBuilder AddStreamMl(this IServiceCollection services, Action<StreamMlOptions>? configure = null)
     {
-        var options = services.AddOptions<StreamMlOptions>();
+        // Configuration section "StreamMl" first, then code: code wins.
+        var options = services.AddOptions<StreamMlOptions>().BindConfiguration("StreamMl");
         if (configure is not null) options.Configure(configure);
         services.TryAddSingleton(sp =>
         {
@@ -42,7 +43,7 @@ public static class ServiceCollectionExtensions
             sp.GetRequiredService<ILogger<PipelineManager>>(),
             sp.GetRequiredService<IOptions<StreamMlOptions>>().Value.MaxScoreRows));
         services.TryAddSingleton<PrometheusExporter>();
-        services.TryAddSingleton<StreamMlRuntime>();
+        services.TryAddSingleton(sp => new StreamMlRuntime(sp.GetRequiredService<PipelineManager>()));
         services.AddHostedService<StreamMlHostedService>();
         services.AddGrpc(o =>
         {

@@ -44,6 +44,8 @@ internal static class RegistryModels
             ["trainer"] = manifest.Trainer,
             ["target"] = manifest.Target,
             ["created"] = manifest.CreatedUtc.ToString("O", CultureInfo.InvariantCulture),
+            ["features"] = version.PathOf(ModelPackage.FeaturesFile),
+            ["profile"] = version.PathOf(ModelPackage.ProfileFile),
         };
         if (manifest.Parent is { } parent) lineage["parent"] = parent.ToString(CultureInfo.InvariantCulture);
         if (manifest.Data is { } data)

@@ -182,7 +182,7 @@ internal sealed class DriftMonitor : IBatchOperator
                     MeanShift = drift.MeanShift,
                     Window = window.Index,
                     Message = $"feature '{f.Name}' drifted in window {window.Index}: PSI {drift.Psi:F3} (threshold {_settings.DriftPsi}), " +
-                              $"mean {drift.CurrentMean:G4} against reference {drift.ReferenceMean:G4} ({drift.MeanShift:+0.00;-0.00} sd)",
+                              $"mean {drift.CurrentMean:G4} against reference {drift.ReferenceMean:G4} ({drift.MeanShift:+0.00;-0.00;0.00} sd)",
                 });
             }
             f.LastLevel = level;

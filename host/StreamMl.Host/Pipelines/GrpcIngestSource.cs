@@ -21,6 +21,7 @@ internal sealed class GrpcIngestSource : IBatchSource
     private long _nextOffset;
     private long _rowsQueued;
     private long _rowsRead;
+    private long _maxEventTime = long.MinValue;
 
     public GrpcIngestSource(string name, Schema schema, int batchCapacity, int queueBatches, string? eventTimeColumn)
     {
@@ -148,6 +149,10 @@ internal sealed class GrpcIngestSource : IBatchSource
             var offsets = batch.RowOffsets;
             batch.Positions.Add(0, offsets[0], offsets[wasFilled - 1] + 1);
             Interlocked.Add(ref _rowsRead, wasFilled);
+            // Rows arrive in event-time order per client (or carry their arrival millisecond), so everything a
+            // millisecond below the highest time seen is complete; event-time windows downstream close on it.
+            foreach (var time in batch.EventTimes) _maxEventTime = Math.Max(_maxEventTime, time);
+            batch.Watermark = _maxEventTime - 1000;
         }
         return true;
     }

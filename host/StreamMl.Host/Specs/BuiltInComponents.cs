@@ -15,6 +15,8 @@ internal static class BuiltInComponents
         registry.Sinks["memory"] = MemorySinkFactory;
         registry.Sections["model"] = Model;
         registry.Sections["drift"] = Drift;
+        registry.Sections["validation"] = Validation;
+        registry.Sections["features"] = Features;
         ConnectorComponents.Register(registry);
     }
 
@@ -51,6 +53,39 @@ internal static class BuiltInComponents
             Seed = seed,
             Interval = interval,
         });
+    }
+
+    private static Func<PipelineRuntime, IBatchOperator>? ProfileDriftFactory(SpecNode node, SpecContext context)
+    {
+        var model = node.String("model", required: true);
+        var version = node.String("version") ?? "";
+        var window = node.Duration("window") ?? TimeSpan.FromSeconds(10);
+        var features = node.Strings("features");
+        var keep = node.Int("keep_windows", min: 1, max: 100_000) ?? 100;
+        node.RejectUnknownKeys("drift (reference: model)");
+        if (model is null) return null;
+        if (window <= TimeSpan.Zero)
+        {
+            node.Child("window")!.Error("'drift.window' must be a positive duration such as 10s");
+            return null;
+        }
+        var catalog = context.Catalog;
+        return runtime =>
+        {
+            var entry = catalog.Require(model, version);
+            if (!entry.Lineage.TryGetValue("profile", out var profilePath))
+                throw new Engine.StreamMlException($"model {entry.Id} has no training profile: drift against the model needs a registry model");
+            var state = runtime.Drift ??= new DriftState(new DriftSettings(features ?? []) { KeepWindows = keep, ReferenceRows = 0 });
+            var adapter = new ProfileDrift(state, runtime.Events, runtime.Name);
+            return new Operators.Drift.DriftOperator(new Operators.Drift.DriftOptions
+            {
+                Profile = Operators.Drift.ReferenceProfile.FromJson(File.ReadAllText(profilePath)),
+                Features = features,
+                Window = Operators.Drift.DriftWindow.Tumbling(window),
+                WindowHistory = Math.Min(keep, 64),
+                WindowClosed = adapter.OnWindowClosed,
+            });
+        };
     }
 
     /// <summary>Reads <c>columns: { name: type }</c> (or a list of <c>name: type</c> entries) into a schema.</summary>
@@ -152,7 +187,84 @@ internal static class BuiltInComponents
         };
     }
 
-    /// <summary><c>drift: { features: [..], reference_rows: 2000, window_rows: 1000, bins: 10, warning_psi: 0.1, drift_psi: 0.25 }</c></summary>
+    /// <summary>The validation section: a list of rules run by the Validator, in order, e.g.
+    /// <c>- { rule: range, column: temperature, min: -40, max: 150, action: reject|filter|clip|null }</c>; rules are
+    /// required, range, allowed (<c>values: [..]</c>), pattern (<c>pattern: regex</c>).</summary>
+    private static Func<PipelineRuntime, IBatchOperator>? Validation(SpecNode node, SpecContext context)
+    {
+        var rules = new List<Func<Operators.Validation.ValidationRule>>();
+        foreach (var item in node.Items())
+        {
+            var kind = item.Choice("rule", ["required", "range", "allowed", "pattern"], required: true);
+            var column = item.String("column", required: true);
+            var action = item.Choice("action", ["reject", "filter", "clip", "null"], fallback: "reject") switch
+            {
+                "filter" => Operators.Validation.RuleAction.Filter,
+                "clip" => Operators.Validation.RuleAction.Clip,
+                "null" => Operators.Validation.RuleAction.Null,
+                _ => Operators.Validation.RuleAction.Reject,
+            };
+            if (kind == "range")
+            {
+                var min = item.Double("min") ?? double.NegativeInfinity;
+                var max = item.Double("max") ?? double.PositiveInfinity;
+                if (min > max) item.Error($"'{item.Path}.min' ({min}) is above max ({max})");
+                if (column is not null) rules.Add(() => new Operators.Validation.RangeRule(column, min, max, action));
+            }
+            else if (kind == "allowed")
+            {
+                var values = item.Strings("values", required: true);
+                if (column is not null && values is not null) rules.Add(() => new Operators.Validation.AllowedValuesRule(column, values, action));
+            }
+            else if (kind == "pattern")
+            {
+                var pattern = item.String("pattern", required: true);
+                if (pattern is not null)
+                {
+                    try { _ = new System.Text.RegularExpressions.Regex(pattern); }
+                    catch (ArgumentException ex) { item.Child("pattern")!.Error($"'pattern' is not a valid regular expression: {ex.Message}"); }
+                }
+                if (column is not null && pattern is not null) rules.Add(() => new Operators.Validation.PatternRule(column, pattern, action));
+            }
+            else if (kind == "required" && column is not null) rules.Add(() => new Operators.Validation.RequiredRule(column, action));
+            item.RejectUnknownKeys($"{item.Path} ({kind})");
+        }
+        if (rules.Count == 0 && !node.Errors.Any) node.Error("'validation' must list at least one rule, e.g. - { rule: required, column: temperature }");
+        return _ => new Operators.Validation.Validator(rules.Select(r => r()), "validate");
+    }
+
+    /// <summary>The features section: a fitted feature pipeline that writes its feature columns into every batch (for
+    /// sinks, or a model that reads them): <c>features: { model: name, version: "1" }</c> takes a registry version's
+    /// pipeline, <c>features: { path: features.json }</c> a saved one.</summary>
+    private static Func<PipelineRuntime, IBatchOperator>? Features(SpecNode node, SpecContext context)
+    {
+        if (!node.IsMapping)
+        {
+            node.Error("'features' must be a mapping: { model: NAME } (the registry version's fitted pipeline) or { path: features.json }");
+            return null;
+        }
+        var model = node.String("model");
+        var version = node.String("version") ?? "";
+        var path = node.String("path");
+        node.RejectUnknownKeys("features");
+        if ((model is null) == (path is null))
+        {
+            node.Error("'features' needs exactly one of 'model' (a registry model) or 'path' (a saved feature pipeline)");
+            return null;
+        }
+        var catalog = context.Catalog;
+        var file = path is null ? null : context.ResolvePath(path);
+        return _ =>
+        {
+            var json = file ?? (catalog.Require(model!, version).Lineage.TryGetValue("features", out var f) ? f
+                : throw new Engine.StreamMlException($"model '{model}' is not a registry model with a fitted feature pipeline"));
+            return Operators.Features.FeaturePipeline.Load(json);
+        };
+    }
+
+    /// <summary><c>drift: { features: [..], reference_rows: 2000, window_rows: 1000, bins: 10, warning_psi: 0.1, drift_psi: 0.25 }</c>
+    /// compares row windows with the first rows; <c>drift: { reference: model, model: NAME, window: 10s }</c> runs the
+    /// drift area's DriftOperator against the registry version's training profile, in event-time windows.</summary>
     private static Func<PipelineRuntime, IBatchOperator>? Drift(SpecNode node, SpecContext context)
     {
         if (!node.IsMapping)
@@ -160,6 +272,8 @@ internal static class BuiltInComponents
             node.Error("'drift' must be a mapping, e.g. { features: [temperature, vibration] }");
             return null;
         }
+        var reference = node.Choice("reference", ["rows", "model"], fallback: "rows");
+        if (reference == "model") return ProfileDriftFactory(node, context);
         var features = node.Strings("features", required: true);
         var settings = new DriftSettings(features ?? [])
         {

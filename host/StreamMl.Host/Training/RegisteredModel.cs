@@ -65,7 +65,7 @@ public sealed class RegisteredModel : IDisposable
     }
 
     /// <summary>Scores table rows in one matrix (not streamed): the pipeline then the model.</summary>
-    internal float[] PredictMatrix(DataTable table, int[] rows, out TrainingSet set)
+    internal float[] PredictMatrix(DataTable table, int[] rows)
     {
         var schema = Features.Bind(table.SchemaOf(Features.Inputs.Select(f => f.Name)));
         var width = Features.FeatureCount;
@@ -75,8 +75,7 @@ public sealed class RegisteredModel : IDisposable
         {
             using (batch) written += Features.TransformToMatrix(batch, matrix.AsSpan(written * width), selectedOnly: false);
         }
-        set = new TrainingSet(matrix, width, new float[rows.Length], Features.FeatureNames);
-        return Model.Predict(set, Task);
+        return Model.Predict(new TrainingSet(matrix, width, new float[rows.Length], Features.FeatureNames), Task);
     }
 
     /// <inheritdoc/>

@@ -244,7 +244,8 @@ public static class TrainingCommands
         var cv = report.CrossValidation;
         output.WriteLine();
         output.WriteLine($"{report.Name}: {report.Task.ToString().ToLowerInvariant()} with {report.Trainer}, {report.Rows} rows, {report.Features} features");
-        output.WriteLine($"{"metric",-10} {"cv mean ± std",-20} {"held-out",-10} {"train",-10}  (cv at threshold 0.5; held-out and train at the chosen threshold)");
+        output.WriteLine($"{"metric",-10} {"cv mean ± std",-20} {"held-out",-10} {"train",-10}"
+            + (report.Task == LearningTask.Binary ? "  (cv at threshold 0.5; held-out and train at the chosen threshold)" : ""));
         foreach (var (metric, summary) in cv.Validation)
         {
             output.WriteLine(string.Create(CultureInfo.InvariantCulture,

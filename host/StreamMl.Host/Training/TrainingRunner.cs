@@ -85,6 +85,7 @@ public static class TrainingRunner
             L2Regularization = spec.Hyperparameters.L2,
             MaximumIterations = spec.Hyperparameters.Iterations,
             Seed = spec.Validation.Seed,
+            Classes = task == LearningTask.Multiclass ? classNames!.Length : null,
         });
         var resampler = task == LearningTask.Regression ? null : Resamplers.FromName(spec.Imbalance.Resample, spec.Imbalance.Neighbours);
         if (task == LearningTask.Regression && spec.Imbalance.Resample is not ("none" or ""))
@@ -361,11 +362,10 @@ public static class TrainingRunner
     {
         if (!string.Equals(production.Manifest.Task, task.ToString(), StringComparison.OrdinalIgnoreCase))
             throw new StreamMlException($"production version {production.Version} is a {production.Manifest.Task} model; this spec trains {task}");
-        var scored = RegisteredModel.Load(production);
+        using var scored = RegisteredModel.Load(production);
         foreach (var input in scored.Features.Inputs)
             table.Require(input.Name, $"production version {production.Version} input");
-        var predictions = scored.PredictMatrix(table, testRows, out var set);
-        _ = set;
+        var predictions = scored.PredictMatrix(table, testRows);
         return CrossValidator.Score(task, labels, predictions, classes, production.Manifest.Threshold ?? 0.5)[metric];
     }
 

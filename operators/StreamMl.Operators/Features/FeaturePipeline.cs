@@ -258,6 +258,46 @@ public sealed class FeaturePipeline : IBatchOperator
         return rows;
     }
 
+    /// <summary>Computes the features of the selected rows of raw batches (which need not have the output columns),
+    /// row-major into one new [rows, <see cref="FeatureCount"/>] array: the training-side call. Each batch is copied
+    /// into a scratch batch that has the output columns, so this allocates; serving uses <see cref="Transform"/>.</summary>
+    public float[] TransformAll(IEnumerable<ColumnBatch> batches, out int rows)
+    {
+        RequireFitted();
+        var matrix = new List<float>();
+        var buffer = Array.Empty<float>();
+        ColumnBatch? scratch = null;
+        rows = 0;
+        try
+        {
+            foreach (var batch in batches)
+            {
+                var target = batch;
+                if (!OutputColumns.All(batch.Schema.Contains))
+                {
+                    if (scratch is null || scratch.Capacity < batch.Length || !scratch.Schema.Equals(Bind(batch.Schema)))
+                    {
+                        scratch?.Dispose();
+                        scratch = new ColumnBatch(Bind(batch.Schema), Math.Max(1, batch.Capacity));
+                    }
+                    var columns = batch.Schema.Select(f => scratch.Schema.Require(f.Name)).ToArray();
+                    for (var row = 0; row < batch.Length; row++)
+                        for (var c = 0; c < columns.Length; c++) scratch[columns[c]].CopyRow(batch[c], row, row);
+                    scratch.Length = batch.Length;
+                    for (var row = 0; row < batch.Length; row++)
+                        if (!batch.Selection.IsSelected(row)) scratch.Selection.Deselect(row);
+                    target = scratch;
+                }
+                if (buffer.Length < target.Length * FeatureCount) buffer = new float[target.Length * FeatureCount];
+                var written = TransformToMatrix(target, buffer);
+                matrix.AddRange(buffer.AsSpan(0, written * FeatureCount));
+                rows += written;
+            }
+        }
+        finally { scratch?.Dispose(); }
+        return [.. matrix];
+    }
+
     private void BindBatchSchema(Schema schema)
     {
         _outputColumnIndex = new int[_outputs.Length];

@@ -46,7 +46,9 @@ public static class CrossValidator
     public static CrossValidationResult Run(ILearner learner, TrainingSet set, CrossValidationOptions options)
     {
         var task = learner.Task;
-        var classes = task == LearningTask.Multiclass ? set.ClassCount() : task == LearningTask.Binary ? 2 : 1;
+        var classes = task == LearningTask.Multiclass
+            ? Math.Max(set.ClassCount(), (learner as MlNetLearner)?.Options.Classes ?? 0)
+            : task == LearningTask.Binary ? 2 : 1;
         var width = task == LearningTask.Multiclass ? classes : 1;
         var outOfFold = new float[set.Rows * width];
         var folds = new List<FoldResult>();

@@ -56,6 +56,10 @@ public sealed record LearnerOptions
     /// <summary>Iterations of SDCA.</summary>
     public int? MaximumIterations { get; init; }
 
+    /// <summary>Classes of a multiclass task. Default null: the largest label in the rows fitted, plus one; set it when
+    /// a training fold may miss the last class, so every model predicts the same number of classes.</summary>
+    public int? Classes { get; init; }
+
     /// <summary>Seed of ML.NET's random numbers (default 1).</summary>
     public int Seed { get; init; } = 1;
 }
@@ -100,7 +104,7 @@ public sealed class MlNetLearner : ILearner
         var classes = Task switch
         {
             LearningTask.Binary => 2,
-            LearningTask.Multiclass => set.ClassCount(),
+            LearningTask.Multiclass => Math.Max(set.ClassCount(), Options.Classes ?? 0),
             _ => 1,
         };
         var data = ToDataView(context, set, classes, withLabel: true);
@@ -236,7 +240,9 @@ internal sealed class MlNetModel(MLContext context, ITransformer model, Learning
         string[] outputs = Task switch
         {
             LearningTask.Binary => ["Score", "Probability", "PredictedLabel"],
-            LearningTask.Multiclass => ["Score", "PredictedLabel"],
+            // The predicted key (uint32) is left out: the arg max of Score is the class, and the engine's scorer
+            // writes float, double, bool and integer outputs only.
+            LearningTask.Multiclass => ["Score"],
             _ => ["Score"],
         };
         context.Model.ConvertToOnnx(model, input, stream, outputs);

@@ -31,15 +31,22 @@ public sealed class OnnxModel : IDisposable
         Inputs = session.InputMetadata.Keys.ToArray();
     }
 
+    /// <summary>Session options used when none are given: one intra-op thread. A pipeline already runs each stage on
+    /// its own thread and scales out by partition; ONNX Runtime's default pool (one spinning thread per core) then
+    /// competes with those stages. Measured on the 2-core build machine, a 100-tree LightGBM model on 4,096 x 32
+    /// rows: 18.4 ms with one thread, 29.4 ms with the default pool, 47 ms with two threads.</summary>
+    public static SessionOptions DefaultSessionOptions() => new() { IntraOpNumThreads = 1, InterOpNumThreads = 1 };
+
     /// <summary>Loads a model file. <paramref name="name"/> (default: the file name without extension) identifies the
-    /// model in variant columns and shadow reports, e.g. "credit-v3".</summary>
+    /// model in variant columns and shadow reports, e.g. "credit-v3". <paramref name="options"/> default to
+    /// <see cref="DefaultSessionOptions"/>.</summary>
     public static OnnxModel Load(string path, string? name = null, SessionOptions? options = null)
     {
         if (!File.Exists(path)) throw new ScoringException($"model file '{path}' does not exist");
         try
         {
-            return new OnnxModel(options is null ? new InferenceSession(path) : new InferenceSession(path, options),
-                name ?? Path.GetFileNameWithoutExtension(path));
+            using var defaults = options is null ? DefaultSessionOptions() : null;
+            return new OnnxModel(new InferenceSession(path, options ?? defaults!), name ?? Path.GetFileNameWithoutExtension(path));
         }
         catch (OnnxRuntimeException e)
         {
@@ -47,12 +54,13 @@ public sealed class OnnxModel : IDisposable
         }
     }
 
-    /// <summary>Loads a model from its bytes.</summary>
+    /// <summary>Loads a model from its bytes; <paramref name="options"/> default to <see cref="DefaultSessionOptions"/>.</summary>
     public static OnnxModel FromBytes(byte[] model, string name, SessionOptions? options = null)
     {
         try
         {
-            return new OnnxModel(options is null ? new InferenceSession(model) : new InferenceSession(model, options), name);
+            using var defaults = options is null ? DefaultSessionOptions() : null;
+            return new OnnxModel(new InferenceSession(model, options ?? defaults!), name);
         }
         catch (OnnxRuntimeException e)
         {
@@ -95,6 +103,13 @@ public sealed class OnnxModel : IDisposable
                 $"model '{Name}' has several [-1, {features}] float inputs ({string.Join(", ", candidates)}); name one in ScoringOptions.FeatureInput"),
         };
     }
+
+    /// <summary>True when every name in <paramref name="columns"/> is a float input of shape [-1] or [-1, 1] (a model
+    /// trained on separate columns and exported with ML.NET's Concatenate inside it): the scorer then binds each input
+    /// to its batch column's own memory and copies nothing.</summary>
+    public bool TakesColumns(IReadOnlyList<string> columns) => columns.Count > 0 && columns.All(c =>
+        Session.InputMetadata.TryGetValue(c, out var m) && m.IsTensor && m.ElementDataType == TensorElementType.Float
+        && (m.Dimensions.Length == 1 || (m.Dimensions.Length == 2 && m.Dimensions[1] == 1)));
 
     private void Check(string input, NodeMetadata meta, int features)
     {

@@ -52,8 +52,9 @@ public interface IShadowRecorder
 /// <param name="LabelAgreement">Share of rows whose first bool output (predicted label) agrees; NaN without one.</param>
 public sealed record ShadowReport(string Model, long Rows, double MeanAbsoluteDifference, double MaxAbsoluteDifference, double LabelAgreement);
 
-/// <summary>Scores batches with ONNX models through ONNX Runtime. The selected feature columns are gathered into a
-/// pinned row-major [rows, features] float32 matrix that every model's input <see cref="OrtValue"/> points at; outputs
+/// <summary>Scores batches with ONNX models through ONNX Runtime. The feature columns are gathered into a pinned
+/// row-major [rows, features] float32 matrix that every model's input <see cref="OrtValue"/> points at (or, for a model
+/// with one [-1, 1] input per feature column, each input points at the batch column itself: nothing is copied); outputs
 /// land in pinned buffers bound once with <see cref="OrtIoBinding"/> and are copied into the batch's output columns, so
 /// a full batch allocates nothing. Models can be replaced while the pipeline runs (<see cref="Deploy"/>: the swap
 /// happens between two batches), split by a hash of a key (<see cref="SetVariants"/>) and shadowed
@@ -86,6 +87,7 @@ public sealed unsafe class ScoringOperator : IBatchOperator, IDisposable
     private float[] _emitted = [];
     private float[] _shadowScores = [];
     private long _swaps;
+    private bool _gather = true;
 
     /// <summary>Creates a scorer that answers with <paramref name="model"/>; the model's outputs fix the output columns
     /// (later models must have the same outputs).</summary>
@@ -94,7 +96,7 @@ public sealed unsafe class ScoringOperator : IBatchOperator, IDisposable
         _options = options;
         Name = name;
         if (options.FeatureColumns.Count == 0) throw new ScoringException("ScoringOptions.FeatureColumns is empty: name the float32 feature columns");
-        model.FeatureInput(options.FeatureColumns.Count, options.FeatureInput);
+        RequireInputs(model, options);
         _outputs = model.Outputs.Select(o =>
         {
             var column = options.OutputColumns?.GetValueOrDefault(o.Name) ?? DefaultColumnName(o.Name);
@@ -190,9 +192,19 @@ public sealed unsafe class ScoringOperator : IBatchOperator, IDisposable
         Interlocked.Increment(ref _swaps);
     }
 
+    private static void RequireInputs(OnnxModel model, ScoringOptions options)
+    {
+        if (options.FeatureInput is null && model.TakesColumns(options.FeatureColumns)) return;
+        model.FeatureInput(options.FeatureColumns.Count, options.FeatureInput);
+    }
+
+    /// <summary>True when some model now running reads the gathered row-major matrix; false when every model takes its
+    /// features as separate [-1, 1] inputs bound to the batch columns themselves (no copy at all).</summary>
+    public bool GathersFeatures => _variantRunners.Concat(_shadowRunners).Any(r => r.UsesMatrix);
+
     private void Validate(OnnxModel model)
     {
-        model.FeatureInput(_options.FeatureColumns.Count, _options.FeatureInput);
+        RequireInputs(model, _options);
         var first = _outputs.Select(o => o.Output with { Name = o.Output.Name }).ToArray();
         if (!model.Outputs.SequenceEqual(first))
             throw new ScoringException(
@@ -232,7 +244,7 @@ public sealed unsafe class ScoringOperator : IBatchOperator, IDisposable
 
         for (var f = 0; f < _featureIndex.Length; f++)
             _featurePointers[f] = (IntPtr)Unsafe.AsPointer(ref MemoryMarshal.GetReference(batch[_featureIndex[f]].Values<float>()));
-        FeatureKernels.Interleave(_featurePointers, rows, new Span<float>(_matrix!.Pointer, rows * _featureIndex.Length));
+        if (_gather) FeatureKernels.Interleave(_featurePointers, rows, new Span<float>(_matrix!.Pointer, rows * _featureIndex.Length));
 
         var variants = plan.Variants;
         if (variants.Length > 1) Route(batch, plan);
@@ -242,7 +254,7 @@ public sealed unsafe class ScoringOperator : IBatchOperator, IDisposable
         for (var v = 0; v < _variantRunners.Length; v++)
         {
             var runner = _variantRunners[v];
-            runner.Run(rows);
+            runner.Run(rows, batch, _featurePointers);
             var code = dictionary.GetOrAdd(runner.Model.Name);
             if (variants.Length == 1)
             {
@@ -322,7 +334,7 @@ public sealed unsafe class ScoringOperator : IBatchOperator, IDisposable
         var width = _outputs[scoreOutput].Output.Width;
         foreach (var shadow in _shadowRunners)
         {
-            shadow.Run(rows);
+            shadow.Run(rows, batch, _featurePointers);
             var scores = shadow.Output(scoreOutput).AsSpan<float>();
             var labels = labelOutput >= 0 ? shadow.Output(labelOutput).AsSpan<byte>() : default;
             var emittedLabels = labelOutput >= 0 ? batch[_outputIndex[labelOutput][0]].Values<byte>() : default;
@@ -365,9 +377,10 @@ public sealed unsafe class ScoringOperator : IBatchOperator, IDisposable
         }
         foreach (var model in wanted)
             if (!_runners.ContainsKey(model))
-                _runners[model] = new ModelRunner(model, _options.FeatureInput, _options.FeatureColumns.Count, _capacity, (float*)_matrix!.Pointer, _runOptions);
+                _runners[model] = new ModelRunner(model, _options.FeatureInput, _options.FeatureColumns, _capacity, (float*)_matrix!.Pointer, _runOptions);
         _variantRunners = plan.Variants.Select(v => _runners[v.Model]).ToArray();
         _shadowRunners = plan.Shadows.Select(s => _runners[s]).ToArray();
+        _gather = GathersFeatures;
         _activePlan = plan;
     }
 

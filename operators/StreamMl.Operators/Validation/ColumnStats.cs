@@ -13,7 +13,7 @@ public sealed class ColumnStats
 
     private const int RegisterBits = 12;
     private readonly byte[] _registers = new byte[1 << RegisterBits];
-    private readonly HashSet<long> _numbers = [];
+    private readonly LongSet _numbers = new();
     private readonly HashSet<string> _strings = new(StringComparer.Ordinal);
     private readonly bool _keepValues;
     private readonly int _valueCap;

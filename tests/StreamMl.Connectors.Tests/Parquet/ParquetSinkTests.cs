@@ -162,6 +162,33 @@ public sealed class ParquetSinkTests
     };
 
     [Fact]
+    public async Task RollsByBytesAndByAge()
+    {
+        var bySize = TestData.TempDir();
+        var sink = new ParquetSink(new ParquetSinkOptions { Directory = bySize, RowGroupRows = 1000, RollBytes = 1 });
+        await sink.OpenAsync(SinkContext.Standalone(s_schema), default);
+        using (var first = Batch(0, 4000)) sink.Write(first, 0);
+        using (var second = Batch(4000, 500)) sink.Write(second, 1);
+        await sink.DisposeAsync();
+        // Every completed row group passes 1 byte, so each one closes its file: 4 full groups and the 500-row rest.
+        var sizes = Directory.GetFiles(bySize, "*.parquet").Select(f => new ParquetSharp.ParquetFileReader(f)).Select(r => { using (r) return r.FileMetaData.NumRows; }).Order();
+        Assert.Equal([500L, 1000, 1000, 1000, 1000], sizes);
+
+        var byAge = TestData.TempDir();
+        sink = new ParquetSink(new ParquetSinkOptions { Directory = byAge, RollInterval = TimeSpan.FromMilliseconds(30) });
+        await sink.OpenAsync(SinkContext.Standalone(s_schema), default);
+        for (var i = 0; i < 3; i++)
+        {
+            using var batch = Batch(i * 100, 100);
+            sink.Write(batch, i);
+            await Task.Delay(80);
+        }
+        await sink.DisposeAsync();
+        Assert.Equal(3, Directory.GetFiles(byAge, "*.parquet").Length);
+        Assert.Equal(300, TestData.Scalar($"SELECT count(DISTINCT id) FROM read_parquet('{TestData.Glob(byAge)}')"));
+    }
+
+    [Fact]
     public async Task PublishOnFlush_MakesEveryFlushDurable()
     {
         var output = TestData.TempDir();
@@ -190,13 +217,13 @@ public sealed class ParquetSinkTests
         using var batch = new ColumnBatch(schema, 4096);
         batch.Length = 4096;
         batch[1].SetNull(7);
-        // The first writes open the file and let the JIT settle.
-        for (var i = 0; i < 100; i++) sink.Write(batch, i);
+        // The first writes open the file, grow the buffers to the row-group size and let the JIT settle.
+        for (var i = 0; i < 200; i++) sink.Write(batch, i);
         var before = GC.GetAllocatedBytesForCurrentThread();
-        for (var i = 100; i < 150; i++) sink.Write(batch, i);
+        for (var i = 200; i < 250; i++) sink.Write(batch, i);
         var allocated = GC.GetAllocatedBytesForCurrentThread() - before;
         Assert.Equal(0, allocated);
         await sink.DisposeAsync();
-        Assert.Equal(150 * 4096, TestData.Scalar($"SELECT count(*) FROM read_parquet('{TestData.Glob(output)}')"));
+        Assert.Equal(250 * 4096, TestData.Scalar($"SELECT count(*) FROM read_parquet('{TestData.Glob(output)}')"));
     }
 }

@@ -164,6 +164,46 @@ public sealed class ColumnBatchTests
         Assert.Equal(1, pool.Created);
     }
 
+    [Property(MaxTest = 50)]
+    public Property Copying_a_run_of_Arrow_rows_widens_and_keeps_nulls(double?[] values, NonNegativeInt from, NonNegativeInt to)
+    {
+        values ??= [];
+        var start = values.Length == 0 ? 0 : from.Get % values.Length;
+        var count = values.Length - start;
+        var target = to.Get % 8;
+        var doubles = new DoubleArray.Builder();
+        var ints = new Int32Array.Builder();
+        foreach (var v in values)
+        {
+            if (v is { } x && double.IsFinite(x)) { doubles.Append(x); ints.Append((int)Math.Clamp(x, int.MinValue, int.MaxValue)); }
+            else { doubles.AppendNull(); ints.AppendNull(); }
+        }
+        var doubleArray = doubles.Build();
+        var intArray = ints.Build();
+        using var batch = new ColumnBatch(new Schema(new Field("f", ColumnType.Float32), new Field("l", ColumnType.Int64)), Math.Max(1, target + count));
+        batch[0].CopyFrom(doubleArray, start, target, count);
+        batch[1].CopyFrom(intArray, start, target, count);
+        var ok = true;
+        for (var i = 0; i < count; i++)
+        {
+            var expected = doubleArray.GetValue(start + i);
+            ok &= expected is null
+                ? !batch[0].IsValid(target + i) && !batch[1].IsValid(target + i)
+                : batch[0].IsValid(target + i) && batch[0].Values<float>()[target + i] == (float)expected.Value
+                  && batch[1].Values<long>()[target + i] == intArray.GetValue(start + i);
+        }
+        return ok.Label($"n={values.Length} from={start} to={target}");
+    }
+
+    [Fact]
+    public void Copying_an_Arrow_array_of_another_type_names_the_column()
+    {
+        using var batch = new ColumnBatch(new Schema(new Field("flag", ColumnType.Bool)), 4);
+        var strings = new StringArray.Builder().Append("x").Build();
+        var error = Assert.Throws<SchemaMismatchException>(() => batch[0].CopyFrom(strings, 0, 0, 1));
+        Assert.Contains("'flag'", error.Message);
+    }
+
     [Fact]
     public void Asking_for_a_missing_column_names_the_columns_there_are()
     {

@@ -36,14 +36,15 @@ public sealed class PipelineTests
     {
         var source = new CountingSource(64 * 40, maxRowsPerBatch: 64);
         var sink = new CollectingSink("slow", delayMs: 2);
-        await using var pipeline = Pipeline.From(source, new PipelineOptions { BatchCapacity = 64, RingSize = 4 }).To(sink).Build();
+        await using var pipeline = Pipeline.From(source, new PipelineOptions { BatchCapacity = 64, RingSize = 4 })
+            .Then(new DoublingOperator()).To(sink).Build();
         sink.InFlightProbe = () => pipeline.InFlight;
         var run = pipeline.RunAsync();
         var maxAhead = 0L;
         while (!run.IsCompleted)
         {
             // Batches the source produced that the sink has not finished: bounded by the ring plus the one being filled.
-            maxAhead = Math.Max(maxAhead, source.Produced / 64 - sink.Ids.Count / 64);
+            maxAhead = Math.Max(maxAhead, source.Produced / 64 - sink.Count / 64);
             await Task.Delay(1);
         }
         await run;
@@ -51,6 +52,8 @@ public sealed class PipelineTests
         Assert.InRange(sink.MaxInFlight, 1, 4);
         Assert.InRange(maxAhead, 1, 4 + 2);
         Assert.True(pipeline.Stages[0].Waiting > TimeSpan.Zero, "the source never waited for the slow sink");
+        Assert.True(pipeline.Stages[2].Busy >= TimeSpan.FromMilliseconds(40 * 2), "the sink's sleeps are not in its busy time");
+        Assert.True(pipeline.Stages[1].Waiting > TimeSpan.Zero, "the operator's waiting time was not reported");
     }
 
     [Fact]
@@ -108,7 +111,7 @@ public sealed class PipelineTests
         var sink = new CollectingSink("slowish", delayMs: 1);
         await using var pipeline = Pipeline.From(source, new PipelineOptions { BatchCapacity = 100, RingSize = 8 }).To(sink).Build();
         await pipeline.StartAsync();
-        while (sink.Ids.Count < 2_000) await Task.Delay(5);
+        await WaitUntil(() => sink.Count >= 2_000);
         await pipeline.StopAsync().WaitAsync(s_timeout);
 
         Assert.Equal(Enumerable.Range(0, sink.Ids.Count).Select(i => (long)i), sink.Ids);
@@ -125,8 +128,8 @@ public sealed class PipelineTests
             .To(sink).Build())
         {
             await first.StartAsync();
-            while (sink.Ids.Count < 10_000) await Task.Delay(1);
-            await first.StopAsync();
+            await WaitUntil(() => sink.Count >= 10_000);
+            await first.StopAsync().WaitAsync(s_timeout);
         }
         var resumeAt = firstSource.Committed;
         Assert.InRange(resumeAt, 10_000, 50_000);
@@ -137,12 +140,132 @@ public sealed class PipelineTests
         Assert.All(sink.Ids.GroupBy(i => i).Where(g => g.Count() > 1), g => Assert.True(g.Key >= resumeAt));
     }
 
+    private static async Task WaitUntil(Func<bool> condition)
+    {
+        var deadline = DateTime.UtcNow + s_timeout;
+        while (!condition())
+        {
+            if (DateTime.UtcNow > deadline) throw new TimeoutException("the pipeline did not get there in time");
+            await Task.Delay(2);
+        }
+    }
+
     [Fact]
-    public async Task Disposing_a_finished_pipeline_returns_every_batch_to_its_pool()
+    public async Task Disposing_twice_is_harmless()
     {
         var pipeline = Pipeline.From(new CountingSource(1_000)).To(new CollectingSink()).Build();
         await pipeline.RunAsync().WaitAsync(s_timeout);
         await pipeline.DisposeAsync();
+        await pipeline.DisposeAsync();
+        Assert.True(pipeline.Completion.IsCompletedSuccessfully);
+    }
+
+    [Fact]
+    public async Task A_failed_batch_does_not_commit_what_a_buffering_sink_has_not_flushed()
+    {
+        var source = new CountingSource(5_000, idleAtEnd: true);
+        var direct = new CollectingSink("direct");
+        var buffered = new CollectingSink("buffered", durableOnWrite: false, markDurableOnFlush: false);
+        await using var pipeline = Pipeline.From(source, new PipelineOptions { BatchCapacity = 500, FlushInterval = TimeSpan.FromHours(1) })
+            .Then(new DoublingOperator(0, 2_500)).To(direct, buffered).Build();
+        await pipeline.StartAsync();
+        await WaitUntil(() => direct.Count >= 4_500);
+        await Task.Delay(100);
+        // The buffered sink never reported anything durable: no position may be committed, the failed batch included.
+        Assert.Equal(-1, source.Committed);
+        Assert.Equal(4_500, buffered.Count);
+        await pipeline.StopAsync().WaitAsync(s_timeout);
+        Assert.Equal(5_000, source.Committed); // the drain flushes every sink and commits everything, the failed batch too
+    }
+
+    [Fact]
+    public async Task A_failing_sink_is_retried_then_stops_the_pipeline_without_touching_the_batch_or_committing_it()
+    {
+        var source = new CountingSource(20_000);
+        var healthy = new CollectingSink("healthy");
+        var failing = new CollectingSink("failing") { FailOnSequence = s => s == 3 };
+        var deadLetters = new CollectingDeadLetterSink();
+        await using var pipeline = Pipeline.From(source, new PipelineOptions { BatchCapacity = 1000, DeadLetters = deadLetters })
+            .To(healthy, failing).Build();
+
+        var error = await Assert.ThrowsAsync<PipelineException>(() => pipeline.RunAsync().WaitAsync(s_timeout));
+        Assert.Contains("sink 'failing' failed on batch 3 after 4 attempt(s)", error.Message);
+        Assert.Contains("disk full", error.Message);
+        Assert.True(source.Committed <= 3_000, $"committed {source.Committed} past the batch the failing sink never wrote");
+        Assert.All(healthy.SelectedPerBatch, count => Assert.Equal(1000, count));
+        Assert.Equal(0, deadLetters.Count);
+        Assert.Equal(Pipeline.SinkRetries, pipeline.Stages[2].Errors);
+    }
+
+    [Fact]
+    public async Task A_sink_that_cannot_open_fails_start_closes_the_source_and_dispose_returns()
+    {
+        var source = new CountingSource(10);
+        await using var pipeline = Pipeline.From(source).To(new CollectingSink(), new UnopenableSink()).Build();
+        var error = await Assert.ThrowsAsync<IOException>(() => pipeline.StartAsync());
+        Assert.Contains("no such directory", error.Message);
+        await Assert.ThrowsAsync<IOException>(() => pipeline.Completion);
+        await pipeline.DisposeAsync().AsTask().WaitAsync(s_timeout);
+    }
+
+    [Fact]
+    public async Task Dead_letters_are_flushed_before_the_positions_of_their_rows_are_committed()
+    {
+        var deadLetters = new FlushCountingDeadLetters();
+        var source = new CommitCheckingSource(new CountingSource(10_000), deadLetters);
+        await using var pipeline = Pipeline.From(source, new PipelineOptions { BatchCapacity = 1000, DeadLetters = deadLetters })
+            .Then(new DoublingOperator(rejectEvery: 10)).To(new CollectingSink()).Build();
+        await pipeline.RunAsync().WaitAsync(s_timeout);
+
+        Assert.Equal(1_000, deadLetters.Count);
+        Assert.NotEmpty(source.Checks);
+        // At every commit, the letters of every rejected row up to the committed offset had been flushed.
+        Assert.All(source.Checks, check => Assert.True(check.Flushed >= check.RejectedBelow, $"{check}"));
+    }
+
+    private sealed class FlushCountingDeadLetters : IDeadLetterSink
+    {
+        private long _count;
+        private long _flushed;
+
+        public long Count => Interlocked.Read(ref _count);
+
+        public long Flushed => Interlocked.Read(ref _flushed);
+
+        public void Write(DeadLetter deadLetter) => Interlocked.Increment(ref _count);
+
+        public void Flush() => Interlocked.Exchange(ref _flushed, Count);
+    }
+
+    /// <summary>Passes everything to a <see cref="CountingSource"/> and, at each commit, notes how many letters were
+    /// flushed against how many rows below the committed offset were rejected (ids divisible by 10).</summary>
+    private sealed class CommitCheckingSource(CountingSource inner, FlushCountingDeadLetters deadLetters) : IBatchSource
+    {
+        public readonly List<(long Flushed, long RejectedBelow)> Checks = [];
+
+        public string Name => inner.Name;
+        public Schema Schema => inner.Schema;
+        public ValueTask OpenAsync(SourceContext context, CancellationToken cancellationToken) => inner.OpenAsync(context, cancellationToken);
+        public ValueTask<bool> FillAsync(ColumnBatch batch, CancellationToken cancellationToken) => inner.FillAsync(batch, cancellationToken);
+
+        public void Commit(ReadOnlySpan<SourceRange> ranges)
+        {
+            var end = 0L;
+            foreach (var range in ranges) end = Math.Max(end, range.End);
+            lock (Checks) Checks.Add((deadLetters.Flushed, (end + 9) / 10));
+            inner.Commit(ranges);
+        }
+
+        public string Describe(int partition, long offset) => inner.Describe(partition, offset);
+        public ValueTask DisposeAsync() => inner.DisposeAsync();
+    }
+
+    private sealed class UnopenableSink : IBatchSink
+    {
+        public string Name => "unopenable";
+        public ValueTask OpenAsync(SinkContext context, CancellationToken cancellationToken) => throw new IOException("no such directory /nope");
+        public void Write(ColumnBatch batch, long sequence) { }
+        public ValueTask DisposeAsync() => ValueTask.CompletedTask;
     }
 
     [Fact]

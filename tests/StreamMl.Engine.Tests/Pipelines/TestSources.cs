@@ -1,7 +1,7 @@
 namespace StreamMl.Engine.Tests.Pipelines;
 
 /// <summary>A bounded source of sequential longs (column "id") and float values ("x" = id / 2), partition 0, offset = id.</summary>
-internal sealed class CountingSource(long total, int? maxRowsPerBatch = null, long startAt = 0) : IBatchSource
+internal sealed class CountingSource(long total, int? maxRowsPerBatch = null, long startAt = 0, bool idleAtEnd = false) : IBatchSource
 {
     private long _next = startAt;
     private int _id = -1;
@@ -42,7 +42,8 @@ internal sealed class CountingSource(long total, int? maxRowsPerBatch = null, lo
         batch.Length = rows;
         if (rows > 0) batch.Positions.Add(0, _next, _next + rows);
         _next += rows;
-        return ValueTask.FromResult(_next < total);
+        if (idleAtEnd && rows == 0) Thread.Sleep(1); // an unbounded source with nothing new
+        return ValueTask.FromResult(idleAtEnd || _next < total);
     }
 
     public void Commit(ReadOnlySpan<SourceRange> ranges)
@@ -63,11 +64,22 @@ internal sealed class CountingSource(long total, int? maxRowsPerBatch = null, lo
 }
 
 /// <summary>Collects the ids it sees, optionally slowly, and records the pipeline's in-flight count when asked.</summary>
-internal sealed class CollectingSink(string name = "collect", int delayMs = 0, bool durableOnWrite = true) : IBatchSink
+internal sealed class CollectingSink(string name = "collect", int delayMs = 0, bool durableOnWrite = true, bool markDurableOnFlush = true) : IBatchSink
 {
     private SinkContext? _context;
     private long _lastWritten = -1;
-    public readonly List<long> Ids = [];
+    private readonly List<long> _ids = [];
+    private int _count;
+    public Func<long, bool>? FailOnSequence;
+
+    /// <summary>Ids written so far (a copy; the sink thread keeps writing).</summary>
+    public List<long> Ids { get { lock (_ids) return [.. _ids]; } }
+
+    /// <summary>Rows written so far, readable from any thread.</summary>
+    public int Count => Volatile.Read(ref _count);
+
+    /// <summary>Selection counts of the batches as this sink saw them.</summary>
+    public readonly List<int> SelectedPerBatch = [];
     public Func<long>? InFlightProbe;
     public long MaxInFlight;
     public int Flushes;
@@ -84,9 +96,15 @@ internal sealed class CollectingSink(string name = "collect", int delayMs = 0, b
 
     public void Write(ColumnBatch batch, long sequence)
     {
+        if (FailOnSequence?.Invoke(sequence) == true) throw new IOException($"disk full at batch {sequence}");
         var ids = batch.Values<long>(batch.Schema.Require("id"));
-        for (var row = 0; row < batch.Length; row++)
-            if (batch.Selection.IsSelected(row)) Ids.Add(ids[row]);
+        lock (_ids)
+        {
+            for (var row = 0; row < batch.Length; row++)
+                if (batch.Selection.IsSelected(row)) _ids.Add(ids[row]);
+            SelectedPerBatch.Add(batch.Selection.Count);
+            Volatile.Write(ref _count, _ids.Count);
+        }
         if (InFlightProbe is not null) MaxInFlight = Math.Max(MaxInFlight, InFlightProbe());
         _lastWritten = sequence;
         if (delayMs > 0) Thread.Sleep(delayMs);
@@ -95,7 +113,7 @@ internal sealed class CollectingSink(string name = "collect", int delayMs = 0, b
     public void Flush()
     {
         Flushes++;
-        if (_lastWritten >= 0) _context!.MarkDurable(_lastWritten);
+        if (markDurableOnFlush && _lastWritten >= 0) _context!.MarkDurable(_lastWritten);
     }
 
     public ValueTask DisposeAsync() => ValueTask.CompletedTask;

@@ -120,7 +120,7 @@ public sealed class DemoTests : IDisposable
         Assert.Contains("rows streamed:     60,000", text);
         var parquet = Directory.GetFiles(Path.Combine(_folder, "scored"), "*.parquet", SearchOption.AllDirectories);
         Assert.NotEmpty(parquet);
-        // Read the Parquet back with Parquet.Net (not the writer's code path): every streamed row is there, scored.
+        // Read the Parquet back with Parquet.Net's reader (not the sink's code path).
         long rows = 0;
         foreach (var file in parquet)
         {
@@ -129,6 +129,58 @@ public sealed class DemoTests : IDisposable
             Assert.Contains(reader.Schema.GetDataFields(), f => f.Name == "score");
             for (var g = 0; g < reader.RowGroupCount; g++) rows += reader.OpenRowGroupReader(g).RowCount;
         }
-        Assert.Equal(60_000, rows);
+        // Every streamed row is either in the Parquet output or a dead letter (the demo injects sensor glitches).
+        var deadLetters = long.Parse(System.Text.RegularExpressions.Regex.Match(text, @"dead letters:\s+([\d,]+)").Groups[1].Value.Replace(",", ""),
+            System.Globalization.CultureInfo.InvariantCulture);
+        Assert.InRange(deadLetters, 1, 600);
+        Assert.Equal(60_000, rows + deadLetters);
+
+        await DriftAgainstTheModelsTrainingProfileAsync(Path.Combine(_folder, "models"));
+    }
+
+    /// <summary>With the model the demo registered: its fitted feature pipeline computes the features and the drift
+    /// area's DriftOperator, fed by Ingest, compares event-time windows of them with the model's training profile;
+    /// shifted temperatures must raise an alert on the temperature feature only.</summary>
+    private static async Task DriftAgainstTheModelsTrainingProfileAsync(string registry)
+    {
+        var catalog = new Models.ModelCatalog();
+        Models.RegistryModels.Attach(catalog, registry);
+        await using var manager = new StreamMl.Host.Pipelines.PipelineManager(StreamMl.Host.Specs.ComponentRegistry.CreateDefault(), catalog,
+            Microsoft.Extensions.Logging.Abstractions.NullLogger<StreamMl.Host.Pipelines.PipelineManager>.Instance);
+        var pipeline = await manager.CreateAsync("""
+            name: profile-drift
+            source:
+              kind: grpc
+              columns: { device: string, temperature: float32, vibration: float32, pressure: float32, fault: bool, ts: timestamp }
+              event_time: ts
+            features: { model: sensor-fault }
+            drift: { reference: model, model: sensor-fault, window: 40s }
+            sinks: [ { kind: memory, keep_rows: 0 } ]
+            """, start: true, replace: false, null, CancellationToken.None);
+        var alerts = pipeline.Runtime.Events.Subscribe(rows: false, []);
+        // 10 ms between rows: windows of 40 s hold 4,000 rows; the drift starts at row 12,000 (window 3).
+        var data = new Demo.DemoData(seed: 7, driftFrom: 12_000);
+        var start = new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero);
+        for (var i = 0; i < 6; i++)
+            await pipeline.Runtime.Ingest!.AcceptAsync(new Protos.IngestRequest
+            {
+                ArrowIpc = Google.Protobuf.ByteString.CopyFrom(data.NextBatch(4000, start)),
+            }, "test", CancellationToken.None);
+        // Stop only once the pipeline has read every queued row: a stop drains the ring, not the Ingest queue.
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (pipeline.Runtime.Memory!.Rows < 24_000 && DateTime.UtcNow < deadline) await Task.Delay(10);
+        Assert.Equal(24_000, pipeline.Runtime.Memory!.Rows);
+        await manager.StopAsync("profile-drift", CancellationToken.None);
+
+        var report = pipeline.Runtime.Drift!.Report("profile-drift", 0);
+        Assert.True(report.Windows.Count >= 5, report.ToString());
+        Assert.All(report.Windows.Take(2), w => Assert.NotEqual("drift", w.Features.Single(f => f.Feature == "f_temperature").Status));
+        Assert.Equal("drift", report.Windows[4].Features.Single(f => f.Feature == "f_temperature").Status);
+        Assert.NotEqual("drift", report.Windows[4].Features.Single(f => f.Feature == "f_pressure").Status);
+        // The profile covers the raw inputs and the features: only temperature and its feature may alert.
+        var alerted = new List<string>();
+        while (alerts.Reader.TryRead(out var e)) alerted.Add(e.Alert.Feature);
+        Assert.Contains("f_temperature", alerted);
+        Assert.All(alerted, feature => Assert.Contains(feature, new[] { "temperature", "f_temperature" }));
     }
 }

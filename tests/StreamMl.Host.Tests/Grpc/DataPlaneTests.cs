@@ -74,6 +74,27 @@ public sealed class DataPlaneTests(HostFixture host)
     }
 
     [Fact]
+    public async Task Validation_rules_of_the_spec_reject_rows_in_Score_with_the_rule_and_column()
+    {
+        await host.Control().CreatePipelineAsync(new CreatePipelineRequest { Spec = TestSpecs.Sensors("score-validation", validation: true), Replace = true });
+        var readings = new List<TestSpecs.Reading>
+        {
+            new("d1", 60, 1.0f, 100, false),
+            new("d2", 60, -3.0f, 100, false),
+            new("d9", 60, 1.0f, 100, false),
+        };
+        var response = await host.DataPlane().ScoreAsync(new ScoreRequest { Pipeline = "score-validation", Rows = TestSpecs.ToRowSet(readings) });
+        Assert.False(response.Scores[0].Rejected);
+        TestSpecs.AssertClose(TestSpecs.Reference(60, 1.0, 100), response.Scores[0].Score);
+        Assert.True(response.Scores[1].Rejected);
+        Assert.Contains("range", response.Scores[1].Reason);
+        Assert.Contains("vibration", response.Scores[1].Reason);
+        Assert.True(response.Scores[2].Rejected);
+        Assert.Contains("allowed", response.Scores[2].Reason);
+        Assert.Contains("d9", response.Scores[2].Reason);
+    }
+
+    [Fact]
     public async Task ScoreStream_answers_each_request_in_order_with_the_same_scores_as_Score()
     {
         var name = await CreateAsync("score-stream");
@@ -130,7 +151,11 @@ public sealed class DataPlaneTests(HostFixture host)
             TestSpecs.AssertClose(TestSpecs.Reference(sent[i].Temperature, sent[i].Vibration, sent[i].Pressure), received[i].Values[3].Number);
         }
 
-        var status = await host.Control().GetStatusAsync(new PipelineRef { Name = name });
+        // The memory sink runs on its own thread beside the subscribers' sink: let it catch up.
+        PipelineStatus status;
+        var deadline = DateTime.UtcNow.AddSeconds(20);
+        do status = await host.Control().GetStatusAsync(new PipelineRef { Name = name });
+        while (status.Stages.Single(s => s.Name == "memory").RowsOut < 800 && DateTime.UtcNow < deadline && await Delay());
         Assert.Equal(800, status.Stages[0].RowsOut);
         Assert.Equal(800, status.Stages.Single(s => s.Name == "memory").RowsOut);
         Assert.Equal(0, status.LagRows);
@@ -160,7 +185,11 @@ public sealed class DataPlaneTests(HostFixture host)
         Assert.Equal("temperature", alert.Feature);
         Assert.Equal(2, alert.Window); // a reference of 400 rows, then windows of 200: the shifted rows start window 2
 
-        var report = await host.Query().GetDriftReportAsync(new DriftReportRequest { Pipeline = name });
+        // The alert comes with window 2; wait for the last window (3) to close too.
+        DriftReport report;
+        var deadline = DateTime.UtcNow.AddSeconds(20);
+        do report = await host.Query().GetDriftReportAsync(new DriftReportRequest { Pipeline = name });
+        while (report.Windows.Count < 4 && DateTime.UtcNow < deadline && await Delay());
         Assert.Equal("drift", report.Status);
         Assert.Equal(400, report.ReferenceRows);
         var temperature = report.Features.Single(f => f.Feature == "temperature");

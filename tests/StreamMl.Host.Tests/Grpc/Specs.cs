@@ -12,13 +12,15 @@ internal static class TestSpecs
     public const double OtherBias = 0.5;
 
     /// <summary>A pipeline fed by Ingest, scored by an inline linear model named <paramref name="model"/>, watching drift.</summary>
-    public static string Sensors(string name, string model = "linear-a", bool other = false, int referenceRows = 400, int windowRows = 200) => $$"""
+    public static string Sensors(string name, string model = "linear-a", bool other = false, int referenceRows = 400, int windowRows = 200,
+        bool validation = false) => $$"""
         name: {{name}}
         options: { batch_capacity: 256, ring_size: 4 }
         source:
           kind: grpc
           columns: { device: string, temperature: float32, vibration: float32, pressure: float32, fault: bool }
           required: [temperature]
+        {{(validation ? "validation:\n  - { rule: range, column: vibration, min: 0, max: 20 }\n  - { rule: allowed, column: device, values: [d1, d2, d3] }" : "")}}
         model:
           kind: linear
           name: {{model}}

@@ -131,3 +131,52 @@ public sealed class SpecCompilerTests
         Assert.Equal(input, output);
     }
 }
+
+/// <summary>The features section runs a saved, fitted feature pipeline inside a spec's pipeline.</summary>
+public sealed class FeaturesSectionTests : IDisposable
+{
+    private readonly string _folder = Directory.CreateTempSubdirectory("streamml-features-").FullName;
+
+    public void Dispose() => Directory.Delete(_folder, recursive: true);
+
+    [Fact]
+    public async Task A_saved_feature_pipeline_standardises_the_streamed_columns()
+    {
+        // Fit on 2,000 rows of a single column with known values, save, and reference it from a spec.
+        var schema = new Engine.Schema(new Engine.Field("f0", Engine.ColumnType.Float32));
+        using var batch = new Engine.ColumnBatch(schema, 2000);
+        batch.Length = 2000;
+        var values = Enumerable.Range(0, 2000).Select(i => (float)(i % 100)).ToArray();
+        values.CopyTo(batch.Values<float>(0));
+        var pipeline = Operators.Features.FeaturePipeline.Create("scale").StandardScale("f0").Build().Fit([batch]);
+        var path = Path.Combine(_folder, "features.json");
+        pipeline.Save(path);
+
+        var specPath = Path.Combine(_folder, "spec.yaml");
+        await File.WriteAllTextAsync(specPath, """
+            name: features-section
+            source: { kind: synthetic, rows: 5000, features: 1 }
+            features: { path: features.json }
+            sinks: [ { kind: memory, keep_rows: 1 } ]
+            """);
+        var catalog = new ModelCatalog();
+        await using var manager = new StreamMl.Host.Pipelines.PipelineManager(ComponentRegistry.CreateDefault(), catalog,
+            Microsoft.Extensions.Logging.Abstractions.NullLogger<StreamMl.Host.Pipelines.PipelineManager>.Instance);
+        var managed = await manager.CreateAsync(await File.ReadAllTextAsync(specPath), start: true, replace: false, _folder, CancellationToken.None);
+        await managed.Ended;
+
+        Assert.Equal(StreamMl.Host.Pipelines.PipelineState.Completed, managed.State);
+        var outputColumn = Assert.Single(pipeline.OutputColumns);
+        Assert.Contains(outputColumn, managed.OutputSchema.Select(f => f.Name));
+        // The last row: its f0 and its feature, against the mean and standard deviation of the fitted values.
+        var last = managed.Runtime.Memory!.LastRows.Single();
+        double Value(string name) => double.Parse(last.Split(", ").Single(p => p.StartsWith(name + "=", StringComparison.Ordinal))[(name.Length + 1)..],
+            System.Globalization.CultureInfo.InvariantCulture);
+        var mean = values.Average(v => (double)v);
+        var sd = Math.Sqrt(values.Sum(v => (v - mean) * (v - mean)) / values.Length);
+        var expected = (Value("f0") - mean) / sd;
+        Assert.True(Math.Abs(expected - Value(outputColumn)) < 1e-3 * Math.Max(1, Math.Abs(expected)) ||
+                    Math.Abs((Value("f0") - mean) / (sd * Math.Sqrt(values.Length / (values.Length - 1.0))) - Value(outputColumn)) < 1e-3,
+            $"feature {Value(outputColumn)} for f0 {Value("f0")}, mean {mean}, sd {sd}");
+    }
+}

@@ -79,6 +79,37 @@ public sealed class TrainEndToEndTests : IDisposable
     }
 
     [Fact]
+    public async Task A_text_target_trains_a_multiclass_model_that_streams_the_same_classes()
+    {
+        var path = TrainingTestData.Write(_folder, "proximity.yaml", $"""
+            name: proximity
+            data: {"{"} path: {TrainingTestData.Housing}, limit: 3000 {"}"}
+            target: ocean_proximity
+            task: multiclass
+            trainer: lightgbm
+            hyperparameters: {"{"} trees: 20 {"}"}
+            validation: {"{"} folds: 3 {"}"}
+            registry: {"{"} path: {Path.Combine(_folder, "models")} {"}"}
+            """);
+        var report = await TrainingRunner.RunAsync(TrainSpec.Load(path));
+        Assert.Equal(LearningTask.Multiclass, report.Task);
+        Assert.True(report.OnnxParity <= 1e-5);
+        var classes = report.HeldOut.ConfusionMatrix!.Length;
+        // Location predicts proximity to the ocean well.
+        Assert.InRange(report.CrossValidation.Validation[MetricNames.Accuracy].Mean, 0.8, 1.0);
+
+        using var model = RegisteredModel.Load(new ModelRegistry(Path.Combine(_folder, "models")).Open("proximity", 1));
+        var table = (await DataTableReader.ReadAsync(TrainingTestData.Housing, 3000, CancellationToken.None)).Table;
+        var rowOfLine = Enumerable.Range(0, table.Rows).ToDictionary(r => table.LineNumbers[r]);
+        var streamed = await StreamingEvaluator.RunAsync(model, table, report.HeldOutLines.Select(l => rowOfLine[l]).ToArray(), CancellationToken.None);
+        for (var i = 0; i < report.HeldOutLines.Count; i++)
+        {
+            var row = report.HeldOutPredictions.AsSpan(i * classes, classes).ToArray();
+            Assert.Equal(Array.IndexOf(row, row.Max()), (int)streamed.Predictions[i]);
+        }
+    }
+
+    [Fact]
     public void A_challenger_that_does_not_beat_production_stays_a_candidate_with_lineage()
     {
         var registry = Path.Combine(_folder, "models");

@@ -182,6 +182,59 @@ public sealed class FeaturePipelineTests
     }
 
     [Fact]
+    public async Task FitAsync_on_a_source_fits_the_same_state_as_Fit_on_batches()
+    {
+        var batches = FeatureTestData.ReadCsv(FeatureTestData.HousingCsv, 4096, s_strings, maxRows: 5000);
+        try
+        {
+            var fromBatches = BuildHousing().Fit(batches).ToJson();
+            // The source hands out batches of 1,000 rows: fitting must not depend on batch boundaries.
+            var fromSource = (await BuildHousing().FitAsync(new ListSource(batches), capacity: 1000)).ToJson();
+            Assert.Equal(fromBatches, fromSource);
+        }
+        finally { FeatureTestData.DisposeAll(batches); }
+    }
+
+    [Fact]
+    public void TransformAll_on_raw_batches_skips_unselected_rows_and_matches_the_serving_path()
+    {
+        var batches = FeatureTestData.ReadCsv(FeatureTestData.HousingCsv, 1000, s_strings, maxRows: 3000);
+        try
+        {
+            var pipeline = BuildHousing().Fit(batches);
+            var serving = Transform(pipeline, batches, out var servedRows);
+            // Deselect every third row of the raw batches: the training matrix must hold exactly the other rows.
+            foreach (var b in batches) for (var r = 0; r < b.Length; r += 3) b.Selection.Deselect(r);
+            var training = pipeline.TransformAll(batches, out var rows);
+            var width = pipeline.FeatureCount;
+            var kept = Enumerable.Range(0, servedRows).Where(r => (r % 1000) % 3 != 0).ToArray();
+            Assert.Equal(kept.Length, rows);
+            Assert.Equal(kept.SelectMany(r => serving.AsSpan(r * width, width).ToArray()).ToArray(), training);
+        }
+        finally { FeatureTestData.DisposeAll(batches); }
+    }
+
+    [Fact]
+    public void Integer_hashing_uses_FNV1a_over_the_little_endian_bytes()
+    {
+        var schema = new Schema(new Field("code", ColumnType.Int64));
+        using var batch = new ColumnBatch(schema, 64);
+        for (var r = 0; r < 50; r++) batch[0].Values<long>()[r] = r * 7919L - 100_000;
+        batch[0].SetNull(3);
+        batch.Length = 50;
+        var pipeline = FeaturePipeline.Create().Hash("code", 5).Build().Fit([batch]);
+        using var serve = FeatureTestData.WithSchema(batch, pipeline.Bind(schema));
+        var matrix = new float[50 * 5];
+        pipeline.TransformToMatrix(serve, matrix);
+        for (var r = 0; r < 50; r++)
+        {
+            var hash = 0x811C9DC5u;
+            foreach (var b in BitConverter.GetBytes(r * 7919L - 100_000)) { hash ^= b; hash *= 0x01000193; }
+            for (var k = 0; k < 5; k++) Assert.Equal(r != 3 && k == hash % 5 ? 1f : 0f, matrix[r * 5 + k]);
+        }
+    }
+
+    [Fact]
     public void Transform_allocates_nothing_in_steady_state()
     {
         var batches = FeatureTestData.ReadCsv(FeatureTestData.HousingCsv, 4096, s_strings, maxRows: 8192);
@@ -298,5 +351,37 @@ public sealed class FeaturePipelineTests
     {
         public float A { get; set; }
         public float B { get; set; }
+    }
+
+    /// <summary>Replays batches' rows in batches of the requested capacity, columns matched by name.</summary>
+    private sealed class ListSource(List<ColumnBatch> batches) : IBatchSource
+    {
+        private readonly (ColumnBatch Batch, int Row)[] _rows = batches.SelectMany(b => Enumerable.Range(0, b.Length).Select(r => (b, r))).ToArray();
+        private int _next;
+
+        public string Name => "list";
+
+        public Schema Schema => batches[0].Schema;
+
+        public ValueTask OpenAsync(SourceContext context, CancellationToken cancellationToken) => ValueTask.CompletedTask;
+
+        public ValueTask<bool> FillAsync(ColumnBatch batch, CancellationToken cancellationToken)
+        {
+            var n = Math.Min(batch.Capacity, _rows.Length - _next);
+            for (var i = 0; i < n; i++)
+            {
+                var (source, row) = _rows[_next + i];
+                for (var c = 0; c < source.Schema.Count; c++) batch[batch.Schema.Require(source.Schema[c].Name)].CopyRow(source[c], row, i);
+            }
+            batch.Length = n;
+            _next += n;
+            return ValueTask.FromResult(_next < _rows.Length);
+        }
+
+        public void Commit(ReadOnlySpan<SourceRange> ranges) { }
+
+        public string Describe(int partition, long offset) => $"row {offset}";
+
+        public ValueTask DisposeAsync() => ValueTask.CompletedTask;
     }
 }

@@ -101,4 +101,18 @@ public sealed class CrossValidationTests
         for (var i = 0; i < set.Rows; i++) Assert.Equal(1.0, result.OutOfFold.AsSpan(i * 3, 3).ToArray().Sum(), 3);
         Assert.InRange(result.Validation[MetricNames.Accuracy].Mean, 0.5, 1.0);
     }
+
+    [Fact]
+    public void Multiclass_cv_keeps_every_class_when_a_training_fold_misses_the_last_one()
+    {
+        var head = LearnerTestData.Head(LearnerTestData.Credit, 900);
+        var labels = head.Labels.ToArray();
+        labels[17] = 2; // one row of the last class: two of the three training folds never see it
+        var set = new TrainingSet(head.Features, head.FeatureCount, labels, head.FeatureNames);
+        var learner = new MlNetLearner(LearningTask.Multiclass, new LearnerOptions { Trainer = "lightgbm", NumberOfTrees = 10, Classes = 3 });
+        var result = CrossValidator.Run(learner, set, new CrossValidationOptions { Folds = 3 });
+        Assert.Equal(set.Rows * 3, result.OutOfFold.Length);
+        Assert.All(result.Folds, f => Assert.Equal(3, f.Validation.ConfusionMatrix!.Length));
+        for (var i = 0; i < set.Rows; i++) Assert.Equal(1.0, result.OutOfFold.AsSpan(i * 3, 3).ToArray().Sum(), 3);
+    }
 }

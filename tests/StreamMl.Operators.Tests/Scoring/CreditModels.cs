@@ -77,7 +77,9 @@ public sealed class CreditModels : IDisposable
     /// managed arrays, zeros for the label input), the reference the engine must equal.</summary>
     public (float[] Score, float[] Probability, bool[] Label) ReferenceRun(string name, int start, int rows)
     {
-        using var session = new InferenceSession(OnnxBytes[name]);
+        // The engine's session options (one intra-op thread): tree ensembles split over threads sum in another order.
+        using var options = OnnxModel.DefaultSessionOptions();
+        using var session = new InferenceSession(OnnxBytes[name], options);
         var width = Features.FeatureCount;
         var features = Matrix.AsSpan(start * width, rows * width).ToArray();
         using var input = OrtValue.CreateTensorValueFromMemory(features, [rows, width]);

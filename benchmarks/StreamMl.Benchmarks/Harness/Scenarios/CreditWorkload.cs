@@ -1,5 +1,5 @@
 using System.Globalization;
-using CsvHelper.Configuration.Attributes;
+using CsvHelper;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using StreamMl.Engine;
@@ -71,7 +71,7 @@ public sealed class CreditWorkload : IDisposable
             .Append(MlContext.Transforms.Conversion.MapValueToKey("MarriageKey", nameof(CreditRow.MARRIAGE)))
             .Append(MlContext.Transforms.Categorical.OneHotEncoding([new("SexHot", "SexKey"), new("EducationHot", "EducationKey"), new("MarriageHot", "MarriageKey")]))
             .Append(MlContext.Transforms.Concatenate("Features", "Numeric", "SexHot", "EducationHot", "MarriageHot"))
-            .Append(MlContext.Transforms.CopyColumns("Label", nameof(CreditRow.Default)))
+            .Append(MlContext.Transforms.Conversion.ConvertType("Label", nameof(CreditRow.Default), DataKind.Boolean))
             .Append(MlContext.BinaryClassification.Trainers.FastTree(numberOfLeaves: 20, numberOfTrees: trees));
         MlNetModel = pipeline.Fit(view);
     }
@@ -106,8 +106,7 @@ public sealed class CreditWorkload : IDisposable
     /// <summary>Rows of a CSV as objects, read with CsvHelper.</summary>
     public static IEnumerable<CreditRow> CsvRows(string path)
     {
-        using var reader = new StreamReader(path);
-        using var csv = new CsvHelper.CsvReader(reader, CultureInfo.InvariantCulture);
+        using var csv = CsvReader.FromFile(path);
         foreach (var row in csv.GetRecords<CreditRow>()) yield return row;
     }
 
@@ -118,8 +117,9 @@ public sealed class CreditWorkload : IDisposable
 
 }
 
-/// <summary>A credit-default row as a CsvHelper user maps it.</summary>
-public sealed class CreditRow
+/// <summary>A credit-default row as a CsvHelper user maps it (CsvHelper 34's source-generated mapping).</summary>
+[CsvRecord]
+public sealed partial class CreditRow
 {
 #pragma warning disable CS1591 // one property per CSV column, named as in the file
     public float ID { get; set; }
@@ -146,8 +146,8 @@ public sealed class CreditRow
     public float PAY_AMT4 { get; set; }
     public float PAY_AMT5 { get; set; }
     public float PAY_AMT6 { get; set; }
-    [Name("default.payment.next.month")]
-    public bool Default { get; set; }
+    [CsvColumn("default.payment.next.month")]
+    public float Default { get; set; }
 #pragma warning restore CS1591
 }
 

@@ -4,16 +4,22 @@ namespace StreamMl.Connectors.Files.Internal;
 internal sealed class NullTokens
 {
     private readonly HashSet<string>.AlternateLookup<ReadOnlySpan<char>> _lookup;
+    private readonly System.Buffers.SearchValues<char> _firstChars;
+    private readonly int _maxLength;
 
     public NullTokens(IEnumerable<string> tokens)
     {
-        var set = new HashSet<string>(tokens.Select(t => t.Trim()), StringComparer.Ordinal);
+        var set = new HashSet<string>(tokens.Select(t => t.Trim()).Where(t => t.Length > 0), StringComparer.Ordinal);
         _lookup = set.GetAlternateLookup<ReadOnlySpan<char>>();
+        _firstChars = System.Buffers.SearchValues.Create([.. set.Select(t => t[0]).Distinct()]);
+        _maxLength = set.Count == 0 ? 0 : set.Max(t => t.Length);
     }
 
     public bool IsNull(ReadOnlySpan<char> text)
     {
+        // Most fields are numbers: a first character that starts no token settles it without hashing the field.
+        if (text.Length > 0 && text[0] > ' ' && !_firstChars.Contains(text[0])) return false;
         var trimmed = text.Trim();
-        return trimmed.IsEmpty || _lookup.Contains(trimmed);
+        return trimmed.IsEmpty || (trimmed.Length <= _maxLength && _lookup.Contains(trimmed));
     }
 }

@@ -195,7 +195,16 @@ internal sealed class ParquetFileReader : FileReader
     private static T?[] Read<T>(ParquetRowGroupReader group, DataField field, int rows) where T : struct
     {
         var values = new T?[rows];
-        group.ReadAsync(field, values.AsMemory()).GetAwaiter().GetResult();
+        if (field.IsNullable)
+        {
+            group.ReadAsync(field, values.AsMemory()).GetAwaiter().GetResult();
+            return values;
+        }
+        // A required column has no definition levels: reading it through the nullable overload returned stray nulls
+        // when pooled buffers had been used before (seen in the full test run only), so it is read as plain values.
+        var plain = new T[rows];
+        group.ReadAsync(field, plain.AsMemory()).GetAwaiter().GetResult();
+        for (var i = 0; i < rows; i++) values[i] = plain[i];
         return values;
     }
 

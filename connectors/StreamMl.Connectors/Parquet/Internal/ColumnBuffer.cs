@@ -8,9 +8,23 @@ namespace StreamMl.Connectors.Parquet.Internal;
 /// (1 = value, 0 = null), the layout Parquet stores, so writing needs no per-row objects or nullable wrappers.</summary>
 internal abstract class ColumnBuffer(DataField field, int batchColumn, int capacity)
 {
-    protected readonly int[] DefinitionLevels = new int[capacity];
+    // Buffers start at one batch and double up to the row-group size, so a small file does not pay for a full row
+    // group of every column (65,536 rows x 25 columns is ~20 MB, which showed up as gen-2 collections in the benchmark).
+    protected int[] DefinitionLevels = new int[Math.Min(capacity, ColumnBatch.DefaultCapacity)];
     protected int ValueCount;
     protected int RowCount;
+
+    /// <summary>Makes room for <paramref name="more"/> rows.</summary>
+    protected void Reserve(int more)
+    {
+        var needed = RowCount + more;
+        if (needed <= DefinitionLevels.Length) return;
+        var size = Math.Min(Math.Max(needed, DefinitionLevels.Length * 2), Math.Max(needed, capacity));
+        Array.Resize(ref DefinitionLevels, size);
+        GrowValues(size);
+    }
+
+    protected abstract void GrowValues(int size);
 
     public DataField Field { get; } = field;
     public int BatchColumn { get; } = batchColumn;
@@ -64,10 +78,13 @@ internal abstract class ColumnBuffer(DataField field, int batchColumn, int capac
     private sealed class Numeric<T>(DataField field, int batchColumn, int capacity) : ColumnBuffer(field, batchColumn, capacity)
         where T : unmanaged
     {
-        private readonly T[] _values = new T[capacity];
+        private T[] _values = new T[Math.Min(capacity, ColumnBatch.DefaultCapacity)];
+
+        protected override void GrowValues(int size) => Array.Resize(ref _values, size);
 
         public override void Append(Column column, ReadOnlySpan<int> rows, bool contiguous)
         {
+            Reserve(rows.Length);
             var source = column.Values<T>();
             if (contiguous && !column.MayHaveNulls)
             {
@@ -101,10 +118,13 @@ internal abstract class ColumnBuffer(DataField field, int batchColumn, int capac
 
     private sealed class Bools(DataField field, int batchColumn, int capacity) : ColumnBuffer(field, batchColumn, capacity)
     {
-        private readonly bool[] _values = new bool[capacity];
+        private bool[] _values = new bool[Math.Min(capacity, ColumnBatch.DefaultCapacity)];
+
+        protected override void GrowValues(int size) => Array.Resize(ref _values, size);
 
         public override void Append(Column column, ReadOnlySpan<int> rows, bool contiguous)
         {
+            Reserve(rows.Length);
             var source = column.Values<byte>();
             foreach (var row in rows)
             {
@@ -130,10 +150,13 @@ internal abstract class ColumnBuffer(DataField field, int batchColumn, int capac
 
     private sealed class Timestamps(DataField field, int batchColumn, int capacity) : ColumnBuffer(field, batchColumn, capacity)
     {
-        private readonly DateTime[] _values = new DateTime[capacity];
+        private DateTime[] _values = new DateTime[Math.Min(capacity, ColumnBatch.DefaultCapacity)];
+
+        protected override void GrowValues(int size) => Array.Resize(ref _values, size);
 
         public override void Append(Column column, ReadOnlySpan<int> rows, bool contiguous)
         {
+            Reserve(rows.Length);
             var source = column.Values<long>();
             foreach (var row in rows)
             {
@@ -161,10 +184,13 @@ internal abstract class ColumnBuffer(DataField field, int batchColumn, int capac
     /// takes strings as a collection with nulls in place, so this buffer holds one entry per row.</summary>
     private sealed class Strings(DataField field, int batchColumn, int capacity) : ColumnBuffer(field, batchColumn, capacity)
     {
-        private readonly string?[] _values = new string?[capacity];
+        private string?[] _values = new string?[Math.Min(capacity, ColumnBatch.DefaultCapacity)];
+
+        protected override void GrowValues(int size) => Array.Resize(ref _values, size);
 
         public override void Append(Column column, ReadOnlySpan<int> rows, bool contiguous)
         {
+            Reserve(rows.Length);
             var source = column.Values<int>();
             var dictionary = column.Dictionary!;
             foreach (var row in rows)

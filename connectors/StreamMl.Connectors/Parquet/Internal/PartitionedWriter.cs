@@ -48,6 +48,7 @@ internal sealed class PartitionedWriter
                 ParquetCompression.None => CompressionMethod.None,
                 ParquetCompression.Zstd => CompressionMethod.Zstd,
                 ParquetCompression.Gzip => CompressionMethod.Gzip,
+                ParquetCompression.Lz4 => CompressionMethod.Lz4Raw,
                 _ => CompressionMethod.Snappy,
             },
             CompressionLevel = System.IO.Compression.CompressionLevel.Fastest,

@@ -13,8 +13,14 @@ namespace StreamMl.Operators.Scoring.Internal;
 /// length.</para></summary>
 internal sealed unsafe class ModelRunner : IDisposable
 {
+    // Column mode keeps one binding per batch object: pipelines reuse a fixed set of ring or pool batches, so after
+    // the first round every batch finds its binding. The bound keeps memory finite for callers that never reuse.
+    private const int MaxBatchBindings = 64;
+
     private readonly OnnxModel _model;
-    private readonly string _featureInput;
+    private readonly string? _featureInput;
+    private readonly string[]? _columnInputs;
+    private readonly Dictionary<ColumnBatch, Binding> _byBatch = new(ReferenceEqualityComparer.Instance);
     private readonly int _features;
     private readonly int _capacity;
     private readonly float* _matrix;
@@ -24,18 +30,19 @@ internal sealed unsafe class ModelRunner : IDisposable
     private Binding? _full;
     private Binding? _partial;
 
-    public ModelRunner(OnnxModel model, string? featureInput, int features, int capacity, float* matrix, RunOptions runOptions)
+    public ModelRunner(OnnxModel model, string? featureInput, IReadOnlyList<string> featureColumns, int capacity, float* matrix, RunOptions runOptions)
     {
         _model = model;
-        _features = features;
+        _features = featureColumns.Count;
         _capacity = capacity;
         _matrix = matrix;
         _runOptions = runOptions;
-        _featureInput = model.FeatureInput(features, featureInput);
+        if (featureInput is null && model.TakesColumns(featureColumns)) _columnInputs = [.. featureColumns];
+        else _featureInput = model.FeatureInput(_features, featureInput);
         Outputs = model.Outputs;
         _outputBuffers = Outputs.Select(o => new NativeBuffer(checked(capacity * o.Width * SizeOf(o.ElementType, model.Name, o.Name)))).ToArray();
         _extraInputs = model.Session.InputMetadata
-            .Where(kv => kv.Key != _featureInput)
+            .Where(kv => kv.Key != _featureInput && (_columnInputs is null || !_columnInputs.Contains(kv.Key)))
             .Select(kv =>
             {
                 if (!kv.Value.IsTensor)
@@ -47,22 +54,41 @@ internal sealed unsafe class ModelRunner : IDisposable
 
     public OnnxModel Model => _model;
 
+    /// <summary>True when the model reads the scorer's row-major matrix; false when it reads the batch columns in place.</summary>
+    public bool UsesMatrix => _columnInputs is null;
+
     public IReadOnlyList<ModelOutput> Outputs { get; }
 
     /// <summary>Output <paramref name="index"/> for the last run, row-major [rows, width].</summary>
     public NativeBuffer Output(int index) => _outputBuffers[index];
 
-    /// <summary>Scores the first <paramref name="rows"/> rows of the shared matrix.</summary>
-    public void Run(int rows)
+    /// <summary>Scores the first <paramref name="rows"/> rows: of the shared matrix, or of the batch's feature columns
+    /// (<paramref name="columns"/>, in feature order) in column mode.</summary>
+    public void Run(int rows, ColumnBatch batch, IntPtr[] columns)
     {
         Binding binding;
-        if (rows == _capacity) binding = _full ??= new Binding(this, rows);
+        if (_columnInputs is not null)
+        {
+            if (!_byBatch.TryGetValue(batch, out var cached) || cached.Rows != rows || cached.Columns0 != columns[0])
+            {
+                cached?.Dispose();
+                if (_byBatch.Count >= MaxBatchBindings && cached is null)
+                {
+                    foreach (var b in _byBatch.Values) b.Dispose();
+                    _byBatch.Clear();
+                }
+                cached = new Binding(this, rows, columns);
+                _byBatch[batch] = cached;
+            }
+            binding = cached;
+        }
+        else if (rows == _capacity) binding = _full ??= new Binding(this, rows, null);
         else
         {
             if (_partial is null || _partial.Rows != rows)
             {
                 _partial?.Dispose();
-                _partial = new Binding(this, rows);
+                _partial = new Binding(this, rows, null);
             }
             binding = _partial;
         }
@@ -89,6 +115,8 @@ internal sealed unsafe class ModelRunner : IDisposable
     {
         _full?.Dispose();
         _partial?.Dispose();
+        foreach (var b in _byBatch.Values) b.Dispose();
+        _byBatch.Clear();
         foreach (var b in _outputBuffers) b.Dispose();
         foreach (var e in _extraInputs) e.Buffer.Dispose();
     }
@@ -98,15 +126,30 @@ internal sealed unsafe class ModelRunner : IDisposable
     {
         private readonly List<OrtValue> _values = [];
 
-        public Binding(ModelRunner runner, int rows)
+        public Binding(ModelRunner runner, int rows, IntPtr[]? columns)
         {
             Rows = rows;
             IoBinding = runner._model.Session.CreateIoBinding();
             var memory = OrtMemoryInfo.DefaultInstance;
-            var input = OrtValue.CreateTensorValueWithData(memory, TensorElementType.Float, [rows, runner._features],
-                (IntPtr)runner._matrix, (long)rows * runner._features * sizeof(float));
-            _values.Add(input);
-            IoBinding.BindInput(runner._featureInput, input);
+            if (runner._columnInputs is { } inputs)
+            {
+                // Each input points at its batch column: nothing is gathered or copied.
+                Columns0 = columns![0];
+                for (var i = 0; i < inputs.Length; i++)
+                {
+                    long[] shape = runner._model.Session.InputMetadata[inputs[i]].Dimensions.Length == 1 ? [rows] : [rows, 1];
+                    var value = OrtValue.CreateTensorValueWithData(memory, TensorElementType.Float, shape, columns[i], (long)rows * sizeof(float));
+                    _values.Add(value);
+                    IoBinding.BindInput(inputs[i], value);
+                }
+            }
+            else
+            {
+                var input = OrtValue.CreateTensorValueWithData(memory, TensorElementType.Float, [rows, runner._features],
+                    (IntPtr)runner._matrix, (long)rows * runner._features * sizeof(float));
+                _values.Add(input);
+                IoBinding.BindInput(runner._featureInput!, input);
+            }
             foreach (var (name, buffer, type, width) in runner._extraInputs)
             {
                 var meta = runner._model.Session.InputMetadata[name];
@@ -129,6 +172,8 @@ internal sealed unsafe class ModelRunner : IDisposable
         }
 
         public int Rows { get; }
+
+        public IntPtr Columns0 { get; }
 
         public OrtIoBinding IoBinding { get; }
 

@@ -1,0 +1,62 @@
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using StreamMl.Host.Hosting;
+
+namespace StreamMl.Host.Tests.Hosting;
+
+/// <summary>The README's embedding example, as code that must compile and run.</summary>
+public sealed class EmbeddingTests
+{
+    [Fact]
+    public async Task AddStreamMl_runs_a_pipeline_inside_a_generic_host()
+    {
+        // --- README example start ---
+        var builder = Microsoft.Extensions.Hosting.Host.CreateApplicationBuilder();
+        builder.Services.AddStreamMl(o => o.RegistryPath = "models"); // options and defaults: docs/host.md
+        using var app = builder.Build();
+        await app.StartAsync();
+
+        var streamMl = app.Services.GetRequiredService<StreamMlRuntime>();
+        await streamMl.CreatePipelineAsync("""
+            name: sensors
+            source: { kind: synthetic, rows: 100000, features: 2 }
+            drift: { features: [f0, f1], reference_rows: 10000, window_rows: 10000 }
+            sinks: [ { kind: memory } ]
+            """);
+        await streamMl.WaitForCompletionAsync("sensors");
+        var status = streamMl.GetStatus("sensors");
+        var drift = streamMl.GetDriftReport("sensors");
+        Console.WriteLine($"{status.Stages[^1].RowsOut:N0} rows, drift: {drift.Status}");
+        await app.StopAsync();
+        // --- README example end ---
+
+        Assert.Equal("completed", status.Info.State);
+        Assert.Equal(100_000, status.Stages.Single(s => s.Name == "memory").RowsOut);
+        Assert.Equal(9, drift.Windows.Count); // 90,000 rows after the reference, windows of 10,000
+    }
+
+    [Fact]
+    public void Options_bind_from_the_StreamMl_configuration_section()
+    {
+        var builder = Microsoft.Extensions.Hosting.Host.CreateApplicationBuilder();
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["StreamMl:Port"] = "6000",
+            ["StreamMl:ApiKeys:0:Name"] = "ops",
+            ["StreamMl:ApiKeys:0:Hash"] = Convert.ToHexString(Auth.ApiKeyStore.HashKey("k")),
+            ["StreamMl:ApiKeys:0:Role"] = "Score",
+        });
+        builder.Services.AddStreamMl(o => o.MaxScoreRows = 7);
+        using var app = builder.Build();
+        var options = app.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<StreamMlOptions>>().Value;
+        Assert.Equal(6000, options.Port);
+        Assert.Equal(7, options.MaxScoreRows);
+        Assert.Equal("127.0.0.1", options.Address); // the documented default
+        var key = Assert.Single(options.ApiKeys);
+        Assert.Equal(Auth.ApiRole.Score, key.Role);
+        var store = app.Services.GetRequiredService<Auth.ApiKeyStore>();
+        Assert.Equal(("ops", Auth.ApiRole.Score), store.Find("k"));
+        Assert.Null(store.Find("K"));
+    }
+}
