@@ -158,6 +158,31 @@ public class KafkaPipelineBenchmarks
         _counter!.WaitFor(Messages + Warm);
     }
 
+    [IterationSetup(Target = nameof(InputOnly))]
+    public void StartNothing() => NewTopics();
+
+    /// <summary>The floor of both engines' operation: producing the input and having it acknowledged, nothing consuming it.</summary>
+    [Benchmark(Description = "floor: producing the 80,000 input messages only")]
+    public void InputOnly()
+    {
+        for (var i = 0; i < Messages; i++)
+        {
+            while (true)
+            {
+                try
+                {
+                    _input!.Produce(new TopicPartition(_inTopic, i % 4), new Message<byte[], byte[]> { Value = _payloads[i] });
+                    break;
+                }
+                catch (ProduceException<byte[], byte[]> ex) when (ex.Error.Code == ErrorCode.Local_QueueFull)
+                {
+                    _input!.Poll(TimeSpan.FromMilliseconds(10));
+                }
+            }
+        }
+        if (_input!.Flush(TimeSpan.FromSeconds(60)) > 0) throw new TimeoutException("the input was not acknowledged");
+    }
+
     [Benchmark(Baseline = true, Description = "Streamiz.Kafka.Net: stream → MapValues(score) → to")]
     public void StreamizKafkaNet() => ProduceAndWait();
 
