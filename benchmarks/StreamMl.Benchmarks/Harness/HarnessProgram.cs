@@ -15,6 +15,8 @@ public static class HarnessProgram
         new S1RingHandoff(),
         new S2SensorPipeline(),
         new S3CsvToParquet(),
+        new S4Kafka(),
+        new S5Grpc(),
         new S6Python(),
     ];
 

@@ -26,9 +26,10 @@ public interface IScenarioVariant
     /// <returns>Rows processed and the bytes of input they represent (0 when meaningless).</returns>
     Task<(long Rows, long Bytes)> RunAsync(ScenarioSize size, LongHistogram latency, CancellationToken cancellationToken);
 
-    /// <summary>True when the work runs in another process that times itself: the harness then takes the time the
-    /// process reports (the variant records it in the latency histogram as one value) and reports no allocations.</summary>
-    bool IsExternal => false;
+    /// <summary>True when the variant times only its measured part itself, leaving out setup that cannot be moved to
+    /// <see cref="IScenario.Prepare"/> (a Python interpreter starting, a Kafka consumer group joining): it records that
+    /// time as the one value of the latency histogram, and the harness reports no allocations for it.</summary>
+    bool TimesItself => false;
 }
 
 /// <summary>A named comparison: the same work done by each variant, interleaved round by round.</summary>
@@ -97,13 +98,13 @@ public static class ScenarioMeasure
         var clock = Stopwatch.StartNew();
         var (rows, bytes) = await variant.RunAsync(size, histogram, cancellationToken).ConfigureAwait(false);
         clock.Stop();
-        var elapsed = variant.IsExternal ? TimeSpan.FromSeconds(histogram.GetMaxValue() / (double)Stopwatch.Frequency) : clock.Elapsed;
+        var elapsed = variant.TimesItself ? TimeSpan.FromSeconds(histogram.GetMaxValue() / (double)Stopwatch.Frequency) : clock.Elapsed;
         var allocatedAfter = GC.GetTotalAllocatedBytes(precise: true);
         await sampling.CancelAsync().ConfigureAwait(false);
         await sampler.ConfigureAwait(false);
         double Percentile(double p) => histogram.TotalCount == 0 ? double.NaN
             : histogram.GetValueAtPercentile(p) * 1e6 / Stopwatch.Frequency;
-        return new RunMeasurement(variant.Name, variant.IsStreamMl, rows, bytes, elapsed, variant.IsExternal ? 0 : allocatedAfter - allocated,
+        return new RunMeasurement(variant.Name, variant.IsStreamMl, rows, bytes, elapsed, variant.TimesItself ? 0 : allocatedAfter - allocated,
             GC.CollectionCount(0) - gen0, GC.CollectionCount(1) - gen1, GC.CollectionCount(2) - gen2, peak,
             Percentile(50), Percentile(99), Percentile(99.9));
     }

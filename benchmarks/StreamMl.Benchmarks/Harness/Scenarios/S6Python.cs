@@ -89,7 +89,7 @@ public sealed class S6Python : IScenario
     {
         public string Name => "pandas + scikit-learn + scipy";
         public bool IsStreamMl => false;
-        public bool IsExternal => true;
+        public bool TimesItself => true;
 
         public async Task<(long Rows, long Bytes)> RunAsync(ScenarioSize size, LongHistogram latency, CancellationToken cancellationToken)
         {
