@@ -4,7 +4,8 @@ using StreamMl.Engine;
 namespace StreamMl.Connectors.DeadLetters;
 
 /// <summary>Appends each dead letter as one JSON object per line: <c>pipeline, stage, rule, message, location,
-/// partition, offset, raw</c>. Thread-safe; flushed to disk every <c>flushEvery</c> letters and on dispose.</summary>
+/// partition, offset, raw</c>. Thread-safe; written through to the OS every <c>flushEvery</c> letters, and to disk on
+/// <see cref="Flush"/> (which the pipeline calls before it commits source positions) and on dispose.</summary>
 public sealed class JsonLinesDeadLetterSink : IDeadLetterSink, IDisposable
 {
     private readonly object _gate = new();
@@ -50,6 +51,16 @@ public sealed class JsonLinesDeadLetterSink : IDeadLetterSink, IDisposable
             _stream.WriteByte((byte)'\n');
             _writer.Reset();
             if (Interlocked.Increment(ref _count) % _flushEvery == 0) _stream.Flush();
+        }
+    }
+
+    /// <summary>Forces every letter written so far to disk.</summary>
+    public void Flush()
+    {
+        lock (_gate)
+        {
+            if (_disposed) return;
+            _stream.Flush(flushToDisk: true);
         }
     }
 

@@ -6,7 +6,10 @@ namespace StreamMl.Connectors.DeadLetters;
 
 /// <summary>Collects dead letters into a Parquet file with columns <c>pipeline, stage, rule, message, location,
 /// partition, offset, raw</c>, a row group every <c>rowGroupRows</c> letters. The file is written under a temporary
-/// name and renamed to <see cref="Path"/> on dispose, so a reader never sees it half written. Thread-safe.</summary>
+/// name and renamed to <see cref="Path"/> on dispose, so a reader never sees it half written. Thread-safe.
+/// <see cref="Flush"/> writes the pending letters as a row group and forces the temporary file to disk; the Parquet footer
+/// only comes at dispose, so after a crash the letters are on disk but need the footer-less file recovered. Use the
+/// <see cref="JsonLinesDeadLetterSink"/> where every flushed letter must be readable after a crash.</summary>
 public sealed class ParquetDeadLetterSink : IDeadLetterSink, IDisposable
 {
     private static readonly DataField<string> s_pipeline = new("pipeline");
@@ -74,6 +77,17 @@ public sealed class ParquetDeadLetterSink : IDeadLetterSink, IDisposable
             group.CompleteValidate();
         }
         _buffer.Clear();
+    }
+
+    /// <summary>Writes the pending letters as a row group and forces them to disk.</summary>
+    public void Flush()
+    {
+        lock (_gate)
+        {
+            if (_disposed) return;
+            WriteGroup();
+            _stream.Flush(flushToDisk: true);
+        }
     }
 
     /// <summary>Writes the last row group and the footer, then renames the file into place.</summary>

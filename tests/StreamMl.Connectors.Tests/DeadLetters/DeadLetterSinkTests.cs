@@ -40,6 +40,19 @@ public sealed class DeadLetterSinkTests
     }
 
     [Fact]
+    public void JsonLines_Flush_makes_every_letter_readable_before_dispose()
+    {
+        var path = Path.Combine(TestData.TempDir(), "dead", "flushed.jsonl");
+        using var sink = new JsonLinesDeadLetterSink(path, flushEvery: 1_000_000);
+        WriteConcurrently(sink, 2, 37);
+        sink.Flush();
+        using var reader = new StreamReader(new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite));
+        var lines = reader.ReadToEnd().Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(74, lines.Length);
+        Assert.All(lines, line => JsonDocument.Parse(line).Dispose());
+    }
+
+    [Fact]
     public void Parquet_LettersReadBackByDuckDb()
     {
         var path = Path.Combine(TestData.TempDir(), "letters.parquet");
