@@ -279,11 +279,17 @@ public sealed class HttpSource : IBatchSource
     private async Task PaceAsync(CancellationToken cancellationToken)
     {
         if (_options.RequestsPerSecond <= 0) return;
-        var period = (long)(System.Diagnostics.Stopwatch.Frequency / _options.RequestsPerSecond);
-        var now = System.Diagnostics.Stopwatch.GetTimestamp();
-        var at = Math.Max(now, _nextRequestAt);
-        _nextRequestAt = at + period;
-        if (at > now) await Task.Delay(TimeSpan.FromSeconds((double)(at - now) / System.Diagnostics.Stopwatch.Frequency), cancellationToken).ConfigureAwait(false);
+        var frequency = System.Diagnostics.Stopwatch.Frequency;
+        var period = (long)(frequency / _options.RequestsPerSecond);
+        long now;
+        while ((now = System.Diagnostics.Stopwatch.GetTimestamp()) < _nextRequestAt)
+        {
+            // Rounded up to whole milliseconds, so the timer never fires before the slot.
+            var wait = Math.Ceiling((_nextRequestAt - now) * 1000.0 / frequency);
+            await Task.Delay(TimeSpan.FromMilliseconds(wait), cancellationToken).ConfigureAwait(false);
+        }
+        // The next slot counts from when this request really starts, so a late start never squeezes the next gap.
+        _nextRequestAt = now + period;
     }
 
     private string? NextToken(JsonElement root, HttpResponseMessage response, string? token, int count)
