@@ -6,7 +6,7 @@ using StreamMl.Host.Pipelines;
 
 namespace StreamMl.Host.Specs;
 
-/// <summary>Factory entries for the connectors' sources and sinks (files, Parquet, Kafka, MQTT).</summary>
+/// <summary>Factory entries for the connectors' sources and sinks (files, Parquet, Kafka, MQTT, PostgreSQL, HTTP).</summary>
 internal static class ConnectorComponents
 {
     public static void Register(ComponentRegistry registry)
@@ -16,6 +16,106 @@ internal static class ConnectorComponents
         registry.Sources["mqtt"] = MqttSourceFactory;
         registry.Sinks["parquet"] = ParquetSinkFactory;
         registry.Sinks["kafka"] = KafkaSinkFactory;
+        registry.Sources["postgres"] = PostgresSourceFactory;
+        registry.Sinks["postgres"] = PostgresSinkFactory;
+        registry.Sources["http"] = HttpSourceFactory;
+    }
+
+    private static Secret? SecretOf(SpecNode node, string key)
+    {
+        var reference = node.String(key);
+        if (reference is null) return null;
+        try { return Secret.Parse(reference); }
+        catch (ConnectorConfigurationException ex) { node.Child(key)!.Error(ex.Message); return null; }
+    }
+
+    private static PostgresConnectionOptions? PostgresConnectionOf(SpecNode node)
+    {
+        var connection = node.String("connection", required: true);
+        var password = SecretOf(node, "password");
+        var ssl = node.Choice("ssl_mode", ["disable", "allow", "prefer", "require", "verify-ca", "verify-full"], fallback: null);
+        if (connection is null) return null;
+        return new PostgresConnectionOptions
+        {
+            ConnectionString = connection, Password = password,
+            SslMode = ssl switch
+            {
+                "disable" => Npgsql.SslMode.Disable,
+                "allow" => Npgsql.SslMode.Allow,
+                "prefer" => Npgsql.SslMode.Prefer,
+                "require" => Npgsql.SslMode.Require,
+                "verify-ca" => Npgsql.SslMode.VerifyCA,
+                "verify-full" => Npgsql.SslMode.VerifyFull,
+                _ => null,
+            },
+        };
+    }
+
+    /// <summary><c>{ kind: postgres, connection: "Host=..;Database=..;Username=..", password: env:PGPASSWORD, ssl_mode: require,
+    /// table: readings, columns: {..}, cursor: id, mode: snapshot|incremental, event_time: col }</c></summary>
+    private static Func<PipelineRuntime, IBatchSource>? PostgresSourceFactory(SpecNode node, SpecContext context)
+    {
+        var connection = PostgresConnectionOf(node);
+        var table = node.String("table", required: true);
+        var schema = BuiltInComponents.ReadColumns(node, "columns", node.Strings("required") ?? []);
+        var cursor = node.String("cursor", required: true);
+        var mode = node.Choice("mode", ["snapshot", "incremental"], fallback: "incremental") == "snapshot"
+            ? PostgresReadMode.Snapshot : PostgresReadMode.SnapshotThenIncremental;
+        var eventTime = node.String("event_time");
+        if (connection is null || table is null || schema is null || cursor is null) return null;
+        return _ => new PostgresSource(new PostgresSourceOptions
+        {
+            Connection = connection, Table = table, Schema = schema, CursorColumn = cursor, Mode = mode, EventTimeColumn = eventTime,
+        });
+    }
+
+    /// <summary><c>{ kind: postgres, connection: "..", password: env:PGPASSWORD, table: scores, columns: [..], key: [id] }</c></summary>
+    private static Func<PipelineRuntime, IBatchSink>? PostgresSinkFactory(SpecNode node, SpecContext context)
+    {
+        var connection = PostgresConnectionOf(node);
+        var table = node.String("table", required: true);
+        var columns = node.Strings("columns");
+        var keys = node.Strings("key") ?? [];
+        if (connection is null || table is null) return null;
+        return _ => new PostgresSink(new PostgresSinkOptions { Connection = connection, Table = table, Columns = columns, KeyColumns = keys });
+    }
+
+    /// <summary><c>{ kind: http, url: https://.., columns: {..}, records: $.items, paths: {col: $.a.b}, pagination: none|next_link|page|cursor,
+    /// bearer_token: env:TOKEN, api_key: file:/run/secrets/key, requests_per_second: 5, poll_seconds: 30, stop_at_end: false }</c></summary>
+    private static Func<PipelineRuntime, IBatchSource>? HttpSourceFactory(SpecNode node, SpecContext context)
+    {
+        var url = node.String("url", required: true);
+        var schema = BuiltInComponents.ReadColumns(node, "columns", node.Strings("required") ?? []);
+        var records = node.String("records") ?? "$";
+        var paths = new Dictionary<string, string>(StringComparer.Ordinal);
+        if (node.Child("paths") is { } pathNode)
+            foreach (var name in pathNode.Keys.ToList()) paths[name] = pathNode.String(name) ?? "";
+        var pagination = node.Choice("pagination", ["none", "next_link", "page", "cursor"], fallback: "none") switch
+        {
+            "next_link" => HttpPagination.NextLink,
+            "page" => HttpPagination.PageNumber,
+            "cursor" => HttpPagination.Cursor,
+            _ => HttpPagination.None,
+        };
+        var bearer = SecretOf(node, "bearer_token");
+        var apiKey = SecretOf(node, "api_key");
+        var rate = node.Double("requests_per_second") ?? 5;
+        var poll = node.Double("poll_seconds") ?? 30;
+        var stopAtEnd = node.Bool("stop_at_end") ?? false;
+        var eventTime = node.String("event_time");
+        Uri? uri = null;
+        if (url is not null && !Uri.TryCreate(url, UriKind.Absolute, out uri)) node.Child("url")!.Error($"'{url}' is not an absolute URL");
+        if (uri is null || schema is null) return null;
+        return _ =>
+        {
+            var options = new HttpSourceOptions
+            {
+                Url = uri, Schema = schema, RecordsPath = records, Pagination = pagination, BearerToken = bearer, ApiKey = apiKey,
+                RequestsPerSecond = rate, PollInterval = TimeSpan.FromSeconds(poll), StopAtEnd = stopAtEnd, EventTimeColumn = eventTime,
+            };
+            foreach (var (name, path) in paths) options.JsonPaths[name] = path;
+            return new HttpSource(options);
+        };
     }
 
     /// <summary><c>{ kind: file, path: data/*.csv | [a.csv, b.csv], format: auto|csv|jsonl|parquet, columns: {..}, types: {col: type},
