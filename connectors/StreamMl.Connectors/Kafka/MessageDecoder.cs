@@ -100,7 +100,7 @@ internal sealed class MessageDecoder
             var source = payload.Batches[payload.Batch];
             var take = Math.Min(max - copied, source.Length - payload.Row);
             for (var f = 0; f < _fields.Length; f++)
-                ArrowRows.Copy(source.Column(source.Schema.GetFieldIndex(_fields[f].Name)), payload.Row, batch[_columns[f]], row + copied, take);
+                batch[_columns[f]].CopyFrom(source.Column(source.Schema.GetFieldIndex(_fields[f].Name)), payload.Row, row + copied, take);
             copied += take;
             payload.Row += take;
             if (payload.Row == source.Length)
@@ -125,56 +125,4 @@ internal sealed class ArrowPayload(List<RecordBatch> batches) : IDisposable
     {
         foreach (var batch in Batches) batch.Dispose();
     }
-}
-
-/// <summary>Copies a run of rows from an Arrow array into a column, converting compatible types.</summary>
-internal static class ArrowRows
-{
-    public static void Copy(IArrowArray array, int from, Column column, int to, int count)
-    {
-        for (var i = 0; i < count; i++)
-        {
-            var r = from + i;
-            var w = to + i;
-            if (array.IsNull(r))
-            {
-                column.SetNull(w);
-                continue;
-            }
-            column.SetValid(w);
-            switch (column.Type, array)
-            {
-                case (ColumnType.Float32, FloatArray a): column.Values<float>()[w] = a.Values[r]; break;
-                case (ColumnType.Float32, DoubleArray a): column.Values<float>()[w] = (float)a.Values[r]; break;
-                case (ColumnType.Float64, DoubleArray a): column.Values<double>()[w] = a.Values[r]; break;
-                case (ColumnType.Float64, FloatArray a): column.Values<double>()[w] = a.Values[r]; break;
-                case (ColumnType.Int32, Int32Array a): column.Values<int>()[w] = a.Values[r]; break;
-                case (ColumnType.Int64, Int64Array a): column.Values<long>()[w] = a.Values[r]; break;
-                case (ColumnType.Int64, Int32Array a): column.Values<long>()[w] = a.Values[r]; break;
-                case (ColumnType.Bool, BooleanArray a): column.Values<byte>()[w] = a.GetValue(r) == true ? (byte)1 : (byte)0; break;
-                case (ColumnType.Timestamp, TimestampArray a):
-                    column.Values<long>()[w] = (a.GetTimestamp(r)!.Value.UtcTicks - DateTime.UnixEpoch.Ticks) / 10;
-                    break;
-                case (ColumnType.String, StringArray a): column.Values<int>()[w] = column.Dictionary!.GetOrAdd(a.GetString(r)); break;
-                case (ColumnType.String, DictionaryArray { Dictionary: StringArray d } a):
-                    column.Values<int>()[w] = column.Dictionary!.GetOrAdd(d.GetString(DictionaryIndex(a.Indices, r)));
-                    break;
-                default:
-                    throw new SchemaMismatchException(
-                        $"column '{column.Field.Name}' is {ColumnTypes.Name(column.Type)} but the Arrow payload holds {array.Data.DataType.Name}");
-            }
-        }
-    }
-
-    private static int DictionaryIndex(IArrowArray indices, int row) => indices switch
-    {
-        Int32Array a => a.Values[row],
-        Int8Array a => a.Values[row],
-        Int16Array a => a.Values[row],
-        Int64Array a => checked((int)a.Values[row]),
-        UInt8Array a => a.Values[row],
-        UInt16Array a => a.Values[row],
-        UInt32Array a => checked((int)a.Values[row]),
-        _ => throw new SchemaMismatchException($"dictionary indices of type {indices.Data.DataType.Name} are not supported"),
-    };
 }
