@@ -14,7 +14,7 @@ public static class Charts
         var position = 0.0;
         foreach (var result in results.Where(r => r.StreamMl is not null))
         {
-            foreach (var peer in result.Medians.Where(m => !m.IsStreamMl))
+            foreach (var peer in result.Medians.Where(m => !m.IsStreamMl && !m.LatencyOnly))
             {
                 bars.Add(new Bar { Position = position, Value = result.SpeedupOver(peer) });
                 ticks.Add(new Tick(position, $"{result.Id}\n{peer.Variant}"));

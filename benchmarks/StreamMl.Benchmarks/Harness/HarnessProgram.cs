@@ -37,58 +37,65 @@ public static class HarnessProgram
             return 2;
         }
 
+        var command = ("dotnet run -c Release --project benchmarks/StreamMl.Benchmarks -- harness " + string.Join(' ', args)).TrimEnd();
         var results = new List<ScenarioResult>();
-        foreach (var scenario in scenarios) results.Add(await ScenarioRunner.RunAsync(scenario, size, rounds, log));
+        foreach (var scenario in scenarios)
+            results.Add(await ScenarioRunner.RunAsync(scenario, size, rounds, log) with { Command = command, RunAtUtc = DateTime.UtcNow });
         var tuning = runTuning ? await TuningViews.RunAsync(size, log) : [];
+        var report = new HarnessReport(results, tuning, runTuning ? command : "", DateTime.UtcNow);
 
-        var markdown = Report(results, tuning, args);
+        if (write) report = await WriteAsync(report, log);
         log.WriteLine();
-        log.WriteLine(markdown);
-        if (write) await WriteAsync(results, tuning, markdown, log);
+        log.WriteLine(Report(report));
         return 0;
     }
 
-    private static string Report(IReadOnlyList<ScenarioResult> results, IReadOnlyList<TuningPoint> tuning, string[] args)
+    private static string Report(HarnessReport report)
     {
         var text = new StringBuilder();
-        var command = ("dotnet run -c Release --project benchmarks/StreamMl.Benchmarks -- harness " + string.Join(' ', args)).TrimEnd();
-        text.AppendLine("Command: `" + command + "`");
         text.AppendLine(CultureInfo.InvariantCulture,
-            $"Machine: {Environment.ProcessorCount} cores, {System.Runtime.InteropServices.RuntimeInformation.OSDescription}, .NET {Environment.Version}; run {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC.");
+            $"Machine: {Environment.ProcessorCount} cores, {System.Runtime.InteropServices.RuntimeInformation.OSDescription}, .NET {Environment.Version}.");
+        text.AppendLine("`dotnet run -c Release --project benchmarks/StreamMl.Benchmarks -- harness all` reruns everything; `harness S2` reruns one scenario and keeps the others' latest results.");
         text.AppendLine("Variants run interleaved (A, B, C, A, B, C ...) after a warm-up round; each row is the variant's median run.");
-        text.AppendLine("\"StreamMl speed-up\" is StreamMl's rows/s divided by the peer's. B/row counts managed allocations on all threads.");
+        text.AppendLine("\"StreamMl speed-up\" is StreamMl's rows/s divided by the peer's. B/row counts managed allocations on all threads; \"Peak MB\" is the process's working set.");
         text.AppendLine();
-        foreach (var result in results) text.AppendLine(ScenarioRunner.ToMarkdown(result));
-        if (tuning.Count > 0)
+        foreach (var result in report.Scenarios) text.AppendLine(ScenarioRunner.ToMarkdown(result));
+        if (report.Tuning.Count > 0)
         {
             text.AppendLine("### Tuning views (in-memory sensor pipeline, 32 float features)");
             text.AppendLine();
-            text.AppendLine(TuningViews.ToMarkdown(tuning));
+            text.AppendLine(CultureInfo.InvariantCulture, $"`{report.TuningCommand}`, {report.TuningRunAtUtc:yyyy-MM-dd HH:mm} UTC, median of 3 interleaved rounds.");
+            text.AppendLine();
+            text.AppendLine(TuningViews.ToMarkdown(report.Tuning));
         }
         text.AppendLine("Charts: [speed-ups](benchmarks/harness.png), [batch size](benchmarks/tuning-batch-size.png); raw data: [harness.json](benchmarks/harness.json).");
         return text.ToString();
     }
 
-    private static async Task WriteAsync(IReadOnlyList<ScenarioResult> results, IReadOnlyList<TuningPoint> tuning, string markdown, TextWriter log)
+    private static async Task<HarnessReport> WriteAsync(HarnessReport report, TextWriter log)
     {
         var root = RepositoryRoot();
         var docs = Path.Combine(root, "docs");
         var folder = Path.Combine(docs, "benchmarks");
         Directory.CreateDirectory(folder);
-        await File.WriteAllTextAsync(Path.Combine(folder, "harness.json"), ScenarioRunner.ToJson(results));
-        Charts.SpeedUps(results, Path.Combine(folder, "harness.png"));
-        if (tuning.Count > 0) Charts.BatchSizeKnee(tuning, Path.Combine(folder, "tuning-batch-size.png"));
+        var jsonPath = Path.Combine(folder, "harness.json");
+        if (File.Exists(jsonPath) && ScenarioRunner.FromJson(await File.ReadAllTextAsync(jsonPath)) is { } previous)
+            report = previous.Merge(report, [.. Scenarios().Select(s => s.Id)]);
+        await File.WriteAllTextAsync(jsonPath, ScenarioRunner.ToJson(report));
+        Charts.SpeedUps(report.Scenarios, Path.Combine(folder, "harness.png"));
+        if (report.Tuning.Count > 0) Charts.BatchSizeKnee(report.Tuning, Path.Combine(folder, "tuning-batch-size.png"));
 
         var benchmarksPath = Path.Combine(docs, "BENCHMARKS.md");
         var document = await File.ReadAllTextAsync(benchmarksPath);
         const string heading = "## Harness scenarios (issue 8)";
         var start = document.IndexOf(heading, StringComparison.Ordinal);
         var next = start < 0 ? -1 : document.IndexOf("\n## ", start + heading.Length, StringComparison.Ordinal);
-        var section = heading + "\n\n" + markdown.TrimEnd() + "\n";
+        var section = heading + "\n\n" + Report(report).TrimEnd() + "\n";
         document = start < 0 ? document.TrimEnd() + "\n\n" + section
             : document[..start] + section + (next < 0 ? "" : "\n" + document[(next + 1)..]);
         await File.WriteAllTextAsync(benchmarksPath, document);
-        log.WriteLine($"wrote {benchmarksPath}, {folder}/harness.json and charts");
+        log.WriteLine($"wrote {benchmarksPath}, {jsonPath} and charts");
+        return report;
     }
 
     /// <summary>The folder holding StreamMl.sln, found by walking up from the working directory and the binaries.</summary>

@@ -30,6 +30,10 @@ public interface IScenarioVariant
     /// <see cref="IScenario.Prepare"/> (a Python interpreter starting, a Kafka consumer group joining): it records that
     /// time as the one value of the latency histogram, and the harness reports no allocations for it.</summary>
     bool TimesItself => false;
+
+    /// <summary>True for a variant that runs at a fixed request rate to measure latency: its rows/s is the rate it was
+    /// given, so no speed-up is computed against it.</summary>
+    bool LatencyOnly => false;
 }
 
 /// <summary>A named comparison: the same work done by each variant, interleaved round by round.</summary>
@@ -54,7 +58,7 @@ public interface IScenario
 
 /// <summary>What one run of one variant measured.</summary>
 public sealed record RunMeasurement(
-    string Variant, bool IsStreamMl, long Rows, long Bytes, TimeSpan Elapsed, long AllocatedBytes,
+    string Variant, bool IsStreamMl, bool LatencyOnly, long Rows, long Bytes, TimeSpan Elapsed, long AllocatedBytes,
     int Gen0, int Gen1, int Gen2, long PeakWorkingSet, double P50Micros, double P99Micros, double P999Micros)
 {
     /// <summary>Rows per second.</summary>
@@ -104,7 +108,7 @@ public static class ScenarioMeasure
         await sampler.ConfigureAwait(false);
         double Percentile(double p) => histogram.TotalCount == 0 ? double.NaN
             : histogram.GetValueAtPercentile(p) * 1e6 / Stopwatch.Frequency;
-        return new RunMeasurement(variant.Name, variant.IsStreamMl, rows, bytes, elapsed, variant.TimesItself ? 0 : allocatedAfter - allocated,
+        return new RunMeasurement(variant.Name, variant.IsStreamMl, variant.LatencyOnly, rows, bytes, elapsed, variant.TimesItself ? 0 : allocatedAfter - allocated,
             GC.CollectionCount(0) - gen0, GC.CollectionCount(1) - gen1, GC.CollectionCount(2) - gen2, peak,
             Percentile(50), Percentile(99), Percentile(99.9));
     }

@@ -7,6 +7,12 @@ namespace StreamMl.Benchmarks.Harness;
 /// <summary>The result of a scenario: every variant's median run over the interleaved rounds.</summary>
 public sealed record ScenarioResult(string Id, string Title, string? Unavailable, int Rounds, IReadOnlyList<RunMeasurement> Medians)
 {
+    /// <summary>The harness command that produced the result.</summary>
+    public string Command { get; init; } = "";
+
+    /// <summary>When it ran (UTC).</summary>
+    public DateTime RunAtUtc { get; init; }
+
     /// <summary>StreamMl's median, the reference of the ratios.</summary>
     public RunMeasurement? StreamMl => Medians.FirstOrDefault(m => m.IsStreamMl);
 
@@ -56,6 +62,11 @@ public static class ScenarioRunner
         var text = new StringBuilder();
         text.AppendLine(CultureInfo.InvariantCulture, $"### {result.Id}: {result.Title}");
         text.AppendLine();
+        if (result.Command.Length > 0)
+        {
+            text.AppendLine(CultureInfo.InvariantCulture, $"`{result.Command}`, {result.RunAtUtc:yyyy-MM-dd HH:mm} UTC, median of {result.Rounds} interleaved rounds.");
+            text.AppendLine();
+        }
         if (result.Unavailable is not null)
         {
             text.AppendLine(CultureInfo.InvariantCulture, $"Not run: {result.Unavailable}");
@@ -66,14 +77,46 @@ public static class ScenarioRunner
         foreach (var m in result.Medians)
         {
             text.AppendLine(string.Create(CultureInfo.InvariantCulture,
-                $"| {(m.IsStreamMl ? $"**{m.Variant}**" : m.Variant)} | {m.RowsPerSecond:N0} | {(m.Bytes == 0 ? "–" : m.MegabytesPerSecond.ToString("N1", CultureInfo.InvariantCulture))} | {(m.IsStreamMl ? "1.00" : result.SpeedupOver(m).ToString("N2", CultureInfo.InvariantCulture) + "×")} | {m.BytesPerRow:N1} | {m.Gen0}/{m.Gen1}/{m.Gen2} | {Format(m.P50Micros)} | {Format(m.P99Micros)} | {Format(m.P999Micros)} | {m.PeakWorkingSet / 1e6:N0} |"));
+                $"| {(m.IsStreamMl ? $"**{m.Variant}**" : m.Variant)} | {m.RowsPerSecond:N0} | {(m.Bytes == 0 ? "–" : m.MegabytesPerSecond.ToString("N1", CultureInfo.InvariantCulture))} | {(m.IsStreamMl ? "1.00" : m.LatencyOnly ? "– (fixed rate)" : result.SpeedupOver(m).ToString("N2", CultureInfo.InvariantCulture) + "×")} | {m.BytesPerRow:N1} | {m.Gen0}/{m.Gen1}/{m.Gen2} | {Format(m.P50Micros)} | {Format(m.P99Micros)} | {Format(m.P999Micros)} | {m.PeakWorkingSet / 1e6:N0} |"));
         }
         return text.ToString();
     }
 
     private static string Format(double micros) => double.IsNaN(micros) ? "–" : micros.ToString("N1", CultureInfo.InvariantCulture);
 
-    /// <summary>Every result as indented JSON.</summary>
-    public static string ToJson(IEnumerable<ScenarioResult> results) =>
-        JsonSerializer.Serialize(results, new JsonSerializerOptions { WriteIndented = true, NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals });
+    private static readonly JsonSerializerOptions s_json = new()
+    {
+        WriteIndented = true,
+        NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals,
+    };
+
+    /// <summary>A report as indented JSON.</summary>
+    public static string ToJson(HarnessReport report) => JsonSerializer.Serialize(report, s_json);
+
+    /// <summary>A report read back from <see cref="ToJson"/>'s output.</summary>
+    public static HarnessReport? FromJson(string json)
+    {
+        try { return JsonSerializer.Deserialize<HarnessReport>(json, s_json); }
+        catch (JsonException) { return null; }
+    }
+}
+
+/// <summary>Everything docs/BENCHMARKS.md's harness section shows: the latest result of each scenario (runs of single
+/// scenarios replace only their own) and the latest tuning sweep.</summary>
+/// <param name="Scenarios">Scenario results, in scenario order.</param>
+/// <param name="Tuning">Tuning points.</param>
+/// <param name="TuningCommand">The command that produced the tuning points.</param>
+/// <param name="TuningRunAtUtc">When the tuning points were measured.</param>
+public sealed record HarnessReport(IReadOnlyList<ScenarioResult> Scenarios, IReadOnlyList<TuningPoint> Tuning, string TuningCommand, DateTime TuningRunAtUtc)
+{
+    /// <summary>This report with <paramref name="newer"/>'s scenarios and tuning points replacing its own.</summary>
+    public HarnessReport Merge(HarnessReport newer, IReadOnlyList<string> order)
+    {
+        var byId = Scenarios.ToDictionary(s => s.Id);
+        foreach (var result in newer.Scenarios) byId[result.Id] = result;
+        var scenarios = order.Where(byId.ContainsKey).Select(id => byId[id]).ToList();
+        return newer.Tuning.Count > 0
+            ? new HarnessReport(scenarios, newer.Tuning, newer.TuningCommand, newer.TuningRunAtUtc)
+            : this with { Scenarios = scenarios };
+    }
 }

@@ -66,6 +66,7 @@ public sealed class S5Grpc : IScenario
     {
         public string Name => "Score (unary, 1 row) at 1,000 requests/s";
         public bool IsStreamMl => false;
+        public bool LatencyOnly => true;
 
         public Task<(long Rows, long Bytes)> RunAsync(ScenarioSize size, LongHistogram latency, CancellationToken cancellationToken)
         {
