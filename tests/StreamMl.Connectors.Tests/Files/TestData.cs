@@ -6,18 +6,9 @@ namespace StreamMl.Connectors.Tests.Files;
 /// <summary>Finds the shared datasets and gives tests temp folders and an independent Parquet reader (DuckDB).</summary>
 internal static class TestData
 {
-    private static readonly Lazy<string> s_root = new(() =>
-    {
-        var dir = new DirectoryInfo(AppContext.BaseDirectory);
-        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "StreamMl.sln"))) dir = dir.Parent;
-        if (dir is null) throw new InvalidOperationException("StreamMl.sln not found above " + AppContext.BaseDirectory);
-        return dir.FullName;
-    });
+    public static string RepoRoot => StreamMl.Testing.SharedData.RepositoryRoot;
 
-    public static string RepoRoot => s_root.Value;
-
-    public static string Data(params string[] parts) =>
-        Path.GetFullPath(Path.Combine([RepoRoot, "..", "shared", "data", .. parts]));
+    public static string Data(params string[] parts) => StreamMl.Testing.SharedData.File(parts);
 
     public static string BadInput(string name) =>
         Path.Combine(RepoRoot, "tests", "StreamMl.Connectors.Tests", "BadInput", name);

@@ -11,14 +11,9 @@ namespace StreamMl.Host.Tests.Files;
 /// back by Parquet.Net's own reader and counts compared with a plain parse of the input.</summary>
 public sealed class IngestCommandTests
 {
-    private static string RepoRoot()
-    {
-        var dir = new DirectoryInfo(AppContext.BaseDirectory);
-        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "StreamMl.sln"))) dir = dir.Parent;
-        return dir?.FullName ?? throw new InvalidOperationException("StreamMl.sln not found");
-    }
+    private static string RepoRoot() => StreamMl.Testing.SharedData.RepositoryRoot;
 
-    private static string Data(params string[] parts) => Path.GetFullPath(Path.Combine([RepoRoot(), "..", "shared", "data", .. parts]));
+    private static string Data(params string[] parts) => StreamMl.Testing.SharedData.File(parts);
 
     private static string Temp()
     {

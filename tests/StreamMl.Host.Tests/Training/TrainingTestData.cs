@@ -7,16 +7,7 @@ namespace StreamMl.Host.Tests.Training;
 /// folders, and runs the training commands the way the CLI does.</summary>
 internal static class TrainingTestData
 {
-    public static string DataRoot
-    {
-        get
-        {
-            var dir = new DirectoryInfo(AppContext.BaseDirectory);
-            while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "StreamMl.sln"))) dir = dir.Parent;
-            if (dir is null) throw new InvalidOperationException("StreamMl.sln not found above " + AppContext.BaseDirectory);
-            return Path.GetFullPath(Path.Combine(dir.FullName, "..", "shared", "data"));
-        }
-    }
+    public static string DataRoot => StreamMl.Testing.SharedData.Root;
 
     public static string Credit => Path.Combine(DataRoot, "credit_default", "UCI_Credit_Card.csv");
 

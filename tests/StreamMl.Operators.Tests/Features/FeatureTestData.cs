@@ -7,18 +7,7 @@ namespace StreamMl.Operators.Tests.Features;
 /// and scoring tests use into column batches.</summary>
 internal static class FeatureTestData
 {
-    public static string DataRoot
-    {
-        get
-        {
-            var dir = new DirectoryInfo(AppContext.BaseDirectory);
-            while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "StreamMl.sln"))) dir = dir.Parent;
-            if (dir is null) throw new InvalidOperationException($"StreamMl.sln not found above {AppContext.BaseDirectory}");
-            var data = Path.GetFullPath(Path.Combine(dir.FullName, "..", "shared", "data"));
-            if (!Directory.Exists(data)) throw new DirectoryNotFoundException($"shared data folder missing: {data}");
-            return data;
-        }
-    }
+    public static string DataRoot => StreamMl.Testing.SharedData.Root;
 
     public static string HousingCsv => Path.Combine(DataRoot, "california_housing", "housing.csv");
 

@@ -10,16 +10,7 @@ internal static class LearnerTestData
     private static readonly Lazy<TrainingSet> s_credit = new(LoadCredit);
     private static readonly Lazy<TrainingSet> s_housing = new(LoadHousing);
 
-    public static string DataRoot
-    {
-        get
-        {
-            var dir = new DirectoryInfo(AppContext.BaseDirectory);
-            while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "StreamMl.sln"))) dir = dir.Parent;
-            if (dir is null) throw new InvalidOperationException("StreamMl.sln not found above " + AppContext.BaseDirectory);
-            return Path.GetFullPath(Path.Combine(dir.FullName, "..", "shared", "data"));
-        }
-    }
+    public static string DataRoot => StreamMl.Testing.SharedData.Root;
 
     /// <summary>Credit default: every column but ID as features, default.payment.next.month as the 0/1 label.</summary>
     public static TrainingSet Credit => s_credit.Value;
