@@ -83,12 +83,12 @@ public sealed class RangeRule(string column, double min, double max, RuleAction 
     }
 }
 
-/// <summary>String values must be one of a set of categories.</summary>
-public sealed class AllowedValuesRule(string column, IEnumerable<string> allowed, RuleAction action = RuleAction.Reject) : ValidationRule("allowed", column, action)
+/// <summary>A rule over a string column that judges each distinct value once per batch (the dictionary is per batch),
+/// then acts on every selected, non-null row whose value was judged.</summary>
+public abstract class CategoryRule(string kind, string column, RuleAction action) : ValidationRule(kind, column, action)
 {
-    private readonly HashSet<string> _allowed = new(allowed, StringComparer.Ordinal);
     private int _index;
-    private bool[] _codeAllowed = new bool[64];
+    private bool[] _codeHits = new bool[64];
 
     /// <inheritdoc/>
     public override Schema Bind(Schema input)
@@ -97,63 +97,62 @@ public sealed class AllowedValuesRule(string column, IEnumerable<string> allowed
         return input;
     }
 
+    /// <summary>True when rows holding <paramref name="value"/> need <see cref="OnHit"/>.</summary>
+    protected abstract bool IsHit(string value);
+
+    /// <summary>Acts on a row whose value <see cref="IsHit"/> chose.</summary>
+    protected abstract void OnHit(ColumnBatch batch, int row, StageContext context, Column column, string value);
+
     /// <inheritdoc/>
     public override void Apply(ColumnBatch batch, StageContext context)
     {
         var column = batch[_index];
         var dictionary = column.Dictionary!;
-        // The dictionary is per batch: decide once per distinct value, not once per row.
-        if (_codeAllowed.Length < dictionary.Count) _codeAllowed = new bool[Math.Max(dictionary.Count, _codeAllowed.Length * 2)];
-        for (var code = 0; code < dictionary.Count; code++) _codeAllowed[code] = _allowed.Contains(dictionary[code]);
+        if (_codeHits.Length < dictionary.Count) _codeHits = new bool[Math.Max(dictionary.Count, _codeHits.Length * 2)];
+        for (var code = 0; code < dictionary.Count; code++) _codeHits[code] = IsHit(dictionary[code]);
         var codes = column.Values<int>();
         for (var row = 0; row < batch.Length; row++)
         {
-            if (!batch.Selection.IsSelected(row) || !column.IsValid(row) || _codeAllowed[codes[row]]) continue;
-            Fail(batch, row, context, column, $"'{dictionary[codes[row]]}' is not one of the allowed values ({string.Join(", ", _allowed.Order(StringComparer.Ordinal))})");
+            if (!batch.Selection.IsSelected(row) || !column.IsValid(row) || !_codeHits[codes[row]]) continue;
+            OnHit(batch, row, context, column, dictionary[codes[row]]);
         }
     }
 }
 
+/// <summary>String values must be one of a set of categories.</summary>
+public sealed class AllowedValuesRule(string column, IEnumerable<string> allowed, RuleAction action = RuleAction.Reject) : CategoryRule("allowed", column, action)
+{
+    private readonly HashSet<string> _allowed = new(allowed, StringComparer.Ordinal);
+
+    /// <inheritdoc/>
+    protected override bool IsHit(string value) => !_allowed.Contains(value);
+
+    /// <inheritdoc/>
+    protected override void OnHit(ColumnBatch batch, int row, StageContext context, Column column, string value) =>
+        Fail(batch, row, context, column, $"'{value}' is not one of the allowed values ({string.Join(", ", _allowed.Order(StringComparer.Ordinal))})");
+}
+
 /// <summary>String values must match a regular expression (the whole value, unless the pattern says otherwise).</summary>
-public sealed class PatternRule(string column, string pattern, RuleAction action = RuleAction.Reject) : ValidationRule("pattern", column, action)
+public sealed class PatternRule(string column, string pattern, RuleAction action = RuleAction.Reject) : CategoryRule("pattern", column, action)
 {
     private readonly Regex _regex = new(pattern, RegexOptions.CultureInvariant | RegexOptions.Compiled, TimeSpan.FromSeconds(1));
-    private int _index;
-    private bool[] _codeMatches = new bool[64];
 
     /// <summary>The pattern.</summary>
     public string Pattern { get; } = pattern;
 
     /// <inheritdoc/>
-    public override Schema Bind(Schema input)
-    {
-        _index = input.Require(Column, ColumnType.String);
-        return input;
-    }
+    protected override bool IsHit(string value) => !_regex.IsMatch(value);
 
     /// <inheritdoc/>
-    public override void Apply(ColumnBatch batch, StageContext context)
-    {
-        var column = batch[_index];
-        var dictionary = column.Dictionary!;
-        if (_codeMatches.Length < dictionary.Count) _codeMatches = new bool[Math.Max(dictionary.Count, _codeMatches.Length * 2)];
-        for (var code = 0; code < dictionary.Count; code++) _codeMatches[code] = _regex.IsMatch(dictionary[code]);
-        var codes = column.Values<int>();
-        for (var row = 0; row < batch.Length; row++)
-        {
-            if (!batch.Selection.IsSelected(row) || !column.IsValid(row) || _codeMatches[codes[row]]) continue;
-            Fail(batch, row, context, column, $"'{dictionary[codes[row]]}' does not match /{Pattern}/");
-        }
-    }
+    protected override void OnHit(ColumnBatch batch, int row, StageContext context, Column column, string value) =>
+        Fail(batch, row, context, column, $"'{value}' does not match /{Pattern}/");
 }
 
 /// <summary>String values that are null tokens ("na", "NA", "", "NaN", white space, ...) become null. Sources already
 /// do this for the columns they parse; this rule cleans string columns that arrive from elsewhere.</summary>
-public sealed class NullTokensRule : ValidationRule
+public sealed class NullTokensRule : CategoryRule
 {
     private readonly HashSet<string>.AlternateLookup<ReadOnlySpan<char>> _tokens;
-    private int _index;
-    private bool[] _codeIsNull = new bool[64];
 
     /// <summary>Null tokens default to: empty, na, NA, N/A, n/a, NaN, nan, null, NULL, None.</summary>
     public NullTokensRule(string column, IEnumerable<string>? tokens = null) : base("null-tokens", column, RuleAction.Null) =>
@@ -161,30 +160,17 @@ public sealed class NullTokensRule : ValidationRule
             .GetAlternateLookup<ReadOnlySpan<char>>();
 
     /// <inheritdoc/>
-    public override Schema Bind(Schema input)
+    protected override bool IsHit(string value)
     {
-        _index = input.Require(Column, ColumnType.String);
-        return input;
+        var trimmed = value.AsSpan().Trim();
+        return trimmed.IsEmpty || _tokens.Contains(trimmed);
     }
 
     /// <inheritdoc/>
-    public override void Apply(ColumnBatch batch, StageContext context)
+    protected override void OnHit(ColumnBatch batch, int row, StageContext context, Column column, string value)
     {
-        var column = batch[_index];
-        var dictionary = column.Dictionary!;
-        if (_codeIsNull.Length < dictionary.Count) _codeIsNull = new bool[Math.Max(dictionary.Count, _codeIsNull.Length * 2)];
-        for (var code = 0; code < dictionary.Count; code++)
-        {
-            var trimmed = dictionary[code].AsSpan().Trim();
-            _codeIsNull[code] = trimmed.IsEmpty || _tokens.Contains(trimmed);
-        }
-        var codes = column.Values<int>();
-        for (var row = 0; row < batch.Length; row++)
-        {
-            if (!batch.Selection.IsSelected(row) || !column.IsValid(row) || !_codeIsNull[codes[row]]) continue;
-            column.SetNull(row);
-            Counts.Changed++;
-        }
+        column.SetNull(row);
+        Counts.Changed++;
     }
 }
 
