@@ -205,6 +205,30 @@ public sealed class ColumnBatchTests
     }
 
     [Fact]
+    public void String_codes_restart_per_batch_but_repeated_strings_are_not_allocated_again()
+    {
+        var dictionary = new StringDictionary();
+        var names = Enumerable.Range(0, 100).Select(i => $"device-{i:D4}".ToCharArray()).ToArray();
+        void Fill()
+        {
+            dictionary.Clear();
+            for (var round = 0; round < 3; round++)
+                foreach (var name in names) dictionary.GetOrAdd(name.AsSpan());
+        }
+        Fill();
+        var first = dictionary[7];
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        Fill();
+        var allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+
+        Assert.Equal(0, allocated);
+        Assert.Equal(100, dictionary.Count);
+        Assert.Equal("device-0007", dictionary[7]);
+        Assert.Same(first, dictionary[7]);
+        Assert.Equal(-1, dictionary.CodeOf("device-9999"));
+    }
+
+    [Fact]
     public void Asking_for_a_missing_column_names_the_columns_there_are()
     {
         var error = Assert.Throws<SchemaMismatchException>(() => s_schema.Require("nope"));
