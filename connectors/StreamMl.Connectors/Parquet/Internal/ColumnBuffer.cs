@@ -75,20 +75,54 @@ internal abstract class ColumnBuffer(DataField field, int batchColumn, int capac
             throw new SchemaMismatchException($"column '{Field.Name}' is declared not nullable but row {row} of a batch is null");
     }
 
-    private sealed class Numeric<T>(DataField field, int batchColumn, int capacity) : ColumnBuffer(field, batchColumn, capacity)
-        where T : unmanaged
+    /// <summary>Turns one engine value into the value Parquet.Net writes. Implemented by structs, so the per-row call in
+    /// <see cref="Values{TSource, TValue, TConvert}.Append"/> is resolved when the JIT specialises it.</summary>
+    private interface IValueConverter<TSource, TValue>
     {
-        private T[] _values = new T[Math.Min(capacity, ColumnBatch.DefaultCapacity)];
+        static abstract TValue Convert(TSource value);
+    }
+
+    private readonly struct Same<T> : IValueConverter<T, T>
+    {
+        public static T Convert(T value) => value;
+    }
+
+    private readonly struct ByteToBool : IValueConverter<byte, bool>
+    {
+        public static bool Convert(byte value) => value != 0;
+    }
+
+    private readonly struct MicrosToDateTime : IValueConverter<long, DateTime>
+    {
+        public static DateTime Convert(long value) => new(DateTime.UnixEpoch.Ticks + value * 10, DateTimeKind.Utc);
+    }
+
+    private sealed class Numeric<T>(DataField field, int batchColumn, int capacity) : Values<T, T, Same<T>>(field, batchColumn, capacity)
+        where T : unmanaged;
+
+    private sealed class Bools(DataField field, int batchColumn, int capacity) : Values<byte, bool, ByteToBool>(field, batchColumn, capacity);
+
+    private sealed class Timestamps(DataField field, int batchColumn, int capacity) : Values<long, DateTime, MicrosToDateTime>(field, batchColumn, capacity);
+
+    /// <summary>Non-null values packed densely, converted from the engine's representation; a block copy when no
+    /// conversion is needed and the rows are contiguous and non-null.</summary>
+    private abstract class Values<TSource, TValue, TConvert>(DataField field, int batchColumn, int capacity) : ColumnBuffer(field, batchColumn, capacity)
+        where TSource : unmanaged
+        where TValue : struct
+        where TConvert : struct, IValueConverter<TSource, TValue>
+    {
+        private TValue[] _values = new TValue[Math.Min(capacity, ColumnBatch.DefaultCapacity)];
 
         protected override void GrowValues(int size) => Array.Resize(ref _values, size);
 
         public override void Append(Column column, ReadOnlySpan<int> rows, bool contiguous)
         {
             Reserve(rows.Length);
-            var source = column.Values<T>();
-            if (contiguous && !column.MayHaveNulls)
+            var source = column.Values<TSource>();
+            if (typeof(TConvert) == typeof(Same<TSource>) && contiguous && !column.MayHaveNulls)
             {
-                source.Slice(rows[0], rows.Length).CopyTo(_values.AsSpan(ValueCount));
+                System.Runtime.InteropServices.MemoryMarshal.Cast<TSource, byte>(source.Slice(rows[0], rows.Length))
+                    .CopyTo(System.Runtime.InteropServices.MemoryMarshal.AsBytes(_values.AsSpan(ValueCount)));
                 DefinitionLevels.AsSpan(RowCount, rows.Length).Fill(1);
                 ValueCount += rows.Length;
                 RowCount += rows.Length;
@@ -98,7 +132,7 @@ internal abstract class ColumnBuffer(DataField field, int batchColumn, int capac
             {
                 if (column.IsValid(row))
                 {
-                    _values[ValueCount++] = source[row];
+                    _values[ValueCount++] = TConvert.Convert(source[row]);
                     DefinitionLevels[RowCount++] = 1;
                 }
                 else
@@ -111,73 +145,9 @@ internal abstract class ColumnBuffer(DataField field, int batchColumn, int capac
 
         public override Task WriteAsync(ParquetRowGroupWriter writer) =>
             Field.IsNullable
-                ? writer.WriteAllPartsAsync(Field, (ReadOnlyMemory<T>)_values.AsMemory(0, ValueCount), Levels, null, CancellationToken.None)
+                ? writer.WriteAllPartsAsync(Field, (ReadOnlyMemory<TValue>)_values.AsMemory(0, ValueCount), Levels, null, CancellationToken.None)
                 // Without definition levels WriteAllPartsAsync counts zero rows; the plain overload counts the values.
-                : writer.WriteAsync(Field, (ReadOnlyMemory<T>)_values.AsMemory(0, ValueCount), null, null, CancellationToken.None);
-    }
-
-    private sealed class Bools(DataField field, int batchColumn, int capacity) : ColumnBuffer(field, batchColumn, capacity)
-    {
-        private bool[] _values = new bool[Math.Min(capacity, ColumnBatch.DefaultCapacity)];
-
-        protected override void GrowValues(int size) => Array.Resize(ref _values, size);
-
-        public override void Append(Column column, ReadOnlySpan<int> rows, bool contiguous)
-        {
-            Reserve(rows.Length);
-            var source = column.Values<byte>();
-            foreach (var row in rows)
-            {
-                if (column.IsValid(row))
-                {
-                    _values[ValueCount++] = source[row] != 0;
-                    DefinitionLevels[RowCount++] = 1;
-                }
-                else
-                {
-                    CheckNotNull(column, row);
-                    DefinitionLevels[RowCount++] = 0;
-                }
-            }
-        }
-
-        public override Task WriteAsync(ParquetRowGroupWriter writer) =>
-            Field.IsNullable
-                ? writer.WriteAllPartsAsync(Field, (ReadOnlyMemory<bool>)_values.AsMemory(0, ValueCount), Levels, null, CancellationToken.None)
-                // Without definition levels WriteAllPartsAsync counts zero rows; the plain overload counts the values.
-                : writer.WriteAsync(Field, (ReadOnlyMemory<bool>)_values.AsMemory(0, ValueCount), null, null, CancellationToken.None);
-    }
-
-    private sealed class Timestamps(DataField field, int batchColumn, int capacity) : ColumnBuffer(field, batchColumn, capacity)
-    {
-        private DateTime[] _values = new DateTime[Math.Min(capacity, ColumnBatch.DefaultCapacity)];
-
-        protected override void GrowValues(int size) => Array.Resize(ref _values, size);
-
-        public override void Append(Column column, ReadOnlySpan<int> rows, bool contiguous)
-        {
-            Reserve(rows.Length);
-            var source = column.Values<long>();
-            foreach (var row in rows)
-            {
-                if (column.IsValid(row))
-                {
-                    _values[ValueCount++] = new DateTime(DateTime.UnixEpoch.Ticks + source[row] * 10, DateTimeKind.Utc);
-                    DefinitionLevels[RowCount++] = 1;
-                }
-                else
-                {
-                    CheckNotNull(column, row);
-                    DefinitionLevels[RowCount++] = 0;
-                }
-            }
-        }
-
-        public override Task WriteAsync(ParquetRowGroupWriter writer) =>
-            Field.IsNullable
-                ? writer.WriteAllPartsAsync(Field, (ReadOnlyMemory<DateTime>)_values.AsMemory(0, ValueCount), Levels, null, CancellationToken.None)
-                // Without definition levels WriteAllPartsAsync counts zero rows; the plain overload counts the values.
-                : writer.WriteAsync(Field, (ReadOnlyMemory<DateTime>)_values.AsMemory(0, ValueCount), null, null, CancellationToken.None);
+                : writer.WriteAsync(Field, (ReadOnlyMemory<TValue>)_values.AsMemory(0, ValueCount), null, null, CancellationToken.None);
     }
 
     /// <summary>Strings are stored as references to the batch dictionary's own string objects: no copy per row. Parquet.Net
