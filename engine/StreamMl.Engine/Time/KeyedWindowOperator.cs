@@ -15,6 +15,8 @@ public sealed class KeyedWindowOperator : IBatchOperator
     private readonly Dictionary<string, KeyState> _keys = new(StringComparer.Ordinal);
     private KeyState?[] _stateByCode = new KeyState?[64];
     private readonly List<(long End, KeyState Key, long Start)> _closing = [];
+    private readonly List<KeyState> _idle = [];
+    private readonly Stack<KeyState> _freeStates = new();
     private int _keyColumn = -1;
     private int _valueColumn = -1;
     private ColumnType _valueType;
@@ -41,6 +43,10 @@ public sealed class KeyedWindowOperator : IBatchOperator
 
     /// <summary>The watermark the operator has reached.</summary>
     public long Watermark => _watermark;
+
+    /// <summary>How many keys hold at least one open window. A key's state is released when its last window closes,
+    /// so memory follows the keys that are active, not every key ever seen.</summary>
+    public int OpenKeyCount => _keys.Count;
 
     /// <inheritdoc/>
     public Schema Bind(Schema input)
@@ -124,11 +130,29 @@ public sealed class KeyedWindowOperator : IBatchOperator
             state.Windows.Remove(start);
             _output.OnWindow(new WindowResult(state.Key, start, end, accumulator.Count, accumulator.Sum, accumulator.Min, accumulator.Max));
         }
+        ReleaseIdleKeys();
+    }
+
+    private void ReleaseIdleKeys()
+    {
+        _idle.Clear();
+        foreach (var state in _keys.Values)
+        {
+            if (state.Windows.Count == 0) _idle.Add(state);
+        }
+        foreach (var state in _idle)
+        {
+            _keys.Remove(state.Key);
+            _freeStates.Push(state);
+        }
     }
 
     private KeyState StateFor(string key)
     {
-        if (!_keys.TryGetValue(key, out var state)) _keys.Add(key, state = new KeyState(key));
+        if (_keys.TryGetValue(key, out var state)) return state;
+        state = _freeStates.TryPop(out var free) ? free : new KeyState();
+        state.Key = key;
+        _keys.Add(key, state);
         return state;
     }
 
@@ -144,9 +168,9 @@ public sealed class KeyedWindowOperator : IBatchOperator
         ? "(none)"
         : DateTime.UnixEpoch.AddTicks(micros * 10).ToString("O", System.Globalization.CultureInfo.InvariantCulture);
 
-    private sealed class KeyState(string key)
+    private sealed class KeyState
     {
-        public string Key { get; } = key;
+        public string Key { get; set; } = "";
 
         public Dictionary<long, Accumulator> Windows { get; } = [];
 

@@ -153,4 +153,34 @@ public sealed class WindowProperties
         Assert.Equal(50, late.EventTime);
         Assert.Contains("behind watermark", late.Reason);
     }
+
+    [Fact]
+    public void Keys_whose_windows_have_all_closed_are_released()
+    {
+        var output = new CollectingWindowOutput();
+        var op = new KeyedWindowOperator("key", "v", WindowSpec.Tumbling(TimeSpan.FromMilliseconds(1)), output);
+        using var batch = new ColumnBatch(op.Bind(s_schema), 100);
+        const int keysPerWindow = 100, windows = 40;
+        var peak = 0;
+        for (var w = 0; w < windows; w++)
+        {
+            // Every window sees a fresh set of keys (device sessions, user ids): none of them comes back.
+            batch.Reset();
+            for (var k = 0; k < keysPerWindow; k++)
+            {
+                batch[0].Values<int>()[k] = batch[0].Dictionary!.GetOrAdd($"w{w}-k{k}");
+                batch[1].Values<double>()[k] = k;
+                batch.EventTimesBuffer[k] = w * 1_000L + k;
+            }
+            batch.Length = keysPerWindow;
+            batch.Watermark = w * 1_000L + 999; // closes this window
+            op.Process(batch, StageContext.Standalone("w"));
+            peak = Math.Max(peak, op.OpenKeyCount);
+        }
+
+        Assert.Equal(windows * keysPerWindow, output.Windows.Count);
+        Assert.Equal(0, op.OpenKeyCount);
+        Assert.True(peak <= keysPerWindow, $"peak open keys {peak}");
+        Assert.All(output.Windows, r => Assert.Equal(1, r.Count));
+    }
 }
