@@ -360,9 +360,14 @@ public sealed class HttpSource : IBatchSource
         if (_options.CheckpointPath is not { } path) return;
         try
         {
-            // Write-then-rename: a crash leaves the old checkpoint or the new one, never half a file.
+            // Write, flush to disk, then rename: a crash or power loss leaves the old checkpoint or the new one, never
+            // half a file or a renamed file whose bytes never reached the disk.
             var temp = path + ".tmp";
-            File.WriteAllText(temp, JsonSerializer.Serialize(new SavedCheckpoint(point.Value.Token, point.Value.Skip)));
+            using (var stream = new FileStream(temp, FileMode.Create, FileAccess.Write, FileShare.None))
+            {
+                JsonSerializer.Serialize(stream, new SavedCheckpoint(point.Value.Token, point.Value.Skip));
+                stream.Flush(flushToDisk: true);
+            }
             File.Move(temp, path, overwrite: true);
         }
         catch (IOException ex)
