@@ -23,6 +23,7 @@ public sealed class MqttSource : IBatchSource
     private readonly Channel<Received> _inbox;
     private readonly Queue<(long Offset, MqttApplicationMessageReceivedEventArgs Args, int Epoch)> _unacknowledged = new();
     private readonly object _ackGate = new();
+    private Task _lastAcknowledgement = Task.CompletedTask;
     private readonly CancellationTokenSource _closing = new();
     private readonly MqttClientFactory _factory = new();
     private IMqttClient? _client;
@@ -153,10 +154,12 @@ public sealed class MqttSource : IBatchSource
 
     private async Task ConnectAndSubscribeAsync(CancellationToken cancellationToken)
     {
+        // A new epoch before connecting: the broker re-sends a resumed session's messages right after CONNACK, and
+        // they must carry this connection's epoch or their acknowledgements would be dropped as stale.
+        Interlocked.Increment(ref _epoch);
         var result = await _client!.ConnectAsync(_clientOptions!, cancellationToken).ConfigureAwait(false);
         if (result.ResultCode != MqttClientConnectResultCode.Success)
             throw new StreamMlException($"MQTT broker refused the connection: {result.ResultCode} {result.ReasonString}");
-        Interlocked.Increment(ref _epoch);
         if (!result.IsSessionPresent || !_options.PersistentSession)
         {
             var subscribe = _factory.CreateSubscribeOptionsBuilder();
@@ -348,18 +351,42 @@ public sealed class MqttSource : IBatchSource
             while (_unacknowledged.Count > 0 && _unacknowledged.Peek().Offset < upTo)
             {
                 var (_, args, messageEpoch) = _unacknowledged.Dequeue();
-                if (messageEpoch != epoch || _client?.IsConnected != true) continue;
+                if (messageEpoch != epoch || _client?.IsConnected != true)
+                    continue;
                 var ack = args.AcknowledgeAsync(CancellationToken.None);
                 Interlocked.Increment(ref _acknowledged);
                 if (!ack.IsCompletedSuccessfully)
+                {
+                    // Acknowledgements go out in order, so the last one pending completes after every earlier one.
+                    _lastAcknowledgement = ack;
                     ack.ContinueWith(t => _log.Warning($"acknowledgement failed: {t.Exception?.GetBaseException().Message}"),
                         CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
+                }
             }
         }
     }
 
     /// <inheritdoc/>
     public string Describe(int partition, long offset) => $"{Name} message #{offset}";
+
+    /// <summary>Acknowledgements of committed messages must reach the broker before the disconnect, or it re-delivers
+    /// rows whose positions were already committed. A ping answered by the broker proves it has read everything sent
+    /// before it on this connection (closing right after the last acknowledgement lost some of them in tests).</summary>
+    private async Task ConfirmAcknowledgementsAsync(IMqttClient client)
+    {
+        Task pending;
+        lock (_ackGate) pending = _lastAcknowledgement;
+        try
+        {
+            await pending.WaitAsync(TimeSpan.FromSeconds(5)).ConfigureAwait(false);
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+            await client.PingAsync(timeout.Token).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            _log.Warning($"acknowledgements not confirmed before disconnecting ({ex.Message}); the broker may re-deliver them");
+        }
+    }
 
     /// <summary>Disconnects without unsubscribing, so the broker keeps the session and re-delivers what was not acknowledged.</summary>
     public async ValueTask DisposeAsync()
@@ -370,6 +397,7 @@ public sealed class MqttSource : IBatchSource
         {
             try
             {
+                if (client.IsConnected) await ConfirmAcknowledgementsAsync(client).ConfigureAwait(false);
                 if (client.IsConnected)
                     await client.DisconnectAsync(new MqttClientDisconnectOptionsBuilder().WithReason(MqttClientDisconnectOptionsReason.NormalDisconnection).Build(), CancellationToken.None).ConfigureAwait(false);
             }

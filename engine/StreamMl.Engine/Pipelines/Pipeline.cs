@@ -251,17 +251,32 @@ public sealed class Pipeline : IAsyncDisposable
             {
                 for (var i = 0; i < _operators.Length; i++) _operators[i].Complete(_operatorContexts[i]);
                 foreach (var sink in _sinks) sink.Flush();
-                if (_sinks.Length == 0) _checkpoints.CommitWithoutSinks(last);
-                else for (var i = 0; i < _sinks.Length; i++) _checkpoints.MarkDurable(i, last);
             }
         }
         catch (Exception ex)
         {
             RecordFault(ex);
         }
+        // Sinks close before the last commit: closing publishes what buffering sinks still hold (a Parquet file's
+        // footer), and positions may only be committed once that succeeded.
+        var sinksClosed = true;
+        foreach (var sink in _sinks)
+        {
+            try { await sink.DisposeAsync().ConfigureAwait(false); }
+            catch (Exception ex)
+            {
+                sinksClosed = false;
+                RecordFault(ex);
+            }
+        }
         try
         {
-            foreach (var sink in _sinks) await sink.DisposeAsync().ConfigureAwait(false);
+            if (sinksClosed && Volatile.Read(ref _fault) is null)
+            {
+                var last = Volatile.Read(ref _lastPublished);
+                if (_sinks.Length == 0) _checkpoints.CommitWithoutSinks(last);
+                else for (var i = 0; i < _sinks.Length; i++) _checkpoints.MarkDurable(i, last);
+            }
             await _source.DisposeAsync().ConfigureAwait(false);
         }
         catch (Exception ex)
@@ -327,7 +342,6 @@ public sealed class Pipeline : IAsyncDisposable
         : IEventHandler<ColumnBatch>
     {
         private long _lastFlush = Stopwatch.GetTimestamp();
-        private long _lastSeen = -1;
 
         public void OnEvent(ColumnBatch batch, long sequence, bool endOfBatch)
         {
@@ -340,9 +354,8 @@ public sealed class Pipeline : IAsyncDisposable
                 WriteWithRetries(batch, sequence);
                 counters._rowsOut += rows;
             }
-            _lastSeen = sequence;
             // A failed batch's rows are in the dead-letter sink: nothing is left for this sink to make durable. A buffering
-            // sink gets there at its next flush, which covers every sequence it has seen.
+            // sink covers it when it next reports a later batch durable, or at the drain.
             if (sink.DurableOnWrite) checkpoints.MarkDurable(index, sequence);
             if (Stopwatch.GetElapsedTime(_lastFlush) >= options.FlushInterval) Flush();
             counters._busyTicks += Stopwatch.GetTimestamp() - start;
@@ -378,9 +391,9 @@ public sealed class Pipeline : IAsyncDisposable
         {
             _lastFlush = Stopwatch.GetTimestamp();
             if (sink.DurableOnWrite) return;
+            // A buffering sink reports through SinkContext.MarkDurable what its flush made durable: a Parquet sink that
+            // keeps a file open until it rolls has made nothing durable yet, and its positions must wait.
             sink.Flush();
-            // Flush makes every batch written so far durable, and the failed ones had nothing to write.
-            if (_lastSeen >= 0) checkpoints.MarkDurable(index, _lastSeen);
         }
     }
 

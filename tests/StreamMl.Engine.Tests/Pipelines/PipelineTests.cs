@@ -179,6 +179,21 @@ public sealed class PipelineTests
     }
 
     [Fact]
+    public async Task Periodic_flushes_commit_only_what_a_buffering_sink_reported_durable()
+    {
+        // A buffering sink whose flush makes nothing durable yet (a Parquet file that stays open until it rolls).
+        var source = new CountingSource(3_000, idleAtEnd: true);
+        var buffered = new CollectingSink("buffered", durableOnWrite: false, markDurableOnFlush: false);
+        await using var pipeline = Pipeline.From(source, new PipelineOptions { BatchCapacity = 500, FlushInterval = TimeSpan.FromMilliseconds(5) })
+            .To(buffered).Build();
+        await pipeline.StartAsync();
+        await WaitUntil(() => buffered.Count >= 3_000 && buffered.Flushes >= 3);
+        Assert.Equal(-1, source.Committed);
+        await pipeline.StopAsync().WaitAsync(s_timeout);
+        Assert.Equal(3_000, source.Committed); // closing the sink publishes everything, then the drain commits it
+    }
+
+    [Fact]
     public async Task A_failing_sink_is_retried_then_stops_the_pipeline_without_touching_the_batch_or_committing_it()
     {
         var source = new CountingSource(20_000);
