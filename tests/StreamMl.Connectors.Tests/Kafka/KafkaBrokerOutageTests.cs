@@ -47,14 +47,19 @@ public sealed class KafkaBrokerOutageTests(ITestOutputHelper output)
         var atOutage = sink.Count;
         var maxHeld = 0L;
         var until = DateTime.UtcNow + outage;
+        var settled = DateTime.UtcNow.AddSeconds(1);
+        var atSettled = -1;
         while (DateTime.UtcNow < until)
         {
+            if (atSettled < 0 && DateTime.UtcNow > settled) atSettled = sink.Count;
             // Rows the source handed on but the sink has not taken yet: never more than the ring holds.
             maxHeld = Math.Max(maxHeld, pipeline.Stages[0].RowsOut - pipeline.Stages[^1].RowsIn);
             Assert.False(pipeline.Completion.IsCompleted, "the pipeline stopped while the brokers were down");
             await Task.Delay(20);
         }
         var duringOutage = sink.Count - atOutage;
+        // The outage took effect: once the few prefetched rows were written, nothing more arrived until the brokers returned.
+        Assert.Equal(atSettled, sink.Count);
         var committedDuringOutage = source.CommittedOffsets.Values.Sum();
         cluster.SetUp();
         // The pipeline also takes records written after the brokers came back.
@@ -101,9 +106,12 @@ public sealed class KafkaBrokerOutageTests(ITestOutputHelper output)
 
         cluster.SetDown();
         var producedAtOutage = source.Produced;
-        await Task.Delay(s_outage);
+        await Task.Delay(TimeSpan.FromSeconds(1));
+        var deliveredAtSettled = sink.Delivered;
+        await Task.Delay(s_outage - TimeSpan.FromSeconds(1));
         var producedDuringOutage = source.Produced - producedAtOutage;
         var deliveredDuringOutage = sink.Delivered;
+        Assert.Equal(deliveredAtSettled, deliveredDuringOutage); // nothing was acknowledged while the brokers were away
         Assert.False(pipeline.Completion.IsCompleted, "the pipeline stopped while the brokers were down");
         cluster.SetUp();
 
