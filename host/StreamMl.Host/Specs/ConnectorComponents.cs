@@ -119,7 +119,7 @@ internal static class ConnectorComponents
         }
         catch (ArgumentException ex)
         {
-            // Npgsql's message names the bad keyword, never a value.
+            // Npgsql's message names the keyword that failed, not the string's values (tested with a password in it).
             node.Child("connection")!.Error($"'connection' is not a valid PostgreSQL connection string: {ex.Message}");
             return null;
         }

@@ -131,6 +131,12 @@ public sealed class ConnectorSecuritySpecTests(ITestOutputHelper output) : IDisp
         Assert.Contains(errors, e => e.Line == 9 && e.Message.Contains("'source.config.sasl.password' may hold a secret", StringComparison.Ordinal));
         Assert.Contains(errors, e => e.Line == 12 && e.Message.Contains("'connection' contains a password", StringComparison.Ordinal));
         Assert.DoesNotContain(errors, e => e.Message.Contains("hunter2", StringComparison.Ordinal));
+
+        // A connection string Npgsql cannot read is reported without its values either.
+        var unreadable = ValidateCommand.Validate(s_compiler, spec.Replace("Username=writer;", "Username=writer;Port=not-a-port;", StringComparison.Ordinal), null);
+        foreach (var e in unreadable) output.WriteLine($"{e.Line}:{e.Column}: {e.Message}");
+        Assert.Contains(unreadable, e => e.Line == 12 && e.Message.Contains("not a valid PostgreSQL connection string", StringComparison.Ordinal));
+        Assert.DoesNotContain(unreadable, e => e.Message.Contains("hunter2", StringComparison.Ordinal));
     }
 
     [Fact]
