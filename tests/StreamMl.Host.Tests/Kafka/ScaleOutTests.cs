@@ -81,9 +81,12 @@ public sealed class ScaleOutTests(ITestOutputHelper output) : IDisposable
         output.WriteLine($"a owns {string.Join(",", a.Owned.Order())}; b owns {string.Join(",", b.Owned.Order())}");
 
         // SIGTERM: a drains, commits and leaves the group; b gets every partition.
+        var stopping = System.Diagnostics.Stopwatch.StartNew();
         a.Terminate();
         Assert.True(await a.WaitForExitAsync(TimeSpan.FromSeconds(20)), "a did not exit within 20 s of SIGTERM");
-        Assert.Equal(130, a.ExitCode); // interrupted, after a clean drain
+        output.WriteLine($"a stopped {stopping.Elapsed.TotalSeconds:F1} s after SIGTERM");
+        Assert.Equal(130, a.ExitCode); // interrupted ...
+        Assert.Contains(a.Lines, l => l.StartsWith("member: stopped", StringComparison.Ordinal)); // ... after a complete drain (its summary)
         Assert.Contains(a.Lines, l => l.Contains("kafka source scale-in: revoked", StringComparison.Ordinal));
         await WaitUntilAsync(() => b.Owned.Count == Partitions, TimeSpan.FromSeconds(30), "b to own every partition", b);
 
@@ -99,6 +102,7 @@ public sealed class ScaleOutTests(ITestOutputHelper output) : IDisposable
         var (seqs, total) = await ReadOutputAsync(cluster.BootstrapServers, produced, TimeSpan.FromSeconds(40));
         c.Terminate();
         Assert.True(await c.WaitForExitAsync(TimeSpan.FromSeconds(20)), "c did not exit within 20 s of SIGTERM");
+        Assert.Contains(c.Lines, l => l.StartsWith("member: stopped", StringComparison.Ordinal));
 
         var missing = Enumerable.Range(0, produced).Where(i => !seqs.Contains(i)).ToList();
         output.WriteLine($"{produced} records produced, {seqs.Count} distinct in the output ({total} messages: {total - seqs.Count} duplicates), missing {missing.Count}");
