@@ -49,6 +49,8 @@ public sealed class KafkaSource : IBatchSource
     private int _keyLength = -1;
     private ArrowPayload? _pendingArrow;
     private (int Partition, long Offset, long Time) _pendingArrowAt;
+    // The pending Arrow message as it arrived, for the dead letters when its schema turns out not to match.
+    private (byte[] Payload, byte[]? Key) _pendingArrowMessage;
     private long _maxEventTime = long.MinValue;
     private bool _dirty;
     private bool _closing;
@@ -217,17 +219,18 @@ public sealed class KafkaSource : IBatchSource
             var arrow = payload is null ? null : _decoder.OpenArrow(payload, out _decodeError);
             if (arrow is null)
             {
-                DeadLetter(result, partition, offset, payload ?? [], _decodeError ?? "empty payload");
+                DeadLetter(partition, offset, payload ?? [], CurrentKey(), _decodeError ?? "empty payload");
                 return;
             }
             _pendingArrow = arrow;
             _pendingArrowAt = (partition, offset, time);
+            _pendingArrowMessage = (payload!, CurrentKey());
             ContinueArrow();
             return;
         }
         if (result.Message.Value == 0)
         {
-            DeadLetter(result, partition, offset, _failedPayload ?? [], _decodeError ?? "undecodable payload");
+            DeadLetter(partition, offset, _failedPayload ?? [], CurrentKey(), _decodeError ?? "undecodable payload");
             return;
         }
         var row = _row;
@@ -261,8 +264,8 @@ public sealed class KafkaSource : IBatchSource
         {
             arrow.Dispose();
             _pendingArrow = null;
-            WriteDeadLetter(partition, offset, "", ex.Message);
-            batch.Positions.Add(partition, offset, offset + 1);
+            DeadLetter(partition, offset, _pendingArrowMessage.Payload, _pendingArrowMessage.Key, ex.Message);
+            _pendingArrowMessage = default;
             return;
         }
         for (var i = 0; i < copied; i++)
@@ -274,6 +277,7 @@ public sealed class KafkaSource : IBatchSource
         {
             arrow.Dispose();
             _pendingArrow = null;
+            _pendingArrowMessage = default;
             batch.Positions.Add(partition, offset, offset + 1);
         }
         else
@@ -328,7 +332,9 @@ public sealed class KafkaSource : IBatchSource
         }
     }
 
-    private void DeadLetter(ConsumeResult<int, int> result, int partition, long offset, byte[] payload, string error)
+    private byte[]? CurrentKey() => _keyLength >= 0 ? _keyBytes.AsSpan(0, _keyLength).ToArray() : null;
+
+    private void DeadLetter(int partition, long offset, byte[] payload, byte[]? key, string error)
     {
         var raw = _decoder.Format == MessageFormat.ArrowIpc || _decoder.Format == MessageFormat.Protobuf
             ? Convert.ToBase64String(payload) : Encoding.UTF8.GetString(payload);
@@ -340,7 +346,6 @@ public sealed class KafkaSource : IBatchSource
                 { "streamml.error", Encoding.UTF8.GetBytes(error) },
                 { "streamml.source", Encoding.UTF8.GetBytes(Describe(partition, offset)) },
             };
-            var key = _keyLength >= 0 ? _keyBytes.AsSpan(0, _keyLength).ToArray() : null;
             ProduceDeadLetter(new Message<byte[], byte[]> { Key = key!, Value = payload, Headers = headers });
         }
         // The message is consumed: its offset is committed with the batch, after the dead letter is flushed.
@@ -396,6 +401,7 @@ public sealed class KafkaSource : IBatchSource
         {
             _pendingArrow.Dispose();
             _pendingArrow = null;
+            _pendingArrowMessage = default;
         }
         _row = write;
     }

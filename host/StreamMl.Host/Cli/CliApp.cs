@@ -25,7 +25,15 @@ internal static class CliApp
     {
         var root = Create();
         var parse = root.Parse(args);
-        var configuration = new InvocationConfiguration { Output = output ?? Console.Out, Error = error ?? Console.Error };
+        var configuration = new InvocationConfiguration
+        {
+            Output = output ?? Console.Out,
+            Error = error ?? Console.Error,
+            // SIGTERM / Ctrl+C cancel the command, which then drains its pipeline: sinks flush (a Kafka sink waits for
+            // acknowledgements) and a Kafka source commits and leaves its group. System.CommandLine's default of 2 s
+            // would kill the process in the middle of that.
+            ProcessTerminationTimeout = TimeSpan.FromSeconds(30),
+        };
         if (parse.Errors.Count > 0)
         {
             foreach (var e in parse.Errors) configuration.Error.WriteLine($"error: {e.Message}");

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Diagnostics;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Spectre.Console;
 using StreamMl.Host.Models;
@@ -19,14 +20,19 @@ internal static class RunCommand
         var plain = new Option<bool>("--plain") { Description = "Plain progress lines even on a terminal" };
         var interval = new Option<TimeSpan>("--interval") { Description = "Progress interval", DefaultValueFactory = _ => TimeSpan.FromSeconds(1) };
         var registry = new Option<string>("--registry") { Description = "Model registry folder", DefaultValueFactory = _ => "models" };
-        var command = new Command("run", "Run a pipeline from a spec in this process, with live counters") { spec, duration, plain, interval, registry };
+        var logLevel = new Option<LogLevel>("--log-level")
+        {
+            Description = "Connector log lines written to standard error at or above this level (Debug, Information, Warning, Error, None)",
+            DefaultValueFactory = _ => LogLevel.Information,
+        };
+        var command = new Command("run", "Run a pipeline from a spec in this process, with live counters") { spec, duration, plain, interval, registry, logLevel };
         command.SetAction((parse, ct) => RunAsync(parse.GetValue(spec)!, parse.GetValue(duration), parse.GetValue(plain), parse.GetValue(interval),
-            parse.InvocationConfiguration.Output, parse.InvocationConfiguration.Error, ct, parse.GetValue(registry)!));
+            parse.InvocationConfiguration.Output, parse.InvocationConfiguration.Error, ct, parse.GetValue(registry)!, parse.GetValue(logLevel)));
         return command;
     }
 
     public static async Task<int> RunAsync(FileInfo file, TimeSpan? duration, bool plain, TimeSpan interval, TextWriter output, TextWriter error,
-        CancellationToken cancellationToken, string registry = "models")
+        CancellationToken cancellationToken, string registry = "models", LogLevel logLevel = LogLevel.Information)
     {
         if (!file.Exists)
         {
@@ -35,7 +41,9 @@ internal static class RunCommand
         }
         var catalog = new ModelCatalog();
         RegistryModels.Attach(catalog, registry);
-        await using var manager = new PipelineManager(ComponentRegistry.CreateDefault(), catalog, NullLogger<PipelineManager>.Instance);
+        var components = ComponentRegistry.CreateDefault();
+        components.ConnectorLoggers = new TextWriterLoggerFactory(error, logLevel);
+        await using var manager = new PipelineManager(components, catalog, NullLogger<PipelineManager>.Instance);
         ManagedPipeline pipeline;
         try
         {

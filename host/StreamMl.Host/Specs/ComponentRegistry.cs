@@ -41,6 +41,9 @@ internal sealed class ComponentRegistry
 
     public Dictionary<string, ComponentFactory<IBatchOperator>> Sections { get; } = new(StringComparer.OrdinalIgnoreCase);
 
+    /// <summary>Where connectors created from specs log (secrets redacted). Default: nowhere.</summary>
+    public Microsoft.Extensions.Logging.ILoggerFactory ConnectorLoggers { get; set; } = Microsoft.Extensions.Logging.Abstractions.NullLoggerFactory.Instance;
+
     /// <summary>A registry with every kind the host knows.</summary>
     public static ComponentRegistry CreateDefault()
     {

@@ -1,3 +1,5 @@
+using Confluent.Kafka;
+using Microsoft.Extensions.Logging;
 using StreamMl.Connectors.Files;
 using StreamMl.Connectors;
 using StreamMl.Connectors.Parquet;
@@ -11,22 +13,95 @@ internal static class ConnectorComponents
 {
     public static void Register(ComponentRegistry registry)
     {
+        // Connectors log (with their secrets redacted) through the registry's logger factory, read when they are created.
+        Func<ILoggerFactory> logs = () => registry.ConnectorLoggers;
         registry.Sources["file"] = FileSourceFactory;
-        registry.Sources["kafka"] = KafkaSourceFactory;
-        registry.Sources["mqtt"] = MqttSourceFactory;
+        registry.Sources["kafka"] = (node, context) => KafkaSourceFactory(node, logs);
+        registry.Sources["mqtt"] = (node, context) => MqttSourceFactory(node, logs);
         registry.Sinks["parquet"] = ParquetSinkFactory;
-        registry.Sinks["kafka"] = KafkaSinkFactory;
-        registry.Sources["postgres"] = PostgresSourceFactory;
-        registry.Sinks["postgres"] = PostgresSinkFactory;
-        registry.Sources["http"] = HttpSourceFactory;
+        registry.Sinks["kafka"] = (node, context) => KafkaSinkFactory(node, logs);
+        registry.Sources["postgres"] = (node, context) => PostgresSourceFactory(node, logs);
+        registry.Sinks["postgres"] = (node, context) => PostgresSinkFactory(node, logs);
+        registry.Sources["http"] = (node, context) => HttpSourceFactory(node, logs);
     }
 
+    /// <summary>A secret reference (<c>env:NAME</c> or <c>file:/path</c>). The value must be readable now, so a missing
+    /// variable or file is reported at the key's line and column instead of when the pipeline connects; the value itself
+    /// is read again when the client is built and never appears in an error.</summary>
     private static Secret? SecretOf(SpecNode node, string key)
     {
         var reference = node.String(key);
         if (reference is null) return null;
-        try { return Secret.Parse(reference); }
-        catch (ConnectorConfigurationException ex) { node.Child(key)!.Error(ex.Message); return null; }
+        try
+        {
+            var secret = Secret.Parse(reference);
+            secret.Reveal();
+            return secret;
+        }
+        catch (ConnectorConfigurationException ex)
+        {
+            node.Child(key)!.Error($"'{node.Child(key)!.Path}': {ex.Message}");
+            return null;
+        }
+    }
+
+    /// <summary>Extra librdkafka properties (<c>config: { session.timeout.ms: 6000 }</c>). Properties that hold a secret
+    /// are refused: they belong in <c>security</c>, as references.</summary>
+    private static Dictionary<string, string> KafkaConfigOf(SpecNode node)
+    {
+        var config = new Dictionary<string, string>(StringComparer.Ordinal);
+        if (node.Child("config") is not { } configNode) return config;
+        if (!configNode.IsMapping)
+        {
+            configNode.Error($"'{configNode.Path}' must be a mapping of librdkafka properties");
+            return config;
+        }
+        foreach (var name in configNode.Keys.ToList())
+        {
+            var value = configNode.String(name);
+            if (name.Contains("password", StringComparison.OrdinalIgnoreCase) || name.Contains("secret", StringComparison.OrdinalIgnoreCase)
+                || name.StartsWith("sasl.", StringComparison.OrdinalIgnoreCase) || name.StartsWith("ssl.key", StringComparison.OrdinalIgnoreCase))
+                configNode.Child(name)!.Error($"'{configNode.Path}.{name}' may hold a secret; set it under 'security' (secrets as env:NAME or file:/path)");
+            else if (value is not null) config[name] = value;
+        }
+        return config;
+    }
+
+    /// <summary><c>security: { protocol: plaintext|ssl|sasl_plaintext|sasl_ssl, sasl_mechanism: plain|scram-sha-256|scram-sha-512|oauthbearer|gssapi,
+    /// username, password: env:NAME, ca: /etc/ca.pem, certificate, key, key_password: file:/path, verify_certificate: true }</c></summary>
+    private static KafkaSecurityOptions KafkaSecurityOf(SpecNode node)
+    {
+        var security = new KafkaSecurityOptions();
+        if (node.Child("security") is not { } sec) return security;
+        security.Protocol = sec.Choice("protocol", ["plaintext", "ssl", "sasl_plaintext", "sasl_ssl"]) switch
+        {
+            "plaintext" => SecurityProtocol.Plaintext,
+            "ssl" => SecurityProtocol.Ssl,
+            "sasl_plaintext" => SecurityProtocol.SaslPlaintext,
+            "sasl_ssl" => SecurityProtocol.SaslSsl,
+            _ => null,
+        };
+        security.SaslMechanism = sec.Choice("sasl_mechanism", ["plain", "scram-sha-256", "scram-sha-512", "oauthbearer", "gssapi"]) switch
+        {
+            "plain" => SaslMechanism.Plain,
+            "scram-sha-256" => SaslMechanism.ScramSha256,
+            "scram-sha-512" => SaslMechanism.ScramSha512,
+            "oauthbearer" => SaslMechanism.OAuthBearer,
+            "gssapi" => SaslMechanism.Gssapi,
+            _ => null,
+        };
+        security.SaslUsername = sec.String("username");
+        security.SaslPassword = SecretOf(sec, "password");
+        security.SslCaLocation = sec.String("ca");
+        security.SslCertificateLocation = sec.String("certificate");
+        security.SslKeyLocation = sec.String("key");
+        security.SslKeyPassword = SecretOf(sec, "key_password");
+        security.VerifyCertificate = sec.Bool("verify_certificate") ?? true;
+        if (security.Protocol is SecurityProtocol.SaslPlaintext or SecurityProtocol.SaslSsl && security.SaslMechanism != SaslMechanism.OAuthBearer
+            && (security.SaslUsername is null || !sec.Has("password")))
+            sec.Error($"'{sec.Path}': SASL needs 'username' and 'password' (password as env:NAME or file:/path)");
+        sec.RejectUnknownKeys(sec.Path);
+        return security;
     }
 
     private static PostgresConnectionOptions? PostgresConnectionOf(SpecNode node)
@@ -34,10 +109,23 @@ internal static class ConnectorComponents
         var connection = node.String("connection", required: true);
         var password = SecretOf(node, "password");
         var ssl = node.Choice("ssl_mode", ["disable", "allow", "prefer", "require", "verify-ca", "verify-full"], fallback: null);
+        var rootCertificate = node.String("root_certificate");
         if (connection is null) return null;
+        try
+        {
+            var parsed = new Npgsql.NpgsqlConnectionStringBuilder(connection);
+            if (!string.IsNullOrEmpty(parsed.Password))
+                node.Child("connection")!.Error("'connection' contains a password; remove it and set 'password: env:NAME' or 'password: file:/path'");
+        }
+        catch (ArgumentException ex)
+        {
+            // Npgsql's message names the keyword that failed, not the string's values (tested with a password in it).
+            node.Child("connection")!.Error($"'connection' is not a valid PostgreSQL connection string: {ex.Message}");
+            return null;
+        }
         return new PostgresConnectionOptions
         {
-            ConnectionString = connection, Password = password,
+            ConnectionString = connection, Password = password, RootCertificate = rootCertificate,
             SslMode = ssl switch
             {
                 "disable" => Npgsql.SslMode.Disable,
@@ -53,7 +141,7 @@ internal static class ConnectorComponents
 
     /// <summary><c>{ kind: postgres, connection: "Host=..;Database=..;Username=..", password: env:PGPASSWORD, ssl_mode: require,
     /// table: readings, columns: {..}, cursor: id, mode: snapshot|incremental, event_time: col }</c></summary>
-    private static Func<PipelineRuntime, IBatchSource>? PostgresSourceFactory(SpecNode node, SpecContext context)
+    private static Func<PipelineRuntime, IBatchSource>? PostgresSourceFactory(SpecNode node, Func<ILoggerFactory> logs)
     {
         var connection = PostgresConnectionOf(node);
         var table = node.String("table", required: true);
@@ -66,23 +154,27 @@ internal static class ConnectorComponents
         return _ => new PostgresSource(new PostgresSourceOptions
         {
             Connection = connection, Table = table, Schema = schema, CursorColumn = cursor, Mode = mode, EventTimeColumn = eventTime,
+            LoggerFactory = logs(),
         });
     }
 
     /// <summary><c>{ kind: postgres, connection: "..", password: env:PGPASSWORD, table: scores, columns: [..], key: [id] }</c></summary>
-    private static Func<PipelineRuntime, IBatchSink>? PostgresSinkFactory(SpecNode node, SpecContext context)
+    private static Func<PipelineRuntime, IBatchSink>? PostgresSinkFactory(SpecNode node, Func<ILoggerFactory> logs)
     {
         var connection = PostgresConnectionOf(node);
         var table = node.String("table", required: true);
         var columns = node.Strings("columns");
         var keys = node.Strings("key") ?? [];
         if (connection is null || table is null) return null;
-        return _ => new PostgresSink(new PostgresSinkOptions { Connection = connection, Table = table, Columns = columns, KeyColumns = keys });
+        return _ => new PostgresSink(new PostgresSinkOptions
+        {
+            Connection = connection, Table = table, Columns = columns, KeyColumns = keys, LoggerFactory = logs(),
+        });
     }
 
     /// <summary><c>{ kind: http, url: https://.., columns: {..}, records: $.items, paths: {col: $.a.b}, pagination: none|next_link|page|cursor,
     /// bearer_token: env:TOKEN, api_key: file:/run/secrets/key, requests_per_second: 5, poll_seconds: 30, stop_at_end: false }</c></summary>
-    private static Func<PipelineRuntime, IBatchSource>? HttpSourceFactory(SpecNode node, SpecContext context)
+    private static Func<PipelineRuntime, IBatchSource>? HttpSourceFactory(SpecNode node, Func<ILoggerFactory> logs)
     {
         var url = node.String("url", required: true);
         var schema = BuiltInComponents.ReadColumns(node, "columns", node.Strings("required") ?? []);
@@ -112,6 +204,7 @@ internal static class ConnectorComponents
             {
                 Url = uri, Schema = schema, RecordsPath = records, Pagination = pagination, BearerToken = bearer, ApiKey = apiKey,
                 RequestsPerSecond = rate, PollInterval = TimeSpan.FromSeconds(poll), StopAtEnd = stopAtEnd, EventTimeColumn = eventTime,
+                LoggerFactory = logs(),
             };
             foreach (var (name, path) in paths) options.JsonPaths[name] = path;
             return new HttpSource(options);
@@ -197,8 +290,9 @@ internal static class ConnectorComponents
         return new MessageCodecOptions { Format = format, CsvColumns = csvColumns };
     }
 
-    /// <summary><c>{ kind: kafka, bootstrap: host:9092, topics: [t], group: g, columns: {..}, format: json|csv|arrow, key_column, event_time }</c></summary>
-    private static Func<PipelineRuntime, IBatchSource>? KafkaSourceFactory(SpecNode node, SpecContext context)
+    /// <summary><c>{ kind: kafka, bootstrap: host:9092, topics: [t], group: g, columns: {..}, format: json|csv|arrow, key_column, event_time,
+    /// auto_offset_reset, dead_letter_topic: t.dlq, security: {..}, config: {librdkafka property: value} }</c></summary>
+    private static Func<PipelineRuntime, IBatchSource>? KafkaSourceFactory(SpecNode node, Func<ILoggerFactory> logs)
     {
         var bootstrap = node.String("bootstrap", required: true);
         var topics = node.Strings("topics", required: true);
@@ -208,29 +302,50 @@ internal static class ConnectorComponents
         var key = node.String("key_column");
         var eventTime = node.String("event_time");
         var reset = node.Choice("auto_offset_reset", ["earliest", "latest"], fallback: "earliest")!;
+        var deadLetterTopic = node.String("dead_letter_topic");
+        var security = KafkaSecurityOf(node);
+        var config = KafkaConfigOf(node);
         if (bootstrap is null || topics is null || group is null || schema is null || codec is null) return null;
-        return _ => new KafkaSource(new KafkaSourceOptions
+        return _ =>
         {
-            BootstrapServers = bootstrap, Topics = topics, GroupId = group, Schema = schema, Codec = codec,
-            KeyColumn = key, EventTimeColumn = eventTime, AutoOffsetReset = reset,
-        });
+            var options = new KafkaSourceOptions
+            {
+                BootstrapServers = bootstrap, Topics = topics, GroupId = group, Schema = schema, Codec = codec,
+                KeyColumn = key, EventTimeColumn = eventTime, AutoOffsetReset = reset, DeadLetterTopic = deadLetterTopic,
+                Security = security, LoggerFactory = logs(),
+            };
+            foreach (var (name, value) in config) options.Config[name] = value;
+            return new KafkaSource(options);
+        };
     }
 
-    /// <summary><c>{ kind: kafka, bootstrap: host:9092, topic: t, format: json|csv|arrow, columns: [..], key_column }</c></summary>
-    private static Func<PipelineRuntime, IBatchSink>? KafkaSinkFactory(SpecNode node, SpecContext context)
+    /// <summary><c>{ kind: kafka, bootstrap: host:9092, topic: t, format: json|csv|arrow, columns: [..], key_column, security: {..},
+    /// config: {librdkafka property: value} }</c></summary>
+    private static Func<PipelineRuntime, IBatchSink>? KafkaSinkFactory(SpecNode node, Func<ILoggerFactory> logs)
     {
         var bootstrap = node.String("bootstrap", required: true);
         var topic = node.String("topic", required: true);
         var codec = Codec(node);
         var columns = node.Strings("columns");
         var key = node.String("key_column");
+        var security = KafkaSecurityOf(node);
+        var config = KafkaConfigOf(node);
         if (bootstrap is null || topic is null || codec is null) return null;
-        return _ => new KafkaSink(new KafkaSinkOptions { BootstrapServers = bootstrap, Topic = topic, Codec = codec, Columns = columns, KeyColumn = key });
+        return _ =>
+        {
+            var options = new KafkaSinkOptions
+            {
+                BootstrapServers = bootstrap, Topic = topic, Codec = codec, Columns = columns, KeyColumn = key, Security = security,
+                LoggerFactory = logs(),
+            };
+            foreach (var (name, value) in config) options.Config[name] = value;
+            return new KafkaSink(options);
+        };
     }
 
     /// <summary><c>{ kind: mqtt, host: 127.0.0.1, port: 1883, topics: [sensors/+/reading], client_id, columns: {..}, format: json,
-    /// device_column, event_time }</c></summary>
-    private static Func<PipelineRuntime, IBatchSource>? MqttSourceFactory(SpecNode node, SpecContext context)
+    /// device_column, event_time, security: { tls: true, ca: /etc/ca.pem, allow_untrusted: false, username, password: env:NAME } }</c></summary>
+    private static Func<PipelineRuntime, IBatchSource>? MqttSourceFactory(SpecNode node, Func<ILoggerFactory> logs)
     {
         var host = node.String("host", required: true);
         var port = node.Int("port", min: 1, max: 65535) ?? 1883;
@@ -240,11 +355,23 @@ internal static class ConnectorComponents
         var codec = Codec(node);
         var device = node.String("device_column");
         var eventTime = node.String("event_time");
+        var security = new MqttSecurityOptions();
+        if (node.Child("security") is { } sec)
+        {
+            security.UseTls = sec.Bool("tls") ?? false;
+            security.CaCertificatePath = sec.String("ca");
+            security.AllowUntrustedCertificates = sec.Bool("allow_untrusted") ?? false;
+            security.Username = sec.String("username");
+            security.Password = SecretOf(sec, "password");
+            if (security.Password is not null && security.Username is null)
+                sec.Error($"'{sec.Path}': a password needs a 'username'");
+            sec.RejectUnknownKeys(sec.Path);
+        }
         if (host is null || topics is null || schema is null || codec is null) return null;
         return _ => new MqttSource(new MqttSourceOptions
         {
             Host = host, Port = port, Topics = topics, ClientId = clientId, Schema = schema, Codec = codec,
-            DeviceIdColumn = device, EventTimeColumn = eventTime,
+            DeviceIdColumn = device, EventTimeColumn = eventTime, Security = security, LoggerFactory = logs(),
         });
     }
 }

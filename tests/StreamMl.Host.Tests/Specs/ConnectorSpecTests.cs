@@ -13,12 +13,16 @@ public sealed class ConnectorSpecTests
     [Fact]
     public void Postgres_source_and_sink_and_http_source_validate()
     {
+        // Secret references must resolve when the spec is checked.
+        Environment.SetEnvironmentVariable("STREAMML_TEST_SPEC_PGPASSWORD", "pg-secret");
+        var token = Path.GetTempFileName();
+        File.WriteAllText(token, "api-token\n");
         const string postgres = """
             name: pg
             source:
               kind: postgres
               connection: "Host=127.0.0.1;Port=5432;Database=sensors;Username=reader"
-              password: env:PGPASSWORD
+              password: env:STREAMML_TEST_SPEC_PGPASSWORD
               ssl_mode: require
               table: readings
               columns: { id: int64, temperature: float32 }
@@ -32,7 +36,7 @@ public sealed class ConnectorSpecTests
             """;
         Assert.Empty(ValidateCommand.Validate(s_compiler, postgres, null));
 
-        const string http = """
+        var http = $$"""
             name: api
             source:
               kind: http
@@ -41,12 +45,13 @@ public sealed class ConnectorSpecTests
               records: $.items
               paths: { value: $.reading.value }
               pagination: cursor
-              bearer_token: file:/run/secrets/token
+              bearer_token: file:{{token}}
               requests_per_second: 2
             sinks:
               - kind: memory
             """;
         Assert.Empty(ValidateCommand.Validate(s_compiler, http, null));
+        File.Delete(token);
     }
 
     [Fact]
