@@ -15,6 +15,9 @@ internal sealed class DriftWindows(DriftState state, EventHub events, string pip
     private long _windows;
     private long _rows;
 
+    /// <summary>Rows of the stream before the first window (the row reference), so windows report stream row numbers.</summary>
+    public void StartAfter(long rows) => _rows = rows;
+
     /// <summary>Converts and records one closed event-time window; <paramref name="profile"/> gives the reference means.</summary>
     public void OnWindowClosed(OperatorDriftReport report, ReferenceProfile profile) =>
         OnWindowClosed(report, profile, report.WindowStart ?? 0, report.WindowEnd ?? 0);

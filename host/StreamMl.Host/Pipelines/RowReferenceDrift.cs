@@ -75,6 +75,7 @@ internal sealed class RowReferenceDrift : IBatchOperator
                 {
                     _profile = _reference.Build();
                     _state.SetReference(_referenceRows);
+                    _windows.StartAfter(_referenceRows);
                     _window = NewWindow();
                 }
             }

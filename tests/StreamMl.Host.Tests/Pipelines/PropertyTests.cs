@@ -79,7 +79,8 @@ public sealed class PropertyTests
         var referenceMean = sorted.Average();
         var referenceSd = Math.Sqrt(sorted.Sum(v => (v - referenceMean) * (v - referenceMean)) / (reference - 1));
         var status = psi >= 0.25 ? "drift" : psi >= 0.1 ? "warning" : "ok";
-        return (report.Windows.Count == 1 && report.Windows[0].Rows == window && report.ReferenceRows == reference &&
+        return (report.Windows.Count == 1 && report.Windows[0].Rows == window && report.Windows[0].FirstRow == reference &&
+                report.ReferenceRows == reference &&
                 Math.Abs(drift.Psi - psi) < 1e-9 && drift.Status == status &&
                 Math.Abs(drift.CurrentMean - current.Average()) < 1e-6 && Math.Abs(drift.ReferenceMean - referenceMean) < 1e-6 &&
                 Math.Abs(drift.MeanShift - (current.Average() - referenceMean) / referenceSd) < 1e-6)
