@@ -42,6 +42,9 @@ internal static class BenchCommand
                     output.WriteLine($"Score at {parse.GetValue(rate)}/s, {name}: p50 {h.GetValueAtPercentile(50)} us, p99 {h.GetValueAtPercentile(99)} us, " +
                                      $"p99.9 {h.GetValueAtPercentile(99.9)} us, max {h.GetMaxValue()} us over {h.TotalCount:N0} calls (client side, from scheduled start)");
             }
+            var late = result.SendLateness;
+            output.WriteLine($"open-loop client's own lateness in sending: p50 {late.GetValueAtPercentile(50)} us, p99 {late.GetValueAtPercentile(99)} us, " +
+                             $"p99.9 {late.GetValueAtPercentile(99.9)} us, max {late.GetMaxValue()} us");
             output.WriteLine($"Score inside the host: p50 {result.Server.P50Us} us, p99 {result.Server.P99Us} us over {result.Server.Count:N0} calls");
             output.WriteLine($"GC collections gen0/1/2 during the Score rounds: {result.Collections}; load average at end: {LoadAverage()}");
             return ExitCodes.Ok;
@@ -50,7 +53,8 @@ internal static class BenchCommand
     }
 
     internal sealed record Result(double ArrowRowsPerSecond, double ProtobufRowsPerSecond,
-        IReadOnlyList<(string Scheduler, List<LongHistogram> Rounds)> Score, Protos.LatencyPercentiles Server, string Collections);
+        IReadOnlyList<(string Scheduler, List<LongHistogram> Rounds)> Score, LongHistogram SendLateness, Protos.LatencyPercentiles Server,
+        string Collections);
 
     /// <summary>The 1, 5 and 15 minute load averages (Linux), or "n/a".</summary>
     internal static string LoadAverage() =>
@@ -84,17 +88,18 @@ internal static class BenchCommand
         }
 
         var openLoop = new List<LongHistogram>();
+        var lateness = new LongHistogram(10_000_000, 3);
         var spinning = new List<LongHistogram>();
         var warmup = TimeSpan.FromSeconds(2);
         var gc = (GC.CollectionCount(0), GC.CollectionCount(1), GC.CollectionCount(2));
         for (var round = 0; round < Math.Max(1, rounds); round++)
         {
-            openLoop.Add(HostBench.ScoreAtRate(channel, rate, rate * seconds, warmup));
+            openLoop.Add(HostBench.ScoreAtRate(channel, rate, rate * seconds, warmup, lateness));
             if (compareSpinning) spinning.Add(HostBench.ScoreAtRateSpinning(channel, rate, rate * seconds, warmup));
         }
         var collections = $"{GC.CollectionCount(0) - gc.Item1}/{GC.CollectionCount(1) - gc.Item2}/{GC.CollectionCount(2) - gc.Item3}";
         List<(string, List<LongHistogram>)> score = [("open loop, sleeping scheduler", openLoop)];
         if (compareSpinning) score.Add(("closed loop, spinning scheduler (before)", spinning));
-        return new Result(arrowRate, protoRate, score, pipeline.ScoreLatency.Snapshot(), collections);
+        return new Result(arrowRate, protoRate, score, lateness, pipeline.ScoreLatency.Snapshot(), collections);
     }
 }

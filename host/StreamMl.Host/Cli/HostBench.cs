@@ -107,8 +107,10 @@ internal static class HostBench
     /// start counts against the request, never hiding as coordinated omission). A dedicated thread sleeps between
     /// calls (<see cref="PreciseClock"/>) instead of spinning, so the client does not take a core from the server on a
     /// 2-core machine. The first <paramref name="warmup"/> runs at the same rate and is not recorded: it lets the JIT
-    /// tier up the whole path, the thread pool settle and the connection open.</summary>
-    public static LongHistogram ScoreAtRate(GrpcChannel channel, int rate, int requests, TimeSpan warmup)
+    /// tier up the whole path, the thread pool settle and the connection open. When given,
+    /// <paramref name="sendLateness"/> records how late each call left the client (its own scheduling delay), which
+    /// separates the client's share of the tail from the round trip's.</summary>
+    public static LongHistogram ScoreAtRate(GrpcChannel channel, int rate, int requests, TimeSpan warmup, LongHistogram? sendLateness = null)
     {
         var client = new DataPlane.DataPlaneClient(channel);
         var request = new ScoreRequest { Pipeline = PipelineName, Rows = ProtobufRows(1) };
@@ -126,6 +128,8 @@ internal static class HostBench
                 var scheduled = start + (long)(i * interval);
                 PreciseClock.SleepUntil(scheduled);
                 var record = i >= warmupRequests;
+                if (record && sendLateness is not null)
+                    sendLateness.RecordValue(Math.Min(sendLateness.HighestTrackableValue, (Stopwatch.GetTimestamp() - scheduled) * 1_000_000 / Stopwatch.Frequency));
                 calls.Add(client.ScoreAsync(request).ResponseAsync.ContinueWith(call =>
                 {
                     var micros = Math.Max(0, (Stopwatch.GetTimestamp() - scheduled) * 1_000_000 / Stopwatch.Frequency);
