@@ -11,6 +11,7 @@ internal static partial class PreciseClock
 {
     // Wake this early and yield for the rest: covers the timer slack of the sleep.
     private static readonly long s_margin = Stopwatch.Frequency / 10_000; // 100 µs
+    private static bool s_usleep = OperatingSystem.IsLinux();
 
     public static void SleepUntil(long timestamp)
     {
@@ -21,11 +22,25 @@ internal static partial class PreciseClock
             if (remaining > s_margin)
             {
                 var micros = (remaining - s_margin) * 1_000_000 / Stopwatch.Frequency;
-                if (OperatingSystem.IsLinux()) _ = usleep((uint)Math.Min(micros, 1_000_000));
-                else if (micros >= 1000) Thread.Sleep((int)(micros / 1000));
+                if (s_usleep && TryMicroSleep(micros)) continue;
+                if (micros >= 1000) Thread.Sleep((int)(micros / 1000));
                 else Thread.Yield();
             }
             else Thread.Yield();
+        }
+    }
+
+    private static bool TryMicroSleep(long micros)
+    {
+        try
+        {
+            _ = usleep((uint)Math.Min(micros, 1_000_000));
+            return true;
+        }
+        catch (Exception ex) when (ex is DllNotFoundException or EntryPointNotFoundException)
+        {
+            s_usleep = false; // a libc we cannot bind to: millisecond sleeps from now on
+            return false;
         }
     }
 
