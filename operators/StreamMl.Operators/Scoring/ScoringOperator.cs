@@ -158,7 +158,7 @@ public sealed unsafe class ScoringOperator : IBatchOperator, IDisposable
         var total = variants.Sum(v => v.Weight);
         if (variants.Any(v => v.Weight < 0) || total <= 0) throw new ScoringException("variant weights must be non-negative with a positive sum");
         foreach (var v in variants) Validate(v.Model);
-        Span<int> upper = stackalloc int[variants.Length];
+        var upper = new int[variants.Length];
         SplitBuckets(variants.Select(v => v.Weight).ToArray(), upper);
         var list = new Variant[variants.Length];
         for (var i = 0; i < variants.Length; i++) list[i] = new Variant(variants[i].Model, upper[i]);
