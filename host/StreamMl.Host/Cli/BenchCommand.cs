@@ -19,9 +19,10 @@ internal static class BenchCommand
         var seconds = new Option<int>("--seconds") { Description = "Seconds of Score requests per round and scheduler", DefaultValueFactory = _ => 5 };
         var rounds = new Option<int>("--rounds") { Description = "Rounds of Score measurements; the two schedulers alternate", DefaultValueFactory = _ => 1 };
         var compare = new Option<bool>("--compare-spinning") { Description = "Also measure with the old closed-loop, spinning client in the same rounds" };
+        var inline = new Option<bool>("--compare-inline-io") { Description = "Also measure a second host whose Kestrel sockets complete inline, in the same rounds" };
         var command = new Command("bench", "Measure gRPC ingest rows/s (Arrow vs protobuf) and Score latency on this machine")
         {
-            rows, batch, rate, seconds, rounds, compare,
+            rows, batch, rate, seconds, rounds, compare, inline,
         };
         command.SetAction(async (parse, ct) =>
         {
@@ -29,7 +30,7 @@ internal static class BenchCommand
             output.WriteLine($"load average at start: {LoadAverage()}; GC: {(System.Runtime.GCSettings.IsServerGC ? "server" : "workstation")}, " +
                              $"latency mode {System.Runtime.GCSettings.LatencyMode}");
             var result = await RunAsync(parse.GetValue(rows), parse.GetValue(batch), parse.GetValue(rate), parse.GetValue(seconds),
-                parse.GetValue(rounds), parse.GetValue(compare), ct);
+                parse.GetValue(rounds), parse.GetValue(compare), parse.GetValue(inline), ct);
             if (result.ArrowRowsPerSecond > 0)
             {
                 output.WriteLine($"ingest, Arrow IPC batches of {parse.GetValue(batch)}: {result.ArrowRowsPerSecond,12:N0} rows/s");
@@ -60,7 +61,8 @@ internal static class BenchCommand
     internal static string LoadAverage() =>
         File.Exists("/proc/loadavg") ? string.Join(" ", File.ReadAllText("/proc/loadavg").Split(' ').Take(3)) : "n/a";
 
-    internal static async Task<Result> RunAsync(int rows, int batch, int rate, int seconds, int rounds, bool compareSpinning, CancellationToken cancellationToken)
+    internal static async Task<Result> RunAsync(int rows, int batch, int rate, int seconds, int rounds, bool compareSpinning, bool compareInline,
+        CancellationToken cancellationToken)
     {
         await using var server = await StreamMlServer.StartAsync(new StreamMlOptions { Port = 0, MetricsPort = -1 }, cancellationToken: cancellationToken);
         var manager = server.Services.GetRequiredService<PipelineManager>();
@@ -87,6 +89,14 @@ internal static class BenchCommand
             protoRate = await Measure(proto);
         }
 
+        await using var inlineServer = compareInline
+            ? await StreamMlServer.StartAsync(new StreamMlOptions { Port = 0, MetricsPort = -1, InlineSocketScheduling = true }, cancellationToken: cancellationToken)
+            : null;
+        if (inlineServer is not null)
+            await inlineServer.Services.GetRequiredService<PipelineManager>().CreateAsync(HostBench.Spec, start: true, replace: false, null, cancellationToken);
+        using var inlineChannel = inlineServer is null ? null : HostClient.Open(inlineServer.Address, null);
+        var inlineIo = new List<LongHistogram>();
+
         var openLoop = new List<LongHistogram>();
         var lateness = new LongHistogram(10_000_000, 3);
         var spinning = new List<LongHistogram>();
@@ -96,10 +106,12 @@ internal static class BenchCommand
         {
             openLoop.Add(HostBench.ScoreAtRate(channel, rate, rate * seconds, warmup, lateness));
             if (compareSpinning) spinning.Add(HostBench.ScoreAtRateSpinning(channel, rate, rate * seconds, warmup));
+            if (inlineChannel is not null) inlineIo.Add(HostBench.ScoreAtRate(inlineChannel, rate, rate * seconds, warmup));
         }
         var collections = $"{GC.CollectionCount(0) - gc.Item1}/{GC.CollectionCount(1) - gc.Item2}/{GC.CollectionCount(2) - gc.Item3}";
         List<(string, List<LongHistogram>)> score = [("open loop, sleeping scheduler", openLoop)];
         if (compareSpinning) score.Add(("closed loop, spinning scheduler (before)", spinning));
+        if (compareInline) score.Add(("open loop, host with inline socket scheduling", inlineIo));
         return new Result(arrowRate, protoRate, score, lateness, pipeline.ScoreLatency.Snapshot(), collections);
     }
 }
