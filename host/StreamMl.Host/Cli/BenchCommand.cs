@@ -13,29 +13,56 @@ internal static class BenchCommand
 {
     public static Command Create()
     {
-        var rows = new Option<int>("--rows") { Description = "Rows to ingest per format", DefaultValueFactory = _ => 2_000_000 };
+        var rows = new Option<int>("--rows") { Description = "Rows to ingest per format (0 skips ingest)", DefaultValueFactory = _ => 2_000_000 };
         var batch = new Option<int>("--batch") { Description = "Rows per Ingest message", DefaultValueFactory = _ => 4096 };
         var rate = new Option<int>("--rate") { Description = "Score requests per second", DefaultValueFactory = _ => 1000 };
-        var seconds = new Option<int>("--seconds") { Description = "Seconds of Score requests", DefaultValueFactory = _ => 5 };
-        var command = new Command("bench", "Measure gRPC ingest rows/s (Arrow vs protobuf) and Score latency on this machine") { rows, batch, rate, seconds };
+        var seconds = new Option<int>("--seconds") { Description = "Seconds of Score requests per round and scheduler", DefaultValueFactory = _ => 5 };
+        var rounds = new Option<int>("--rounds") { Description = "Rounds of Score measurements; the two schedulers alternate", DefaultValueFactory = _ => 1 };
+        var compare = new Option<bool>("--compare-spinning") { Description = "Also measure with the old closed-loop, spinning client in the same rounds" };
+        var inline = new Option<bool>("--compare-inline-io") { Description = "Also measure a second host whose Kestrel sockets complete inline, in the same rounds" };
+        var command = new Command("bench", "Measure gRPC ingest rows/s (Arrow vs protobuf) and Score latency on this machine")
+        {
+            rows, batch, rate, seconds, rounds, compare, inline,
+        };
         command.SetAction(async (parse, ct) =>
         {
             var output = parse.InvocationConfiguration.Output;
-            var result = await RunAsync(parse.GetValue(rows), parse.GetValue(batch), parse.GetValue(rate), parse.GetValue(seconds), ct);
-            output.WriteLine($"ingest, Arrow IPC batches of {parse.GetValue(batch)}: {result.ArrowRowsPerSecond,12:N0} rows/s");
-            output.WriteLine($"ingest, protobuf rows ({parse.GetValue(batch)} per message): {result.ProtobufRowsPerSecond,12:N0} rows/s");
-            output.WriteLine($"ratio Arrow/protobuf: {result.ArrowRowsPerSecond / result.ProtobufRowsPerSecond:F1}x");
-            output.WriteLine($"Score at {parse.GetValue(rate)}/s: p50 {result.ScoreP50Us} us, p99 {result.ScoreP99Us} us, max {result.ScoreMaxUs} us (client side)");
+            output.WriteLine($"load average at start: {LoadAverage()}; GC: {(System.Runtime.GCSettings.IsServerGC ? "server" : "workstation")}, " +
+                             $"latency mode {System.Runtime.GCSettings.LatencyMode}");
+            var result = await RunAsync(parse.GetValue(rows), parse.GetValue(batch), parse.GetValue(rate), parse.GetValue(seconds),
+                parse.GetValue(rounds), parse.GetValue(compare), parse.GetValue(inline), ct);
+            if (result.ArrowRowsPerSecond > 0)
+            {
+                output.WriteLine($"ingest, Arrow IPC batches of {parse.GetValue(batch)}: {result.ArrowRowsPerSecond,12:N0} rows/s");
+                output.WriteLine($"ingest, protobuf rows ({parse.GetValue(batch)} per message): {result.ProtobufRowsPerSecond,12:N0} rows/s");
+                output.WriteLine($"ratio Arrow/protobuf: {result.ArrowRowsPerSecond / result.ProtobufRowsPerSecond:F1}x");
+            }
+            foreach (var (name, histograms) in result.Score)
+            {
+                foreach (var h in histograms)
+                    output.WriteLine($"Score at {parse.GetValue(rate)}/s, {name}: p50 {h.GetValueAtPercentile(50)} us, p99 {h.GetValueAtPercentile(99)} us, " +
+                                     $"p99.9 {h.GetValueAtPercentile(99.9)} us, max {h.GetMaxValue()} us over {h.TotalCount:N0} calls (client side, from scheduled start)");
+            }
+            var late = result.SendLateness;
+            output.WriteLine($"open-loop client's own lateness in sending: p50 {late.GetValueAtPercentile(50)} us, p99 {late.GetValueAtPercentile(99)} us, " +
+                             $"p99.9 {late.GetValueAtPercentile(99.9)} us, max {late.GetMaxValue()} us");
             output.WriteLine($"Score inside the host: p50 {result.Server.P50Us} us, p99 {result.Server.P99Us} us over {result.Server.Count:N0} calls");
+            output.WriteLine($"GC collections gen0/1/2 during the Score rounds: {result.Collections}; load average at end: {LoadAverage()}");
             return ExitCodes.Ok;
         });
         return command;
     }
 
-    internal sealed record Result(double ArrowRowsPerSecond, double ProtobufRowsPerSecond, long ScoreP50Us, long ScoreP99Us, long ScoreMaxUs,
-        Protos.LatencyPercentiles Server);
+    internal sealed record Result(double ArrowRowsPerSecond, double ProtobufRowsPerSecond,
+        IReadOnlyList<(string Scheduler, List<LongHistogram> Rounds)> Score, LongHistogram SendLateness, Protos.LatencyPercentiles Server,
+        string Collections);
 
-    internal static async Task<Result> RunAsync(int rows, int batch, int rate, int seconds, CancellationToken cancellationToken)
+    /// <summary>The 1, 5 and 15 minute load averages (Linux), or "n/a".</summary>
+    internal static string LoadAverage() =>
+        File.Exists("/proc/loadavg") ? string.Join(" ", File.ReadAllText("/proc/loadavg").Split(' ').Take(3)) : "n/a";
+
+    internal static async Task<Result> RunAsync(int rows, int batch, int rate, int seconds, int rounds, bool compareSpinning, bool compareInline,
+        CancellationToken cancellationToken)
     {
         await using var server = await StreamMlServer.StartAsync(new StreamMlOptions { Port = 0, MetricsPort = -1 }, cancellationToken: cancellationToken);
         var manager = server.Services.GetRequiredService<PipelineManager>();
@@ -52,13 +79,39 @@ internal static class BenchCommand
             return accepted / Stopwatch.GetElapsedTime(start).TotalSeconds;
         }
 
-        var arrow = HostBench.ArrowRequest(HostBench.ArrowPayload(batch));
-        var proto = HostBench.RowsRequest(HostBench.ProtobufRows(batch));
-        await Measure(arrow); // warm-up
-        var arrowRate = await Measure(arrow);
-        var protoRate = await Measure(proto);
-        var histogram = HostBench.ScoreAtRate(channel, rate, rate * seconds);
-        return new Result(arrowRate, protoRate, histogram.GetValueAtPercentile(50), histogram.GetValueAtPercentile(99), histogram.GetMaxValue(),
-            pipeline.ScoreLatency.Snapshot());
+        double arrowRate = 0, protoRate = 0;
+        if (rows > 0)
+        {
+            var arrow = HostBench.ArrowRequest(HostBench.ArrowPayload(batch));
+            var proto = HostBench.RowsRequest(HostBench.ProtobufRows(batch));
+            await Measure(arrow); // warm-up
+            arrowRate = await Measure(arrow);
+            protoRate = await Measure(proto);
+        }
+
+        await using var inlineServer = compareInline
+            ? await StreamMlServer.StartAsync(new StreamMlOptions { Port = 0, MetricsPort = -1, InlineSocketScheduling = true }, cancellationToken: cancellationToken)
+            : null;
+        if (inlineServer is not null)
+            await inlineServer.Services.GetRequiredService<PipelineManager>().CreateAsync(HostBench.Spec, start: true, replace: false, null, cancellationToken);
+        using var inlineChannel = inlineServer is null ? null : HostClient.Open(inlineServer.Address, null);
+        var inlineIo = new List<LongHistogram>();
+
+        var openLoop = new List<LongHistogram>();
+        var lateness = new LongHistogram(10_000_000, 3);
+        var spinning = new List<LongHistogram>();
+        var warmup = TimeSpan.FromSeconds(2);
+        var gc = (GC.CollectionCount(0), GC.CollectionCount(1), GC.CollectionCount(2));
+        for (var round = 0; round < Math.Max(1, rounds); round++)
+        {
+            openLoop.Add(HostBench.ScoreAtRate(channel, rate, rate * seconds, warmup, lateness));
+            if (compareSpinning) spinning.Add(HostBench.ScoreAtRateSpinning(channel, rate, rate * seconds, warmup));
+            if (inlineChannel is not null) inlineIo.Add(HostBench.ScoreAtRate(inlineChannel, rate, rate * seconds, warmup));
+        }
+        var collections = $"{GC.CollectionCount(0) - gc.Item1}/{GC.CollectionCount(1) - gc.Item2}/{GC.CollectionCount(2) - gc.Item3}";
+        List<(string, List<LongHistogram>)> score = [("open loop, sleeping scheduler", openLoop)];
+        if (compareSpinning) score.Add(("closed loop, spinning scheduler (before)", spinning));
+        if (compareInline) score.Add(("open loop, host with inline socket scheduling", inlineIo));
+        return new Result(arrowRate, protoRate, score, lateness, pipeline.ScoreLatency.Snapshot(), collections);
     }
 }

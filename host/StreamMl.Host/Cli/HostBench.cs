@@ -102,17 +102,61 @@ internal static class HostBench
     }
 
     /// <summary>Calls Score with one row at <paramref name="rate"/> requests per second for <paramref name="requests"/>
-    /// requests and records each call's latency measured from its scheduled start (so a stall counts against the
-    /// requests it delays, instead of being hidden by coordinated omission).</summary>
-    public static LongHistogram ScoreAtRate(GrpcChannel channel, int rate, int requests)
+    /// requests, open loop: each call starts at its scheduled time whether or not earlier calls have answered, and its
+    /// latency is measured from that scheduled time (so a stall counts against every request it delays, and a late
+    /// start counts against the request, never hiding as coordinated omission). A dedicated thread sleeps between
+    /// calls (<see cref="PreciseClock"/>) instead of spinning, so the client does not take a core from the server on a
+    /// 2-core machine. The first <paramref name="warmup"/> runs at the same rate and is not recorded: it lets the JIT
+    /// tier up the whole path, the thread pool settle and the connection open. When given,
+    /// <paramref name="sendLateness"/> records how late each call left the client (its own scheduling delay), which
+    /// separates the client's share of the tail from the round trip's.</summary>
+    public static LongHistogram ScoreAtRate(GrpcChannel channel, int rate, int requests, TimeSpan warmup, LongHistogram? sendLateness = null)
     {
         var client = new DataPlane.DataPlaneClient(channel);
         var request = new ScoreRequest { Pipeline = PipelineName, Rows = ProtobufRows(1) };
-        for (var i = 0; i < 200; i++) client.Score(request); // warm up the connection and the JIT
+        client.Score(request); // opens the connection
+        var warmupRequests = (int)(warmup.TotalSeconds * rate);
+        var histogram = new LongHistogram(10_000_000, 3);
+        var calls = new List<Task>(warmupRequests + requests);
+        var failures = 0;
+        var interval = Stopwatch.Frequency / (double)rate;
+        var sender = new Thread(() =>
+        {
+            var start = Stopwatch.GetTimestamp();
+            for (var i = 0; i < warmupRequests + requests; i++)
+            {
+                var scheduled = start + (long)(i * interval);
+                PreciseClock.SleepUntil(scheduled);
+                var record = i >= warmupRequests;
+                if (record && sendLateness is not null)
+                    sendLateness.RecordValue(Math.Min(sendLateness.HighestTrackableValue, (Stopwatch.GetTimestamp() - scheduled) * 1_000_000 / Stopwatch.Frequency));
+                calls.Add(client.ScoreAsync(request).ResponseAsync.ContinueWith(call =>
+                {
+                    var micros = Math.Max(0, (Stopwatch.GetTimestamp() - scheduled) * 1_000_000 / Stopwatch.Frequency);
+                    if (call.IsFaulted) Interlocked.Increment(ref failures);
+                    else if (record) lock (histogram) histogram.RecordValue(Math.Min(micros, histogram.HighestTrackableValue));
+                }, TaskContinuationOptions.ExecuteSynchronously));
+            }
+        }) { IsBackground = true, Name = "score-scheduler" };
+        sender.Start();
+        sender.Join();
+        Task.WaitAll(calls);
+        if (failures > 0) throw new InvalidOperationException($"{failures} of {calls.Count} Score calls failed");
+        return histogram;
+    }
+
+    /// <summary>The scheduler <see cref="ScoreAtRate"/> replaced, kept for comparison in the same run: one call at a
+    /// time (closed loop, latency still from the scheduled start) and a wait that spins for the last millisecond,
+    /// which keeps one core busy.</summary>
+    public static LongHistogram ScoreAtRateSpinning(GrpcChannel channel, int rate, int requests, TimeSpan warmup)
+    {
+        var client = new DataPlane.DataPlaneClient(channel);
+        var request = new ScoreRequest { Pipeline = PipelineName, Rows = ProtobufRows(1) };
+        var warmupRequests = (int)(warmup.TotalSeconds * rate);
         var histogram = new LongHistogram(10_000_000, 3);
         var interval = Stopwatch.Frequency / (double)rate;
         var start = Stopwatch.GetTimestamp();
-        for (var i = 0; i < requests; i++)
+        for (var i = 0; i < warmupRequests + requests; i++)
         {
             var scheduled = start + (long)(i * interval);
             while (Stopwatch.GetTimestamp() < scheduled)
@@ -121,7 +165,8 @@ internal static class HostBench
                 else Thread.SpinWait(20);
             }
             client.Score(request);
-            histogram.RecordValue(Math.Max(0, (Stopwatch.GetTimestamp() - scheduled) * 1_000_000 / Stopwatch.Frequency));
+            if (i >= warmupRequests)
+                histogram.RecordValue(Math.Min(histogram.HighestTrackableValue, Math.Max(0, (Stopwatch.GetTimestamp() - scheduled) * 1_000_000 / Stopwatch.Frequency)));
         }
         return histogram;
     }

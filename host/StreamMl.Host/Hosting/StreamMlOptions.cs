@@ -37,4 +37,8 @@ public sealed class StreamMlOptions
 
     /// <summary>Folder of the model registry. Default <c>models</c> under the working directory.</summary>
     public string RegistryPath { get; set; } = "models";
+
+    /// <summary>Runs Kestrel's socket reads and writes inline on the I/O thread instead of the thread pool (one thread
+    /// hop fewer per call). Set by <c>streamml bench --compare-inline-io</c> to measure it; off by default.</summary>
+    internal bool InlineSocketScheduling { get; set; }
 }

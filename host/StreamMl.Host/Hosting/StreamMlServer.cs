@@ -53,6 +53,7 @@ public sealed class StreamMlServer : IAsyncDisposable
             throw new StreamMlException(
                 $"refusing to listen on {options.Address} without authentication: anyone on the network could deploy models and read data. " +
                 "Configure API keys (StreamMl:ApiKeys in configuration, --api-key, or STREAMML_API_KEYS=admin:KEY) or listen on 127.0.0.1.");
+        if (options.InlineSocketScheduling) builder.WebHost.UseSockets(sockets => sockets.UnsafePreferInlineScheduling = true);
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             kestrel.Listen(ip, options.Port, listen =>
@@ -108,6 +109,7 @@ public sealed class StreamMlServer : IAsyncDisposable
         to.MaxScoreRows = from.MaxScoreRows;
         to.EnableReflection = from.EnableReflection;
         to.RegistryPath = from.RegistryPath;
+        to.InlineSocketScheduling = from.InlineSocketScheduling;
         to.ApiKeys.AddRange(from.ApiKeys);
         to.PipelineSpecs.AddRange(from.PipelineSpecs);
     }

@@ -2,7 +2,8 @@ using System.Globalization;
 using StreamMl.Engine;
 using StreamMl.Host.Registry;
 using StreamMl.Host.Training;
-using StreamMl.Operators.Learners;
+using StreamMl.Operators.Features;
+using StreamMl.Operators.Scoring;
 
 namespace StreamMl.Host.Models;
 
@@ -60,25 +61,43 @@ internal static class RegistryModels
     }
 }
 
-/// <summary>Scores with a registered version: its feature pipeline computes the model's inputs in a scratch batch
-/// (the router's batches do not carry feature columns, and a deploy may change which features are needed), then
-/// ONNX Runtime scores the matrix. The ONNX call allocates its outputs; the zero-allocation path is the spec's
-/// scoring section (Scoring/).</summary>
-internal sealed class RegistryModelScorer(RegisteredModel model) : IModelScorer
+/// <summary>Scores with a registered version: its feature pipeline computes the model's inputs in a scratch batch (the
+/// router's batches do not carry feature columns, and a deploy may change which features are needed), then the
+/// operators' <see cref="ScoringOperator"/> scores them through ONNX Runtime's IO binding over pinned buffers, and the
+/// version's decision step turns its outputs into one score per row. Nothing is allocated per batch once a batch of
+/// each length has been seen (ONNX Runtime needs tensors of each shape once).</summary>
+internal sealed class RegistryModelScorer : IModelScorer
 {
-    private readonly string[] _inputs = [.. model.Features.Inputs.Select(f => f.Name)];
+    private readonly RegisteredModel _model;
+    private readonly FeaturePipeline _features;
+    private readonly RegisteredModel.ScoringStages _stages;
+    private readonly IBatchOperator[] _operators;
+    private readonly string[] _inputs;
+    private readonly StageContext _context = StageContext.Standalone("registry-model");
     private int[] _sourceColumns = [];
     private Schema _scratchSchema = Schema.Empty;
     private ColumnBatch? _scratch;
-    private float[] _matrix = [];
+    private int _decision = -1;
+
+    public RegistryModelScorer(RegisteredModel model)
+    {
+        _model = model;
+        // A pipeline of its own: Bind records column positions, and each chain binds its own scratch schema.
+        _features = model.Features.Clone();
+        _stages = model.CreateScoringOperators();
+        _operators = [_features, .. _stages.Operators];
+        _inputs = [.. model.Features.Inputs.Select(f => f.Name)];
+    }
 
     public IReadOnlyList<string> Inputs => _inputs;
 
     public void Bind(Schema schema)
     {
         _sourceColumns = [.. _inputs.Select(name => schema.Require(name))];
-        var inputSchema = new Schema(_sourceColumns.Select(i => schema[i]));
-        _scratchSchema = model.Features.Bind(inputSchema);
+        var scratch = new Schema(_sourceColumns.Select(i => schema[i]));
+        foreach (var op in _operators) scratch = op.Bind(scratch);
+        _scratchSchema = scratch;
+        _decision = scratch.Require("decision_score", ColumnType.Float32);
     }
 
     public void Score(ColumnBatch batch, Span<float> scores)
@@ -93,18 +112,8 @@ internal sealed class RegistryModelScorer(RegisteredModel model) : IModelScorer
         _scratch.Reset();
         _scratch.Length = n;
         for (var i = 0; i < _sourceColumns.Length; i++) CopyColumn(batch[_sourceColumns[i]], _scratch[i], n);
-
-        var width = model.Features.FeatureCount;
-        if (_matrix.Length < batch.Capacity * width) _matrix = new float[batch.Capacity * width];
-        model.Features.TransformToMatrix(_scratch, _matrix, selectedOnly: false);
-        var output = model.Model.Run(_matrix.AsSpan(0, n * width).ToArray(), n, model.Task == LearningTask.Binary ? "Probability" : "Score");
-        if (model.Task is LearningTask.Binary or LearningTask.Regression) output.AsSpan(0, n).CopyTo(scores);
-        else
-        {
-            // Multiclass: the probability of the most likely class.
-            var classes = output.Length / n;
-            for (var r = 0; r < n; r++) scores[r] = output.AsSpan(r * classes, classes).ToArray().Max();
-        }
+        for (var i = 0; i < _operators.Length; i++) _operators[i].Process(_scratch, _context);
+        _scratch.Values<float>(_decision)[..n].CopyTo(scores);
     }
 
     private static void CopyColumn(Column from, Column to, int n)
@@ -124,6 +133,7 @@ internal sealed class RegistryModelScorer(RegisteredModel model) : IModelScorer
     public void Dispose()
     {
         _scratch?.Dispose();
-        model.Dispose();
+        _stages.Dispose();
+        _model.Dispose();
     }
 }

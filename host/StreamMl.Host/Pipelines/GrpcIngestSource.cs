@@ -7,7 +7,9 @@ namespace StreamMl.Host.Pipelines;
 /// <summary>The source of a pipeline fed by the Ingest RPC. Request handlers decode payloads into staging batches of
 /// the input schema (so malformed input is answered with INVALID_ARGUMENT before it is accepted) and queue them; the
 /// pipeline's producer copies them into ring batches, merging small messages. The queue is bounded, so a pipeline that
-/// falls behind slows its clients down through gRPC flow control instead of buffering without limit.</summary>
+/// falls behind slows its clients down through gRPC flow control instead of buffering without limit. A stop closes the
+/// queue first (<see cref="CloseForStop"/>): later messages are refused with <see cref="IngestClosedException"/>, and
+/// the pipeline reads every queued row before its source ends, so no acknowledged row is dropped.</summary>
 internal sealed class GrpcIngestSource : IBatchSource
 {
     private readonly Channel<ColumnBatch> _queue;
@@ -42,8 +44,24 @@ internal sealed class GrpcIngestSource : IBatchSource
 
     public ValueTask OpenAsync(SourceContext context, CancellationToken cancellationToken) => ValueTask.CompletedTask;
 
-    /// <summary>Decodes one request payload and queues it; waits while the queue is full. Returns the rows accepted.</summary>
+    /// <summary>Refuses new messages from now on; the rows already queued are still read, then the source ends.</summary>
+    public void CloseForStop() => _queue.Writer.TryComplete();
+
+    /// <summary>Decodes one request payload and queues it; waits while the queue is full. Returns the rows accepted.
+    /// Throws <see cref="IngestClosedException"/> once the pipeline has begun to stop.</summary>
     public async ValueTask<long> AcceptAsync(IngestRequest request, string where, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await DecodeAndQueueAsync(request, where, cancellationToken).ConfigureAwait(false);
+        }
+        catch (ChannelClosedException)
+        {
+            throw new IngestClosedException(where);
+        }
+    }
+
+    private async ValueTask<long> DecodeAndQueueAsync(IngestRequest request, string where, CancellationToken cancellationToken)
     {
         switch (request.PayloadCase)
         {
@@ -114,7 +132,8 @@ internal sealed class GrpcIngestSource : IBatchSource
     {
         if (_current is null && !_queue.Reader.TryRead(out _current))
         {
-            // Idle: wait a little for a message so the pipeline can notice a stop request.
+            // Idle: wait a little for a message so the pipeline can notice a stop request. A closed and empty queue
+            // ends the source: the drain after CloseForStop.
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             timeout.CancelAfter(TimeSpan.FromMilliseconds(100));
             try
@@ -228,3 +247,10 @@ internal sealed class GrpcIngestSource : IBatchSource
         return ValueTask.CompletedTask;
     }
 }
+
+/// <summary>An Ingest message that arrived after its pipeline began to stop. Rows acknowledged before still reach the
+/// sinks; the rows of this message were not accepted (of a message larger than one batch, the batches queued before
+/// the stop are delivered, so resending it gives at-least-once delivery).</summary>
+internal sealed class IngestClosedException(string where)
+    : StreamMlException($"{where}: the pipeline is stopping and takes no more rows, so this message was not accepted " +
+        "(rows of earlier messages were, and are delivered to the sinks); start the pipeline again and resend it");

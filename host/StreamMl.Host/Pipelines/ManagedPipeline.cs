@@ -23,6 +23,7 @@ internal sealed class ManagedPipeline : IAsyncDisposable
     private readonly SemaphoreSlim _lifecycle = new(1, 1);
     private readonly Lazy<ScoreChain> _scoreChain;
     private Pipeline? _pipeline;
+    private GrpcIngestSource? _ingest;
     private long _startedTimestamp;
     private PipelineState _state = PipelineState.Created;
     private TaskCompletionSource _ended = NewEnded();
@@ -81,7 +82,9 @@ internal sealed class ManagedPipeline : IAsyncDisposable
             if (_state is PipelineState.Running or PipelineState.Stopping)
                 throw new PipelineException($"pipeline '{Name}' is already {_state.ToString().ToLowerInvariant()}");
             if (_pipeline is not null) await _pipeline.DisposeAsync().ConfigureAwait(false);
-            var builder = Pipeline.From(CompiledSpec.Create(Spec.Source, Runtime), new PipelineOptions
+            var source = CompiledSpec.Create(Spec.Source, Runtime);
+            _ingest = source as GrpcIngestSource;
+            var builder = Pipeline.From(source, new PipelineOptions
             {
                 Name = Name,
                 BatchCapacity = Spec.BatchCapacity,
@@ -127,7 +130,9 @@ internal sealed class ManagedPipeline : IAsyncDisposable
         _ended.TrySetResult();
     }
 
-    /// <summary>Stops with a drain and waits for the sinks to flush.</summary>
+    /// <summary>Stops with a drain and waits for the sinks to flush. A pipeline fed by Ingest first refuses new messages
+    /// and reads every row already acknowledged to a client (they have no source position to replay from), then ends
+    /// like a bounded source; other sources are told to stop reading and the ring drains.</summary>
     public async Task StopAsync(CancellationToken cancellationToken)
     {
         await _lifecycle.WaitAsync(cancellationToken).ConfigureAwait(false);
@@ -137,7 +142,12 @@ internal sealed class ManagedPipeline : IAsyncDisposable
             _state = PipelineState.Stopping;
             try
             {
-                await _pipeline.StopAsync(cancellationToken).ConfigureAwait(false);
+                if (_ingest is { } ingest)
+                {
+                    ingest.CloseForStop();
+                    await _pipeline.Completion.WaitAsync(cancellationToken).ConfigureAwait(false);
+                }
+                else await _pipeline.StopAsync(cancellationToken).ConfigureAwait(false);
             }
             catch (Exception ex) when (ex is not OperationCanceledException)
             {

@@ -1,11 +1,15 @@
 using StreamMl.Engine;
 using StreamMl.Host.Models;
+using StreamMl.Operators.Scoring;
 
 namespace StreamMl.Host.Pipelines;
 
 /// <summary>The scoring stage: scores rows with the deployed primary model, routes a share of rows to a candidate by a
 /// hash of the row key (A/B), runs shadow models for comparison, and tracks accuracy when rows carry a label.
-/// It reads the deployment once per batch, so a deploy or promote takes effect between two batches.</summary>
+/// It reads the deployment once per batch, so a deploy or promote takes effect between two batches. Keys are routed
+/// with <see cref="ScoringOperator"/>'s own bucket hash and split, so a key meets the same variant here as in a library
+/// pipeline that calls <see cref="ScoringOperator.SetVariants"/> with (primary, 1 - share), (candidate, share).
+/// Registry versions score through the operators' <see cref="ScoringOperator"/> (<see cref="RegistryModelScorer"/>).</summary>
 internal sealed class ModelRouter : IBatchOperator
 {
     private readonly ModelDeployments _deployments;
@@ -34,7 +38,13 @@ internal sealed class ModelRouter : IBatchOperator
 
     public Schema Bind(Schema input)
     {
-        if (_keyColumn is not null) _keyIndex = input.Require(_keyColumn);
+        if (_keyColumn is not null)
+        {
+            _keyIndex = input.Require(_keyColumn);
+            var type = input[_keyIndex].Type;
+            if (type is not (ColumnType.String or ColumnType.Int32 or ColumnType.Int64))
+                throw new SchemaMismatchException($"model key column '{_keyColumn}' is {ColumnTypes.Name(type)}; A/B routing hashes a string, int32 or int64 key");
+        }
         if (_labelColumn is not null) _labelIndex = input.Require(_labelColumn);
         var primary = _deployments.Current.Primary;
         if (primary is not null)
@@ -73,10 +83,11 @@ internal sealed class ModelRouter : IBatchOperator
             RejectNullInputs(batch, candidate, context);
             candidate.Score(batch, _candidate);
             var candidateCode = models.Dictionary.GetOrAdd(candidateEntry.Id);
-            var threshold = (uint)(deployment.CandidateTraffic * (1 << 24));
+            Span<int> split = stackalloc int[2];
+            ScoringOperator.SplitBuckets([1 - deployment.CandidateTraffic, deployment.CandidateTraffic], split);
             for (var row = 0; row < n; row++)
             {
-                if ((RowHash(batch, row) & 0xFFFFFF) >= threshold) continue;
+                if (!TryRoutingBucket(batch, row, out var bucket) || ScoringOperator.VariantOf(bucket, split) == 0) continue;
                 scores[row] = _candidate[row];
                 codes[row] = candidateCode;
             }
@@ -152,41 +163,28 @@ internal sealed class ModelRouter : IBatchOperator
         if (labelled > 0) _deployments.RecordLabels(labelled, correct, logLoss);
     }
 
-    private uint RowHash(ColumnBatch batch, int row)
+    /// <summary>The row's routing bucket; false for a null key, which stays with the primary (variant 0), as in the
+    /// scoring operator. Without a key column the row's source position is the key.</summary>
+    private bool TryRoutingBucket(ColumnBatch batch, int row, out uint bucket)
     {
-        ulong key;
-        if (_keyIndex < 0) key = (ulong)batch.RowOffsets[row] ^ ((ulong)(uint)batch.RowPartitions[row] << 48);
-        else
+        if (_keyIndex < 0)
         {
-            var column = batch[_keyIndex];
-            key = column.Type switch
-            {
-                ColumnType.String => Fnv(column.Dictionary![column.Values<int>()[row]]),
-                ColumnType.Int32 => (ulong)column.Values<int>()[row],
-                ColumnType.Int64 or ColumnType.Timestamp => (ulong)column.Values<long>()[row],
-                ColumnType.Float32 => BitConverter.SingleToUInt32Bits(column.Values<float>()[row]),
-                ColumnType.Float64 => BitConverter.DoubleToUInt64Bits(column.Values<double>()[row]),
-                _ => column.Values<byte>()[row],
-            };
+            bucket = ScoringOperator.RoutingBucket(batch.RowOffsets[row] ^ ((long)batch.RowPartitions[row] << 48));
+            return true;
         }
-        // A stable mix (splitmix64's finaliser): the same key lands on the same model in every process.
-        key ^= key >> 30;
-        key *= 0xbf58476d1ce4e5b9UL;
-        key ^= key >> 27;
-        key *= 0x94d049bb133111ebUL;
-        key ^= key >> 31;
-        return (uint)key;
-    }
-
-    private static ulong Fnv(string text)
-    {
-        var hash = 14695981039346656037UL;
-        foreach (var c in text)
+        var column = batch[_keyIndex];
+        if (!column.IsValid(row))
         {
-            hash ^= c;
-            hash *= 1099511628211UL;
+            bucket = 0;
+            return false;
         }
-        return hash;
+        bucket = column.Type switch
+        {
+            ColumnType.String => ScoringOperator.RoutingBucket(column.Dictionary![column.Values<int>()[row]]),
+            ColumnType.Int32 => ScoringOperator.RoutingBucket(column.Values<int>()[row]),
+            _ => ScoringOperator.RoutingBucket(column.Values<long>()[row]),
+        };
+        return true;
     }
 
     private IModelScorer Scorer(ModelEntry entry)

@@ -38,7 +38,7 @@ internal static class RowCodec
     /// of the batch) that were not sent become null.</summary>
     public static void Write(RowSet rows, int[] map, int first, int count, ColumnBatch batch, int at, string where, int inputColumns)
     {
-        var sent = new bool[inputColumns];
+        Span<bool> sent = inputColumns <= 256 ? stackalloc bool[inputColumns] : new bool[inputColumns];
         foreach (var index in map) sent[index] = true;
         for (var r = 0; r < count; r++)
         {
@@ -46,18 +46,24 @@ internal static class RowCodec
             if (row.Values.Count != map.Length)
                 throw new BadInputException($"row {first + r} has {row.Values.Count} values for {map.Length} columns", where);
             for (var c = 0; c < map.Length; c++)
-                WriteValue(row.Values[c], batch[map[c]], at + r, $"{where} row {first + r} column '{rows.Columns[c]}'");
+                WriteValue(row.Values[c], batch[map[c]], at + r, new Cell(where, first + r, rows.Columns[c]));
             for (var c = 0; c < sent.Length; c++)
                 if (!sent[c]) batch[c].SetNull(at + r);
         }
     }
 
-    private static void WriteValue(Value value, Column column, int row, string where)
+    /// <summary>Where a value came from; formatted only for an error message, so a good value costs no string.</summary>
+    private readonly record struct Cell(string Where, int Row, string Column)
+    {
+        public override string ToString() => $"{Where} row {Row} column '{Column}'";
+    }
+
+    private static void WriteValue(Value value, Column column, int row, Cell where)
     {
         var field = column.Field;
         if (value is null || value.KindCase == Value.KindOneofCase.None)
         {
-            if (!field.Nullable) throw new BadInputException($"is null but column '{field.Name}' is required", where);
+            if (!field.Nullable) throw new BadInputException($"is null but column '{field.Name}' is required", where.ToString());
             column.SetNull(row);
             return;
         }
@@ -84,22 +90,22 @@ internal static class RowCodec
         }
     }
 
-    private static double Number(Value value, Field field, string where) => value.KindCase switch
+    private static double Number(Value value, Field field, Cell where) => value.KindCase switch
     {
         Value.KindOneofCase.Number => value.Number,
         Value.KindOneofCase.Integer => value.Integer,
         _ => throw Mismatch(value, field, where),
     };
 
-    private static long Integer(Value value, Field field, string where) => value.KindCase switch
+    private static long Integer(Value value, Field field, Cell where) => value.KindCase switch
     {
         Value.KindOneofCase.Integer => value.Integer,
         Value.KindOneofCase.Number when value.Number == Math.Floor(value.Number) && Math.Abs(value.Number) < 9e15 => (long)value.Number,
         _ => throw Mismatch(value, field, where),
     };
 
-    private static BadInputException Mismatch(Value value, Field field, string where) =>
-        new($"is a {value.KindCase.ToString().ToLowerInvariant()} but column '{field.Name}' is {ColumnTypes.Name(field.Type)}", where);
+    private static BadInputException Mismatch(Value value, Field field, Cell where) =>
+        new($"is a {value.KindCase.ToString().ToLowerInvariant()} but column '{field.Name}' is {ColumnTypes.Name(field.Type)}", where.ToString());
 
     /// <summary>Reads an Arrow IPC stream (a schema and record batches).</summary>
     public static List<RecordBatch> ReadArrow(ReadOnlyMemory<byte> bytes, string where)

@@ -17,6 +17,7 @@ internal sealed class ScoreChain : IDisposable
     private readonly Schema _input;
     private readonly int _scoreIndex;
     private readonly int _modelIndex;
+    private readonly string?[] _reasons;
 
     public ScoreChain(CompiledSpec spec, PipelineRuntime runtime, Schema input, int maxRows)
     {
@@ -37,6 +38,7 @@ internal sealed class ScoreChain : IDisposable
         _scoreIndex = schema.IndexOf("score");
         _modelIndex = schema.IndexOf("model");
         MaxRows = maxRows;
+        _reasons = new string?[maxRows];
     }
 
     public int MaxRows { get; }
@@ -90,7 +92,8 @@ internal sealed class ScoreChain : IDisposable
                 for (var i = 0; i < n; i++) offsets[i] = i;
                 batch.RowPartitionsBuffer[..n].Clear();
 
-                var reasons = new string?[n];
+                var reasons = _reasons;
+                Array.Clear(reasons, 0, n);
                 _capture.Reasons = reasons;
                 for (var i = 0; i < _operators.Length; i++)
                 {

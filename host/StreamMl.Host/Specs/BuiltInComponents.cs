@@ -76,14 +76,15 @@ internal static class BuiltInComponents
             if (!entry.Lineage.TryGetValue("profile", out var profilePath))
                 throw new Engine.StreamMlException($"model {entry.Id} has no training profile: drift against the model needs a registry model");
             var state = runtime.Drift ??= new DriftState(new DriftSettings(features ?? []) { KeepWindows = keep, ReferenceRows = 0 });
-            var adapter = new ProfileDrift(state, runtime.Events, runtime.Name);
+            var windows = new DriftWindows(state, runtime.Events, runtime.Name, $"the training profile of {entry.Id}");
+            var profile = Operators.Drift.ReferenceProfile.FromJson(File.ReadAllText(profilePath));
             return new Operators.Drift.DriftOperator(new Operators.Drift.DriftOptions
             {
-                Profile = Operators.Drift.ReferenceProfile.FromJson(File.ReadAllText(profilePath)),
+                Profile = profile,
                 Features = features,
                 Window = Operators.Drift.DriftWindow.Tumbling(window),
                 WindowHistory = Math.Min(keep, 64),
-                WindowClosed = adapter.OnWindowClosed,
+                WindowClosed = report => windows.OnWindowClosed(report, profile),
             });
         };
     }
@@ -294,7 +295,7 @@ internal static class BuiltInComponents
         return runtime =>
         {
             runtime.Drift ??= new DriftState(settings);
-            return new DriftMonitor(settings, runtime.Drift, runtime.Events, runtime.Name);
+            return new RowReferenceDrift(settings, runtime.Drift, runtime.Events, runtime.Name);
         };
     }
 }

@@ -37,7 +37,7 @@ public sealed class PropertyTests
     }
 
     [Property(MaxTest = 60)]
-    public Property Drift_PSI_and_means_match_a_plain_computation(PositiveInt seed, bool shifted)
+    public Property Row_reference_drift_PSI_and_means_match_a_plain_computation(PositiveInt seed, bool shifted)
     {
         var random = new Random(seed.Get);
         const int reference = 500, window = 300, bins = 8;
@@ -46,7 +46,7 @@ public sealed class PropertyTests
 
         var settings = new DriftSettings(["x"]) { ReferenceRows = reference, WindowRows = window, Bins = bins };
         var state = new DriftState(settings);
-        var monitor = new DriftMonitor(settings, state, new EventHub(), "p");
+        var monitor = new RowReferenceDrift(settings, state, new EventHub(), "p");
         var schema = monitor.Bind(new Schema(new Field("x", ColumnType.Float32)));
         using var batch = new ColumnBatch(schema, 100);
         for (var start = 0; start < values.Length; start += 100)
@@ -56,21 +56,35 @@ public sealed class PropertyTests
             values.AsSpan(start, 100).CopyTo(batch.Values<float>(0));
             monitor.Process(batch, StageContext.Standalone("drift"));
         }
-        var drift = state.Report("p", 0).Features.Single();
+        var report = state.Report("p", 0);
+        var drift = report.Features.Single();
 
-        // Reference: bins split at the reference's i/bins quantiles; PSI = Σ (a - e) ln(a / e) with shares floored at 1e-4.
+        // Reference: edges at the reference's k/bins quantiles (distinct, above the minimum); bin k holds [edge k-1, edge k);
+        // PSI = Σ (q - p) ln(q / p) with shares floored at 1e-4.
         var sorted = values.Take(reference).Select(v => (double)v).Order().ToArray();
-        var edges = Enumerable.Range(1, bins - 1).Select(i => sorted[i * reference / bins]).Distinct().ToArray();
-        int Bin(double v) => edges.Count(e => v > e);
-        var current = values.Skip(reference).Select(v => (double)v).ToArray();
-        var psi = Enumerable.Range(0, bins).Sum(b =>
+        var edges = new List<double>();
+        for (var k = 1; k < bins; k++)
         {
-            var e = Math.Max(sorted.Count(v => Bin(v) == b) / (double)reference, 1e-4);
-            var a = Math.Max(current.Count(v => Bin(v) == b) / (double)window, 1e-4);
-            return (a - e) * Math.Log(a / e);
+            var e = sorted[k * reference / bins];
+            if (e > sorted[0] && (edges.Count == 0 || e > edges[^1])) edges.Add(e);
+        }
+        int Bin(double v) => edges.Count(e => v >= e);
+        var current = values.Skip(reference).Select(v => (double)v).ToArray();
+        var psi = Enumerable.Range(0, edges.Count + 1).Sum(b =>
+        {
+            var p = Math.Max(sorted.Count(v => Bin(v) == b) / (double)reference, 1e-4);
+            var q = Math.Max(current.Count(v => Bin(v) == b) / (double)window, 1e-4);
+            return (q - p) * Math.Log(q / p);
         });
-        return (Math.Abs(drift.Psi - psi) < 1e-9 && Math.Abs(drift.CurrentMean - current.Average()) < 1e-6 &&
-                Math.Abs(drift.ReferenceMean - sorted.Average()) < 1e-6)
-            .Label($"psi {drift.Psi} vs {psi}, mean {drift.CurrentMean} vs {current.Average()}");
+        var referenceMean = sorted.Average();
+        var referenceSd = Math.Sqrt(sorted.Sum(v => (v - referenceMean) * (v - referenceMean)) / (reference - 1));
+        var status = psi >= 0.25 ? "drift" : psi >= 0.1 ? "warning" : "ok";
+        return (report.Windows.Count == 1 && report.Windows[0].Rows == window && report.Windows[0].FirstRow == reference &&
+                report.ReferenceRows == reference &&
+                Math.Abs(drift.Psi - psi) < 1e-9 && drift.Status == status &&
+                Math.Abs(drift.CurrentMean - current.Average()) < 1e-6 && Math.Abs(drift.ReferenceMean - referenceMean) < 1e-6 &&
+                Math.Abs(drift.MeanShift - (current.Average() - referenceMean) / referenceSd) < 1e-6)
+            .Label($"psi {drift.Psi} vs {psi}, status {drift.Status} vs {status}, mean {drift.CurrentMean} vs {current.Average()}, " +
+                   $"windows {report.Windows.Count}");
     }
 }
