@@ -36,7 +36,13 @@ public static class ServiceCollectionExtensions
             RegistryModels.Attach(catalog, sp.GetRequiredService<IOptions<StreamMlOptions>>().Value.RegistryPath);
             return catalog;
         });
-        services.TryAddSingleton(_ => ComponentRegistry.CreateDefault());
+        services.TryAddSingleton(sp =>
+        {
+            var registry = ComponentRegistry.CreateDefault();
+            // Connectors created from specs log through the application's logging (secrets redacted by the connectors).
+            registry.ConnectorLoggers = sp.GetRequiredService<ILoggerFactory>();
+            return registry;
+        });
         services.TryAddSingleton(sp => new PipelineManager(
             sp.GetRequiredService<ComponentRegistry>(),
             sp.GetRequiredService<ModelCatalog>(),

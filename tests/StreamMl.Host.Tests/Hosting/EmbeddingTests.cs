@@ -1,12 +1,15 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using StreamMl.Connectors.Tests.Mqtt;
 using StreamMl.Host.Hosting;
+using Xunit.Abstractions;
 
 namespace StreamMl.Host.Tests.Hosting;
 
 /// <summary>The README's embedding example, as code that must compile and run.</summary>
-public sealed class EmbeddingTests
+public sealed class EmbeddingTests(ITestOutputHelper output)
 {
     [Fact]
     public async Task AddStreamMl_runs_a_pipeline_inside_a_generic_host()
@@ -58,5 +61,73 @@ public sealed class EmbeddingTests
         var store = app.Services.GetRequiredService<Auth.ApiKeyStore>();
         Assert.Equal(("ops", Auth.ApiRole.Score), store.Find("k"));
         Assert.Null(store.Find("K"));
+    }
+
+    [Fact]
+    public async Task Connectors_of_hosted_pipelines_log_through_the_application_logging_without_secrets()
+    {
+        if (PrivateBroker.Binary is null)
+        {
+            const string message = "mosquitto is not installed; run `source scripts/services.sh; services_start` (it installs it)";
+            if (string.Equals(Environment.GetEnvironmentVariable("CI"), "true", StringComparison.OrdinalIgnoreCase)) throw new InvalidOperationException(message);
+            output.WriteLine("NOT RUN: " + message);
+            return;
+        }
+        const string password = "embedded-Pw-27182818";
+        Environment.SetEnvironmentVariable("STREAMML_TEST_EMBEDDED_MQTT_PASSWORD", password);
+        using var broker = PrivateBroker.Start("plant-reader", password);
+        var lines = new List<string>();
+        var builder = Microsoft.Extensions.Hosting.Host.CreateApplicationBuilder();
+        builder.Logging.ClearProviders().AddProvider(new ListLoggerProvider(lines)).SetMinimumLevel(LogLevel.Debug);
+        builder.Services.AddStreamMl();
+        using var app = builder.Build();
+        await app.StartAsync();
+
+        var streamMl = app.Services.GetRequiredService<StreamMlRuntime>();
+        await streamMl.CreatePipelineAsync($$"""
+            name: plant
+            source:
+              kind: mqtt
+              host: 127.0.0.1
+              port: {{broker.Port}}
+              topics: [sensors/+/telemetry]
+              client_id: embedded-{{Guid.NewGuid():N}}
+              columns: { seq: int64 }
+              security: { username: plant-reader, password: env:STREAMML_TEST_EMBEDDED_MQTT_PASSWORD }
+            sinks: [ { kind: memory } ]
+            """);
+        var until = DateTime.UtcNow.AddSeconds(20);
+        while (!Snapshot(lines).Any(l => l.Contains("subscribed to sensors/+/telemetry", StringComparison.Ordinal)) && DateTime.UtcNow < until)
+            await Task.Delay(50);
+        await app.StopAsync();
+
+        var all = Snapshot(lines);
+        output.WriteLine(string.Join("\n", all));
+        Assert.Contains(all, l => l.StartsWith("StreamMl.Connectors.Mqtt", StringComparison.Ordinal) && l.Contains("connected as embedded-", StringComparison.Ordinal));
+        Assert.DoesNotContain(all, l => l.Contains(password, StringComparison.Ordinal));
+    }
+
+    private static List<string> Snapshot(List<string> lines)
+    {
+        lock (lines) return [.. lines];
+    }
+
+    private sealed class ListLoggerProvider(List<string> lines) : ILoggerProvider
+    {
+        public ILogger CreateLogger(string categoryName) => new ListLogger(lines, categoryName);
+
+        public void Dispose() { }
+
+        private sealed class ListLogger(List<string> lines, string category) : ILogger
+        {
+            public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
+
+            public bool IsEnabled(LogLevel logLevel) => true;
+
+            public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+            {
+                lock (lines) lines.Add($"{category} {logLevel}: {formatter(state, exception)} {exception}");
+            }
+        }
     }
 }
