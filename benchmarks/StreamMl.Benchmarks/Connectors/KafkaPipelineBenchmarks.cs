@@ -244,10 +244,11 @@ public class KafkaPipelineBenchmarks
     {
         var before = _pipeline!.Stages.Select(x => (x.Busy, x.Waiting, x.RowsOut, x.Batches)).ToArray();
         var clock = System.Diagnostics.Stopwatch.StartNew();
+        var startedAt = System.Diagnostics.Stopwatch.GetTimestamp();
         _counter!.WaitFor(Markers + Messages);
         if (Environment.GetEnvironmentVariable("KAFKA_BENCH_STAGES") is not null)
         {
-            Console.WriteLine($"timed {clock.ElapsedMilliseconds} ms");
+            Console.WriteLine($"timed {clock.ElapsedMilliseconds} ms window {startedAt} {System.Diagnostics.Stopwatch.GetTimestamp()}");
             for (var i = 0; i < before.Length; i++)
             {
                 var st = _pipeline.Stages[i];
