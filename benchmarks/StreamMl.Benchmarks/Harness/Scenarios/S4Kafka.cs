@@ -29,9 +29,7 @@ public sealed class S4Kafka : IScenario
     public void Prepare(ScenarioSize size) => _ = s_bench.Value;
 
     /// <inheritdoc/>
-    public IReadOnlyList<IScenarioVariant> Variants => AllVariants.Where(v => Environment.GetEnvironmentVariable("KAFKA_BENCH_VARIANT") is not { } only || v.Name.StartsWith(only, StringComparison.Ordinal)).ToList();
-
-    private static IReadOnlyList<IScenarioVariant> AllVariants =>
+    public IReadOnlyList<IScenarioVariant> Variants =>
     [
         new Variant("StreamMl KafkaSource → score → KafkaSink", true, b => b.StartStreamMl(), b => b.StreamMl()),
         new Variant("Streamiz.Kafka.Net MapValues → To", false, b => b.StartStreamiz(), b => b.StreamizKafkaNet()),
