@@ -16,7 +16,6 @@ namespace StreamMl.Connectors;
 public sealed class KafkaSource : IBatchSource
 {
     private const int PartitionBits = 20;
-    private const int ClockEvery = 32;
 
     private readonly KafkaSourceOptions _options;
     private readonly Field[] _payloadFields;
@@ -161,19 +160,11 @@ public sealed class KafkaSource : IBatchSource
         if (_pendingArrow is not null) ContinueArrow();
         var started = Stopwatch.GetTimestamp();
         long firstRowAt = 0;
-        var budget = TimeSpan.Zero;
-        var sinceClock = ClockEvery;
         while (_row < capacity && !cancellationToken.IsCancellationRequested)
         {
-            // While messages keep coming, the clock is read every ClockEvery messages only (a clock read per message
-            // was 4% of this thread in the S4 profile); the budget can be that many messages stale, i.e. microseconds.
-            if (++sinceClock >= ClockEvery)
-            {
-                sinceClock = 0;
-                var waited = Stopwatch.GetElapsedTime(firstRowAt == 0 ? started : firstRowAt);
-                budget = (firstRowAt == 0 && _row == 0 ? _options.PollTimeout : _options.MaxBatchWait) - waited;
-                if (budget <= TimeSpan.Zero) break;
-            }
+            var waited = Stopwatch.GetElapsedTime(firstRowAt == 0 ? started : firstRowAt);
+            var budget = (firstRowAt == 0 && _row == 0 ? _options.PollTimeout : _options.MaxBatchWait) - waited;
+            if (budget <= TimeSpan.Zero) break;
             ConsumeResult<int, int>? result;
             try
             {
@@ -185,16 +176,8 @@ public sealed class KafkaSource : IBatchSource
                 _log.Warning($"consume failed ({ex.Error.Code}): {ex.Error.Reason}; retrying");
                 continue;
             }
-            if (result is null || result.IsPartitionEOF)
-            {
-                sinceClock = ClockEvery;
-                continue;
-            }
-            if (firstRowAt == 0)
-            {
-                firstRowAt = Stopwatch.GetTimestamp();
-                sinceClock = ClockEvery; // the budget changes from PollTimeout to MaxBatchWait
-            }
+            if (result is null || result.IsPartitionEOF) continue;
+            if (firstRowAt == 0) firstRowAt = Stopwatch.GetTimestamp();
             Accept(result);
             if (_pendingArrow is not null) break; // the batch is full
         }
