@@ -16,6 +16,11 @@ internal sealed class JsonRowDecoder
     private readonly Dictionary<string, int>.AlternateLookup<ReadOnlySpan<char>> _lookup;
     private readonly long _unitToMicros;
     private readonly bool[] _seen;
+    // UTF-8 name of each field whose path is a top-level property (null for nested paths), and, by position in the
+    // object, the field the previous message had there: producers write their properties in a fixed order, so the
+    // name is usually confirmed by one byte comparison instead of a transcode and a hash lookup.
+    private readonly byte[]?[] _topLevelNames;
+    private int[] _predicted = new int[16];
     private int[] _columns = [];
     private char[] _path = new char[256];
     private char[] _text = new char[256];
@@ -31,6 +36,10 @@ internal sealed class JsonRowDecoder
                 throw new ConnectorConfigurationException($"JSON path '{path}' is mapped to two columns; map each path once");
         }
         _lookup = _byPath.GetAlternateLookup<ReadOnlySpan<char>>();
+        _topLevelNames = new byte[]?[_fields.Length];
+        foreach (var (path, field) in _byPath)
+            if (!path.Contains('.')) _topLevelNames[field] = Encoding.UTF8.GetBytes(path);
+        Array.Fill(_predicted, -1);
         _seen = new bool[_fields.Length];
         _unitToMicros = UnitToMicros(unit);
     }
@@ -105,19 +114,26 @@ internal sealed class JsonRowDecoder
     // The reader stands on a StartObject; prefixLength chars of _path hold "parent." for nested objects.
     private bool ReadObject(ref Utf8JsonReader reader, ColumnBatch batch, int row, int prefixLength, int depth, ref string? error)
     {
+        var position = 0;
         while (reader.Read())
         {
             if (reader.TokenType == JsonTokenType.EndObject) return true;
-            // PropertyName: append it to the prefix.
-            var nameLength = reader.HasValueSequence ? checked((int)reader.ValueSequence.Length) : reader.ValueSpan.Length;
-            EnsurePath(prefixLength + nameLength + 1);
-            var written = reader.CopyString(_path.AsSpan(prefixLength));
-            var pathLength = prefixLength + written;
+            // PropertyName: the field predicted for this position when its name matches, else the path lookup.
+            var field = prefixLength == 0 ? Predicted(position) : -1;
+            var pathLength = 0;
+            if (field < 0 || !reader.ValueTextEquals(_topLevelNames[field]))
+            {
+                pathLength = CopyName(ref reader, prefixLength);
+                field = _lookup.TryGetValue(_path.AsSpan(0, pathLength), out var found) ? found : -1;
+                if (prefixLength == 0) Predict(position, field);
+            }
+            position++;
             if (!reader.Read()) break;
             switch (reader.TokenType)
             {
                 case JsonTokenType.StartObject:
                     if (depth >= MaxDepth) { reader.Skip(); break; }
+                    if (pathLength == 0) pathLength = CopyName(_topLevelNames[field]!);
                     _path[pathLength] = '.';
                     if (!ReadObject(ref reader, batch, row, pathLength + 1, depth + 1, ref error)) return false;
                     break;
@@ -125,13 +141,41 @@ internal sealed class JsonRowDecoder
                     reader.Skip();
                     break;
                 default:
-                    if (_lookup.TryGetValue(_path.AsSpan(0, pathLength), out var field) && !WriteValue(ref reader, batch, row, field, ref error))
-                        return false;
+                    if (field >= 0 && !WriteValue(ref reader, batch, row, field, ref error)) return false;
                     break;
             }
         }
         error = "the JSON object is not closed";
         return false;
+    }
+
+    private int Predicted(int position) => position < _predicted.Length ? _predicted[position] : -1;
+
+    private void Predict(int position, int field)
+    {
+        if (position >= _predicted.Length)
+        {
+            if (position >= 1024) return; // objects this wide are looked up name by name
+            var grown = new int[Math.Max(position + 1, _predicted.Length * 2)];
+            Array.Fill(grown, -1);
+            _predicted.CopyTo(grown, 0);
+            _predicted = grown;
+        }
+        _predicted[position] = field >= 0 && _topLevelNames[field] is not null ? field : -1;
+    }
+
+    // Appends the current property name to the prefix in _path; returns the path's length.
+    private int CopyName(ref Utf8JsonReader reader, int prefixLength)
+    {
+        var nameLength = reader.HasValueSequence ? checked((int)reader.ValueSequence.Length) : reader.ValueSpan.Length;
+        EnsurePath(prefixLength + nameLength + 1);
+        return prefixLength + reader.CopyString(_path.AsSpan(prefixLength));
+    }
+
+    private int CopyName(byte[] utf8)
+    {
+        EnsurePath(Encoding.UTF8.GetMaxCharCount(utf8.Length) + 1);
+        return Encoding.UTF8.GetChars(utf8, _path);
     }
 
     private void EnsurePath(int length)

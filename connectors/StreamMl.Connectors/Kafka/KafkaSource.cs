@@ -113,7 +113,8 @@ public sealed class KafkaSource : IBatchSource
             EnableAutoOffsetStore = false,
             AutoOffsetReset = _options.AutoOffsetReset == "latest" ? AutoOffsetReset.Latest : AutoOffsetReset.Earliest,
             EnablePartitionEof = false,
-            ConsumeResultFields = _options.HeaderColumns.Count > 0 ? "topic,timestamp,headers" : "topic,timestamp",
+            // Marshalling the topic name allocates a string per message; with one topic every message is from it.
+            ConsumeResultFields = (SingleTopic ? "timestamp" : "topic,timestamp") + (_options.HeaderColumns.Count > 0 ? ",headers" : ""),
             ClientId = $"streamml-{_pipeline}",
         };
         _options.Security.ApplyTo(config);
@@ -206,10 +207,12 @@ public sealed class KafkaSource : IBatchSource
 
     private int PartitionKey(string topic, int partition) => _topicIndex[topic] << PartitionBits | partition;
 
+    private bool SingleTopic => _options.Topics.Count == 1 && !_options.Topics[0].StartsWith('^');
+
     private void Accept(ConsumeResult<int, int> result)
     {
         var batch = _batch!;
-        var partition = PartitionKey(result.Topic, result.Partition.Value);
+        var partition = result.Topic is null ? result.Partition.Value : PartitionKey(result.Topic, result.Partition.Value);
         var offset = result.Offset.Value;
         var time = result.Message.Timestamp.UnixTimestampMs * 1000;
         if (_decoder.IsMultiRow)

@@ -54,6 +54,11 @@ public sealed class PostgresSink : IBatchSink
     private string _copyTarget = "";
     private string? _merge;
     private string _staging = "";
+    private string _createStaging = "";
+    // Per connection, made once and reused by every batch: the staging table exists for the session, and the merge
+    // command is prepared once. Both are dropped with the connection (ResetConnection).
+    private NpgsqlCommand? _mergeCommand;
+    private ColumnBatch? _writing;
     private long _rowsWritten;
 
     /// <summary>Creates the sink; nothing connects until <see cref="OpenAsync"/>.</summary>
@@ -120,6 +125,8 @@ public sealed class PostgresSink : IBatchSink
             var updates = _fields.Where(f => !_options.KeyColumns.Contains(f.Name)).Select(f => $"{Sql.Quote(f.Name)} = EXCLUDED.{Sql.Quote(f.Name)}").ToList();
             var onConflict = updates.Count > 0 ? $"DO UPDATE SET {string.Join(", ", updates)}" : "DO NOTHING";
             _merge = $"INSERT INTO {table} ({columnList}) SELECT DISTINCT ON ({keys}) {columnList} FROM {_staging} ORDER BY {keys}, streamml_row DESC ON CONFLICT ({keys}) {onConflict}";
+            var stagingColumns = string.Join(", ", _fields.Select(f => $"{Sql.Quote(f.Name)} {Sql.TypeOf(f.Type)}"));
+            _createStaging = $"CREATE TEMP TABLE IF NOT EXISTS {_staging} ({stagingColumns}, streamml_row bigserial) ON COMMIT DELETE ROWS";
         }
         _log.Info($"writing {string.Join(", ", names)} to {_options.Table}{(_merge is null ? "" : $" (upsert by {string.Join(", ", _options.KeyColumns)})")}");
     }
@@ -128,21 +135,23 @@ public sealed class PostgresSink : IBatchSink
     public void Write(ColumnBatch batch, long sequence)
     {
         if (batch.Selection.Count == 0) return;
-        var written = _retry.Execute(() => WriteOnce(batch));
-        Interlocked.Add(ref _rowsWritten, written);
+        // The batch travels in a field rather than a closure, so a retried write allocates no delegate per batch.
+        _writing = batch;
+        try
+        {
+            var written = _retry.Execute(static sink => sink.WriteOnce(sink._writing!), this);
+            Interlocked.Add(ref _rowsWritten, written);
+        }
+        finally
+        {
+            _writing = null;
+        }
     }
 
     private int WriteOnce(ColumnBatch batch)
     {
-        var connection = _connection ??= _dataSource!.OpenConnection();
+        var connection = _connection ?? OpenConnection();
         using var transaction = connection.BeginTransaction();
-        if (_merge is not null)
-        {
-            var columns = string.Join(", ", _fields.Select(f => $"{Sql.Quote(f.Name)} {Sql.TypeOf(f.Type)}"));
-            using var stage = new NpgsqlCommand(
-                $"CREATE TEMP TABLE IF NOT EXISTS {_staging} ({columns}, streamml_row bigserial) ON COMMIT DELETE ROWS", connection, transaction);
-            stage.ExecuteNonQuery();
-        }
         var rows = 0;
         using (var importer = connection.BeginBinaryImport(_copyTarget))
         {
@@ -155,13 +164,35 @@ public sealed class PostgresSink : IBatchSink
             }
             importer.Complete();
         }
-        if (_merge is not null)
+        if (_mergeCommand is { } merge)
         {
-            using var merge = new NpgsqlCommand(_merge, connection, transaction);
+            merge.Transaction = transaction;
             merge.ExecuteNonQuery();
         }
         transaction.Commit();
         return rows;
+    }
+
+    private NpgsqlConnection OpenConnection()
+    {
+        var connection = _dataSource!.OpenConnection();
+        try
+        {
+            if (_merge is not null)
+            {
+                using (var stage = new NpgsqlCommand(_createStaging, connection)) stage.ExecuteNonQuery();
+                _mergeCommand = new NpgsqlCommand(_merge, connection);
+                _mergeCommand.Prepare();
+            }
+        }
+        catch
+        {
+            _mergeCommand?.Dispose();
+            _mergeCommand = null;
+            connection.Dispose();
+            throw;
+        }
+        return _connection = connection;
     }
 
     private static void WriteValue(NpgsqlBinaryImporter importer, Column column, int row)
@@ -185,6 +216,8 @@ public sealed class PostgresSink : IBatchSink
 
     private void ResetConnection()
     {
+        _mergeCommand?.Dispose();
+        _mergeCommand = null;
         if (_connection is null) return;
         NpgsqlConnection.ClearPool(_connection);
         try

@@ -77,6 +77,39 @@ public sealed class MessageFormatTests
     }
 
     [Fact]
+    public void Json_properties_in_changing_order_with_unknown_and_nested_ones_decode_like_JsonDocument()
+    {
+        // The decoder predicts each property from the previous message's order; shuffle the order, insert unknown
+        // properties and turn a mapped name into an object now and then, and compare with System.Text.Json's DOM.
+        var decoder = Decoder(new MessageCodecOptions { JsonPaths = { ["temp"] = "reading.temp" } });
+        using var batch = new ColumnBatch(s_schema, 1);
+        var random = new Random(11);
+        for (var i = 0; i < 400; i++)
+        {
+            var properties = new List<string>
+            {
+                $"\"name\":\"n{i % 9}\"", $"\"reading\":{{\"temp\":{i * 0.25}}}", $"\"pressure\":{i}.5", $"\"count\":{i}",
+                $"\"total\":{i * 7L}", $"\"ok\":{(i % 3 == 0 ? "true" : "false")}", $"\"at\":{1_700_000_000_000L + i}",
+            };
+            if (i % 4 == 0) properties.Add($"\"extra{i % 3}\":[1,{{\"count\":5}}]");
+            if (i % 5 == 0) properties[3] = "\"count\":{\"nested\":1}"; // not a number: the field stays unset (null)
+            var order = i % 2 == 0 ? properties : [.. properties.OrderBy(_ => random.Next())];
+            var json = "{" + string.Join(",", order) + "}";
+            Assert.True(decoder.TryDecodeRow(Encoding.UTF8.GetBytes(json), batch, 0, out var error), error);
+            using var reference = JsonDocument.Parse(json);
+            var root = reference.RootElement;
+            Assert.Equal(root.GetProperty("name").GetString(), batch[0].Dictionary![batch[0].Values<int>()[0]]);
+            Assert.Equal(root.GetProperty("reading").GetProperty("temp").GetSingle(), batch[1].Values<float>()[0]);
+            Assert.Equal(root.GetProperty("pressure").GetDouble(), batch[2].Values<double>()[0]);
+            if (root.GetProperty("count").ValueKind == JsonValueKind.Number) Assert.Equal(root.GetProperty("count").GetInt32(), batch[3].Values<int>()[0]);
+            else Assert.False(batch[3].IsValid(0));
+            Assert.Equal(root.GetProperty("total").GetInt64(), batch[4].Values<long>()[0]);
+            Assert.Equal(root.GetProperty("ok").GetBoolean() ? 1 : 0, batch[5].Values<byte>()[0]);
+            Assert.Equal(root.GetProperty("at").GetInt64() * 1000, batch[6].Values<long>()[0]);
+        }
+    }
+
+    [Fact]
     public void Csv_lines_with_quotes_and_empty_fields_decode_like_a_plain_reference_split()
     {
         var decoder = Decoder(new MessageCodecOptions { Format = MessageFormat.Csv });
