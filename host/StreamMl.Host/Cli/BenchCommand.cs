@@ -20,17 +20,24 @@ internal static class BenchCommand
         var rounds = new Option<int>("--rounds") { Description = "Rounds of Score measurements; the two schedulers alternate", DefaultValueFactory = _ => 1 };
         var compare = new Option<bool>("--compare-spinning") { Description = "Also measure with the old closed-loop, spinning client in the same rounds" };
         var inline = new Option<bool>("--compare-inline-io") { Description = "Also measure a second host whose Kestrel sockets complete inline, in the same rounds" };
+        var address = new Option<string?>("--address")
+        {
+            Description = "Measure Score against a running host (`streamml serve`) instead of one inside this process, so client and " +
+                          "server do not share a garbage collector; the API key, if any, comes from STREAMML_API_KEY",
+        };
         var command = new Command("bench", "Measure gRPC ingest rows/s (Arrow vs protobuf) and Score latency on this machine")
         {
-            rows, batch, rate, seconds, rounds, compare, inline,
+            rows, batch, rate, seconds, rounds, compare, inline, address,
         };
         command.SetAction(async (parse, ct) =>
         {
             var output = parse.InvocationConfiguration.Output;
             output.WriteLine($"load average at start: {LoadAverage()}; GC: {(System.Runtime.GCSettings.IsServerGC ? "server" : "workstation")}, " +
                              $"latency mode {System.Runtime.GCSettings.LatencyMode}");
-            var result = await RunAsync(parse.GetValue(rows), parse.GetValue(batch), parse.GetValue(rate), parse.GetValue(seconds),
-                parse.GetValue(rounds), parse.GetValue(compare), parse.GetValue(inline), ct);
+            var result = parse.GetValue(address) is { } remote
+                ? await RunRemoteAsync(remote, parse.GetValue(rate), parse.GetValue(seconds), parse.GetValue(rounds), parse.GetValue(compare), ct)
+                : await RunAsync(parse.GetValue(rows), parse.GetValue(batch), parse.GetValue(rate), parse.GetValue(seconds),
+                    parse.GetValue(rounds), parse.GetValue(compare), parse.GetValue(inline), ct);
             if (result.ArrowRowsPerSecond > 0)
             {
                 output.WriteLine($"ingest, Arrow IPC batches of {parse.GetValue(batch)}: {result.ArrowRowsPerSecond,12:N0} rows/s");
@@ -60,6 +67,39 @@ internal static class BenchCommand
     /// <summary>The 1, 5 and 15 minute load averages (Linux), or "n/a".</summary>
     internal static string LoadAverage() =>
         File.Exists("/proc/loadavg") ? string.Join(" ", File.ReadAllText("/proc/loadavg").Split(' ').Take(3)) : "n/a";
+
+    /// <summary>Score latency against a host in another process: the bench pipeline is created there through
+    /// Control.CreatePipeline, and the host's own view of the calls comes from Query.GetMetrics.</summary>
+    internal static async Task<Result> RunRemoteAsync(string address, int rate, int seconds, int rounds, bool compareSpinning,
+        CancellationToken cancellationToken)
+    {
+        using var channel = HostClient.Open(address, Environment.GetEnvironmentVariable("STREAMML_API_KEY"));
+        var control = new Protos.Control.ControlClient(channel);
+        await control.CreatePipelineAsync(new Protos.CreatePipelineRequest { Spec = HostBench.Spec, Start = true, Replace = true },
+            cancellationToken: cancellationToken);
+        var (openLoop, spinning, lateness, collections) = MeasureScore(channel, rate, seconds, rounds, compareSpinning);
+        var metrics = await new Protos.Query.QueryClient(channel).GetMetricsAsync(new Protos.MetricsRequest { Pipeline = HostBench.PipelineName },
+            cancellationToken: cancellationToken);
+        List<(string, List<LongHistogram>)> score = [("open loop, sleeping scheduler, host in another process", openLoop)];
+        if (compareSpinning) score.Add(("closed loop, spinning scheduler (before), host in another process", spinning));
+        return new Result(0, 0, score, lateness, metrics.ScoreLatency, collections + " (client process)");
+    }
+
+    private static (List<LongHistogram> OpenLoop, List<LongHistogram> Spinning, LongHistogram Lateness, string Collections) MeasureScore(
+        global::Grpc.Net.Client.GrpcChannel channel, int rate, int seconds, int rounds, bool compareSpinning)
+    {
+        var openLoop = new List<LongHistogram>();
+        var spinning = new List<LongHistogram>();
+        var lateness = new LongHistogram(10_000_000, 3);
+        var warmup = TimeSpan.FromSeconds(2);
+        var gc = (GC.CollectionCount(0), GC.CollectionCount(1), GC.CollectionCount(2));
+        for (var round = 0; round < Math.Max(1, rounds); round++)
+        {
+            openLoop.Add(HostBench.ScoreAtRate(channel, rate, rate * seconds, warmup, lateness));
+            if (compareSpinning) spinning.Add(HostBench.ScoreAtRateSpinning(channel, rate, rate * seconds, warmup));
+        }
+        return (openLoop, spinning, lateness, $"{GC.CollectionCount(0) - gc.Item1}/{GC.CollectionCount(1) - gc.Item2}/{GC.CollectionCount(2) - gc.Item3}");
+    }
 
     internal static async Task<Result> RunAsync(int rows, int batch, int rate, int seconds, int rounds, bool compareSpinning, bool compareInline,
         CancellationToken cancellationToken)

@@ -25,6 +25,21 @@ public sealed class CliTests : IDisposable
     }
 
     [Fact]
+    public async Task Bench_with_an_address_measures_Score_on_a_host_in_another_process()
+    {
+        await using var server = await StreamMl.Host.Hosting.StreamMlServer.StartAsync(new StreamMl.Host.Hosting.StreamMlOptions { Port = 0, MetricsPort = -1 });
+        var run = await RunAsync("bench", "--address", server.Address, "--rate", "200", "--seconds", "1");
+
+        Assert.Equal(ExitCodes.Ok, run.Code);
+        Assert.Contains("host in another process: p50 ", run.Output);
+        Assert.Contains("over 200 calls", run.Output);
+        // The calls reached that host: it created the bench pipeline and timed warm-up and measured calls itself.
+        var manager = Microsoft.Extensions.DependencyInjection.ServiceProviderServiceExtensions.GetRequiredService<StreamMl.Host.Pipelines.PipelineManager>(server.Services);
+        var pipeline = Assert.Single(manager.All);
+        Assert.True(pipeline.ScoreLatency.Snapshot().Count >= 200, $"{pipeline.ScoreLatency.Snapshot().Count} calls timed by the host");
+    }
+
+    [Fact]
     public async Task Validate_exits_0_for_a_good_spec_and_3_with_file_line_column_errors_for_a_bad_one()
     {
         var good = Write("good.yaml", "name: good\nsource: { kind: synthetic, rows: 10 }\nsinks: [ { kind: memory } ]\n");
