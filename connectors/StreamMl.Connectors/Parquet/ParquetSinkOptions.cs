@@ -29,7 +29,10 @@ public sealed class ParquetSinkOptions
 
     /// <summary>Rows per row group. Default 65,536: large enough for good compression and fast scans, small enough
     /// that the buffered group of a 30-column table stays under ~20 MB.</summary>
-    public int RowGroupRows { get; set; } = 65_536;
+    public int RowGroupRows { get; set; } = DefaultRowGroupRows;
+
+    /// <summary>The default of <see cref="RowGroupRows"/>.</summary>
+    public const int DefaultRowGroupRows = 65_536;
 
     /// <summary>Codec. Default <see cref="ParquetCompression.Snappy"/>, the codec every Parquet reader supports, and the
     /// fastest of them after delta encoding of integer columns (see <see cref="ParquetCompression.Snappy"/>).</summary>

@@ -30,6 +30,13 @@ internal sealed class LongSet
         return true;
     }
 
+    /// <summary>The values in the set, in no particular order.</summary>
+    public IEnumerable<long> Values()
+    {
+        for (var i = 0; i < _slots.Length; i++)
+            if (_used[i]) yield return _slots[i];
+    }
+
     private void Grow()
     {
         var oldSlots = _slots;

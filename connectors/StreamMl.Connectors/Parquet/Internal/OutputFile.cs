@@ -139,6 +139,12 @@ internal sealed class OutputFile
         return true;
     }
 
+    /// <summary>Returns the column buffers to the pool (after the file was published or abandoned).</summary>
+    public void Release()
+    {
+        foreach (var column in _columns) column.Release();
+    }
+
     /// <summary>Drops an unpublished file (after a failure): the temporary name never becomes visible.</summary>
     public void Abandon()
     {

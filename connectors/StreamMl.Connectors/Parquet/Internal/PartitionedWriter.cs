@@ -161,6 +161,12 @@ internal sealed class PartitionedWriter
         foreach (var file in _files.Values) file.Abandon();
     }
 
+    /// <summary>Returns every file's buffers to the pool; call once every file is published or abandoned.</summary>
+    public void Release()
+    {
+        foreach (var file in _files.Values) file.Release();
+    }
+
     private string PartitionKey(ColumnBatch batch, int row)
     {
         if (_options.PartitionByEventDate)
