@@ -62,23 +62,19 @@ public partial class FileIngestBenchmarks
     /// <summary>StreamMl: the file job's pipeline with a declared schema (inference would read the file once more), the
     /// validator chained into the source's thread as the file job runs it.</summary>
     [Benchmark]
-    public Task<long> StreamMlPipeline() => RunStreamMl(chain: true, ParquetSinkOptions.DefaultRowGroupRows);
+    public Task<long> StreamMlPipeline() => RunStreamMl(chain: true);
 
     /// <summary>The same with a stage thread for the validator (the engine's default), to show what chaining is worth.</summary>
     [Benchmark]
-    public Task<long> StreamMlPipelineValidatorThread() => RunStreamMl(chain: false, ParquetSinkOptions.DefaultRowGroupRows);
+    public Task<long> StreamMlPipelineValidatorThread() => RunStreamMl(chain: false);
 
-    /// <summary>The same as <see cref="StreamMlPipeline"/> with row groups of 8,192 rows, so the sink encodes while the source parses.</summary>
-    [Benchmark]
-    public Task<long> StreamMlPipelineSmallRowGroups() => RunStreamMl(chain: true, 8_192);
-
-    private async Task<long> RunStreamMl(bool chain, int rowGroupRows)
+    private async Task<long> RunStreamMl(bool chain)
     {
         var options = new FileSourceOptions { Schema = s_schema };
         options.Paths.Add(_input);
         var source = FileSource.Create(options);
         var validator = new Validator([new RequiredRule("LIMIT_BAL"), new RangeRule("AGE", 18, 100), new RangeRule("LIMIT_BAL", 0, 2_000_000)]);
-        var sink = new ParquetSink(new ParquetSinkOptions { Directory = NextFolder(), Compression = ParquetCompression.Snappy, RowGroupRows = rowGroupRows });
+        var sink = new ParquetSink(new ParquetSinkOptions { Directory = NextFolder(), Compression = ParquetCompression.Snappy });
         await using (var pipeline = Pipeline.From(source, new PipelineOptions { ChainOperators = chain }).Then(validator).To(sink).Build())
             await pipeline.RunAsync();
         return sink.RowsWritten;

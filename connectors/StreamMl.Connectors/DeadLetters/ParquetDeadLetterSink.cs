@@ -96,7 +96,7 @@ public sealed class ParquetDeadLetterSink : IDeadLetterSink, IDisposable
     {
         _tempPath = System.IO.Path.Combine(Path, $".{PartName(_nextPart)}.{Guid.NewGuid():N}.tmp");
         _stream = new FileStream(_tempPath, FileMode.CreateNew, FileAccess.ReadWrite);
-        return _writer = ParquetWriter.CreateAsync(s_schema, _stream).GetAwaiter().GetResult();
+        return _writer = ParquetWriter.CreateAsync(s_schema, new Parquet.Internal.SynchronousStream(_stream)).GetAwaiter().GetResult();
     }
 
     /// <summary>Writes the footer of the open part, forces it to disk and renames it into place.</summary>

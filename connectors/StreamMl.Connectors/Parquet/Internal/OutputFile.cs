@@ -63,7 +63,7 @@ internal sealed class OutputFile
         Directory.CreateDirectory(_folder);
         _tempPath = Path.Combine(_folder, $".{_options.FilePrefix}-{Guid.NewGuid():N}.parquet.tmp");
         _stream = new FileStream(_tempPath, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None, 1 << 16);
-        _writer = ParquetWriter.CreateAsync(_schema, _stream, _parquetOptions).GetAwaiter().GetResult();
+        _writer = ParquetWriter.CreateAsync(_schema, new SynchronousStream(_stream), _parquetOptions).GetAwaiter().GetResult();
         FirstSequence = sequence;
         OpenedAt = DateTime.UtcNow;
         Rows = 0;
