@@ -82,12 +82,21 @@ internal static class FieldParser
         var negative = !text.IsEmpty && text[0] == '-';
         var digits = negative ? text[1..] : text;
         if (digits.IsEmpty || digits.Length > 18) return false;
+        // Two digits per step halves the multiply-add chain that bounds this loop.
         long result = 0;
-        foreach (var c in digits)
+        var i = 0;
+        if ((digits.Length & 1) != 0)
         {
-            var digit = (uint)(c - '0');
-            if (digit > 9) return false;
-            result = result * 10 + digit;
+            result = (uint)(digits[0] - '0');
+            if (result > 9) return false;
+            i = 1;
+        }
+        for (; i < digits.Length; i += 2)
+        {
+            var high = (uint)(digits[i] - '0');
+            var low = (uint)(digits[i + 1] - '0');
+            if (high > 9 || low > 9) return false;
+            result = result * 100 + high * 10 + low;
         }
         value = negative ? -result : result;
         return true;
