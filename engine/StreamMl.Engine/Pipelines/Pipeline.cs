@@ -16,8 +16,6 @@ public sealed class Pipeline : IAsyncDisposable
     private readonly BatchPool _pool;
     private readonly RingBuffer<ColumnBatch> _ring;
     private readonly IEventProcessor[] _processors;
-    private readonly string[] _processorNames;
-    private readonly OperatorHandler[] _chainedOperators;
     private readonly StageContext[] _operatorContexts;
     private readonly CheckpointTracker _checkpoints;
     private readonly StageCounters _sourceCounters;
@@ -49,8 +47,6 @@ public sealed class Pipeline : IAsyncDisposable
 
         var counters = new List<StageCounters> { _sourceCounters };
         var processors = new List<IEventProcessor>();
-        var processorNames = new List<string>();
-        var chained = new List<OperatorHandler>();
         _operatorContexts = new StageContext[_operators.Length];
         var previous = Array.Empty<Sequence>();
         for (var i = 0; i < _operators.Length; i++)
@@ -59,12 +55,6 @@ public sealed class Pipeline : IAsyncDisposable
             counters.Add(stageCounters);
             _operatorContexts[i] = new StageContext(options.Name, _operators[i].Name, DeadLetters, source);
             var handler = new OperatorHandler(_operators[i], _operatorContexts[i], stageCounters, options.ErrorPolicy);
-            if (options.ChainOperators)
-            {
-                chained.Add(handler);
-                continue;
-            }
-            processorNames.Add(_operators[i].Name);
             var processor = new BatchEventProcessor<ColumnBatch, OperatorHandler>(_ring, _ring.NewBarrier(previous), handler);
             stageCounters.WaitTicksSource = () => processor.WaitTicks;
             processors.Add(processor);
@@ -75,7 +65,6 @@ public sealed class Pipeline : IAsyncDisposable
         {
             var stageCounters = new StageCounters(_sinks[i].Name, StageKind.Sink);
             counters.Add(stageCounters);
-            processorNames.Add(_sinks[i].Name);
             var handler = new SinkHandler(_sinks[i], i, stageCounters, _checkpoints, options);
             var processor = new BatchEventProcessor<ColumnBatch, SinkHandler>(_ring, _ring.NewBarrier(previous), handler,
                 timeout: options.FlushInterval);
@@ -86,8 +75,6 @@ public sealed class Pipeline : IAsyncDisposable
         // The producer must not lap the slowest stage at the end of the graph.
         _ring.AddGatingSequences(sinkSequences.Count > 0 ? [.. sinkSequences] : previous);
         _processors = [.. processors];
-        _processorNames = [.. processorNames];
-        _chainedOperators = [.. chained];
         Stages = counters;
     }
 
@@ -148,7 +135,7 @@ public sealed class Pipeline : IAsyncDisposable
         for (var i = 0; i < _processors.Length; i++)
         {
             var processor = _processors[i];
-            var thread = new Thread(() => RunProcessor(processor)) { IsBackground = true, Name = $"{Name}/{_processorNames[i]}" };
+            var thread = new Thread(() => RunProcessor(processor)) { IsBackground = true, Name = $"{Name}/{Stages[i + 1].Name}" };
             _threads.Add(thread);
             thread.Start();
         }
@@ -215,7 +202,6 @@ public sealed class Pipeline : IAsyncDisposable
                 }
                 _sourceCounters._rowsOut += batch.Length;
                 _sourceCounters._batches++;
-                if (!RunChainedOperators(batch, sequence)) break;
                 _checkpoints.Record(sequence, batch.Positions);
                 _ring.Publish(sequence);
                 Volatile.Write(ref _lastPublished, sequence);
@@ -230,22 +216,6 @@ public sealed class Pipeline : IAsyncDisposable
             Fail(new PipelineException($"source '{_source.Name}' failed: {ex.Message}", ex));
         }
         _ = Task.Run(DrainAndCloseAsync);
-    }
-
-    /// <summary>Runs the operators on the producer thread (<see cref="PipelineOptions.ChainOperators"/>); false when one
-    /// failed under <see cref="ErrorPolicy.Stop"/>, and the pipeline is stopping with its error.</summary>
-    private bool RunChainedOperators(ColumnBatch batch, long sequence)
-    {
-        try
-        {
-            foreach (var handler in _chainedOperators) handler.OnEvent(batch, sequence, endOfBatch: true);
-            return true;
-        }
-        catch (Exception ex)
-        {
-            Fail(ex);
-            return false;
-        }
     }
 
     private long ClaimSlot(CancellationToken token)

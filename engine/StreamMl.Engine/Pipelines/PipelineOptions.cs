@@ -28,14 +28,6 @@ public sealed class PipelineOptions
     /// <summary>How often buffering sinks are asked to flush while the pipeline runs. Default 1 second.</summary>
     public TimeSpan FlushInterval { get; set; } = TimeSpan.FromSeconds(1);
 
-    /// <summary>Run the operators on the source's thread, right after each batch is filled (operator chaining, as in
-    /// Flink), instead of one thread per operator. The ring then carries batches from the source straight to the sinks.
-    /// Fewer threads and handoffs: on a 2-core machine a cheap operator chain costs less than the context switches its
-    /// own stage needs (the file benchmark in docs/BENCHMARKS.md). Operators behave the same either way: one thread
-    /// at a time, in order, with the same error policy. Default false: a stage thread per operator, which suits
-    /// expensive operators (scoring) that would otherwise slow the source.</summary>
-    public bool ChainOperators { get; set; }
-
     /// <summary>Where rejected rows go. Default: an in-memory <see cref="CollectingDeadLetterSink"/>.</summary>
     public IDeadLetterSink? DeadLetters { get; set; }
 }

@@ -84,9 +84,7 @@ internal static class FileJob
             : parquet = new ParquetSink(options.Parquet);
         try
         {
-            // Validation is cheap next to parsing and encoding: chained into the source's thread it saves a stage thread
-            // and its handoffs (docs/BENCHMARKS.md, Files section).
-            var pipelineOptions = new PipelineOptions { Name = "ingest", DeadLetters = dead, BatchCapacity = options.BatchCapacity, ChainOperators = true };
+            var pipelineOptions = new PipelineOptions { Name = "ingest", DeadLetters = dead, BatchCapacity = options.BatchCapacity };
             await using (var pipeline = Pipeline.From(source, pipelineOptions).Then(validator).To(sink).Build())
             {
                 await pipeline.StartAsync(cancellationToken).ConfigureAwait(false);
@@ -135,7 +133,7 @@ internal static class FileJob
         profileSource.NullTokens.Clear();
         foreach (var token in options.Source.NullTokens) profileSource.NullTokens.Add(token);
         var profiler = new ProfilingOperator();
-        await using (var pipeline = Pipeline.From(FileSource.Create(profileSource), new PipelineOptions { Name = "profile", ChainOperators = true }).Then(profiler).Build())
+        await using (var pipeline = Pipeline.From(FileSource.Create(profileSource), new PipelineOptions { Name = "profile" }).Then(profiler).Build())
             await pipeline.RunAsync(cancellationToken).ConfigureAwait(false);
         return profiler.Profile!;
     }

@@ -36,7 +36,7 @@ public static class IngestCommand
         var coerce = new Option<string[]>("--coerce") { Description = "col:type[:target] parses a string column into a typed one (repeatable)", AllowMultipleArgumentsPerToken = true };
         var impute = new Option<string[]>("--impute") { Description = "col:mean|median|most-frequent|constant[:value] (repeatable)", AllowMultipleArgumentsPerToken = true };
         var dropMissing = new Option<double?>("--drop-missing-above") { Description = "Drop columns whose missing ratio is above this (0..1)" };
-        var rowGroup = new Option<int>("--row-group") { Description = "Rows per Parquet row group", DefaultValueFactory = _ => 65_536 };
+        var rowGroup = new Option<int>("--row-group") { Description = "Rows per Parquet row group", DefaultValueFactory = _ => ParquetSinkOptions.DefaultRowGroupRows };
         var compression = new Option<string>("--compression") { Description = "snappy (default), zstd, gzip (fastest level), lz4 or none", DefaultValueFactory = _ => "snappy" };
         var rollRows = new Option<long>("--roll-rows") { Description = "Start a new file after this many rows (0: no limit)" };
         var rollBytes = new Option<long>("--roll-mb") { Description = "Start a new file after this many MiB (0: no limit)", DefaultValueFactory = _ => 512 };
