@@ -1,15 +1,17 @@
+using System.Globalization;
 using Parquet;
 using Parquet.Schema;
 using StreamMl.Engine;
 
 namespace StreamMl.Connectors.DeadLetters;
 
-/// <summary>Collects dead letters into a Parquet file with columns <c>pipeline, stage, rule, message, location,
-/// partition, offset, raw</c>, a row group every <c>rowGroupRows</c> letters. The file is written under a temporary
-/// name and renamed to <see cref="Path"/> on dispose, so a reader never sees it half written. Thread-safe.
-/// <see cref="Flush"/> writes the pending letters as a row group and forces the temporary file to disk; the Parquet footer
-/// only comes at dispose, so after a crash the letters are on disk but need the footer-less file recovered. Use the
-/// <see cref="JsonLinesDeadLetterSink"/> where every flushed letter must be readable after a crash.</summary>
+/// <summary>Writes dead letters as a folder of Parquet part files (<c>dead.parquet/part-00000.parquet</c>, the layout
+/// Spark and DuckDB read as one dataset) with columns <c>pipeline, stage, rule, message, location, partition, offset,
+/// raw</c>, a row group every <c>rowGroupRows</c> letters. Each <see cref="Flush"/> that has letters to write (the
+/// pipeline flushes before it commits source positions) closes the open part with its footer, forces it to disk and
+/// renames it from a hidden temporary name into place: every flushed letter is in a complete, readable file, and a
+/// crash loses at most the letters since the last flush, whose source positions were never committed. Parts of an
+/// earlier run in the folder are kept; numbering continues after them. Thread-safe.</summary>
 public sealed class ParquetDeadLetterSink : IDeadLetterSink, IDisposable
 {
     private static readonly DataField<string> s_pipeline = new("pipeline");
@@ -20,31 +22,41 @@ public sealed class ParquetDeadLetterSink : IDeadLetterSink, IDisposable
     private static readonly DataField<int> s_partition = new("partition");
     private static readonly DataField<long> s_offset = new("offset");
     private static readonly DataField<string> s_raw = new("raw");
+    private static readonly ParquetSchema s_schema = new(s_pipeline, s_stage, s_rule, s_message, s_location, s_partition, s_offset, s_raw);
 
     private readonly object _gate = new();
     private readonly List<DeadLetter> _buffer = [];
+    private readonly List<string> _published = [];
     private readonly int _rowGroupRows;
-    private readonly string _tempPath;
-    private readonly FileStream _stream;
-    private readonly ParquetWriter _writer;
+    private int _nextPart;
+    private string? _tempPath;
+    private FileStream? _stream;
+    private ParquetWriter? _writer;
     private long _count;
     private bool _disposed;
 
-    /// <summary>Starts a dead-letter file that will appear at <paramref name="path"/> when disposed.</summary>
+    /// <summary>Writes dead letters into the folder <paramref name="path"/> (created when missing).</summary>
     public ParquetDeadLetterSink(string path, int rowGroupRows = 10_000)
     {
         Path = System.IO.Path.GetFullPath(path);
-        var folder = System.IO.Path.GetDirectoryName(Path)!;
-        Directory.CreateDirectory(folder);
-        _tempPath = System.IO.Path.Combine(folder, $".{System.IO.Path.GetFileName(Path)}.{Guid.NewGuid():N}.tmp");
-        _stream = new FileStream(_tempPath, FileMode.CreateNew, FileAccess.ReadWrite);
-        _writer = ParquetWriter.CreateAsync(
-            new ParquetSchema(s_pipeline, s_stage, s_rule, s_message, s_location, s_partition, s_offset, s_raw), _stream).GetAwaiter().GetResult();
+        if (File.Exists(Path))
+            throw new IOException($"{Path} is a file; a Parquet dead-letter path names a folder of part files: remove the file or choose another name");
+        Directory.CreateDirectory(Path);
+        _nextPart = Directory.EnumerateFiles(Path, "part-*.parquet").Select(PartNumber).DefaultIfEmpty(-1).Max() + 1;
         _rowGroupRows = Math.Max(1, rowGroupRows);
     }
 
-    /// <summary>The final path of the file.</summary>
+    /// <summary>The folder holding the part files; read it as one dataset (<c>read_parquet('PATH/*.parquet')</c> in DuckDB).</summary>
     public string Path { get; }
+
+    /// <summary>Full paths of the part files this sink has published, in order.</summary>
+    public IReadOnlyList<string> PublishedParts
+    {
+        get
+        {
+            lock (_gate) return [.. _published];
+        }
+    }
 
     /// <inheritdoc/>
     public long Count => Interlocked.Read(ref _count);
@@ -64,7 +76,8 @@ public sealed class ParquetDeadLetterSink : IDeadLetterSink, IDisposable
     private void WriteGroup()
     {
         if (_buffer.Count == 0) return;
-        using (var group = _writer.CreateRowGroup())
+        var writer = _writer ?? OpenPart();
+        using (var group = writer.CreateRowGroup())
         {
             group.WriteAsync(s_pipeline, _buffer.Select(d => d.Pipeline).ToArray()).GetAwaiter().GetResult();
             group.WriteAsync(s_stage, _buffer.Select(d => d.Stage).ToArray()).GetAwaiter().GetResult();
@@ -79,18 +92,44 @@ public sealed class ParquetDeadLetterSink : IDeadLetterSink, IDisposable
         _buffer.Clear();
     }
 
-    /// <summary>Writes the pending letters as a row group and forces them to disk.</summary>
+    private ParquetWriter OpenPart()
+    {
+        _tempPath = System.IO.Path.Combine(Path, $".{PartName(_nextPart)}.{Guid.NewGuid():N}.tmp");
+        _stream = new FileStream(_tempPath, FileMode.CreateNew, FileAccess.ReadWrite);
+        return _writer = ParquetWriter.CreateAsync(s_schema, new Parquet.Internal.SynchronousStream(_stream)).GetAwaiter().GetResult();
+    }
+
+    /// <summary>Writes the footer of the open part, forces it to disk and renames it into place.</summary>
+    private void PublishPart()
+    {
+        if (_writer is null) return;
+        _writer.DisposeAsync().AsTask().GetAwaiter().GetResult();
+        _stream!.Flush(flushToDisk: true);
+        _stream.Dispose();
+        var final = System.IO.Path.Combine(Path, PartName(_nextPart++));
+        File.Move(_tempPath!, final, overwrite: true);
+        _published.Add(final);
+        (_writer, _stream, _tempPath) = (null, null, null);
+    }
+
+    private static string PartName(int number) => string.Create(CultureInfo.InvariantCulture, $"part-{number:D5}.parquet");
+
+    private static int PartNumber(string path) =>
+        int.TryParse(System.IO.Path.GetFileNameWithoutExtension(path).AsSpan("part-".Length), NumberStyles.None, CultureInfo.InvariantCulture, out var n) ? n : -1;
+
+    /// <summary>Publishes every letter received so far as a complete part file (nothing happens when there is none).</summary>
     public void Flush()
     {
         lock (_gate)
         {
             if (_disposed) return;
             WriteGroup();
-            _stream.Flush(flushToDisk: true);
+            PublishPart();
         }
     }
 
-    /// <summary>Writes the last row group and the footer, then renames the file into place.</summary>
+    /// <summary>Publishes the last letters. A sink that never received one publishes an empty part, so the folder is
+    /// always a readable dataset with the dead-letter columns.</summary>
     public void Dispose()
     {
         lock (_gate)
@@ -98,10 +137,8 @@ public sealed class ParquetDeadLetterSink : IDeadLetterSink, IDisposable
             if (_disposed) return;
             _disposed = true;
             WriteGroup();
-            _writer.DisposeAsync().AsTask().GetAwaiter().GetResult();
-            _stream.Flush(flushToDisk: true);
-            _stream.Dispose();
-            File.Move(_tempPath, Path, overwrite: true);
+            if (_writer is null && _published.Count == 0 && !Directory.EnumerateFiles(Path, "part-*.parquet").Any()) OpenPart();
+            PublishPart();
         }
     }
 }

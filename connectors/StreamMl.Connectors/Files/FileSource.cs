@@ -18,6 +18,10 @@ public sealed class FileSource : IBatchSource
     private readonly HashSet<string> _known = new(StringComparer.Ordinal);
     private readonly Dictionary<string, (long Length, DateTime Written)> _pending = new(StringComparer.Ordinal);
     private readonly Dictionary<int, long> _committed = [];
+    // The end offset of every file read to the end (guarded by _commitGate): a file is done once committed up to it.
+    private readonly Dictionary<int, long> _finalEnds = [];
+    private readonly HashSet<int> _done = [];
+    private readonly Dictionary<int, long> _seenEnds = [];
     private readonly object _commitGate = new();
     private FileReader? _current;
     private int _next;
@@ -25,12 +29,18 @@ public sealed class FileSource : IBatchSource
     private long _filesFailed;
     private DateTime _lastPoll = DateTime.MinValue;
 
-    private FileSource(FileSourceOptions options, List<string> files, Schema schema, SchemaInference? inference)
+    private FileSource(FileSourceOptions options, List<string> files, Schema schema, SchemaInference? inference, List<CheckpointEntry> checkpoint)
     {
         _options = options;
-        _files = files;
-        _formats = [.. files.Select(FormatFor)];
-        foreach (var file in files) _known.Add(file);
+        // Files of the checkpoint keep their partition numbers; files seen for the first time come after them.
+        _files = [.. checkpoint.Select(e => e.Path), .. files.Where(f => !checkpoint.Any(e => e.Path == f))];
+        _formats = [.. _files.Select(FormatFor)];
+        foreach (var file in _files) _known.Add(file);
+        foreach (var entry in checkpoint)
+        {
+            _committed[entry.Partition] = entry.Committed;
+            if (entry.Done) _done.Add(entry.Partition);
+        }
         Schema = schema;
         Inference = inference;
         _context = new ReaderContext(options, schema);
@@ -43,7 +53,8 @@ public sealed class FileSource : IBatchSource
     {
         ArgumentNullException.ThrowIfNull(options);
         if (options.Paths.Count == 0) throw new BadInputException("no input given: add a file, folder or glob to Paths", options.Name);
-        var files = FileResolver.Resolve(options.Paths, allowEmpty: options.Watch);
+        var checkpoint = options.CheckpointPath is { } checkpointPath ? FileCheckpoint.Load(checkpointPath) : [];
+        var files = FileResolver.Resolve(options.Paths, allowEmpty: options.Watch || checkpoint.Count > 0);
         var schema = options.Schema;
         SchemaInference? inference = null;
         if (schema is null)
@@ -55,7 +66,7 @@ public sealed class FileSource : IBatchSource
             schema = inference.Schema;
         }
         if (options.EventTimeColumn is { } eventTime) schema.Require(eventTime, ColumnType.Timestamp);
-        return new FileSource(options, files, schema, inference);
+        return new FileSource(options, files, schema, inference, checkpoint);
     }
 
     /// <inheritdoc/>
@@ -134,10 +145,38 @@ public sealed class FileSource : IBatchSource
                 FailFile(reader, batch, ex);
                 continue;
             }
-            if (reader.Exhausted) CloseCurrent();
+            if (reader.Exhausted)
+            {
+                NoteEnd(reader.Partition, batch);
+                CloseCurrent();
+            }
         }
         batch.Length = row;
+        NoteSeen(batch);
         return true;
+    }
+
+    /// <summary>Remembers where a file read to the end stops, so that a commit reaching it marks the file done.</summary>
+    private void NoteEnd(int partition, ColumnBatch batch)
+    {
+        if (_options.CheckpointPath is null) return;
+        var end = _seenEnds.GetValueOrDefault(partition);
+        foreach (var range in batch.Positions.Ranges)
+            if (range.Partition == partition) end = Math.Max(end, range.End);
+        lock (_commitGate)
+        {
+            _finalEnds[partition] = end;
+            // The file's last batch may have been committed already, in which case no later commit would mark it done.
+            if (MarkDoneFiles()) SaveCheckpoint();
+        }
+    }
+
+    /// <summary>Keeps the furthest position of the current file seen in the batches so far.</summary>
+    private void NoteSeen(ColumnBatch batch)
+    {
+        if (_options.CheckpointPath is null) return;
+        foreach (var range in batch.Positions.Ranges)
+            if (range.End > _seenEnds.GetValueOrDefault(range.Partition)) _seenEnds[range.Partition] = range.End;
     }
 
     private bool OpenNext()
@@ -146,6 +185,7 @@ public sealed class FileSource : IBatchSource
         {
             var partition = _next++;
             var path = _files[partition];
+            if (IsDone(partition)) continue;
             try
             {
                 _current = _formats[partition] switch
@@ -155,6 +195,7 @@ public sealed class FileSource : IBatchSource
                     FileFormat.Parquet => new ParquetFileReader(path, partition, _context),
                     _ => throw new BadInputException("unknown file format", path),
                 };
+                lock (_commitGate) _current.SkipBefore = _committed.GetValueOrDefault(partition);
                 return true;
             }
             catch (Exception ex) when (ex is BadInputException or IOException or InvalidDataException or UnauthorizedAccessException)
@@ -171,6 +212,7 @@ public sealed class FileSource : IBatchSource
     {
         var offset = reader.CurrentOffset;
         batch.Positions.Add(reader.Partition, offset, offset + 1);
+        NoteEnd(reader.Partition, batch);
         _context.Reject("file", $"{Message(ex)} (the last good {reader.OffsetUnit} was near {offset})", reader.Path, reader.OffsetUnit, reader.Partition, offset, "");
         Interlocked.Increment(ref _filesFailed);
         CloseCurrent();
@@ -205,8 +247,11 @@ public sealed class FileSource : IBatchSource
                 {
                     _pending.Remove(full);
                     _known.Add(full);
-                    _files.Add(full);
-                    _formats.Add(FormatFor(full));
+                    lock (_commitGate)
+                    {
+                        _files.Add(full); // read by Commit on the checkpoint thread
+                        _formats.Add(FormatFor(full));
+                    }
                     added = true;
                 }
                 else
@@ -248,14 +293,40 @@ public sealed class FileSource : IBatchSource
         }
     }
 
-    /// <inheritdoc/>
+    /// <summary>Commits the ranges, and with <see cref="FileSourceOptions.CheckpointPath"/> replaces the checkpoint file
+    /// before returning, so a position is durable once the pipeline counts it committed.</summary>
     public void Commit(ReadOnlySpan<SourceRange> ranges)
     {
         lock (_commitGate)
         {
             foreach (var range in ranges)
                 if (!_committed.TryGetValue(range.Partition, out var end) || range.End > end) _committed[range.Partition] = range.End;
+            MarkDoneFiles();
+            SaveCheckpoint();
         }
+    }
+
+    /// <summary>Marks the files read to the end whose every record is committed; true when one was. Holds _commitGate.</summary>
+    private bool MarkDoneFiles()
+    {
+        var marked = false;
+        foreach (var (partition, finalEnd) in _finalEnds)
+            if (finalEnd > 0 && _committed.GetValueOrDefault(partition) >= finalEnd) marked |= _done.Add(partition);
+        return marked;
+    }
+
+    /// <summary>Replaces the checkpoint file. Holds _commitGate.</summary>
+    private void SaveCheckpoint()
+    {
+        if (_options.CheckpointPath is not { } path) return;
+        FileCheckpoint.Save(path, Enumerable.Range(0, _files.Count).Select(p =>
+            new CheckpointEntry(p, _files[p], _committed.GetValueOrDefault(p), _done.Contains(p))));
+    }
+
+    /// <summary>True when the file was read to the end and every record of it is committed (this run or an earlier one).</summary>
+    private bool IsDone(int partition)
+    {
+        lock (_commitGate) return _done.Contains(partition);
     }
 
     /// <inheritdoc/>

@@ -46,6 +46,14 @@ public sealed class FileSourceOptions
     /// <summary>How often a watched folder is listed. Default 1 second.</summary>
     public TimeSpan WatchInterval { get; set; } = TimeSpan.FromSeconds(1);
 
+    /// <summary>A JSON file where the source records what every sink has made durable: the files read to the end and
+    /// the next offset (line, or row for Parquet) of the others. It is replaced atomically at every commit. When it
+    /// exists at start, finished files are not read again, a file read part way resumes after its last committed
+    /// record, and files keep the partition numbers they had (new files are numbered after them), so sinks that name
+    /// their output by source position overwrite their own output on a replay. Rows after the last commit are read
+    /// again (at least once). Default null: positions are committed in memory only.</summary>
+    public string? CheckpointPath { get; set; }
+
     /// <summary>Name in counters and dead letters. Default "files".</summary>
     public string Name { get; set; } = "files";
 }

@@ -78,6 +78,7 @@ public sealed class ParquetSink : IBatchSink
         {
             _writer.PublishAll();
             ReportDurable();
+            _writer.Release();
         }
         return ValueTask.CompletedTask;
     }

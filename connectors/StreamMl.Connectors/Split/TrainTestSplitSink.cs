@@ -188,7 +188,12 @@ public sealed class TrainTestSplitSink : IBatchSink
     /// <inheritdoc/>
     public ValueTask DisposeAsync()
     {
-        if (_train is not null) PublishAll();
+        if (_train is not null)
+        {
+            PublishAll();
+            _train.Release();
+            _test!.Release();
+        }
         return ValueTask.CompletedTask;
     }
 }

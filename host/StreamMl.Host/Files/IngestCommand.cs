@@ -26,6 +26,7 @@ public static class IngestCommand
         var jsonPath = new Option<string[]>("--json-path") { Description = "column=dotted.path for JSON Lines (repeatable)", AllowMultipleArgumentsPerToken = true };
         var eventTime = new Option<string?>("--event-time") { Description = "Timestamp column giving each row's event time" };
         var watch = new Option<bool>("--watch") { Description = "Keep watching the input folders for new files (stop with Ctrl+C)" };
+        var checkpoint = new Option<string?>("--checkpoint") { Description = "Checkpoint file (JSON) of committed input positions: a rerun skips finished files and resumes part-read ones after their last committed row" };
         var required = new Option<string[]>("--required") { Description = "Column that must have a value (repeatable)", AllowMultipleArgumentsPerToken = true };
         var range = new Option<string[]>("--range") { Description = "col:min:max[:reject|filter|null|clip] (repeatable)", AllowMultipleArgumentsPerToken = true };
         var clip = new Option<string[]>("--clip") { Description = "col:min:max, clip outliers to the bounds (repeatable)", AllowMultipleArgumentsPerToken = true };
@@ -35,8 +36,8 @@ public static class IngestCommand
         var coerce = new Option<string[]>("--coerce") { Description = "col:type[:target] parses a string column into a typed one (repeatable)", AllowMultipleArgumentsPerToken = true };
         var impute = new Option<string[]>("--impute") { Description = "col:mean|median|most-frequent|constant[:value] (repeatable)", AllowMultipleArgumentsPerToken = true };
         var dropMissing = new Option<double?>("--drop-missing-above") { Description = "Drop columns whose missing ratio is above this (0..1)" };
-        var rowGroup = new Option<int>("--row-group") { Description = "Rows per Parquet row group", DefaultValueFactory = _ => 65_536 };
-        var compression = new Option<string>("--compression") { Description = "gzip (fastest level), snappy, zstd, lz4 or none", DefaultValueFactory = _ => "gzip" };
+        var rowGroup = new Option<int>("--row-group") { Description = "Rows per Parquet row group", DefaultValueFactory = _ => ParquetSinkOptions.DefaultRowGroupRows };
+        var compression = new Option<string>("--compression") { Description = "snappy (default), zstd, gzip (fastest level), lz4 or none", DefaultValueFactory = _ => "snappy" };
         var rollRows = new Option<long>("--roll-rows") { Description = "Start a new file after this many rows (0: no limit)" };
         var rollBytes = new Option<long>("--roll-mb") { Description = "Start a new file after this many MiB (0: no limit)", DefaultValueFactory = _ => 512 };
         var rollSeconds = new Option<double>("--roll-seconds") { Description = "Start a new file after this many seconds (0: no limit)" };
@@ -51,7 +52,7 @@ public static class IngestCommand
 
         var command = new Command("ingest", "Read CSV / JSON Lines / Parquet files, validate and clean them, and write Parquet with dead letters and a data-quality report")
         {
-            inputs, outputDir, format, schema, inferOnly, sample, delimiter, nullTokens, jsonPath, eventTime, watch,
+            inputs, outputDir, format, schema, inferOnly, sample, delimiter, nullTokens, jsonPath, eventTime, watch, checkpoint,
             required, range, clip, allowed, pattern, dedupe, coerce, impute, dropMissing,
             rowGroup, compression, rollRows, rollBytes, rollSeconds, partitionBy, partitionDate, deadLetters, report,
             splitTest, stratify, seed, plain,
@@ -70,6 +71,7 @@ public static class IngestCommand
                     Delimiter = parse.GetValue(delimiter) is { Length: > 0 } d ? (d == "\\t" ? '\t' : d[0]) : null,
                     EventTimeColumn = parse.GetValue(eventTime),
                     Watch = parse.GetValue(watch),
+                    CheckpointPath = parse.GetValue(checkpoint),
                 };
                 foreach (var input in parse.GetValue(inputs)!) source.Paths.Add(input);
                 foreach (var token in parse.GetValue(nullTokens) ?? []) source.NullTokens.Add(token);

@@ -30,6 +30,46 @@ internal sealed class LongSet
         return true;
     }
 
+    /// <summary>Adds values in order until the set holds more than <paramref name="limit"/>; returns how many were
+    /// taken. One loop with the table in locals: a call per value cost a third of the profile on low-cardinality columns.</summary>
+    public int AddUntil(ReadOnlySpan<long> values, int limit)
+    {
+        var slots = _slots;
+        var used = _used;
+        var mask = slots.Length - 1;
+        var shift = _shift;
+        for (var i = 0; i < values.Length; i++)
+        {
+            var value = values[i];
+            var index = (int)(((ulong)value * 0x9E3779B97F4A7C15UL) >> shift);
+            while (true)
+            {
+                if (!used[index])
+                {
+                    used[index] = true;
+                    slots[index] = value;
+                    if (++Count * 2 > slots.Length)
+                    {
+                        Grow();
+                        (slots, used, mask, shift) = (_slots, _used, _slots.Length - 1, _shift);
+                    }
+                    if (Count > limit) return i + 1;
+                    break;
+                }
+                if (slots[index] == value) break;
+                index = (index + 1) & mask;
+            }
+        }
+        return values.Length;
+    }
+
+    /// <summary>The values in the set, in no particular order.</summary>
+    public IEnumerable<long> Values()
+    {
+        for (var i = 0; i < _slots.Length; i++)
+            if (_used[i]) yield return _slots[i];
+    }
+
     private void Grow()
     {
         var oldSlots = _slots;

@@ -59,9 +59,9 @@ public sealed class DeadLetterSinkTests
         using (var sink = new ParquetDeadLetterSink(path, rowGroupRows: 300))
         {
             WriteConcurrently(sink, 3, 400);
-            Assert.False(File.Exists(path)); // published on dispose only
+            Assert.Empty(Directory.GetFiles(path, "*.parquet")); // nothing published before a flush or dispose
         }
-        var rows = TestData.Query($"SELECT pipeline, stage, rule, message, location, partition, \"offset\", raw FROM read_parquet('{path}') ORDER BY partition, \"offset\"");
+        var rows = TestData.Query($"SELECT pipeline, stage, rule, message, location, partition, \"offset\", raw FROM read_parquet('{path}/*.parquet') ORDER BY partition, \"offset\"");
         Assert.Equal(1200, rows.Count);
         var expected = Enumerable.Range(0, 3).SelectMany(t => Enumerable.Range(0, 400).Select(i => Letter(t, i))).ToList();
         for (var i = 0; i < rows.Count; i++)
@@ -69,6 +69,46 @@ public sealed class DeadLetterSinkTests
             var r = rows[i];
             Assert.Equal(expected[i], new DeadLetter((string)r[0]!, (string)r[1]!, (string)r[2]!, (string)r[3]!, (string)r[4]!, (int)r[5]!, (long)r[6]!, (string)r[7]!));
         }
-        Assert.Empty(Directory.GetFiles(Path.GetDirectoryName(path)!, "*.tmp"));
+        Assert.Empty(Directory.GetFiles(path, "*.tmp"));
+    }
+
+    [Fact]
+    public void Parquet_EachFlushPublishesAPartDuckDbReadsWhileTheSinkIsOpen()
+    {
+        var path = Path.Combine(TestData.TempDir(), "open.parquet");
+        using var sink = new ParquetDeadLetterSink(path, rowGroupRows: 100);
+        WriteConcurrently(sink, 2, 150); // 300 letters: row groups of 100 go into the open part before the flush
+        sink.Flush();
+        var first = Assert.Single(sink.PublishedParts);
+        Assert.Equal(300, TestData.Scalar($"SELECT count(*) FROM read_parquet('{first}')"));
+
+        sink.Write(Letter(7, 1));
+        sink.Flush();
+        sink.Flush(); // nothing new: no empty part
+        Assert.Equal(2, sink.PublishedParts.Count);
+        var rows = TestData.Query($"SELECT partition, \"offset\", rule FROM read_parquet('{path}/*.parquet') ORDER BY partition, \"offset\"");
+        Assert.Equal(301, rows.Count);
+        Assert.Equal((7, 1L, "type"), ((int)rows[^1][0]!, (long)rows[^1][1]!, (string)rows[^1][2]!));
+        Assert.Equal(300, rows.Take(300).Select(r => ((int)r[0]!, (long)r[1]!)).Distinct().Count());
+
+        sink.Write(Letter(8, 2)); // not flushed: a crash here loses it, and its position was never committed
+        Assert.Equal(301, TestData.Scalar($"SELECT count(*) FROM read_parquet('{path}/*.parquet')"));
+    }
+
+    [Fact]
+    public void Parquet_ARestartKeepsEarlierPartsAndAnEmptyRunIsStillReadable()
+    {
+        var path = Path.Combine(TestData.TempDir(), "restart.parquet");
+        using (var sink = new ParquetDeadLetterSink(path)) WriteConcurrently(sink, 1, 10);
+        using (var empty = new ParquetDeadLetterSink(path)) Assert.Equal(0, empty.Count);
+        using (var sink = new ParquetDeadLetterSink(path)) WriteConcurrently(sink, 1, 5);
+        // The empty run adds no part to a folder that has some; the third run numbers its part after the first's.
+        Assert.Equal(["part-00000.parquet", "part-00001.parquet"],
+            Directory.GetFiles(path).Select(Path.GetFileName).Order(StringComparer.Ordinal));
+        Assert.Equal(15, TestData.Scalar($"SELECT count(*) FROM read_parquet('{path}/*.parquet')"));
+
+        var fresh = Path.Combine(TestData.TempDir(), "none.parquet");
+        using (new ParquetDeadLetterSink(fresh)) { }
+        Assert.Equal(0, TestData.Scalar($"SELECT count(*) FROM read_parquet('{fresh}/*.parquet')"));
     }
 }

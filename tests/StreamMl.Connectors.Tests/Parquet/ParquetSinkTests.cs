@@ -10,16 +10,57 @@ namespace StreamMl.Connectors.Tests.Parquet;
 /// <summary>The Parquet sink's files are inspected with ParquetSharp (Arrow's C++ reader) and DuckDB.</summary>
 public sealed class ParquetSinkTests
 {
-    private static async Task<(FileSource Source, ParquetSink Sink)> Run(string input, ParquetSinkOptions sinkOptions, Action<FileSourceOptions>? configure = null)
+    private static async Task<(FileSource Source, ParquetSink Sink)> Run(string input, ParquetSinkOptions sinkOptions,
+        Action<FileSourceOptions>? configure = null, PipelineOptions? pipelineOptions = null)
     {
         var options = new FileSourceOptions();
         options.Paths.Add(input);
         configure?.Invoke(options);
         var source = FileSource.Create(options);
         var sink = new ParquetSink(sinkOptions);
-        await using (var pipeline = Pipeline.From(source).To(sink).Build())
+        await using (var pipeline = Pipeline.From(source, pipelineOptions).To(sink).Build())
             await pipeline.RunAsync();
         return (source, sink);
+    }
+
+    [Theory]
+    [InlineData("bytes")]
+    [InlineData("time")]
+    [InlineData("flush")]
+    public async Task AReplayWithOtherFileBoundaries_LeavesEveryRowExactlyOnce(string mode)
+    {
+        var output = TestData.TempDir();
+        var input = TestData.Data("credit_default", "UCI_Credit_Card.csv");
+        await Run(input, new ParquetSinkOptions { Directory = output, RollRows = 7_000, RowGroupRows = 2_000 });
+        var first = Directory.GetFiles(output, "*.parquet").Select(Path.GetFileName).ToHashSet();
+        Assert.Equal(5, first.Count);
+
+        // The replay cuts its files elsewhere: after every row group (bytes), at every append (age), at every flush.
+        var (replay, pipeline) = mode switch
+        {
+            "bytes" => (new ParquetSinkOptions { Directory = output, RowGroupRows = 1_500, RollBytes = 1 }, null),
+            "time" => (new ParquetSinkOptions { Directory = output, RollInterval = TimeSpan.FromTicks(1) }, null),
+            _ => (new ParquetSinkOptions { Directory = output, PublishOnFlush = true },
+                new PipelineOptions { FlushInterval = TimeSpan.FromMilliseconds(1), BatchCapacity = 1_000 }),
+        };
+        await Run(input, replay, pipelineOptions: pipeline);
+        var second = Directory.GetFiles(output, "*.parquet").Select(Path.GetFileName).ToHashSet();
+        Assert.True(second.Count > 1);
+        Assert.False(second.SetEquals(first)); // the replay's boundaries differ, and the overlapped first-run files are gone
+
+        Assert.Equal(30_000, TestData.Scalar($"SELECT count(*) FROM read_parquet('{TestData.Glob(output)}')"));
+        Assert.Equal(30_000, TestData.Scalar($"SELECT count(DISTINCT ID) FROM read_parquet('{TestData.Glob(output)}')"));
+        Assert.Empty(Directory.GetFiles(output, "*.tmp", SearchOption.AllDirectories));
+    }
+
+    [Fact]
+    public void FileNames_ParseBackToTheirSourceRange()
+    {
+        Assert.True(Connectors.Parquet.Internal.OutputFile.TryParseRange("part-0003.000000000002-0012.000000010001.parquet", "part", out var first, out var last));
+        Assert.Equal((3, 2L), first);
+        Assert.Equal((12, 10_001L), last);
+        Assert.False(Connectors.Parquet.Internal.OutputFile.TryParseRange("part-0003.000000000002.parquet", "part", out _, out _));
+        Assert.False(Connectors.Parquet.Internal.OutputFile.TryParseRange("other-0003.000000000002-0012.000000010001.parquet", "part", out _, out _));
     }
 
     [Fact]

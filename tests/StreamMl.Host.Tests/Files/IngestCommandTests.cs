@@ -85,7 +85,28 @@ public sealed class IngestCommandTests
         Assert.Equal(income.Count(i => i > 10), root.GetProperty("rowsFiltered").GetInt64());
         var impute = root.GetProperty("rules").EnumerateArray().Single(r => r.GetProperty("rule").GetString() == "impute");
         Assert.Equal(kept.Count(l => l[4].Length == 0), impute.GetProperty("changed").GetInt64());
-        Assert.True(File.Exists(deadPath));
+        Assert.True(Directory.Exists(deadPath)); // a Parquet dead-letter path is a folder of part files
+    }
+
+    [Fact]
+    public async Task Checkpoint_ARerunReadsOnlyFilesAddedSince()
+    {
+        var inputs = Temp();
+        File.WriteAllLines(Path.Combine(inputs, "a.csv"), ["k,v", .. Enumerable.Range(0, 700).Select(i => $"{i},{i * 2}")]);
+        var output = Temp();
+        var checkpoint = Path.Combine(Temp(), "ingest.checkpoint.json");
+        string[] Args() => [Path.Combine(inputs, "*.csv"), "-o", output, "--plain", "--schema", "k:int64,v:int64", "--checkpoint", checkpoint];
+
+        var (code, stdout, stderr) = await Ingest(Args());
+        Assert.True(code == 0, stderr + stdout);
+        Assert.Contains("read 700 rows", stdout);
+        Assert.Contains("\"done\": true", File.ReadAllText(checkpoint));
+
+        File.WriteAllLines(Path.Combine(inputs, "b.csv"), ["k,v", .. Enumerable.Range(700, 300).Select(i => $"{i},{i * 2}")]);
+        (code, stdout, stderr) = await Ingest(Args());
+        Assert.True(code == 0, stderr + stdout);
+        Assert.Contains("read 300 rows", stdout); // a.csv is not read again
+        Assert.Equal(Enumerable.Range(0, 1000).Select(i => (long?)i), (await ReadColumn<long>(output, "k")).Order());
     }
 
     [Fact]

@@ -258,6 +258,76 @@ public sealed class ValidationTests
             && validator.RowsOut == batch.Selection.Count).Label($"in={validator.RowsIn} out={validator.RowsOut} rej={validator.RowsRejected} filt={validator.RowsFiltered}");
     }
 
+    [Theory]
+    [InlineData(900, 1)]      // under the limit: exact
+    [InlineData(1_025, 3)]    // just past it: the estimate starts from the exact set
+    [InlineData(20_000, 5)]
+    [InlineData(300_000, 7)]
+    public void DistinctEstimate_IsWithinThreeStandardErrorsOfTheExactCount(int distinct, int repeats)
+    {
+        // Values repeat in shuffled order, with nulls, spread over batches, on every path: dense int64 (vectorised),
+        // int64 with nulls (scalar loop) and float64.
+        var random = new Random(distinct);
+        var values = Enumerable.Range(0, distinct * repeats).Select(i => (long)(i % distinct) * 104_729 - 5_000_000).OrderBy(_ => random.Next()).ToArray();
+        foreach (var (type, withNulls) in new[] { (ColumnType.Int64, false), (ColumnType.Int64, true), (ColumnType.Float64, false) })
+        {
+            var field = new Field("v", type);
+            var stats = new ColumnStats(field);
+            using var batch = new ColumnBatch(new Schema(field), 4096);
+            for (var start = 0; start < values.Length; start += 4096)
+            {
+                var n = Math.Min(4096, values.Length - start);
+                batch.Reset();
+                for (var i = 0; i < n; i++)
+                {
+                    if (type == ColumnType.Int64) batch[0].Values<long>()[i] = values[start + i];
+                    else batch[0].Values<double>()[i] = values[start + i];
+                }
+                if (withNulls) batch[0].SetNull(n - 1);
+                batch.Length = n;
+                stats.Add(batch, batch[0]);
+            }
+            var exact = values.Where((_, i) => !withNulls || (i % 4096 != 4095 && i != values.Length - 1)).Distinct().Count();
+            if (distinct <= ColumnStats.ExactDistinctLimit)
+            {
+                Assert.True(stats.DistinctIsExact);
+                Assert.Equal(exact, stats.Distinct);
+            }
+            else
+            {
+                Assert.False(stats.DistinctIsExact);
+                Assert.InRange(stats.Distinct, exact * (1 - 3 * 0.0163), exact * (1 + 3 * 0.0163));
+            }
+        }
+    }
+
+    [Property(MaxTest = 60)]
+    public Property ColumnStats_DenseIntegersMatchLinq(long[] raw)
+    {
+        // Values below 2^40 keep every partial sum exact, so the vectorised sum must equal LINQ's exactly.
+        var values = raw.Select(v => v % (1L << 40)).ToArray();
+        var field = new Field("v", ColumnType.Int64);
+        using var batch = new ColumnBatch(new Schema(field), Math.Max(1, values.Length));
+        values.CopyTo(batch[0].Values<long>());
+        batch.Length = values.Length;
+        var stats = new ColumnStats(field);
+        stats.Add(batch, batch[0]);
+        var ok = stats.Count == values.Length && stats.Nulls == 0
+            && (values.Length == 0 ? stats.Min is null : stats.Min == values.Min() && stats.Max == values.Max() && stats.Mean == values.Sum(v => (double)v) / values.Length)
+            && stats.Distinct == values.Distinct().Count();
+        return ok.Label($"n={values.Length} min={stats.Min} max={stats.Max} mean={stats.Mean} distinct={stats.Distinct}");
+    }
+
+    [Property(MaxTest = 40)]
+    public Property DistinctEstimate_VectorisedHashingSetsTheSameRegistersAsTheScalarReference(long[] values)
+    {
+        var vectorised = new byte[4096];
+        var scalar = new byte[4096];
+        ColumnStats.AddHashes(vectorised, values);
+        foreach (var value in values) ColumnStats.AddHash(scalar, (ulong)BitConverter.DoubleToInt64Bits(value));
+        return vectorised.AsSpan().SequenceEqual(scalar).Label($"{values.Length} values");
+    }
+
     [Fact]
     public void DistinctEstimate_PastTheExactLimitIsWithinFivePercent()
     {

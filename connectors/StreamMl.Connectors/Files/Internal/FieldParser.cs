@@ -39,6 +39,11 @@ internal static class FieldParser
                 column.Values<double>()[row] = d;
                 return true;
             case ColumnType.Int32:
+                if (TryParsePlainInteger(text, out var plain) && plain is >= int.MinValue and <= int.MaxValue)
+                {
+                    column.Values<int>()[row] = (int)plain;
+                    return true;
+                }
                 if (!int.TryParse(text, IntStyle, CultureInfo.InvariantCulture, out var i))
                 {
                     if (!TryParseIntegralDouble(text, int.MinValue, int.MaxValue, out var wide)) return false;
@@ -47,7 +52,7 @@ internal static class FieldParser
                 column.Values<int>()[row] = i;
                 return true;
             case ColumnType.Int64:
-                if (!long.TryParse(text, IntStyle, CultureInfo.InvariantCulture, out var l)
+                if (!TryParsePlainInteger(text, out var l) && !long.TryParse(text, IntStyle, CultureInfo.InvariantCulture, out l)
                     && !TryParseIntegralDouble(text, -9_007_199_254_740_992, 9_007_199_254_740_992, out l)) return false;
                 column.Values<long>()[row] = l;
                 return true;
@@ -66,6 +71,42 @@ internal static class FieldParser
                 return false;
         }
     }
+
+    /// <summary>The common case of an integer field, an optional minus sign and up to 18 ASCII digits, parsed without
+    /// the general number parser (which handles signs, white space and cultures, and took half the CSV source's time
+    /// on the credit file's 25 integer columns). False for anything else, which then takes the general path.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static bool TryParsePlainInteger(ReadOnlySpan<char> text, out long value)
+    {
+        value = 0;
+        var negative = !text.IsEmpty && text[0] == '-';
+        var digits = negative ? text[1..] : text;
+        if (digits.IsEmpty || digits.Length > 18) return false;
+        // Two digits per step halves the multiply-add chain that bounds this loop.
+        long result = 0;
+        var i = 0;
+        if ((digits.Length & 1) != 0)
+        {
+            result = (uint)(digits[0] - '0');
+            if (result > 9) return false;
+            i = 1;
+        }
+        for (; i < digits.Length; i += 2)
+        {
+            var high = (uint)(digits[i] - '0');
+            var low = (uint)(digits[i + 1] - '0');
+            if (high > 9 || low > 9) return false;
+            result = result * 100 + high * 10 + low;
+        }
+        value = negative ? -result : result;
+        return true;
+    }
+
+    /// <summary>True when <paramref name="text"/> starts with a digit, or a sign or point and a digit: never white space
+    /// or one of the words a float parser also accepts (NaN, Infinity), which null tokens may be.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static bool StartsLikeNumber(ReadOnlySpan<char> text) =>
+        text.Length > 0 && (char.IsAsciiDigit(text[0]) || (text.Length > 1 && text[0] is '-' or '.' or '+' && char.IsAsciiDigit(text[1])));
 
     /// <summary>Integers written in exponent or decimal form by other tools (R writes 100000 as <c>1e+05</c>, pandas
     /// writes <c>3.0</c>): accepted when the value is whole and exactly representable.</summary>

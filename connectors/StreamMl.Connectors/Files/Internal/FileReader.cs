@@ -69,6 +69,11 @@ internal abstract class FileReader(string path, int partition, ReaderContext con
     /// <summary>"line" or "row": what an offset counts in this format.</summary>
     public abstract string OffsetUnit { get; }
 
+    /// <summary>Records at offsets below this were made durable by an earlier run (see
+    /// <see cref="FileSourceOptions.CheckpointPath"/>): they are passed over without being parsed, counted or
+    /// dead-lettered again. Default 0.</summary>
+    public long SkipBefore { get; set; }
+
     /// <summary>True once every record was read.</summary>
     public bool Exhausted { get; protected set; }
 

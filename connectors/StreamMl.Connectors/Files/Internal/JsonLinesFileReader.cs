@@ -165,6 +165,7 @@ internal sealed class JsonLinesFileReader : FileReader
                 break;
             }
             var line = _lines.LineNumber;
+            if (line < SkipBefore) continue;
             batch.Positions.Add(Partition, line, line + 1);
             if (bytes.IsEmpty || bytes.IndexOfAnyExcept((byte)' ', (byte)'\t') < 0) continue;
             _generation++;

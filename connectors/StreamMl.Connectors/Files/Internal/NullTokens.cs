@@ -13,7 +13,12 @@ internal sealed class NullTokens
         _lookup = set.GetAlternateLookup<ReadOnlySpan<char>>();
         _firstChars = System.Buffers.SearchValues.Create([.. set.Select(t => t[0]).Distinct()]);
         _maxLength = set.Count == 0 ? 0 : set.Max(t => t.Length);
+        AnyLooksNumeric = set.Any(t => FieldParser.StartsLikeNumber(t) || FieldParser.TryParsePlainInteger(t, out _));
     }
+
+    /// <summary>True when a token could be read as a number (a sentinel such as <c>-999</c>): numeric fields must
+    /// then be checked against the tokens before they are parsed.</summary>
+    public bool AnyLooksNumeric { get; }
 
     public bool IsNull(ReadOnlySpan<char> text)
     {

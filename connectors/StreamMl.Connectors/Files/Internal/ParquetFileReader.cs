@@ -74,6 +74,11 @@ internal sealed class ParquetFileReader : FileReader
                 Exhausted = true;
                 break;
             }
+            if (_rowBase + _groupPosition < SkipBefore)
+            {
+                _groupPosition = (int)Math.Min(_groupRows, SkipBefore - _rowBase);
+                continue;
+            }
             var take = Math.Min(batch.Capacity - row, _groupRows - _groupPosition);
             for (var f = 0; f < _fields.Length; f++)
             {

@@ -63,7 +63,7 @@ internal sealed class OutputFile
         Directory.CreateDirectory(_folder);
         _tempPath = Path.Combine(_folder, $".{_options.FilePrefix}-{Guid.NewGuid():N}.parquet.tmp");
         _stream = new FileStream(_tempPath, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None, 1 << 16);
-        _writer = ParquetWriter.CreateAsync(_schema, _stream, _parquetOptions).GetAwaiter().GetResult();
+        _writer = ParquetWriter.CreateAsync(_schema, new SynchronousStream(_stream), _parquetOptions).GetAwaiter().GetResult();
         FirstSequence = sequence;
         OpenedAt = DateTime.UtcNow;
         Rows = 0;
@@ -95,12 +95,54 @@ internal sealed class OutputFile
             $"{_options.FilePrefix}-{_first.Partition:D4}.{_first.Offset:D12}-{_last.Partition:D4}.{_last.Offset:D12}.parquet");
         var final = Path.Combine(_folder, name);
         File.Move(_tempPath!, final, overwrite: true);
+        RemoveReplayedFiles(name);
         _writer = null;
         _stream = null;
         _tempPath = null;
         FirstSequence = -1;
         Rows = 0;
         return final;
+    }
+
+    /// <summary>The replay rule: a published file replaces every file of the folder whose source range overlaps its own.
+    /// One run never writes overlapping files into a folder (positions only grow), so an overlap means these rows were
+    /// written before, by a run that crashed before committing them or by an earlier run over the same input, whose
+    /// file boundaries may differ when files roll by time or bytes or publish on flush. Rows of a removed file beyond
+    /// this file's range come back in the replay's next files: they were never committed, so the replay reads them
+    /// again. The new file is renamed into place first, so a reader may briefly see a row twice but never miss one.</summary>
+    private void RemoveReplayedFiles(string published)
+    {
+        foreach (var path in Directory.EnumerateFiles(_folder, _options.FilePrefix + "-*.parquet"))
+        {
+            var name = Path.GetFileName(path);
+            if (name == published || !TryParseRange(name, _options.FilePrefix, out var first, out var last)) continue;
+            if (Compare(first, _last) <= 0 && Compare(_first, last) <= 0) File.Delete(path);
+        }
+    }
+
+    /// <summary>Reads the source range from a name made by <see cref="Publish"/>: <c>prefix-PPPP.OOOOOOOOOOOO-PPPP.OOOOOOOOOOOO.parquet</c>.</summary>
+    internal static bool TryParseRange(string name, string prefix, out (int Partition, long Offset) first, out (int Partition, long Offset) last)
+    {
+        first = last = default;
+        if (!name.StartsWith(prefix + "-", StringComparison.Ordinal) || !name.EndsWith(".parquet", StringComparison.Ordinal)) return false;
+        var parts = name[(prefix.Length + 1)..^".parquet".Length].Split('-');
+        return parts.Length == 2 && TryParsePosition(parts[0], out first) && TryParsePosition(parts[1], out last);
+    }
+
+    private static bool TryParsePosition(string text, out (int Partition, long Offset) position)
+    {
+        position = default;
+        var dot = text.IndexOf('.', StringComparison.Ordinal);
+        if (dot <= 0 || !int.TryParse(text.AsSpan(0, dot), NumberStyles.None, CultureInfo.InvariantCulture, out var partition)
+            || !long.TryParse(text.AsSpan(dot + 1), NumberStyles.None, CultureInfo.InvariantCulture, out var offset)) return false;
+        position = (partition, offset);
+        return true;
+    }
+
+    /// <summary>Returns the column buffers to the pool (after the file was published or abandoned).</summary>
+    public void Release()
+    {
+        foreach (var column in _columns) column.Release();
     }
 
     /// <summary>Drops an unpublished file (after a failure): the temporary name never becomes visible.</summary>

@@ -53,6 +53,12 @@ internal sealed class PartitionedWriter
             },
             CompressionLevel = System.IO.Compression.CompressionLevel.Fastest,
         };
+        // Integer columns as DELTA_BINARY_PACKED (Parquet 2 encoding, read by DuckDB, Arrow, Spark): on the credit file's
+        // 25 long columns it shrinks the data 5x before the codec sees it, so encoding plus compression took less than
+        // half the time of plain encoding (docs/BENCHMARKS.md, Files section).
+        foreach (var (field, dataField) in _written.Select((w, i) => (w.Field, _dataFields[i])))
+            if (field.Type is ColumnType.Int32 or ColumnType.Int64)
+                _parquetOptions.ColumnEncodingHints[dataField.Path.ToString()] = EncodingHint.DeltaBinaryPacked;
     }
 
     /// <summary>Columns written, in file order.</summary>
@@ -153,6 +159,12 @@ internal sealed class PartitionedWriter
     public void Abandon()
     {
         foreach (var file in _files.Values) file.Abandon();
+    }
+
+    /// <summary>Returns every file's buffers to the pool; call once every file is published or abandoned.</summary>
+    public void Release()
+    {
+        foreach (var file in _files.Values) file.Release();
     }
 
     private string PartitionKey(ColumnBatch batch, int row)

@@ -1,0 +1,90 @@
+using System.Runtime.InteropServices;
+using System.Text.Json;
+using StreamMl.Engine;
+
+namespace StreamMl.Connectors.Files.Internal;
+
+/// <summary>What a file source has made durable, per file: its partition number, the next offset to read (line for
+/// CSV and JSON Lines, row for Parquet) and whether it was read to the end.</summary>
+internal sealed record CheckpointEntry(int Partition, string Path, long Committed, bool Done);
+
+/// <summary>Reads and writes the checkpoint file of a <see cref="FileSource"/>: JSON, replaced atomically (written to a
+/// temporary file, forced to disk, renamed over the old one, and the folder synced) so a crash at any moment leaves
+/// either the old or the new checkpoint, never a torn one.</summary>
+internal static partial class FileCheckpoint
+{
+    private const int Version = 1;
+
+    public static List<CheckpointEntry> Load(string path)
+    {
+        if (!File.Exists(path)) return [];
+        try
+        {
+            using var document = JsonDocument.Parse(File.ReadAllBytes(path));
+            var root = document.RootElement;
+            if (root.GetProperty("version").GetInt32() != Version)
+                throw new BadInputException($"checkpoint version {root.GetProperty("version")} is not {Version}: delete the file to read everything again", path);
+            var entries = root.GetProperty("files").EnumerateArray()
+                .Select(f => new CheckpointEntry(f.GetProperty("partition").GetInt32(), f.GetProperty("path").GetString()!,
+                    f.GetProperty("committed").GetInt64(), f.GetProperty("done").GetBoolean()))
+                .OrderBy(e => e.Partition).ToList();
+            for (var i = 0; i < entries.Count; i++)
+                if (entries[i].Partition != i)
+                    throw new BadInputException($"partitions must be numbered 0..{entries.Count - 1} without gaps, found {entries[i].Partition} at position {i}: delete the file to read everything again", path);
+            return entries;
+        }
+        catch (Exception ex) when (ex is JsonException or KeyNotFoundException or InvalidOperationException or FormatException)
+        {
+            throw new BadInputException($"not a valid file-source checkpoint ({ex.Message}): delete it to read everything again", path);
+        }
+    }
+
+    public static void Save(string path, IEnumerable<CheckpointEntry> entries)
+    {
+        var folder = System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(path))!;
+        Directory.CreateDirectory(folder);
+        var temp = System.IO.Path.Combine(folder, $".{System.IO.Path.GetFileName(path)}.{Guid.NewGuid():N}.tmp");
+        using (var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write))
+        {
+            using (var json = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true }))
+            {
+                json.WriteStartObject();
+                json.WriteNumber("version", Version);
+                json.WriteStartArray("files");
+                foreach (var entry in entries)
+                {
+                    json.WriteStartObject();
+                    json.WriteNumber("partition", entry.Partition);
+                    json.WriteString("path", entry.Path);
+                    json.WriteNumber("committed", entry.Committed);
+                    json.WriteBoolean("done", entry.Done);
+                    json.WriteEndObject();
+                }
+                json.WriteEndArray();
+                json.WriteEndObject();
+            }
+            stream.Flush(flushToDisk: true);
+        }
+        File.Move(temp, path, overwrite: true);
+        SyncFolder(folder);
+    }
+
+    /// <summary>Makes the rename itself durable: on Linux and macOS a rename is only on disk once its folder is synced.</summary>
+    private static void SyncFolder(string folder)
+    {
+        if (OperatingSystem.IsWindows()) return; // NTFS journals the rename with the metadata
+        var fd = Open(folder, 0 /* O_RDONLY */);
+        if (fd < 0) return;
+        try { _ = FSync(fd); }
+        finally { _ = Close(fd); }
+    }
+
+    [LibraryImport("libc", EntryPoint = "open", StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int Open(string path, int flags);
+
+    [LibraryImport("libc", EntryPoint = "fsync")]
+    private static partial int FSync(int fd);
+
+    [LibraryImport("libc", EntryPoint = "close")]
+    private static partial int Close(int fd);
+}
