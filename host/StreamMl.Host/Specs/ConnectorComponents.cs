@@ -248,13 +248,13 @@ internal static class ConnectorComponents
         };
     }
 
-    /// <summary><c>{ kind: parquet, path: out/, prefix: part, row_group_rows: 65536, compression: snappy|zstd|none,
+    /// <summary><c>{ kind: parquet, path: out/, prefix: part, row_group_rows: 16384, compression: snappy|zstd|none,
     /// columns: [..], exclude: [..], partition_by: col }</c></summary>
     private static Func<PipelineRuntime, IBatchSink>? ParquetSinkFactory(SpecNode node, SpecContext context)
     {
         var path = node.String("path", required: true);
         var prefix = node.String("prefix") ?? "part";
-        var rowGroup = node.Int("row_group_rows", min: 1) ?? 65_536;
+        var rowGroup = node.Int("row_group_rows", min: 1) ?? ParquetSinkOptions.DefaultRowGroupRows;
         var compression = node.Choice("compression", ["snappy", "zstd", "none"], fallback: "snappy") switch
         {
             "zstd" => ParquetCompression.Zstd,

@@ -7,10 +7,11 @@ using Xunit.Abstractions;
 
 namespace StreamMl.Connectors.Tests.Contracts;
 
-/// <summary>The file source over a file of each format it reads.</summary>
-public abstract class FileSourceContract(ITestOutputHelper output) : SourceContract(output)
+/// <summary>The file source over a file of each format it reads, resuming from its checkpoint file.</summary>
+public abstract class FileSourceContract(ITestOutputHelper output) : ResumableSourceContract(output)
 {
     private readonly string _directory = TestData.TempDir();
+    private readonly string _checkpoint = Path.Combine(TestData.TempDir(), "files.checkpoint");
 
     protected string PathFor(string extension) => Path.Combine(_directory, "contract" + extension);
 
@@ -26,7 +27,7 @@ public abstract class FileSourceContract(ITestOutputHelper output) : SourceContr
 
     protected override IBatchSource CreateSource()
     {
-        var options = new FileSourceOptions { Schema = ContractRecord.Schema };
+        var options = new FileSourceOptions { Schema = ContractRecord.Schema, CheckpointPath = _checkpoint };
         options.Paths.Add(_path!);
         return FileSource.Create(options);
     }
