@@ -160,6 +160,43 @@ public sealed class ParquetSinkTests
     }
 
     [Fact]
+    public async Task GroupMembersSharingAFolder_KeepEachOthersFiles_WhileASinglePartitionReplayStillReplaces()
+    {
+        // Two consumer-group members write Kafka partitions {0, 2} and {1} into one folder. Member A's file spans
+        // positions 0000.* to 0002.*, which lexically contains member B's partition 1: B's file must survive A's publication.
+        var output = TestData.TempDir();
+        async Task WriteAsync(params (int Partition, int Start, int Rows)[] runs)
+        {
+            var sink = new ParquetSink(new ParquetSinkOptions { Directory = output });
+            await sink.OpenAsync(SinkContext.Standalone(s_schema), CancellationToken.None);
+            var sequence = 0L;
+            foreach (var (partition, start, rows) in runs)
+            {
+                using var batch = Batch(partition * 1_000 + start, rows);
+                for (var i = 0; i < rows; i++)
+                {
+                    batch.RowPartitionsBuffer[i] = partition;
+                    batch.RowOffsetsBuffer[i] = start + i;
+                }
+                sink.Write(batch, sequence++);
+            }
+            await sink.DisposeAsync();
+        }
+        long Count(string where = "true") => TestData.Scalar($"SELECT count(*) FROM read_parquet('{TestData.Glob(output)}') WHERE {where}");
+
+        await WriteAsync((1, 0, 100));                 // member B
+        await WriteAsync((0, 0, 100), (2, 0, 100));    // member A
+        Assert.Equal(300, Count());
+        Assert.Equal(100, Count("id BETWEEN 1000 AND 1999"));
+
+        // A crashed run of partition 1 replayed with other file boundaries still replaces the overlapping file.
+        await WriteAsync((1, 0, 150));
+        Assert.Equal(100, Count("id BETWEEN 0 AND 999"));
+        Assert.Equal(150, Count("id BETWEEN 1000 AND 1999"));
+        Assert.Equal(100, Count("id BETWEEN 2000 AND 2999"));
+    }
+
+    [Fact]
     public async Task FilesAreInvisibleUntilPublished_AndDurabilityFollowsPublication()
     {
         var output = TestData.TempDir();

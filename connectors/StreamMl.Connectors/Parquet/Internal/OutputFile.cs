@@ -46,8 +46,15 @@ internal sealed class OutputFile
         foreach (var column in _columns) column.Append(batch[column.BatchColumn], rows, contiguous);
         var offsets = batch.RowOffsets;
         var partitions = batch.RowPartitions;
+        // Rows of several partitions (a Kafka batch) interleave, so the range is the smallest and largest position.
         var first = (partitions[rows[0]], offsets[rows[0]]);
-        var last = (partitions[rows[^1]], offsets[rows[^1]]);
+        var last = first;
+        foreach (var row in rows)
+        {
+            var position = (partitions[row], offsets[row]);
+            if (Compare(position, first) < 0) first = position;
+            if (Compare(position, last) > 0) last = position;
+        }
         if (Rows == 0 || Compare(first, _first) < 0) _first = first;
         if (Rows == 0 || Compare(last, _last) > 0) _last = last;
         _buffered += rows.Length;
@@ -110,13 +117,18 @@ internal sealed class OutputFile
     /// file boundaries may differ when files roll by time or bytes or publish on flush. Rows of a removed file beyond
     /// this file's range come back in the replay's next files: they were never committed, so the replay reads them
     /// again. The new file is renamed into place first, so a reader may briefly see a row twice but never miss one.</summary>
+    /// <remarks>Only files of a single partition take part: the range of a file over several partitions (a consumer-group
+    /// member's Kafka partitions) also spans partitions it never read, which another member may be writing into the same
+    /// folder, so such files neither replace nor are replaced (a replay then leaves duplicates, never a gap).</remarks>
     private void RemoveReplayedFiles(string published)
     {
+        if (_first.Partition != _last.Partition) return;
         foreach (var path in Directory.EnumerateFiles(_folder, _options.FilePrefix + "-*.parquet"))
         {
             var name = Path.GetFileName(path);
             if (name == published || !TryParseRange(name, _options.FilePrefix, out var first, out var last)) continue;
-            if (Compare(first, _last) <= 0 && Compare(_first, last) <= 0) File.Delete(path);
+            if (first.Partition != last.Partition || first.Partition != _first.Partition) continue;
+            if (first.Offset <= _last.Offset && _first.Offset <= last.Offset) File.Delete(path);
         }
     }
 
