@@ -11,7 +11,8 @@ namespace StreamMl.Connectors.DeadLetters;
 /// pipeline flushes before it commits source positions) closes the open part with its footer, forces it to disk and
 /// renames it from a hidden temporary name into place: every flushed letter is in a complete, readable file, and a
 /// crash loses at most the letters since the last flush, whose source positions were never committed. Parts of an
-/// earlier run in the folder are kept; numbering continues after them. Thread-safe.</summary>
+/// earlier run in the folder are kept; numbering continues after them, skipping a number another sink writing into the
+/// same folder took meanwhile (a part is never replaced). Thread-safe.</summary>
 public sealed class ParquetDeadLetterSink : IDeadLetterSink, IDisposable
 {
     private static readonly DataField<string> s_pipeline = new("pipeline");
@@ -106,8 +107,20 @@ public sealed class ParquetDeadLetterSink : IDeadLetterSink, IDisposable
         _writer.DisposeAsync().AsTask().GetAwaiter().GetResult();
         _stream!.Flush(flushToDisk: true);
         _stream.Dispose();
-        var final = System.IO.Path.Combine(Path, PartName(_nextPart++));
-        File.Move(_tempPath!, final, overwrite: true);
+        // Another sink may write parts into the same folder (group members, an overlapping restart): never replace one.
+        string final;
+        while (true)
+        {
+            final = System.IO.Path.Combine(Path, PartName(_nextPart++));
+            try
+            {
+                File.Move(_tempPath!, final, overwrite: false);
+                break;
+            }
+            catch (IOException) when (File.Exists(final))
+            {
+            }
+        }
         _published.Add(final);
         (_writer, _stream, _tempPath) = (null, null, null);
     }
