@@ -147,7 +147,7 @@ public sealed class FileSource : IBatchSource
             }
             if (reader.Exhausted)
             {
-                NoteEnd(reader.Partition, batch);
+                NoteEnd(reader, batch);
                 CloseCurrent();
             }
         }
@@ -157,10 +157,13 @@ public sealed class FileSource : IBatchSource
     }
 
     /// <summary>Remembers where a file read to the end stops, so that a commit reaching it marks the file done.</summary>
-    private void NoteEnd(int partition, ColumnBatch batch)
+    private void NoteEnd(FileReader reader, ColumnBatch batch)
     {
         if (_options.CheckpointPath is null) return;
-        var end = _seenEnds.GetValueOrDefault(partition);
+        var partition = reader.Partition;
+        // Records an earlier run committed were passed over without a position: the file ends at least there. A file
+        // without records (a header only) ends at 0 and is done at once.
+        var end = Math.Max(_seenEnds.GetValueOrDefault(partition), reader.SkipBefore);
         foreach (var range in batch.Positions.Ranges)
             if (range.Partition == partition) end = Math.Max(end, range.End);
         lock (_commitGate)
@@ -212,7 +215,7 @@ public sealed class FileSource : IBatchSource
     {
         var offset = reader.CurrentOffset;
         batch.Positions.Add(reader.Partition, offset, offset + 1);
-        NoteEnd(reader.Partition, batch);
+        NoteEnd(reader, batch);
         _context.Reject("file", $"{Message(ex)} (the last good {reader.OffsetUnit} was near {offset})", reader.Path, reader.OffsetUnit, reader.Partition, offset, "");
         Interlocked.Increment(ref _filesFailed);
         CloseCurrent();
@@ -311,7 +314,7 @@ public sealed class FileSource : IBatchSource
     {
         var marked = false;
         foreach (var (partition, finalEnd) in _finalEnds)
-            if (finalEnd > 0 && _committed.GetValueOrDefault(partition) >= finalEnd) marked |= _done.Add(partition);
+            if (_committed.GetValueOrDefault(partition) >= finalEnd) marked |= _done.Add(partition);
         return marked;
     }
 
