@@ -55,6 +55,7 @@ public sealed class FileSource : IBatchSource
         if (options.Paths.Count == 0) throw new BadInputException("no input given: add a file, folder or glob to Paths", options.Name);
         var checkpoint = options.CheckpointPath is { } checkpointPath ? FileCheckpoint.Load(checkpointPath) : [];
         var files = FileResolver.Resolve(options.Paths, allowEmpty: options.Watch || checkpoint.Count > 0);
+        files.RemoveAll(IsCheckpointOf(options)); // a checkpoint kept in an input folder is not data
         var schema = options.Schema;
         SchemaInference? inference = null;
         if (schema is null)
@@ -243,7 +244,7 @@ public sealed class FileSource : IBatchSource
             foreach (var file in Directory.EnumerateFiles(folder, "*", SearchOption.AllDirectories).Order(StringComparer.Ordinal))
             {
                 var full = Path.GetFullPath(file);
-                if (_known.Contains(full) || !IsWatchCandidate(folder, file, pattern)) continue;
+                if (_known.Contains(full) || !IsWatchCandidate(folder, file, pattern) || IsCheckpointOf(_options)(full)) continue;
                 var info = new FileInfo(full);
                 var state = (info.Length, info.LastWriteTimeUtc);
                 if (_pending.TryGetValue(full, out var previous) && previous == state)
@@ -274,6 +275,9 @@ public sealed class FileSource : IBatchSource
             return false;
         return pattern.IsMatch(Path.GetRelativePath(folder, file).Replace('\\', '/')) && FileResolver.IsKnownFormat(file);
     }
+
+    private static Predicate<string> IsCheckpointOf(FileSourceOptions options) =>
+        options.CheckpointPath is { } checkpoint ? file => file == Path.GetFullPath(checkpoint) : _ => false;
 
     private FileFormat FormatFor(string path) => FormatFor(_options, path);
 

@@ -45,3 +45,42 @@ public sealed class CheckpointDoneTests
         Assert.True(doc.RootElement.GetProperty("files")[0].GetProperty("done").GetBoolean());
     }
 }
+
+/// <summary>The checkpoint file is never read as input, even when it sits in an input folder.</summary>
+public sealed class CheckpointInInputFolderTests
+{
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task ACheckpointInTheInputFolder_IsNotReadAsData(bool watch)
+    {
+        var dir = TestData.TempDir();
+        File.WriteAllText(Path.Combine(dir, "a.csv"), "id,v\n1,2.5\n2,3.5\n");
+        var options = new FileSourceOptions
+        {
+            Schema = SchemaText.Parse("id:int64,v:float64"), CheckpointPath = Path.Combine(dir, "files.checkpoint.json"),
+            Watch = watch, WatchInterval = TimeSpan.FromMilliseconds(20),
+        };
+        options.Paths.Add(dir);
+        for (var run = 0; run < 2; run++)
+        {
+            File.WriteAllText(Path.Combine(dir, $"b{run}.csv"), $"id,v\n{10 + run},1.5\n");
+            var source = FileSource.Create(options);
+            var sink = new CollectingSink();
+            await using (var pipeline = Pipeline.From(source, new PipelineOptions { FlushInterval = TimeSpan.FromMilliseconds(20) }).To(sink).Build())
+            {
+                if (watch)
+                {
+                    await pipeline.StartAsync();
+                    await sink.WaitForAsync(run == 0 ? 3 : 1, TimeSpan.FromSeconds(20));
+                    await Task.Delay(400); // the idle checkpoint file would be picked up by the watcher by now
+                    await pipeline.StopAsync();
+                }
+                else await pipeline.RunAsync();
+            }
+            Assert.DoesNotContain(options.CheckpointPath, source.Files);
+            Assert.Equal(0, source.RecordsRejected);
+            Assert.Equal(run == 0 ? 3 : 1, sink.Count);
+        }
+    }
+}
