@@ -84,3 +84,38 @@ public sealed class CheckpointInInputFolderTests
         }
     }
 }
+
+/// <summary>Resuming a CSV file after a line whose quote is never closed.</summary>
+public sealed class CheckpointAfterAnUnclosedQuoteTests
+{
+    [Fact]
+    public async Task AResumeAfterAnUnclosedQuote_DeliversEveryRowAfterTheCheckpoint()
+    {
+        var dir = TestData.TempDir();
+        var path = Path.Combine(dir, "a.csv");
+        using (var writer = new StreamWriter(path))
+        {
+            writer.WriteLine("id,v");
+            writer.WriteLine("1,1.5");
+            writer.WriteLine("\"2,never closed"); // line 3: dead-lettered; the first run restarted parsing at line 4
+            for (var id = 4; id <= 2_001; id++) writer.WriteLine(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{id},{id * 0.5}"));
+        }
+        var options = new FileSourceOptions { Schema = SchemaText.Parse("id:int64,v:float64"), CheckpointPath = Path.Combine(dir, "state", "cp.json") };
+        options.Paths.Add(path);
+
+        // A full run tells what the file holds; its checkpoint is then rewound to line 1,000 as a crash would leave it.
+        var full = new CollectingSink();
+        await using (var pipeline = Pipeline.From(FileSource.Create(options)).To(full).Build())
+            await pipeline.RunAsync();
+        Assert.Equal(1 + 1_998, full.Count);
+        Assert.Equal([2L, .. Enumerable.Range(4, 1_998).Select(line => (long)line)], full.Rows.Select(r => r.Offset).Order());
+        File.WriteAllText(options.CheckpointPath, JsonSerializer.Serialize(new { version = 1, files = new[] { new { partition = 0, path, committed = 1_000L, done = false } } }));
+
+        var source = FileSource.Create(options);
+        var resumed = new CollectingSink();
+        await using (var pipeline = Pipeline.From(source).To(resumed).Build())
+            await pipeline.RunAsync();
+        Assert.Equal(Enumerable.Range(1_000, 1_002).Select(line => (long)line), resumed.Rows.Select(r => r.Offset).Order());
+        Assert.Equal(0, source.RecordsRejected);
+    }
+}

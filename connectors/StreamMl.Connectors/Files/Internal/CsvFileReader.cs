@@ -20,6 +20,9 @@ internal sealed unsafe class CsvFileReader : FileReader
     private TextReader _text;
     private Stream _stream;
     private long _lineBase;
+    // Sep numbers the first row of a reader without a header from line 2 (its end is right): after a restart that row
+    // starts on the restart line.
+    private bool _firstAfterRestart;
     private long _line;
 
     public CsvFileReader(string path, int partition, ReaderContext context) : base(path, partition, context)
@@ -84,10 +87,17 @@ internal sealed unsafe class CsvFileReader : FileReader
                 break;
             }
             var current = _reader.Current;
-            var line = _lineBase + current.LineNumberFrom;
+            var line = _firstAfterRestart ? _lineBase + 1 : _lineBase + current.LineNumberFrom;
             var next = _lineBase + current.LineNumberToExcl;
+            _firstAfterRestart = false;
             _line = line;
-            if (line < SkipBefore) continue;
+            if (line < SkipBefore)
+            {
+                // A record running past the resume point is a quote that is never closed: the run that committed these
+                // lines dead-lettered its first line and parsed on, so this one restarts where that run's commit ended.
+                if (next > SkipBefore) Restart(SkipBefore - 1);
+                continue;
+            }
             var span = current.Span;
             if (current.ColCount == 1 && span.IsWhiteSpace())
             {
@@ -192,6 +202,7 @@ internal sealed unsafe class CsvFileReader : FileReader
         _text.Dispose();
         (_reader, _text, _stream) = OpenReader(Path, separator, badLine, hasHeader: false);
         _lineBase = badLine;
+        _firstAfterRestart = true;
     }
 
     private static int IndexOf(IReadOnlyList<string> header, string name)
