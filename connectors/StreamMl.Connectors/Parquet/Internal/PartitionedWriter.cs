@@ -85,7 +85,13 @@ internal sealed class PartitionedWriter
     /// selected row when the mask is empty.</summary>
     public void Write(ColumnBatch batch, long sequence, ReadOnlySpan<byte> mask = default)
     {
+        WriteRows(batch, sequence, mask);
+        // Only once every row is in a file: a batch whose write failed must never count as durable.
         _lastSequence = sequence;
+    }
+
+    private void WriteRows(ColumnBatch batch, long sequence, ReadOnlySpan<byte> mask)
+    {
         if (_rows.Length < batch.Length) _rows = new int[batch.Capacity];
         var count = 0;
         var selection = batch.Selection;
