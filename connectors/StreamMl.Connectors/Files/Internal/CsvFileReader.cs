@@ -104,9 +104,12 @@ internal sealed unsafe class CsvFileReader : FileReader
                 batch.Positions.Add(Partition, line, next);
                 continue; // blank lines are not records
             }
-            if (current.ColCount != _headerCount)
+            // A quote never closed swallows the following lines into one record: its field count is wrong, or, when the
+            // quote opens the last field, its raw text holds an odd number of quotes (a closed field has them in pairs).
+            var swallowed = next - line > 1 && span.Contains('"') && (current.ColCount != _headerCount || span.Count('"') % 2 != 0);
+            if (swallowed || current.ColCount != _headerCount)
             {
-                if (next - line > 1 && span.Contains('"'))
+                if (swallowed)
                 {
                     var firstLine = span.IndexOfAny('\r', '\n') is var nl and >= 0 ? span[..nl].ToString() : span.ToString();
                     batch.Positions.Add(Partition, line, line + 1);
