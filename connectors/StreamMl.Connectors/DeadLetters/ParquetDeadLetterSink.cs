@@ -1,6 +1,7 @@
 using System.Globalization;
 using Parquet;
 using Parquet.Schema;
+using StreamMl.Connectors.Internal;
 using StreamMl.Engine;
 
 namespace StreamMl.Connectors.DeadLetters;
@@ -114,7 +115,7 @@ public sealed class ParquetDeadLetterSink : IDeadLetterSink, IDisposable
             final = System.IO.Path.Combine(Path, PartName(_nextPart++));
             try
             {
-                File.Move(_tempPath!, final, overwrite: false);
+                DurableFolder.Publish(_tempPath!, final, overwrite: false);
                 break;
             }
             catch (IOException) when (File.Exists(final))

@@ -368,7 +368,7 @@ public sealed class HttpSource : IBatchSource
                 JsonSerializer.Serialize(stream, new SavedCheckpoint(point.Value.Token, point.Value.Skip));
                 stream.Flush(flushToDisk: true);
             }
-            File.Move(temp, path, overwrite: true);
+            DurableFolder.Publish(temp, path, overwrite: true);
         }
         catch (IOException ex)
         {

@@ -1,5 +1,5 @@
-using System.Runtime.InteropServices;
 using System.Text.Json;
+using StreamMl.Connectors.Internal;
 using StreamMl.Engine;
 
 namespace StreamMl.Connectors.Files.Internal;
@@ -11,7 +11,7 @@ internal sealed record CheckpointEntry(int Partition, string Path, long Committe
 /// <summary>Reads and writes the checkpoint file of a <see cref="FileSource"/>: JSON, replaced atomically (written to a
 /// temporary file, forced to disk, renamed over the old one, and the folder synced) so a crash at any moment leaves
 /// either the old or the new checkpoint, never a torn one.</summary>
-internal static partial class FileCheckpoint
+internal static class FileCheckpoint
 {
     private const int Version = 1;
 
@@ -65,26 +65,6 @@ internal static partial class FileCheckpoint
             }
             stream.Flush(flushToDisk: true);
         }
-        File.Move(temp, path, overwrite: true);
-        SyncFolder(folder);
+        DurableFolder.Publish(temp, path, overwrite: true);
     }
-
-    /// <summary>Makes the rename itself durable: on Linux and macOS a rename is only on disk once its folder is synced.</summary>
-    private static void SyncFolder(string folder)
-    {
-        if (OperatingSystem.IsWindows()) return; // NTFS journals the rename with the metadata
-        var fd = Open(folder, 0 /* O_RDONLY */);
-        if (fd < 0) return;
-        try { _ = FSync(fd); }
-        finally { _ = Close(fd); }
-    }
-
-    [LibraryImport("libc", EntryPoint = "open", StringMarshalling = StringMarshalling.Utf8)]
-    private static partial int Open(string path, int flags);
-
-    [LibraryImport("libc", EntryPoint = "fsync")]
-    private static partial int FSync(int fd);
-
-    [LibraryImport("libc", EntryPoint = "close")]
-    private static partial int Close(int fd);
 }

@@ -1,6 +1,7 @@
 using System.Globalization;
 using Parquet;
 using Parquet.Schema;
+using StreamMl.Connectors.Internal;
 
 namespace StreamMl.Connectors.Parquet.Internal;
 
@@ -101,7 +102,7 @@ internal sealed class OutputFile
         var name = string.Create(CultureInfo.InvariantCulture,
             $"{_options.FilePrefix}-{_first.Partition:D4}.{_first.Offset:D12}-{_last.Partition:D4}.{_last.Offset:D12}.parquet");
         var final = Path.Combine(_folder, name);
-        File.Move(_tempPath!, final, overwrite: true);
+        DurableFolder.Publish(_tempPath!, final, overwrite: true);
         RemoveReplayedFiles(name);
         _writer = null;
         _stream = null;
