@@ -120,10 +120,12 @@ internal sealed class JsonRowDecoder
             if (reader.TokenType == JsonTokenType.EndObject) return true;
             // PropertyName: the field predicted for this position when its name matches, else the path lookup.
             var field = prefixLength == 0 ? Predicted(position) : -1;
+            var pathCopied = false;
             var pathLength = 0;
             if (field < 0 || !reader.ValueTextEquals(_topLevelNames[field]))
             {
                 pathLength = CopyName(ref reader, prefixLength);
+                pathCopied = true;
                 field = _lookup.TryGetValue(_path.AsSpan(0, pathLength), out var found) ? found : -1;
                 if (prefixLength == 0) Predict(position, field);
             }
@@ -133,7 +135,7 @@ internal sealed class JsonRowDecoder
             {
                 case JsonTokenType.StartObject:
                     if (depth >= MaxDepth) { reader.Skip(); break; }
-                    if (pathLength == 0) pathLength = CopyName(_topLevelNames[field]!);
+                    if (!pathCopied) pathLength = CopyName(_topLevelNames[field]!);
                     _path[pathLength] = '.';
                     if (!ReadObject(ref reader, batch, row, pathLength + 1, depth + 1, ref error)) return false;
                     break;
