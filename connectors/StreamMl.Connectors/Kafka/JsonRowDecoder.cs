@@ -92,6 +92,12 @@ internal sealed class JsonRowDecoder
             error = $"malformed JSON at byte {ex.BytePositionInLine}: {FirstLine(ex.Message)}";
             return false;
         }
+        catch (InvalidOperationException ex) when (ex.InnerException is DecoderFallbackException)
+        {
+            // Utf8JsonReader checks structure, not text: a name or string that is not UTF-8 fails when transcoded.
+            error = "a property name or string is not valid UTF-8 text";
+            return false;
+        }
         for (var i = 0; i < _fields.Length; i++)
         {
             if (_seen[i]) continue;

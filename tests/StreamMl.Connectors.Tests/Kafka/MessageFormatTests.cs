@@ -147,6 +147,24 @@ public sealed class MessageFormatTests
     }
 
     [Fact]
+    public void Json_with_invalid_utf8_in_a_name_or_a_string_is_a_decode_error_not_an_exception()
+    {
+        var decoder = Decoder(new MessageCodecOptions());
+        using var batch = new ColumnBatch(s_schema, 1);
+        byte[][] payloads =
+        [
+            [.. "{\"name\":\"a"u8, 0xFF, .. "\",\"count\":1}"u8],
+            [.. "{\"na"u8, 0xC3, .. "me\":\"a\",\"count\":1}"u8],
+            [.. "{\"count\":1,\"x"u8, 0xFE, .. "\":{\"y\":2}}"u8],
+        ];
+        foreach (var payload in payloads)
+        {
+            Assert.False(decoder.TryDecodeRow(payload, batch, 0, out var error));
+            Assert.Contains("UTF-8", error);
+        }
+    }
+
+    [Fact]
     public void Csv_lines_with_quotes_and_empty_fields_decode_like_a_plain_reference_split()
     {
         var decoder = Decoder(new MessageCodecOptions { Format = MessageFormat.Csv });
