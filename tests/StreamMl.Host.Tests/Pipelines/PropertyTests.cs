@@ -134,4 +134,30 @@ public sealed class PropertyTests
         }
         return ok.Label(detail);
     }
+    [Fact]
+    public void Row_reference_drift_window_times_span_only_the_rows_it_measured()
+    {
+        // Rows rejected upstream are not part of a window's statistics, so their event times must not widen its span.
+        var settings = new DriftSettings(["x"]) { ReferenceRows = 10, WindowRows = 10, Bins = 2 };
+        var state = new DriftState(settings);
+        var monitor = new RowReferenceDrift(settings, state, new EventHub(), "p");
+        var schema = monitor.Bind(new Schema(new Field("x", ColumnType.Float32)));
+        using var batch = new ColumnBatch(schema, 22);
+        batch.Length = 22;
+        for (var r = 0; r < 22; r++)
+        {
+            batch[0].SetValid(r);
+            batch.Values<float>(0)[r] = r;
+            batch.EventTimesBuffer[r] = 1_000_000L * (r + 1);
+        }
+        // Rows 10 and 21 are rejected: the window holds rows 11..20 and nothing after it.
+        batch.Selection.Deselect(10);
+        batch.Selection.Deselect(21);
+        monitor.Process(batch, StageContext.Standalone("drift"));
+
+        var window = Assert.Single(state.Report("p", 0).Windows);
+        Assert.Equal(10, window.Rows);
+        Assert.Equal(12_000_000L, window.StartMicros);
+        Assert.Equal(21_000_000L, window.EndMicros);
+    }
 }
