@@ -92,6 +92,12 @@ internal sealed class JsonRowDecoder
             error = $"malformed JSON at byte {ex.BytePositionInLine}: {FirstLine(ex.Message)}";
             return false;
         }
+        catch (InvalidOperationException ex) when (ex.InnerException is DecoderFallbackException)
+        {
+            // Utf8JsonReader checks structure, not text: a name or string that is not UTF-8 fails when transcoded.
+            error = "a property name or string is not valid UTF-8 text";
+            return false;
+        }
         for (var i = 0; i < _fields.Length; i++)
         {
             if (_seen[i]) continue;
@@ -120,10 +126,12 @@ internal sealed class JsonRowDecoder
             if (reader.TokenType == JsonTokenType.EndObject) return true;
             // PropertyName: the field predicted for this position when its name matches, else the path lookup.
             var field = prefixLength == 0 ? Predicted(position) : -1;
+            var pathCopied = false;
             var pathLength = 0;
             if (field < 0 || !reader.ValueTextEquals(_topLevelNames[field]))
             {
                 pathLength = CopyName(ref reader, prefixLength);
+                pathCopied = true;
                 field = _lookup.TryGetValue(_path.AsSpan(0, pathLength), out var found) ? found : -1;
                 if (prefixLength == 0) Predict(position, field);
             }
@@ -133,7 +141,7 @@ internal sealed class JsonRowDecoder
             {
                 case JsonTokenType.StartObject:
                     if (depth >= MaxDepth) { reader.Skip(); break; }
-                    if (pathLength == 0) pathLength = CopyName(_topLevelNames[field]!);
+                    if (!pathCopied) pathLength = CopyName(_topLevelNames[field]!);
                     _path[pathLength] = '.';
                     if (!ReadObject(ref reader, batch, row, pathLength + 1, depth + 1, ref error)) return false;
                     break;

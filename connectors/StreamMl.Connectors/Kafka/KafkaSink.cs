@@ -131,6 +131,13 @@ public sealed class KafkaSink : IBatchSink
         {
             if (batch.Selection.Count > 0)
             {
+                // The scratch gathers the selected rows of a partly rejected batch: it must hold a whole batch, and
+                // pipelines may run batches above the default capacity it started with.
+                if (_scratch is null || _scratch.Capacity < batch.Length)
+                {
+                    _scratch?.Dispose();
+                    _scratch = new ColumnBatch(batch.Schema, batch.Capacity);
+                }
                 message.Key = null!;
                 message.Value = _encoder.EncodeBatch(batch, _scratch);
                 message.Timestamp = Timestamp.Default;

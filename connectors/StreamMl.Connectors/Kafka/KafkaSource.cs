@@ -609,7 +609,17 @@ public sealed class KafkaSource : IBatchSource
                 source._failedPayload = [];
                 return 0;
             }
-            if (source._decoder.TryDecodeRow(data, source._batch!, source._row, out var error)) return 1;
+            string? error;
+            try
+            {
+                if (source._decoder.TryDecodeRow(data, source._batch!, source._row, out error)) return 1;
+            }
+            catch (Exception ex) when (ex is not OutOfMemoryException)
+            {
+                // An exception out of a deserializer reaches Consume as a ConsumeException after librdkafka has moved
+                // past the message, which would lose it: it becomes a dead letter like any undecodable payload.
+                error = $"the {source._decoder.Format} decoder failed: {ex.Message}";
+            }
             source._decodeError = error;
             source._failedPayload = data.ToArray();
             return 0;

@@ -83,10 +83,12 @@ internal sealed class RowReferenceDrift : IBatchOperator
             {
                 _window!.Process(_scratch, context);
                 _windowRows += selected;
-                foreach (var time in batch.EventTimes[start..end])
+                var times = batch.EventTimes;
+                for (var row = start; row < end; row++)
                 {
-                    _windowStart = Math.Min(_windowStart, time);
-                    _windowEnd = Math.Max(_windowEnd, time);
+                    if (!batch.Selection.IsSelected(row)) continue; // rejected rows are not in the window
+                    _windowStart = Math.Min(_windowStart, times[row]);
+                    _windowEnd = Math.Max(_windowEnd, times[row]);
                 }
                 if (_windowRows == _settings.WindowRows) CloseWindow();
             }

@@ -92,4 +92,44 @@ public sealed class KafkaSinkAllocationTests
         }).Order(StringComparer.Ordinal).ToList();
         Assert.Equal(expected.Order(StringComparer.Ordinal).ToList(), actual);
     }
+    [Fact]
+    public async Task Arrow_sink_writes_a_partly_rejected_batch_larger_than_the_default_capacity()
+    {
+        // Pipelines may run batches above ColumnBatch.DefaultCapacity; the Arrow sink gathers the selected rows of a
+        // partly rejected batch into a scratch batch, which must hold them all.
+        using var cluster = new KafkaMockCluster();
+        const string topic = "arrow-big";
+        var sink = new KafkaSink(new KafkaSinkOptions
+        {
+            BootstrapServers = cluster.BootstrapServers, Topic = topic, Codec = new MessageCodecOptions { Format = MessageFormat.ArrowIpc },
+        });
+        await sink.OpenAsync(SinkContext.Standalone(s_schema), default);
+        using var batch = Batch(ColumnBatch.DefaultCapacity * 2, 3);
+        batch.Selection.Deselect(5);
+        try
+        {
+            sink.Write(batch, 0);
+            sink.Flush();
+        }
+        finally
+        {
+            await sink.DisposeAsync();
+        }
+
+        // Read back with Apache Arrow's own reader.
+        var message = Assert.Single(cluster.ReadAll(topic, 1));
+        using var reader = new Apache.Arrow.Ipc.ArrowStreamReader(new MemoryStream(message.Message.Value));
+        var rows = 0;
+        var scores = new List<float>();
+        while (reader.ReadNextRecordBatch() is { } recordBatch)
+            using (recordBatch)
+            {
+                rows += recordBatch.Length;
+                var column = (Apache.Arrow.FloatArray)recordBatch.Column("score");
+                for (var i = 0; i < column.Length; i++) scores.Add(column.GetValue(i)!.Value);
+            }
+        Assert.Equal(batch.Length - 1, rows);
+        var expected = Enumerable.Range(0, batch.Length).Where(r => r != 5).Select(r => batch.Values<float>(1)[r]);
+        Assert.Equal(expected, scores);
+    }
 }

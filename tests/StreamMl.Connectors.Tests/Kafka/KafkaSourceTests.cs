@@ -116,6 +116,36 @@ public sealed class KafkaSourceTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task Json_with_invalid_utf8_is_dead_lettered_not_skipped()
+    {
+        // A decoder exception inside the value deserializer used to surface as a ConsumeException, which the source
+        // logged and skipped: the message was neither delivered nor dead-lettered, and later offsets were committed.
+        using var cluster = new KafkaMockCluster();
+        var payloads = Enumerable.Range(0, 100).Select(i => i % 10 == 4
+            ? [.. "{\"device\":\"d"u8, 0xFF, .. "\",\"count\":1}"u8]
+            : Encoding.UTF8.GetBytes(Json(i))).ToList();
+        cluster.ProduceBytes("utf8", payloads);
+
+        var source = new KafkaSource(Options(cluster, "utf8", "g-utf8"));
+        var sink = new CollectingSink();
+        await using var pipeline = Pipeline.From(source, new PipelineOptions { Name = "utf8" }).To(sink).Build();
+        await pipeline.StartAsync();
+        await sink.WaitForAsync(90, TimeSpan.FromSeconds(60));
+        var until = DateTime.UtcNow.AddSeconds(20);
+        while (pipeline.DeadLetters.Count < 10 && DateTime.UtcNow < until) await Task.Delay(50);
+        await pipeline.StopAsync();
+
+        Assert.Equal(90, sink.Count);
+        var letters = ((CollectingDeadLetterSink)pipeline.DeadLetters).Letters;
+        Assert.Equal(10, letters.Count);
+        Assert.All(letters, l => Assert.Contains("UTF-8", l.Message, StringComparison.Ordinal));
+        // Keyless messages may all land on one partition; the partitions that hold messages are committed to their ends.
+        var committed = cluster.Committed("utf8", "g-utf8");
+        foreach (var (partition, end) in cluster.EndOffsets("utf8").Where(p => p.Value > 0))
+            Assert.Equal(end, committed[partition]);
+    }
+
+    [Fact]
     public async Task Two_members_of_one_group_split_the_partitions_and_the_survivor_takes_over_without_losing_records()
     {
         using var cluster = new KafkaMockCluster();

@@ -110,6 +110,61 @@ public sealed class MessageFormatTests
     }
 
     [Fact]
+    public void Json_object_under_an_empty_property_name_is_skipped_like_any_unknown_property()
+    {
+        // "" is a valid JSON property name; an object under it must not crash the decoder, in the first message or
+        // after the decoder has learned a property order.
+        var decoder = Decoder(new MessageCodecOptions());
+        using var batch = new ColumnBatch(s_schema, 2);
+        var first = """{"":{"count":5},"name":"a","count":3}""";
+        Assert.True(decoder.TryDecodeRow(Encoding.UTF8.GetBytes(first), batch, 0, out var error), error);
+        var second = """{"name":"b","":{"count":9,"deeper":{"x":1}},"total":4}""";
+        Assert.True(decoder.TryDecodeRow(Encoding.UTF8.GetBytes(second), batch, 1, out error), error);
+        batch.Length = 2;
+        Assert.Equal("a", batch[0].Dictionary![batch[0].Values<int>()[0]]);
+        Assert.Equal(3, batch[3].Values<int>()[0]);
+        Assert.Equal("b", batch[0].Dictionary![batch[0].Values<int>()[1]]);
+        Assert.False(batch[3].IsValid(1));
+        Assert.Equal(4L, batch[4].Values<long>()[1]);
+    }
+
+    [Fact]
+    public void Json_escaped_duplicate_and_missing_properties_decode_like_JsonDocument_after_a_learned_order()
+    {
+        // The order learned from one message must not leak into the next: escaped names match their unescaped field,
+        // the last of duplicate names wins as in the DOM's enumeration, and absent properties are null, not stale.
+        var decoder = Decoder(new MessageCodecOptions());
+        using var batch = new ColumnBatch(s_schema, 1);
+        Assert.True(decoder.TryDecodeRow("""{"name":"a","temp":1.5,"pressure":2.5,"count":1,"total":2,"ok":true,"at":3}"""u8, batch, 0, out var error), error);
+        Assert.True(decoder.TryDecodeRow("""{"name":"b","count":7,"count":8,"temp":{"pressure":9}}"""u8, batch, 0, out error), error);
+        Assert.Equal("b", batch[0].Dictionary![batch[0].Values<int>()[0]]);
+        Assert.Equal(8, batch[3].Values<int>()[0]);
+        Assert.False(batch[1].IsValid(0));
+        Assert.False(batch[2].IsValid(0));
+        Assert.False(batch[4].IsValid(0));
+        Assert.False(batch[5].IsValid(0));
+        Assert.False(batch[6].IsValid(0));
+    }
+
+    [Fact]
+    public void Json_with_invalid_utf8_in_a_name_or_a_string_is_a_decode_error_not_an_exception()
+    {
+        var decoder = Decoder(new MessageCodecOptions());
+        using var batch = new ColumnBatch(s_schema, 1);
+        byte[][] payloads =
+        [
+            [.. "{\"name\":\"a"u8, 0xFF, .. "\",\"count\":1}"u8],
+            [.. "{\"na"u8, 0xC3, .. "me\":\"a\",\"count\":1}"u8],
+            [.. "{\"count\":1,\"x"u8, 0xFE, .. "\":{\"y\":2}}"u8],
+        ];
+        foreach (var payload in payloads)
+        {
+            Assert.False(decoder.TryDecodeRow(payload, batch, 0, out var error));
+            Assert.Contains("UTF-8", error);
+        }
+    }
+
+    [Fact]
     public void Csv_lines_with_quotes_and_empty_fields_decode_like_a_plain_reference_split()
     {
         var decoder = Decoder(new MessageCodecOptions { Format = MessageFormat.Csv });

@@ -96,4 +96,51 @@ public sealed class PostgresSinkAllocationTests(ITestOutputHelper output)
             : writes / 2 * (large.Length + small.Length);
         Assert.Equal((long)expected, (long)(await count.ExecuteScalarAsync())!);
     }
+    [Fact]
+    public async Task Upsert_keeps_working_when_the_target_table_changes_or_the_session_is_killed_between_batches()
+    {
+        // The merge is prepared once per connection: a changed, dropped-and-recreated table or a terminated backend
+        // must not fail later batches or lose their rows.
+        if (TestServices.Postgres(output) is not { } pg) return;
+        var table = "schemachange_" + Guid.NewGuid().ToString("N")[..10];
+        var sink = new PostgresSink(new PostgresSinkOptions
+        {
+            Connection = new PostgresConnectionOptions { ConnectionString = pg },
+            Table = table,
+            KeyColumns = ["device", "hour"],
+            RetryDelay = TimeSpan.FromMilliseconds(50),
+        });
+        await sink.OpenAsync(SinkContext.Standalone(s_schema), default);
+        await using var admin = new NpgsqlConnection(pg);
+        await admin.OpenAsync();
+        async Task Sql(string text)
+        {
+            await using var command = new NpgsqlCommand(text, admin);
+            await command.ExecuteNonQueryAsync();
+        }
+        using var batch = Batch(100, 1);
+        try
+        {
+            sink.Write(batch, 0);
+            await Sql($"ALTER TABLE {table} ADD COLUMN note text DEFAULT 'n'");
+            sink.Write(batch, 1);
+            await Sql($"ALTER TABLE {table} ALTER COLUMN mean TYPE numeric");
+            sink.Write(batch, 2);
+            await Sql($"DROP TABLE {table}; CREATE TABLE {table} (device text, hour integer, mean double precision, seen timestamptz, alarm boolean, PRIMARY KEY (device, hour))");
+            sink.Write(batch, 3);
+            await using (var kill = new NpgsqlCommand(
+                "SELECT count(*) FILTER (WHERE pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name LIKE 'streamml-%' AND pid <> pg_backend_pid()", admin))
+                Assert.True((long)(await kill.ExecuteScalarAsync())! >= 1, "no sink session was terminated");
+            sink.Write(batch, 4);
+        }
+        finally
+        {
+            await sink.DisposeAsync();
+        }
+        await using var count = new NpgsqlCommand($"SELECT count(*), sum(mean) FROM {table}", admin);
+        await using var reader = await count.ExecuteReaderAsync();
+        await reader.ReadAsync();
+        Assert.Equal(100L, reader.GetInt64(0));
+        Assert.Equal(Enumerable.Range(0, 100).Sum(r => r * 0.5 + 1), reader.GetDouble(1), 6);
+    }
 }

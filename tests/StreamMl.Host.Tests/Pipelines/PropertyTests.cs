@@ -87,4 +87,77 @@ public sealed class PropertyTests
             .Label($"psi {drift.Psi} vs {psi}, status {drift.Status} vs {status}, mean {drift.CurrentMean} vs {current.Average()}, " +
                    $"windows {report.Windows.Count}");
     }
+    [Property(MaxTest = 40)]
+    public Property Row_reference_drift_counts_selected_rows_and_skips_nulls_across_uneven_batches(PositiveInt seed)
+    {
+        // Rejected rows (deselected) and nulls spread over batches of 37 rows: the reference is the first selected
+        // rows, each window the next selected rows, and a null in one segment must not leak into the next.
+        var random = new Random(seed.Get);
+        const int reference = 200, window = 150, batchRows = 37, total = 37 * 20;
+        var values = Enumerable.Range(0, total).Select(_ => (float)(random.NextDouble() * 10)).ToArray();
+        var selected = Enumerable.Range(0, total).Select(_ => random.NextDouble() > 0.2).ToArray();
+        var valid = Enumerable.Range(0, total).Select(_ => random.NextDouble() > 0.1).ToArray();
+
+        var settings = new DriftSettings(["x"]) { ReferenceRows = reference, WindowRows = window, Bins = 5 };
+        var state = new DriftState(settings);
+        var monitor = new RowReferenceDrift(settings, state, new EventHub(), "p");
+        var schema = monitor.Bind(new Schema(new Field("x", ColumnType.Float32)));
+        using var batch = new ColumnBatch(schema, batchRows);
+        for (var start = 0; start < total; start += batchRows)
+        {
+            batch.Reset();
+            batch.Length = batchRows;
+            for (var r = 0; r < batchRows; r++)
+            {
+                if (valid[start + r]) { batch[0].SetValid(r); batch.Values<float>(0)[r] = values[start + r]; }
+                else batch[0].SetNull(r);
+                if (!selected[start + r]) batch.Selection.Deselect(r);
+            }
+            monitor.Process(batch, StageContext.Standalone("drift"));
+        }
+        var report = state.Report("p", 0);
+
+        var rows = Enumerable.Range(0, total).Where(i => selected[i]).ToArray();
+        double Mean(IEnumerable<int> ids) => ids.Where(i => valid[i]).Average(i => (double)values[i]);
+        var referenceMean = Mean(rows.Take(reference));
+        var windows = (rows.Length - reference) / window;
+        var ok = report.Windows.Count == windows && report.ReferenceRows == reference;
+        var detail = $"windows {report.Windows.Count} vs {windows}";
+        for (var w = 0; ok && w < windows; w++)
+        {
+            var expectedMean = Mean(rows.Skip(reference + w * window).Take(window));
+            var got = report.Windows[w];
+            var feature = got.Features.Single();
+            ok = got.Rows == window && got.FirstRow == reference + w * window
+                && Math.Abs(feature.CurrentMean - expectedMean) < 1e-4 && Math.Abs(feature.ReferenceMean - referenceMean) < 1e-4;
+            detail = $"window {w}: rows {got.Rows}, first {got.FirstRow}, mean {feature.CurrentMean} vs {expectedMean}, reference {feature.ReferenceMean} vs {referenceMean}";
+        }
+        return ok.Label(detail);
+    }
+    [Fact]
+    public void Row_reference_drift_window_times_span_only_the_rows_it_measured()
+    {
+        // Rows rejected upstream are not part of a window's statistics, so their event times must not widen its span.
+        var settings = new DriftSettings(["x"]) { ReferenceRows = 10, WindowRows = 10, Bins = 2 };
+        var state = new DriftState(settings);
+        var monitor = new RowReferenceDrift(settings, state, new EventHub(), "p");
+        var schema = monitor.Bind(new Schema(new Field("x", ColumnType.Float32)));
+        using var batch = new ColumnBatch(schema, 22);
+        batch.Length = 22;
+        for (var r = 0; r < 22; r++)
+        {
+            batch[0].SetValid(r);
+            batch.Values<float>(0)[r] = r;
+            batch.EventTimesBuffer[r] = 1_000_000L * (r + 1);
+        }
+        // Rows 10 and 21 are rejected: the window holds rows 11..20 and nothing after it.
+        batch.Selection.Deselect(10);
+        batch.Selection.Deselect(21);
+        monitor.Process(batch, StageContext.Standalone("drift"));
+
+        var window = Assert.Single(state.Report("p", 0).Windows);
+        Assert.Equal(10, window.Rows);
+        Assert.Equal(12_000_000L, window.StartMicros);
+        Assert.Equal(21_000_000L, window.EndMicros);
+    }
 }
