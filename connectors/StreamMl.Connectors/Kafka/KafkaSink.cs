@@ -112,6 +112,7 @@ public sealed class KafkaSink : IBatchSink
             DeliveryReportFields = "none",
         };
         _options.Security.ApplyTo(config);
+        KafkaDeliverySettings.Check(_options.Config, KafkaDeliverySettings.Sink, $"Kafka sink {_options.Topic}");
         foreach (var (k, v) in _options.Config) config.Set(k, v);
         _producer = new ProducerBuilder<byte[], byte[]>(config)
             .SetLogHandler((_, m) => _log.Library((LogLevel)m.LevelAs(LogLevelType.MicrosoftExtensionsLogging), $"{m.Facility}: {m.Message}"))

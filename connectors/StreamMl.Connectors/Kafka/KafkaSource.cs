@@ -118,6 +118,7 @@ public sealed class KafkaSource : IBatchSource
             ClientId = $"streamml-{_pipeline}",
         };
         _options.Security.ApplyTo(config);
+        KafkaDeliverySettings.Check(_options.Config, KafkaDeliverySettings.Source, $"Kafka source {string.Join(",", _options.Topics)}");
         foreach (var (key, value) in _options.Config) config.Set(key, value);
         _consumer = new ConsumerBuilder<int, int>(config)
             .SetKeyDeserializer(new KeyReader(this))

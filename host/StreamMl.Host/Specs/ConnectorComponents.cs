@@ -47,7 +47,7 @@ internal static class ConnectorComponents
 
     /// <summary>Extra librdkafka properties (<c>config: { session.timeout.ms: 6000 }</c>). Properties that hold a secret
     /// are refused: they belong in <c>security</c>, as references.</summary>
-    private static Dictionary<string, string> KafkaConfigOf(SpecNode node)
+    private static Dictionary<string, string> KafkaConfigOf(SpecNode node, IReadOnlyList<string> reserved)
     {
         var config = new Dictionary<string, string>(StringComparer.Ordinal);
         if (node.Child("config") is not { } configNode) return config;
@@ -62,6 +62,8 @@ internal static class ConnectorComponents
             if (name.Contains("password", StringComparison.OrdinalIgnoreCase) || name.Contains("secret", StringComparison.OrdinalIgnoreCase)
                 || name.StartsWith("sasl.", StringComparison.OrdinalIgnoreCase) || name.StartsWith("ssl.key", StringComparison.OrdinalIgnoreCase))
                 configNode.Child(name)!.Error($"'{configNode.Path}.{name}' may hold a secret; set it under 'security' (secrets as env:NAME or file:/path)");
+            else if (KafkaDeliverySettings.FirstReserved([name], reserved) is not null)
+                configNode.Child(name)!.Error($"'{configNode.Path}.{name}' is set by StreamMl for at-least-once delivery and cannot be overridden; remove it");
             else if (value is not null) config[name] = value;
         }
         return config;
@@ -304,7 +306,7 @@ internal static class ConnectorComponents
         var reset = node.Choice("auto_offset_reset", ["earliest", "latest"], fallback: "earliest")!;
         var deadLetterTopic = node.String("dead_letter_topic");
         var security = KafkaSecurityOf(node);
-        var config = KafkaConfigOf(node);
+        var config = KafkaConfigOf(node, KafkaDeliverySettings.Source);
         if (bootstrap is null || topics is null || group is null || schema is null || codec is null) return null;
         return _ =>
         {
@@ -329,7 +331,7 @@ internal static class ConnectorComponents
         var columns = node.Strings("columns");
         var key = node.String("key_column");
         var security = KafkaSecurityOf(node);
-        var config = KafkaConfigOf(node);
+        var config = KafkaConfigOf(node, KafkaDeliverySettings.Sink);
         if (bootstrap is null || topic is null || codec is null) return null;
         return _ =>
         {

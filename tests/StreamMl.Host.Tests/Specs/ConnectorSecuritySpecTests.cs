@@ -160,6 +160,31 @@ public sealed class ConnectorSecuritySpecTests(ITestOutputHelper output) : IDisp
         Assert.Contains(errors, e => e.Line == 8 && e.Message.Contains("unknown key 'passwd'", StringComparison.Ordinal));
     }
 
+    [Fact]
+    public void Librdkafka_settings_that_delivery_depends_on_cannot_be_overridden_in_config()
+    {
+        const string spec = """
+            name: unsafe
+            source:
+              kind: kafka
+              bootstrap: "broker:9093"
+              topics: [t]
+              group: g
+              columns: { x: int64 }
+              config: { enable.auto.commit: "true", fetch.min.bytes: "1" }
+            sinks:
+              - kind: kafka
+                bootstrap: "broker:9093"
+                topic: out
+                config: { acks: "1" }
+            """;
+        var errors = ValidateCommand.Validate(s_compiler, spec, null);
+        foreach (var e in errors) output.WriteLine($"{e.Line}:{e.Column}: {e.Message}");
+        Assert.Equal(2, errors.Count);
+        Assert.Contains(errors, e => e.Line == 8 && e.Message.Contains("'source.config.enable.auto.commit' is set by StreamMl for at-least-once delivery", StringComparison.Ordinal));
+        Assert.Contains(errors, e => e.Line == 13 && e.Message.Contains(".config.acks' is set by StreamMl", StringComparison.Ordinal));
+    }
+
     /// <summary>A Kafka pipeline with SASL PLAIN, its password in an environment variable, run by <c>streamml run</c> with
     /// librdkafka's most verbose debug contexts: the password reaches librdkafka, and no line the command writes holds it.
     /// librdkafka's mock cluster has no SASL handshake, so every connection fails authentication, which is where a client
