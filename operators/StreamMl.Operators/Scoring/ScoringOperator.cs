@@ -180,7 +180,12 @@ public sealed unsafe class ScoringOperator : IBatchOperator, IDisposable
     {
         if (upperBuckets.Length < weights.Length) throw new ArgumentException("one upper bound per weight is needed", nameof(upperBuckets));
         var total = 0.0;
-        foreach (var w in weights) total += w;
+        foreach (var w in weights)
+        {
+            if (!double.IsFinite(w) || w < 0) throw new ArgumentException($"traffic weights must be finite and non-negative, got {w}", nameof(weights));
+            total += w;
+        }
+        if (total <= 0) throw new ArgumentException("at least one traffic weight must be positive", nameof(weights));
         double cumulative = 0;
         for (var i = 0; i < weights.Length; i++)
         {
