@@ -99,11 +99,7 @@ public sealed class MqttSourceTests(ITestOutputHelper output)
     [Fact]
     public async Task Broker_that_disappears_and_comes_back_is_reconnected_with_backoff_and_delivery_goes_on()
     {
-        if (PrivateBroker.Binary is null && !TestServices.InCi)
-        {
-            output.WriteLine("NOT RUN: mosquitto is not installed; run scripts/services.sh (services_start installs it).");
-            return;
-        }
+        if (!PrivateBroker.CanStart(output)) return;
         using var broker = PrivateBroker.Start();
         var source = new MqttSource(Options("127.0.0.1", broker.Port, "restart-" + Guid.NewGuid().ToString("N")));
         var sink = new CollectingSink();
@@ -151,11 +147,7 @@ public sealed class MqttSourceTests(ITestOutputHelper output)
     [Fact]
     public async Task Credentials_from_a_secret_file_authenticate_and_never_reach_the_logs()
     {
-        if (PrivateBroker.Binary is null && !TestServices.InCi)
-        {
-            output.WriteLine("NOT RUN: mosquitto is not installed; run scripts/services.sh (services_start installs it).");
-            return;
-        }
+        if (!PrivateBroker.CanStart(output)) return;
         const string password = "s3cr3t-Pa55-7781";
         using var broker = PrivateBroker.Start("sensor-reader", password);
         var secretFile = Path.GetTempFileName();

@@ -21,6 +21,17 @@ internal sealed class PrivateBroker : IDisposable
 
     public static string? Binary => new[] { "/usr/sbin/mosquitto", "/usr/bin/mosquitto" }.FirstOrDefault(File.Exists);
 
+    /// <summary>True when mosquitto is installed. Otherwise a test fails in CI (CI=true) and, elsewhere, says on its
+    /// output why it did nothing.</summary>
+    public static bool CanStart(Xunit.Abstractions.ITestOutputHelper output)
+    {
+        if (Binary is not null) return true;
+        const string message = "mosquitto is not installed; run `source scripts/services.sh; services_start` (it installs it)";
+        if (string.Equals(Environment.GetEnvironmentVariable("CI"), "true", StringComparison.OrdinalIgnoreCase)) throw new InvalidOperationException(message);
+        output.WriteLine("NOT RUN: " + message);
+        return false;
+    }
+
     public static PrivateBroker Start(string? user = null, string? password = null)
     {
         var dir = Directory.CreateTempSubdirectory("streamml-mqtt-").FullName;
