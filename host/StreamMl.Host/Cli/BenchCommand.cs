@@ -77,7 +77,7 @@ internal static class BenchCommand
         var control = new Protos.Control.ControlClient(channel);
         await control.CreatePipelineAsync(new Protos.CreatePipelineRequest { Spec = HostBench.Spec, Start = true, Replace = true },
             cancellationToken: cancellationToken);
-        var (openLoop, spinning, lateness, collections) = MeasureScore(channel, rate, seconds, rounds, compareSpinning);
+        var (openLoop, spinning, _, lateness, collections) = MeasureScore(channel, rate, seconds, rounds, compareSpinning);
         var metrics = await new Protos.Query.QueryClient(channel).GetMetricsAsync(new Protos.MetricsRequest { Pipeline = HostBench.PipelineName },
             cancellationToken: cancellationToken);
         List<(string, List<LongHistogram>)> score = [("open loop, sleeping scheduler, host in another process", openLoop)];
@@ -85,11 +85,15 @@ internal static class BenchCommand
         return new Result(0, 0, score, lateness, metrics.ScoreLatency, collections + " (client process)");
     }
 
-    private static (List<LongHistogram> OpenLoop, List<LongHistogram> Spinning, LongHistogram Lateness, string Collections) MeasureScore(
-        global::Grpc.Net.Client.GrpcChannel channel, int rate, int seconds, int rounds, bool compareSpinning)
+    /// <summary>Rounds of Score at a fixed rate; in each, the open-loop client, then (when asked) the spinning client
+    /// and the same open-loop client against a second host, so every variant sees the same machine state.</summary>
+    private static (List<LongHistogram> OpenLoop, List<LongHistogram> Spinning, List<LongHistogram> Other, LongHistogram Lateness, string Collections) MeasureScore(
+        global::Grpc.Net.Client.GrpcChannel channel, int rate, int seconds, int rounds, bool compareSpinning,
+        global::Grpc.Net.Client.GrpcChannel? otherHost = null)
     {
         var openLoop = new List<LongHistogram>();
         var spinning = new List<LongHistogram>();
+        var other = new List<LongHistogram>();
         var lateness = new LongHistogram(10_000_000, 3);
         var warmup = TimeSpan.FromSeconds(2);
         var gc = (GC.CollectionCount(0), GC.CollectionCount(1), GC.CollectionCount(2));
@@ -97,8 +101,9 @@ internal static class BenchCommand
         {
             openLoop.Add(HostBench.ScoreAtRate(channel, rate, rate * seconds, warmup, lateness));
             if (compareSpinning) spinning.Add(HostBench.ScoreAtRateSpinning(channel, rate, rate * seconds, warmup));
+            if (otherHost is not null) other.Add(HostBench.ScoreAtRate(otherHost, rate, rate * seconds, warmup));
         }
-        return (openLoop, spinning, lateness, $"{GC.CollectionCount(0) - gc.Item1}/{GC.CollectionCount(1) - gc.Item2}/{GC.CollectionCount(2) - gc.Item3}");
+        return (openLoop, spinning, other, lateness, $"{GC.CollectionCount(0) - gc.Item1}/{GC.CollectionCount(1) - gc.Item2}/{GC.CollectionCount(2) - gc.Item3}");
     }
 
     internal static async Task<Result> RunAsync(int rows, int batch, int rate, int seconds, int rounds, bool compareSpinning, bool compareInline,
@@ -135,20 +140,7 @@ internal static class BenchCommand
         if (inlineServer is not null)
             await inlineServer.Services.GetRequiredService<PipelineManager>().CreateAsync(HostBench.Spec, start: true, replace: false, null, cancellationToken);
         using var inlineChannel = inlineServer is null ? null : HostClient.Open(inlineServer.Address, null);
-        var inlineIo = new List<LongHistogram>();
-
-        var openLoop = new List<LongHistogram>();
-        var lateness = new LongHistogram(10_000_000, 3);
-        var spinning = new List<LongHistogram>();
-        var warmup = TimeSpan.FromSeconds(2);
-        var gc = (GC.CollectionCount(0), GC.CollectionCount(1), GC.CollectionCount(2));
-        for (var round = 0; round < Math.Max(1, rounds); round++)
-        {
-            openLoop.Add(HostBench.ScoreAtRate(channel, rate, rate * seconds, warmup, lateness));
-            if (compareSpinning) spinning.Add(HostBench.ScoreAtRateSpinning(channel, rate, rate * seconds, warmup));
-            if (inlineChannel is not null) inlineIo.Add(HostBench.ScoreAtRate(inlineChannel, rate, rate * seconds, warmup));
-        }
-        var collections = $"{GC.CollectionCount(0) - gc.Item1}/{GC.CollectionCount(1) - gc.Item2}/{GC.CollectionCount(2) - gc.Item3}";
+        var (openLoop, spinning, inlineIo, lateness, collections) = MeasureScore(channel, rate, seconds, rounds, compareSpinning, inlineChannel);
         List<(string, List<LongHistogram>)> score = [("open loop, sleeping scheduler", openLoop)];
         if (compareSpinning) score.Add(("closed loop, spinning scheduler (before)", spinning));
         if (compareInline) score.Add(("open loop, host with inline socket scheduling", inlineIo));

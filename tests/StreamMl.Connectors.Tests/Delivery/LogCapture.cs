@@ -3,8 +3,9 @@ using Microsoft.Extensions.Logging;
 
 namespace StreamMl.Connectors.Tests.Delivery;
 
-/// <summary>An ILoggerFactory that keeps every formatted line (all levels), to check what a connector logs.</summary>
-internal sealed class LogCapture : ILoggerFactory
+/// <summary>Keeps every formatted line (all levels), to check what a connector logs: pass it as a connector's
+/// ILoggerFactory, or add it as a provider to an application's logging.</summary>
+internal sealed class LogCapture : ILoggerFactory, ILoggerProvider
 {
     private readonly ConcurrentQueue<string> _lines = new();
 

@@ -76,7 +76,7 @@ public sealed class KafkaBrokerOutageTests(ITestOutputHelper output)
         // Nothing could be committed while the brokers were away; afterwards every offset was.
         Assert.True(committedDuringOutage < 4000);
         Assert.Equal(4000, source.CommittedOffsets.Values.Sum());
-        Assert.Equal(EndOffsets(cluster.BootstrapServers, topic).Values.Sum(), Committed(cluster.BootstrapServers, topic, "outage").Values.Sum());
+        Assert.Equal(KafkaTestClient.EndOffsets(cluster.BootstrapServers, topic).Values.Sum(), KafkaTestClient.Committed(cluster.BootstrapServers, topic, "outage").Values.Sum());
         foreach (var line in logs.Lines.Where(l => l.Contains("lost", StringComparison.Ordinal) || l.Contains("assigned", StringComparison.Ordinal)
                                                    || l.Contains("commit failed", StringComparison.Ordinal)))
             output.WriteLine(line);
@@ -121,7 +121,7 @@ public sealed class KafkaBrokerOutageTests(ITestOutputHelper output)
         // the ring and the batch being written.
         Assert.True(producedDuringOutage <= 1000 + (options.RingSize + 2) * options.BatchCapacity, $"{producedDuringOutage} rows produced during the outage");
 
-        var messages = ReadAll(cluster.BootstrapServers, topic, n);
+        var messages = KafkaTestClient.ReadAll(cluster.BootstrapServers, topic, n, keepReading: TimeSpan.FromSeconds(1));
         var seqs = messages.Select(m => long.Parse(Encoding.UTF8.GetString(m.Message.Key!), CultureInfo.InvariantCulture)).ToList();
         Assert.Equal(n, seqs.Count);
         Assert.Equal(Enumerable.Range(0, n).Select(i => (long)i), seqs.Order()); // every row once: the idempotent producer did not duplicate retries
@@ -155,49 +155,9 @@ public sealed class KafkaBrokerOutageTests(ITestOutputHelper output)
         }
     }
 
-    internal static void Produce(string bootstrap, string topic, int from, int count)
-    {
-        using var producer = new ProducerBuilder<string, string>(new ProducerConfig { BootstrapServers = bootstrap, LingerMs = 2 }).Build();
-        for (var i = from; i < from + count; i++)
-            producer.Produce(topic, new Message<string, string> { Key = $"k{i}", Value = JsonSerializer.Serialize(new { seq = i, v = i * 0.5 }) });
-        if (producer.Flush(TimeSpan.FromSeconds(30)) > 0) throw new TimeoutException("mock cluster did not acknowledge");
-    }
-
-    internal static List<ConsumeResult<byte[]?, byte[]>> ReadAll(string bootstrap, string topic, int atLeast)
-    {
-        using var consumer = new ConsumerBuilder<byte[]?, byte[]>(new ConsumerConfig
-        {
-            BootstrapServers = bootstrap, GroupId = "reader-" + Guid.NewGuid().ToString("N"),
-            AutoOffsetReset = AutoOffsetReset.Earliest, EnableAutoCommit = false,
-        }).Build();
-        consumer.Subscribe(topic);
-        var results = new List<ConsumeResult<byte[]?, byte[]>>();
-        var until = DateTime.UtcNow.AddSeconds(30);
-        // Read past the expected count for a moment, so duplicates would show.
-        var quietUntil = DateTime.MaxValue;
-        while (DateTime.UtcNow < until && DateTime.UtcNow < quietUntil)
-        {
-            var r = consumer.Consume(TimeSpan.FromMilliseconds(200));
-            if (r is not null && !r.IsPartitionEOF) results.Add(r);
-            if (results.Count >= atLeast && quietUntil == DateTime.MaxValue) quietUntil = DateTime.UtcNow.AddSeconds(1);
-        }
-        consumer.Close();
-        return results;
-    }
-
-    private static Dictionary<int, long> EndOffsets(string bootstrap, string topic, int partitions = 4)
-    {
-        using var consumer = new ConsumerBuilder<Ignore, Ignore>(new ConsumerConfig { BootstrapServers = bootstrap, GroupId = "watermarks" }).Build();
-        return Enumerable.Range(0, partitions).ToDictionary(p => p,
-            p => consumer.QueryWatermarkOffsets(new TopicPartition(topic, p), TimeSpan.FromSeconds(10)).High.Value);
-    }
-
-    private static Dictionary<int, long> Committed(string bootstrap, string topic, string groupId, int partitions = 4)
-    {
-        using var consumer = new ConsumerBuilder<Ignore, Ignore>(new ConsumerConfig { BootstrapServers = bootstrap, GroupId = groupId }).Build();
-        return consumer.Committed(Enumerable.Range(0, partitions).Select(p => new TopicPartition(topic, p)), TimeSpan.FromSeconds(10))
-            .ToDictionary(c => c.Partition.Value, c => c.Offset.Value);
-    }
+    private static void Produce(string bootstrap, string topic, int from, int count) =>
+        KafkaTestClient.Produce(bootstrap, topic,
+            Enumerable.Range(from, count).Select(i => ((string?)$"k{i}", JsonSerializer.Serialize(new { seq = i, v = i * 0.5 }))));
 
     /// <summary>A bounded source of rows (seq, v = seq / 2), one batch per <paramref name="pauseMs"/> at most, that counts
     /// what it produced and what was committed.</summary>

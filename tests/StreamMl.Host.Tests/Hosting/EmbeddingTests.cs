@@ -2,6 +2,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using StreamMl.Connectors.Tests.Delivery;
 using StreamMl.Connectors.Tests.Mqtt;
 using StreamMl.Host.Hosting;
 using Xunit.Abstractions;
@@ -70,9 +71,9 @@ public sealed class EmbeddingTests(ITestOutputHelper output)
         const string password = "embedded-Pw-27182818";
         Environment.SetEnvironmentVariable("STREAMML_TEST_EMBEDDED_MQTT_PASSWORD", password);
         using var broker = PrivateBroker.Start("plant-reader", password);
-        var lines = new List<string>();
+        var logs = new LogCapture();
         var builder = Microsoft.Extensions.Hosting.Host.CreateApplicationBuilder();
-        builder.Logging.ClearProviders().AddProvider(new ListLoggerProvider(lines)).SetMinimumLevel(LogLevel.Debug);
+        builder.Logging.ClearProviders().AddProvider(logs).SetMinimumLevel(LogLevel.Debug);
         builder.Services.AddStreamMl();
         using var app = builder.Build();
         await app.StartAsync();
@@ -91,37 +92,13 @@ public sealed class EmbeddingTests(ITestOutputHelper output)
             sinks: [ { kind: memory } ]
             """);
         var until = DateTime.UtcNow.AddSeconds(20);
-        while (!Snapshot(lines).Any(l => l.Contains("subscribed to sensors/+/telemetry", StringComparison.Ordinal)) && DateTime.UtcNow < until)
+        while (!logs.Lines.Any(l => l.Contains("subscribed to sensors/+/telemetry", StringComparison.Ordinal)) && DateTime.UtcNow < until)
             await Task.Delay(50);
         await app.StopAsync();
 
-        var all = Snapshot(lines);
-        output.WriteLine(string.Join("\n", all));
-        Assert.Contains(all, l => l.StartsWith("StreamMl.Connectors.Mqtt", StringComparison.Ordinal) && l.Contains("connected as embedded-", StringComparison.Ordinal));
+        var all = logs.Lines;
+        output.WriteLine(logs.All);
+        Assert.Contains(all, l => l.Contains(" StreamMl.Connectors.Mqtt ", StringComparison.Ordinal) && l.Contains("connected as embedded-", StringComparison.Ordinal));
         Assert.DoesNotContain(all, l => l.Contains(password, StringComparison.Ordinal));
-    }
-
-    private static List<string> Snapshot(List<string> lines)
-    {
-        lock (lines) return [.. lines];
-    }
-
-    private sealed class ListLoggerProvider(List<string> lines) : ILoggerProvider
-    {
-        public ILogger CreateLogger(string categoryName) => new ListLogger(lines, categoryName);
-
-        public void Dispose() { }
-
-        private sealed class ListLogger(List<string> lines, string category) : ILogger
-        {
-            public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
-
-            public bool IsEnabled(LogLevel logLevel) => true;
-
-            public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
-            {
-                lock (lines) lines.Add($"{category} {logLevel}: {formatter(state, exception)} {exception}");
-            }
-        }
     }
 }
