@@ -360,15 +360,8 @@ public sealed class HttpSource : IBatchSource
         if (_options.CheckpointPath is not { } path) return;
         try
         {
-            // Write, flush to disk, then rename: a crash or power loss leaves the old checkpoint or the new one, never
-            // half a file or a renamed file whose bytes never reached the disk.
-            var temp = path + ".tmp";
-            using (var stream = new FileStream(temp, FileMode.Create, FileAccess.Write, FileShare.None))
-            {
-                JsonSerializer.Serialize(stream, new SavedCheckpoint(point.Value.Token, point.Value.Skip));
-                stream.Flush(flushToDisk: true);
-            }
-            DurableFolder.Publish(temp, path, overwrite: true);
+            var saved = new SavedCheckpoint(point.Value.Token, point.Value.Skip);
+            DurableFolder.WriteAtomically(path, stream => JsonSerializer.Serialize(stream, saved));
         }
         catch (IOException ex)
         {

@@ -23,6 +23,29 @@ internal static partial class DurableFolder
         }
     }
 
+    /// <summary>Replaces <paramref name="path"/> with what <paramref name="write"/> writes, so that a crash or power loss
+    /// leaves the old file or the new one, never half of one: a temporary file in the same folder, forced to disk,
+    /// renamed over the old one, and the folder synced. The folder is created when missing.</summary>
+    public static void WriteAtomically(string path, Action<Stream> write)
+    {
+        var folder = Path.GetDirectoryName(Path.GetFullPath(path))!;
+        Directory.CreateDirectory(folder);
+        var temp = Path.Combine(folder, $".{Path.GetFileName(path)}.{Guid.NewGuid():N}.tmp");
+        try
+        {
+            using (var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None))
+            {
+                write(stream);
+                stream.Flush(flushToDisk: true);
+            }
+            Publish(temp, path, overwrite: true);
+        }
+        finally
+        {
+            if (File.Exists(temp)) File.Delete(temp); // only when writing or renaming failed
+        }
+    }
+
     /// <summary>Renames <paramref name="temp"/> (already flushed to disk) to <paramref name="path"/> and syncs the folder.</summary>
     public static void Publish(string temp, string path, bool overwrite)
     {

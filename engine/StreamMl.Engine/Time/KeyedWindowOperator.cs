@@ -15,7 +15,6 @@ public sealed class KeyedWindowOperator : IBatchOperator
     private readonly Dictionary<string, KeyState> _keys = new(StringComparer.Ordinal);
     private KeyState?[] _stateByCode = new KeyState?[64];
     private readonly List<(long End, KeyState Key, long Start)> _closing = [];
-    private readonly List<KeyState> _idle = [];
     private readonly Stack<KeyState> _freeStates = new();
     private int _keyColumn = -1;
     private int _valueColumn = -1;
@@ -129,21 +128,12 @@ public sealed class KeyedWindowOperator : IBatchOperator
             var accumulator = state.Windows[start];
             state.Windows.Remove(start);
             _output.OnWindow(new WindowResult(state.Key, start, end, accumulator.Count, accumulator.Sum, accumulator.Min, accumulator.Max));
-        }
-        ReleaseIdleKeys();
-    }
-
-    private void ReleaseIdleKeys()
-    {
-        _idle.Clear();
-        foreach (var state in _keys.Values)
-        {
-            if (state.Windows.Count == 0) _idle.Add(state);
-        }
-        foreach (var state in _idle)
-        {
-            _keys.Remove(state.Key);
-            _freeStates.Push(state);
+            // A key's state exists only while it has an open window, so its last closing window releases it for reuse.
+            if (state.Windows.Count == 0)
+            {
+                _keys.Remove(state.Key);
+                _freeStates.Push(state);
+            }
         }
     }
 

@@ -39,32 +39,22 @@ internal static class FileCheckpoint
         }
     }
 
-    public static void Save(string path, IEnumerable<CheckpointEntry> entries)
+    public static void Save(string path, IEnumerable<CheckpointEntry> entries) => DurableFolder.WriteAtomically(path, stream =>
     {
-        var folder = System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(path))!;
-        Directory.CreateDirectory(folder);
-        var temp = System.IO.Path.Combine(folder, $".{System.IO.Path.GetFileName(path)}.{Guid.NewGuid():N}.tmp");
-        using (var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write))
+        using var json = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true });
+        json.WriteStartObject();
+        json.WriteNumber("version", Version);
+        json.WriteStartArray("files");
+        foreach (var entry in entries)
         {
-            using (var json = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true }))
-            {
-                json.WriteStartObject();
-                json.WriteNumber("version", Version);
-                json.WriteStartArray("files");
-                foreach (var entry in entries)
-                {
-                    json.WriteStartObject();
-                    json.WriteNumber("partition", entry.Partition);
-                    json.WriteString("path", entry.Path);
-                    json.WriteNumber("committed", entry.Committed);
-                    json.WriteBoolean("done", entry.Done);
-                    json.WriteEndObject();
-                }
-                json.WriteEndArray();
-                json.WriteEndObject();
-            }
-            stream.Flush(flushToDisk: true);
+            json.WriteStartObject();
+            json.WriteNumber("partition", entry.Partition);
+            json.WriteString("path", entry.Path);
+            json.WriteNumber("committed", entry.Committed);
+            json.WriteBoolean("done", entry.Done);
+            json.WriteEndObject();
         }
-        DurableFolder.Publish(temp, path, overwrite: true);
-    }
+        json.WriteEndArray();
+        json.WriteEndObject();
+    });
 }
