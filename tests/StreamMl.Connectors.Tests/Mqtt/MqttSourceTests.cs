@@ -28,10 +28,10 @@ public sealed class MqttSourceTests(ITestOutputHelper output)
         ReconnectMaxDelay = TimeSpan.FromSeconds(1),
     };
 
-    [Fact]
+    [SkippableFact]
     public async Task Wildcard_subscription_takes_device_from_topic_and_event_time_from_payload()
     {
-        if (TestServices.Mqtt(output) is not { } broker) return;
+        var broker = TestServices.Mqtt();
         var clientId = "wild-" + Guid.NewGuid().ToString("N");
         var source = new MqttSource(Options(broker.Host, broker.Port, clientId));
         var sink = new CollectingSink();
@@ -60,10 +60,10 @@ public sealed class MqttSourceTests(ITestOutputHelper output)
         Assert.Equal(n, source.Acknowledged);
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task Messages_are_acknowledged_only_after_durable_so_a_crashed_pipeline_gets_them_again_from_its_session()
     {
-        if (TestServices.Mqtt(output) is not { } broker) return;
+        var broker = TestServices.Mqtt();
         var clientId = "durable-" + Guid.NewGuid().ToString("N");
         // Register the persistent session first, so messages published while the pipeline is down are queued for it.
         var first = new MqttSource(Options(broker.Host, broker.Port, clientId));
@@ -96,10 +96,10 @@ public sealed class MqttSourceTests(ITestOutputHelper output)
         Assert.InRange(sink.Count, n - acknowledgedBeforeCrash, n - acknowledgedBeforeCrash + 32);
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task Broker_that_disappears_and_comes_back_is_reconnected_with_backoff_and_delivery_goes_on()
     {
-        if (!PrivateBroker.CanStart(output)) return;
+        PrivateBroker.RequireMosquitto();
         using var broker = PrivateBroker.Start();
         var source = new MqttSource(Options("127.0.0.1", broker.Port, "restart-" + Guid.NewGuid().ToString("N")));
         var sink = new CollectingSink();
@@ -123,10 +123,10 @@ public sealed class MqttSourceTests(ITestOutputHelper output)
         Assert.True(source.Reconnects >= 1);
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task Malformed_payloads_go_to_dead_letters_and_are_acknowledged_with_their_batch()
     {
-        if (TestServices.Mqtt(output) is not { } broker) return;
+        var broker = TestServices.Mqtt();
         var source = new MqttSource(Options(broker.Host, broker.Port, "bad-" + Guid.NewGuid().ToString("N")));
         var sink = new CollectingSink();
         await using var pipeline = Pipeline.From(source, new PipelineOptions { Name = "bad" }).To(sink).Build();
@@ -144,10 +144,10 @@ public sealed class MqttSourceTests(ITestOutputHelper output)
         Assert.Equal(100, source.Acknowledged);
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task Credentials_from_a_secret_file_authenticate_and_never_reach_the_logs()
     {
-        if (!PrivateBroker.CanStart(output)) return;
+        PrivateBroker.RequireMosquitto();
         const string password = "s3cr3t-Pa55-7781";
         using var broker = PrivateBroker.Start("sensor-reader", password);
         var secretFile = Path.GetTempFileName();
@@ -189,10 +189,10 @@ public sealed class MqttSourceTests(ITestOutputHelper output)
         }
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task A_slow_sink_holds_the_broker_back_instead_of_buffering_without_bound()
     {
-        if (TestServices.Mqtt(output) is not { } broker) return;
+        var broker = TestServices.Mqtt();
         var options = Options(broker.Host, broker.Port, "slow-" + Guid.NewGuid().ToString("N"));
         options.MaxInFlight = 100;
         var source = new MqttSource(options);
