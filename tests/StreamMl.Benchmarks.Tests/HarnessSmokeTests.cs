@@ -1,5 +1,4 @@
 using StreamMl.Benchmarks.Harness;
-using StreamMl.Testing;
 
 namespace StreamMl.Benchmarks.Tests;
 

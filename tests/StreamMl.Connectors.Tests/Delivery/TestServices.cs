@@ -1,5 +1,3 @@
-using StreamMl.Testing;
-
 namespace StreamMl.Connectors.Tests.Delivery;
 
 /// <summary>Addresses of the services scripts/services.sh starts. A missing one skips the test on a developer machine

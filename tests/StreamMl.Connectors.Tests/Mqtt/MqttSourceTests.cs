@@ -43,7 +43,7 @@ public sealed class MqttSourceTests(ITestOutputHelper output)
             .Concat([("sensors/dev-1/status", Payload(-1)), ("other/dev-1/telemetry", Payload(-2))]).ToList();
         await MqttTestClient.PublishAsync(broker.Host, broker.Port, messages);
         await sink.WaitForAsync(n, TimeSpan.FromSeconds(30));
-        await Task.Delay(300);
+        await Eventually.TrueAsync(() => source.Acknowledged >= n, $"the source to acknowledge the {n} messages", seen: () => $"{source.Acknowledged} acknowledged");
         await pipeline.StopAsync();
 
         Assert.Equal(n, sink.Count);
@@ -86,7 +86,10 @@ public sealed class MqttSourceTests(ITestOutputHelper output)
         {
             await again.StartAsync();
             await sink.WaitForAsync((int)(n - acknowledgedBeforeCrash), TimeSpan.FromSeconds(30));
-            await Task.Delay(300);
+            // Every message is in (durable in the first run or re-delivered) and each re-delivered one acknowledged.
+            await Eventually.TrueAsync(
+                () => crashing.Rows.Take(crashing.DurableRows).Concat(sink.Rows).Select(r => r.Get("seq")).Distinct().Count() == n && second.Acknowledged >= sink.Count,
+                "every message to arrive once and be acknowledged", seen: () => $"{sink.Count} re-delivered, {second.Acknowledged} acknowledged");
             await again.StopAsync();
         }
         var all = crashing.Rows.Take(crashing.DurableRows).Concat(sink.Rows).Select(r => r.Get("seq")).ToHashSet();
@@ -101,7 +104,10 @@ public sealed class MqttSourceTests(ITestOutputHelper output)
     {
         PrivateBroker.RequireMosquitto();
         using var broker = PrivateBroker.Start();
-        var source = new MqttSource(Options("127.0.0.1", broker.Port, "restart-" + Guid.NewGuid().ToString("N")));
+        var logs = new LogCapture();
+        var options = Options("127.0.0.1", broker.Port, "restart-" + Guid.NewGuid().ToString("N"));
+        options.LoggerFactory = logs;
+        var source = new MqttSource(options);
         var sink = new CollectingSink();
         await using var pipeline = Pipeline.From(source, new PipelineOptions { Name = "restart" }).To(sink).Build();
         await pipeline.StartAsync();
@@ -109,13 +115,13 @@ public sealed class MqttSourceTests(ITestOutputHelper output)
         await sink.WaitForAsync(200, TimeSpan.FromSeconds(20));
 
         broker.Stop();
-        await Task.Delay(1500); // several failed reconnects with growing delays
+        await Eventually.TrueAsync(() => logs.Lines.Count(l => l.Contains("reconnect failed", StringComparison.Ordinal)) >= 3,
+            "several failed reconnects while the broker is down", seen: () => logs.All);
         Assert.False(source.IsConnected);
         broker.Resume();
-        var until = DateTime.UtcNow.AddSeconds(20);
-        while (!source.IsConnected && DateTime.UtcNow < until) await Task.Delay(50);
+        // Reconnects counts a connection whose subscription is back; messages published before that would be lost.
+        await Eventually.TrueAsync(() => source.Reconnects >= 1, "the source to reconnect and subscribe again", seen: () => logs.All);
         Assert.True(source.IsConnected);
-        await Task.Delay(200);
         await MqttTestClient.PublishAsync("127.0.0.1", broker.Port, Enumerable.Range(200, 200).Select(i => ($"sensors/b/telemetry", Payload(i))));
         await sink.WaitForAsync(400, TimeSpan.FromSeconds(20));
         await pipeline.StopAsync();

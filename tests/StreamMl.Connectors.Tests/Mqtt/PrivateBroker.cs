@@ -24,7 +24,7 @@ internal sealed class PrivateBroker : IDisposable
     /// <summary>Returns when mosquitto is installed; otherwise skips the test (fails it in CI=true), saying how to
     /// install it. Call it first in a <c>[SkippableFact]</c>.</summary>
     public static void RequireMosquitto() =>
-        StreamMl.Testing.Requirement.That(Binary is not null, "mosquitto is not installed; run `source scripts/services.sh; services_start` (it installs it)");
+        Requirement.That(Binary is not null, "mosquitto is not installed; run `source scripts/services.sh; services_start` (it installs it)");
 
     public static PrivateBroker Start(string? user = null, string? password = null)
     {
