@@ -12,19 +12,15 @@ public sealed class HarnessSmokeTests
         return data;
     }
 
-    [Theory]
+    [SkippableTheory]
     [MemberData(nameof(ScenarioIds))]
     public async Task Scenario_runs_every_variant_and_reports_rows(string id)
     {
         var scenario = HarnessProgram.Scenarios().Single(s => s.Id == id);
+        Requirement.That(scenario.Unavailable is null, $"{id} cannot run on this machine: {scenario.Unavailable}");
         var log = new StringWriter();
         var result = await ScenarioRunner.RunAsync(scenario, ScenarioSize.Smoke, rounds: 1, log);
 
-        if (scenario.Unavailable is not null)
-        {
-            Assert.False(Environment.GetEnvironmentVariable("CI") == "true", $"{id} cannot run in CI: {scenario.Unavailable}");
-            return;
-        }
         Assert.Equal(scenario.Variants.Select(v => v.Name), result.Medians.Select(m => m.Variant));
         Assert.All(result.Medians, m => Assert.True(m.Rows > 0, $"{m.Variant} processed no rows"));
         Assert.Single(result.Medians, m => m.IsStreamMl);

@@ -19,10 +19,10 @@ public abstract class FileSourceContract(ITestOutputHelper output) : ResumableSo
 
     private string? _path;
 
-    protected override Task<bool> SeedAsync(IReadOnlyList<ContractRecord> records)
+    protected override Task SeedAsync(IReadOnlyList<ContractRecord> records)
     {
         _path = Write(records);
-        return Task.FromResult(true);
+        return Task.CompletedTask;
     }
 
     protected override IBatchSource CreateSource()

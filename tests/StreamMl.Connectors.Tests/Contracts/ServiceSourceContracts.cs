@@ -19,10 +19,10 @@ public sealed class KafkaSourceContract(ITestOutputHelper output) : ResumableSou
     private readonly string _topic = "contract-" + Guid.NewGuid().ToString("N")[..8];
     private readonly string _group = "contract-" + Guid.NewGuid().ToString("N")[..8];
 
-    protected override Task<bool> SeedAsync(IReadOnlyList<ContractRecord> records)
+    protected override Task SeedAsync(IReadOnlyList<ContractRecord> records)
     {
         _cluster.Produce(_topic, records.Select(r => ((string?)r.Id.ToString(CultureInfo.InvariantCulture), r.ToJson())));
-        return Task.FromResult(true);
+        return Task.CompletedTask;
     }
 
     protected override IBatchSource CreateSource() => new KafkaSource(new KafkaSourceOptions
@@ -44,9 +44,9 @@ public sealed class PostgresSourceContract(ITestOutputHelper output) : Resumable
     private readonly string _table = "contract_" + Guid.NewGuid().ToString("N")[..10];
     private string? _connectionString;
 
-    protected override async Task<bool> SeedAsync(IReadOnlyList<ContractRecord> records)
+    protected override async Task SeedAsync(IReadOnlyList<ContractRecord> records)
     {
-        if ((_connectionString = TestServices.Postgres(Output)) is null) return false;
+        _connectionString = TestServices.Postgres();
         await using var connection = new NpgsqlConnection(_connectionString);
         await connection.OpenAsync();
         await using (var create = new NpgsqlCommand($"CREATE TABLE {_table} (id bigint PRIMARY KEY, value double precision, name text)", connection))
@@ -56,7 +56,6 @@ public sealed class PostgresSourceContract(ITestOutputHelper output) : Resumable
         insert.Parameters.AddWithValue("values", records.Select(r => r.Value).ToArray());
         insert.Parameters.AddWithValue("names", records.Select(r => r.Name).ToArray());
         await insert.ExecuteNonQueryAsync();
-        return true;
     }
 
     protected override IBatchSource CreateSource() => new PostgresSource(new PostgresSourceOptions
@@ -76,16 +75,14 @@ public sealed class MqttSourceContract(ITestOutputHelper output) : ResumableSour
     private readonly string _clientId = "contract-" + Guid.NewGuid().ToString("N")[..8];
     private (string Host, int Port) _broker;
 
-    protected override async Task<bool> SeedAsync(IReadOnlyList<ContractRecord> records)
+    protected override async Task SeedAsync(IReadOnlyList<ContractRecord> records)
     {
-        if (TestServices.Mqtt(Output) is not { } broker) return false;
-        _broker = broker;
+        var broker = _broker = TestServices.Mqtt();
         // Subscribe once with the persistent session, so mosquitto queues what is published while nobody is connected.
         await using (var subscriber = CreateSource())
             await subscriber.OpenAsync(new SourceContext("contract", new CollectingDeadLetterSink()), CancellationToken.None);
         await MqttTestClient.PublishAsync(broker.Host, broker.Port,
             records.Select(r => ($"{_prefix}/{r.Name}/telemetry", JsonSerializer.Serialize(new { id = r.Id, value = r.Value }))));
-        return true;
     }
 
     protected override IBatchSource CreateSource() => new MqttSource(new MqttSourceOptions
@@ -112,7 +109,7 @@ public sealed class HttpSourceContract(ITestOutputHelper output) : ResumableSour
     private IReadOnlyList<ContractRecord> _records = [];
     private int _port;
 
-    protected override Task<bool> SeedAsync(IReadOnlyList<ContractRecord> records)
+    protected override Task SeedAsync(IReadOnlyList<ContractRecord> records)
     {
         _records = records;
         for (var attempt = 0; _listener is null; attempt++)
@@ -131,7 +128,7 @@ public sealed class HttpSourceContract(ITestOutputHelper output) : ResumableSour
             }
         }
         _ = Task.Run(ServeAsync);
-        return Task.FromResult(true);
+        return Task.CompletedTask;
     }
 
     private async Task ServeAsync()

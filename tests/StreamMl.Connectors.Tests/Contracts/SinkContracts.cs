@@ -24,8 +24,8 @@ public sealed class ParquetSinkContract(ITestOutputHelper output) : SinkContract
 {
     private readonly string _directory = TestData.TempDir();
 
-    protected override Task<IBatchSink?> CreateSinkAsync() =>
-        Task.FromResult<IBatchSink?>(new ParquetSink(new ParquetSinkOptions { Directory = _directory, RowGroupRows = 32, PublishOnFlush = true }));
+    protected override Task<IBatchSink> CreateSinkAsync() =>
+        Task.FromResult<IBatchSink>(new ParquetSink(new ParquetSinkOptions { Directory = _directory, RowGroupRows = 32, PublishOnFlush = true }));
 
     protected override Task<IReadOnlyList<ContractRecord>> ReadBackAsync() => Task.FromResult(ParquetReadBack.Folder(_directory));
 }
@@ -34,8 +34,8 @@ public sealed class TrainTestSplitSinkContract(ITestOutputHelper output) : SinkC
 {
     private readonly string _directory = TestData.TempDir();
 
-    protected override Task<IBatchSink?> CreateSinkAsync() =>
-        Task.FromResult<IBatchSink?>(new TrainTestSplitSink(new TrainTestSplitOptions { Directory = _directory, TestFraction = 0.3, StratifyBy = "name", Parquet = { PublishOnFlush = true } }));
+    protected override Task<IBatchSink> CreateSinkAsync() =>
+        Task.FromResult<IBatchSink>(new TrainTestSplitSink(new TrainTestSplitOptions { Directory = _directory, TestFraction = 0.3, StratifyBy = "name", Parquet = { PublishOnFlush = true } }));
 
     protected override Task<IReadOnlyList<ContractRecord>> ReadBackAsync() => Task.FromResult(ParquetReadBack.Folder(_directory));
 }
@@ -47,10 +47,10 @@ public sealed class PostgresSinkContract(ITestOutputHelper output) : SinkContrac
     private readonly string _table = "contract_sink_" + Guid.NewGuid().ToString("N")[..10];
     private string? _connectionString;
 
-    protected override Task<IBatchSink?> CreateSinkAsync()
+    protected override Task<IBatchSink> CreateSinkAsync()
     {
-        if ((_connectionString = TestServices.Postgres(Output)) is null) return Task.FromResult<IBatchSink?>(null);
-        return Task.FromResult<IBatchSink?>(new PostgresSink(new PostgresSinkOptions
+        _connectionString = TestServices.Postgres();
+        return Task.FromResult<IBatchSink>(new PostgresSink(new PostgresSinkOptions
         {
             Connection = new PostgresConnectionOptions { ConnectionString = _connectionString },
             Table = _table,
@@ -77,8 +77,8 @@ public sealed class KafkaSinkContract(ITestOutputHelper output) : SinkContract(o
     private readonly KafkaMockCluster _cluster = new();
     private readonly string _topic = "contract-sink-" + Guid.NewGuid().ToString("N")[..8];
 
-    protected override Task<IBatchSink?> CreateSinkAsync() =>
-        Task.FromResult<IBatchSink?>(new KafkaSink(new KafkaSinkOptions { BootstrapServers = _cluster.BootstrapServers, Topic = _topic }));
+    protected override Task<IBatchSink> CreateSinkAsync() =>
+        Task.FromResult<IBatchSink>(new KafkaSink(new KafkaSinkOptions { BootstrapServers = _cluster.BootstrapServers, Topic = _topic }));
 
     protected override Task<IReadOnlyList<ContractRecord>> ReadBackAsync()
     {

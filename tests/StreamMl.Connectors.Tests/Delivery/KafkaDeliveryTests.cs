@@ -21,6 +21,12 @@ public sealed class KafkaDeliveryTests(ITestOutputHelper output)
         Config = { ["session.timeout.ms"] = "6000" },
     };
 
+    private static bool CommittedToTheEnd(KafkaMockCluster cluster, string topic, string group)
+    {
+        var ends = cluster.EndOffsets(topic);
+        return cluster.Committed(topic, group).All(kv => kv.Value == ends[kv.Key] || ends[kv.Key] == 0);
+    }
+
     private static void Produce(KafkaMockCluster cluster, string topic, int from, int count) =>
         cluster.Produce(topic, Enumerable.Range(from, count).Select(i => ((string?)$"k{i}", JsonSerializer.Serialize(new { seq = i, v = i * 0.5 }))));
 
@@ -54,7 +60,8 @@ public sealed class KafkaDeliveryTests(ITestOutputHelper output)
             await second.StartAsync();
             var expectedSecond = checkpoint.Sum(kv => cluster.EndOffsets("orders")[kv.Key] - Math.Max(kv.Value, 0));
             await sink.WaitForAsync((int)expectedSecond, TimeSpan.FromSeconds(60));
-            await Task.Delay(300);
+            // Committed at the end offsets: every record was written, so no late re-delivery can still come.
+            await Eventually.TrueAsync(() => CommittedToTheEnd(cluster, "orders", "delivery"), "the second run to commit every partition to its end");
             await second.StopAsync();
         }
 
@@ -92,7 +99,7 @@ public sealed class KafkaDeliveryTests(ITestOutputHelper output)
         {
             await second.StartAsync();
             await secondSink.WaitForAsync(4000 - firstSink.Count, TimeSpan.FromSeconds(60));
-            await Task.Delay(300);
+            await Eventually.TrueAsync(() => CommittedToTheEnd(cluster, "cancel", "g"), "the second run to commit every partition to its end");
             await second.StopAsync();
         }
         var seqs = firstSink.Rows.Concat(secondSink.Rows).Select(r => long.Parse(r.Get("seq"), CultureInfo.InvariantCulture)).ToList();

@@ -1,32 +1,30 @@
-using Xunit.Abstractions;
-
 namespace StreamMl.Connectors.Tests.Delivery;
 
-/// <summary>Addresses of the services scripts/services.sh starts. In CI (CI=true) a missing service fails the test;
-/// on a developer machine the test writes why it did nothing and returns.</summary>
+/// <summary>Addresses of the services scripts/services.sh starts. A missing one skips the test on a developer machine
+/// (reported as skipped, with the reason) and fails it in CI (CI=true); see <see cref="Requirement"/>. The tests that
+/// call these are <c>[SkippableFact]</c>s.</summary>
 internal static class TestServices
 {
-    public static bool InCi => string.Equals(Environment.GetEnvironmentVariable("CI"), "true", StringComparison.OrdinalIgnoreCase);
-
-    /// <summary>host and port of the MQTT broker, or null (outside CI) when none is configured.</summary>
-    public static (string Host, int Port)? Mqtt(ITestOutputHelper output)
+    /// <summary>Host and port of the MQTT broker (STREAMML_MQTT=host:port).</summary>
+    public static (string Host, int Port) Mqtt()
     {
-        var value = Require("STREAMML_MQTT", "an MQTT broker (mosquitto)", output);
-        if (value is null) return null;
+        var value = Require("STREAMML_MQTT", "an MQTT broker (mosquitto)");
         var colon = value.LastIndexOf(':');
         return (value[..colon], int.Parse(value[(colon + 1)..], System.Globalization.CultureInfo.InvariantCulture));
     }
 
-    /// <summary>Npgsql connection string of the PostgreSQL server, or null (outside CI) when none is configured.</summary>
-    public static string? Postgres(ITestOutputHelper output) => Require("STREAMML_PG", "a PostgreSQL server", output);
+    /// <summary>Npgsql connection string of the PostgreSQL server (STREAMML_PG).</summary>
+    public static string Postgres() => Require("STREAMML_PG", "a PostgreSQL server");
 
-    private static string? Require(string variable, string what, ITestOutputHelper output)
+    /// <summary>The pg_ctl command line that controls the PostgreSQL server (STREAMML_PG_CTL), for restart tests: only
+    /// set when scripts/services.sh started the server.</summary>
+    public static string PostgresControl() => Require("STREAMML_PG_CTL", "a PostgreSQL server it may restart (one started by scripts/services.sh)");
+
+    private static string Require(string variable, string what)
     {
         var value = Environment.GetEnvironmentVariable(variable);
-        if (!string.IsNullOrWhiteSpace(value)) return value;
-        var message = $"{variable} is not set: this test needs {what}. Run `source scripts/services.sh; services_start` first (scripts/test.sh does).";
-        if (InCi) throw new InvalidOperationException(message);
-        output.WriteLine("NOT RUN: " + message);
-        return null;
+        Requirement.That(!string.IsNullOrWhiteSpace(value),
+            $"{variable} is not set: this test needs {what}. Run `source scripts/services.sh; services_start` first (scripts/test.sh does).");
+        return value;
     }
 }

@@ -79,10 +79,10 @@ public sealed class PostgresTests(ITestOutputHelper output)
         MaxRetryDelay = TimeSpan.FromMilliseconds(500),
     };
 
-    [Fact]
+    [SkippableFact]
     public async Task Snapshot_by_binary_copy_equals_what_a_plain_reader_sees_and_ends_a_bounded_pipeline()
     {
-        if (TestServices.Postgres(output) is not { } pg) return;
+        var pg = TestServices.Postgres();
         var table = NewTable();
         await CreateAndFillAsync(pg, table, 1, 10_000);
         var sink = new CollectingSink();
@@ -97,10 +97,10 @@ public sealed class PostgresTests(ITestOutputHelper output)
         Assert.Equal(Enumerable.Range(1, 10_000).Select(i => (long)i), sink.Rows.Select(r => r.Offset));
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task Incremental_reads_pick_up_new_rows_and_a_restart_resumes_after_the_durable_checkpoint()
     {
-        if (TestServices.Postgres(output) is not { } pg) return;
+        var pg = TestServices.Postgres();
         var table = NewTable();
         await CreateAndFillAsync(pg, table, 1, 3000);
         var sink = new CollectingSink();
@@ -134,10 +134,10 @@ public sealed class PostgresTests(ITestOutputHelper output)
         Assert.Equal(expected.Values.Order(), sink.Rows.Concat(after.Rows).Select(r => r.Values).Order());
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task Sink_copies_and_upserts_by_key_so_a_replayed_batch_leaves_one_row_per_key_with_the_last_values()
     {
-        if (TestServices.Postgres(output) is not { } pg) return;
+        var pg = TestServices.Postgres();
         var table = NewTable();
         var schema = new Schema(new Field("device", ColumnType.String, false), new Field("hour", ColumnType.Int32, false),
             new Field("mean", ColumnType.Float64), new Field("seen", ColumnType.Timestamp), new Field("alarm", ColumnType.Bool));
@@ -176,17 +176,11 @@ public sealed class PostgresTests(ITestOutputHelper output)
         Assert.Equal(expected.Count, count);
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task PostgreSQL_restarting_mid_stream_is_retried_and_no_row_is_lost()
     {
-        if (TestServices.Postgres(output) is not { } pg) return;
-        var control = Environment.GetEnvironmentVariable("STREAMML_PG_CTL");
-        if (control is null)
-        {
-            if (TestServices.InCi) throw new InvalidOperationException("STREAMML_PG_CTL is not set; scripts/services.sh exports it");
-            output.WriteLine("NOT RUN: STREAMML_PG_CTL is not set (the server was not started by scripts/services.sh, so the test cannot restart it).");
-            return;
-        }
+        var pg = TestServices.Postgres();
+        var control = TestServices.PostgresControl();
         var table = NewTable();
         await CreateAndFillAsync(pg, table, 1, 2000);
         var sinkTable = table + "_out";
@@ -253,10 +247,10 @@ public sealed class PostgresTests(ITestOutputHelper output)
         }
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task Password_from_environment_never_reaches_logs_and_ssl_mode_is_applied()
     {
-        if (TestServices.Postgres(output) is not { } pg) return;
+        var pg = TestServices.Postgres();
         const string variable = "STREAMML_TEST_PG_PASSWORD";
         const string password = "pg-Secret-99173";
         Environment.SetEnvironmentVariable(variable, password);

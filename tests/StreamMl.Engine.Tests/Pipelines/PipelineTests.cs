@@ -169,8 +169,9 @@ public sealed class PipelineTests
         await using var pipeline = Pipeline.From(source, new PipelineOptions { BatchCapacity = 500, FlushInterval = TimeSpan.FromHours(1) })
             .Then(new DoublingOperator(0, 2_500)).To(direct, buffered).Build();
         await pipeline.StartAsync();
-        await WaitUntil(() => direct.Count >= 4_500);
-        await Task.Delay(100);
+        // Each sink handles its batches in order on its own thread: once the buffering sink holds the last batch's rows,
+        // it has passed the failed batch (the one a wrong commit would come from).
+        await WaitUntil(() => direct.Count >= 4_500 && buffered.Count >= 4_500);
         // The buffered sink never reported anything durable: no position may be committed, the failed batch included.
         Assert.Equal(-1, source.Committed);
         Assert.Equal(4_500, buffered.Count);
