@@ -224,6 +224,18 @@ public sealed class SilentChangeTests
     }
 
     [Fact]
+    public void LaterFiles_HeaderMatchedAsTheReaderMatchesIt_AndMissingColumnsReported()
+    {
+        var dir = TestData.TempDir();
+        Write(dir, "a.csv", "id,x,y\n1,10,5\n");
+        var b = Write(dir, "b.csv", "ID, x\n2,20\n"); // the reader matches ' x' and 'ID' to x and id
+        var source = FileSource.Create(Options(dir));
+        Assert.Equal(["id", "x", "y"], source.Schema.Select(f => f.Name));
+        var change = Assert.Single(source.Inference!.Changes);
+        Assert.Equal((b, "y", SchemaChangeKind.Missing), (change.File, change.Column, change.Kind));
+    }
+
+    [Fact]
     public async Task ColumnNotInADeclaredSchema_IsReportedPerFile()
     {
         var dir = TestData.TempDir();

@@ -26,19 +26,20 @@ internal static class SchemaInferrer
                 var format = formatOf(file);
                 // A CSV file's header tells whether it has new columns; only then are its rows sampled for their types.
                 IReadOnlyList<string>? header = format == FileFormat.Csv ? CsvHeader(file, options) : null;
-                if (header is not null && header.All(known.Contains))
+                if (header is not null && header.All(h => Knows(known, h, format)))
                 {
-                    foreach (var c in columns.Where(c => !header.Contains(c.Name))) changes.Add(new SchemaChange(file, c.Name, SchemaChangeKind.Missing));
+                    foreach (var c in columns.Where(c => !header.Any(h => Same(h, c.Name, format)))) changes.Add(new SchemaChange(file, c.Name, SchemaChangeKind.Missing));
                     continue;
                 }
                 var other = Infer(file, format, options);
-                foreach (var column in other.Columns.Where(c => known.Add(c.Name)))
+                foreach (var column in other.Columns.Where(c => !Knows(known, c.Name, format)))
                 {
+                    known.Add(column.Name);
                     columns.Add(column with { Reason = $"{column.Reason} (first seen in {Path.GetFileName(file)})" });
                     changes.Add(new SchemaChange(file, column.Name, SchemaChangeKind.Added));
                 }
                 if (format != FileFormat.JsonLines) // JSON Lines objects may leave out any key: absence is not a change
-                    foreach (var c in columns.Where(c => !other.Columns.Any(o => o.Name == c.Name)))
+                    foreach (var c in columns.Where(c => !other.Columns.Any(o => Same(o.Name, c.Name, format))))
                         changes.Add(new SchemaChange(file, c.Name, SchemaChangeKind.Missing));
             }
             catch (Exception ex) when (ex is not OutOfMemoryException)
@@ -48,6 +49,14 @@ internal static class SchemaInferrer
         }
         return new SchemaInference(inference.File, inference.SampledRows, columns) { Changes = changes };
     }
+
+    private static bool Knows(HashSet<string> known, string name, FileFormat format) =>
+        known.Contains(name) || (format == FileFormat.Csv && known.Any(k => Same(name, k, format)));
+
+    /// <summary>Whether a file's column is a schema column, matched as the reader matches it (a CSV header name also
+    /// trimmed and ignoring case, see CsvFileReader.IndexOf).</summary>
+    private static bool Same(string fileColumn, string schemaColumn, FileFormat format) =>
+        fileColumn == schemaColumn || (format == FileFormat.Csv && fileColumn.Trim().Equals(schemaColumn, StringComparison.OrdinalIgnoreCase));
 
     private static IReadOnlyList<string> CsvHeader(string path, FileSourceOptions options)
     {
