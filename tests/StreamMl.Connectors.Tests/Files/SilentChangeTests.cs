@@ -253,6 +253,37 @@ public sealed class SilentChangeTests
     }
 
     [Fact]
+    public async Task ColumnsADeclaredSchemaLeavesOut_AreNotReported_OnlyWhatChangesBetweenFiles()
+    {
+        var dir = TestData.TempDir();
+        Write(dir, "a.csv", "id,x,unused\n1,10,u\n");
+        Write(dir, "b.csv", "id,x,unused\n2,20,v\n");
+        var options = Options(dir);
+        options.Schema = SchemaText.Parse("id:int64,x:int64");
+        var run = await Ingest(options);
+        Assert.Empty(run.Source.SchemaChanges);
+        Assert.Equal([10L, 20L], run.Rows("id, x").Select(r => (long)r[1]!));
+    }
+
+    [Fact]
+    public async Task ParquetFileWithAColumnTheSchemaLacks_IsReportedAsNotRead()
+    {
+        var dir = TestData.TempDir();
+        var a = Path.Combine(dir, "a.parquet").Replace("'", "''");
+        var b = Path.Combine(dir, "b.parquet");
+        TestData.Query($"COPY (SELECT 1::BIGINT AS id) TO '{a}' (FORMAT parquet)");
+        var options = Options(Path.Combine(dir, "a.parquet"));
+        var source = FileSource.Create(options); // schema inferred from a.parquet alone
+        TestData.Query($"COPY (SELECT 2::BIGINT AS id, 'late' AS extra) TO '{Sql(b)}' (FORMAT parquet)");
+        var declared = Options(Path.Combine(dir, "a.parquet"), b);
+        declared.Schema = source.Schema;
+        var run = await Ingest(declared);
+        var change = Assert.Single(run.Source.SchemaChanges);
+        Assert.Equal((b, "extra", SchemaChangeKind.NotRead), (change.File, change.Column, change.Kind));
+        Assert.Equal([1L, 2L], run.Rows("id").Select(r => (long)r[0]!));
+    }
+
+    [Fact]
     public async Task KeyOnlyInALaterJsonFile_IsAddedAsNullable()
     {
         var dir = TestData.TempDir();

@@ -219,11 +219,11 @@ internal sealed class JsonLinesFileReader : FileReader
         return keys.Length == 0 ? "none" : keys;
     }
 
-    /// <summary>Reports a key the schema does not read, once per file, within the file's first sample of lines (the
-    /// lines inference looks at): a column that appears only in a later file, or after the sample, is not silent.</summary>
+    /// <summary>Reports a key an inferred schema does not read (a declared schema leaves keys out on purpose), once per
+    /// file, within the file's first sample of lines: a key that appears only in a later file is not silent.</summary>
     private void NoteUnknown(ReadOnlySpan<char> path)
     {
-        if (_lines.LineNumber > Context.Options.InferenceSampleRows) return;
+        if (Context.Options.Schema is not null || _lines.LineNumber > Context.Options.InferenceSampleRows) return;
         var lookup = _unknown.GetAlternateLookup<ReadOnlySpan<char>>();
         if (lookup.Contains(path)) return;
         lookup.Add(path);
