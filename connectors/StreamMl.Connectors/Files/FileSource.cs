@@ -63,7 +63,7 @@ public sealed class FileSource : IBatchSource
             if (files.Count == 0)
                 throw new BadInputException("watching an empty folder needs a declared schema (there is no file to infer one from)", string.Join(", ", options.Paths));
             var first = files.FirstOrDefault(f => FormatFor(options, f) != FileFormat.Parquet || IsReadableParquet(f)) ?? files[0];
-            inference = SchemaInferrer.Infer(first, FormatFor(options, first), options);
+            inference = SchemaInferrer.Infer(first, files, f => FormatFor(options, f), options);
             schema = inference.Schema;
         }
         if (options.EventTimeColumn is { } eventTime) schema.Require(eventTime, ColumnType.Timestamp);
@@ -78,6 +78,11 @@ public sealed class FileSource : IBatchSource
 
     /// <summary>How the schema was inferred, or null when it was declared. Print it to show the user.</summary>
     public SchemaInference? Inference { get; }
+
+    /// <summary>Differences between the files read so far and <see cref="Schema"/>, once per file and column: columns a
+    /// file has that are not read, and schema columns a file lacks (null in its rows). Each is also logged as a warning
+    /// (<see cref="FileSourceOptions.LoggerFactory"/>). Differences found while inferring are in <see cref="Inference"/>.</summary>
+    public IReadOnlyList<SchemaChange> SchemaChanges => _context.SchemaChanges.Snapshot();
 
     /// <summary>Files known so far, in partition order (watching adds to the end).</summary>
     public IReadOnlyList<string> Files => _files;

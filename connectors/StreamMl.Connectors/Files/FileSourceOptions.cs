@@ -20,15 +20,31 @@ public sealed class FileSourceOptions
     /// <summary>Rows sampled to infer the schema when none is declared. Default 10,000.</summary>
     public int InferenceSampleRows { get; set; } = 10_000;
 
+    /// <summary>Share of a column's sampled non-null values that must be of one kind (numbers, true/false, date-times)
+    /// for inference to choose that type; below it the column is a string. The other values are listed with their
+    /// line in <see cref="FileSource.Inference"/>, and their rows are dead-lettered (rule <c>type</c>) when read.
+    /// Default 0.99: one <c>abc</c> among 2,000 numbers leaves the column numeric. 1 requires every value to fit.</summary>
+    public double InferenceThreshold { get; set; } = 0.99;
+
+    /// <summary>Remove white space around every string value (quoted or not), and compare string values with the null
+    /// tokens after trimming. Default false: text is kept exactly as in the file, as DuckDB and pandas keep it.
+    /// Numbers, booleans and date-times parse with spaces around them either way.</summary>
+    public bool Trim { get; set; }
+
+    /// <summary>Logs a warning for every schema change a file brings (see <see cref="FileSource.SchemaChanges"/>).
+    /// Default null: no log.</summary>
+    public Microsoft.Extensions.Logging.ILoggerFactory? LoggerFactory { get; set; }
+
     /// <summary>Column types that override the inferred ones, by column name (e.g. read a zip code as string). Default empty.</summary>
     public IDictionary<string, ColumnType> TypeOverrides { get; } = new Dictionary<string, ColumnType>(StringComparer.Ordinal);
 
     /// <summary>CSV field separator. Default null: detected by Sep from the header (comma, semicolon, tab, pipe).</summary>
     public char? Delimiter { get; set; }
 
-    /// <summary>Text read as null in CSV fields, JSON strings and string columns, compared after trimming white space.
-    /// Default: empty, <c>na</c>, <c>NA</c>, <c>N/A</c>, <c>NaN</c>, <c>nan</c>, <c>null</c>, <c>NULL</c>, <c>None</c>.
-    /// A field of only white space is always null.</summary>
+    /// <summary>Text read as null in CSV fields and JSON strings. In numeric, boolean and date-time columns it is
+    /// compared after trimming white space, and a field of only white space is null; in string columns the text must
+    /// match exactly (unless <see cref="Trim"/>), so <c>"  "</c> stays text, as in DuckDB.
+    /// Default: empty, <c>na</c>, <c>NA</c>, <c>N/A</c>, <c>n/a</c>, <c>NaN</c>, <c>nan</c>, <c>null</c>, <c>NULL</c>, <c>None</c>.</summary>
     public IList<string> NullTokens { get; } = ["", "na", "NA", "N/A", "n/a", "NaN", "nan", "null", "NULL", "None"];
 
     /// <summary>For JSON Lines: column name to the dotted path of the value in each object (<c>user.address.city</c>).

@@ -10,7 +10,20 @@ namespace StreamMl.Connectors.Files;
 /// <param name="Nulls">Sampled values that were null tokens or missing.</param>
 /// <param name="Example">The first non-null value seen, as text.</param>
 /// <param name="Reason">Why this type: the narrowest type every sampled value parses as, or an override.</param>
-public sealed record InferredColumn(string Name, ColumnType Type, long NonNull, long Nulls, string? Example, string Reason);
+public sealed record InferredColumn(string Name, ColumnType Type, long NonNull, long Nulls, string? Example, string Reason)
+{
+    /// <summary>Sampled values that are not of <see cref="Type"/> (the type won by majority, see
+    /// <see cref="FileSourceOptions.InferenceThreshold"/>): their rows will be dead-lettered with the rule <c>type</c>.</summary>
+    public long Outliers { get; init; }
+
+    /// <summary>The first few of <see cref="Outliers"/>, with their line.</summary>
+    public IReadOnlyList<InferredValue> OutlierExamples { get; init; } = [];
+}
+
+/// <summary>A sampled value and the line (CSV, JSON Lines) it was read from.</summary>
+/// <param name="Line">Line number in the file, 1-based (a CSV header is line 1).</param>
+/// <param name="Value">The value as written.</param>
+public sealed record InferredValue(long Line, string Value);
 
 /// <summary>The schema inferred from a sample of a file, with the evidence for each column; <see cref="ToString"/>
 /// prints it as a table for the user to check (and to copy into a declared schema).</summary>
@@ -19,6 +32,10 @@ public sealed record InferredColumn(string Name, ColumnType Type, long NonNull, 
 /// <param name="Columns">Each column's type and evidence, in file order.</param>
 public sealed record SchemaInference(string File, long SampledRows, IReadOnlyList<InferredColumn> Columns)
 {
+    /// <summary>How the other files present at start differ from the first one: columns added to the schema (they are
+    /// null in the rows of files without them) and columns some files lack.</summary>
+    public IReadOnlyList<SchemaChange> Changes { get; init; } = [];
+
     /// <summary>The inferred schema; every column nullable, since a later row may lack a value.</summary>
     public Schema Schema => new(Columns.Select(c => new Field(c.Name, c.Type, true)));
 
@@ -40,6 +57,14 @@ public sealed record SchemaInference(string File, long SampledRows, IReadOnlyLis
                 .Append(c.Nulls.ToString(System.Globalization.CultureInfo.InvariantCulture).PadLeft(5)).Append("  ")
                 .Append(example.PadRight(20)).Append(' ').Append(c.Reason).AppendLine();
         }
+        foreach (var c in Columns.Where(c => c.Outliers > 0))
+        {
+            text.Append("  ").Append(c.Name).Append(": ").Append(c.Outliers).Append(c.Outliers == 1 ? " sampled value is not " : " sampled values are not ")
+                .Append(ColumnTypes.Name(c.Type)).Append("; its rows will be dead-lettered (rule type): ")
+                .AppendJoin(", ", c.OutlierExamples.Select(v => $"line {v.Line} '{v.Value}'"))
+                .Append(c.Outliers > c.OutlierExamples.Count ? ", ..." : "").AppendLine();
+        }
+        foreach (var change in Changes) text.Append("  ").AppendLine(change.ToString());
         return text.ToString();
     }
 }

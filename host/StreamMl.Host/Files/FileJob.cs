@@ -103,6 +103,7 @@ internal static class FileJob
         }
         var elapsed = Stopwatch.GetElapsedTime(started);
         observer.Progress(Sample(source, parquet, split, dead, started));
+        foreach (var change in source.SchemaChanges) observer.Message("warning: " + change);
         var report = validator.Report();
         await File.WriteAllTextAsync(reportPath, report.ToJson(), CancellationToken.None).ConfigureAwait(false);
         var written = parquet?.RowsWritten ?? split!.TrainRows + split.TestRows;

@@ -21,6 +21,12 @@ public static class IngestCommand
         var schema = new Option<string?>("--schema") { Description = "Declared schema, e.g. 'id:int64!,price:float64,city:string' (default: inferred and printed)" };
         var inferOnly = new Option<bool>("--infer-only") { Description = "Print the inferred schema and stop" };
         var sample = new Option<int>("--sample") { Description = "Rows sampled to infer the schema", DefaultValueFactory = _ => 10_000 };
+        var trim = new Option<bool>("--trim") { Description = "Remove spaces around every string value (default: text is kept exactly as in the file)" };
+        var inferThreshold = new Option<double>("--infer-threshold")
+        {
+            Description = "Share of sampled values (0.5..1) that must be numbers, booleans or dates for inference to choose that type; the rest are listed and dead-lettered",
+            DefaultValueFactory = _ => 0.99,
+        };
         var delimiter = new Option<string?>("--delimiter") { Description = "CSV separator (default: detected)" };
         var nullTokens = new Option<string[]>("--null-token") { Description = "Extra text read as null (repeatable)", AllowMultipleArgumentsPerToken = true };
         var jsonPath = new Option<string[]>("--json-path") { Description = "column=dotted.path for JSON Lines (repeatable)", AllowMultipleArgumentsPerToken = true };
@@ -52,7 +58,7 @@ public static class IngestCommand
 
         var command = new Command("ingest", "Read CSV / JSON Lines / Parquet files, validate and clean them, and write Parquet with dead letters and a data-quality report")
         {
-            inputs, outputDir, format, schema, inferOnly, sample, delimiter, nullTokens, jsonPath, eventTime, watch, checkpoint,
+            inputs, outputDir, format, schema, inferOnly, sample, inferThreshold, trim, delimiter, nullTokens, jsonPath, eventTime, watch, checkpoint,
             required, range, clip, allowed, pattern, dedupe, coerce, impute, dropMissing,
             rowGroup, compression, rollRows, rollBytes, rollSeconds, partitionBy, partitionDate, deadLetters, report,
             splitTest, stratify, seed, plain,
@@ -63,11 +69,15 @@ public static class IngestCommand
             var error = parse.InvocationConfiguration.Error;
             try
             {
+                if (parse.GetValue(inferThreshold) is not (>= 0.5 and <= 1))
+                    throw new StreamMlException($"--infer-threshold must be between 0.5 and 1, got {parse.GetValue(inferThreshold)}");
                 var source = new FileSourceOptions
                 {
                     Format = ParseFormat(parse.GetValue(format)!),
                     Schema = parse.GetValue(schema) is { } declared ? SchemaText.Parse(declared) : null,
                     InferenceSampleRows = parse.GetValue(sample),
+                    InferenceThreshold = parse.GetValue(inferThreshold),
+                    Trim = parse.GetValue(trim),
                     Delimiter = parse.GetValue(delimiter) is { Length: > 0 } d ? (d == "\\t" ? '\t' : d[0]) : null,
                     EventTimeColumn = parse.GetValue(eventTime),
                     Watch = parse.GetValue(watch),

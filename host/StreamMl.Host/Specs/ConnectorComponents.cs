@@ -15,7 +15,7 @@ internal static class ConnectorComponents
     {
         // Connectors log (with their secrets redacted) through the registry's logger factory, read when they are created.
         Func<ILoggerFactory> logs = () => registry.ConnectorLoggers;
-        registry.Sources["file"] = FileSourceFactory;
+        registry.Sources["file"] = (node, context) => FileSourceFactory(node, context, logs);
         registry.Sources["kafka"] = (node, context) => KafkaSourceFactory(node, logs);
         registry.Sources["mqtt"] = (node, context) => MqttSourceFactory(node, logs);
         registry.Sinks["parquet"] = ParquetSinkFactory;
@@ -214,8 +214,8 @@ internal static class ConnectorComponents
     }
 
     /// <summary><c>{ kind: file, path: data/*.csv | [a.csv, b.csv], format: auto|csv|jsonl|parquet, columns: {..}, types: {col: type},
-    /// delimiter: ",", event_time: col, watch: false }</c></summary>
-    private static Func<PipelineRuntime, IBatchSource>? FileSourceFactory(SpecNode node, SpecContext context)
+    /// delimiter: ",", event_time: col, watch: false, trim: false, infer_threshold: 0.99 }</c></summary>
+    private static Func<PipelineRuntime, IBatchSource>? FileSourceFactory(SpecNode node, SpecContext context, Func<ILoggerFactory> logs)
     {
         var paths = node.Strings("path", required: true);
         var format = node.Choice("format", ["auto", "csv", "jsonl", "parquet"], fallback: "auto") switch
@@ -238,11 +238,17 @@ internal static class ConnectorComponents
         if (delimiter is { Length: not 1 }) node.Child("delimiter")!.Error($"'delimiter' must be one character, got '{delimiter}'");
         var eventTime = node.String("event_time");
         var watch = node.Bool("watch") ?? false;
+        var trim = node.Bool("trim") ?? false;
+        var threshold = node.Double("infer_threshold", min: 0.5, max: 1) ?? 0.99;
         if (paths is null) return null;
         var resolved = paths.Select(context.ResolvePath).ToList();
         return _ =>
         {
-            var options = new FileSourceOptions { Format = format, Schema = schema, EventTimeColumn = eventTime, Watch = watch };
+            var options = new FileSourceOptions
+            {
+                Format = format, Schema = schema, EventTimeColumn = eventTime, Watch = watch, Trim = trim, InferenceThreshold = threshold,
+                LoggerFactory = logs(),
+            };
             foreach (var path in resolved) options.Paths.Add(path);
             foreach (var (name, type) in types) options.TypeOverrides[name] = type;
             if (delimiter is { Length: 1 }) options.Delimiter = delimiter[0];

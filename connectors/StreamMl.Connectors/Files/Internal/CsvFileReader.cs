@@ -35,6 +35,7 @@ internal sealed unsafe class CsvFileReader : FileReader
         _columns = new Column[_types.Length];
         _values = new void*[_types.Length];
         _fastNumbers = !context.Nulls.AnyLooksNumeric;
+        context.SchemaChanges.Compare(path, header, context.Schema, name => IndexOf(header, name));
         if (_fieldToColumn.All(i => i < 0) && context.Schema.Count > 0)
             throw new BadInputException(
                 $"none of the schema's columns ({string.Join(", ", context.Schema.Select(f => f.Name))}) is in the header ({string.Join(", ", header)})",

@@ -15,6 +15,19 @@ internal static class FieldParser
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static bool TryWrite(ReadOnlySpan<char> text, Column column, int row, NullTokens nulls)
     {
+        if (column.Type == ColumnType.String)
+        {
+            // Text is kept as written (quoted or not), as DuckDB and pandas keep it; trimming is asked for.
+            if (nulls.IsNullString(text))
+            {
+                column.SetNull(row);
+                return true;
+            }
+            column.Values<int>()[row] = column.Dictionary!.GetOrAdd(nulls.TrimStrings ? text.Trim() : text);
+            if (column.MayHaveNulls) column.SetValid(row);
+            return true;
+        }
+        // Numbers, booleans and date-times parse with spaces around them (DuckDB's CAST and pandas do the same).
         if (nulls.IsNull(text))
         {
             column.SetNull(row);

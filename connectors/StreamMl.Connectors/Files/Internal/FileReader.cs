@@ -10,7 +10,8 @@ internal sealed class ReaderContext(FileSourceOptions options, Schema schema)
 
     public FileSourceOptions Options { get; } = options;
     public Schema Schema { get; } = schema;
-    public NullTokens Nulls { get; } = new(options.NullTokens);
+    public NullTokens Nulls { get; } = new(options.NullTokens, options.Trim);
+    public SchemaChangeLog SchemaChanges { get; } = new(options);
     public IDeadLetterSink DeadLetters { get; set; } = new CollectingDeadLetterSink();
     public string PipelineName { get; set; } = "pipeline";
     public int EventTimeField { get; } = options.EventTimeColumn is { } name ? schema.Require(name, ColumnType.Timestamp) : -1;

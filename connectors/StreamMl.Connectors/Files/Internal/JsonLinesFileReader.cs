@@ -129,6 +129,8 @@ internal sealed class JsonLinesFileReader : FileReader
     private readonly LineSplitter _lines;
     private readonly Dictionary<string, int>.AlternateLookup<ReadOnlySpan<char>> _fieldByPath;
     private readonly int[] _seen;
+    private readonly HashSet<string> _unknown = new(StringComparer.Ordinal);
+    private readonly string _fieldList;
     private char[] _path = new char[256];
     private char[] _chars = new char[256];
     private int _generation;
@@ -144,6 +146,7 @@ internal sealed class JsonLinesFileReader : FileReader
         }
         _fieldByPath = byPath.GetAlternateLookup<ReadOnlySpan<char>>();
         _seen = new int[context.Schema.Count];
+        _fieldList = string.Join(", ", byPath.Keys);
     }
 
     public override string OffsetUnit => "line";
@@ -185,6 +188,13 @@ internal sealed class JsonLinesFileReader : FileReader
                 context.Reject("type", error, Path, OffsetUnit, Partition, line, Raw(bytes));
                 continue;
             }
+            if (visitor.Matched == 0 && _seen.Length > 0)
+            {
+                // Read on, this line would be a row of nulls that no one wrote; CSV dead-letters a wrong field count alike.
+                context.Reject("json-fields", $"none of the schema's fields ({_fieldList}) is in the line (its keys: {KeysOf(bytes)})",
+                    Path, OffsetUnit, Partition, line, Raw(bytes));
+                continue;
+            }
             for (var f = 0; f < _seen.Length; f++)
                 if (_seen[f] != _generation) batch[targets[f]].SetNull(row);
             context.Accept(batch, row, Partition, line, line + 1, ingestMicros);
@@ -202,13 +212,38 @@ internal sealed class JsonLinesFileReader : FileReader
 
     private static string Raw(ReadOnlySpan<byte> bytes) => Encoding.UTF8.GetString(bytes);
 
+    private static string KeysOf(ReadOnlySpan<byte> bytes)
+    {
+        using var document = JsonDocument.Parse(bytes.ToArray());
+        var keys = string.Join(", ", document.RootElement.EnumerateObject().Select(p => p.Name));
+        return keys.Length == 0 ? "none" : keys;
+    }
+
+    /// <summary>Reports a key an inferred schema does not read (a declared schema leaves keys out on purpose), once per
+    /// file, within the file's first sample of lines: a key that appears only in a later file is not silent.</summary>
+    private void NoteUnknown(ReadOnlySpan<char> path)
+    {
+        if (Context.Options.Schema is not null || _lines.LineNumber > Context.Options.InferenceSampleRows) return;
+        var lookup = _unknown.GetAlternateLookup<ReadOnlySpan<char>>();
+        if (lookup.Contains(path)) return;
+        lookup.Add(path);
+        Context.SchemaChanges.Note(Path, path.ToString(), SchemaChangeKind.NotRead);
+    }
+
     private ref struct RowVisitor(JsonLinesFileReader owner, ColumnBatch batch, int[] targets, int row) : ILeafVisitor
     {
         public string? Error;
+        public int Matched;
 
         public void Leaf(ReadOnlySpan<char> path, ref Utf8JsonReader reader)
         {
-            if (Error is not null || !owner._fieldByPath.TryGetValue(path, out var field)) return;
+            if (!owner._fieldByPath.TryGetValue(path, out var field))
+            {
+                owner.NoteUnknown(path);
+                return;
+            }
+            Matched++;
+            if (Error is not null) return;
             owner._seen[field] = owner._generation;
             var column = batch[targets[field]];
             if (!owner.TryWrite(ref reader, column, row))

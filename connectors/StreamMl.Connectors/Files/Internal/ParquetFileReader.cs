@@ -32,6 +32,8 @@ internal sealed class ParquetFileReader : FileReader
         var dataFields = _reader.Schema.GetDataFields();
         _fields = [.. context.Schema.Select(f => dataFields.FirstOrDefault(d => d.Name == f.Name && !d.IsArray))];
         _groupColumns = new Array?[_fields.Length];
+        var columns = SchemaOf(_reader.Schema).Select(f => f.Name).ToList();
+        context.SchemaChanges.Compare(path, columns, context.Schema, columns.IndexOf);
     }
 
     /// <summary>The engine schema a Parquet file's flat columns map to.</summary>

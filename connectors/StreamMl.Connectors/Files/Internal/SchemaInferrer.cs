@@ -5,12 +5,70 @@ using StreamMl.Engine;
 
 namespace StreamMl.Connectors.Files.Internal;
 
-/// <summary>Infers a schema from the first rows of a file.</summary>
+/// <summary>Infers a schema from the first rows of a file, and adds the columns that only later files have.</summary>
 internal static class SchemaInferrer
 {
+    /// <summary>Infers the schema from the first rows of <paramref name="first"/>, then looks at the other files present
+    /// (the header of a CSV file, the schema of a Parquet file, the first sampled lines of a JSON Lines file): a column
+    /// only they have is added, nullable, typed from the first file that has it, and every difference is reported in
+    /// <see cref="SchemaInference.Changes"/>. A file that cannot be looked at is left to the reader, which reports it.</summary>
+    public static SchemaInference Infer(string first, IReadOnlyList<string> files, Func<string, FileFormat> formatOf, FileSourceOptions options)
+    {
+        var inference = Infer(first, formatOf(first), options);
+        var columns = inference.Columns.ToList();
+        var known = new HashSet<string>(columns.Select(c => c.Name), StringComparer.Ordinal);
+        var changes = new List<SchemaChange>();
+        foreach (var file in files)
+        {
+            if (file == first) continue;
+            try
+            {
+                var format = formatOf(file);
+                // A CSV file's header tells whether it has new columns; only then are its rows sampled for their types.
+                IReadOnlyList<string>? header = format == FileFormat.Csv ? CsvHeader(file, options) : null;
+                if (header is not null && header.All(h => Knows(known, h, format)))
+                {
+                    foreach (var c in columns.Where(c => !header.Any(h => Same(h, c.Name, format)))) changes.Add(new SchemaChange(file, c.Name, SchemaChangeKind.Missing));
+                    continue;
+                }
+                var other = Infer(file, format, options);
+                foreach (var column in other.Columns.Where(c => !Knows(known, c.Name, format)))
+                {
+                    known.Add(column.Name);
+                    columns.Add(column with { Reason = $"{column.Reason} (first seen in {Path.GetFileName(file)})" });
+                    changes.Add(new SchemaChange(file, column.Name, SchemaChangeKind.Added));
+                }
+                if (format != FileFormat.JsonLines) // JSON Lines objects may leave out any key: absence is not a change
+                    foreach (var c in columns.Where(c => !other.Columns.Any(o => Same(o.Name, c.Name, format))))
+                        changes.Add(new SchemaChange(file, c.Name, SchemaChangeKind.Missing));
+            }
+            catch (Exception ex) when (ex is not OutOfMemoryException)
+            {
+                // Unreadable here means unreadable when read: the reader dead-letters the file with the reason.
+            }
+        }
+        return new SchemaInference(inference.File, inference.SampledRows, columns) { Changes = changes };
+    }
+
+    private static bool Knows(HashSet<string> known, string name, FileFormat format) =>
+        known.Contains(name) || (format == FileFormat.Csv && known.Any(k => Same(name, k, format)));
+
+    /// <summary>Whether a file's column is a schema column, matched as the reader matches it (a CSV header name also
+    /// trimmed and ignoring case, see CsvFileReader.IndexOf).</summary>
+    private static bool Same(string fileColumn, string schemaColumn, FileFormat format) =>
+        fileColumn == schemaColumn || (format == FileFormat.Csv && fileColumn.Trim().Equals(schemaColumn, StringComparison.OrdinalIgnoreCase));
+
+    private static IReadOnlyList<string> CsvHeader(string path, FileSourceOptions options)
+    {
+        var (reader, text, _) = CsvFileReader.OpenReader(path, options.Delimiter, 0, hasHeader: true);
+        using var _ = reader;
+        using var __ = text;
+        return [.. reader.Header.ColNames];
+    }
+
     public static SchemaInference Infer(string path, FileFormat format, FileSourceOptions options)
     {
-        var nulls = new NullTokens(options.NullTokens);
+        var nulls = new NullTokens(options.NullTokens, options.Trim);
         return format switch
         {
             FileFormat.Csv => InferCsv(path, options, nulls),
@@ -35,14 +93,14 @@ internal static class SchemaInferrer
                 var row = reader.Current;
                 if (row.ColCount != header.Count) continue; // malformed rows are reported when read, not here
                 rows++;
-                for (var c = 0; c < votes.Length; c++) votes[c].AddText(row[c].Span, nulls);
+                for (var c = 0; c < votes.Length; c++) votes[c].AddText(row[c].Span, nulls, row.LineNumberFrom);
             }
         }
         catch (BadInputException)
         {
             // A truncated file still yields the schema of the rows before the cut; reading it reports the cut.
         }
-        return new SchemaInference(path, rows, [.. votes.Select(v => v.Decide(options.TypeOverrides))]);
+        return new SchemaInference(path, rows, [.. votes.Select(v => v.Decide(options.TypeOverrides, options.InferenceThreshold))]);
     }
 
     private static SchemaInference InferJson(string path, FileSourceOptions options, NullTokens nulls)
@@ -57,7 +115,7 @@ internal static class SchemaInferrer
             while (rows < options.InferenceSampleRows && lines.TryReadLine(out var line))
             {
                 if (line.IndexOfAnyExcept((byte)' ', (byte)'\t') < 0) continue;
-                var visitor = new VoteVisitor(votes, byPath, nulls);
+                var visitor = new VoteVisitor(votes, byPath, nulls, lines.LineNumber);
                 try
                 {
                     JsonLeafWalker.Walk(line, ref pathBuffer, ref visitor);
@@ -75,10 +133,10 @@ internal static class SchemaInferrer
         // A path missing from some lines is null there.
         foreach (var vote in votes)
             for (var i = vote.NonNull + vote.Nulls; i < rows; i++) vote.AddNull();
-        return new SchemaInference(path, rows, [.. votes.Select(v => v.Decide(options.TypeOverrides))]);
+        return new SchemaInference(path, rows, [.. votes.Select(v => v.Decide(options.TypeOverrides, options.InferenceThreshold))]);
     }
 
-    private ref struct VoteVisitor(List<TypeVote> votes, Dictionary<string, TypeVote> byPath, NullTokens nulls) : ILeafVisitor
+    private ref struct VoteVisitor(List<TypeVote> votes, Dictionary<string, TypeVote> byPath, NullTokens nulls, long line) : ILeafVisitor
     {
         public void Leaf(ReadOnlySpan<char> path, ref Utf8JsonReader reader)
         {
@@ -92,12 +150,10 @@ internal static class SchemaInferrer
             switch (reader.TokenType)
             {
                 case JsonTokenType.Null: vote.AddNull(); break;
-                case JsonTokenType.True: vote.AddBool(true); break;
-                case JsonTokenType.False: vote.AddBool(false); break;
-                case JsonTokenType.Number:
-                    vote.AddNumber(reader.TryGetInt64(out _), reader.GetDouble().ToString("R", CultureInfo.InvariantCulture));
-                    break;
-                case JsonTokenType.String: vote.AddText(reader.GetString(), nulls); break;
+                case JsonTokenType.True: vote.AddBool(true, line); break;
+                case JsonTokenType.False: vote.AddBool(false, line); break;
+                case JsonTokenType.Number: vote.AddNumber(System.Text.Encoding.UTF8.GetString(reader.ValueSpan), line); break;
+                case JsonTokenType.String: vote.AddText(reader.GetString(), nulls, line); break;
             }
         }
     }

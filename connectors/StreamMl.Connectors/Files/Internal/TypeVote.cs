@@ -3,10 +3,18 @@ using StreamMl.Engine;
 
 namespace StreamMl.Connectors.Files.Internal;
 
-/// <summary>Accumulates, for one column, which types every sampled value fits; the narrowest wins.</summary>
+/// <summary>Counts, for one column, how many sampled values fall in each kind (boolean, integer, integer past int64,
+/// other number, date-time, text) and decides the column's type by majority: the kind family (boolean, number,
+/// date-time) holding at least <see cref="FileSourceOptions.InferenceThreshold"/> of the non-null values wins, and the
+/// values outside it are kept (line and text) to be shown as the rows that will be dead-lettered.</summary>
 internal sealed class TypeVote(string name)
 {
-    private bool _int = true, _float = true, _bool = true, _timestamp = true;
+    private const int Examples = 5;
+
+    private enum Kind { Bool, Int, BigInt, Float, Timestamp, Text }
+
+    private readonly long[] _counts = new long[6];
+    private readonly List<InferredValue>[] _examples = [.. Enumerable.Range(0, 6).Select(_ => new List<InferredValue>())];
 
     public string Name { get; } = name;
     public long NonNull { get; private set; }
@@ -15,56 +23,98 @@ internal sealed class TypeVote(string name)
 
     public void AddNull() => Nulls++;
 
-    public void AddText(ReadOnlySpan<char> text, NullTokens nulls)
+    public void AddText(ReadOnlySpan<char> text, NullTokens nulls, long line)
     {
+        // Inference types the value as a number would be parsed at read time: with the spaces around it ignored.
         if (nulls.IsNull(text))
         {
             Nulls++;
             return;
         }
-        text = text.Trim();
-        NonNull++;
-        Example ??= text.ToString();
-        if (_int) _int = long.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out _) || IsWrittenAsExponent(text);
-        if (_float) _float = double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out _);
-        if (_bool) _bool = text.Equals("true", StringComparison.OrdinalIgnoreCase) || text.Equals("false", StringComparison.OrdinalIgnoreCase);
-        if (_timestamp) _timestamp = FieldParser.TryParseTimestamp(text, out _);
+        var trimmed = text.Trim();
+        Kind kind;
+        if (trimmed.Equals("true", StringComparison.OrdinalIgnoreCase) || trimmed.Equals("false", StringComparison.OrdinalIgnoreCase)) kind = Kind.Bool;
+        else if (long.TryParse(trimmed, NumberStyles.Integer, CultureInfo.InvariantCulture, out _) || IsWrittenAsExponent(trimmed)) kind = Kind.Int;
+        else if (IsPlainInteger(trimmed)) kind = Kind.BigInt;
+        else if (double.TryParse(trimmed, NumberStyles.Float, CultureInfo.InvariantCulture, out _)) kind = Kind.Float;
+        else if (FieldParser.TryParseTimestamp(trimmed, out _)) kind = Kind.Timestamp;
+        else kind = Kind.Text;
+        Add(kind, text, line);
     }
 
     /// <summary>An integer another tool wrote in exponent form (R's <c>1e+05</c>); "3.0" still makes a float column.</summary>
     private static bool IsWrittenAsExponent(ReadOnlySpan<char> text) =>
         text.IndexOfAny('e', 'E') > 0 && FieldParser.TryParseIntegralDouble(text, long.MinValue / 2, long.MaxValue / 2, out _);
 
-    /// <summary>A JSON number: integral or not.</summary>
-    public void AddNumber(bool integral, string text)
+    /// <summary>Digits with an optional sign: an integer, however long.</summary>
+    private static bool IsPlainInteger(ReadOnlySpan<char> text)
     {
-        NonNull++;
-        Example ??= text;
-        _int &= integral;
-        _bool = false;
-        _timestamp = false;
+        if (!text.IsEmpty && text[0] is '-' or '+') text = text[1..];
+        return !text.IsEmpty && !text.ContainsAnyExceptInRange('0', '9');
     }
 
-    public void AddBool(bool value)
+    /// <summary>A JSON number, given as its text.</summary>
+    public void AddNumber(ReadOnlySpan<char> text, long line)
     {
-        NonNull++;
-        Example ??= value ? "true" : "false";
-        _int = _float = _timestamp = false;
+        var kind = long.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out _) ? Kind.Int
+            : IsPlainInteger(text) ? Kind.BigInt : Kind.Float;
+        Add(kind, text, line);
     }
 
-    public InferredColumn Decide(IDictionary<string, ColumnType> overrides)
+    public void AddBool(bool value, long line) => Add(Kind.Bool, value ? "true" : "false", line);
+
+    private void Add(Kind kind, ReadOnlySpan<char> text, long line)
+    {
+        NonNull++;
+        Example ??= text.ToString();
+        _counts[(int)kind]++;
+        if (_examples[(int)kind].Count < Examples) _examples[(int)kind].Add(new InferredValue(line, text.ToString()));
+    }
+
+    private long Count(Kind kind) => _counts[(int)kind];
+
+    public InferredColumn Decide(IDictionary<string, ColumnType> overrides, double threshold)
     {
         if (overrides.TryGetValue(Name, out var forced))
             return new InferredColumn(Name, forced, NonNull, Nulls, Example, "declared by override");
         if (NonNull == 0) return new InferredColumn(Name, ColumnType.String, 0, Nulls, null, "no value in the sample: string");
-        var (type, why) = (_bool, _int, _float, _timestamp) switch
+        var numbers = Count(Kind.Int) + Count(Kind.BigInt) + Count(Kind.Float);
+        var bools = Count(Kind.Bool);
+        var times = Count(Kind.Timestamp);
+        var best = Math.Max(numbers, Math.Max(bools, times));
+        if (best < threshold * NonNull)
+            return new InferredColumn(Name, ColumnType.String, NonNull, Nulls, Example,
+                (best == 0 ? "no value is a number, boolean or date" : $"{NonNull - best} of {NonNull} values are not {FamilyOf(best, numbers, bools)}"));
+        Kind[] family;
+        ColumnType type;
+        string what;
+        if (best == bools)
         {
-            (true, _, _, _) => (ColumnType.Bool, "every value is true/false"),
-            (_, true, _, _) => (ColumnType.Int64, "every value is an integer"),
-            (_, _, true, _) => (ColumnType.Float64, "every value is a number"),
-            (_, _, _, true) => (ColumnType.Timestamp, "every value is a date-time (UTC unless an offset is given)"),
-            _ => (ColumnType.String, "some values are not numbers, booleans or dates"),
-        };
-        return new InferredColumn(Name, type, NonNull, Nulls, Example, why);
+            (family, type, what) = ([Kind.Bool], ColumnType.Bool, "true/false");
+        }
+        else if (best == numbers)
+        {
+            family = [Kind.Int, Kind.BigInt, Kind.Float];
+            if (Count(Kind.BigInt) > 0)
+            {
+                // There is no exact type for them: float64 would round 9223372036854775808 silently, text keeps it.
+                var big = _examples[(int)Kind.BigInt][0];
+                return new InferredColumn(Name, ColumnType.String, NonNull, Nulls, Example,
+                    $"{Count(Kind.BigInt)} integers do not fit int64 (line {big.Line}: {big.Value}): string keeps them exact; declare float64 to accept rounding");
+            }
+            (type, what) = Count(Kind.Float) > 0 ? (ColumnType.Float64, "a number") : (ColumnType.Int64, "an integer");
+        }
+        else
+        {
+            (family, type, what) = ([Kind.Timestamp], ColumnType.Timestamp, "a date-time (UTC unless an offset is given)");
+        }
+        var outliers = NonNull - family.Sum(Count);
+        var why = outliers == 0 ? $"every value is {what}" : $"{NonNull - outliers} of {NonNull} values are {what}";
+        var examples = outliers == 0 ? [] : Enum.GetValues<Kind>().Where(k => !family.Contains(k))
+            .SelectMany(k => _examples[(int)k]).OrderBy(v => v.Line).Take(Examples).ToList();
+        return new InferredColumn(Name, type, NonNull, Nulls, Example, why) { Outliers = outliers, OutlierExamples = examples };
     }
+
+    private static string FamilyOf(long best, long numbers, long bools) =>
+        best == numbers ? "numbers" : best == bools ? "true/false" : "date-times";
 }
