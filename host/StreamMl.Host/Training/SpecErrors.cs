@@ -30,7 +30,7 @@ internal static partial class SpecErrors
     [GeneratedRegex(@"The JSON property '(?<key>[^']*)' could not be mapped to any \.NET member contained in type '(?<type>[^']+)'")]
     private static partial Regex JsonUnknownKey();
 
-    [GeneratedRegex(@"'?(System\.Nullable`1\[)?(?<type>(System|StreamMl)\.[A-Za-z0-9_.`\[\]]+?)\]?'?(?=[\s.,;:]|$)")]
+    [GeneratedRegex(@"'?(?:System\.Nullable`1\[)?(?<type>(?:System|StreamMl)\.[A-Za-z0-9_.]*[A-Za-z0-9_](?:`1\[[^\]]*\])?)\]?'?")]
     private static partial Regex TypeName();
 
     /// <summary>The message for a YamlDotNet error (its position is added by the caller).</summary>

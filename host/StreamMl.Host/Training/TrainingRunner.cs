@@ -409,7 +409,8 @@ public static class TrainingRunner
         if (h.Leaves is { } leaves) values["leaves"] = leaves;
         if (h.LearningRate is { } rate) values["learningRate"] = rate;
         if (h.MinLeaf is { } minLeaf) values["minLeaf"] = minLeaf;
-        if (h.L2 is { } l2) values["l2"] = l2;
+        // Through its shortest text, so a float 0.1 is kept as 0.1 (not 0.10000000149011612).
+        if (h.L2 is { } l2) values["l2"] = double.Parse(l2.ToString("R", CultureInfo.InvariantCulture), CultureInfo.InvariantCulture);
         if (h.Iterations is { } iterations) values["iterations"] = iterations;
         return values;
     }
@@ -428,6 +429,15 @@ public static class TrainingRunner
             }
             return builder.Build();
         }
+        foreach (var step in spec.Features)
+        {
+            if (step.Columns.Count == 0) throw new StreamMlException($"feature step '{step.Step}' names no columns");
+            foreach (var name in step.Columns)
+            {
+                if (name == spec.Target) throw new StreamMlException($"feature step '{step.Step}' reads the target '{name}': that would leak the answer into the features");
+                table.Require(name, $"feature step '{step.Step}' column");
+            }
+        }
         // Columns no step names: never dropped silently (a one-step list once turned 23 columns into 1 feature).
         var named = spec.Features.SelectMany(f => f.Columns).ToHashSet(StringComparer.Ordinal);
         var remainder = inputColumns.Where(c => !named.Contains(c)).ToList();
@@ -437,13 +447,6 @@ public static class TrainingRunner
             {
                 case "passthrough":
                     progress.Log($"remainder: passthrough: {remainder.Count} columns no step names are used with default handling: {string.Join(", ", remainder)}");
-                    foreach (var name in remainder)
-                    {
-                        var column = table.Require(name, "column");
-                        if (!column.IsNumeric) builder.OneHot(name);
-                        else if (column.HasMissing) builder.Impute(name, ImputeStrategy.Median);
-                        else builder.Passthrough(name);
-                    }
                     break;
                 case "drop":
                     progress.Log($"remainder: drop: {remainder.Count} columns no step names are left out: {string.Join(", ", remainder)}");
@@ -457,12 +460,6 @@ public static class TrainingRunner
         }
         foreach (var step in spec.Features)
         {
-            if (step.Columns.Count == 0) throw new StreamMlException($"feature step '{step.Step}' names no columns");
-            foreach (var name in step.Columns)
-            {
-                if (name == spec.Target) throw new StreamMlException($"feature step '{step.Step}' reads the target '{name}': that would leak the answer into the features");
-                table.Require(name, $"feature step '{step.Step}' column");
-            }
             switch (step.Step.ToLowerInvariant())
             {
                 case "passthrough": builder.Passthrough([.. step.Columns]); break;
@@ -490,6 +487,17 @@ public static class TrainingRunner
                 default:
                     throw new StreamMlException(
                         $"feature step '{step.Step}' is unknown; use passthrough, impute, standardScale, minMaxScale, robustScale, log1p, clip, oneHot or hash");
+            }
+        }
+        // The remainder's features follow the named ones.
+        if (spec.Remainder == "passthrough")
+        {
+            foreach (var name in remainder)
+            {
+                var column = table.Require(name, "column");
+                if (!column.IsNumeric) builder.OneHot(name);
+                else if (column.HasMissing) builder.Impute(name, ImputeStrategy.Median);
+                else builder.Passthrough(name);
             }
         }
         return builder.Build();
