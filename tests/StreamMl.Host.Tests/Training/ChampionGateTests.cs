@@ -57,7 +57,7 @@ public sealed class ChampionGateTests : IDisposable
         Assert.Equal(std, decision.StdDevImprovement, 9);
         Assert.Equal(std / Math.Sqrt(v1.Length), decision.StandardError, 9);
         Assert.True(decision.Passed);
-        Assert.Contains("roc_auc +", File.ReadAllText(Path.Combine(Models, "credit", "stages.json")));
+        Assert.Contains("roc_auc +", Registry.Stages("credit").History[^1].Reason);
 
         // models list: CV mean ± std and held-out for each version, as in its metrics.json.
         var list = TrainingTestData.Cli("models", "list", "--registry", Models).Output;
