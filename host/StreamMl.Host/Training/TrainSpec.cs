@@ -154,7 +154,6 @@ public sealed class TrainSpec
     {
         WriteIndented = true,
         PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
-        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
     };
 
     /// <summary>A path of the spec resolved against <see cref="BaseDirectory"/>.</summary>
