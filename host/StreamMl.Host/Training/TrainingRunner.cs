@@ -127,10 +127,19 @@ public static class TrainingRunner
                 // objective) is cross-validated on this run's training rows and folds, so both are scored fold by fold
                 // on the same rows: a paired comparison.
                 progress.Log($"cross-validating production version {production.Version}'s recipe on the same folds");
-                var championSpec = StoredSpec(production, stored, spec);
-                var championRecipe = Prepare(championSpec, task, table, InputColumns(championSpec, table), trainRows, trainLabels, testRows,
-                    testLabels, classNames, withProfile: false, progress);
-                var (championCv, _) = CrossValidate(championSpec, task, championRecipe);
+                CrossValidationResult championCv;
+                try
+                {
+                    var championSpec = StoredSpec(production, stored, spec);
+                    var championRecipe = Prepare(championSpec, task, table, InputColumns(championSpec, table), trainRows, trainLabels, testRows,
+                        testLabels, classNames, withProfile: false, progress);
+                    championCv = CrossValidate(championSpec, task, championRecipe).Cv;
+                }
+                catch (StreamMlException e)
+                {
+                    throw new StreamMlException($"production version {production.Version}'s recipe cannot be cross-validated on this data for the "
+                        + $"champion gate: {e.Message}. Nothing was registered; set gates.championMargin: null to train without the comparison", e);
+                }
                 if (!championCv.FoldOfRow.AsSpan().SequenceEqual(cv.FoldOfRow))
                     throw new StreamMlException("internal error: the production recipe was cross-validated on other folds; the comparison would not be paired");
                 var paired = PairedComparison.Of(metric,

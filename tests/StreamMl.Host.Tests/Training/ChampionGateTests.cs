@@ -84,6 +84,26 @@ public sealed class ChampionGateTests : IDisposable
         Assert.Equal(1, Registry.Stages("credit").Production);
     }
 
+    [Fact]
+    public void A_production_version_without_a_stored_spec_is_compared_on_held_out_rows_and_says_so()
+    {
+        Assert.Equal(0, TrainingTestData.Cli("train", "--spec", TrainingTestData.CreditSpec(_folder, limit: 1500, trees: 2), "--plain").Exit);
+        // A version registered before specs were kept: its manifest has no "spec" (the manifest is not in its own checksums).
+        var manifestPath = Path.Combine(Models, "credit", "1", ModelPackage.ManifestFile);
+        var manifest = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(manifestPath))!.AsObject();
+        Assert.True(manifest.Remove("spec"));
+        File.WriteAllText(manifestPath, manifest.ToJsonString());
+
+        var run = TrainingTestData.Cli("train", "--spec", TrainingTestData.CreditSpec(_folder, limit: 1500, trees: 40), "--plain");
+        Assert.True(run.Exit is 0 or TrainingCommands.GatesFailedExitCode, run.Output + run.Error);
+        Assert.Contains("champion compared on held-out rows only: production v1 keeps no training spec", run.Output);
+        var decision = Registry.Open("credit", 2).Manifest.Champion!;
+        Assert.Equal("held-out", decision.Basis);
+        using var metrics = JsonDocument.Parse(File.ReadAllBytes(Registry.Open("credit", 2).PathOf(ModelPackage.MetricsFile)));
+        Assert.Equal(metrics.RootElement.GetProperty("heldOut").GetProperty("roc_auc").GetDouble(), decision.ChallengerMean, 12);
+        Assert.Contains("hyperparameters: not kept", TrainingTestData.Cli("models", "show", "credit", "1", "--registry", Models).Output);
+    }
+
     private double[] FoldAucs(int version)
     {
         using var metrics = JsonDocument.Parse(File.ReadAllBytes(Registry.Open("credit", version).PathOf(ModelPackage.MetricsFile)));
