@@ -129,6 +129,8 @@ public sealed class TrainSpec
             throw new StreamMlException($"{source}: imbalance.classWeights '{Imbalance.ClassWeights}' is not none or balanced");
         if (Threshold.Objective.ToLowerInvariant() is not ("fixed" or "maxf1" or "f1" or "precision" or "recall"))
             throw new StreamMlException($"{source}: threshold.objective '{Threshold.Objective}' is not fixed, maxF1, precision or recall");
+        if (Gates.Metric is { } metric && !MetricNames.For(task).Contains(metric))
+            throw new StreamMlException($"{source}: gates.metric '{metric}' is not a {Task} metric; use one of: {string.Join(", ", MetricNames.For(task))}");
         if (Gates.ChampionStdErrors < 0) throw new StreamMlException($"{source}: gates.championStdErrors must be 0 or more");
         for (var i = 0; i < Features.Count; i++)
         {

@@ -70,6 +70,9 @@ public sealed class TrainingSpecRecordTests : IDisposable
         Assert.Equal(1, exit);
         Assert.Contains("trainer 'xgboost' does not do binary; use one of: lr, sdca, fasttree, fastforest, lightgbm", error);
         Assert.DoesNotContain("does not exist", error);
+        File.WriteAllText(spec, File.ReadAllText(spec).Replace("trainer: xgboost", "gates: { metric: auc }"));
+        Assert.Contains("gates.metric 'auc' is not a binary metric; use one of: accuracy, precision, recall, f1, roc_auc, pr_auc, log_loss",
+            TrainingTestData.Cli("train", "--spec", spec).Error);
     }
 
     [Fact]
