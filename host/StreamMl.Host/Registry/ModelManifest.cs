@@ -1,3 +1,4 @@
+using System.Text.Json;
 using System.Text.Json.Serialization;
 
 namespace StreamMl.Host.Registry;
@@ -16,6 +17,10 @@ public sealed record DataFingerprint
 
     /// <summary>SHA-256 (hex) of the rows' values as read, in order.</summary>
     public string Sha256 { get; init; } = "";
+
+    /// <summary>Hashes of the rows the final model was fitted on, so <c>evaluate</c> can tell when it is shown them
+    /// again; null in versions registered before it was kept.</summary>
+    public RowSample? TrainingRows { get; init; }
 }
 
 /// <summary>One file of a model version and its checksum.</summary>
@@ -48,6 +53,16 @@ public sealed record ModelManifest
 
     /// <summary>The production version of the same model when this one was trained: lineage.</summary>
     public int? Parent { get; init; }
+
+    /// <summary>The hyper-parameters the spec set (absent ones took the trainer's defaults).</summary>
+    public IReadOnlyDictionary<string, double> Hyperparameters { get; init; } = new Dictionary<string, double>();
+
+    /// <summary>The full training spec as run (paths resolved); null in versions registered before it was kept.</summary>
+    public JsonElement? Spec { get; init; }
+
+    /// <summary>The champion/challenger comparison made when this version was trained, or null when there was no
+    /// production version (or the gate was off).</summary>
+    public ChampionDecision? Champion { get; init; }
 
     /// <summary>The training data.</summary>
     public DataFingerprint? Data { get; init; }

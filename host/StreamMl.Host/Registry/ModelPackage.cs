@@ -14,6 +14,8 @@ public sealed class ModelPackage
     public const string MetricsFile = "metrics.json";
     /// <summary>The reference profile of every feature, for drift detection (JSON).</summary>
     public const string ProfileFile = "profile.json";
+    /// <summary>The training spec the version was trained with (JSON; optional, kept since issue 12).</summary>
+    public const string SpecFile = "spec.json";
     /// <summary>The manifest, written last.</summary>
     public const string ManifestFile = "manifest.json";
 

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using StreamMl.Engine;
+using StreamMl.Operators.Learners;
 using YamlDotNet.Serialization;
 using YamlDotNet.Serialization.NamingConventions;
 
@@ -27,6 +28,11 @@ public sealed class TrainSpec
     /// <summary>Feature steps, in order; when empty, every column but the target and the dropped ones becomes a
     /// feature: numbers are imputed with the median when any is missing and standard-scaled, text is one-hot encoded.</summary>
     public List<FeatureStepSpec> Features { get; set; } = [];
+
+    /// <summary>What happens to input columns that no feature step names, when <see cref="Features"/> is given: error
+    /// (default: the run fails and lists them), passthrough (numbers as they are, median-imputed when a value is missing;
+    /// text one-hot encoded) or drop (left out, and listed in the log).</summary>
+    public string Remainder { get; set; } = "error";
 
     /// <summary>Trainer (see <see cref="StreamMl.Operators.Learners.MlNetLearner.Trainers"/>); default lightgbm.</summary>
     public string Trainer { get; set; } = "lightgbm";
@@ -87,11 +93,11 @@ public sealed class TrainSpec
         }
         catch (YamlDotNet.Core.YamlException e)
         {
-            throw new StreamMlException($"{source} line {e.Start.Line}, column {e.Start.Column}: {e.InnerException?.Message ?? e.Message}", e);
+            throw new StreamMlException($"{source} line {e.Start.Line}, column {e.Start.Column}: {SpecErrors.Explain(e)}", e);
         }
         catch (JsonException e)
         {
-            throw new StreamMlException($"{source} line {(e.LineNumber ?? 0) + 1}: {e.Message}", e);
+            throw new StreamMlException($"{source} line {(e.LineNumber ?? 0) + 1}, column {(e.BytePositionInLine ?? 0) + 1}: {SpecErrors.Explain(e)}", e);
         }
         spec.Check(source);
         return spec;
@@ -109,7 +115,48 @@ public sealed class TrainSpec
         if (Validation.Holdout is <= 0 or >= 1) throw new StreamMlException($"{source}: validation.holdout must be between 0 and 1");
         if (Registry.Promote is not ("auto" or "never" or "always"))
             throw new StreamMlException($"{source}: registry.promote '{Registry.Promote}' is not auto, never or always");
+        // Everything that names a choice is checked here, before the data is read: a typo in the trainer should not
+        // cost a read of the whole file first.
+        var task = TrainingRunner.ParseTask(Task);
+        var trainers = MlNetLearner.Trainers[task];
+        if (!trainers.Contains(Trainer.ToLowerInvariant()))
+            throw new StreamMlException($"{source}: trainer '{Trainer}' does not do {Task}; use one of: {string.Join(", ", trainers)}");
+        if (Remainder is not ("error" or "passthrough" or "drop"))
+            throw new StreamMlException($"{source}: remainder '{Remainder}' is not error, passthrough or drop");
+        if (Imbalance.Resample.ToLowerInvariant() is not ("none" or "" or "oversample" or "undersample" or "smote" or "random-oversample" or "random-undersample"))
+            throw new StreamMlException($"{source}: imbalance.resample '{Imbalance.Resample}' is not none, oversample, undersample or smote");
+        if (Imbalance.ClassWeights is not ("none" or "" or "balanced"))
+            throw new StreamMlException($"{source}: imbalance.classWeights '{Imbalance.ClassWeights}' is not none or balanced");
+        if (Threshold.Objective.ToLowerInvariant() is not ("fixed" or "maxf1" or "f1" or "precision" or "recall"))
+            throw new StreamMlException($"{source}: threshold.objective '{Threshold.Objective}' is not fixed, maxF1, precision or recall");
+        if (Gates.Metric is { } metric && !MetricNames.For(task).Contains(metric))
+            throw new StreamMlException($"{source}: gates.metric '{metric}' is not a {Task} metric; use one of: {string.Join(", ", MetricNames.For(task))}");
+        if (Gates.ChampionStdErrors < 0) throw new StreamMlException($"{source}: gates.championStdErrors must be 0 or more");
+        for (var i = 0; i < Features.Count; i++)
+        {
+            var step = Features[i];
+            if (!FeatureStepSpec.Steps.Contains(step.Step.ToLowerInvariant()))
+                throw new StreamMlException($"{source}: features[{i}]: step '{step.Step}' is unknown; use passthrough, impute, standardScale, minMaxScale, robustScale, log1p, clip, oneHot or hash");
+            if (step.Columns.Count == 0) throw new StreamMlException($"{source}: features[{i}]: step '{step.Step}' names no columns");
+            if (step.Step.Equals("impute", StringComparison.OrdinalIgnoreCase) && step.Strategy is { } strategy
+                && strategy.ToLowerInvariant() is not ("mean" or "median" or "constant"))
+                throw new StreamMlException($"{source}: features[{i}]: impute strategy '{strategy}' is not mean, median or constant");
+        }
     }
+
+    /// <summary>The spec as JSON (camelCase keys, paths resolved), as the registry keeps it with each version.</summary>
+    public string ToJson()
+    {
+        var copy = (TrainSpec)MemberwiseClone();
+        copy.Data = new DataSpec { Path = Resolve(Data.Path), Drop = Data.Drop, Limit = Data.Limit };
+        return JsonSerializer.Serialize(copy, s_specJson);
+    }
+
+    private static readonly JsonSerializerOptions s_specJson = new()
+    {
+        WriteIndented = true,
+        PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
+    };
 
     /// <summary>A path of the spec resolved against <see cref="BaseDirectory"/>.</summary>
     public string Resolve(string path) => Path.GetFullPath(Path.IsPathRooted(path) ? path : Path.Combine(BaseDirectory, path));
@@ -132,6 +179,9 @@ public sealed class DataSpec
 /// oneHot or hash.</summary>
 public sealed class FeatureStepSpec
 {
+    /// <summary>The step kinds, lower case.</summary>
+    internal static readonly string[] Steps = ["passthrough", "impute", "standardscale", "minmaxscale", "robustscale", "log1p", "clip", "onehot", "hash"];
+
     /// <summary>The step kind.</summary>
     public string Step { get; set; } = "";
 
@@ -211,9 +261,14 @@ public sealed class GateSpec
     public double? MinScore { get; set; }
     /// <summary>Largest allowed |train − held-out|.</summary>
     public double? MaxGap { get; set; }
-    /// <summary>Margin by which the model must beat production on the held-out rows (default 0 when a production
-    /// model exists: the challenger must be at least as good).</summary>
+    /// <summary>Champion/challenger: when a production version exists, its training recipe is cross-validated on the
+    /// same folds as this one and the mean per-fold improvement must be greater than this margin (default 0: strictly
+    /// better); null turns the gate off.</summary>
     public double? ChampionMargin { get; set; } = 0;
+
+    /// <summary>...and greater than this many standard errors of the per-fold improvements (default 1; 0: the margin
+    /// alone decides).</summary>
+    public double ChampionStdErrors { get; set; } = 1;
 }
 
 /// <summary>Where the model goes.</summary>

@@ -30,6 +30,8 @@ public sealed record TrainingReport
     public ThresholdChoice? Threshold { get; init; }
     /// <summary>The production model's score on the same held-out rows, when there was one.</summary>
     public double? ChampionScore { get; init; }
+    /// <summary>The champion/challenger comparison and its numbers, or null without a production version.</summary>
+    public ChampionDecision? Champion { get; init; }
     /// <summary>The gates.</summary>
     public required GateReport Gates { get; init; }
     /// <summary>Largest |ONNX Runtime − ML.NET| over the held-out predictions.</summary>

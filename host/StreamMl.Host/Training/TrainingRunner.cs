@@ -33,6 +33,8 @@ public static class TrainingRunner
         CancellationToken cancellationToken = default)
     {
         progress ??= NullProgress.Instance;
+        // Checked again (a spec built in code never went through Parse): a bad trainer fails before the data is read.
+        spec.Check();
         var timings = new Dictionary<string, double>();
         var clock = Stopwatch.StartNew();
         void Lap(string phase) { timings[phase] = Math.Round(clock.Elapsed.TotalSeconds, 3); clock.Restart(); }
@@ -46,9 +48,7 @@ public static class TrainingRunner
             progress.Log($"{read.DeadLetters.Count} records could not be read and were left out; first: {read.DeadLetters[0].Location}: {read.DeadLetters[0].Message}");
         if (table.Rows == 0) throw new StreamMlException($"{dataPath} has a header but no data rows: there is nothing to train on");
         var target = table.Require(spec.Target, "target");
-        foreach (var drop in spec.Data.Drop) table.Require(drop, "dropped column");
-        var inputColumns = table.Columns.Select(c => c.Name).Where(n => n != spec.Target && !spec.Data.Drop.Contains(n)).ToList();
-        if (inputColumns.Count == 0) throw new StreamMlException($"{dataPath}: no column is left to learn from after the target and the dropped columns");
+        var inputColumns = InputColumns(spec, table);
         var (labels, rows, classNames) = Labels(table, target, task, spec.Positive);
         Lap("load");
         progress.Log($"{rows.Length} rows, {inputColumns.Count} input columns, target '{spec.Target}' ({task.ToString().ToLowerInvariant()}"
@@ -60,70 +60,21 @@ public static class TrainingRunner
             : Folds.StratifiedSplit(labels, spec.Validation.Holdout, spec.Validation.Seed);
         var trainRows = split.Train.Select(i => rows[i]).ToArray();
         var testRows = split.Test.Select(i => rows[i]).ToArray();
+        var trainLabels = split.Train.Select(i => labels[i]).ToArray();
+        var testLabels = split.Test.Select(i => labels[i]).ToArray();
 
-        // The feature pipeline is fitted on the training split only, then applied to both sides: the held-out rows are
-        // transformed exactly as serving rows will be.
-        var pipeline = BuildFeatures(spec, table, inputColumns);
-        var inputSchema = table.SchemaOf(inputColumns);
         progress.Log($"fitting features on {trainRows.Length} rows");
-        pipeline.Fit(table.Batches(inputSchema, trainRows));
-        var bound = pipeline.Bind(inputSchema);
-        var profileBuilder = new ReferenceProfileBuilder();
-        var trainSet = ToSet(table, pipeline, bound, trainRows, split.Train.Select(i => labels[i]).ToArray(), profileBuilder);
-        var testSet = ToSet(table, pipeline, bound, testRows, split.Test.Select(i => labels[i]).ToArray(), null);
-        var profile = profileBuilder.Build();
+        var recipe = Prepare(spec, task, table, inputColumns, trainRows, trainLabels, testRows, testLabels, classNames, withProfile: true, progress);
+        var (pipeline, trainSet, testSet, learner, cvOptions) = (recipe.Pipeline, recipe.TrainSet, recipe.TestSet, recipe.Learner, recipe.Options);
         Lap("features");
         progress.Log($"{pipeline.FeatureCount} features: {string.Join(", ", pipeline.FeatureNames.Take(12))}{(pipeline.FeatureCount > 12 ? ", ..." : "")}");
 
-        var learner = new MlNetLearner(task, new LearnerOptions
-        {
-            Trainer = spec.Trainer,
-            NumberOfTrees = spec.Hyperparameters.Trees,
-            NumberOfLeaves = spec.Hyperparameters.Leaves,
-            LearningRate = spec.Hyperparameters.LearningRate,
-            MinimumExampleCountPerLeaf = spec.Hyperparameters.MinLeaf,
-            L2Regularization = spec.Hyperparameters.L2,
-            MaximumIterations = spec.Hyperparameters.Iterations,
-            Seed = spec.Validation.Seed,
-            Classes = task == LearningTask.Multiclass ? classNames!.Length : null,
-        });
-        var resampler = task == LearningTask.Regression ? null : Resamplers.FromName(spec.Imbalance.Resample, spec.Imbalance.Neighbours);
-        if (task == LearningTask.Regression && spec.Imbalance.Resample is not ("none" or ""))
-            throw new StreamMlException($"imbalance.resample '{spec.Imbalance.Resample}' applies to classification only");
-        var weighted = spec.Imbalance.ClassWeights switch
-        {
-            "balanced" when task != LearningTask.Regression => true,
-            "none" or "" => false,
-            var other => throw new StreamMlException($"imbalance.classWeights '{other}' is not none or balanced (classification only)"),
-        };
-        var cvOptions = new CrossValidationOptions
-        {
-            Folds = spec.Validation.Folds,
-            Repeats = Math.Max(1, spec.Validation.Repeats),
-            Seed = spec.Validation.Seed,
-            Resampler = resampler,
-            BalancedClassWeights = weighted,
-            Progress = progress.Fold,
-        };
         progress.Log($"{spec.Validation.Folds}-fold {(task == LearningTask.Regression ? "shuffled" : "stratified")} cross-validation"
             + $" x{cvOptions.Repeats} with {spec.Trainer} on {trainSet.Rows} rows");
-        var cv = CrossValidator.Run(learner, trainSet, cvOptions);
+        var (cv, threshold) = CrossValidate(spec, task, recipe);
+        if (threshold is not null)
+            progress.Log($"threshold {threshold.Threshold:G4} ({threshold.Objective}): out-of-fold precision {threshold.Precision:F3}, recall {threshold.Recall:F3}");
         Lap("cv");
-
-        ThresholdChoice? threshold = null;
-        if (task == LearningTask.Binary)
-        {
-            var objective = spec.Threshold.Objective.ToLowerInvariant() switch
-            {
-                "fixed" => ThresholdObjective.Fixed,
-                "maxf1" or "f1" => ThresholdObjective.MaxF1,
-                "precision" => ThresholdObjective.TargetPrecision,
-                "recall" => ThresholdObjective.TargetRecall,
-                var other => throw new StreamMlException($"threshold.objective '{other}' is not fixed, maxF1, precision or recall"),
-            };
-            threshold = Thresholds.Choose(trainSet.Labels, cv.OutOfFold, objective, spec.Threshold.Target);
-            progress.Log($"threshold {threshold.Threshold:G4} ({objective}): out-of-fold precision {threshold.Precision:F3}, recall {threshold.Recall:F3}");
-        }
         var cut = threshold?.Threshold ?? 0.5;
 
         progress.Log("fitting the final model");
@@ -158,20 +109,91 @@ public static class TrainingRunner
             MinScore = spec.Gates.MinScore,
             MaxTrainTestGap = spec.Gates.MaxGap,
             ChampionMargin = spec.Gates.ChampionMargin,
+            ChampionStdErrors = spec.Gates.ChampionStdErrors,
         };
         var metric = gateSpec.MetricFor(task);
+        if (!cv.Validation.ContainsKey(metric))
+            throw new StreamMlException($"gates.metric '{metric}' is not a {task.ToString().ToLowerInvariant()} metric; use one of: {string.Join(", ", cv.Validation.Keys)}");
         double? championScore = null;
-        if (production is not null && gateSpec.ChampionMargin is not null)
+        GateReport gates;
+        ChampionDecision? decision = null;
+        if (production is not null && gateSpec.ChampionMargin is { } margin)
         {
             championScore = ScoreChampion(production, table, testRows, testSet.Labels, task, classes, metric);
             progress.Log($"production version {production.Version}: held-out {metric} {championScore:G6}");
+            if (production.Manifest.Spec is { } stored)
+            {
+                // The production version's recipe (features, trainer, hyper-parameters, imbalance handling, threshold
+                // objective) is cross-validated on this run's training rows and folds, so both are scored fold by fold
+                // on the same rows: a paired comparison.
+                progress.Log($"cross-validating production version {production.Version}'s recipe on the same folds");
+                CrossValidationResult championCv;
+                try
+                {
+                    var championSpec = StoredSpec(production, stored, spec);
+                    var championRecipe = Prepare(championSpec, task, table, InputColumns(championSpec, table), trainRows, trainLabels, testRows,
+                        testLabels, classNames, withProfile: false, progress);
+                    championCv = CrossValidate(championSpec, task, championRecipe).Cv;
+                }
+                catch (StreamMlException e)
+                {
+                    throw new StreamMlException($"production version {production.Version}'s recipe cannot be cross-validated on this data for the "
+                        + $"champion gate: {e.Message}. Nothing was registered; set gates.championMargin: null to train without the comparison", e);
+                }
+                if (!championCv.FoldOfRow.AsSpan().SequenceEqual(cv.FoldOfRow))
+                    throw new StreamMlException("internal error: the production recipe was cross-validated on other folds; the comparison would not be paired");
+                var paired = PairedComparison.Of(metric,
+                    cv.Folds.Select(f => f.Validation[metric]).ToArray(), championCv.Folds.Select(f => f.Validation[metric]).ToArray());
+                gates = gateSpec.CheckPaired(task, cv.Validation[metric].Mean, trainMetrics[metric], heldOut[metric], paired);
+                decision = new ChampionDecision
+                {
+                    ProductionVersion = production.Version,
+                    Metric = metric,
+                    Basis = "cross-validation",
+                    Folds = paired.Improvements.Count,
+                    ChallengerMean = paired.Challenger.Average(),
+                    ChampionMean = paired.Champion.Average(),
+                    FoldImprovements = paired.Improvements,
+                    MeanImprovement = paired.MeanImprovement,
+                    StdDevImprovement = paired.StdDevImprovement,
+                    StandardError = paired.StandardError,
+                    Margin = margin,
+                    StdErrors = gateSpec.ChampionStdErrors,
+                    Passed = gates.Results.Single(r => r.Gate == "champion").Passed,
+                };
+            }
+            else
+            {
+                progress.Log($"production version {production.Version} keeps no training spec (registered before specs were kept): compared on the held-out rows only");
+                gates = gateSpec.Check(task, cv.Validation[metric].Mean, trainMetrics[metric], heldOut[metric], championScore);
+                var higher = MetricNames.HigherIsBetter(metric);
+                decision = new ChampionDecision
+                {
+                    ProductionVersion = production.Version,
+                    Metric = metric,
+                    Basis = "held-out",
+                    ChallengerMean = heldOut[metric],
+                    ChampionMean = championScore.Value,
+                    MeanImprovement = higher ? heldOut[metric] - championScore.Value : championScore.Value - heldOut[metric],
+                    Margin = margin,
+                    Passed = gates.Results.Single(r => r.Gate == "champion").Passed,
+                };
+            }
         }
-        var gates = gateSpec.Check(task, cv.Validation[metric].Mean, trainMetrics[metric], heldOut[metric], championScore);
+        else
+        {
+            gates = gateSpec.Check(task, cv.Validation[metric].Mean, trainMetrics[metric], heldOut[metric], null);
+        }
         foreach (var gate in gates.Results) progress.Log($"gate {gate.Gate}: {(gate.Passed ? "pass" : "FAIL")}: {gate.Message}");
 
         var headline = new Dictionary<string, double>();
-        foreach (var (name, summary) in cv.Validation) headline["cv_" + name] = summary.Mean;
+        foreach (var (name, summary) in cv.Validation)
+        {
+            headline["cv_" + name] = summary.Mean;
+            headline["cv_" + name + "_std"] = summary.StdDev;
+        }
         foreach (var (name, value) in heldOut.Values) headline["holdout_" + name] = value;
+        var rowSample = TrainingRowHashes.Build(table, pipeline.Inputs.Select(f => f.Name).ToArray(), trainRows);
         var package = new ModelPackage
         {
             Manifest = new ModelManifest
@@ -181,12 +203,16 @@ public static class TrainingRunner
                 Target = spec.Target,
                 Threshold = threshold?.Threshold,
                 Parent = production?.Version,
+                Hyperparameters = Hyperparameters(spec.Hyperparameters),
+                Spec = JsonDocument.Parse(spec.ToJson()).RootElement.Clone(),
+                Champion = decision,
                 Data = new DataFingerprint
                 {
                     Source = dataPath,
                     Rows = rows.Length,
                     Columns = [.. inputColumns, spec.Target],
                     Sha256 = table.Fingerprint([.. inputColumns, spec.Target]),
+                    TrainingRows = rowSample.Sample,
                 },
                 Headline = headline,
             },
@@ -201,8 +227,10 @@ public static class TrainingRunner
             task = task.ToString().ToLowerInvariant(),
             classes = classNames,
         }, ModelRegistry.s_json));
-        package.Add(ModelPackage.MetricsFile, MetricsJson(cv, heldOut, trainMetrics, threshold, gates, championScore, parity, trainSet, testSet, timings));
-        package.Add(ModelPackage.ProfileFile, profile.ToJson());
+        package.Add(ModelPackage.MetricsFile, MetricsJson(cv, heldOut, trainMetrics, threshold, gates, championScore, decision, parity, trainSet, testSet, timings));
+        package.Add(ModelPackage.ProfileFile, recipe.Profile!.ToJson());
+        package.Add(ModelPackage.SpecFile, spec.ToJson());
+        package.Add(rowSample.Sample.File, rowSample.Bytes);
         var version = registry.Register(spec.Name, package);
         var promote = spec.Registry.Promote switch
         {
@@ -210,7 +238,14 @@ public static class TrainingRunner
             "never" => false,
             _ => gates.Passed,
         };
-        if (promote) registry.Promote(spec.Name, version.Version, gates.Passed ? "gates passed" : "promote: always");
+        if (promote)
+        {
+            var reason = gates.Passed ? "gates passed" : "promote: always";
+            if (decision is not null)
+                reason += string.Create(CultureInfo.InvariantCulture,
+                    $"; {decision.Metric} {decision.MeanImprovement:+0.####;-0.####;0} over v{decision.ProductionVersion} ({decision.Basis}{(decision.Folds > 0 ? $", {decision.Folds} folds" : "")})");
+            registry.Promote(spec.Name, version.Version, reason);
+        }
         Lap("register");
         progress.Log($"registered {spec.Name} version {version.Version} in {registry.Root}{(promote ? " and promoted it to production" : " as a candidate")}");
         return new TrainingReport
@@ -227,6 +262,7 @@ public static class TrainingRunner
             Train = trainMetrics,
             Threshold = threshold,
             ChampionScore = championScore,
+            Champion = decision,
             Gates = gates,
             OnnxParity = parity,
             Version = promote ? registry.Open(spec.Name, version.Version) : version,
@@ -284,7 +320,111 @@ public static class TrainingRunner
         return (values.Select(v => index[v]).ToArray(), rows, distinct);
     }
 
-    private static FeaturePipeline BuildFeatures(TrainSpec spec, DataTable table, List<string> inputColumns)
+    /// <summary>The columns a spec may learn from: every column but the target and the dropped ones.</summary>
+    private static List<string> InputColumns(TrainSpec spec, DataTable table)
+    {
+        foreach (var drop in spec.Data.Drop) table.Require(drop, "dropped column");
+        var inputColumns = table.Columns.Select(c => c.Name).Where(n => n != spec.Target && !spec.Data.Drop.Contains(n)).ToList();
+        if (inputColumns.Count == 0) throw new StreamMlException($"{table.Source}: no column is left to learn from after the target and the dropped columns");
+        return inputColumns;
+    }
+
+    /// <summary>What a spec fits and cross-validates: its fitted feature pipeline, the transformed training and held-out
+    /// rows, its learner and cross-validation options.</summary>
+    private sealed record Recipe(FeaturePipeline Pipeline, TrainingSet TrainSet, TrainingSet TestSet, MlNetLearner Learner,
+        CrossValidationOptions Options, ReferenceProfile? Profile);
+
+    private static Recipe Prepare(TrainSpec spec, LearningTask task, DataTable table, List<string> inputColumns, int[] trainRows,
+        float[] trainLabels, int[] testRows, float[] testLabels, string[]? classNames, bool withProfile, ITrainingProgress progress)
+    {
+        // The feature pipeline is fitted on the training split only, then applied to both sides: the held-out rows are
+        // transformed exactly as serving rows will be.
+        var pipeline = BuildFeatures(spec, table, inputColumns, progress);
+        var inputSchema = table.SchemaOf(inputColumns);
+        pipeline.Fit(table.Batches(inputSchema, trainRows));
+        var bound = pipeline.Bind(inputSchema);
+        var profileBuilder = withProfile ? new ReferenceProfileBuilder() : null;
+        var trainSet = ToSet(table, pipeline, bound, trainRows, trainLabels, profileBuilder);
+        var testSet = ToSet(table, pipeline, bound, testRows, testLabels, null);
+        var learner = new MlNetLearner(task, new LearnerOptions
+        {
+            Trainer = spec.Trainer,
+            NumberOfTrees = spec.Hyperparameters.Trees,
+            NumberOfLeaves = spec.Hyperparameters.Leaves,
+            LearningRate = spec.Hyperparameters.LearningRate,
+            MinimumExampleCountPerLeaf = spec.Hyperparameters.MinLeaf,
+            L2Regularization = spec.Hyperparameters.L2,
+            MaximumIterations = spec.Hyperparameters.Iterations,
+            Seed = spec.Validation.Seed,
+            Classes = task == LearningTask.Multiclass ? classNames!.Length : null,
+        });
+        if (task == LearningTask.Regression && spec.Imbalance.Resample is not ("none" or ""))
+            throw new StreamMlException($"imbalance.resample '{spec.Imbalance.Resample}' applies to classification only");
+        var resampler = task == LearningTask.Regression ? null : Resamplers.FromName(spec.Imbalance.Resample, spec.Imbalance.Neighbours);
+        var weighted = spec.Imbalance.ClassWeights switch
+        {
+            "balanced" when task != LearningTask.Regression => true,
+            "none" or "" => false,
+            var other => throw new StreamMlException($"imbalance.classWeights '{other}' is not none or balanced (classification only)"),
+        };
+        var options = new CrossValidationOptions
+        {
+            Folds = spec.Validation.Folds,
+            Repeats = Math.Max(1, spec.Validation.Repeats),
+            Seed = spec.Validation.Seed,
+            Resampler = resampler,
+            BalancedClassWeights = weighted,
+            Progress = progress.Fold,
+        };
+        return new Recipe(pipeline, trainSet, testSet, learner, options, profileBuilder?.Build());
+    }
+
+    /// <summary>Cross-validates a recipe and, for a binary task, tunes the threshold on the out-of-fold scores and
+    /// rescores every fold at it, so the cross-validated precision, recall and F1 are at the threshold the model uses
+    /// (the same as the held-out figures).</summary>
+    private static (CrossValidationResult Cv, ThresholdChoice? Threshold) CrossValidate(TrainSpec spec, LearningTask task, Recipe recipe)
+    {
+        var cv = CrossValidator.Run(recipe.Learner, recipe.TrainSet, recipe.Options);
+        if (task != LearningTask.Binary) return (cv, null);
+        var objective = spec.Threshold.Objective.ToLowerInvariant() switch
+        {
+            "fixed" => ThresholdObjective.Fixed,
+            "maxf1" or "f1" => ThresholdObjective.MaxF1,
+            "precision" => ThresholdObjective.TargetPrecision,
+            "recall" => ThresholdObjective.TargetRecall,
+            var other => throw new StreamMlException($"threshold.objective '{other}' is not fixed, maxF1, precision or recall"),
+        };
+        var threshold = Thresholds.Choose(recipe.TrainSet.Labels, cv.OutOfFold, objective, spec.Threshold.Target);
+        return (CrossValidator.AtThreshold(cv, recipe.TrainSet, threshold.Threshold), threshold);
+    }
+
+    /// <summary>The training spec a production version was registered with, set to this run's validation (folds,
+    /// repeats, seed), so that it is cross-validated on the same folds.</summary>
+    private static TrainSpec StoredSpec(ModelVersion production, JsonElement stored, TrainSpec challenger)
+    {
+        var source = $"the training spec of production version {production.Version}";
+        var spec = TrainSpec.Parse(stored.GetRawText(), json: true, source);
+        if (spec.Target != challenger.Target)
+            throw new StreamMlException($"{source} predicts '{spec.Target}', this spec '{challenger.Target}': they cannot be compared; "
+                + "register under another name or set gates.championMargin: null");
+        spec.Validation = challenger.Validation;
+        return spec;
+    }
+
+    private static Dictionary<string, double> Hyperparameters(HyperparameterSpec h)
+    {
+        var values = new Dictionary<string, double>();
+        if (h.Trees is { } trees) values["trees"] = trees;
+        if (h.Leaves is { } leaves) values["leaves"] = leaves;
+        if (h.LearningRate is { } rate) values["learningRate"] = rate;
+        if (h.MinLeaf is { } minLeaf) values["minLeaf"] = minLeaf;
+        // Through its shortest text, so a float 0.1 is kept as 0.1 (not 0.10000000149011612).
+        if (h.L2 is { } l2) values["l2"] = double.Parse(l2.ToString("R", CultureInfo.InvariantCulture), CultureInfo.InvariantCulture);
+        if (h.Iterations is { } iterations) values["iterations"] = iterations;
+        return values;
+    }
+
+    private static FeaturePipeline BuildFeatures(TrainSpec spec, DataTable table, List<string> inputColumns, ITrainingProgress progress)
     {
         var builder = FeaturePipeline.Create(spec.Name);
         if (spec.Features.Count == 0)
@@ -306,6 +446,29 @@ public static class TrainingRunner
                 if (name == spec.Target) throw new StreamMlException($"feature step '{step.Step}' reads the target '{name}': that would leak the answer into the features");
                 table.Require(name, $"feature step '{step.Step}' column");
             }
+        }
+        // Columns no step names: never dropped silently (a one-step list once turned 23 columns into 1 feature).
+        var named = spec.Features.SelectMany(f => f.Columns).ToHashSet(StringComparer.Ordinal);
+        var remainder = inputColumns.Where(c => !named.Contains(c)).ToList();
+        if (remainder.Count > 0)
+        {
+            switch (spec.Remainder)
+            {
+                case "passthrough":
+                    progress.Log($"remainder: passthrough: {remainder.Count} columns no step names are used with default handling: {string.Join(", ", remainder)}");
+                    break;
+                case "drop":
+                    progress.Log($"remainder: drop: {remainder.Count} columns no step names are left out: {string.Join(", ", remainder)}");
+                    break;
+                default:
+                    throw new StreamMlException(
+                        $"{remainder.Count} of {inputColumns.Count} input columns are named by no feature step and would be left out: "
+                        + $"{string.Join(", ", remainder)}. Name them in a step, list them in data.drop, or set 'remainder: passthrough' "
+                        + "(numbers as they are, median-imputed when missing; text one-hot) or 'remainder: drop'");
+            }
+        }
+        foreach (var step in spec.Features)
+        {
             switch (step.Step.ToLowerInvariant())
             {
                 case "passthrough": builder.Passthrough([.. step.Columns]); break;
@@ -333,6 +496,17 @@ public static class TrainingRunner
                 default:
                     throw new StreamMlException(
                         $"feature step '{step.Step}' is unknown; use passthrough, impute, standardScale, minMaxScale, robustScale, log1p, clip, oneHot or hash");
+            }
+        }
+        // The remainder's features follow the named ones.
+        if (spec.Remainder == "passthrough")
+        {
+            foreach (var name in remainder)
+            {
+                var column = table.Require(name, "column");
+                if (!column.IsNumeric) builder.OneHot(name);
+                else if (column.HasMissing) builder.Impute(name, ImputeStrategy.Median);
+                else builder.Passthrough(name);
             }
         }
         return builder.Build();
@@ -379,7 +553,7 @@ public static class TrainingRunner
     }
 
     private static string MetricsJson(CrossValidationResult cv, EvaluationMetrics heldOut, EvaluationMetrics train, ThresholdChoice? threshold,
-        GateReport gates, double? champion, double parity, TrainingSet trainSet, TrainingSet testSet, Dictionary<string, double> timings)
+        GateReport gates, double? champion, ChampionDecision? decision, double parity, TrainingSet trainSet, TrainingSet testSet, Dictionary<string, double> timings)
     {
         object? curves = null;
         if (cv.Task == LearningTask.Binary)
@@ -397,6 +571,8 @@ public static class TrainingRunner
         {
             trainRows = trainSet.Rows,
             heldOutRows = testSet.Rows,
+            // Binary: accuracy, precision, recall and f1 of the folds are at this threshold, as the held-out ones are.
+            crossValidationThreshold = threshold?.Threshold,
             crossValidation = cv.Validation.ToDictionary(kv => kv.Key, kv => new { mean = kv.Value.Mean, std = kv.Value.StdDev }),
             crossValidationTrain = cv.Train.ToDictionary(kv => kv.Key, kv => new { mean = kv.Value.Mean, std = kv.Value.StdDev }),
             folds = cv.Folds.Select(f => new { f.Repeat, f.Fold, f.TrainRows, f.ValidationRows, metrics = f.Validation.Values }),
@@ -407,6 +583,7 @@ public static class TrainingRunner
             curves,
             gates = new { gates.Metric, passed = gates.Passed, results = gates.Results },
             championHeldOut = champion,
+            champion = decision,
             onnxParityMaxDifference = parity,
             timingsSeconds = timings,
         }, ModelRegistry.s_json);

@@ -26,7 +26,20 @@ public sealed record CrossValidationOptions
 }
 
 /// <summary>The outcome of one fold.</summary>
-public sealed record FoldResult(int Repeat, int Fold, int TrainRows, int ValidationRows, EvaluationMetrics Train, EvaluationMetrics Validation);
+public sealed record FoldResult(int Repeat, int Fold, int TrainRows, int ValidationRows, EvaluationMetrics Train, EvaluationMetrics Validation)
+{
+    /// <summary>Positions (in the cross-validated set) of the fold's validation rows, ascending.</summary>
+    public int[] ValidationRowIndices { get; init; } = [];
+
+    /// <summary>The fold model's predictions for <see cref="ValidationRowIndices"/> (layout of <see cref="IFittedModel.Predict"/>).</summary>
+    public float[] ValidationPredictions { get; init; } = [];
+
+    /// <summary>Positions of the fold's training rows (before resampling), ascending.</summary>
+    public int[] TrainRowIndices { get; init; } = [];
+
+    /// <summary>The fold model's predictions for <see cref="TrainRowIndices"/>.</summary>
+    public float[] TrainPredictions { get; init; } = [];
+}
 
 /// <summary>The outcome of a cross-validation: per fold, mean ± std per metric, and the out-of-fold predictions of the
 /// first repeat (every row predicted by the model that did not see it), for threshold tuning, with the fold of each row
@@ -77,12 +90,39 @@ public static class CrossValidator
                 }
                 folds.Add(new FoldResult(repeat, fold, fitOn.Rows, validation.Rows,
                     Score(task, train.Labels, trainPredictions, classes, options.Threshold),
-                    Score(task, validation.Labels, validationPredictions, classes, options.Threshold)));
+                    Score(task, validation.Labels, validationPredictions, classes, options.Threshold))
+                {
+                    ValidationRowIndices = validationRows,
+                    ValidationPredictions = validationPredictions,
+                    TrainRowIndices = trainRows,
+                    TrainPredictions = trainPredictions,
+                });
                 options.Progress?.Invoke(folds.Count, total);
             }
         }
         return new CrossValidationResult(task, folds,
             Summarise(folds.Select(f => f.Validation)), Summarise(folds.Select(f => f.Train)), outOfFold, firstAssignment);
+    }
+
+    /// <summary>The same cross-validation scored at another decision threshold (binary; other tasks are returned as they
+    /// are): every fold's threshold-dependent metrics (accuracy, precision, recall, f1) are recomputed from the fold
+    /// models' stored predictions, so cross-validated and held-out figures can be quoted at the same threshold.</summary>
+    public static CrossValidationResult AtThreshold(CrossValidationResult cv, TrainingSet set, double threshold)
+    {
+        if (cv.Task != LearningTask.Binary) return cv;
+        var folds = cv.Folds.Select(f => f with
+        {
+            Train = Score(cv.Task, Gather(set.Labels, f.TrainRowIndices), f.TrainPredictions, 2, threshold),
+            Validation = Score(cv.Task, Gather(set.Labels, f.ValidationRowIndices), f.ValidationPredictions, 2, threshold),
+        }).ToList();
+        return cv with { Folds = folds, Validation = Summarise(folds.Select(f => f.Validation)), Train = Summarise(folds.Select(f => f.Train)) };
+    }
+
+    private static float[] Gather(float[] values, int[] rows)
+    {
+        var result = new float[rows.Length];
+        for (var i = 0; i < rows.Length; i++) result[i] = values[rows[i]];
+        return result;
     }
 
     /// <summary>Resampling and class weights for a training set (a training fold, or the whole training split).</summary>

@@ -17,6 +17,10 @@ public sealed record AcceptanceGates
     /// least this margin (in the metric's units, in the better direction).</summary>
     public double? ChampionMargin { get; init; }
 
+    /// <summary>Champion/challenger on paired cross-validation folds: besides exceeding <see cref="ChampionMargin"/>, the
+    /// mean per-fold improvement must exceed this many standard errors of it (default 1; 0 turns it off).</summary>
+    public double ChampionStdErrors { get; init; } = 1;
+
     /// <summary>The metric of <paramref name="task"/> the gates use.</summary>
     public string MetricFor(LearningTask task) => Metric ?? task switch
     {
@@ -60,6 +64,23 @@ public sealed record AcceptanceGates
             }
         }
         return new GateReport(metric, results);
+    }
+
+    /// <summary>Checks the gates with the champion gate decided on paired cross-validation folds: the challenger passes
+    /// when its mean per-fold improvement over the champion is greater than <see cref="ChampionMargin"/> and greater
+    /// than <see cref="ChampionStdErrors"/> standard errors. <paramref name="champion"/> null: no production model.</summary>
+    public GateReport CheckPaired(LearningTask task, double crossValidated, double train, double heldOut, PairedComparison? champion)
+    {
+        var report = Check(task, crossValidated, train, heldOut, null);
+        if (ChampionMargin is not { } margin || champion is null) return report;
+        var mean = champion.MeanImprovement;
+        var required = Math.Max(margin, ChampionStdErrors * champion.StandardError);
+        var ok = mean > margin && mean > ChampionStdErrors * champion.StandardError;
+        var gate = new GateResult("champion", ok, string.Create(System.Globalization.CultureInfo.InvariantCulture,
+            $"cross-validated {champion.Metric} on the same {champion.Improvements.Count} folds: {champion.Challenger.Average():G6} vs production "
+            + $"{champion.Champion.Average():G6}, mean improvement {mean:G4} ± {champion.StdDevImprovement:G4} (std error {champion.StandardError:G4}) "
+            + $"{(ok ? "exceeds" : "does not exceed")} {required:G4} (margin {margin:G4}, {ChampionStdErrors:G3} std errors)"));
+        return report with { Results = [.. report.Results.Where(r => r.Gate != "champion"), gate] };
     }
 }
 

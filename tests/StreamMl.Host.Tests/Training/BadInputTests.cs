@@ -65,7 +65,7 @@ public sealed class BadInputTests : IDisposable
     [Fact]
     public void A_spec_with_an_unknown_key_or_trainer_is_refused()
     {
-        AssertRefused(Spec(TrainingTestData.Credit, "default.payment.next.month", extra: "treshold: { objective: maxF1 }"), "Property 'treshold' not found");
+        AssertRefused(Spec(TrainingTestData.Credit, "default.payment.next.month", extra: "treshold: { objective: maxF1 }"), "unknown key 'treshold' in the top level (did you mean 'threshold'?)");
         var wrongTrainer = Spec(TrainingTestData.Credit, "default.payment.next.month");
         File.WriteAllText(wrongTrainer, File.ReadAllText(wrongTrainer).Replace("trainer: fasttree", "trainer: ols"));
         AssertRefused(wrongTrainer, "trainer 'ols' does not do binary; use one of: lr, sdca, fasttree, fastforest, lightgbm");
