@@ -26,6 +26,11 @@ public sealed class StreamMlOptions
     /// <c>STREAMML_API_KEYS</c> environment variable are added to these.</summary>
     public List<ApiKeyOptions> ApiKeys { get; } = [];
 
+    /// <summary>A file of API keys, one <c>role:KEY</c> or <c>role:sha256=HEX</c> per line (blank lines and <c>#</c>
+    /// comments skipped), added to <see cref="ApiKeys"/>. Keeps keys out of the command line, where <c>ps</c> shows
+    /// them. Default none.</summary>
+    public string? ApiKeyFile { get; set; }
+
     /// <summary>Spec files (YAML or JSON) of pipelines to create and start when the host starts. Default none.</summary>
     public List<string> PipelineSpecs { get; } = [];
 

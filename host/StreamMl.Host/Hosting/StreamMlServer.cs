@@ -48,11 +48,12 @@ public sealed class StreamMlServer : IAsyncDisposable
         builder.Services.AddStreamMl(o => Copy(options, o));
 
         var ip = ParseAddress(options.Address);
-        var keys = options.ApiKeys.Count + ApiKeyStore.ParseEnvironment(Environment.GetEnvironmentVariable("STREAMML_API_KEYS")).Count();
+        // Every key is checked before anything listens: an unusable one (empty, bad hash) refuses the start.
+        var keys = ApiKeyStore.FromOptions(options).Count;
         if (!IPAddress.IsLoopback(ip) && keys == 0)
             throw new StreamMlException(
                 $"refusing to listen on {options.Address} without authentication: anyone on the network could deploy models and read data. " +
-                "Configure API keys (StreamMl:ApiKeys in configuration, --api-key, or STREAMML_API_KEYS=admin:KEY) or listen on 127.0.0.1.");
+                "Configure API keys (StreamMl:ApiKeys in configuration, --api-key-file, --api-key, or STREAMML_API_KEYS=admin:KEY) or listen on 127.0.0.1.");
         if (options.InlineSocketScheduling) builder.WebHost.UseSockets(sockets => sockets.UnsafePreferInlineScheduling = true);
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
@@ -110,6 +111,7 @@ public sealed class StreamMlServer : IAsyncDisposable
         to.EnableReflection = from.EnableReflection;
         to.RegistryPath = from.RegistryPath;
         to.InlineSocketScheduling = from.InlineSocketScheduling;
+        to.ApiKeyFile = from.ApiKeyFile;
         to.ApiKeys.AddRange(from.ApiKeys);
         to.PipelineSpecs.AddRange(from.PipelineSpecs);
     }
