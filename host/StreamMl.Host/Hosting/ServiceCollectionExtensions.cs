@@ -55,8 +55,8 @@ public static class ServiceCollectionExtensions
             o.Interceptors.Add<AuthInterceptor>();
             o.Interceptors.Add<ErrorInterceptor>();
             // Arrow IPC batches of 4,096 rows of a few dozen columns run to megabytes.
-            o.MaxReceiveMessageSize = 64 * 1024 * 1024;
-            o.MaxSendMessageSize = 64 * 1024 * 1024;
+            o.MaxReceiveMessageSize = StreamMlOptions.MaxMessageBytes;
+            o.MaxSendMessageSize = StreamMlOptions.MaxMessageBytes;
         });
         services.AddGrpcHealthChecks().AddCheck("pipelines", () => Microsoft.Extensions.Diagnostics.HealthChecks.HealthCheckResult.Healthy());
         services.AddGrpcReflection();

@@ -34,6 +34,11 @@ public sealed class StreamMlOptions
     /// <summary>Spec files (YAML or JSON) of pipelines to create and start when the host starts. Default none.</summary>
     public List<string> PipelineSpecs { get; } = [];
 
+    /// <summary>The largest gRPC message the host receives or sends: 64 MiB. Kestrel's request body limit is set to
+    /// this plus the 5-byte gRPC frame header, so a unary call up to this size is read and a larger one is answered
+    /// with RESOURCE_EXHAUSTED (Kestrel's own default of 30 MB answered calls between 30 and 64 MB with UNKNOWN).</summary>
+    public const int MaxMessageBytes = 64 * 1024 * 1024;
+
     /// <summary>Most rows one Score request may carry. Default 1024.</summary>
     public int MaxScoreRows { get; set; } = 1024;
 

@@ -57,6 +57,8 @@ public sealed class StreamMlServer : IAsyncDisposable
         if (options.InlineSocketScheduling) builder.WebHost.UseSockets(sockets => sockets.UnsafePreferInlineScheduling = true);
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
+            // One unary message of the gRPC limit and its frame header; streaming calls lift the limit (grpc-dotnet).
+            kestrel.Limits.MaxRequestBodySize = StreamMlOptions.MaxMessageBytes + 5;
             kestrel.Listen(ip, options.Port, listen =>
             {
                 listen.Protocols = HttpProtocols.Http2;

@@ -7,9 +7,19 @@ using StreamMl.Host.Specs;
 
 namespace StreamMl.Host.Pipelines;
 
-/// <summary>A pipeline name that the host does not know.</summary>
-internal sealed class PipelineNotFoundException(string name, IEnumerable<string> known)
-    : StreamMlException($"there is no pipeline '{name}'; pipelines: {(known.Any() ? string.Join(", ", known) : "none (create one with Control.CreatePipeline or `streamml run`)")}");
+/// <summary>A pipeline name that the host does not know. <see cref="Exception.Message"/> lists the pipelines there are
+/// (for administrators and in-process callers); <see cref="WithoutNames"/> is what other gRPC callers get.</summary>
+internal sealed class PipelineNotFoundException(string name, IReadOnlyList<string> known)
+    : StreamMlException($"there is no pipeline {SafeText.Quote(name)}; pipelines: {(known.Count > 0 ? string.Join(", ", known) : "none (create one with Control.CreatePipeline or `streamml run`)")}")
+{
+    /// <summary>The message without the names of the other pipelines, which a read or score key may not list.</summary>
+    public string WithoutNames => $"there is no pipeline {SafeText.Quote(name)}";
+}
+
+/// <summary>A pipeline name in a request that no pipeline could have: empty, too long, or with characters names may not hold.</summary>
+internal sealed class InvalidPipelineNameException(string name)
+    : StreamMlException($"{(name.Length == 0 ? "the pipeline name is empty" : $"{SafeText.Quote(name)} ({name.Length:N0} characters) is not a pipeline name")}: " +
+        "names have 1 to 100 letters, digits, '-', '_' or '.', and are not '.' or '..'");
 
 /// <summary>Creates, starts, stops and finds the host's pipelines. Thread-safe.</summary>
 internal sealed class PipelineManager : IAsyncDisposable
@@ -39,8 +49,14 @@ internal sealed class PipelineManager : IAsyncDisposable
 
     public event Action<ManagedPipeline>? Created;
 
-    public ManagedPipeline Get(string name) =>
-        _pipelines.TryGetValue(name, out var pipeline) ? pipeline : throw new PipelineNotFoundException(name, _pipelines.Keys.Order());
+    /// <summary>The pipeline named <paramref name="name"/>; a name no pipeline could have is refused before the lookup,
+    /// so it is never echoed whole.</summary>
+    public ManagedPipeline Get(string name)
+    {
+        if (_pipelines.TryGetValue(name, out var pipeline)) return pipeline;
+        if (!SpecCompiler.IsValidName(name)) throw new InvalidPipelineNameException(name);
+        throw new PipelineNotFoundException(name, [.. _pipelines.Keys.Order(StringComparer.Ordinal)]);
+    }
 
     public bool TryGet(string name, out ManagedPipeline pipeline) => _pipelines.TryGetValue(name, out pipeline!);
 

@@ -40,7 +40,7 @@ internal sealed class SpecCompiler(ComponentRegistry registry, ModelCatalog cata
 
         var name = root.String("name", required: true) ?? "";
         if (name.Length > 0 && !IsValidName(name))
-            root.Child("name")!.Error($"name '{name}' may contain only letters, digits, '-', '_' and '.'");
+            root.Child("name")!.Error($"name {Hosting.SafeText.Quote(name)} is not a pipeline name: names have 1 to 100 letters, digits, '-', '_' or '.', and are not '.' or '..'");
         root.String("description");
 
         int batchCapacity = ColumnBatch.DefaultCapacity, ringSize = 8;
@@ -101,8 +101,10 @@ internal sealed class SpecCompiler(ComponentRegistry registry, ModelCatalog cata
         };
     }
 
+    /// <summary>1 to 100 ASCII letters, digits, '-', '_' or '.', and not '.' or '..' (names become folder and file names
+    /// in places, where those two mean "here" and "the parent").</summary>
     internal static bool IsValidName(string name) =>
-        name.Length is > 0 and <= 100 && name.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.');
+        name.Length is > 0 and <= 100 && name is not ("." or "..") && name.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.');
 
     private static SpecStage<T>? ReadComponent<T>(SpecNode? node, string what, Dictionary<string, ComponentFactory<T>> factories,
         SpecContext context, SpecNode root, bool required)
