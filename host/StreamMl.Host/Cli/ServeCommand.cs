@@ -21,10 +21,14 @@ internal static class ServeCommand
         var keyFile = new Option<FileInfo?>("--api-key-file") { Description = "File with one role:KEY or role:sha256=HEX per line (# comments); keeps keys out of `ps`" };
         var cert = new Option<FileInfo?>("--certificate") { Description = "PFX certificate for TLS" };
         var certPassword = new Option<string?>("--certificate-password") { Description = "Password of the certificate" };
+        var budget = new Option<string?>("--memory-budget")
+        {
+            Description = $"Memory the pipelines' rings may take together (8GiB, 512MB, 25%); default {Hosting.MemoryBudget.EnvironmentVariable}, else half the available memory",
+        };
         var hashKey = new Option<string?>("--hash-key") { Description = "Print the SHA-256 of a key for configuration, and exit" };
         var command = new Command("serve", "Start the gRPC host (Control, Query, DataPlane, health, reflection, Prometheus)")
         {
-            address, port, metricsPort, specs, keys, keyFile, cert, certPassword, hashKey,
+            address, port, metricsPort, specs, keys, keyFile, budget, cert, certPassword, hashKey,
         };
         command.SetAction(async (parse, ct) =>
         {
@@ -42,6 +46,7 @@ internal static class ServeCommand
                 MetricsPort = parse.GetValue(metricsPort),
                 CertificatePath = parse.GetValue(cert)?.FullName,
                 CertificatePassword = parse.GetValue(certPassword),
+                MemoryBudget = parse.GetValue(budget),
             };
             try
             {
@@ -50,6 +55,7 @@ internal static class ServeCommand
                 options.ApiKeys.AddRange(ApiKeyStore.ParseArguments(parse.GetValue(keys) ?? []));
                 options.ApiKeyFile = parse.GetValue(keyFile)?.FullName;
                 _ = ApiKeyStore.FromOptions(options);
+                _ = Hosting.MemoryBudget.Resolve(options.MemoryBudget);
             }
             catch (Engine.StreamMlException ex)
             {

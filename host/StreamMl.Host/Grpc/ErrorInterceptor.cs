@@ -21,6 +21,7 @@ internal sealed class ErrorInterceptor(ILogger<ErrorInterceptor> logger) : Inter
         RpcException rpc => rpc.Status,
         SpecException or BadInputException or SchemaMismatchException or ArgumentException or FormatException
             or InvalidPipelineNameException or Google.Protobuf.InvalidProtocolBufferException => new Status(StatusCode.InvalidArgument, SafeText.Detail(ex.Message)),
+        MemoryBudgetException => new Status(StatusCode.ResourceExhausted, SafeText.Detail(ex.Message)),
         PipelineNotFoundException notFound => new Status(StatusCode.NotFound, SafeText.Detail(admin ? notFound.Message : notFound.WithoutNames)),
         StreamMlException => new Status(StatusCode.FailedPrecondition, SafeText.Detail(ex.Message)),
         OperationCanceledException => new Status(StatusCode.Cancelled, "the call was cancelled"),

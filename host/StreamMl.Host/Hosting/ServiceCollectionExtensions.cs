@@ -46,7 +46,8 @@ public static class ServiceCollectionExtensions
             sp.GetRequiredService<ComponentRegistry>(),
             sp.GetRequiredService<ModelCatalog>(),
             sp.GetRequiredService<ILogger<PipelineManager>>(),
-            sp.GetRequiredService<IOptions<StreamMlOptions>>().Value.MaxScoreRows));
+            sp.GetRequiredService<IOptions<StreamMlOptions>>().Value.MaxScoreRows,
+            MemoryBudget.Resolve(sp.GetRequiredService<IOptions<StreamMlOptions>>().Value.MemoryBudget)));
         services.TryAddSingleton<PrometheusExporter>();
         services.TryAddSingleton(sp => new StreamMlRuntime(sp.GetRequiredService<PipelineManager>()));
         services.AddHostedService<StreamMlHostedService>();

@@ -39,6 +39,12 @@ public sealed class StreamMlOptions
     /// with RESOURCE_EXHAUSTED (Kestrel's own default of 30 MB answered calls between 30 and 64 MB with UNKNOWN).</summary>
     public const int MaxMessageBytes = 64 * 1024 * 1024;
 
+    /// <summary>Memory the pipelines' rings may take together: bytes with a unit (<c>8GiB</c>, <c>512MB</c>) or a share
+    /// of the memory available to the process (<c>25%</c>). A spec whose estimate (ring_size × batch_capacity × bytes
+    /// per row) does not fit is refused at create time, naming the fields. Default: <c>STREAMML_MEMORY_BUDGET</c>, else
+    /// half of the available memory.</summary>
+    public string? MemoryBudget { get; set; }
+
     /// <summary>Most rows one Score request may carry. Default 1024.</summary>
     public int MaxScoreRows { get; set; } = 1024;
 

@@ -48,6 +48,8 @@ public sealed class StreamMlServer : IAsyncDisposable
         builder.Services.AddStreamMl(o => Copy(options, o));
 
         var ip = ParseAddress(options.Address);
+        // A budget that cannot be read stops the start, like a bad key.
+        _ = MemoryBudget.Resolve(options.MemoryBudget);
         // Every key is checked before anything listens: an unusable one (empty, bad hash) refuses the start.
         var keys = ApiKeyStore.FromOptions(options).Count;
         if (!IPAddress.IsLoopback(ip) && keys == 0)
@@ -114,6 +116,7 @@ public sealed class StreamMlServer : IAsyncDisposable
         to.RegistryPath = from.RegistryPath;
         to.InlineSocketScheduling = from.InlineSocketScheduling;
         to.ApiKeyFile = from.ApiKeyFile;
+        to.MemoryBudget = from.MemoryBudget;
         to.ApiKeys.AddRange(from.ApiKeys);
         to.PipelineSpecs.AddRange(from.PipelineSpecs);
     }

@@ -46,8 +46,11 @@ internal sealed class SpecCompiler(ComponentRegistry registry, ModelCatalog cata
         int batchCapacity = ColumnBatch.DefaultCapacity, ringSize = 8;
         var wait = WaitStrategyKind.Blocking;
         var flush = TimeSpan.FromSeconds(1);
+        var (sizeLine, sizeColumn) = (1, 1);
         if (root.Child("options") is { } options)
         {
+            var size = options.Child("batch_capacity") ?? options.Child("ring_size") ?? options;
+            (sizeLine, sizeColumn) = (size.Line, size.Column);
             batchCapacity = options.Int("batch_capacity", min: 1, max: 1 << 20) ?? batchCapacity;
             ringSize = options.Int("ring_size", min: 1, max: 1 << 16) ?? ringSize;
             if ((ringSize & (ringSize - 1)) != 0) options.Child("ring_size")!.Error($"'options.ring_size' must be a power of two, got {ringSize}");
@@ -96,6 +99,8 @@ internal sealed class SpecCompiler(ComponentRegistry registry, ModelCatalog cata
             Sinks = sinks,
             BatchCapacity = batchCapacity,
             RingSize = ringSize,
+            SizeLine = sizeLine,
+            SizeColumn = sizeColumn,
             WaitStrategy = wait,
             FlushInterval = flush,
         };
