@@ -92,9 +92,11 @@ internal sealed class ApiKeyStore
             : Parse(value.Split([';', ','], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
                 .Select((entry, i) => (entry, $"STREAMML_API_KEYS entry {i + 1}", $"env{i + 1}")));
 
-    /// <summary>Parses <c>--api-key</c> values (one <c>role:KEY</c> or <c>role:sha256=HEX</c> each).</summary>
+    /// <summary>Parses <c>--api-key</c> values: <c>role:KEY</c> or <c>role:sha256=HEX</c>, several in one value
+    /// separated by <c>;</c> or <c>,</c> as in <c>STREAMML_API_KEYS</c>.</summary>
     public static IEnumerable<ApiKeyOptions> ParseArguments(IEnumerable<string> values) =>
-        Parse(values.Select((entry, i) => (entry.Trim(), $"--api-key {i + 1}", $"arg{i + 1}")));
+        Parse(values.SelectMany(v => v.Split([';', ','], StringSplitOptions.TrimEntries))
+            .Select((entry, i) => (entry, $"--api-key {i + 1}", $"arg{i + 1}")));
 
     /// <summary>Parses an API key file: one <c>role:KEY</c> or <c>role:sha256=HEX</c> per line; blank lines and lines
     /// starting with <c>#</c> are skipped. Errors name the file and line (never the key).</summary>
