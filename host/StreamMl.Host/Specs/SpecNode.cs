@@ -81,7 +81,7 @@ internal sealed class SpecNode
 
     /// <summary>Checks size and nesting before the node tree is built: the parser's event stream is read with a depth
     /// counter (it keeps its own state on the heap), and the first collection past <see cref="MaxDepth"/> is reported.</summary>
-    private static bool WithinLimits(string text, SpecErrors errors)
+    internal static bool WithinLimits(string text, SpecErrors errors)
     {
         if (text.Length > MaxTextLength)
         {
