@@ -56,6 +56,16 @@ internal sealed class ApiKeyStore
         }
     }
 
+    /// <summary>Every key the options configure: <see cref="Hosting.StreamMlOptions.ApiKeys"/>, the lines of
+    /// <see cref="Hosting.StreamMlOptions.ApiKeyFile"/> and <c>STREAMML_API_KEYS</c>. Throws a
+    /// <see cref="StreamMlException"/> naming the entry when one is unusable.</summary>
+    public static ApiKeyStore FromOptions(Hosting.StreamMlOptions options)
+    {
+        var keys = options.ApiKeys.AsEnumerable();
+        if (!string.IsNullOrEmpty(options.ApiKeyFile)) keys = keys.Concat(ParseFile(options.ApiKeyFile));
+        return new ApiKeyStore(keys.Concat(ParseEnvironment(Environment.GetEnvironmentVariable("STREAMML_API_KEYS"))));
+    }
+
     /// <summary>True when at least one key is configured: every call must then present one.</summary>
     public bool Enabled => _keys.Count > 0;
 
@@ -76,20 +86,66 @@ internal sealed class ApiKeyStore
 
     /// <summary>Parses <c>STREAMML_API_KEYS</c>: <c>role:key</c> or <c>role:sha256=HEX</c> entries separated by
     /// <c>;</c> or <c>,</c>, for example <c>admin:s3cret;read:sha256=9f86...</c>.</summary>
-    public static IEnumerable<ApiKeyOptions> ParseEnvironment(string? value)
+    public static IEnumerable<ApiKeyOptions> ParseEnvironment(string? value) =>
+        string.IsNullOrWhiteSpace(value)
+            ? []
+            : Parse(value.Split([';', ','], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+                .Select((entry, i) => (entry, $"STREAMML_API_KEYS entry {i + 1}", $"env{i + 1}")));
+
+    /// <summary>Parses <c>--api-key</c> values: <c>role:KEY</c> or <c>role:sha256=HEX</c>, several in one value
+    /// separated by <c>;</c> or <c>,</c> as in <c>STREAMML_API_KEYS</c>.</summary>
+    public static IEnumerable<ApiKeyOptions> ParseArguments(IEnumerable<string> values) =>
+        Parse(values.SelectMany(v => v.Split([';', ','], StringSplitOptions.TrimEntries))
+            .Select((entry, i) => (entry, $"--api-key {i + 1}", $"arg{i + 1}")));
+
+    /// <summary>Parses an API key file: one <c>role:KEY</c> or <c>role:sha256=HEX</c> per line; blank lines and lines
+    /// starting with <c>#</c> are skipped. Errors name the file and line (never the key).</summary>
+    public static IReadOnlyList<ApiKeyOptions> ParseFile(string path)
     {
-        if (string.IsNullOrWhiteSpace(value)) yield break;
-        var i = 0;
-        foreach (var entry in value.Split([';', ','], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        string[] lines;
+        try
         {
-            i++;
+            lines = File.ReadAllLines(path);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            throw new StreamMlException($"cannot read the API key file '{path}': {ex.Message}");
+        }
+        var entries = lines.Select((line, i) => (Line: line.Trim(), Number: i + 1))
+            .Where(l => l.Line.Length > 0 && !l.Line.StartsWith('#'))
+            .Select(l => (l.Line, $"{path}:{l.Number}", $"{Path.GetFileName(path)}:{l.Number}"));
+        var keys = Parse(entries).ToList();
+        if (keys.Count == 0) throw new StreamMlException($"the API key file '{path}' holds no keys: write one role:KEY or role:sha256=HEX per line");
+        return keys;
+    }
+
+    /// <summary>Checks every entry now, so a host never starts with a key it cannot use: an empty key, an empty or
+    /// malformed hash and an unknown role are refused with where they are.</summary>
+    private static IEnumerable<ApiKeyOptions> Parse(IEnumerable<(string Entry, string Where, string Name)> entries)
+    {
+        foreach (var (entry, where, name) in entries)
+        {
             var colon = entry.IndexOf(':');
-            if (colon <= 0 || !Enum.TryParse<ApiRole>(entry[..colon], ignoreCase: true, out var role) || !Enum.IsDefined(role))
-                throw new StreamMlException($"STREAMML_API_KEYS entry {i} must look like admin:KEY, score:KEY or read:sha256=HEX");
-            var secret = entry[(colon + 1)..];
-            yield return secret.StartsWith("sha256=", StringComparison.OrdinalIgnoreCase)
-                ? new ApiKeyOptions { Name = $"env{i}", Hash = secret[7..], Role = role }
-                : new ApiKeyOptions { Name = $"env{i}", Key = secret, Role = role };
+            if (colon <= 0 || !Enum.TryParse<ApiRole>(entry[..colon], ignoreCase: true, out var role) || !Enum.IsDefined(role)
+                || entry[..colon].Any(char.IsDigit))
+                throw new StreamMlException($"{where} must look like admin:KEY, score:KEY or read:sha256=HEX");
+            var secret = entry[(colon + 1)..].Trim();
+            ApiKeyOptions key;
+            if (secret.StartsWith("sha256=", StringComparison.OrdinalIgnoreCase))
+            {
+                var hex = secret[7..].Trim();
+                if (hex.Length != 64 || !hex.All(char.IsAsciiHexDigit))
+                    throw new StreamMlException($"{where} ({role.ToString().ToLowerInvariant()}): sha256= must be followed by the 64 hex digits of the key's SHA-256 " +
+                        $"(streamml serve --hash-key KEY prints them), got {(hex.Length == 0 ? "nothing" : $"{hex.Length} character(s)")}");
+                key = new ApiKeyOptions { Name = name, Hash = hex, Role = role };
+            }
+            else
+            {
+                if (secret.Length == 0)
+                    throw new StreamMlException($"{where} ({role.ToString().ToLowerInvariant()}): the key is empty; write {role.ToString().ToLowerInvariant()}:KEY or {role.ToString().ToLowerInvariant()}:sha256=HEX");
+                key = new ApiKeyOptions { Name = name, Key = secret, Role = role };
+            }
+            yield return key;
         }
     }
 }

@@ -26,6 +26,14 @@ internal sealed class AuthInterceptor(ApiKeyStore keys, ILogger<AuthInterceptor>
         };
     }
 
+    /// <summary>Key of <see cref="ServerCallContext.UserState"/> under which the caller's role is kept for later
+    /// interceptors (absent when the host runs without keys: every caller is then trusted as an administrator).</summary>
+    internal const string RoleKey = "streamml.role";
+
+    /// <summary>True when the caller may see what only administrators see (the names of every pipeline, say).</summary>
+    internal static bool IsAdmin(ServerCallContext context) =>
+        !context.UserState.TryGetValue(RoleKey, out var role) || role is ApiRole.Admin;
+
     private void Check(ServerCallContext context)
     {
         if (!keys.Enabled) return;
@@ -43,6 +51,7 @@ internal sealed class AuthInterceptor(ApiKeyStore keys, ILogger<AuthInterceptor>
             Log.AuthRefused(logger, context.Method, "unknown key");
             throw new RpcException(new Status(StatusCode.Unauthenticated, "the API key is not valid"));
         }
+        context.UserState[RoleKey] = key.Role;
         if (key.Role < needed.Value)
         {
             Log.AuthRefused(logger, context.Method, $"key '{key.Name}' has role {key.Role}");

@@ -14,13 +14,21 @@ internal static class ServeCommand
         var port = new Option<int>("--port") { Description = "gRPC port (0: any free port)", DefaultValueFactory = _ => 50051 };
         var metricsPort = new Option<int>("--metrics-port") { Description = "Prometheus /metrics port (-1: off)", DefaultValueFactory = _ => 9464 };
         var specs = new Option<FileInfo[]>("--spec") { Description = "Pipeline specs to create and start", AllowMultipleArgumentsPerToken = true };
-        var keys = new Option<string[]>("--api-key") { Description = "role:KEY or role:sha256=HEX (repeatable); adds to STREAMML_API_KEYS" };
+        var keys = new Option<string[]>("--api-key")
+        {
+            Description = "role:KEY or role:sha256=HEX (repeatable); adds to STREAMML_API_KEYS. Visible to every user in `ps`: prefer --api-key-file or sha256=",
+        };
+        var keyFile = new Option<FileInfo?>("--api-key-file") { Description = "File with one role:KEY or role:sha256=HEX per line (# comments); keeps keys out of `ps`" };
         var cert = new Option<FileInfo?>("--certificate") { Description = "PFX certificate for TLS" };
         var certPassword = new Option<string?>("--certificate-password") { Description = "Password of the certificate" };
+        var budget = new Option<string?>("--memory-budget")
+        {
+            Description = $"Memory the pipelines' rings may take together (8GiB, 512MB, 25%); default {Hosting.MemoryBudget.EnvironmentVariable}, else half the available memory",
+        };
         var hashKey = new Option<string?>("--hash-key") { Description = "Print the SHA-256 of a key for configuration, and exit" };
         var command = new Command("serve", "Start the gRPC host (Control, Query, DataPlane, health, reflection, Prometheus)")
         {
-            address, port, metricsPort, specs, keys, cert, certPassword, hashKey,
+            address, port, metricsPort, specs, keys, keyFile, budget, cert, certPassword, hashKey,
         };
         command.SetAction(async (parse, ct) =>
         {
@@ -38,10 +46,24 @@ internal static class ServeCommand
                 MetricsPort = parse.GetValue(metricsPort),
                 CertificatePath = parse.GetValue(cert)?.FullName,
                 CertificatePassword = parse.GetValue(certPassword),
+                MemoryBudget = parse.GetValue(budget),
             };
             try
             {
-                options.ApiKeys.AddRange(ApiKeyStore.ParseEnvironment(string.Join(';', parse.GetValue(keys) ?? [])));
+                // Every key is checked before the host starts: one it could never match (empty, bad hash) is a
+                // configuration error, not a host that answers every call with UNKNOWN.
+                options.ApiKeys.AddRange(ApiKeyStore.ParseArguments(parse.GetValue(keys) ?? []));
+                options.ApiKeyFile = parse.GetValue(keyFile)?.FullName;
+                _ = ApiKeyStore.FromOptions(options);
+                _ = Hosting.MemoryBudget.Resolve(options.MemoryBudget);
+            }
+            catch (Engine.StreamMlException ex)
+            {
+                error.WriteLine($"error: {ex.Message}");
+                return ExitCodes.Usage;
+            }
+            try
+            {
                 options.PipelineSpecs.AddRange((parse.GetValue(specs) ?? []).Select(f => f.FullName));
                 await using var server = await StreamMlServer.StartAsync(options, cancellationToken: ct);
                 output.WriteLine($"streamml host listening on {server.Address}" + (server.MetricsAddress is null ? "" : $", metrics on {server.MetricsAddress}/metrics"));

@@ -12,13 +12,28 @@ internal static class ValidateCommand
     {
         var specs = new Argument<FileInfo[]>("spec") { Description = "Pipeline spec files (YAML or JSON)", Arity = ArgumentArity.OneOrMore };
         var registry = new Option<string>("--registry") { Description = "Model registry folder (to check model names)", DefaultValueFactory = _ => "models" };
-        var command = new Command("validate", "Check pipeline specs and report every error with its line and column") { specs, registry };
-        command.SetAction(parse => Run(parse.GetValue(specs)!, parse.InvocationConfiguration.Output, parse.InvocationConfiguration.Error, parse.GetValue(registry)!));
+        var budget = new Option<string?>("--memory-budget")
+        {
+            Description = $"Memory a pipeline's ring may take (8GiB, 512MB, 25%); default {Hosting.MemoryBudget.EnvironmentVariable}, else half the available memory",
+        };
+        var command = new Command("validate", "Check pipeline specs and report every error with its line and column") { specs, registry, budget };
+        command.SetAction(parse => Run(parse.GetValue(specs)!, parse.InvocationConfiguration.Output, parse.InvocationConfiguration.Error,
+            parse.GetValue(registry)!, parse.GetValue(budget)));
         return command;
     }
 
-    public static int Run(FileInfo[] files, TextWriter output, TextWriter error, string registry = "models")
+    public static int Run(FileInfo[] files, TextWriter output, TextWriter error, string registry = "models", string? memoryBudget = null)
     {
+        long budget;
+        try
+        {
+            budget = Hosting.MemoryBudget.Resolve(memoryBudget);
+        }
+        catch (Engine.StreamMlException ex)
+        {
+            error.WriteLine($"error: {ex.Message}");
+            return ExitCodes.Usage;
+        }
         var result = ExitCodes.Ok;
         var catalog = new ModelCatalog();
         RegistryModels.Attach(catalog, registry);
@@ -31,7 +46,7 @@ internal static class ValidateCommand
                 result = Math.Max(result, ExitCodes.NotFound);
                 continue;
             }
-            var errors = Validate(compiler, File.ReadAllText(file.FullName), file.DirectoryName);
+            var errors = Validate(compiler, File.ReadAllText(file.FullName), file.DirectoryName, budget);
             if (errors.Count == 0)
             {
                 output.WriteLine($"{file.FullName}: ok");
@@ -44,16 +59,18 @@ internal static class ValidateCommand
         return result;
     }
 
-    /// <summary>Every error of a spec: syntax and options first; when those are fine, schema binding too.</summary>
-    internal static IReadOnlyList<SpecError> Validate(SpecCompiler compiler, string text, string? baseDirectory)
+    /// <summary>Every error of a spec: syntax and options first; when those are fine, schema binding and the memory
+    /// estimate against <paramref name="memoryBudget"/> (default: as the host resolves it) too.</summary>
+    internal static IReadOnlyList<SpecError> Validate(SpecCompiler compiler, string text, string? baseDirectory, long? memoryBudget = null)
     {
         var errors = new SpecErrors();
         var spec = compiler.TryCompile(text, errors, baseDirectory);
         if (spec is null) return [.. errors.All.OrderBy(e => e.Line).ThenBy(e => e.Column)];
         try
         {
-            spec.Bind(new Pipelines.PipelineRuntime(spec.Name, compiler.Catalog));
-            return [];
+            var (_, schema) = spec.Bind(new Pipelines.PipelineRuntime(spec.Name, compiler.Catalog));
+            var budget = memoryBudget ?? Hosting.MemoryBudget.Resolve(null);
+            return MemoryEstimate.Of(spec, schema).Check(spec, budget) is { } tooBig ? [tooBig] : [];
         }
         catch (SpecException ex)
         {

@@ -8,6 +8,7 @@ using StreamMl.Host.Protos;
 namespace StreamMl.Host.Grpc;
 
 /// <summary>The Control service: pipelines and model deployments.</summary>
+[BindServiceMethod(typeof(StrictBinding), nameof(StrictBinding.BindControl))]
 internal sealed class ControlService(PipelineManager pipelines, ILogger<ControlService> logger) : Control.ControlBase
 {
     public override async Task<PipelineInfo> CreatePipeline(CreatePipelineRequest request, ServerCallContext context)
@@ -73,6 +74,8 @@ internal sealed class ControlService(PipelineManager pipelines, ILogger<ControlS
     public override Task<ModelDeployment> SetTrafficSplit(TrafficSplitRequest request, ServerCallContext context)
     {
         var models = pipelines.Get(request.Pipeline).Runtime.Models;
+        if (request.CandidateTraffic is < 0 or > 1 || double.IsNaN(request.CandidateTraffic))
+            throw new RpcException(new Status(StatusCode.InvalidArgument, $"candidate_traffic must be between 0 and 1, got {request.CandidateTraffic}"));
         models.SetTraffic(request.CandidateTraffic);
         return Task.FromResult(models.ToProto());
     }

@@ -6,6 +6,7 @@ using StreamMl.Host.Protos;
 namespace StreamMl.Host.Grpc;
 
 /// <summary>The DataPlane service: Score, ScoreStream, Ingest, Subscribe.</summary>
+[BindServiceMethod(typeof(StrictBinding), nameof(StrictBinding.BindDataPlane))]
 internal sealed class DataPlaneService(PipelineManager pipelines) : DataPlane.DataPlaneBase
 {
     public override Task<ScoreResponse> Score(ScoreRequest request, ServerCallContext context) =>

@@ -8,26 +8,32 @@ using StreamMl.Host.Specs;
 
 namespace StreamMl.Host.Grpc;
 
-/// <summary>Turns StreamMl's exceptions into gRPC statuses with their message: bad specs and payloads become
-/// INVALID_ARGUMENT, unknown pipelines NOT_FOUND, wrong states FAILED_PRECONDITION. The server keeps serving.</summary>
+/// <summary>Turns StreamMl's exceptions into gRPC statuses with their message: bad specs, payloads and names become
+/// INVALID_ARGUMENT, unknown pipelines NOT_FOUND, wrong states FAILED_PRECONDITION, anything else INTERNAL without .NET
+/// details. Details are cut to <see cref="SafeText.MaxDetail"/> characters (a longer trailer fails the call on the
+/// client with RESOURCE_EXHAUSTED) and logged cut and escaped. The server keeps serving.</summary>
 internal sealed class ErrorInterceptor(ILogger<ErrorInterceptor> logger) : Interceptor
 {
-    internal static Status ToStatus(Exception ex) => ex switch
+    /// <summary>The status for <paramref name="ex"/>; <paramref name="admin"/> callers are told which pipelines exist
+    /// when they name one that does not.</summary>
+    internal static Status ToStatus(Exception ex, bool admin = true) => ex switch
     {
         RpcException rpc => rpc.Status,
         SpecException or BadInputException or SchemaMismatchException or ArgumentException or FormatException
-            or Google.Protobuf.InvalidProtocolBufferException => new Status(StatusCode.InvalidArgument, ex.Message),
-        PipelineNotFoundException => new Status(StatusCode.NotFound, ex.Message),
-        StreamMlException => new Status(StatusCode.FailedPrecondition, ex.Message),
+            or InvalidPipelineNameException or Google.Protobuf.InvalidProtocolBufferException => new Status(StatusCode.InvalidArgument, SafeText.Detail(ex.Message)),
+        MemoryBudgetException => new Status(StatusCode.ResourceExhausted, SafeText.Detail(ex.Message)),
+        PipelineNotFoundException notFound => new Status(StatusCode.NotFound, SafeText.Detail(admin ? notFound.Message : notFound.WithoutNames)),
+        StreamMlException => new Status(StatusCode.FailedPrecondition, SafeText.Detail(ex.Message)),
         OperationCanceledException => new Status(StatusCode.Cancelled, "the call was cancelled"),
-        _ => new Status(StatusCode.Internal, $"{ex.GetType().Name}: {ex.Message}"),
+        _ => new Status(StatusCode.Internal, "the host failed to answer this call; its log has the details"),
     };
 
     private RpcException Map(Exception ex, ServerCallContext context)
     {
-        var status = ToStatus(ex);
-        if (ex is not RpcException) Log.CallFailed(logger, context.Method, status.StatusCode.ToString(), status.Detail);
-        return ex as RpcException ?? new RpcException(status, ex.Message);
+        var status = ToStatus(ex, Auth.AuthInterceptor.IsAdmin(context));
+        if (status.StatusCode == StatusCode.Internal) Log.CallCrashed(logger, context.Method, ex);
+        else Log.CallFailed(logger, context.Method, status.StatusCode.ToString(), SafeText.ForLog(status.Detail));
+        return new RpcException(status, status.Detail);
     }
 
     public override async Task<TResponse> UnaryServerHandler<TRequest, TResponse>(TRequest request, ServerCallContext context,

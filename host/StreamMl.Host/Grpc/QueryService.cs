@@ -6,6 +6,7 @@ using StreamMl.Host.Protos;
 namespace StreamMl.Host.Grpc;
 
 /// <summary>The Query service: drift, metrics, dead letters, models.</summary>
+[BindServiceMethod(typeof(StrictBinding), nameof(StrictBinding.BindQuery))]
 internal sealed class QueryService(PipelineManager pipelines) : Query.QueryBase
 {
     public override Task<DriftReport> GetDriftReport(DriftReportRequest request, ServerCallContext context)
@@ -54,7 +55,7 @@ internal sealed class QueryService(PipelineManager pipelines) : Query.QueryBase
             throw new RpcException(new Status(StatusCode.InvalidArgument, $"page_size must be between 1 and 1000, got {request.PageSize}"));
         var skip = 0;
         if (request.PageToken.Length > 0 && (!int.TryParse(request.PageToken, NumberStyles.None, CultureInfo.InvariantCulture, out skip) || skip < 0))
-            throw new RpcException(new Status(StatusCode.InvalidArgument, $"page_token '{request.PageToken}' is not one this server issued"));
+            throw new RpcException(new Status(StatusCode.InvalidArgument, $"page_token {Hosting.SafeText.Quote(request.PageToken)} is not one this server issued"));
         var letters = pipeline.Runtime.DeadLetters.Snapshot();
         var page = new DeadLettersPage { Total = pipeline.Runtime.DeadLetters.Count };
         page.Letters.AddRange(letters.Skip(skip).Take(size).Select(l => new Protos.DeadLetter
@@ -67,7 +68,9 @@ internal sealed class QueryService(PipelineManager pipelines) : Query.QueryBase
             Offset = l.Offset,
             Raw = l.Raw,
         }));
-        page.NextPageToken = skip + size < letters.Count ? (skip + size).ToString(CultureInfo.InvariantCulture) : "";
+        // In long: a token near int.MaxValue plus the page size must not wrap to a negative token.
+        var next = (long)skip + size;
+        page.NextPageToken = next < letters.Count ? next.ToString(CultureInfo.InvariantCulture) : "";
         return Task.FromResult(page);
     }
 

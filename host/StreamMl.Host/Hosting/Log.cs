@@ -29,6 +29,9 @@ internal static partial class Log
     [LoggerMessage(2002, LogLevel.Warning, "{Method} answered {Status}: {Message}")]
     public static partial void CallFailed(ILogger logger, string method, string status, string message);
 
+    [LoggerMessage(2003, LogLevel.Error, "{Method} failed inside the host")]
+    public static partial void CallCrashed(ILogger logger, string method, Exception exception);
+
     [LoggerMessage(3001, LogLevel.Warning, "{Method} refused: {Reason}")]
     public static partial void AuthRefused(ILogger logger, string method, string reason);
 

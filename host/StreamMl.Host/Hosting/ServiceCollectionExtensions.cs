@@ -25,8 +25,7 @@ public static class ServiceCollectionExtensions
         if (configure is not null) options.Configure(configure);
         services.TryAddSingleton(sp =>
         {
-            var o = sp.GetRequiredService<IOptions<StreamMlOptions>>().Value;
-            var store = new ApiKeyStore(o.ApiKeys.Concat(ApiKeyStore.ParseEnvironment(Environment.GetEnvironmentVariable("STREAMML_API_KEYS"))));
+            var store = ApiKeyStore.FromOptions(sp.GetRequiredService<IOptions<StreamMlOptions>>().Value);
             if (store.Enabled) Log.AuthEnabled(sp.GetRequiredService<ILogger<ApiKeyStore>>(), store.Count);
             return store;
         });
@@ -47,7 +46,8 @@ public static class ServiceCollectionExtensions
             sp.GetRequiredService<ComponentRegistry>(),
             sp.GetRequiredService<ModelCatalog>(),
             sp.GetRequiredService<ILogger<PipelineManager>>(),
-            sp.GetRequiredService<IOptions<StreamMlOptions>>().Value.MaxScoreRows));
+            sp.GetRequiredService<IOptions<StreamMlOptions>>().Value.MaxScoreRows,
+            MemoryBudget.Resolve(sp.GetRequiredService<IOptions<StreamMlOptions>>().Value.MemoryBudget)));
         services.TryAddSingleton<PrometheusExporter>();
         services.TryAddSingleton(sp => new StreamMlRuntime(sp.GetRequiredService<PipelineManager>()));
         services.AddHostedService<StreamMlHostedService>();
@@ -56,8 +56,8 @@ public static class ServiceCollectionExtensions
             o.Interceptors.Add<AuthInterceptor>();
             o.Interceptors.Add<ErrorInterceptor>();
             // Arrow IPC batches of 4,096 rows of a few dozen columns run to megabytes.
-            o.MaxReceiveMessageSize = 64 * 1024 * 1024;
-            o.MaxSendMessageSize = 64 * 1024 * 1024;
+            o.MaxReceiveMessageSize = StreamMlOptions.MaxMessageBytes;
+            o.MaxSendMessageSize = StreamMlOptions.MaxMessageBytes;
         });
         services.AddGrpcHealthChecks().AddCheck("pipelines", () => Microsoft.Extensions.Diagnostics.HealthChecks.HealthCheckResult.Healthy());
         services.AddGrpcReflection();
@@ -87,10 +87,14 @@ public sealed class StreamMlBuilder(IServiceCollection services)
 }
 
 /// <summary>Creates and starts the configured pipelines at startup and stops every pipeline (with a drain) at shutdown.</summary>
-internal sealed class StreamMlHostedService(PipelineManager pipelines, IOptions<StreamMlOptions> options, ILogger<StreamMlHostedService> logger) : IHostedService
+/// <remarks>Taking the <see cref="ApiKeyStore"/> builds it at startup: a key that cannot be used stops the host from
+/// starting instead of failing every call later with UNKNOWN.</remarks>
+internal sealed class StreamMlHostedService(PipelineManager pipelines, ApiKeyStore keys, IOptions<StreamMlOptions> options,
+    ILogger<StreamMlHostedService> logger) : IHostedService
 {
     public async Task StartAsync(CancellationToken cancellationToken)
     {
+        _ = keys.Enabled;
         pipelines.Created += p => p.Runtime.Events.AlertRaised += a => Log.DriftAlert(logger, a.Pipeline, a.Message);
         foreach (var path in options.Value.PipelineSpecs)
         {

@@ -26,8 +26,24 @@ public sealed class StreamMlOptions
     /// <c>STREAMML_API_KEYS</c> environment variable are added to these.</summary>
     public List<ApiKeyOptions> ApiKeys { get; } = [];
 
+    /// <summary>A file of API keys, one <c>role:KEY</c> or <c>role:sha256=HEX</c> per line (blank lines and <c>#</c>
+    /// comments skipped), added to <see cref="ApiKeys"/>. Keeps keys out of the command line, where <c>ps</c> shows
+    /// them. Default none.</summary>
+    public string? ApiKeyFile { get; set; }
+
     /// <summary>Spec files (YAML or JSON) of pipelines to create and start when the host starts. Default none.</summary>
     public List<string> PipelineSpecs { get; } = [];
+
+    /// <summary>The largest gRPC message the host receives or sends: 64 MiB. Kestrel's request body limit is set to
+    /// this plus the 5-byte gRPC frame header, so a unary call up to this size is read and a larger one is answered
+    /// with RESOURCE_EXHAUSTED (Kestrel's own default of 30 MB answered calls between 30 and 64 MB with UNKNOWN).</summary>
+    public const int MaxMessageBytes = 64 * 1024 * 1024;
+
+    /// <summary>Memory the pipelines' rings may take together: bytes with a unit (<c>8GiB</c>, <c>512MB</c>) or a share
+    /// of the memory available to the process (<c>25%</c>). A spec whose estimate (ring_size × batch_capacity × bytes
+    /// per row) does not fit is refused at create time, naming the fields. Default: <c>STREAMML_MEMORY_BUDGET</c>, else
+    /// half of the available memory.</summary>
+    public string? MemoryBudget { get; set; }
 
     /// <summary>Most rows one Score request may carry. Default 1024.</summary>
     public int MaxScoreRows { get; set; } = 1024;

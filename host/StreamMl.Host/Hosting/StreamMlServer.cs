@@ -48,14 +48,19 @@ public sealed class StreamMlServer : IAsyncDisposable
         builder.Services.AddStreamMl(o => Copy(options, o));
 
         var ip = ParseAddress(options.Address);
-        var keys = options.ApiKeys.Count + ApiKeyStore.ParseEnvironment(Environment.GetEnvironmentVariable("STREAMML_API_KEYS")).Count();
+        // A budget that cannot be read stops the start, like a bad key.
+        _ = MemoryBudget.Resolve(options.MemoryBudget);
+        // Every key is checked before anything listens: an unusable one (empty, bad hash) refuses the start.
+        var keys = ApiKeyStore.FromOptions(options).Count;
         if (!IPAddress.IsLoopback(ip) && keys == 0)
             throw new StreamMlException(
                 $"refusing to listen on {options.Address} without authentication: anyone on the network could deploy models and read data. " +
-                "Configure API keys (StreamMl:ApiKeys in configuration, --api-key, or STREAMML_API_KEYS=admin:KEY) or listen on 127.0.0.1.");
+                "Configure API keys (StreamMl:ApiKeys in configuration, --api-key-file, --api-key, or STREAMML_API_KEYS=admin:KEY) or listen on 127.0.0.1.");
         if (options.InlineSocketScheduling) builder.WebHost.UseSockets(sockets => sockets.UnsafePreferInlineScheduling = true);
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
+            // One unary message of the gRPC limit and its frame header; streaming calls lift the limit (grpc-dotnet).
+            kestrel.Limits.MaxRequestBodySize = StreamMlOptions.MaxMessageBytes + 5;
             kestrel.Listen(ip, options.Port, listen =>
             {
                 listen.Protocols = HttpProtocols.Http2;
@@ -110,6 +115,8 @@ public sealed class StreamMlServer : IAsyncDisposable
         to.EnableReflection = from.EnableReflection;
         to.RegistryPath = from.RegistryPath;
         to.InlineSocketScheduling = from.InlineSocketScheduling;
+        to.ApiKeyFile = from.ApiKeyFile;
+        to.MemoryBudget = from.MemoryBudget;
         to.ApiKeys.AddRange(from.ApiKeys);
         to.PipelineSpecs.AddRange(from.PipelineSpecs);
     }

@@ -7,9 +7,22 @@ using StreamMl.Host.Specs;
 
 namespace StreamMl.Host.Pipelines;
 
-/// <summary>A pipeline name that the host does not know.</summary>
-internal sealed class PipelineNotFoundException(string name, IEnumerable<string> known)
-    : StreamMlException($"there is no pipeline '{name}'; pipelines: {(known.Any() ? string.Join(", ", known) : "none (create one with Control.CreatePipeline or `streamml run`)")}");
+/// <summary>A pipeline name that the host does not know. <see cref="Exception.Message"/> lists the pipelines there are
+/// (for administrators and in-process callers); <see cref="WithoutNames"/> is what other gRPC callers get.</summary>
+internal sealed class PipelineNotFoundException(string name, IReadOnlyList<string> known)
+    : StreamMlException($"there is no pipeline {SafeText.Quote(name)}; pipelines: {(known.Count > 0 ? string.Join(", ", known) : "none (create one with Control.CreatePipeline or `streamml run`)")}")
+{
+    /// <summary>The message without the names of the other pipelines, which a read or score key may not list.</summary>
+    public string WithoutNames => $"there is no pipeline {SafeText.Quote(name)}";
+}
+
+/// <summary>A pipeline name in a request that no pipeline could have: empty, too long, or with characters names may not hold.</summary>
+internal sealed class InvalidPipelineNameException(string name)
+    : StreamMlException($"{(name.Length == 0 ? "the pipeline name is empty" : $"{SafeText.Quote(name)} ({name.Length:N0} characters) is not a pipeline name")}: " +
+        "names have 1 to 100 letters, digits, '-', '_' or '.', and are not '.' or '..'");
+
+/// <summary>A pipeline that fits the memory budget alone but not beside the pipelines the host already has.</summary>
+internal sealed class MemoryBudgetException(string message) : StreamMlException(message);
 
 /// <summary>Creates, starts, stops and finds the host's pipelines. Thread-safe.</summary>
 internal sealed class PipelineManager : IAsyncDisposable
@@ -20,8 +33,11 @@ internal sealed class PipelineManager : IAsyncDisposable
     private readonly ILogger _logger;
     private readonly int _maxScoreRows;
 
-    public PipelineManager(ComponentRegistry registry, ModelCatalog catalog, ILogger<PipelineManager> logger, int maxScoreRows = 1024)
+    /// <summary>A manager whose pipelines' rings may take <paramref name="memoryBudget"/> bytes together (default:
+    /// <c>STREAMML_MEMORY_BUDGET</c>, else half the available memory).</summary>
+    public PipelineManager(ComponentRegistry registry, ModelCatalog catalog, ILogger<PipelineManager> logger, int maxScoreRows = 1024, long? memoryBudget = null)
     {
+        MemoryBudget = memoryBudget ?? Hosting.MemoryBudget.Resolve(null);
         Catalog = catalog;
         Registry = registry;
         _compiler = new SpecCompiler(registry, catalog);
@@ -31,6 +47,9 @@ internal sealed class PipelineManager : IAsyncDisposable
 
     public ModelCatalog Catalog { get; }
 
+    /// <summary>Bytes the pipelines' rings may take together.</summary>
+    public long MemoryBudget { get; }
+
     public ComponentRegistry Registry { get; }
 
     public SpecCompiler Compiler => _compiler;
@@ -39,8 +58,14 @@ internal sealed class PipelineManager : IAsyncDisposable
 
     public event Action<ManagedPipeline>? Created;
 
-    public ManagedPipeline Get(string name) =>
-        _pipelines.TryGetValue(name, out var pipeline) ? pipeline : throw new PipelineNotFoundException(name, _pipelines.Keys.Order());
+    /// <summary>The pipeline named <paramref name="name"/>; a name no pipeline could have is refused before the lookup,
+    /// so it is never echoed whole.</summary>
+    public ManagedPipeline Get(string name)
+    {
+        if (_pipelines.TryGetValue(name, out var pipeline)) return pipeline;
+        if (!SpecCompiler.IsValidName(name)) throw new InvalidPipelineNameException(name);
+        throw new PipelineNotFoundException(name, [.. _pipelines.Keys.Order(StringComparer.Ordinal)]);
+    }
 
     public bool TryGet(string name, out ManagedPipeline pipeline) => _pipelines.TryGetValue(name, out pipeline!);
 
@@ -59,6 +84,7 @@ internal sealed class PipelineManager : IAsyncDisposable
                 await DeleteCoreAsync(existing).ConfigureAwait(false);
             }
             pipeline = new ManagedPipeline(spec, new PipelineRuntime(spec.Name, Catalog), _maxScoreRows);
+            await CheckMemoryAsync(pipeline).ConfigureAwait(false);
             pipeline.RunEnded += p => Log.PipelineEnded(_logger, p.Name, p.State.ToString(), p.Error?.Message ?? "");
             _pipelines[spec.Name] = pipeline;
         }
@@ -70,6 +96,21 @@ internal sealed class PipelineManager : IAsyncDisposable
         Created?.Invoke(pipeline);
         if (start) await StartAsync(spec.Name, cancellationToken).ConfigureAwait(false);
         return pipeline;
+    }
+
+    /// <summary>Refuses a pipeline whose ring does not fit the budget (alone: a spec error at its options; beside the
+    /// others: RESOURCE_EXHAUSTED naming what they take), before anything is allocated.</summary>
+    private async Task CheckMemoryAsync(ManagedPipeline pipeline)
+    {
+        var estimate = MemoryEstimate.Of(pipeline.Spec, pipeline.OutputSchema);
+        var others = _pipelines.Values.Sum(p => MemoryEstimate.Of(p.Spec, p.OutputSchema).Bytes);
+        if (estimate.Bytes + others <= MemoryBudget) return;
+        await pipeline.DisposeAsync().ConfigureAwait(false);
+        if (estimate.Check(pipeline.Spec, MemoryBudget) is { } error) throw new SpecException([error]);
+        throw new MemoryBudgetException(
+            $"pipeline '{pipeline.Name}': {estimate.Describe()}; with the {_pipelines.Count} pipeline(s) already here " +
+            $"({Hosting.MemoryBudget.Format(others)}) that is over the host's memory budget of {Hosting.MemoryBudget.Format(MemoryBudget)}: " +
+            $"delete a pipeline, make this one smaller, or raise the budget (--memory-budget, {Hosting.MemoryBudget.EnvironmentVariable})");
     }
 
     public async Task<ManagedPipeline> StartAsync(string name, CancellationToken cancellationToken)

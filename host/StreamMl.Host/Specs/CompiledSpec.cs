@@ -25,6 +25,13 @@ internal sealed class CompiledSpec
 
     public int RingSize { get; init; } = 8;
 
+    /// <summary>Where the spec sizes the ring (<c>options.batch_capacity</c>, else <c>options.ring_size</c>, else
+    /// <c>options</c>, else line 1), for a memory budget error.</summary>
+    public int SizeLine { get; init; } = 1;
+
+    /// <summary>The column of <see cref="SizeLine"/>.</summary>
+    public int SizeColumn { get; init; } = 1;
+
     public WaitStrategyKind WaitStrategy { get; init; } = WaitStrategyKind.Blocking;
 
     public TimeSpan FlushInterval { get; init; } = TimeSpan.FromSeconds(1);

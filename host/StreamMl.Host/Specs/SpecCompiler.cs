@@ -40,14 +40,17 @@ internal sealed class SpecCompiler(ComponentRegistry registry, ModelCatalog cata
 
         var name = root.String("name", required: true) ?? "";
         if (name.Length > 0 && !IsValidName(name))
-            root.Child("name")!.Error($"name '{name}' may contain only letters, digits, '-', '_' and '.'");
+            root.Child("name")!.Error($"name {Hosting.SafeText.Quote(name)} is not a pipeline name: names have 1 to 100 letters, digits, '-', '_' or '.', and are not '.' or '..'");
         root.String("description");
 
         int batchCapacity = ColumnBatch.DefaultCapacity, ringSize = 8;
         var wait = WaitStrategyKind.Blocking;
         var flush = TimeSpan.FromSeconds(1);
+        var (sizeLine, sizeColumn) = (1, 1);
         if (root.Child("options") is { } options)
         {
+            var size = options.Child("batch_capacity") ?? options.Child("ring_size") ?? options;
+            (sizeLine, sizeColumn) = (size.Line, size.Column);
             batchCapacity = options.Int("batch_capacity", min: 1, max: 1 << 20) ?? batchCapacity;
             ringSize = options.Int("ring_size", min: 1, max: 1 << 16) ?? ringSize;
             if ((ringSize & (ringSize - 1)) != 0) options.Child("ring_size")!.Error($"'options.ring_size' must be a power of two, got {ringSize}");
@@ -96,13 +99,17 @@ internal sealed class SpecCompiler(ComponentRegistry registry, ModelCatalog cata
             Sinks = sinks,
             BatchCapacity = batchCapacity,
             RingSize = ringSize,
+            SizeLine = sizeLine,
+            SizeColumn = sizeColumn,
             WaitStrategy = wait,
             FlushInterval = flush,
         };
     }
 
+    /// <summary>1 to 100 ASCII letters, digits, '-', '_' or '.', and not '.' or '..' (names become folder and file names
+    /// in places, where those two mean "here" and "the parent").</summary>
     internal static bool IsValidName(string name) =>
-        name.Length is > 0 and <= 100 && name.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.');
+        name.Length is > 0 and <= 100 && name is not ("." or "..") && name.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.');
 
     private static SpecStage<T>? ReadComponent<T>(SpecNode? node, string what, Dictionary<string, ComponentFactory<T>> factories,
         SpecContext context, SpecNode root, bool required)

@@ -36,9 +36,18 @@ internal sealed class SpecNode
 
     public SpecErrors Errors => _errors;
 
+    /// <summary>The longest spec text read, in characters (1 MiB). Real specs are a few kilobytes; the limit keeps a
+    /// CreatePipeline call of 64 MB from being parsed at all.</summary>
+    public const int MaxTextLength = 1 << 20;
+
+    /// <summary>The deepest nesting of mappings and sequences read (64). Real specs nest about five levels; YamlDotNet
+    /// builds its node tree recursively, so 30,000 levels of <c>[[[</c> overflowed the stack and killed the process.</summary>
+    public const int MaxDepth = 64;
+
     /// <summary>Parses spec text. Syntax errors are recorded with their position and null is returned.</summary>
     public static SpecNode? Parse(string text, SpecErrors errors)
     {
+        if (!WithinLimits(text, errors)) return null;
         var stream = new YamlStream();
         try
         {
@@ -68,6 +77,54 @@ internal sealed class SpecNode
             return null;
         }
         return root;
+    }
+
+    /// <summary>Checks size and nesting before the node tree is built: the parser's event stream is read with a depth
+    /// counter (it keeps its own state on the heap), and the first collection past <see cref="MaxDepth"/> is reported.</summary>
+    internal static bool WithinLimits(string text, SpecErrors errors)
+    {
+        if (text.Length > MaxTextLength)
+        {
+            var (line, column) = Position(text, MaxTextLength);
+            errors.Add(line, column, $"the spec is {text.Length:N0} characters long; a spec may have at most {MaxTextLength:N0} (this is where the limit is reached)");
+            return false;
+        }
+        var parser = new Parser(new StringReader(text));
+        var depth = 0;
+        try
+        {
+            while (parser.MoveNext())
+            {
+                switch (parser.Current)
+                {
+                    case YamlDotNet.Core.Events.MappingStart or YamlDotNet.Core.Events.SequenceStart:
+                        if (++depth > MaxDepth)
+                        {
+                            var start = parser.Current!.Start;
+                            errors.Add(checked((int)start.Line), checked((int)start.Column),
+                                $"the spec nests mappings and lists more than {MaxDepth} levels deep here; a spec needs only a few levels");
+                            return false;
+                        }
+                        break;
+                    case YamlDotNet.Core.Events.MappingEnd or YamlDotNet.Core.Events.SequenceEnd:
+                        depth--;
+                        break;
+                }
+            }
+        }
+        catch (Exception ex) when (ex is YamlException or InvalidOperationException)
+        {
+            // Syntax errors are reported by the full parse below, with the same positions.
+        }
+        return true;
+    }
+
+    /// <summary>The 1-based line and column of character <paramref name="index"/>.</summary>
+    private static (int Line, int Column) Position(string text, int index)
+    {
+        var span = text.AsSpan(0, index);
+        var line = span.Count('\n') + 1;
+        return (line, index - span.LastIndexOf('\n'));
     }
 
     private static Exception Inner(Exception ex) => ex.InnerException is YamlException inner ? Inner(inner) : ex;

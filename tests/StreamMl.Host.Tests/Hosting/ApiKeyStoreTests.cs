@@ -33,4 +33,16 @@ public sealed class ApiKeyStoreTests
         var ex = Assert.Throws<StreamMlException>(() => new ApiKeyStore([new ApiKeyOptions { Name = "bad", Hash = "abcd" }]));
         Assert.Contains("64 hex digits", ex.Message);
     }
+
+    [Theory]
+    [InlineData("read:fine;admin:", "STREAMML_API_KEYS entry 2 (admin): the key is empty; write admin:KEY or admin:sha256=HEX")]
+    [InlineData("admin:sha256=", "STREAMML_API_KEYS entry 1 (admin): sha256= must be followed by the 64 hex digits of the key's SHA-256 (streamml serve --hash-key KEY prints them), got nothing")]
+    [InlineData("score:sha256=xyz", "STREAMML_API_KEYS entry 1 (score): sha256= must be followed by the 64 hex digits of the key's SHA-256 (streamml serve --hash-key KEY prints them), got 3 character(s)")]
+    [InlineData("1:key", "STREAMML_API_KEYS entry 1 must look like admin:KEY, score:KEY or read:sha256=HEX")]
+    public void Keys_that_could_never_match_are_refused_when_read(string value, string message)
+    {
+        // Before: accepted here, and the host failed every call with UNKNOWN once it built its key store.
+        var ex = Assert.Throws<StreamMlException>(() => ApiKeyStore.ParseEnvironment(value).ToList());
+        Assert.Equal(message, ex.Message);
+    }
 }

@@ -47,7 +47,7 @@ public sealed class SpecCompilerTests
         var errors = ValidateCommand.Validate(s_compiler, spec, null);
         var expected = new (string Token, string Message)[]
         {
-            ("has errors", "may contain only letters"),
+            ("has errors", "is not a pipeline name: names have 1 to 100 letters"),
             ("12", "must be a power of two"),
             ("sometimes", "use one of: blocking, yielding, busyspin"),
             ("datetime2", "unknown column type 'datetime2'"),
