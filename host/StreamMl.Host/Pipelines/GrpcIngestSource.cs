@@ -197,15 +197,13 @@ internal sealed class GrpcIngestSource : IBatchSource
             var target = to[_map[c]];
             switch (source.Type)
             {
-                case ColumnType.Float32 or ColumnType.Int32:
-                    source.Values<int>().Slice(first, count).CopyTo(target.Values<int>()[at..]);
-                    break;
-                case ColumnType.Float64 or ColumnType.Int64 or ColumnType.Timestamp:
-                    source.Values<long>().Slice(first, count).CopyTo(target.Values<long>()[at..]);
-                    break;
-                case ColumnType.Bool:
-                    source.Values<byte>().Slice(first, count).CopyTo(target.Values<byte>()[at..]);
-                    break;
+                case ColumnType.Float32 or ColumnType.Int32 or ColumnType.Float64 or ColumnType.Int64 or ColumnType.Timestamp or ColumnType.Bool:
+                    {
+                        // Same type on both sides (Map requires it): copy the bytes.
+                        var size = ColumnTypes.SizeOf(source.Type);
+                        source.RawValues.Slice(first * size, count * size).CopyTo(target.RawValues[(at * size)..]);
+                        break;
+                    }
                 case ColumnType.String:
                     {
                         var dictionary = source.Dictionary!;
