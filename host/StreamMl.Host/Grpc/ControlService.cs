@@ -53,6 +53,7 @@ internal sealed class ControlService(PipelineManager pipelines, ILogger<ControlS
         var entry = pipelines.Catalog.Require(request.Model.Name, request.Model.Version);
         CheckInputs(pipeline, entry);
         pipeline.Runtime.Models.Deploy(entry, request.CandidateTraffic);
+        pipelines.NotifyChanged();
         Log.ModelDeployed(logger, entry.Id, pipeline.Name, request.CandidateTraffic is > 0 and < 1 ? "candidate" : "primary");
         return Task.FromResult(pipeline.Runtime.Models.ToProto());
     }
@@ -61,6 +62,7 @@ internal sealed class ControlService(PipelineManager pipelines, ILogger<ControlS
     {
         var models = RequireModelStage(pipelines.Get(request.Name), "PromoteModel").Runtime.Models;
         models.Promote();
+        pipelines.NotifyChanged();
         return Task.FromResult(models.ToProto());
     }
 
@@ -68,6 +70,7 @@ internal sealed class ControlService(PipelineManager pipelines, ILogger<ControlS
     {
         var models = RequireModelStage(pipelines.Get(request.Name), "RollbackModel").Runtime.Models;
         models.Rollback();
+        pipelines.NotifyChanged();
         return Task.FromResult(models.ToProto());
     }
 
@@ -75,6 +78,7 @@ internal sealed class ControlService(PipelineManager pipelines, ILogger<ControlS
     {
         var models = RequireModelStage(pipelines.Get(request.Pipeline), "SetTrafficSplit").Runtime.Models;
         models.SetTraffic(request.CandidateTraffic);
+        pipelines.NotifyChanged();
         return Task.FromResult(models.ToProto());
     }
 
@@ -84,6 +88,7 @@ internal sealed class ControlService(PipelineManager pipelines, ILogger<ControlS
         var entries = request.Shadows.Select(s => pipelines.Catalog.Require(s.Name, s.Version)).ToArray();
         foreach (var entry in entries) CheckInputs(pipeline, entry);
         pipeline.Runtime.Models.SetShadows(entries);
+        pipelines.NotifyChanged();
         return Task.FromResult(pipeline.Runtime.Models.ToProto());
     }
 
@@ -92,7 +97,7 @@ internal sealed class ControlService(PipelineManager pipelines, ILogger<ControlS
     /// stages before), so the spec has to say it.</summary>
     private static ManagedPipeline RequireModelStage(ManagedPipeline pipeline, string rpc)
     {
-        if (!pipeline.Spec.Operators.Any(o => o.Kind == "model"))
+        if (!pipeline.HasModelStage)
             throw new RpcException(new Status(StatusCode.FailedPrecondition,
                 $"{rpc}: pipeline '{pipeline.Name}' has no model stage, so a deployed model would score nothing; add a 'model' section " +
                 "to its spec (e.g. model: { name: <model>, version: \"1\" }) and create it again with replace"));

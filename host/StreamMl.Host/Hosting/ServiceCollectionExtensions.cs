@@ -59,7 +59,6 @@ public static class ServiceCollectionExtensions
             o.MaxReceiveMessageSize = 64 * 1024 * 1024;
             o.MaxSendMessageSize = 64 * 1024 * 1024;
         });
-        services.AddGrpcHealthChecks().AddCheck("pipelines", () => Microsoft.Extensions.Diagnostics.HealthChecks.HealthCheckResult.Healthy());
         services.AddGrpcReflection();
         return new StreamMlBuilder(services);
     }

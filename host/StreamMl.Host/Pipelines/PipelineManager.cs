@@ -19,6 +19,7 @@ internal sealed class PipelineManager : IAsyncDisposable
     private readonly SpecCompiler _compiler;
     private readonly ILogger _logger;
     private readonly int _maxScoreRows;
+    private TaskCompletionSource _changed = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     public PipelineManager(ComponentRegistry registry, ModelCatalog catalog, ILogger<PipelineManager> logger, int maxScoreRows = 1024)
     {
@@ -38,6 +39,14 @@ internal sealed class PipelineManager : IAsyncDisposable
     public IReadOnlyList<ManagedPipeline> All => [.. _pipelines.Values.OrderBy(p => p.Name, StringComparer.Ordinal)];
 
     public event Action<ManagedPipeline>? Created;
+
+    /// <summary>Completes at the next change of a pipeline's state or a deployment (for health Watch); take it before
+    /// reading the state, then wait on it.</summary>
+    public Task Changed => Volatile.Read(ref _changed).Task;
+
+    /// <summary>Completes the current <see cref="Changed"/> task and starts a new one.</summary>
+    public void NotifyChanged() =>
+        Interlocked.Exchange(ref _changed, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
 
     public ManagedPipeline Get(string name) =>
         _pipelines.TryGetValue(name, out var pipeline) ? pipeline : throw new PipelineNotFoundException(name, _pipelines.Keys.Order());
@@ -59,7 +68,11 @@ internal sealed class PipelineManager : IAsyncDisposable
                 await DeleteCoreAsync(existing).ConfigureAwait(false);
             }
             pipeline = new ManagedPipeline(spec, new PipelineRuntime(spec.Name, Catalog), _maxScoreRows);
-            pipeline.RunEnded += p => Log.PipelineEnded(_logger, p.Name, p.State.ToString(), p.Error?.Message ?? "");
+            pipeline.RunEnded += p =>
+            {
+                Log.PipelineEnded(_logger, p.Name, p.State.ToString(), p.Error?.Message ?? "");
+                NotifyChanged();
+            };
             _pipelines[spec.Name] = pipeline;
         }
         finally
@@ -68,6 +81,7 @@ internal sealed class PipelineManager : IAsyncDisposable
         }
         Log.PipelineCreated(_logger, spec.Name, spec.Source.Kind, spec.Operators.Count, spec.Sinks.Count);
         Created?.Invoke(pipeline);
+        NotifyChanged();
         if (start) await StartAsync(spec.Name, cancellationToken).ConfigureAwait(false);
         return pipeline;
     }
@@ -75,7 +89,14 @@ internal sealed class PipelineManager : IAsyncDisposable
     public async Task<ManagedPipeline> StartAsync(string name, CancellationToken cancellationToken)
     {
         var pipeline = Get(name);
-        await pipeline.StartAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await pipeline.StartAsync(cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            NotifyChanged(); // running, or failed to start
+        }
         Log.PipelineStarted(_logger, name);
         return pipeline;
     }
@@ -84,6 +105,7 @@ internal sealed class PipelineManager : IAsyncDisposable
     {
         var pipeline = Get(name);
         await pipeline.StopAsync(cancellationToken).ConfigureAwait(false);
+        NotifyChanged();
         return pipeline;
     }
 
@@ -106,6 +128,7 @@ internal sealed class PipelineManager : IAsyncDisposable
     {
         _pipelines.TryRemove(pipeline.Name, out _);
         await pipeline.DisposeAsync().ConfigureAwait(false);
+        NotifyChanged();
         Log.PipelineDeleted(_logger, pipeline.Name);
     }
 
