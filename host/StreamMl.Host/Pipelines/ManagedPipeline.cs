@@ -194,6 +194,7 @@ internal sealed class ManagedPipeline : IAsyncDisposable
                 Errors = s.Errors,
                 BusyMs = s.Busy.TotalMilliseconds,
                 WaitingMs = s.Waiting.TotalMilliseconds,
+                IdleMs = s.Idle.TotalMilliseconds,
             })];
 
     public PipelineStatus Status()

@@ -82,6 +82,7 @@ public sealed class HealthTests(HostFixture host)
         Assert.Equal("source", source.Kind);
         Assert.True(source.BusyMs < status.UptimeSeconds * 1000 / 4,
             $"source busy {source.BusyMs} ms of {status.UptimeSeconds * 1000} ms uptime with no client");
+        Assert.True(source.IdleMs > status.UptimeSeconds * 1000 / 2, $"source idle {source.IdleMs} ms of {status.UptimeSeconds * 1000} ms uptime");
         await host.Control().StopPipelineAsync(new PipelineRef { Name = "busy-idle" });
     }
 
