@@ -33,10 +33,10 @@ internal static class ArrowInterop
     {
         FloatType => ColumnType.Float32,
         DoubleType => ColumnType.Float64,
-        Int32Type => ColumnType.Int32,
-        Int64Type => ColumnType.Int64,
+        Int32Type or Int8Type or Int16Type or UInt8Type or UInt16Type => ColumnType.Int32,
+        Int64Type or UInt32Type or UInt64Type => ColumnType.Int64,
         BooleanType => ColumnType.Bool,
-        TimestampType => ColumnType.Timestamp,
+        TimestampType or Date32Type or Date64Type => ColumnType.Timestamp,
         StringType or LargeStringType or StringViewType => ColumnType.String,
         DictionaryType { ValueType: StringType or LargeStringType or StringViewType } => ColumnType.String,
         _ => throw new SchemaMismatchException(

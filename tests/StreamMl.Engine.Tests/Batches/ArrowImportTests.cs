@@ -133,6 +133,24 @@ public sealed class ArrowImportTests
     }
 
     [Fact]
+    public void A_batch_built_from_Arrow_infers_the_column_each_type_fills()
+    {
+        var labels = new LargeStringArray.Builder().AppendRange(["a", "b"]).Build();
+        using var batch = ColumnBatch.FromRecordBatch(RoundTrip(Batch(
+            ("i8", Raw(Int8Type.Default, new sbyte[] { -1, 2 })),
+            ("u32", Raw(UInt32Type.Default, new[] { uint.MaxValue, 0u })),
+            ("day", Raw(Date32Type.Default, new[] { 1, 2 })),
+            ("ns", Raw(new TimestampType(TimeUnit.Nanosecond, (string?)null), new[] { 1_999L, -1 })),
+            ("cat", new DictionaryArray(new DictionaryType(UInt8Type.Default, LargeStringType.Default, false), Raw(UInt8Type.Default, new byte[] { 1, 0 }), labels)))));
+        Assert.Equal([ColumnType.Int32, ColumnType.Int64, ColumnType.Timestamp, ColumnType.Timestamp, ColumnType.String], batch.Schema.Select(f => f.Type));
+        Assert.Equal([-1, 2], batch.Values<int>(0).ToArray());
+        Assert.Equal([(long)uint.MaxValue, 0], batch.Values<long>(1).ToArray());
+        Assert.Equal([86_400_000_000L, 172_800_000_000], batch.Values<long>(2).ToArray());
+        Assert.Equal([1L, -1], batch.Values<long>(3).ToArray());
+        Assert.Equal("b", batch["cat"].Dictionary![batch.Values<int>(4)[0]]);
+    }
+
+    [Fact]
     public void Values_that_do_not_fit_are_errors_naming_column_and_row_not_wrapped_numbers()
     {
         using var ints = new ColumnBatch(new Schema(new Field("count", ColumnType.Int32)), 4);
