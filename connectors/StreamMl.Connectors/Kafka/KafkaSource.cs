@@ -34,6 +34,7 @@ public sealed class KafkaSource : IBatchSource
     private IConsumer<int, int>? _consumer;
     private IProducer<byte[], byte[]>? _deadLetterProducer;
     private IDeadLetterSink? _deadLetters;
+    private SourceContext? _context;
     private string _pipeline = "";
     private ColumnBatch? _batch;
     private Schema? _boundSchema;
@@ -105,6 +106,7 @@ public sealed class KafkaSource : IBatchSource
     {
         _pipeline = context.PipelineName;
         _deadLetters = context.DeadLetters;
+        _context = context;
         var config = new ConsumerConfig
         {
             BootstrapServers = _options.BootstrapServers,
@@ -171,7 +173,8 @@ public sealed class KafkaSource : IBatchSource
             ConsumeResult<int, int>? result;
             try
             {
-                result = consumer.Consume(budget);
+                // A poll waits for the broker when nothing is new: idle time, not busy time, in the stage counters.
+                using (_context?.WaitingForInput() ?? default) result = consumer.Consume(budget);
             }
             catch (ConsumeException ex)
             {

@@ -35,7 +35,7 @@ internal sealed class MessageDecoder
                 _csv = new CsvLineDecoder(ordered, options.CsvDelimiter, options.TimestampUnit);
                 break;
             case MessageFormat.Protobuf:
-                _protobuf = new ProtobufRowDecoder(payloadFields, options.ProtobufFields, options.TimestampUnit);
+                _protobuf = new ProtobufRowDecoder(payloadFields, options.ProtobufFields, options.TimestampUnit, options.ProtobufTypes);
                 break;
         }
     }

@@ -20,6 +20,7 @@ internal sealed class MessageEncoder
     private Field[] _fields = [];
     private int[] _columns = [];
     private int[] _numbers = [];
+    private ProtobufScalar[] _scalars = [];
     private byte[][] _jsonNames = [];
     private byte[] _utf8 = new byte[256];
 
@@ -39,6 +40,7 @@ internal sealed class MessageEncoder
         _fields = _columns.Select(i => schema[i]).ToArray();
         _jsonNames = _fields.Select(f => Encoding.UTF8.GetBytes(f.Name)).ToArray();
         _numbers = _fields.Select((f, i) => _options.ProtobufFields.TryGetValue(f.Name, out var n) ? n : i + 1).ToArray();
+        if (_format == MessageFormat.Protobuf) _scalars = ProtobufRowDecoder.Scalars(_fields, _options.ProtobufTypes);
     }
 
     /// <summary>Encodes row <paramref name="row"/>; the span is valid until the next call.</summary>
@@ -186,20 +188,17 @@ internal sealed class MessageEncoder
                     _buffer.Advance(8);
                     break;
                 case ColumnType.Int32:
-                    WriteVarint(number << 3);
-                    WriteVarint((ulong)(long)column.Values<int>()[row]);
+                    WriteInteger(number, _scalars[i], column.Values<int>()[row]);
                     break;
                 case ColumnType.Int64:
-                    WriteVarint(number << 3);
-                    WriteVarint((ulong)column.Values<long>()[row]);
+                    WriteInteger(number, _scalars[i], column.Values<long>()[row]);
                     break;
                 case ColumnType.Bool:
                     WriteVarint(number << 3);
                     WriteVarint(column.Values<byte>()[row] != 0 ? 1UL : 0UL);
                     break;
                 case ColumnType.Timestamp:
-                    WriteVarint(number << 3);
-                    WriteVarint((ulong)(column.Values<long>()[row] / _unitToMicros));
+                    WriteInteger(number, _scalars[i], column.Values<long>()[row] / _unitToMicros);
                     break;
                 case ColumnType.String:
                     var text = column.Dictionary![column.Values<int>()[row]];
@@ -210,6 +209,32 @@ internal sealed class MessageEncoder
                     _buffer.Write(_utf8.AsSpan(0, n));
                     break;
             }
+        }
+    }
+
+    /// <summary>Writes an integer field as its declared protobuf type (what <see cref="ProtobufRowDecoder"/> reads back).</summary>
+    private void WriteInteger(ulong number, ProtobufScalar scalar, long value)
+    {
+        switch (scalar)
+        {
+            case ProtobufScalar.Fixed32 or ProtobufScalar.SFixed32:
+                WriteVarint(number << 3 | 5);
+                BinaryPrimitives.WriteUInt32LittleEndian(_buffer.GetSpan(4), unchecked((uint)value));
+                _buffer.Advance(4);
+                break;
+            case ProtobufScalar.Fixed64 or ProtobufScalar.SFixed64:
+                WriteVarint(number << 3 | 1);
+                BinaryPrimitives.WriteUInt64LittleEndian(_buffer.GetSpan(8), unchecked((ulong)value));
+                _buffer.Advance(8);
+                break;
+            case ProtobufScalar.SInt32 or ProtobufScalar.SInt64:
+                WriteVarint(number << 3);
+                WriteVarint(unchecked((ulong)((value << 1) ^ (value >> 63))));
+                break;
+            default:
+                WriteVarint(number << 3);
+                WriteVarint(unchecked((ulong)value));
+                break;
         }
     }
 

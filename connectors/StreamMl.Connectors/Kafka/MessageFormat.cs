@@ -46,6 +46,12 @@ public sealed class MessageCodecOptions
     /// <c>google.protobuf.Timestamp</c>.</summary>
     public Dictionary<string, int> ProtobufFields { get; set; } = new(StringComparer.Ordinal);
 
+    /// <summary>Protobuf: column name to the field's scalar type, for int32, int64 and numeric timestamp columns whose
+    /// field is not a plain <c>int32</c>/<c>int64</c> (<c>sint32</c>, <c>sint64</c>, <c>uint*</c>, <c>fixed*</c>,
+    /// <c>sfixed*</c>). The wire format cannot tell a zigzag <c>sint64</c> from an <c>int64</c>: without this entry a
+    /// <c>sint64</c> field reads wrong values. Default: empty (int32 columns read <c>int32</c>, others <c>int64</c>).</summary>
+    public Dictionary<string, ProtobufScalar> ProtobufTypes { get; set; } = new(StringComparer.Ordinal);
+
     /// <summary>Unit of numeric timestamps in payloads. Default milliseconds. Text timestamps are ISO 8601.</summary>
     public TimestampUnit TimestampUnit { get; set; } = TimestampUnit.Milliseconds;
 }

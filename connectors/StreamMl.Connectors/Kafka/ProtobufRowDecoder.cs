@@ -6,19 +6,24 @@ namespace StreamMl.Connectors.Internal;
 
 /// <summary>Decodes one protobuf message into one row by field number, reading the wire format directly (no generated
 /// classes, no allocation): varints, fixed32, fixed64 and length-delimited fields. Unknown fields are skipped; absent
-/// fields become nulls (proto3 drops defaults on the wire, so a non-nullable absent number reads as 0, as proto3 means).</summary>
+/// fields become nulls (proto3 drops defaults on the wire, so a non-nullable absent number reads as 0, as proto3 means).
+/// Integer fields are read as their declared <see cref="ProtobufScalar"/> (zigzag for <c>sint32</c>/<c>sint64</c>); a
+/// value that does not fit its column is an error naming the column, never a silently truncated number.</summary>
 internal sealed class ProtobufRowDecoder
 {
     private readonly Field[] _fields;
     private readonly int[] _fieldByNumber;
     private readonly long _unitToMicros;
     private readonly bool[] _seen;
+    private readonly ProtobufScalar[] _scalars;
     private int[] _columns = [];
     private char[] _chars = new char[256];
 
-    public ProtobufRowDecoder(IReadOnlyList<Field> fields, IReadOnlyDictionary<string, int> numbers, TimestampUnit unit)
+    public ProtobufRowDecoder(IReadOnlyList<Field> fields, IReadOnlyDictionary<string, int> numbers, TimestampUnit unit,
+        IReadOnlyDictionary<string, ProtobufScalar>? types = null)
     {
         _fields = [.. fields];
+        _scalars = Scalars(_fields, types);
         var max = 0;
         var assigned = new int[_fields.Length];
         for (var i = 0; i < _fields.Length; i++)
@@ -40,6 +45,36 @@ internal sealed class ProtobufRowDecoder
         _seen = new bool[_fields.Length];
         _unitToMicros = JsonRowDecoder.UnitToMicros(unit);
     }
+
+    /// <summary>The declared (or default) scalar type of each field, in field order; meaningful for integer and timestamp
+    /// columns. Shared with the encoder so that what the sink writes the source reads back.</summary>
+    public static ProtobufScalar[] Scalars(IReadOnlyList<Field> fields, IReadOnlyDictionary<string, ProtobufScalar>? types)
+    {
+        var scalars = new ProtobufScalar[fields.Count];
+        for (var i = 0; i < scalars.Length; i++)
+            scalars[i] = fields[i].Type == ColumnType.Int32 ? ProtobufScalar.Int32 : ProtobufScalar.Int64;
+        if (types is null) return scalars;
+        foreach (var (name, scalar) in types)
+        {
+            var index = -1;
+            for (var i = 0; i < fields.Count; i++)
+                if (fields[i].Name == name) index = i;
+            if (index < 0)
+                throw new ConnectorConfigurationException(
+                    $"protobuf type is given for column '{name}', which is not in the payload columns ({string.Join(", ", fields.Select(f => f.Name))})");
+            if (fields[index].Type is not (ColumnType.Int32 or ColumnType.Int64 or ColumnType.Timestamp))
+                throw new ConnectorConfigurationException(
+                    $"protobuf type {ScalarName(scalar)} is given for column '{name}', which is {ColumnTypes.Name(fields[index].Type)}; " +
+                    "protobuf types apply to int32, int64 and timestamp columns only");
+            if (!Enum.IsDefined(scalar))
+                throw new ConnectorConfigurationException($"protobuf type {(int)scalar} of column '{name}' is not a protobuf integer type");
+            scalars[index] = scalar;
+        }
+        return scalars;
+    }
+
+    /// <summary>The name of <paramref name="scalar"/> as written in a .proto file.</summary>
+    public static string ScalarName(ProtobufScalar scalar) => scalar.ToString().ToLowerInvariant();
 
     /// <summary>The field number of each field, in field order.</summary>
     public int[] FieldNumbers { get; }
@@ -128,20 +163,13 @@ internal sealed class ProtobufRowDecoder
                 column.Values<double>()[row] = BinaryPrimitives.ReadSingleLittleEndian(message[position..]);
                 position += 4;
                 return true;
-            case (ColumnType.Int32, 0) when TryReadVarint(message, ref position, out var v32):
-                column.Values<int>()[row] = (int)v32;
-                return true;
-            case (ColumnType.Int64, 0) when TryReadVarint(message, ref position, out var v64):
-                column.Values<long>()[row] = (long)v64;
-                return true;
             case (ColumnType.Bool, 0) when TryReadVarint(message, ref position, out var vb):
                 column.Values<byte>()[row] = vb != 0 ? (byte)1 : (byte)0;
                 return true;
-            case (ColumnType.Timestamp, 0) when TryReadVarint(message, ref position, out var vt):
-                column.Values<long>()[row] = (long)vt * _unitToMicros;
-                return true;
             case (ColumnType.Timestamp, 2) when TryReadLength(message, ref position, out var nested):
                 return ReadTimestampMessage(nested, out column.Values<long>()[row], name, ref error);
+            case (ColumnType.Int32 or ColumnType.Int64 or ColumnType.Timestamp, _):
+                return ReadInteger(message, ref position, wireType, column, row, field, ref error);
             case (ColumnType.String, 2) when TryReadLength(message, ref position, out var utf8):
                 {
                     if (utf8.Length > _chars.Length) _chars = new char[utf8.Length * 2];
@@ -153,6 +181,75 @@ internal sealed class ProtobufRowDecoder
                 error = $"protobuf field of column '{name}' has wire type {wireType}, which does not fit a {ColumnTypes.Name(column.Type)} (or the message is truncated)";
                 return false;
         }
+    }
+
+    private bool ReadInteger(ReadOnlySpan<byte> message, ref int position, int wireType, Column column, int row, int field, ref string? error)
+    {
+        var scalar = _scalars[field];
+        var name = _fields[field].Name;
+        var expected = scalar switch
+        {
+            ProtobufScalar.Fixed32 or ProtobufScalar.SFixed32 => 5,
+            ProtobufScalar.Fixed64 or ProtobufScalar.SFixed64 => 1,
+            _ => 0,
+        };
+        long value;
+        bool fits;
+        switch (expected)
+        {
+            case 5 when wireType == 5 && position + 4 <= message.Length:
+                {
+                    var bits = BinaryPrimitives.ReadUInt32LittleEndian(message[position..]);
+                    position += 4;
+                    value = scalar == ProtobufScalar.SFixed32 ? (int)bits : bits;
+                    fits = true;
+                    break;
+                }
+            case 1 when wireType == 1 && position + 8 <= message.Length:
+                {
+                    var bits = BinaryPrimitives.ReadUInt64LittleEndian(message[position..]);
+                    position += 8;
+                    value = (long)bits;
+                    fits = scalar == ProtobufScalar.SFixed64 || bits <= long.MaxValue;
+                    break;
+                }
+            case 0 when wireType == 0 && TryReadVarint(message, ref position, out var raw):
+                switch (scalar)
+                {
+                    case ProtobufScalar.SInt32 or ProtobufScalar.SInt64:
+                        value = (long)(raw >> 1) ^ -(long)(raw & 1);
+                        fits = true;
+                        break;
+                    case ProtobufScalar.UInt32 or ProtobufScalar.UInt64:
+                        value = (long)raw;
+                        fits = raw <= long.MaxValue;
+                        break;
+                    default:
+                        value = (long)raw;
+                        fits = true;
+                        break;
+                }
+                break;
+            default:
+                error = $"protobuf field of column '{name}' has wire type {wireType}, which does not fit a {ScalarName(scalar)} field " +
+                    $"(wire type {expected}; declare the field's type in ProtobufTypes) or the message is truncated";
+                return false;
+        }
+        switch (column.Type)
+        {
+            case ColumnType.Int32 when fits && value is >= int.MinValue and <= int.MaxValue:
+                column.Values<int>()[row] = (int)value;
+                return true;
+            case ColumnType.Int64 when fits:
+                column.Values<long>()[row] = value;
+                return true;
+            case ColumnType.Timestamp when fits && value <= long.MaxValue / _unitToMicros && value >= long.MinValue / _unitToMicros:
+                column.Values<long>()[row] = value * _unitToMicros;
+                return true;
+        }
+        var shown = fits ? value.ToString(System.Globalization.CultureInfo.InvariantCulture) : ((ulong)value).ToString(System.Globalization.CultureInfo.InvariantCulture);
+        error = $"protobuf {ScalarName(scalar)} value {shown} of column '{name}' does not fit a {ColumnTypes.Name(column.Type)} column";
+        return false;
     }
 
     // google.protobuf.Timestamp: field 1 seconds (int64), field 2 nanos (int32).

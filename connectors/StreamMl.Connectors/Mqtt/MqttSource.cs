@@ -29,6 +29,7 @@ public sealed class MqttSource : IBatchSource
     private IMqttClient? _client;
     private MqttClientOptions? _clientOptions;
     private IDeadLetterSink? _deadLetters;
+    private SourceContext? _context;
     private string _pipeline = "";
     private Schema? _boundSchema;
     private int _deviceColumn = -1;
@@ -97,6 +98,7 @@ public sealed class MqttSource : IBatchSource
     {
         _pipeline = context.PipelineName;
         _deadLetters = context.DeadLetters;
+        _context = context;
         _clientOptions = BuildClientOptions();
         _client = _factory.CreateMqttClient();
         _client.ApplicationMessageReceivedAsync += OnMessageAsync;
@@ -255,7 +257,9 @@ public sealed class MqttSource : IBatchSource
                 timeout.CancelAfter(budget);
                 try
                 {
-                    if (!await reader.WaitToReadAsync(timeout.Token).ConfigureAwait(false)) break;
+                    // Waiting for the broker is idle time, not busy time, in the stage counters.
+                    using (_context?.WaitingForInput() ?? default)
+                        if (!await reader.WaitToReadAsync(timeout.Token).ConfigureAwait(false)) break;
                 }
                 catch (OperationCanceledException)
                 {

@@ -33,12 +33,12 @@ internal static class ArrowInterop
     {
         FloatType => ColumnType.Float32,
         DoubleType => ColumnType.Float64,
-        Int32Type => ColumnType.Int32,
-        Int64Type => ColumnType.Int64,
+        Int32Type or Int8Type or Int16Type or UInt8Type or UInt16Type => ColumnType.Int32,
+        Int64Type or UInt32Type or UInt64Type => ColumnType.Int64,
         BooleanType => ColumnType.Bool,
-        TimestampType => ColumnType.Timestamp,
-        StringType or LargeStringType => ColumnType.String,
-        DictionaryType { ValueType: StringType } => ColumnType.String,
+        TimestampType or Date32Type or Date64Type => ColumnType.Timestamp,
+        StringType or LargeStringType or StringViewType => ColumnType.String,
+        DictionaryType { ValueType: StringType or LargeStringType or StringViewType } => ColumnType.String,
         _ => throw new SchemaMismatchException(
             $"Arrow column '{name}' has type {type.Name}, which StreamMl does not hold; cast it to float32, float64, int32, int64, bool, timestamp or string"),
     };
@@ -105,8 +105,10 @@ internal static class ArrowInterop
     private static void CopyColumn(IArrowArray array, Column column, int length) => CopyRows(array, 0, column, 0, length);
 
     /// <summary>Copies <paramref name="count"/> rows of <paramref name="array"/> from row <paramref name="from"/> into
-    /// <paramref name="column"/> from row <paramref name="to"/>, widening float32 to float64 and int32 to int64 and
-    /// converting any timestamp unit to microseconds.</summary>
+    /// <paramref name="column"/> from row <paramref name="to"/>, accepting what pandas and pyarrow produce: any integer
+    /// width into int32/int64 (range-checked) and into float32/float64; float32↔float64; timestamps of any unit, with or
+    /// without a time zone (the values are UTC instants either way), date32/date64 and int64 microseconds into timestamp;
+    /// utf8, large_utf8, string_view and dictionary-encoded strings (categoricals, any index width) into string.</summary>
     public static void CopyRows(IArrowArray array, int from, Column column, int to, int count)
     {
         for (var i = 0; i < count; i++)
@@ -120,9 +122,23 @@ internal static class ArrowInterop
             case (ColumnType.Float64, DoubleArray a): a.Values.Slice(from, count).CopyTo(column.Values<double>()[to..]); break;
             case (ColumnType.Int32, Int32Array a): a.Values.Slice(from, count).CopyTo(column.Values<int>()[to..]); break;
             case (ColumnType.Int64, Int64Array a): a.Values.Slice(from, count).CopyTo(column.Values<long>()[to..]); break;
-            case (ColumnType.Float32, DoubleArray a): Convert(a.Values.Slice(from, count), column.Values<float>()[to..], v => (float)v); break;
-            case (ColumnType.Float64, FloatArray a): Convert(a.Values.Slice(from, count), column.Values<double>()[to..], v => v); break;
-            case (ColumnType.Int64, Int32Array a): Convert(a.Values.Slice(from, count), column.Values<long>()[to..], v => v); break;
+            case (ColumnType.Float32, DoubleArray a):
+                {
+                    var source = a.Values.Slice(from, count);
+                    var target = column.Values<float>()[to..];
+                    for (var i = 0; i < count; i++) target[i] = (float)source[i];
+                    break;
+                }
+            case (ColumnType.Float64, FloatArray a):
+                {
+                    var source = a.Values.Slice(from, count);
+                    var target = column.Values<double>()[to..];
+                    for (var i = 0; i < count; i++) target[i] = source[i];
+                    break;
+                }
+            case (ColumnType.Int32 or ColumnType.Int64 or ColumnType.Float32 or ColumnType.Float64, _) when IsInteger(array):
+                CopyIntegers(array, from, column, to, count);
+                break;
             case (ColumnType.Bool, BooleanArray a):
                 {
                     var values = column.Values<byte>();
@@ -134,9 +150,26 @@ internal static class ArrowInterop
                     var unit = ((TimestampType)a.Data.DataType).Unit;
                     var values = column.Values<long>();
                     var raw = a.Values;
-                    for (var i = 0; i < count; i++) values[to + i] = ToMicros(raw[from + i], unit);
+                    for (var i = 0; i < count; i++)
+                        values[to + i] = array.IsNull(from + i) ? 0 : ToMicros(raw[from + i], unit, column, from + i);
                     break;
                 }
+            case (ColumnType.Timestamp, Date32Array a):
+                {
+                    var values = column.Values<long>();
+                    var raw = a.Values;
+                    for (var i = 0; i < count; i++) values[to + i] = raw[from + i] * 86_400_000_000L; // days fit easily
+                    break;
+                }
+            case (ColumnType.Timestamp, Date64Array a):
+                {
+                    var values = column.Values<long>();
+                    var raw = a.Values;
+                    for (var i = 0; i < count; i++)
+                        values[to + i] = array.IsNull(from + i) ? 0 : ToMicros(raw[from + i], TimeUnit.Millisecond, column, from + i);
+                    break;
+                }
+            case (ColumnType.Timestamp, Int64Array a): a.Values.Slice(from, count).CopyTo(column.Values<long>()[to..]); break;
             case (ColumnType.String, StringArray a):
                 {
                     var codes = column.Values<int>();
@@ -144,44 +177,159 @@ internal static class ArrowInterop
                         codes[to + i] = a.IsNull(from + i) ? 0 : column.Dictionary!.GetOrAdd(a.GetString(from + i));
                     break;
                 }
-            case (ColumnType.String, DictionaryArray a) when a.Dictionary is StringArray dictionary:
+            case (ColumnType.String, LargeStringArray a):
                 {
                     var codes = column.Values<int>();
-                    var map = new int[dictionary.Length];
-                    for (var d = 0; d < map.Length; d++) map[d] = column.Dictionary!.GetOrAdd(dictionary.GetString(d));
                     for (var i = 0; i < count; i++)
-                        codes[to + i] = a.IsNull(from + i) ? 0 : map[IndexAt(a.Indices, from + i)];
+                        codes[to + i] = a.IsNull(from + i) ? 0 : column.Dictionary!.GetOrAdd(a.GetString(from + i));
+                    break;
+                }
+            case (ColumnType.String, StringViewArray a):
+                {
+                    var codes = column.Values<int>();
+                    for (var i = 0; i < count; i++)
+                        codes[to + i] = a.IsNull(from + i) ? 0 : column.Dictionary!.GetOrAdd(a.GetString(from + i));
+                    break;
+                }
+            case (ColumnType.String, DictionaryArray a) when a.Dictionary is StringArray or LargeStringArray or StringViewArray:
+                {
+                    // Resolve each dictionary entry once, then map the indices (a categorical's codes) per row.
+                    var codes = column.Values<int>();
+                    var dictionary = a.Dictionary;
+                    var map = new int[dictionary.Length];
+                    for (var d = 0; d < map.Length; d++) map[d] = column.Dictionary!.GetOrAdd(DictionaryString(dictionary, d));
+                    for (var i = 0; i < count; i++)
+                    {
+                        if (a.IsNull(from + i))
+                        {
+                            codes[to + i] = 0;
+                            continue;
+                        }
+                        var index = IndexAt(a.Indices, from + i);
+                        if ((uint)index >= (uint)map.Length)
+                            throw new SchemaMismatchException(
+                                $"column '{column.Field.Name}' row {from + i}: dictionary index {index} is outside its dictionary of {map.Length} value(s)");
+                        codes[to + i] = map[index];
+                    }
                     break;
                 }
             default:
                 throw new SchemaMismatchException(
-                    $"column '{column.Field.Name}' is {ColumnTypes.Name(column.Type)} but the Arrow array is {array.Data.DataType.Name}");
+                    $"column '{column.Field.Name}' is {ColumnTypes.Name(column.Type)} but the Arrow column is {Describe(array.Data.DataType)}; " +
+                    $"send {Accepted(column.Type)}");
         }
     }
 
-    private static void Convert<TFrom, TTo>(ReadOnlySpan<TFrom> source, Span<TTo> target, Func<TFrom, TTo> convert)
+    private static string DictionaryString(IArrowArray dictionary, int index) => dictionary switch
     {
-        for (var i = 0; i < source.Length; i++) target[i] = convert(source[i]);
+        StringArray s => s.GetString(index),
+        LargeStringArray s => s.GetString(index),
+        _ => ((StringViewArray)dictionary).GetString(index),
+    };
+
+    private static bool IsInteger(IArrowArray array) =>
+        array is Int8Array or Int16Array or Int32Array or Int64Array or UInt8Array or UInt16Array or UInt32Array or UInt64Array;
+
+    /// <summary>Integers of any width into an int32, int64, float32 or float64 column; a value the column cannot hold
+    /// (an int64 beyond int32, a uint64 beyond int64) is an error naming the column and row, never a wrapped number.</summary>
+    private static void CopyIntegers(IArrowArray array, int from, Column column, int to, int count)
+    {
+        for (var i = 0; i < count; i++)
+        {
+            var row = from + i;
+            if (array.IsNull(row)) continue;
+            long value;
+            switch (array)
+            {
+                case Int8Array a: value = a.Values[row]; break;
+                case Int16Array a: value = a.Values[row]; break;
+                case Int32Array a: value = a.Values[row]; break;
+                case Int64Array a: value = a.Values[row]; break;
+                case UInt8Array a: value = a.Values[row]; break;
+                case UInt16Array a: value = a.Values[row]; break;
+                case UInt32Array a: value = a.Values[row]; break;
+                default:
+                    {
+                        var unsigned = ((UInt64Array)array).Values[row];
+                        if (unsigned > long.MaxValue) throw OutOfRange(column, row, unsigned.ToString(System.Globalization.CultureInfo.InvariantCulture));
+                        value = (long)unsigned;
+                        break;
+                    }
+            }
+            switch (column.Type)
+            {
+                case ColumnType.Int32:
+                    if (value is < int.MinValue or > int.MaxValue) throw OutOfRange(column, row, value.ToString(System.Globalization.CultureInfo.InvariantCulture));
+                    column.Values<int>()[to + i] = (int)value;
+                    break;
+                case ColumnType.Int64: column.Values<long>()[to + i] = value; break;
+                case ColumnType.Float32: column.Values<float>()[to + i] = value; break;
+                default: column.Values<double>()[to + i] = value; break;
+            }
+        }
     }
 
+    private static SchemaMismatchException OutOfRange(Column column, int row, string value) =>
+        new($"column '{column.Field.Name}' row {row}: the value {value} does not fit {ColumnTypes.Name(column.Type)}");
+
+    /// <summary>An Arrow type as pyarrow prints it, with the unit and zone of timestamps.</summary>
+    private static string Describe(IArrowType type) => type switch
+    {
+        TimestampType t => $"timestamp[{UnitName(t.Unit)}{(string.IsNullOrEmpty(t.Timezone) ? "" : ", tz=" + t.Timezone)}]",
+        DictionaryType d => $"dictionary<values={Describe(d.ValueType)}, indices={Describe(d.IndexType)}>",
+        _ => type.Name,
+    };
+
+    private static string UnitName(TimeUnit unit) => unit switch
+    {
+        TimeUnit.Second => "s",
+        TimeUnit.Millisecond => "ms",
+        TimeUnit.Microsecond => "us",
+        _ => "ns",
+    };
+
+    private static string Accepted(ColumnType type) => type switch
+    {
+        ColumnType.Float32 or ColumnType.Float64 => "float, double or an integer type",
+        ColumnType.Int32 or ColumnType.Int64 => "an integer type (int8 to int64, uint8 to uint64)",
+        ColumnType.Bool => "bool",
+        ColumnType.Timestamp => "timestamp (any unit, any time zone), date32, date64 or int64 microseconds",
+        _ => "utf8, large_utf8, string_view or a dictionary of strings (a categorical)",
+    };
+
+    /// <summary>The dictionary index at <paramref name="row"/>; -1 when it cannot be one (negative or beyond int32).</summary>
     private static int IndexAt(IArrowArray indices, int row) => indices switch
     {
         Int32Array a => a.Values[row],
         Int8Array a => a.Values[row],
         Int16Array a => a.Values[row],
-        Int64Array a => checked((int)a.Values[row]),
+        Int64Array a => a.Values[row] is >= 0 and <= int.MaxValue ? (int)a.Values[row] : -1,
         UInt8Array a => a.Values[row],
         UInt16Array a => a.Values[row],
-        UInt32Array a => checked((int)a.Values[row]),
+        UInt32Array a => a.Values[row] <= int.MaxValue ? (int)a.Values[row] : -1,
+        UInt64Array a => a.Values[row] <= int.MaxValue ? (int)a.Values[row] : -1,
         _ => throw new SchemaMismatchException($"dictionary indices of type {indices.Data.DataType.Name} are not supported"),
     };
 
-    private static long ToMicros(long value, TimeUnit unit) => unit switch
+    /// <summary>Whole microseconds; nanoseconds are floored (so an instant before 1970 does not move later), and seconds
+    /// or milliseconds that overflow microseconds (beyond the years ±292,000) are an error naming the row.</summary>
+    private static long ToMicros(long value, TimeUnit unit, Column column, int row)
     {
-        TimeUnit.Second => value * 1_000_000,
-        TimeUnit.Millisecond => value * 1_000,
-        TimeUnit.Microsecond => value,
-        TimeUnit.Nanosecond => value / 1_000,
-        _ => throw new ArgumentOutOfRangeException(nameof(unit)),
-    };
+        try
+        {
+            return unit switch
+            {
+                TimeUnit.Second => checked(value * 1_000_000),
+                TimeUnit.Millisecond => checked(value * 1_000),
+                TimeUnit.Microsecond => value,
+                TimeUnit.Nanosecond => Math.DivRem(value, 1_000, out var rest) - (rest < 0 ? 1 : 0),
+                _ => throw new SchemaMismatchException($"column '{column.Field.Name}': unknown timestamp unit {unit}"),
+            };
+        }
+        catch (OverflowException)
+        {
+            throw new SchemaMismatchException(
+                $"column '{column.Field.Name}' row {row}: timestamp {value} {UnitName(unit)} is outside what microseconds can hold");
+        }
+    }
 }

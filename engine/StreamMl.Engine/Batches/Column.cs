@@ -38,14 +38,45 @@ public sealed class Column : IDisposable
     /// <summary>True once any row has been set to null since the last reset. A false value lets kernels skip the bitmap.</summary>
     public bool MayHaveNulls => _mayHaveNulls;
 
-    /// <summary>The whole value buffer (capacity rows) as <typeparamref name="T"/>; the caller slices it to the batch length.</summary>
+    /// <summary>The whole value buffer (capacity rows) as <typeparamref name="T"/>; the caller slices it to the batch length.
+    /// <typeparamref name="T"/> must be the column's element type: <c>float</c> for float32, <c>double</c> for float64,
+    /// <c>int</c> for int32 and for the codes of a string column, <c>long</c> for int64 and timestamp, <c>byte</c> for
+    /// bool. Any other type throws a <see cref="SchemaMismatchException"/> naming the column (an int32 column read as
+    /// float would give garbage, not an error). To copy bytes regardless of type use <see cref="RawValues"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public Span<T> Values<T>() where T : unmanaged
     {
-        if (Unsafe.SizeOf<T>() != ColumnTypes.SizeOf(Type))
-            ThrowHelper.SchemaMismatch($"column '{Field.Name}' is {ColumnTypes.Name(Type)}; it cannot be read as {typeof(T).Name}");
+        // Every typeof comparison is a JIT-time constant per instantiation, so this is one compare of Type per call
+        // (the same cost as the element-size check it replaces).
+        if (!Holds<T>(Type)) ThrowWrongType(typeof(T));
         return _values.AsSpan<T>();
     }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static bool Holds<T>(ColumnType type) =>
+        typeof(T) == typeof(float) ? type == ColumnType.Float32
+        : typeof(T) == typeof(double) ? type == ColumnType.Float64
+        : typeof(T) == typeof(int) ? type is ColumnType.Int32 or ColumnType.String
+        : typeof(T) == typeof(long) ? type is ColumnType.Int64 or ColumnType.Timestamp
+        : typeof(T) == typeof(byte) && type == ColumnType.Bool;
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void ThrowWrongType(Type requested) =>
+        ThrowHelper.SchemaMismatch($"column '{Field.Name}' is {ColumnTypes.Name(Type)}; it cannot be read as {ElementName(requested)} " +
+            $"(read {ColumnTypes.Name(Type)} values as {ElementName(Type)})");
+
+    private static string ElementName(Type type) =>
+        type == typeof(float) ? "float" : type == typeof(double) ? "double" : type == typeof(int) ? "int"
+        : type == typeof(long) ? "long" : type == typeof(byte) ? "byte" : type.Name;
+
+    private static string ElementName(ColumnType type) => type switch
+    {
+        ColumnType.Float32 => "float",
+        ColumnType.Float64 => "double",
+        ColumnType.Int32 or ColumnType.String => "int",
+        ColumnType.Int64 or ColumnType.Timestamp => "long",
+        _ => "byte",
+    };
 
     /// <summary>The whole value buffer as bytes, whatever the type: for copying slices between columns of one type.</summary>
     public Span<byte> RawValues => _values.GetSpan();

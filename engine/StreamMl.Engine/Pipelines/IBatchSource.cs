@@ -36,4 +36,12 @@ public sealed class SourceContext(string pipelineName, IDeadLetterSink deadLette
 
     /// <summary>Where records that cannot be decoded go, with the reason and their position.</summary>
     public IDeadLetterSink DeadLetters { get; } = deadLetters;
+
+    /// <summary>The source stage's counters, set by the pipeline; null when the source runs outside one.</summary>
+    internal StageCounters? Counters { get; init; }
+
+    /// <summary>Marks the time until the result is disposed as waiting for input (a message, a poll interval, a file to
+    /// grow), so the stage's busy time counts only work: <c>using (context.WaitingForInput()) await reader.WaitToReadAsync(token);</c>.
+    /// Time in <see cref="IBatchSource.FillAsync"/> outside such scopes is busy time.</summary>
+    public IdleScope WaitingForInput() => new(Counters);
 }

@@ -114,7 +114,7 @@ public sealed class Pipeline : IAsyncDisposable
         var sourceOpened = false;
         try
         {
-            await _source.OpenAsync(new SourceContext(Name, DeadLetters), cancellationToken).ConfigureAwait(false);
+            await _source.OpenAsync(new SourceContext(Name, DeadLetters) { Counters = _sourceCounters }, cancellationToken).ConfigureAwait(false);
             sourceOpened = true;
             for (; opened < _sinks.Length; opened++)
             {
@@ -195,9 +195,11 @@ public sealed class Pipeline : IAsyncDisposable
                 {
                     batch.Reset();
                     var start = Stopwatch.GetTimestamp();
+                    var idleBefore = Interlocked.Read(ref _sourceCounters._idleTicks);
                     var fill = _source.FillAsync(batch, token);
                     more = fill.IsCompletedSuccessfully ? fill.Result : fill.AsTask().GetAwaiter().GetResult();
-                    _sourceCounters._busyTicks += Stopwatch.GetTimestamp() - start;
+                    // Busy is the fill's work: the time the source reported waiting for input is idle, not busy.
+                    _sourceCounters._busyTicks += Stopwatch.GetTimestamp() - start - (Interlocked.Read(ref _sourceCounters._idleTicks) - idleBefore);
                     if (batch.Length > 0 || !more || batch.Watermark != ColumnBatch.NoWatermark || token.IsCancellationRequested) break;
                 }
                 _sourceCounters._rowsOut += batch.Length;

@@ -11,6 +11,7 @@ public sealed class StageCounters(string name, StageKind kind)
     internal long _batches;
     internal long _busyTicks;
     internal long _waitTicks;
+    internal long _idleTicks;
     internal long _errors;
     internal long _rowsRejected;
 
@@ -38,15 +39,21 @@ public sealed class StageCounters(string name, StageKind kind)
     /// <summary>Batches on which the stage threw.</summary>
     public long Errors => Volatile.Read(ref _errors);
 
-    /// <summary>Time spent working.</summary>
+    /// <summary>Time spent working: an operator's or sink's handler, or a source's fill minus the time it reported
+    /// waiting for input (<see cref="Idle"/>).</summary>
     public TimeSpan Busy => Stopwatch.GetElapsedTime(0, Volatile.Read(ref _busyTicks));
+
+    /// <summary>Sources: time spent waiting for input inside a fill, as the source reported it through
+    /// <see cref="SourceContext.WaitingForInput"/> (an idle gRPC ingest source, a Kafka poll with nothing new). Zero for
+    /// operators and sinks, whose input wait is <see cref="Waiting"/>.</summary>
+    public TimeSpan Idle => Stopwatch.GetElapsedTime(0, Interlocked.Read(ref _idleTicks));
 
     /// <summary>Time spent waiting: for input (operators and sinks) or for ring capacity, i.e. backpressure (the source).</summary>
     public TimeSpan Waiting => Stopwatch.GetElapsedTime(0, WaitTicksSource?.Invoke() ?? Volatile.Read(ref _waitTicks));
 
     /// <inheritdoc/>
     public override string ToString() =>
-        $"{Kind} {Name}: in={RowsIn} out={RowsOut} batches={Batches} rejected={RowsRejected} errors={Errors} busy={Busy.TotalMilliseconds:F0}ms waiting={Waiting.TotalMilliseconds:F0}ms";
+        $"{Kind} {Name}: in={RowsIn} out={RowsOut} batches={Batches} rejected={RowsRejected} errors={Errors} busy={Busy.TotalMilliseconds:F0}ms waiting={Waiting.TotalMilliseconds:F0}ms idle={Idle.TotalMilliseconds:F0}ms";
 }
 
 /// <summary>The role of a pipeline stage.</summary>

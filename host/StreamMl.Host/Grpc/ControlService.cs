@@ -46,6 +46,7 @@ internal sealed class ControlService(PipelineManager pipelines, ILogger<ControlS
     public override Task<ModelDeployment> DeployModel(DeployModelRequest request, ServerCallContext context)
     {
         var pipeline = pipelines.Get(request.Pipeline);
+        RequireModelStage(pipeline, "DeployModel");
         if (request.Model is null || string.IsNullOrEmpty(request.Model.Name))
             throw new RpcException(new Status(StatusCode.InvalidArgument, "model.name is required"));
         if (request.CandidateTraffic is < 0 or > 1 || double.IsNaN(request.CandidateTraffic))
@@ -53,40 +54,57 @@ internal sealed class ControlService(PipelineManager pipelines, ILogger<ControlS
         var entry = pipelines.Catalog.Require(request.Model.Name, request.Model.Version);
         CheckInputs(pipeline, entry);
         pipeline.Runtime.Models.Deploy(entry, request.CandidateTraffic);
+        pipelines.NotifyChanged();
         Log.ModelDeployed(logger, entry.Id, pipeline.Name, request.CandidateTraffic is > 0 and < 1 ? "candidate" : "primary");
         return Task.FromResult(pipeline.Runtime.Models.ToProto());
     }
 
     public override Task<ModelDeployment> PromoteModel(PipelineRef request, ServerCallContext context)
     {
-        var models = pipelines.Get(request.Name).Runtime.Models;
+        var models = RequireModelStage(pipelines.Get(request.Name), "PromoteModel").Runtime.Models;
         models.Promote();
+        pipelines.NotifyChanged();
         return Task.FromResult(models.ToProto());
     }
 
     public override Task<ModelDeployment> RollbackModel(PipelineRef request, ServerCallContext context)
     {
-        var models = pipelines.Get(request.Name).Runtime.Models;
+        var models = RequireModelStage(pipelines.Get(request.Name), "RollbackModel").Runtime.Models;
         models.Rollback();
+        pipelines.NotifyChanged();
         return Task.FromResult(models.ToProto());
     }
 
     public override Task<ModelDeployment> SetTrafficSplit(TrafficSplitRequest request, ServerCallContext context)
     {
-        var models = pipelines.Get(request.Pipeline).Runtime.Models;
+        var models = RequireModelStage(pipelines.Get(request.Pipeline), "SetTrafficSplit").Runtime.Models;
         if (request.CandidateTraffic is < 0 or > 1 || double.IsNaN(request.CandidateTraffic))
             throw new RpcException(new Status(StatusCode.InvalidArgument, $"candidate_traffic must be between 0 and 1, got {request.CandidateTraffic}"));
         models.SetTraffic(request.CandidateTraffic);
+        pipelines.NotifyChanged();
         return Task.FromResult(models.ToProto());
     }
 
     public override Task<ModelDeployment> SetShadowModels(ShadowModelsRequest request, ServerCallContext context)
     {
-        var pipeline = pipelines.Get(request.Pipeline);
+        var pipeline = RequireModelStage(pipelines.Get(request.Pipeline), "SetShadowModels");
         var entries = request.Shadows.Select(s => pipelines.Catalog.Require(s.Name, s.Version)).ToArray();
         foreach (var entry in entries) CheckInputs(pipeline, entry);
         pipeline.Runtime.Models.SetShadows(entries);
+        pipelines.NotifyChanged();
         return Task.FromResult(pipeline.Runtime.Models.ToProto());
+    }
+
+    /// <summary>Only a pipeline whose spec has a model section scores rows: a deployment anywhere else would answer OK and
+    /// score nothing. The stage cannot be added to a built pipeline (its schema and every later stage are bound to the
+    /// stages before), so the spec has to say it.</summary>
+    private static ManagedPipeline RequireModelStage(ManagedPipeline pipeline, string rpc)
+    {
+        if (!pipeline.HasModelStage)
+            throw new RpcException(new Status(StatusCode.FailedPrecondition,
+                $"{rpc}: pipeline '{pipeline.Name}' has no model stage, so a deployed model would score nothing; add a 'model' section " +
+                "to its spec (e.g. model: { name: <model>, version: \"1\" }) and create it again with replace"));
+        return pipeline;
     }
 
     /// <summary>A model whose inputs the pipeline does not produce would fail on the next batch; refuse it now.</summary>

@@ -29,6 +29,7 @@ internal sealed class DataPlaneService(PipelineManager pipelines) : DataPlane.Da
     {
         var response = new IngestResponse();
         GrpcIngestSource? source = null;
+        string? pipelineName = null;
         while (await requestStream.MoveNext(context.CancellationToken))
         {
             var request = requestStream.Current;
@@ -43,6 +44,15 @@ internal sealed class DataPlaneService(PipelineManager pipelines) : DataPlane.Da
                         $"pipeline '{pipeline.Name}' is {pipeline.State.ToString().ToLowerInvariant()}: start it before ingesting"));
                 source = pipeline.Runtime.Ingest ?? throw new RpcException(new Status(StatusCode.FailedPrecondition,
                     $"pipeline '{pipeline.Name}' reads from a {pipeline.Spec.Source.Kind} source; Ingest needs a pipeline whose source is 'kind: grpc'"));
+                pipelineName = pipeline.Name;
+            }
+            else if (request.Pipeline.Length > 0 && request.Pipeline != pipelineName)
+            {
+                // Rows go to the pipeline the stream opened with; a message meant for another one must not land there.
+                throw new BadInputException(
+                    $"names pipeline '{request.Pipeline}', but this stream feeds pipeline '{pipelineName}' (named by its first message); " +
+                    $"one Ingest stream feeds one pipeline: open another stream for '{request.Pipeline}'. This message was not accepted; " +
+                    $"the {response.RowsAccepted} row(s) of the {response.Messages} earlier message(s) were", where);
             }
             response.RowsAccepted += await source.AcceptAsync(request, where, context.CancellationToken);
             response.Messages++;
@@ -53,6 +63,11 @@ internal sealed class DataPlaneService(PipelineManager pipelines) : DataPlane.Da
     public override async Task Subscribe(SubscribeRequest request, IServerStreamWriter<PipelineEvent> responseStream, ServerCallContext context)
     {
         var pipeline = pipelines.Get(request.Pipeline);
+        var unknown = request.Columns.Where(c => !pipeline.OutputSchema.Contains(c)).Distinct(StringComparer.Ordinal).ToList();
+        if (unknown.Count > 0)
+            throw new RpcException(new Status(StatusCode.InvalidArgument,
+                $"Subscribe: pipeline '{pipeline.Name}' has no column(s) {string.Join(", ", unknown.Select(c => $"'{c}'"))}; " +
+                $"its rows have: {string.Join(", ", pipeline.OutputSchema.Select(f => f.Name))}"));
         using var subscriber = pipeline.Runtime.Events.Subscribe(request.Rows, [.. request.Columns]);
         try
         {

@@ -59,7 +59,6 @@ public static class ServiceCollectionExtensions
             o.MaxReceiveMessageSize = StreamMlOptions.MaxMessageBytes;
             o.MaxSendMessageSize = StreamMlOptions.MaxMessageBytes;
         });
-        services.AddGrpcHealthChecks().AddCheck("pipelines", () => Microsoft.Extensions.Diagnostics.HealthChecks.HealthCheckResult.Healthy());
         services.AddGrpcReflection();
         return new StreamMlBuilder(services);
     }

@@ -118,12 +118,9 @@ internal sealed class RegistryModelScorer : IModelScorer
 
     private static void CopyColumn(Column from, Column to, int n)
     {
-        switch (ColumnTypes.SizeOf(from.Type))
-        {
-            case 1: from.Values<byte>()[..n].CopyTo(to.Values<byte>()); break;
-            case 4: from.Values<int>()[..n].CopyTo(to.Values<int>()); break;
-            default: from.Values<long>()[..n].CopyTo(to.Values<long>()); break;
-        }
+        // Same type on both sides: copy the bytes (Values<T> checks the type, not only the size).
+        var size = ColumnTypes.SizeOf(from.Type);
+        from.RawValues[..(n * size)].CopyTo(to.RawValues);
         if (from.Dictionary is { } dictionary) to.Dictionary!.CopyFrom(dictionary);
         if (!from.MayHaveNulls) return;
         for (var r = 0; r < n; r++)

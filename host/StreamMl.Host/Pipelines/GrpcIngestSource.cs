@@ -19,6 +19,7 @@ internal sealed class GrpcIngestSource : IBatchSource
     private int[] _codes = new int[64];
     private Schema? _mappedFor;
     private ColumnBatch? _current;
+    private SourceContext? _context;
     private int _currentRow;
     private long _nextOffset;
     private long _rowsQueued;
@@ -42,7 +43,11 @@ internal sealed class GrpcIngestSource : IBatchSource
     /// <summary>Rows accepted by Ingest and not yet read by the pipeline.</summary>
     public long Lag => Interlocked.Read(ref _rowsQueued) - Interlocked.Read(ref _rowsRead);
 
-    public ValueTask OpenAsync(SourceContext context, CancellationToken cancellationToken) => ValueTask.CompletedTask;
+    public ValueTask OpenAsync(SourceContext context, CancellationToken cancellationToken)
+    {
+        _context = context;
+        return ValueTask.CompletedTask;
+    }
 
     /// <summary>Refuses new messages from now on; the rows already queued are still read, then the source ends.</summary>
     public void CloseForStop() => _queue.Writer.TryComplete();
@@ -138,7 +143,9 @@ internal sealed class GrpcIngestSource : IBatchSource
             timeout.CancelAfter(TimeSpan.FromMilliseconds(100));
             try
             {
-                if (!await _queue.Reader.WaitToReadAsync(timeout.Token).ConfigureAwait(false)) return false;
+                // Waiting for a client is idle time, not busy time, in the stage counters.
+                using (_context?.WaitingForInput() ?? default)
+                    if (!await _queue.Reader.WaitToReadAsync(timeout.Token).ConfigureAwait(false)) return false;
             }
             catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
             {
@@ -197,15 +204,13 @@ internal sealed class GrpcIngestSource : IBatchSource
             var target = to[_map[c]];
             switch (source.Type)
             {
-                case ColumnType.Float32 or ColumnType.Int32:
-                    source.Values<int>().Slice(first, count).CopyTo(target.Values<int>()[at..]);
-                    break;
-                case ColumnType.Float64 or ColumnType.Int64 or ColumnType.Timestamp:
-                    source.Values<long>().Slice(first, count).CopyTo(target.Values<long>()[at..]);
-                    break;
-                case ColumnType.Bool:
-                    source.Values<byte>().Slice(first, count).CopyTo(target.Values<byte>()[at..]);
-                    break;
+                case ColumnType.Float32 or ColumnType.Int32 or ColumnType.Float64 or ColumnType.Int64 or ColumnType.Timestamp or ColumnType.Bool:
+                    {
+                        // Same type on both sides (Map requires it): copy the bytes.
+                        var size = ColumnTypes.SizeOf(source.Type);
+                        source.RawValues.Slice(first * size, count * size).CopyTo(target.RawValues[(at * size)..]);
+                        break;
+                    }
                 case ColumnType.String:
                     {
                         var dictionary = source.Dictionary!;

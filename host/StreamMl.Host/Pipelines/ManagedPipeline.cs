@@ -49,6 +49,9 @@ internal sealed class ManagedPipeline : IAsyncDisposable
 
     public PipelineState State => _state;
 
+    /// <summary>True when the spec has a model section: only then does a deployed model score rows.</summary>
+    public bool HasModelStage => Spec.Operators.Any(o => o.Kind == "model");
+
     public Exception? Error { get; private set; }
 
     /// <summary>The engine pipeline of the current or last run; null before the first start.</summary>
@@ -191,6 +194,7 @@ internal sealed class ManagedPipeline : IAsyncDisposable
                 Errors = s.Errors,
                 BusyMs = s.Busy.TotalMilliseconds,
                 WaitingMs = s.Waiting.TotalMilliseconds,
+                IdleMs = s.Idle.TotalMilliseconds,
             })];
 
     public PipelineStatus Status()

@@ -32,6 +32,7 @@ internal sealed class PipelineManager : IAsyncDisposable
     private readonly SpecCompiler _compiler;
     private readonly ILogger _logger;
     private readonly int _maxScoreRows;
+    private TaskCompletionSource _changed = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     /// <summary>A manager whose pipelines' rings may take <paramref name="memoryBudget"/> bytes together (default:
     /// <c>STREAMML_MEMORY_BUDGET</c>, else half the available memory).</summary>
@@ -57,6 +58,14 @@ internal sealed class PipelineManager : IAsyncDisposable
     public IReadOnlyList<ManagedPipeline> All => [.. _pipelines.Values.OrderBy(p => p.Name, StringComparer.Ordinal)];
 
     public event Action<ManagedPipeline>? Created;
+
+    /// <summary>Completes at the next change of a pipeline's state or a deployment (for health Watch); take it before
+    /// reading the state, then wait on it.</summary>
+    public Task Changed => Volatile.Read(ref _changed).Task;
+
+    /// <summary>Completes the current <see cref="Changed"/> task and starts a new one.</summary>
+    public void NotifyChanged() =>
+        Interlocked.Exchange(ref _changed, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
 
     /// <summary>The pipeline named <paramref name="name"/>; a name no pipeline could have is refused before the lookup,
     /// so it is never echoed whole.</summary>
@@ -85,7 +94,11 @@ internal sealed class PipelineManager : IAsyncDisposable
             }
             pipeline = new ManagedPipeline(spec, new PipelineRuntime(spec.Name, Catalog), _maxScoreRows);
             await CheckMemoryAsync(pipeline).ConfigureAwait(false);
-            pipeline.RunEnded += p => Log.PipelineEnded(_logger, p.Name, p.State.ToString(), p.Error?.Message ?? "");
+            pipeline.RunEnded += p =>
+            {
+                Log.PipelineEnded(_logger, p.Name, p.State.ToString(), p.Error?.Message ?? "");
+                NotifyChanged();
+            };
             _pipelines[spec.Name] = pipeline;
         }
         finally
@@ -94,6 +107,7 @@ internal sealed class PipelineManager : IAsyncDisposable
         }
         Log.PipelineCreated(_logger, spec.Name, spec.Source.Kind, spec.Operators.Count, spec.Sinks.Count);
         Created?.Invoke(pipeline);
+        NotifyChanged();
         if (start) await StartAsync(spec.Name, cancellationToken).ConfigureAwait(false);
         return pipeline;
     }
@@ -116,7 +130,14 @@ internal sealed class PipelineManager : IAsyncDisposable
     public async Task<ManagedPipeline> StartAsync(string name, CancellationToken cancellationToken)
     {
         var pipeline = Get(name);
-        await pipeline.StartAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await pipeline.StartAsync(cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            NotifyChanged(); // running, or failed to start
+        }
         Log.PipelineStarted(_logger, name);
         return pipeline;
     }
@@ -125,6 +146,7 @@ internal sealed class PipelineManager : IAsyncDisposable
     {
         var pipeline = Get(name);
         await pipeline.StopAsync(cancellationToken).ConfigureAwait(false);
+        NotifyChanged();
         return pipeline;
     }
 
@@ -147,6 +169,7 @@ internal sealed class PipelineManager : IAsyncDisposable
     {
         _pipelines.TryRemove(pipeline.Name, out _);
         await pipeline.DisposeAsync().ConfigureAwait(false);
+        NotifyChanged();
         Log.PipelineDeleted(_logger, pipeline.Name);
     }
 

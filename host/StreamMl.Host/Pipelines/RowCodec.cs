@@ -133,7 +133,9 @@ internal static class RowCodec
     }
 
     /// <summary>Copies rows [first, first+count) of an Arrow batch into rows [at, ...) of the first
-    /// <paramref name="inputColumns"/> columns of <paramref name="batch"/>.</summary>
+    /// <paramref name="inputColumns"/> columns of <paramref name="batch"/>. The conversions are the engine's
+    /// (<see cref="Column.CopyFrom"/>): whatever pandas and pyarrow write (timestamps of any unit and zone, large and
+    /// dictionary-encoded strings, categoricals, narrower integers) fills the column it means.</summary>
     public static void Write(RecordBatch arrow, int first, int count, ColumnBatch batch, int at, string where, int inputColumns)
     {
         for (var c = 0; c < inputColumns; c++)
@@ -146,51 +148,19 @@ internal static class RowCodec
                 continue;
             }
             var array = arrow.Column(index);
-            for (var r = 0; r < count; r++)
-                if (array.IsNull(first + r))
-                {
-                    if (!column.Field.Nullable) throw new BadInputException($"row {first + r} column '{column.Field.Name}' is null but the column is required", where);
-                    column.SetNull(at + r);
-                }
-            switch (column.Type, array)
+            if (!column.Field.Nullable && array.NullCount > 0)
+                for (var r = 0; r < count; r++)
+                    if (array.IsNull(first + r))
+                        throw new BadInputException($"row {first + r} column '{column.Field.Name}' is null but the column is required", where);
+            try
             {
-                case (ColumnType.Float32, FloatArray a): a.Values.Slice(first, count).CopyTo(column.Values<float>()[at..]); break;
-                case (ColumnType.Float32, DoubleArray a): Convert(a.Values.Slice(first, count), column.Values<float>()[at..]); break;
-                case (ColumnType.Float64, DoubleArray a): a.Values.Slice(first, count).CopyTo(column.Values<double>()[at..]); break;
-                case (ColumnType.Float64, FloatArray a): Convert(a.Values.Slice(first, count), column.Values<double>()[at..]); break;
-                case (ColumnType.Int32, Int32Array a): a.Values.Slice(first, count).CopyTo(column.Values<int>()[at..]); break;
-                case (ColumnType.Int64, Int64Array a): a.Values.Slice(first, count).CopyTo(column.Values<long>()[at..]); break;
-                case (ColumnType.Timestamp, TimestampArray a) when ((TimestampType)a.Data.DataType).Unit == TimeUnit.Microsecond:
-                    a.Values.Slice(first, count).CopyTo(column.Values<long>()[at..]);
-                    break;
-                case (ColumnType.Timestamp, Int64Array a): a.Values.Slice(first, count).CopyTo(column.Values<long>()[at..]); break;
-                case (ColumnType.Bool, BooleanArray a):
-                    {
-                        var values = column.Values<byte>();
-                        for (var r = 0; r < count; r++) values[at + r] = a.GetValue(first + r) == true ? (byte)1 : (byte)0;
-                        break;
-                    }
-                case (ColumnType.String, StringArray a):
-                    {
-                        var codes = column.Values<int>();
-                        for (var r = 0; r < count; r++) codes[at + r] = a.IsNull(first + r) ? 0 : column.Dictionary!.GetOrAdd(a.GetString(first + r));
-                        break;
-                    }
-                default:
-                    throw new BadInputException(
-                        $"column '{column.Field.Name}' is {ColumnTypes.Name(column.Type)} but the Arrow column is {array.Data.DataType.Name}", where);
+                column.CopyFrom(array, first, at, count);
+            }
+            catch (SchemaMismatchException ex)
+            {
+                throw new BadInputException(ex.Message, where);
             }
         }
-    }
-
-    private static void Convert(ReadOnlySpan<double> from, Span<float> to)
-    {
-        for (var i = 0; i < from.Length; i++) to[i] = (float)from[i];
-    }
-
-    private static void Convert(ReadOnlySpan<float> from, Span<double> to)
-    {
-        for (var i = 0; i < from.Length; i++) to[i] = from[i];
     }
 
     /// <summary>The selected rows of a batch as protobuf rows, restricted to <paramref name="columns"/> when not empty.</summary>

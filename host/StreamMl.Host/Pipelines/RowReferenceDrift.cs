@@ -125,12 +125,9 @@ internal sealed class RowReferenceDrift : IBatchOperator
         {
             var from = batch[_columns[c]];
             var to = scratch[c];
-            switch (ColumnTypes.SizeOf(from.Type))
-            {
-                case 1: from.Values<byte>().Slice(start, count).CopyTo(to.Values<byte>()); break;
-                case 4: from.Values<int>().Slice(start, count).CopyTo(to.Values<int>()); break;
-                default: from.Values<long>().Slice(start, count).CopyTo(to.Values<long>()); break;
-            }
+            // Same type on both sides: copy the bytes (Values<T> checks the type, not only the size).
+            var size = ColumnTypes.SizeOf(from.Type);
+            from.RawValues.Slice(start * size, count * size).CopyTo(to.RawValues);
             if (from.MayHaveNulls)
                 for (var r = 0; r < count; r++)
                     if (!from.IsValid(start + r)) to.SetNull(r);
