@@ -46,8 +46,9 @@ public sealed class TrainTestSplitSink : IBatchSink
     public ValueTask OpenAsync(SinkContext context, CancellationToken cancellationToken)
     {
         _context = context;
-        _train = new PartitionedWriter(With(Path.Combine(_options.Directory, "train")), context.Schema);
-        _test = new PartitionedWriter(With(Path.Combine(_options.Directory, "test")), context.Schema);
+        var stable = context.Source?.PositionsAreStable ?? true;
+        _train = new PartitionedWriter(With(Path.Combine(_options.Directory, "train")), context.Schema, stable);
+        _test = new PartitionedWriter(With(Path.Combine(_options.Directory, "test")), context.Schema, stable);
         if (_options.StratifyBy is { } column) _stratifyColumn = context.Schema.Require(column);
         return ValueTask.CompletedTask;
     }
