@@ -53,7 +53,13 @@ public sealed class SpecKillRestartTests(ITestOutputHelper output)
         using var harness = new KillRestartHarness(output);
         using var cluster = new MockKafkaCluster();
         cluster.CreateTopic(Topic, 3);
-        KafkaTestClient.Produce(cluster.BootstrapServers, Topic, Enumerable.Range(0, Records).Select(i => ((string?)$"k{i}", Json(i))));
+        // A quarter of the records before each run, so every run has new records to publish before it is killed.
+        var produced = 0;
+        void ProduceQuarter()
+        {
+            KafkaTestClient.Produce(cluster.BootstrapServers, Topic, Enumerable.Range(produced, Records / 4).Select(i => ((string?)$"k{i}", Json(i))));
+            produced += Records / 4;
+        }
         var csv = KillRestartHarness.WriteCsv(Path.Combine(harness.Folder, "source.csv"), Records);
         var folder = Path.Combine(harness.Folder, "out");
         var spec = Path.Combine(harness.Folder, "kafka.yaml");
@@ -68,7 +74,7 @@ public sealed class SpecKillRestartTests(ITestOutputHelper output)
               columns: { id: int64, amount: float64, label: string }
               config: { session.timeout.ms: "6000", heartbeat.interval.ms: "500" }
             sinks:
-              - { kind: parquet, path: out, roll_seconds: 1, roll_rows: 25000 }
+              - { kind: parquet, path: out, roll_seconds: 1, roll_rows: 10000 }
             """);
         string[] arguments = ["run", spec, "--plain"];
         long Committed() => KafkaTestClient.Committed(cluster.BootstrapServers, Topic, "kill", 3).Values.Where(o => o > 0).Sum();
@@ -77,11 +83,13 @@ public sealed class SpecKillRestartTests(ITestOutputHelper output)
         {
             var before = KillRestartHarness.PublishedParts(folder);
             var committedBefore = Committed();
+            ProduceQuarter();
             // Killed once offsets were committed while it ran (not only at a stop) and two more parts are out.
             Assert.True(await harness.StartAndKillAsync(arguments,
                 _ => KillRestartHarness.PublishedParts(folder) >= before + 2 && Committed() > committedBefore,
                 TimeSpan.FromMinutes(2)));
         }
+        ProduceQuarter();
         var last = harness.Start(arguments);
         await KillRestartHarness.WaitUntilAsync(() => OutputComparison.DistinctIds(folder) >= Records, TimeSpan.FromMinutes(3), "every record in the output", last);
         last.Terminate();
