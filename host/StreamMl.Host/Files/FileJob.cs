@@ -112,7 +112,7 @@ internal static class FileJob
         var written = parquet?.RowsWritten ?? split!.TrainRows + split.TestRows;
         var files = parquet?.PublishedFiles.ToList() ?? split!.PublishedFiles.ToList();
         return new FileJobResult(source.RecordsRead, written, dead.Count, validator.RowsFiltered, source.FilesDone, source.FilesFailed, elapsed,
-            deadPath, reportPath, files, dropped, report) { RowsAlreadyWritten = parquet?.RowsAlreadyWritten ?? 0 };
+            deadPath, reportPath, files, dropped, report) { RowsAlreadyWritten = parquet?.RowsAlreadyWritten ?? split!.RowsAlreadyWritten };
     }
 
     private static FileJobProgress Sample(FileSource source, ParquetSink? parquet, TrainTestSplitSink? split, IDeadLetterSink dead, long started)

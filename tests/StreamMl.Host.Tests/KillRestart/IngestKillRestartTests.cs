@@ -14,6 +14,8 @@ public sealed class IngestKillRestartTests(ITestOutputHelper output)
     [InlineData("bytes", 1, 800_000)]
     // A new part every 0.2 s.
     [InlineData("time", 1, 400_000)]
+    // A random train/test split (out/train, out/test) rolled by rows: a row's side follows from its position.
+    [InlineData("split", 2, 400_000)]
     public async Task Ingest_killed_three_times_then_run_again_delivers_every_row_once(string mode, int partsBeforeKill, int rows)
     {
         using var harness = new KillRestartHarness(output);
@@ -23,6 +25,7 @@ public sealed class IngestKillRestartTests(ITestOutputHelper output)
         {
             "rows" => ["--roll-rows", "20000"],
             "bytes" => ["--roll-mb", "1", "--row-group", "4000"],
+            "split" => ["--roll-rows", "20000", "--split-test", "0.2"],
             _ => ["--roll-seconds", "0.2", "--roll-mb", "0"],
         };
         string[] arguments = ["ingest", csv, "-o", folder, "--checkpoint", Path.Combine(harness.Folder, "ck.json"), "--plain", .. roll];
@@ -40,7 +43,7 @@ public sealed class IngestKillRestartTests(ITestOutputHelper output)
         output.WriteLine(figures.ToString());
         Assert.Equal(0, last.ExitCode);
         // Rolls by time and by MiB give few parts, and a fast run may finish before its next part: two kills at least.
-        Assert.True(mode == "rows" ? harness.Kills == 3 : harness.Kills >= 2, $"{harness.Kills} kill(s)");
+        Assert.True(mode is "rows" or "split" ? harness.Kills == 3 : harness.Kills >= 2, $"{harness.Kills} kill(s)");
         Assert.Equal(rows, figures.Sent);
         Assert.Equal(0, figures.Lost);
         Assert.Equal(0, figures.Invented);
