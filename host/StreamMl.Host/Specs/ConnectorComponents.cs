@@ -22,7 +22,7 @@ internal static class ConnectorComponents
         registry.Sinks["kafka"] = (node, context) => KafkaSinkFactory(node, logs);
         registry.Sources["postgres"] = (node, context) => PostgresSourceFactory(node, logs);
         registry.Sinks["postgres"] = (node, context) => PostgresSinkFactory(node, logs);
-        registry.Sources["http"] = (node, context) => HttpSourceFactory(node, logs);
+        registry.Sources["http"] = (node, context) => HttpSourceFactory(node, context, logs);
     }
 
     /// <summary>A secret reference (<c>env:NAME</c> or <c>file:/path</c>). The value must be readable now, so a missing
@@ -175,8 +175,9 @@ internal static class ConnectorComponents
     }
 
     /// <summary><c>{ kind: http, url: https://.., columns: {..}, records: $.items, paths: {col: $.a.b}, pagination: none|next_link|page|cursor,
-    /// bearer_token: env:TOKEN, api_key: file:/run/secrets/key, requests_per_second: 5, poll_seconds: 30, stop_at_end: false }</c></summary>
-    private static Func<PipelineRuntime, IBatchSource>? HttpSourceFactory(SpecNode node, Func<ILoggerFactory> logs)
+    /// bearer_token: env:TOKEN, api_key: file:/run/secrets/key, requests_per_second: 5, poll_seconds: 30, stop_at_end: false,
+    /// checkpoint: state/api.json }</c></summary>
+    private static Func<PipelineRuntime, IBatchSource>? HttpSourceFactory(SpecNode node, SpecContext context, Func<ILoggerFactory> logs)
     {
         var url = node.String("url", required: true);
         var schema = BuiltInComponents.ReadColumns(node, "columns", node.Strings("required") ?? []);
@@ -197,6 +198,8 @@ internal static class ConnectorComponents
         var poll = node.Double("poll_seconds") ?? 30;
         var stopAtEnd = node.Bool("stop_at_end") ?? false;
         var eventTime = node.String("event_time");
+        // Without it a restarted pipeline reads every page again (and a Parquet sink writes every row again).
+        var checkpoint = node.String("checkpoint") is { } checkpointPath ? context.ResolvePath(checkpointPath) : null;
         Uri? uri = null;
         if (url is not null && !Uri.TryCreate(url, UriKind.Absolute, out uri)) node.Child("url")!.Error($"'{url}' is not an absolute URL");
         if (uri is null || schema is null) return null;
@@ -206,7 +209,7 @@ internal static class ConnectorComponents
             {
                 Url = uri, Schema = schema, RecordsPath = records, Pagination = pagination, BearerToken = bearer, ApiKey = apiKey,
                 RequestsPerSecond = rate, PollInterval = TimeSpan.FromSeconds(poll), StopAtEnd = stopAtEnd, EventTimeColumn = eventTime,
-                LoggerFactory = logs(),
+                CheckpointPath = checkpoint, LoggerFactory = logs(),
             };
             foreach (var (name, path) in paths) options.JsonPaths[name] = path;
             return new HttpSource(options);
