@@ -76,6 +76,51 @@ public sealed class ParquetReplayTests
     }
 
     [Fact]
+    public async Task HivePartitionFolders_EachSkipWhatTheyPublished()
+    {
+        // Three folders fill at the same pace but roll at different rows, so each folder has published a different
+        // stretch when the run dies, and the commit lags all of them.
+        var schema = SchemaText.Parse("id:int64,city:string");
+        ColumnBatch CityBatch(long start)
+        {
+            var batch = new ColumnBatch(schema, 4096);
+            for (var i = 0; i < 4096; i++)
+            {
+                batch[0].Values<long>()[i] = start + i;
+                batch[1].Values<int>()[i] = batch[1].Dictionary!.GetOrAdd("c" + ((start + i) % 3).ToString(System.Globalization.CultureInfo.InvariantCulture));
+                batch.RowOffsetsBuffer[i] = start + i;
+            }
+            batch.Length = 4096;
+            batch.Positions.Add(0, start, start + 4096);
+            return batch;
+        }
+        var output = TestData.TempDir();
+        ParquetSinkOptions Options() => new() { Directory = output, PartitionBy = "city", RollRows = 3_001, RowGroupRows = 1_000 };
+        var durable = -1L;
+        var crashed = new ParquetSink(Options());
+        await crashed.OpenAsync(SinkContext.Standalone(schema, s => durable = s), default);
+        for (var sequence = 0; sequence < 6; sequence++)
+        {
+            using var batch = CityBatch(sequence * 4096L);
+            crashed.Write(batch, sequence);
+        }
+        var restart = new ParquetSink(Options());
+        await restart.OpenAsync(SinkContext.Standalone(schema), default);
+        for (var sequence = durable + 1; sequence < 10; sequence++)
+        {
+            using var batch = CityBatch(sequence * 4096);
+            restart.Write(batch, sequence);
+        }
+        await restart.DisposeAsync();
+
+        Assert.True(restart.RowsAlreadyWritten > 0);
+        var glob = TestData.Glob(output);
+        Assert.Equal(40_960, TestData.Scalar($"SELECT count(DISTINCT id) FROM read_parquet('{glob}', hive_partitioning = true)"));
+        Assert.Equal(40_960, TestData.Scalar($"SELECT count(*) FROM read_parquet('{glob}', hive_partitioning = true)"));
+        Assert.Equal(0, TestData.Scalar($"SELECT count(*) FROM read_parquet('{glob}', hive_partitioning = true) WHERE city <> 'c' || (id % 3)"));
+    }
+
+    [Fact]
     public async Task ASourceWhosePositionsRestart_NeverTouchesAnEarlierRunsFiles()
     {
         var output = TestData.TempDir();
