@@ -16,7 +16,7 @@ public sealed class SpecKillRestartTests(ITestOutputHelper output)
     [Fact]
     public async Task A_file_spec_killed_three_times_delivers_every_row_once()
     {
-        const int Rows = 300_000;
+        const int Rows = 600_000;
         using var harness = new KillRestartHarness(output);
         var csv = KillRestartHarness.WriteCsv(Path.Combine(harness.Folder, "big.csv"), Rows);
         var folder = Path.Combine(harness.Folder, "out");
@@ -27,13 +27,13 @@ public sealed class SpecKillRestartTests(ITestOutputHelper output)
             options: { flush_interval: 100ms }
             source: { kind: file, path: big.csv }
             sinks:
-              - { kind: parquet, path: out, roll_rows: 20000 }
+              - { kind: parquet, path: out, roll_rows: 10000 }
             """);
         string[] arguments = ["run", spec, "--plain"];
         for (var attempt = 0; attempt < 3; attempt++)
         {
             var before = KillRestartHarness.PublishedParts(folder);
-            if (!await harness.StartAndKillAsync(arguments, _ => KillRestartHarness.PublishedParts(folder) >= before + 2, TimeSpan.FromMinutes(2)))
+            if (!await harness.StartAndKillAsync(arguments, _ => KillRestartHarness.PublishedParts(folder) >= before + 1, TimeSpan.FromMinutes(2)))
                 break;
         }
         var last = await harness.RunToEndAsync(arguments, TimeSpan.FromMinutes(3));
@@ -41,7 +41,8 @@ public sealed class SpecKillRestartTests(ITestOutputHelper output)
         var figures = OutputComparison.Compare("spec file -> parquet", csv, folder, harness.Kills);
         output.WriteLine(figures.ToString());
         Assert.Equal(0, last.ExitCode);
-        Assert.Equal(3, harness.Kills);
+        // A run that only skips and finishes between two looks at the folder is not killed: two kills at least.
+        Assert.True(harness.Kills >= 2, $"{harness.Kills} kill(s)");
         Assert.Equal((Rows, 0L, 0L, 0L), (figures.Delivered, figures.Lost, figures.Invented, figures.Duplicated));
         Assert.Equal(0, KillRestartHarness.Temporaries(folder));
     }
