@@ -341,6 +341,9 @@ public sealed class FileSource : IBatchSource
         lock (_commitGate) return _done.Contains(partition);
     }
 
+    /// <summary>True: a position (file and line or row) names the same record in every run.</summary>
+    public bool PositionsAreStable => true;
+
     /// <inheritdoc/>
     public string Describe(int partition, long offset)
     {

@@ -29,6 +29,8 @@ public sealed class KafkaSource : IBatchSource
     private readonly Dictionary<int, long> _handedOut = [];
     private readonly HashSet<int> _assigned = [];
     private readonly HashSet<int> _revokedDuringFill = [];
+    // When the consumer subscribed while no partition was assigned, or 0; the wait is explained once (WaitingForGroupAfter).
+    private long _unassignedSince;
     private readonly List<(int Partition, long Offset)> _deadLettered = [];
     private readonly List<TopicPartitionOffset> _commitList = [];
     private IConsumer<int, int>? _consumer;
@@ -147,6 +149,7 @@ public sealed class KafkaSource : IBatchSource
                 .Build();
         }
         _consumer.Subscribe(_options.Topics);
+        _unassignedSince = Stopwatch.GetTimestamp();
         _log.Info($"subscribed to {string.Join(", ", _options.Topics)} as group {_options.GroupId} on {_options.BootstrapServers}");
         return ValueTask.CompletedTask;
     }
@@ -188,6 +191,7 @@ public sealed class KafkaSource : IBatchSource
             if (_pendingArrow is not null) break; // the batch is full
         }
         if (_revokedDuringFill.Count > 0) DropRevokedRows(batch);
+        if (_unassignedSince != 0) ExplainWaitForGroup();
         batch.Length = _row;
         lock (_gate)
         {
@@ -479,6 +483,27 @@ public sealed class KafkaSource : IBatchSource
         }
     }
 
+    /// <summary>How long a consumer may go without partitions after subscribing before it says why. Default 3 s.</summary>
+    internal static TimeSpan WaitingForGroupAfter { get; set; } = TimeSpan.FromSeconds(3);
+
+    /// <summary>A restarted member of a group whose previous process was killed gets no partitions until the group
+    /// coordinator gives up on the old member (its session timeout, 45 s by default): say so once, instead of a silent rows=0.</summary>
+    private void ExplainWaitForGroup()
+    {
+        bool assigned;
+        lock (_gate) assigned = _assigned.Count > 0;
+        if (assigned)
+        {
+            _unassignedSince = 0;
+            return;
+        }
+        if (Stopwatch.GetElapsedTime(_unassignedSince) < WaitingForGroupAfter) return;
+        _unassignedSince = 0;
+        var session = _options.Config.TryGetValue("session.timeout.ms", out var ms) && int.TryParse(ms, System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture, out var value) ? value / 1000.0 : 45;
+        _log.Info($"waiting for the group {_options.GroupId} to assign partitions: rows=0 until then. If a previous member was killed "
+            + $"without leaving the group, its session ({session:0.#} s, session.timeout.ms) must expire first");
+    }
+
     private void OnAssigned(IConsumer<int, int> consumer, List<TopicPartition> partitions)
     {
         lock (_gate)
@@ -543,6 +568,9 @@ public sealed class KafkaSource : IBatchSource
 
     private string PartitionName(int partition) =>
         $"{_options.Topics[partition >> PartitionBits]}[{partition & ((1 << PartitionBits) - 1)}]";
+
+    /// <summary>True: a position (partition and offset) names the same record in every run.</summary>
+    public bool PositionsAreStable => true;
 
     /// <inheritdoc/>
     public string Describe(int partition, long offset) =>

@@ -77,6 +77,9 @@ public sealed class MqttSource : IBatchSource
     /// <summary>Messages acknowledged to the broker (after their rows became durable).</summary>
     public long Acknowledged => Interlocked.Read(ref _acknowledged);
 
+    /// <summary>The client id the broker keeps this source's session under.</summary>
+    public string ClientId => _options.ClientId;
+
     /// <summary>Messages received and not yet acknowledged (never above <see cref="MqttSourceOptions.MaxInFlight"/> plus
     /// the rows of batches in the pipeline).</summary>
     public int Unacknowledged

@@ -6,10 +6,15 @@ namespace StreamMl.Connectors.Parquet;
 /// <summary>Writes the selected rows of batches to Parquet files, column by column from the batch buffers (no
 /// per-row objects): row groups of <see cref="ParquetSinkOptions.RowGroupRows"/>, snappy or zstd, files rolled by rows,
 /// bytes or age, optional Hive partition folders. Each file is written under a hidden temporary name and renamed once
-/// complete, to a name made of the first and last source positions it holds (<c>part-0000.000000000002-0000.000000004097.parquet</c>),
-/// so a reader never sees a half-written file and a replay of the same input overwrites instead of duplicating.
-/// Batches become durable when the files holding their rows are published: when a file rolls, at the end (dispose),
-/// and at each pipeline flush with <see cref="ParquetSinkOptions.PublishOnFlush"/>.</summary>
+/// complete, so a reader never sees a half-written file, and a published file is never deleted or replaced. With a
+/// source whose positions are stable (<see cref="IBatchSource.PositionsAreStable"/>: files, Kafka, PostgreSQL) a file is
+/// named by the first and last source positions it holds (<c>part-0000.000000000002-0000.000000004097.parquet</c>) and
+/// rows whose position is already in a file of their folder are skipped, so a restart that re-reads rows published
+/// after its last commit keeps them once. Other sources (MQTT, HTTP) get names of their own per run
+/// (<c>part-run20260101T120000ab12cd34-000001.parquet</c>), so a second run never touches the first one's output.
+/// Batches become durable when the files holding their rows are published: when a file rolls (rows, bytes, age — age
+/// also at the pipeline's periodic flush), at the end (dispose), and at each flush with
+/// <see cref="ParquetSinkOptions.PublishOnFlush"/>.</summary>
 public sealed class ParquetSink : IBatchSink
 {
     private readonly ParquetSinkOptions _options;
@@ -23,6 +28,9 @@ public sealed class ParquetSink : IBatchSink
     /// <inheritdoc/>
     public string Name => _options.Name;
 
+    /// <summary>The options the sink was created with.</summary>
+    public ParquetSinkOptions Options => _options;
+
     /// <summary>False: rows are durable once their file is published, not when written.</summary>
     public bool DurableOnWrite => false;
 
@@ -32,6 +40,10 @@ public sealed class ParquetSink : IBatchSink
     /// <summary>Rows written so far.</summary>
     public long RowsWritten => _writer?.RowsWritten ?? 0;
 
+    /// <summary>Rows not written because their source position was already in a published file of their folder: a
+    /// restart re-reading what an earlier run published after its last commit.</summary>
+    public long RowsAlreadyWritten => _writer?.RowsAlreadyWritten ?? 0;
+
     /// <summary>The columns written, in file order (known once opened).</summary>
     public IEnumerable<string> WrittenColumns => _writer?.WrittenColumns ?? [];
 
@@ -39,7 +51,8 @@ public sealed class ParquetSink : IBatchSink
     public ValueTask OpenAsync(SinkContext context, CancellationToken cancellationToken)
     {
         _context = context;
-        _writer = new PartitionedWriter(_options, context.Schema);
+        // Standalone (no source): the caller sets the positions, and they are taken as stable.
+        _writer = new PartitionedWriter(_options, context.Schema, context.Source?.PositionsAreStable ?? true);
         return ValueTask.CompletedTask;
     }
 

@@ -49,12 +49,13 @@ public sealed class ParquetSinkOptions
     public long RollBytes { get; set; } = 512L << 20;
 
     /// <summary>Start a new file when the open one is older than this (checked on writes and on the pipeline's periodic
-    /// flush); zero for no limit. Default zero.</summary>
+    /// flush); zero for no limit. Default zero (streaming specs default to 10 s, so checkpoints advance while they run).</summary>
     public TimeSpan RollInterval { get; set; }
 
     /// <summary>Publish every open file at each pipeline flush (<c>PipelineOptions.FlushInterval</c>), so rows become
     /// durable and their positions committed at that pace. Default false: files are cut only by rows, bytes, age and
-    /// at the end, so that file boundaries (and names) do not depend on timing and a replay overwrites the same files.</summary>
+    /// at the end (fewer, larger files). Either way a restart keeps every published row once (the replay rule on
+    /// <see cref="ParquetSink"/>), so file boundaries may depend on timing.</summary>
     public bool PublishOnFlush { get; set; }
 
     /// <summary>Hive-style partition folders by the value of this column (<c>dir/column=value/part-....parquet</c>);

@@ -356,6 +356,9 @@ public sealed class PostgresSource : IBatchSource
         }
     }
 
+    /// <summary>True: a position (cursor value) names the same record in every run.</summary>
+    public bool PositionsAreStable => true;
+
     /// <inheritdoc/>
     public string Describe(int partition, long offset) => $"{_options.Table} {_options.CursorColumn}={offset}";
 

@@ -39,6 +39,9 @@ public sealed class TrainTestSplitSink : IBatchSink
     /// <summary>Rows written to the test split.</summary>
     public long TestRows => _test?.RowsWritten ?? 0;
 
+    /// <summary>Rows not written again because a restart re-read them and they were already in a published file.</summary>
+    public long RowsAlreadyWritten => (_train?.RowsAlreadyWritten ?? 0) + (_test?.RowsAlreadyWritten ?? 0);
+
     /// <summary>Files published, both splits.</summary>
     public IEnumerable<string> PublishedFiles => (_train?.Published ?? []).Concat(_test?.Published ?? []);
 
@@ -46,8 +49,9 @@ public sealed class TrainTestSplitSink : IBatchSink
     public ValueTask OpenAsync(SinkContext context, CancellationToken cancellationToken)
     {
         _context = context;
-        _train = new PartitionedWriter(With(Path.Combine(_options.Directory, "train")), context.Schema);
-        _test = new PartitionedWriter(With(Path.Combine(_options.Directory, "test")), context.Schema);
+        var stable = context.Source?.PositionsAreStable ?? true;
+        _train = new PartitionedWriter(With(Path.Combine(_options.Directory, "train")), context.Schema, stable);
+        _test = new PartitionedWriter(With(Path.Combine(_options.Directory, "test")), context.Schema, stable);
         if (_options.StratifyBy is { } column) _stratifyColumn = context.Schema.Require(column);
         return ValueTask.CompletedTask;
     }

@@ -26,6 +26,13 @@ public interface IBatchSource : IAsyncDisposable
 
     /// <summary>A human-readable place for an offset of a partition, such as "data.csv line 12" or "topic[3]@1042".</summary>
     string Describe(int partition, long offset);
+
+    /// <summary>True when a position names the same record in every run: a restarted source resumes from its committed
+    /// positions and reads the same records after them again (files, Kafka offsets, database cursors), so a sink may
+    /// recognise rows an earlier run already wrote by their positions. False (the default) when positions are counters
+    /// that start again with each run (MQTT, HTTP, gRPC): a sink must then never take an earlier run's output for
+    /// the same rows (the Parquet sink gives such runs file names of their own).</summary>
+    bool PositionsAreStable => false;
 }
 
 /// <summary>What a source gets from its pipeline.</summary>

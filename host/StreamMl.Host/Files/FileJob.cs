@@ -31,8 +31,12 @@ internal sealed record FileJobResult(
     long RowsRead, long RowsWritten, long RowsDeadLettered, long RowsFiltered, long Files, long FilesFailed, TimeSpan Elapsed,
     string DeadLetterPath, string ReportPath, IReadOnlyList<string> OutputFiles, IReadOnlyList<string> DroppedColumns, DataQualityReport Report)
 {
-    /// <summary>Rows read = rows written + rows dead-lettered + rows filtered by an explicit rule.</summary>
-    public bool Reconciles => RowsRead == RowsWritten + RowsDeadLettered + RowsFiltered;
+    /// <summary>Rows a restart read again that were already in a published file of the output (skipped, not written twice).</summary>
+    public long RowsAlreadyWritten { get; init; }
+
+    /// <summary>Rows read = rows written + rows already in the output + rows dead-lettered + rows filtered by an explicit
+    /// rule. Nothing published is ever deleted, so rows written by an earlier run stay in the output.</summary>
+    public bool Reconciles => RowsRead == RowsWritten + RowsAlreadyWritten + RowsDeadLettered + RowsFiltered;
 
     public double RowsPerSecond => RowsRead / Math.Max(Elapsed.TotalSeconds, 1e-9);
 }
@@ -109,7 +113,7 @@ internal static class FileJob
         var written = parquet?.RowsWritten ?? split!.TrainRows + split.TestRows;
         var files = parquet?.PublishedFiles.ToList() ?? split!.PublishedFiles.ToList();
         return new FileJobResult(source.RecordsRead, written, dead.Count, validator.RowsFiltered, source.FilesDone, source.FilesFailed, elapsed,
-            deadPath, reportPath, files, dropped, report);
+            deadPath, reportPath, files, dropped, report) { RowsAlreadyWritten = parquet?.RowsAlreadyWritten ?? split!.RowsAlreadyWritten };
     }
 
     private static FileJobProgress Sample(FileSource source, ParquetSink? parquet, TrainTestSplitSink? split, IDeadLetterSink dead, long started)

@@ -139,7 +139,7 @@ public static class IngestCommand
                 WriteSummary(output, result);
                 if (!result.Reconciles)
                 {
-                    error.WriteLine("error: counts do not reconcile (read != written + dead-lettered + filtered)");
+                    error.WriteLine("error: counts do not reconcile (read != written + already in the output + dead-lettered + filtered)");
                     return 1;
                 }
                 return cancellationToken.IsCancellationRequested ? 130 : 0;
@@ -254,7 +254,7 @@ public static class IngestCommand
         output.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"read {r.RowsRead:N0} rows from {r.Files} file(s) in {r.Elapsed.TotalSeconds:F2} s ({r.RowsPerSecond:N0} rows/s)"));
         output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"written {r.RowsWritten:N0}, dead-lettered {r.RowsDeadLettered:N0}, filtered {r.RowsFiltered:N0}: {(r.Reconciles ? "counts reconcile" : "COUNTS DO NOT RECONCILE")}"));
+            $"written {r.RowsWritten:N0}, {(r.RowsAlreadyWritten > 0 ? $"already in the output {r.RowsAlreadyWritten:N0}, " : "")}dead-lettered {r.RowsDeadLettered:N0}, filtered {r.RowsFiltered:N0}: {(r.Reconciles ? "counts reconcile" : "COUNTS DO NOT RECONCILE")}"));
         if (r.FilesFailed > 0) output.WriteLine($"{r.FilesFailed} file(s) failed part way or entirely; see the dead letters");
         foreach (var column in r.DroppedColumns) output.WriteLine($"dropped column {column}");
         output.WriteLine($"parquet files: {r.OutputFiles.Count}");

@@ -22,7 +22,7 @@ internal static class ConnectorComponents
         registry.Sinks["kafka"] = (node, context) => KafkaSinkFactory(node, logs);
         registry.Sources["postgres"] = (node, context) => PostgresSourceFactory(node, logs);
         registry.Sinks["postgres"] = (node, context) => PostgresSinkFactory(node, logs);
-        registry.Sources["http"] = (node, context) => HttpSourceFactory(node, logs);
+        registry.Sources["http"] = (node, context) => HttpSourceFactory(node, context, logs);
     }
 
     /// <summary>A secret reference (<c>env:NAME</c> or <c>file:/path</c>). The value must be readable now, so a missing
@@ -175,8 +175,9 @@ internal static class ConnectorComponents
     }
 
     /// <summary><c>{ kind: http, url: https://.., columns: {..}, records: $.items, paths: {col: $.a.b}, pagination: none|next_link|page|cursor,
-    /// bearer_token: env:TOKEN, api_key: file:/run/secrets/key, requests_per_second: 5, poll_seconds: 30, stop_at_end: false }</c></summary>
-    private static Func<PipelineRuntime, IBatchSource>? HttpSourceFactory(SpecNode node, Func<ILoggerFactory> logs)
+    /// bearer_token: env:TOKEN, api_key: file:/run/secrets/key, requests_per_second: 5, poll_seconds: 30, stop_at_end: false,
+    /// checkpoint: state/api.json }</c></summary>
+    private static Func<PipelineRuntime, IBatchSource>? HttpSourceFactory(SpecNode node, SpecContext context, Func<ILoggerFactory> logs)
     {
         var url = node.String("url", required: true);
         var schema = BuiltInComponents.ReadColumns(node, "columns", node.Strings("required") ?? []);
@@ -197,6 +198,8 @@ internal static class ConnectorComponents
         var poll = node.Double("poll_seconds") ?? 30;
         var stopAtEnd = node.Bool("stop_at_end") ?? false;
         var eventTime = node.String("event_time");
+        // Without it a restarted pipeline reads every page again (and a Parquet sink writes every row again).
+        var checkpoint = node.String("checkpoint") is { } checkpointPath ? context.ResolvePath(checkpointPath) : null;
         Uri? uri = null;
         if (url is not null && !Uri.TryCreate(url, UriKind.Absolute, out uri)) node.Child("url")!.Error($"'{url}' is not an absolute URL");
         if (uri is null || schema is null) return null;
@@ -206,7 +209,7 @@ internal static class ConnectorComponents
             {
                 Url = uri, Schema = schema, RecordsPath = records, Pagination = pagination, BearerToken = bearer, ApiKey = apiKey,
                 RequestsPerSecond = rate, PollInterval = TimeSpan.FromSeconds(poll), StopAtEnd = stopAtEnd, EventTimeColumn = eventTime,
-                LoggerFactory = logs(),
+                CheckpointPath = checkpoint, LoggerFactory = logs(),
             };
             foreach (var (name, path) in paths) options.JsonPaths[name] = path;
             return new HttpSource(options);
@@ -256,22 +259,37 @@ internal static class ConnectorComponents
         };
     }
 
-    /// <summary><c>{ kind: parquet, path: out/, prefix: part, row_group_rows: 16384, compression: snappy|zstd|none,
-    /// columns: [..], exclude: [..], partition_by: col }</c></summary>
+    /// <summary>Publication defaults of a Parquet sink in a spec: a file is published (and its rows' positions committed,
+    /// Kafka offsets stored, MQTT messages acknowledged) at least every 10 s or 1,000,000 rows, so a long-running
+    /// pipeline's checkpoints advance while it runs (the library's defaults publish only at 512 MiB or at the end).</summary>
+    internal const double DefaultRollSeconds = 10;
+
+    /// <summary>See <see cref="DefaultRollSeconds"/>.</summary>
+    internal const long DefaultRollRows = 1_000_000;
+
+    /// <summary><c>{ kind: parquet, path: out/, prefix: part, row_group_rows: 16384, compression: snappy|zstd|gzip|lz4|none,
+    /// columns: [..], exclude: [..], partition_by: col, roll_rows: 1000000, roll_seconds: 10, roll_mb: 512,
+    /// publish_on_flush: false }</c> (0 turns a roll limit off).</summary>
     private static Func<PipelineRuntime, IBatchSink>? ParquetSinkFactory(SpecNode node, SpecContext context)
     {
         var path = node.String("path", required: true);
         var prefix = node.String("prefix") ?? "part";
         var rowGroup = node.Int("row_group_rows", min: 1) ?? ParquetSinkOptions.DefaultRowGroupRows;
-        var compression = node.Choice("compression", ["snappy", "zstd", "none"], fallback: "snappy") switch
+        var compression = node.Choice("compression", ["snappy", "zstd", "gzip", "lz4", "none"], fallback: "snappy") switch
         {
             "zstd" => ParquetCompression.Zstd,
+            "gzip" => ParquetCompression.Gzip,
+            "lz4" => ParquetCompression.Lz4,
             "none" => ParquetCompression.None,
             _ => ParquetCompression.Snappy,
         };
         var columns = node.Strings("columns") ?? [];
         var exclude = node.Strings("exclude") ?? [];
         var partitionBy = node.String("partition_by");
+        var rollRows = node.Long("roll_rows", min: 0) ?? DefaultRollRows;
+        var rollSeconds = node.Double("roll_seconds", min: 0, max: 7 * 24 * 3600) ?? DefaultRollSeconds;
+        var rollMb = node.Long("roll_mb", min: 0, max: 1L << 20) ?? 512;
+        var publishOnFlush = node.Bool("publish_on_flush") ?? false;
         if (path is null) return null;
         var directory = context.ResolvePath(path);
         return _ =>
@@ -279,6 +297,7 @@ internal static class ConnectorComponents
             var options = new ParquetSinkOptions
             {
                 Directory = directory, FilePrefix = prefix, RowGroupRows = rowGroup, Compression = compression, PartitionBy = partitionBy,
+                RollRows = rollRows, RollInterval = TimeSpan.FromSeconds(rollSeconds), RollBytes = rollMb << 20, PublishOnFlush = publishOnFlush,
             };
             foreach (var c in columns) options.Columns.Add(c);
             foreach (var c in exclude) options.ExcludeColumns.Add(c);
@@ -351,14 +370,20 @@ internal static class ConnectorComponents
         };
     }
 
-    /// <summary><c>{ kind: mqtt, host: 127.0.0.1, port: 1883, topics: [sensors/+/reading], client_id, columns: {..}, format: json,
+    /// <summary><c>{ kind: mqtt, host: 127.0.0.1, port: 1883, topics: [sensors/+/reading], client_id (default streamml-&lt;pipeline&gt;),
+    /// max_in_flight: 8192, columns: {..}, format: json,
     /// device_column, event_time, security: { tls: true, ca: /etc/ca.pem, allow_untrusted: false, username, password: env:NAME } }</c></summary>
     private static Func<PipelineRuntime, IBatchSource>? MqttSourceFactory(SpecNode node, Func<ILoggerFactory> logs)
     {
         var host = node.String("host", required: true);
         var port = node.Int("port", min: 1, max: 65535) ?? 1883;
         var topics = node.Strings("topics", required: true);
-        var clientId = node.String("client_id") ?? $"streamml-{Environment.ProcessId}";
+        // QoS 1 needs the same client id after a restart: the broker keeps the unacknowledged messages in the session of
+        // that id and hands them to whoever reconnects with it. A per-process id (streamml-<pid>) started a new session
+        // each time and lost what the old one held (12,501 of 30,000 over 5 kills), so the default comes from the pipeline.
+        var clientId = node.String("client_id");
+        if (clientId is { Length: 0 or > 256 }) node.Child("client_id")!.Error("'client_id' must be 1 to 256 characters");
+        var maxInFlight = node.Int("max_in_flight", min: 1, max: 65535) ?? 8192;
         var schema = BuiltInComponents.ReadColumns(node, "columns", node.Strings("required") ?? []);
         var codec = Codec(node);
         var device = node.String("device_column");
@@ -376,10 +401,10 @@ internal static class ConnectorComponents
             sec.RejectUnknownKeys(sec.Path);
         }
         if (host is null || topics is null || schema is null || codec is null) return null;
-        return _ => new MqttSource(new MqttSourceOptions
+        return runtime => new MqttSource(new MqttSourceOptions
         {
-            Host = host, Port = port, Topics = topics, ClientId = clientId, Schema = schema, Codec = codec,
-            DeviceIdColumn = device, EventTimeColumn = eventTime, Security = security, LoggerFactory = logs(),
+            Host = host, Port = port, Topics = topics, ClientId = clientId ?? $"streamml-{runtime.Name}", Schema = schema, Codec = codec,
+            DeviceIdColumn = device, EventTimeColumn = eventTime, Security = security, LoggerFactory = logs(), MaxInFlight = maxInFlight,
         });
     }
 }

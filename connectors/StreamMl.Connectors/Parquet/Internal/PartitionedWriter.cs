@@ -20,10 +20,16 @@ internal sealed class PartitionedWriter
     private readonly Dictionary<string, List<int>> _rowsByKey = new(StringComparer.Ordinal);
     private readonly int _partitionColumn = -1;
     private readonly int _dateColumn = -1;
+    private readonly string? _runId;
     private int[] _rows = new int[ColumnBatch.DefaultCapacity];
     private long _lastSequence = -1;
 
-    public PartitionedWriter(ParquetSinkOptions options, Schema schema)
+    /// <param name="options">Where and how to write.</param>
+    /// <param name="schema">The pipeline's batches.</param>
+    /// <param name="stablePositions">True when the source's positions name the same records in every run
+    /// (<see cref="IBatchSource.PositionsAreStable"/>): files are named by position and rows already in the folder are
+    /// skipped. False: this run's files get names of their own and nothing is skipped.</param>
+    public PartitionedWriter(ParquetSinkOptions options, Schema schema, bool stablePositions = true)
     {
         if (string.IsNullOrWhiteSpace(options.Directory)) throw new PipelineException("ParquetSinkOptions.Directory is required");
         if (options.RowGroupRows < 1) throw new PipelineException($"RowGroupRows must be positive, got {options.RowGroupRows}");
@@ -39,6 +45,13 @@ internal sealed class PartitionedWriter
         }
         if (options.PartitionByEventDate && options.PartitionDateColumn is { } dateColumn)
             _dateColumn = schema.Require(dateColumn, ColumnType.Timestamp);
+        _runId = stablePositions ? null
+            : string.Create(CultureInfo.InvariantCulture, $"run{DateTime.UtcNow:yyyyMMdd'T'HHmmss}{Guid.NewGuid().ToString("N")[..8]}");
+        // Leftovers of killed or failed runs; partition folders are cleaned when first written, and here when they exist.
+        OutputFile.RemoveAbandonedTemporaries(options.Directory, options.FilePrefix);
+        if (_partitionColumn >= 0 || options.PartitionByEventDate)
+            foreach (var folder in Directory.Exists(options.Directory) ? Directory.EnumerateDirectories(options.Directory, "*=*") : [])
+                OutputFile.RemoveAbandonedTemporaries(folder, options.FilePrefix);
         _dataFields = [.. _written.Select(w => ColumnBuffer.CreateField(w.Field))];
         _parquetSchema = new ParquetSchema(_dataFields);
         _parquetOptions = new ParquetOptions
@@ -68,6 +81,10 @@ internal sealed class PartitionedWriter
     public List<string> Published { get; } = [];
 
     public long RowsWritten { get; private set; }
+
+    /// <summary>Rows not written because their source position was already in a file of their folder (a restart
+    /// resuming before the end of what an earlier run published).</summary>
+    public long RowsAlreadyWritten { get; private set; }
 
     /// <summary>Highest sequence whose rows are all in published files, or -1.</summary>
     public long DurableSequence
@@ -99,10 +116,15 @@ internal sealed class PartitionedWriter
         for (var row = 0; row < batch.Length; row++)
             if ((all || selection.IsSelected(row)) && (mask.IsEmpty || mask[row] != 0)) _rows[count++] = row;
         if (count == 0) return;
-        RowsWritten += count;
         if (_partitionColumn < 0 && !_options.PartitionByEventDate)
         {
-            AppendTo(Folder(""), batch, _rows.AsSpan(0, count), contiguous: all, sequence);
+            var file = FileFor("");
+            var kept = file.KeepNew(batch, _rows.AsSpan(0, count));
+            RowsAlreadyWritten += count - kept;
+            RowsWritten += kept;
+            // A replay skips a prefix of a batch: what is left may still be one block.
+            var contiguous = all && (kept == count || (kept > 0 && _rows[kept - 1] - _rows[0] == kept - 1));
+            AppendTo(file, batch, _rows.AsSpan(0, kept), contiguous, sequence);
             return;
         }
         foreach (var list in _rowsByKey.Values) list.Clear();
@@ -113,19 +135,30 @@ internal sealed class PartitionedWriter
             list.Add(_rows[i]);
         }
         foreach (var (key, list) in _rowsByKey)
-            if (list.Count > 0) AppendTo(key, batch, System.Runtime.InteropServices.CollectionsMarshal.AsSpan(list), contiguous: false, sequence);
+        {
+            if (list.Count == 0) continue;
+            var file = FileFor(key);
+            var rows = System.Runtime.InteropServices.CollectionsMarshal.AsSpan(list);
+            var kept = file.KeepNew(batch, rows);
+            RowsAlreadyWritten += rows.Length - kept;
+            RowsWritten += kept;
+            AppendTo(file, batch, rows[..kept], contiguous: false, sequence);
+        }
     }
 
-    private string Folder(string key) => key;
-
-    private void AppendTo(string key, ColumnBatch batch, ReadOnlySpan<int> rows, bool contiguous, long sequence)
+    private OutputFile FileFor(string key)
     {
         if (!_files.TryGetValue(key, out var file))
         {
             var columns = _written.Select((w, i) => ColumnBuffer.Create(w.Field.Type, _dataFields[i], w.BatchColumn, _options.RowGroupRows)).ToArray();
             var folder = key.Length == 0 ? _options.Directory : Path.Combine(_options.Directory, key);
-            _files[key] = file = new OutputFile(columns, _parquetSchema, _parquetOptions, _options, folder);
+            _files[key] = file = new OutputFile(columns, _parquetSchema, _parquetOptions, _options, folder, _runId);
         }
+        return file;
+    }
+
+    private void AppendTo(OutputFile file, ColumnBatch batch, ReadOnlySpan<int> rows, bool contiguous, long sequence)
+    {
         while (!rows.IsEmpty)
         {
             if (file.IsOpen && _options.RollInterval > TimeSpan.Zero && DateTime.UtcNow - file.OpenedAt >= _options.RollInterval) Publish(file);
