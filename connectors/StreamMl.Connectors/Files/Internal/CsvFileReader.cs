@@ -36,9 +36,12 @@ internal sealed unsafe class CsvFileReader : FileReader
         _values = new void*[_types.Length];
         _fastNumbers = !context.Nulls.AnyLooksNumeric;
         if (_fieldToColumn.All(i => i < 0) && context.Schema.Count > 0)
+        {
+            (_stream as CheckedGzipStream)?.ThrowIfTruncated(); // a header cut by a bad gzip member: report the member
             throw new BadInputException(
                 $"none of the schema's columns ({string.Join(", ", context.Schema.Select(f => f.Name))}) is in the header ({string.Join(", ", header)})",
                 $"{path} line 1");
+        }
     }
 
     public override string OffsetUnit => "line";
