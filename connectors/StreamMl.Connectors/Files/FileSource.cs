@@ -57,17 +57,47 @@ public sealed class FileSource : IBatchSource
         var files = FileResolver.Resolve(options.Paths, allowEmpty: options.Watch || checkpoint.Count > 0);
         files.RemoveAll(IsCheckpointOf(options)); // a checkpoint kept in an input folder is not data
         var schema = options.Schema;
+        if (schema is { Count: 0 }) throw new BadInputException("the declared schema has no columns: declare at least one (name:type), or leave it out to infer one", options.Name);
         SchemaInference? inference = null;
         if (schema is null)
         {
             if (files.Count == 0)
                 throw new BadInputException("watching an empty folder needs a declared schema (there is no file to infer one from)", string.Join(", ", options.Paths));
-            var first = files.FirstOrDefault(f => FormatFor(options, f) != FileFormat.Parquet || IsReadableParquet(f)) ?? files[0];
-            inference = SchemaInferrer.Infer(first, FormatFor(options, first), options);
+            inference = InferFromFirstUsable(options, files);
             schema = inference.Schema;
         }
         if (options.EventTimeColumn is { } eventTime) schema.Require(eventTime, ColumnType.Timestamp);
         return new FileSource(options, files, schema, inference, checkpoint);
+    }
+
+    /// <summary>Infers the schema from the first file that has columns: an empty file, a header naming a column twice
+    /// or an unreadable file is passed over here (it is dead-lettered when its turn to be read comes), so one bad file
+    /// does not stop a folder. Throws when no file has columns, listing why for each.</summary>
+    private static SchemaInference InferFromFirstUsable(FileSourceOptions options, List<string> files)
+    {
+        var reasons = new List<string>();
+        foreach (var file in files)
+        {
+            var format = FormatFor(options, file);
+            if (format == FileFormat.Parquet && !IsReadableParquet(file))
+            {
+                reasons.Add($"{file}: not a readable Parquet file");
+                continue;
+            }
+            try
+            {
+                var inference = SchemaInferrer.Infer(file, format, options);
+                if (inference.Columns.Count > 0 && !inference.Columns.All(c => string.IsNullOrWhiteSpace(c.Name))) return inference;
+                reasons.Add($"{file}: {(format == FileFormat.Csv ? CsvFileReader.NoHeader(file) : "no column found in its first rows (the file is empty or has no JSON object)")}");
+            }
+            catch (Exception ex) when (ex is BadInputException or IOException or InvalidDataException or UnauthorizedAccessException)
+            {
+                reasons.Add($"{file}: {Message(ex)}");
+            }
+            if (reasons.Count >= 20) break; // enough to see the pattern
+        }
+        throw new BadInputException($"cannot infer a schema: no input file has columns to infer from; declare the schema (--schema) or fix the files: {string.Join("; ", reasons)}",
+            string.Join(", ", options.Paths));
     }
 
     /// <inheritdoc/>
@@ -217,7 +247,8 @@ public sealed class FileSource : IBatchSource
         var offset = reader.CurrentOffset;
         batch.Positions.Add(reader.Partition, offset, offset + 1);
         NoteEnd(reader, batch);
-        _context.Reject("file", $"{Message(ex)} (the last good {reader.OffsetUnit} was near {offset})", reader.Path, reader.OffsetUnit, reader.Partition, offset, "");
+        var near = offset > 0 ? $" (the last good {reader.OffsetUnit} was near {offset})" : "";
+        _context.Reject("file", Message(ex) + near, reader.Path, reader.OffsetUnit, reader.Partition, offset, "");
         Interlocked.Increment(ref _filesFailed);
         CloseCurrent();
     }

@@ -66,7 +66,7 @@ public static class IngestCommand
                 var source = new FileSourceOptions
                 {
                     Format = ParseFormat(parse.GetValue(format)!),
-                    Schema = parse.GetValue(schema) is { } declared ? SchemaText.Parse(declared) : null,
+                    Schema = parse.GetValue(schema) is { } declared ? ParseSchema(declared) : null,
                     InferenceSampleRows = parse.GetValue(sample),
                     Delimiter = parse.GetValue(delimiter) is { Length: > 0 } d ? (d == "\\t" ? '\t' : d[0]) : null,
                     EventTimeColumn = parse.GetValue(eventTime),
@@ -141,6 +141,14 @@ public static class IngestCommand
             }
         });
         return command;
+    }
+
+    /// <summary>Parses <c>--schema</c>; an empty declaration is a usage error, not an empty schema.</summary>
+    private static Schema ParseSchema(string text)
+    {
+        var parsed = string.IsNullOrWhiteSpace(text) ? null : SchemaText.Parse(text);
+        return parsed is { Count: > 0 } ? parsed
+            : throw new StreamMlException($"--schema '{text}' declares no column: give name:type pairs such as 'id:int64!,price:float64,city:string', or leave --schema out to infer the schema");
     }
 
     private static FileFormat ParseFormat(string text) => text.ToLowerInvariant() switch

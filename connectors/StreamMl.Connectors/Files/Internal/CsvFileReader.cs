@@ -28,20 +28,41 @@ internal sealed unsafe class CsvFileReader : FileReader
     public CsvFileReader(string path, int partition, ReaderContext context) : base(path, partition, context)
     {
         (_reader, _text, _stream) = OpenReader(path, context.Options.Delimiter, skipLines: 0, hasHeader: true);
-        var header = _reader.Header.ColNames;
-        _headerCount = header.Count;
-        _fieldToColumn = [.. context.Schema.Select(f => IndexOf(header, f.Name))];
-        _types = [.. context.Schema.Select(f => f.Type)];
-        _columns = new Column[_types.Length];
-        _values = new void*[_types.Length];
-        _fastNumbers = !context.Nulls.AnyLooksNumeric;
-        if (_fieldToColumn.All(i => i < 0) && context.Schema.Count > 0)
+        try
         {
-            (_stream as CheckedGzipStream)?.ThrowIfTruncated(); // a header cut by a bad gzip member: report the member
-            throw new BadInputException(
-                $"none of the schema's columns ({string.Join(", ", context.Schema.Select(f => f.Name))}) is in the header ({string.Join(", ", header)})",
-                $"{path} line 1");
+            var header = _reader.Header.ColNames;
+            _headerCount = header.Count;
+            _fieldToColumn = [.. context.Schema.Select(f => IndexOf(header, f.Name))];
+            _types = [.. context.Schema.Select(f => f.Type)];
+            _columns = new Column[_types.Length];
+            _values = new void*[_types.Length];
+            _fastNumbers = !context.Nulls.AnyLooksNumeric;
+            if (header.All(string.IsNullOrWhiteSpace))
+            {
+                (_stream as CheckedGzipStream)?.ThrowIfTruncated(); // a header cut by a bad gzip member: report the member
+                throw new BadInputException(NoHeader(path), $"{path} line 1");
+            }
+            if (_fieldToColumn.All(i => i < 0) && context.Schema.Count > 0)
+            {
+                (_stream as CheckedGzipStream)?.ThrowIfTruncated();
+                throw new BadInputException(
+                    $"none of the schema's columns ({string.Join(", ", context.Schema.Select(f => f.Name))}) is in the header ({string.Join(", ", header)})",
+                    $"{path} line 1");
+            }
         }
+        catch
+        {
+            Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Why a file has no header: empty, only a byte-order mark or white space, or a blank first line.</summary>
+    internal static string NoHeader(string path)
+    {
+        var length = new FileInfo(path).Length;
+        return length == 0 ? "the file is empty (0 bytes): there is no header line and no row"
+            : "the file has no header: its first line is blank (the file may hold only a byte-order mark or white space)";
     }
 
     public override string OffsetUnit => "line";
@@ -66,7 +87,30 @@ internal sealed unsafe class CsvFileReader : FileReader
             Unescape = true,
             CultureInfo = CultureInfo.InvariantCulture,
         };
-        return (options.From(text), text, stream);
+        try
+        {
+            return (options.From(text), text, stream);
+        }
+        catch (ArgumentException) when (hasHeader)
+        {
+            // Sep refuses a header that names a column twice; say which, in the file's terms.
+            text.Dispose();
+            throw new BadInputException(DuplicateHeaderNames(path, delimiter), $"{path} line 1");
+        }
+    }
+
+    /// <summary>Describes the repeated names of the file's header, e.g. "the header names column 'a' twice (columns 1 and 3)".</summary>
+    private static string DuplicateHeaderNames(string path, char? delimiter)
+    {
+        var (reader, text, _) = OpenReader(path, delimiter, 0, hasHeader: false);
+        using var _ = text;
+        using var __ = reader;
+        if (!reader.MoveNext()) return "the header cannot be read";
+        var names = new string[reader.Current.ColCount];
+        for (var i = 0; i < names.Length; i++) names[i] = reader.Current[i].ToString();
+        var repeats = names.Select((name, i) => (name, column: i + 1)).GroupBy(n => n.name, StringComparer.Ordinal).Where(g => g.Count() > 1)
+            .Select(g => $"'{g.Key}' {(g.Count() == 2 ? "twice" : $"{g.Count()} times")} (columns {string.Join(" and ", g.Select(n => n.column))})");
+        return $"the header names column {string.Join(", column ", repeats)}: every column needs its own name, rename the repeats; the file is skipped";
     }
 
     public override int Fill(ColumnBatch batch, int row, long ingestMicros)

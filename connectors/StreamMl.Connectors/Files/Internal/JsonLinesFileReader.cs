@@ -13,6 +13,7 @@ internal sealed class LineSplitter(Stream stream) : IDisposable
     private int _start;
     private int _end;
     private bool _eof;
+    private bool _atStart = true;
 
     public long LineNumber { get; private set; }
 
@@ -23,6 +24,21 @@ internal sealed class LineSplitter(Stream stream) : IDisposable
     {
         while (true)
         {
+            if (_atStart)
+            {
+                if (_end - _start < 3 && !_eof)
+                {
+                    Refill();
+                    continue;
+                }
+                // A UTF-8 byte-order mark (some Windows tools write one) is not part of the first object.
+                _atStart = false;
+                if (_buffer.AsSpan(_start, _end - _start).StartsWith("\uFEFF"u8))
+                {
+                    _start += 3;
+                    BytesConsumed += 3;
+                }
+            }
             var newline = _buffer.AsSpan(_start, _end - _start).IndexOf((byte)'\n');
             if (newline >= 0)
             {
@@ -132,6 +148,7 @@ internal sealed class JsonLinesFileReader : FileReader
     private char[] _path = new char[256];
     private char[] _chars = new char[256];
     private int _generation;
+    private bool _sawText;
 
     public JsonLinesFileReader(string path, int partition, ReaderContext context) : base(path, partition, context)
     {
@@ -162,8 +179,12 @@ internal sealed class JsonLinesFileReader : FileReader
             {
                 Exhausted = true;
                 (_lines.Stream as CheckedGzipStream)?.ThrowIfTruncated();
+                if (!_sawText && SkipBefore <= 1)
+                    throw new BadInputException(new FileInfo(Path).Length == 0 ? "the file is empty (0 bytes): there is no JSON line"
+                        : "the file holds no JSON line (only blank lines, white space or a byte-order mark)", $"{Path} line 1");
                 break;
             }
+            if (!_sawText && bytes.IndexOfAnyExcept(" \t\r"u8) >= 0) _sawText = true;
             var line = _lines.LineNumber;
             if (line < SkipBefore) continue;
             batch.Positions.Add(Partition, line, line + 1);
