@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Logging;
 using StreamMl.Engine;
 
 namespace StreamMl.Connectors.Files;
@@ -38,9 +39,13 @@ public sealed class FileSourceOptions
     /// <summary>Timestamp column that gives each row its event time. Default null: rows get the time they were read.</summary>
     public string? EventTimeColumn { get; set; }
 
-    /// <summary>Keep watching the folders of <see cref="Paths"/> for new files after the existing ones are read: the
-    /// source never ends by itself. A new file is read once its size and write time stop changing between two polls.
-    /// Default false.</summary>
+    /// <summary>Keep watching the folders of <see cref="Paths"/> after the existing files are read: the source never
+    /// ends by itself. Plain CSV and JSON Lines files are followed as they grow, like Filebeat or Vector: only whole
+    /// lines are read (a last line without its line break waits for it), a file is known by a fingerprint of its first
+    /// 1 KiB so a rotation (rename, then a new file under the old name) is followed under the new name and the new file
+    /// read from its start, and a file that shrinks (truncation) is read again from its start as a new file, with a
+    /// warning in the log. Gzip and Parquet files are read whole once their size and write time stop changing between
+    /// two polls. Default false.</summary>
     public bool Watch { get; set; }
 
     /// <summary>How often a watched folder is listed. Default 1 second.</summary>
@@ -53,6 +58,9 @@ public sealed class FileSourceOptions
     /// their output by source position overwrite their own output on a replay. Rows after the last commit are read
     /// again (at least once). Default null: positions are committed in memory only.</summary>
     public string? CheckpointPath { get; set; }
+
+    /// <summary>Where the source logs what it notices in watch mode (rotation, truncation). Default null: no log.</summary>
+    public ILoggerFactory? LoggerFactory { get; set; }
 
     /// <summary>Name in counters and dead letters. Default "files".</summary>
     public string Name { get; set; } = "files";

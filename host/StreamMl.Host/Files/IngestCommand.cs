@@ -12,6 +12,11 @@ namespace StreamMl.Host.Files;
 /// Parquet (or a train/test split), with dead letters, a data-quality report and progress.</summary>
 public static class IngestCommand
 {
+    /// <summary>How often a watching ingest publishes its open Parquet files (and so commits what they hold) unless
+    /// <c>--roll-seconds</c> says otherwise: rows appended to a followed file reach a published file within about this
+    /// long, and a kill loses no more than this much work (it is read again from the checkpoint).</summary>
+    public const double WatchPublishSeconds = 10;
+
     /// <summary>The <c>ingest</c> command, to add to the root command.</summary>
     public static Command Create()
     {
@@ -40,7 +45,7 @@ public static class IngestCommand
         var compression = new Option<string>("--compression") { Description = "snappy (default), zstd, gzip (fastest level), lz4 or none", DefaultValueFactory = _ => "snappy" };
         var rollRows = new Option<long>("--roll-rows") { Description = "Start a new file after this many rows (0: no limit)" };
         var rollBytes = new Option<long>("--roll-mb") { Description = "Start a new file after this many MiB (0: no limit)", DefaultValueFactory = _ => 512 };
-        var rollSeconds = new Option<double>("--roll-seconds") { Description = "Start a new file after this many seconds (0: no limit)" };
+        var rollSeconds = new Option<double?>("--roll-seconds") { Description = $"Start a new file after this many seconds (0: no limit; default none, or {WatchPublishSeconds} s with --watch so that output is published and the checkpoint advances while watching)" };
         var partitionBy = new Option<string?>("--partition-by") { Description = "Hive partition folders by this column" };
         var partitionDate = new Option<bool>("--partition-by-date") { Description = "Hive partition folders by event date (date=YYYY-MM-DD)" };
         var deadLetters = new Option<string?>("--dead-letters") { Description = "Dead-letter file (.jsonl or .parquet); default OUTPUT/dead-letters.jsonl" };
@@ -98,7 +103,7 @@ public static class IngestCommand
                         Compression = Enum.Parse<ParquetCompression>(parse.GetValue(compression)!, ignoreCase: true),
                         RollRows = parse.GetValue(rollRows),
                         RollBytes = parse.GetValue(rollBytes) << 20,
-                        RollInterval = TimeSpan.FromSeconds(parse.GetValue(rollSeconds)),
+                        RollInterval = TimeSpan.FromSeconds(parse.GetValue(rollSeconds) ?? (parse.GetValue(watch) ? WatchPublishSeconds : 0)),
                         PartitionBy = parse.GetValue(partitionBy),
                         PartitionByEventDate = parse.GetValue(partitionDate),
                     },

@@ -24,10 +24,19 @@ internal sealed unsafe class CsvFileReader : FileReader
     // starts on the restart line.
     private bool _firstAfterRestart;
     private long _line;
+    private readonly ReadRange _range;
 
-    public CsvFileReader(string path, int partition, ReaderContext context) : base(path, partition, context)
+    public CsvFileReader(string path, int partition, ReaderContext context) : this(path, partition, context, ReadRange.Whole)
     {
-        (_reader, _text, _stream) = OpenReader(path, context.Options.Delimiter, skipLines: 0, hasHeader: true);
+    }
+
+    /// <summary>Reads <paramref name="range"/> of the file; a range after the start takes the header from the file's
+    /// first line and numbers lines from <see cref="ReadRange.Line"/>.</summary>
+    public CsvFileReader(string path, int partition, ReaderContext context, ReadRange range) : base(path, partition, context)
+    {
+        _range = range;
+        (_reader, _text, _stream) = OpenReader(path, context.Options.Delimiter, skipLines: 0, hasHeader: true, limit: range.Start == 0 ? range.Limit : long.MaxValue);
+        NextLine = 2; // after the header
         try
         {
             var header = _reader.Header.ColNames;
@@ -55,6 +64,7 @@ internal sealed unsafe class CsvFileReader : FileReader
             Dispose();
             throw;
         }
+        if (range.Start > 0) Restart(range.Line - 1);
     }
 
     /// <summary>Why a file has no header: empty, only a byte-order mark or white space, or a blank first line.</summary>
@@ -72,9 +82,10 @@ internal sealed unsafe class CsvFileReader : FileReader
     /// <summary>The column names of the file's header.</summary>
     public static IReadOnlyList<string> ReadHeader(SepReader reader) => reader.Header.ColNames;
 
-    internal static (SepReader Reader, TextReader Text, Stream Stream) OpenReader(string path, char? delimiter, long skipLines, bool hasHeader)
+    internal static (SepReader Reader, TextReader Text, Stream Stream) OpenReader(string path, char? delimiter, long skipLines, bool hasHeader,
+        long start = 0, long limit = long.MaxValue)
     {
-        var stream = InputStreams.Open(path);
+        var stream = InputStreams.Open(path, start, limit);
         // Replacement decoding: invalid UTF-8 turns into U+FFFD, which each row is checked for, so one bad byte costs
         // one row instead of the whole file.
         var text = new StreamReader(stream, new UTF8Encoding(false, false), detectEncodingFromByteOrderMarks: true, 1 << 16);
@@ -138,6 +149,7 @@ internal sealed unsafe class CsvFileReader : FileReader
             var next = _lineBase + current.LineNumberToExcl;
             _firstAfterRestart = false;
             _line = line;
+            NextLine = next;
             if (line < SkipBefore)
             {
                 // A record running past the resume point is a quote that is never closed: the run that committed these
@@ -244,13 +256,16 @@ internal sealed unsafe class CsvFileReader : FileReader
         }
     }
 
-    /// <summary>Reopens the file after line <paramref name="badLine"/>, without a header, keeping line numbers absolute.</summary>
+    /// <summary>Reopens the file after line <paramref name="badLine"/>, without a header, keeping line numbers absolute
+    /// (from the start of the range read, whose first line is known).</summary>
     private void Restart(long badLine)
     {
         var separator = _reader.Spec.Sep.Separator;
         _reader.Dispose();
         _text.Dispose();
-        (_reader, _text, _stream) = OpenReader(Path, separator, badLine, hasHeader: false);
+        (_reader, _text, _stream) = _range.Start > 0
+            ? OpenReader(Path, separator, badLine - (_range.Line - 1), hasHeader: false, _range.Start, _range.Limit)
+            : OpenReader(Path, separator, badLine, hasHeader: false, 0, _range.Limit);
         _lineBase = badLine;
         _firstAfterRestart = true;
     }

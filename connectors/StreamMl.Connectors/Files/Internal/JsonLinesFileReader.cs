@@ -5,7 +5,7 @@ using StreamMl.Engine;
 namespace StreamMl.Connectors.Files.Internal;
 
 /// <summary>Splits a stream into lines of UTF-8 bytes without decoding them. The buffer grows to the longest line.</summary>
-internal sealed class LineSplitter(Stream stream) : IDisposable
+internal sealed class LineSplitter(Stream stream, long firstByte = 0, long firstLine = 1) : IDisposable
 {
     public Stream Stream => stream;
 
@@ -13,11 +13,11 @@ internal sealed class LineSplitter(Stream stream) : IDisposable
     private int _start;
     private int _end;
     private bool _eof;
-    private bool _atStart = true;
+    private bool _atStart = firstByte == 0;
 
-    public long LineNumber { get; private set; }
+    public long LineNumber { get; private set; } = firstLine - 1;
 
-    public long BytesConsumed { get; private set; }
+    public long BytesConsumed { get; private set; } = firstByte;
 
     /// <summary>The next line without its line break, valid until the next call; false at the end.</summary>
     public bool TryReadLine(out ReadOnlySpan<byte> line)
@@ -149,10 +149,18 @@ internal sealed class JsonLinesFileReader : FileReader
     private char[] _chars = new char[256];
     private int _generation;
     private bool _sawText;
+    private readonly bool _fromStart;
 
-    public JsonLinesFileReader(string path, int partition, ReaderContext context) : base(path, partition, context)
+    public JsonLinesFileReader(string path, int partition, ReaderContext context) : this(path, partition, context, ReadRange.Whole)
     {
-        _lines = new LineSplitter(InputStreams.Open(path));
+    }
+
+    /// <summary>Reads <paramref name="range"/> of the file, numbering lines from <see cref="ReadRange.Line"/>.</summary>
+    public JsonLinesFileReader(string path, int partition, ReaderContext context, ReadRange range) : base(path, partition, context)
+    {
+        _lines = new LineSplitter(InputStreams.Open(path, range.Start, range.Limit), range.Start, range.Line);
+        NextLine = range.Line;
+        _fromStart = range.Start == 0;
         var byPath = new Dictionary<string, int>(StringComparer.Ordinal);
         for (var i = 0; i < context.Schema.Count; i++)
         {
@@ -179,13 +187,14 @@ internal sealed class JsonLinesFileReader : FileReader
             {
                 Exhausted = true;
                 (_lines.Stream as CheckedGzipStream)?.ThrowIfTruncated();
-                if (!_sawText && SkipBefore <= 1)
+                if (!_sawText && SkipBefore <= 1 && _fromStart)
                     throw new BadInputException(new FileInfo(Path).Length == 0 ? "the file is empty (0 bytes): there is no JSON line"
                         : "the file holds no JSON line (only blank lines, white space or a byte-order mark)", $"{Path} line 1");
                 break;
             }
             if (!_sawText && bytes.IndexOfAnyExcept(" \t\r"u8) >= 0) _sawText = true;
             var line = _lines.LineNumber;
+            NextLine = line + 1;
             if (line < SkipBefore) continue;
             batch.Positions.Add(Partition, line, line + 1);
             if (bytes.IsEmpty || bytes.IndexOfAnyExcept((byte)' ', (byte)'\t') < 0) continue;
