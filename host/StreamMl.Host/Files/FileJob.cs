@@ -87,7 +87,10 @@ internal static class FileJob
             : parquet = new ParquetSink(options.Parquet);
         try
         {
-            var pipelineOptions = new PipelineOptions { Name = "ingest", DeadLetters = dead, BatchCapacity = options.BatchCapacity };
+            var pipelineOptions = new PipelineOptions
+            {
+                Name = "ingest", DeadLetters = dead, BatchCapacity = options.BatchCapacity, FlushInterval = options.FlushInterval,
+            };
             await using (var pipeline = Pipeline.From(source, pipelineOptions).Then(validator).To(sink).Build())
             {
                 await pipeline.StartAsync(cancellationToken).ConfigureAwait(false);

@@ -13,8 +13,10 @@ namespace StreamMl.Host.Files;
 public static class IngestCommand
 {
     /// <summary>How often a watching ingest publishes its open Parquet files (and so commits what they hold) unless
-    /// <c>--roll-seconds</c> says otherwise: rows appended to a followed file reach a published file within about this
-    /// long, and a kill loses no more than this much work (it is read again from the checkpoint).</summary>
+    /// <c>--publish-seconds</c> says otherwise: rows appended to a followed file reach a published file within about this
+    /// long, and a kill costs no more than this much work (it is read again from the checkpoint). Publication happens at
+    /// the pipeline's flush, between batches, so a published file always ends where a commit ends; a time roll
+    /// (<c>--roll-seconds</c>) can cut a file inside a batch, which left the checkpoint behind the published files.</summary>
     public const double WatchPublishSeconds = 10;
 
     /// <summary>The <c>ingest</c> command, to add to the root command.</summary>
@@ -45,7 +47,8 @@ public static class IngestCommand
         var compression = new Option<string>("--compression") { Description = "snappy (default), zstd, gzip (fastest level), lz4 or none", DefaultValueFactory = _ => "snappy" };
         var rollRows = new Option<long>("--roll-rows") { Description = "Start a new file after this many rows (0: no limit)" };
         var rollBytes = new Option<long>("--roll-mb") { Description = "Start a new file after this many MiB (0: no limit)", DefaultValueFactory = _ => 512 };
-        var rollSeconds = new Option<double?>("--roll-seconds") { Description = $"Start a new file after this many seconds (0: no limit; default none, or {WatchPublishSeconds} s with --watch so that output is published and the checkpoint advances while watching)" };
+        var rollSeconds = new Option<double>("--roll-seconds") { Description = "Start a new file after this many seconds (0: no limit)" };
+        var publishSeconds = new Option<double?>("--publish-seconds") { Description = $"Publish the open Parquet files (and commit their rows to the checkpoint) this often; default {WatchPublishSeconds} with --watch, otherwise only when a file rolls and at the end" };
         var partitionBy = new Option<string?>("--partition-by") { Description = "Hive partition folders by this column" };
         var partitionDate = new Option<bool>("--partition-by-date") { Description = "Hive partition folders by event date (date=YYYY-MM-DD)" };
         var deadLetters = new Option<string?>("--dead-letters") { Description = "Dead-letter file (.jsonl or .parquet); default OUTPUT/dead-letters.jsonl" };
@@ -59,7 +62,7 @@ public static class IngestCommand
         {
             inputs, outputDir, format, schema, inferOnly, sample, delimiter, nullTokens, jsonPath, eventTime, watch, checkpoint,
             required, range, clip, allowed, pattern, dedupe, coerce, impute, dropMissing,
-            rowGroup, compression, rollRows, rollBytes, rollSeconds, partitionBy, partitionDate, deadLetters, report,
+            rowGroup, compression, rollRows, rollBytes, rollSeconds, publishSeconds, partitionBy, partitionDate, deadLetters, report,
             splitTest, stratify, seed, plain,
         };
         command.SetAction(async (parse, cancellationToken) =>
@@ -93,8 +96,11 @@ public static class IngestCommand
                     output.WriteLine("declaration: " + SchemaText.Format(inferred.Schema));
                     return 0;
                 }
+                var publishEvery = parse.GetValue(publishSeconds) is { } every ? (every > 0 ? every : throw new StreamMlException($"--publish-seconds {every} must be above 0"))
+                    : parse.GetValue(watch) ? WatchPublishSeconds : (double?)null;
                 var options = new FileJobOptions
                 {
+                    FlushInterval = publishEvery is { } seconds ? TimeSpan.FromSeconds(seconds) : TimeSpan.FromSeconds(1),
                     Source = source,
                     Parquet = new ParquetSinkOptions
                     {
@@ -103,7 +109,8 @@ public static class IngestCommand
                         Compression = Enum.Parse<ParquetCompression>(parse.GetValue(compression)!, ignoreCase: true),
                         RollRows = parse.GetValue(rollRows),
                         RollBytes = parse.GetValue(rollBytes) << 20,
-                        RollInterval = TimeSpan.FromSeconds(parse.GetValue(rollSeconds) ?? (parse.GetValue(watch) ? WatchPublishSeconds : 0)),
+                        RollInterval = TimeSpan.FromSeconds(parse.GetValue(rollSeconds)),
+                        PublishOnFlush = publishEvery is not null,
                         PartitionBy = parse.GetValue(partitionBy),
                         PartitionByEventDate = parse.GetValue(partitionDate),
                     },
