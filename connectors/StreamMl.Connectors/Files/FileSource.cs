@@ -232,7 +232,7 @@ public sealed class FileSource : IBatchSource
             if (_next < _files.Count)
             {
                 partition = _next++;
-                if (IsDone(partition)) continue;
+                if (IsDone(partition) && !ResumesAsFollowed(partition)) continue;
                 if (IsFollowable(partition))
                 {
                     if (StartFollowing(partition)) return true;
@@ -268,6 +268,15 @@ public sealed class FileSource : IBatchSource
                 Interlocked.Increment(ref _filesDone);
             }
         }
+    }
+
+    /// <summary>True for a file an earlier run without <c>--watch</c> read to the end: watching follows it from the line
+    /// after its last committed one.</summary>
+    private bool ResumesAsFollowed(int partition)
+    {
+        if (partition >= _checkpoint.Count || _checkpoint[partition].PrintHash is not null || !IsFollowable(partition)) return false;
+        lock (_commitGate) _done.Remove(partition);
+        return true;
     }
 
     /// <summary>True when the partition is followed as it grows: watch mode, a plain (not gzip) CSV or JSON Lines file.
@@ -481,7 +490,22 @@ public sealed class FileSource : IBatchSource
         lock (_commitGate) followed = [.. _followed.Where(f => !f.Value.Stopped && !f.Value.Queued).Select(f => (f.Key, f.Value))];
         foreach (var (partition, file) in followed)
         {
-            if (ReferenceEquals(file, _currentFollowed) || !CheckIdentity(partition, file)) continue;
+            if (ReferenceEquals(file, _currentFollowed)) continue;
+            // A file whose size and write time did not change since the last poll has neither grown nor been replaced:
+            // a stat, not a read of its first bytes, per file and poll.
+            FileInfo info;
+            try
+            {
+                info = new FileInfo(file.Path);
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                continue;
+            }
+            var seen = info.Exists ? (info.Length, info.LastWriteTimeUtc) : (-1, DateTime.MinValue);
+            if (seen == file.LastSeen) continue;
+            file.LastSeen = seen;
+            if (!CheckIdentity(partition, file)) continue;
             try
             {
                 if (new FileInfo(file.Path).Length <= file.ReadByte || FileIdentity.CompleteLinesEnd(file.Path, file.ReadByte, long.MaxValue) <= file.ReadByte) continue;

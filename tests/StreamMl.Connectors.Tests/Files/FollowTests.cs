@@ -177,4 +177,25 @@ public sealed class FollowTests
         Assert.Equal(Enumerable.Range(112, 41).Select(i => (long)i), sink2.Rows.Select(r => r.Offset).Order()); // line 112 holds id 111
         Assert.Single(source2.Files);
     }
+
+    [Fact]
+    public async Task AFileFinishedByARunWithoutWatch_IsFollowedFromItsLastCommittedLine()
+    {
+        var dir = TestData.TempDir();
+        var path = Path.Combine(dir, "a.csv");
+        File.WriteAllText(path, "id,v\n" + Rows(1, 100));
+        var checkpoint = Path.Combine(TestData.TempDir(), "ck.json");
+        var once = Options(dir, checkpoint: checkpoint);
+        once.Watch = false;
+        var first = new CollectingSink();
+        await using (var pipeline = Pipeline.From(FileSource.Create(once), new PipelineOptions()).To(first).Build())
+            await pipeline.RunAsync();
+        Assert.Equal(100, first.Count);
+        Append(path, Rows(101, 25));
+
+        var (pipeline2, sink, _) = await Start(Options(dir, checkpoint: checkpoint));
+        await using (pipeline2)
+            await WaitFor(() => sink.Count == 25, "the 25 rows appended after the first run");
+        Assert.Equal(Enumerable.Range(101, 25).Select(i => (long)i), Ids(sink));
+    }
 }

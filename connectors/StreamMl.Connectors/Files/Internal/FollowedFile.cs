@@ -21,6 +21,9 @@ internal sealed class FollowedFile(string path, int printLength, string printHas
     /// <summary>Piece ends (the line starting there, its byte) in reading order.</summary>
     public List<(long Line, long Byte)> Ends { get; } = [];
 
+    /// <summary>Size and write time at the last poll (source thread only).</summary>
+    public (long Length, DateTime Written) LastSeen { get; set; } = (-1, DateTime.MinValue);
+
     public bool Queued { get; set; }
     public bool CaughtUp { get; set; }
     public bool Stopped { get; set; }
