@@ -20,8 +20,10 @@ internal sealed record GzipCheck(long VerifiedBytes, int VerifiedMembers, string
 /// <c>1f 8b 08</c> header in the compressed bytes (and the end of the file) is a candidate end whose preceding 8 bytes
 /// would be the trailer (CRC-32, size mod 2^32); a candidate is the member's end when the bytes decoded since the
 /// member's start have exactly that size and CRC. Readers then use only the verified bytes.
-/// Cost: the file is decompressed twice (about 1.3 s per GB of output on one core, no extra memory or disk); a file
-/// that changed since its check is checked again.</summary>
+/// Cost: the file is decompressed twice, no extra memory or disk: on a 30 MB gzip of 86 MB / 900,000 CSV rows the
+/// ingest took 4.9-6.0 s against 3.8 s for the uncompressed file (both passes together; `gzip -dc` alone took 1.3 s on
+/// the same loaded 2-core machine). Rows reach the reader only after the pass, so the first rows of a large file come
+/// later. A file that changed since its check is checked again.</summary>
 internal static class GzipVerifier
 {
     private const int CacheSize = 16;
