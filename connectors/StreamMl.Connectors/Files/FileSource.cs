@@ -407,6 +407,8 @@ public sealed class FileSource : IBatchSource
                 _files[partition] = moved;
             }
             _known.Add(moved);
+            // The old name is free: a file there now or later is a new file.
+            _known.Remove(path);
             if (File.Exists(path)) AddFile(path);
             path = moved;
         }

@@ -127,6 +127,28 @@ public sealed class FollowTests
     }
 
     [Fact]
+    public async Task Rotation_ANewFileCreatedAfterTheRenameWasNoticed_IsRead()
+    {
+        var dir = TestData.TempDir();
+        var path = Path.Combine(dir, "app.csv");
+        File.WriteAllText(path, "id,v\n" + Rows(1, 100));
+        var log = new LogCapture();
+        var (pipeline, sink, _) = await Start(Options(dir, log));
+        await using (pipeline)
+        {
+            await WaitFor(() => sink.Count == 100, "the first 100 rows");
+            File.Move(path, Path.Combine(dir, "app.csv.1"));
+            // The old file changes after the rename (the logger still had it open), so the poll looks at it.
+            Append(Path.Combine(dir, "app.csv.1"), Rows(101, 5));
+            await WaitFor(() => log.All.Contains("was rotated to", StringComparison.Ordinal), "the rotation log line");
+            await WaitFor(() => sink.Count == 105, "the renamed file's last rows");
+            File.WriteAllText(path, "id,v\n" + Rows(700, 7));
+            await WaitFor(() => sink.Count == 112, "the new file under the old name");
+        }
+        Assert.Equal(Enumerable.Range(1, 105).Concat(Enumerable.Range(700, 7)).Select(i => (long)i), Ids(sink));
+    }
+
+    [Fact]
     public async Task Truncation_IsLoggedAndTheFileIsReadAgainFromItsStart()
     {
         var dir = TestData.TempDir();
