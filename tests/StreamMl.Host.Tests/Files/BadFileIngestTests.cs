@@ -1,4 +1,6 @@
 using System.CommandLine;
+using System.Globalization;
+using System.IO.Compression;
 using System.Text.Json;
 using StreamMl.Host.Files;
 
@@ -91,5 +93,36 @@ public sealed class BadFileIngestTests
         Assert.Equal(6, code);
         Assert.Contains("empty.csv: the file is empty (0 bytes)", stderr);
         Assert.DoesNotContain("Exception", stderr);
+    }
+
+    [Fact]
+    public async Task CorruptGzipInAFolder_WritesNoInventedRowAndTheOtherFileInFull()
+    {
+        var source = StreamMl.Testing.SharedData.File("credit_default", "UCI_Credit_Card.csv");
+        var input = Temp();
+        var bytes = new MemoryStream();
+        using (var gzip = new GZipStream(bytes, CompressionLevel.Optimal, leaveOpen: true)) gzip.Write(File.ReadAllBytes(source));
+        var damaged = bytes.ToArray();
+        var random = new Random(3);
+        for (var i = damaged.Length / 2; i < damaged.Length / 2 + 64; i++) damaged[i] ^= (byte)random.Next(1, 256);
+        File.WriteAllBytes(Path.Combine(input, "a_credit.csv.gz"), damaged);
+        File.WriteAllLines(Path.Combine(input, "b_credit.csv"), File.ReadLines(source).Take(1).Concat(File.ReadLines(source).Skip(29_001)));
+        var output = Temp();
+
+        var (code, stdout, stderr) = await Ingest(input, "-o", output, "--plain", "--schema", "ID:int64,LIMIT_BAL:float64,AGE:int64");
+
+        Assert.True(code == 0, stderr + stdout);
+        Assert.Contains("counts reconcile", stdout);
+        // Only the uncompressed file's 1,000 rows (IDs 29,001-30,000), checked against the source values.
+        var reference = File.ReadLines(source).Skip(29_001).Select(l => l.Split(','))
+            .Select(f => (long.Parse(f[0], CultureInfo.InvariantCulture), double.Parse(f[1], CultureInfo.InvariantCulture), long.Parse(f[5], CultureInfo.InvariantCulture))).ToList();
+        var glob = Path.Combine(output, "**", "*.parquet").Replace("'", "''");
+        var rows = DuckDb.Query($"SELECT ID, LIMIT_BAL, AGE FROM read_parquet('{glob}') ORDER BY ID")
+            .Select(r => ((long)r[0]!, (double)r[1]!, (long)r[2]!)).ToList();
+        Assert.Equal(reference, rows);
+        var letter = Assert.Single(File.ReadAllLines(Path.Combine(output, "dead-letters.jsonl")));
+        Assert.Contains("a_credit.csv.gz", letter);
+        Assert.Contains("gzip", letter);
+        Assert.Contains("member 1", letter);
     }
 }
