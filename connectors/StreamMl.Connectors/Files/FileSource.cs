@@ -339,7 +339,10 @@ public sealed class FileSource : IBatchSource
         var path = followed.Path;
         try
         {
-            var limit = FileIdentity.CompleteLinesEnd(path, followed.ReadByte, long.MaxValue);
+            // Pieces of at most FollowPieceBytes (ending on a line break), so that a large followed file gets byte checkpoints
+            // along the way instead of one at its end; a single longer line is read in one piece.
+            var limit = FileIdentity.CompleteLinesEnd(path, followed.ReadByte, followed.ReadByte + _options.FollowPieceBytes);
+            if (limit <= followed.ReadByte) limit = FileIdentity.CompleteLinesEnd(path, followed.ReadByte, long.MaxValue);
             if (limit <= followed.ReadByte) return false;
             var range = new ReadRange(followed.ReadByte, followed.ReadLine, limit);
             _current = _formats[partition] == FileFormat.Csv
@@ -368,6 +371,12 @@ public sealed class FileSource : IBatchSource
             followed.ReadByte = _currentLimit;
             followed.ReadLine = Math.Max(reader.NextLine, followed.ReadLine);
             followed.Ends.Add((followed.ReadLine, followed.ReadByte));
+        }
+        // More whole lines after this piece (a piece is capped at FollowPieceBytes): read on without waiting for a poll.
+        if (!followed.Queued && FileIdentity.CompleteLinesEnd(followed.Path, followed.ReadByte, long.MaxValue) > followed.ReadByte)
+        {
+            followed.Queued = true;
+            _ready.Enqueue(reader.Partition);
         }
         if (!followed.CaughtUp)
         {

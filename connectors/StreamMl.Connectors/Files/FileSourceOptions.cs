@@ -48,6 +48,10 @@ public sealed class FileSourceOptions
     /// two polls. Default false.</summary>
     public bool Watch { get; set; }
 
+    /// <summary>The most bytes of a followed file read in one piece (a piece ends on a line break; a commit past a
+    /// piece's end becomes its byte checkpoint). 64 MiB; tests make it small.</summary>
+    internal long FollowPieceBytes { get; set; } = 64L << 20;
+
     /// <summary>How often a watched folder is listed. Default 1 second.</summary>
     public TimeSpan WatchInterval { get; set; } = TimeSpan.FromSeconds(1);
 

@@ -220,4 +220,24 @@ public sealed class FollowTests
             await WaitFor(() => sink.Count == 25, "the 25 rows appended after the first run");
         Assert.Equal(Enumerable.Range(101, 25).Select(i => (long)i), Ids(sink));
     }
+
+    [Fact]
+    public async Task ALargeFollowedFile_IsReadInPiecesWithAbsoluteLineNumbersAndAByteCheckpointAtItsEnd()
+    {
+        var dir = TestData.TempDir();
+        var path = Path.Combine(dir, "a.csv");
+        File.WriteAllText(path, "id,v\n" + Rows(1, 5000));
+        var checkpoint = Path.Combine(TestData.TempDir(), "ck.json");
+        var options = Options(dir, checkpoint: checkpoint);
+        options.FollowPieceBytes = 1000; // about 100 lines a piece
+        var (pipeline, sink, _) = await Start(options);
+        await using (pipeline)
+        {
+            await WaitFor(() => sink.Count == 5000, "every row");
+            await WaitFor(() => File.ReadAllText(checkpoint).Contains($"\"resume_byte\": {new FileInfo(path).Length}", StringComparison.Ordinal), "the checkpoint at the end");
+        }
+        Assert.Equal(Enumerable.Range(1, 5000).Select(i => (long)i), Ids(sink));
+        Assert.All(sink.Rows, r => Assert.Equal(long.Parse(r.Get("id"), CultureInfo.InvariantCulture) + 1, r.Offset));
+        Assert.Contains("\"resume_line\": 5002", File.ReadAllText(checkpoint));
+    }
 }
