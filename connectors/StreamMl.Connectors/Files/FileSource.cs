@@ -1,5 +1,6 @@
 using System.Text.RegularExpressions;
 using StreamMl.Connectors.Files.Internal;
+using StreamMl.Connectors.Internal;
 using StreamMl.Engine;
 
 namespace StreamMl.Connectors.Files;
@@ -23,7 +24,14 @@ public sealed class FileSource : IBatchSource
     private readonly HashSet<int> _done = [];
     private readonly Dictionary<int, long> _seenEnds = [];
     private readonly object _commitGate = new();
+    // Files followed as they grow (watch mode, plain CSV and JSON Lines), by partition; guarded by _commitGate.
+    private readonly Dictionary<int, FollowedFile> _followed = [];
+    private readonly Queue<int> _ready = new();
+    private readonly List<CheckpointEntry> _checkpoint;
+    private readonly ConnectorLog _log;
     private FileReader? _current;
+    private FollowedFile? _currentFollowed;
+    private long _currentLimit;
     private int _next;
     private long _filesDone;
     private long _filesFailed;
@@ -41,6 +49,8 @@ public sealed class FileSource : IBatchSource
             _committed[entry.Partition] = entry.Committed;
             if (entry.Done) _done.Add(entry.Partition);
         }
+        _checkpoint = checkpoint;
+        _log = new ConnectorLog(options.LoggerFactory, "StreamMl.Connectors.Files", $"file source {options.Name}", Redaction.None);
         Schema = schema;
         Inference = inference;
         _context = new ReaderContext(options, schema);
@@ -57,17 +67,48 @@ public sealed class FileSource : IBatchSource
         var files = FileResolver.Resolve(options.Paths, allowEmpty: options.Watch || checkpoint.Count > 0);
         files.RemoveAll(IsCheckpointOf(options)); // a checkpoint kept in an input folder is not data
         var schema = options.Schema;
+        if (schema is { Count: 0 }) throw new BadInputException("the declared schema has no columns: declare at least one (name:type), or leave it out to infer one", options.Name);
         SchemaInference? inference = null;
         if (schema is null)
         {
             if (files.Count == 0)
                 throw new BadInputException("watching an empty folder needs a declared schema (there is no file to infer one from)", string.Join(", ", options.Paths));
-            var first = files.FirstOrDefault(f => FormatFor(options, f) != FileFormat.Parquet || IsReadableParquet(f)) ?? files[0];
-            inference = SchemaInferrer.Infer(first, files, f => FormatFor(options, f), options);
+            inference = InferFromFirstUsable(options, files);
             schema = inference.Schema;
         }
         if (options.EventTimeColumn is { } eventTime) schema.Require(eventTime, ColumnType.Timestamp);
         return new FileSource(options, files, schema, inference, checkpoint);
+    }
+
+    /// <summary>Infers the schema from the first file that has columns: an empty file, a header naming a column twice
+    /// or an unreadable file is passed over here (it is dead-lettered when its turn to be read comes), so one bad file
+    /// does not stop a folder. Throws when no file has columns, listing why for each.</summary>
+    private static SchemaInference InferFromFirstUsable(FileSourceOptions options, List<string> files)
+    {
+        var reasons = new List<string>();
+        foreach (var file in files)
+        {
+            var format = FormatFor(options, file);
+            if (format == FileFormat.Parquet && !IsReadableParquet(file))
+            {
+                reasons.Add($"{file}: not a readable Parquet file");
+                continue;
+            }
+            try
+            {
+                var inference = SchemaInferrer.Infer(file, format, options);
+                if (inference.Columns.Count > 0 && !inference.Columns.All(c => string.IsNullOrWhiteSpace(c.Name)))
+                    return SchemaInferrer.Extend(inference, files, f => FormatFor(options, f), options);
+                reasons.Add($"{file}: {(format == FileFormat.Csv ? CsvFileReader.NoHeader(file) : "no column found in its first rows (the file is empty or has no JSON object)")}");
+            }
+            catch (Exception ex) when (ex is BadInputException or IOException or InvalidDataException or UnauthorizedAccessException)
+            {
+                reasons.Add($"{file}: {Message(ex)}");
+            }
+            if (reasons.Count >= 20) break; // enough to see the pattern
+        }
+        throw new BadInputException($"cannot infer a schema: no input file has columns to infer from; declare the schema (--schema) or fix the files: {string.Join("; ", reasons)}",
+            string.Join(", ", options.Paths));
     }
 
     /// <inheritdoc/>
@@ -135,9 +176,9 @@ public sealed class FileSource : IBatchSource
                     return false;
                 }
                 if (row > 0) break;
-                if (PollFolders()) continue;
+                if (Poll()) continue;
                 await Task.Delay(_options.WatchInterval, cancellationToken).ConfigureAwait(false);
-                if (PollFolders()) continue;
+                if (Poll()) continue;
                 break;
             }
             var reader = _current!;
@@ -153,7 +194,8 @@ public sealed class FileSource : IBatchSource
             }
             if (reader.Exhausted)
             {
-                NoteEnd(reader, batch);
+                if (_currentFollowed is { } followed) NotePieceEnd(followed, reader);
+                else NoteEnd(reader, batch);
                 CloseCurrent();
             }
         }
@@ -190,11 +232,29 @@ public sealed class FileSource : IBatchSource
 
     private bool OpenNext()
     {
-        while (_next < _files.Count)
+        while (true)
         {
-            var partition = _next++;
+            int partition;
+            if (_next < _files.Count)
+            {
+                partition = _next++;
+                if (IsDone(partition) && !ResumesAsFollowed(partition)) continue;
+                if (IsFollowable(partition))
+                {
+                    if (StartFollowing(partition)) return true;
+                    continue;
+                }
+            }
+            else if (_ready.TryDequeue(out partition))
+            {
+                if (OpenPiece(partition)) return true;
+                continue;
+            }
+            else
+            {
+                return false;
+            }
             var path = _files[partition];
-            if (IsDone(partition)) continue;
             try
             {
                 _current = _formats[partition] switch
@@ -214,15 +274,278 @@ public sealed class FileSource : IBatchSource
                 Interlocked.Increment(ref _filesDone);
             }
         }
-        return false;
+    }
+
+    /// <summary>True for a file an earlier run without <c>--watch</c> read to the end: watching follows it from the line
+    /// after its last committed one.</summary>
+    private bool ResumesAsFollowed(int partition)
+    {
+        if (partition >= _checkpoint.Count || _checkpoint[partition].PrintHash is not null || !IsFollowable(partition)) return false;
+        lock (_commitGate) _done.Remove(partition);
+        return true;
+    }
+
+    /// <summary>True when the partition is followed as it grows: watch mode, a plain (not gzip) CSV or JSON Lines file.
+    /// Gzip and Parquet files cannot be read in pieces and are read whole once they stop changing.</summary>
+    private bool IsFollowable(int partition)
+    {
+        if (!_options.Watch || _formats[partition] == FileFormat.Parquet) return false;
+        try
+        {
+            return !InputStreams.IsGzip(_files[partition]);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>Starts following a file: from its checkpoint (when an earlier run followed it and it is still the same
+    /// file, found by its fingerprint even under a new name) or from its start. True when a piece was opened.</summary>
+    private bool StartFollowing(int partition)
+    {
+        var path = _files[partition];
+        var entry = partition < _checkpoint.Count ? _checkpoint[partition] : null;
+        FollowedFile followed;
+        if (entry is { PrintHash: { } hash })
+        {
+            followed = new FollowedFile(path, entry.PrintLength, hash)
+            {
+                ReadByte = entry.ResumeByte, ReadLine = entry.ResumeLine, ResumeByte = entry.ResumeByte, ResumeLine = entry.ResumeLine,
+            };
+            lock (_commitGate) _followed[partition] = followed;
+            if (!CheckIdentity(partition, followed)) return false;
+        }
+        else
+        {
+            try
+            {
+                // A file without a whole line yet gets a short (even empty) fingerprint, lengthened as it grows.
+                var (length, print) = FileIdentity.Of(path);
+                followed = new FollowedFile(path, length, print);
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                _context.Reject("file", ex.Message, path, "byte", partition, 0, "");
+                Interlocked.Increment(ref _filesFailed);
+                return false;
+            }
+            lock (_commitGate) _followed[partition] = followed;
+        }
+        return OpenPiece(partition);
+    }
+
+    /// <summary>Opens the whole lines of a followed file after where it was last read. False when there are none.</summary>
+    private bool OpenPiece(int partition)
+    {
+        FollowedFile followed;
+        lock (_commitGate) followed = _followed[partition];
+        followed.Queued = false;
+        if (followed.Stopped) return false;
+        var path = followed.Path;
+        try
+        {
+            // Pieces of at most FollowPieceBytes (ending on a line break), so that a large followed file gets byte checkpoints
+            // along the way instead of one at its end; a single longer line is read in one piece.
+            var limit = FileIdentity.CompleteLinesEnd(path, followed.ReadByte, followed.ReadByte + _options.FollowPieceBytes);
+            if (limit <= followed.ReadByte) limit = FileIdentity.CompleteLinesEnd(path, followed.ReadByte, long.MaxValue);
+            if (limit <= followed.ReadByte) return false;
+            var range = new ReadRange(followed.ReadByte, followed.ReadLine, limit);
+            _current = _formats[partition] == FileFormat.Csv
+                ? new CsvFileReader(path, partition, _context, range)
+                : new JsonLinesFileReader(path, partition, _context, range);
+            lock (_commitGate) _current.SkipBefore = _committed.GetValueOrDefault(partition);
+            _currentFollowed = followed;
+            _currentLimit = limit;
+            return true;
+        }
+        catch (Exception ex) when (ex is BadInputException or IOException or InvalidDataException or UnauthorizedAccessException)
+        {
+            _context.Reject("file", Message(ex), path, "byte", partition, followed.ReadByte, "");
+            Interlocked.Increment(ref _filesFailed);
+            StopFollowing(partition, followed);
+            return false;
+        }
+    }
+
+    /// <summary>A piece of a followed file was read to its limit: the next one starts there. The (line, byte) pair lets
+    /// a later commit of that line be saved as a byte offset to resume from.</summary>
+    private void NotePieceEnd(FollowedFile followed, FileReader reader)
+    {
+        lock (_commitGate)
+        {
+            followed.ReadByte = _currentLimit;
+            followed.ReadLine = Math.Max(reader.NextLine, followed.ReadLine);
+            followed.Ends.Add((followed.ReadLine, followed.ReadByte));
+        }
+        // More whole lines after this piece (a piece is capped at FollowPieceBytes): read on without waiting for a poll.
+        if (!followed.Queued && FileIdentity.CompleteLinesEnd(followed.Path, followed.ReadByte, long.MaxValue) > followed.ReadByte)
+        {
+            followed.Queued = true;
+            _ready.Enqueue(reader.Partition);
+        }
+        if (!followed.CaughtUp)
+        {
+            followed.CaughtUp = true;
+            Interlocked.Increment(ref _filesDone);
+        }
+    }
+
+    /// <summary>Checks that a followed file is still the file it was (same first bytes, not shorter than what was
+    /// read). A file renamed away (rotation) is followed under its new name; a file that shrank was truncated and is
+    /// read again from the start as a new file; one that is gone is no longer followed. False when it stopped.</summary>
+    private bool CheckIdentity(int partition, FollowedFile followed)
+    {
+        var path = followed.Path;
+        if (!FileIdentity.Matches(path, followed.PrintLength, followed.PrintHash))
+        {
+            var moved = FindMoved(followed);
+            if (moved is null)
+            {
+                var exists = File.Exists(path);
+                var size = exists ? new FileInfo(path).Length : 0;
+                _log.Warning(!exists
+                    ? $"{path} was rotated away or deleted after {followed.ReadByte:N0} bytes (line {followed.ReadLine:N0}) and its content is not " +
+                      "found under another name in the folder: it is no longer followed"
+                    : size < followed.ReadByte
+                        ? $"{path} was truncated (its size fell from {followed.ReadByte:N0} to {size:N0} bytes and its first bytes changed): " +
+                          "it is read again from the start, as a new file"
+                        : $"{path} was replaced (its first bytes changed) and the old file is not found under another name: the new file is read from its start");
+                StopFollowing(partition, followed);
+                if (exists) AddFile(path);
+                return false;
+            }
+            _log.Info($"{path} was rotated to {moved}: reading the rest of it there from byte {followed.ReadByte:N0}");
+            lock (_commitGate)
+            {
+                followed.Path = moved;
+                _files[partition] = moved;
+            }
+            _known.Add(moved);
+            // The old name is free: a file there now or later is a new file.
+            _known.Remove(path);
+            if (File.Exists(path)) AddFile(path);
+            path = moved;
+        }
+        long length;
+        try
+        {
+            length = new FileInfo(path).Length;
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            return true; // tried again at the next poll
+        }
+        if (length < followed.ReadByte)
+        {
+            _log.Warning($"{path} was truncated (its size fell from {followed.ReadByte:N0} to {length:N0} bytes): it is read again from the start, as a new file");
+            StopFollowing(partition, followed);
+            AddFile(path);
+            return false;
+        }
+        if (followed.PrintLength < FileIdentity.MaxLength && length > followed.PrintLength)
+        {
+            var (printLength, print) = FileIdentity.Of(path);
+            lock (_commitGate)
+            {
+                followed.PrintLength = printLength;
+                followed.PrintHash = print;
+            }
+        }
+        return true;
+    }
+
+    /// <summary>The file in the same folder whose first bytes are the followed file's, other than its own path and the
+    /// files followed under their names: where a rotation renamed it.</summary>
+    private string? FindMoved(FollowedFile followed)
+    {
+        var folder = System.IO.Path.GetDirectoryName(followed.Path);
+        if (folder is null || !Directory.Exists(folder)) return null;
+        HashSet<string> taken;
+        lock (_commitGate) taken = [.. _followed.Values.Where(f => !f.Stopped).Select(f => f.Path)];
+        foreach (var file in Directory.EnumerateFiles(folder).Select(System.IO.Path.GetFullPath).Order(StringComparer.Ordinal))
+        {
+            if (taken.Contains(file)) continue;
+            try
+            {
+                if (new FileInfo(file).Length >= followed.ReadByte && FileIdentity.Matches(file, followed.PrintLength, followed.PrintHash)) return file;
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+            }
+        }
+        return null;
+    }
+
+    private void StopFollowing(int partition, FollowedFile followed)
+    {
+        lock (_commitGate)
+        {
+            followed.Stopped = true;
+            _done.Add(partition);
+            SaveCheckpoint();
+        }
+        _known.Remove(followed.Path);
+    }
+
+    /// <summary>Adds a file as a new partition (a new file under a known name: rotation or truncation).</summary>
+    private void AddFile(string path)
+    {
+        _known.Add(path);
+        lock (_commitGate)
+        {
+            _files.Add(path);
+            _formats.Add(FormatFor(path));
+        }
+    }
+
+    /// <summary>Checks the followed files for growth, rotation and truncation; queues those with new whole lines.</summary>
+    private bool PollFollowed()
+    {
+        var queued = false;
+        List<(int Partition, FollowedFile File)> followed;
+        lock (_commitGate) followed = [.. _followed.Where(f => !f.Value.Stopped && !f.Value.Queued).Select(f => (f.Key, f.Value))];
+        foreach (var (partition, file) in followed)
+        {
+            if (ReferenceEquals(file, _currentFollowed)) continue;
+            // A file whose size and write time did not change since the last poll has neither grown nor been replaced:
+            // a stat, not a read of its first bytes, per file and poll.
+            FileInfo info;
+            try
+            {
+                info = new FileInfo(file.Path);
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                continue;
+            }
+            var seen = info.Exists ? (info.Length, info.LastWriteTimeUtc) : (-1, DateTime.MinValue);
+            if (seen == file.LastSeen) continue;
+            file.LastSeen = seen;
+            if (!CheckIdentity(partition, file)) continue;
+            try
+            {
+                if (new FileInfo(file.Path).Length <= file.ReadByte || FileIdentity.CompleteLinesEnd(file.Path, file.ReadByte, long.MaxValue) <= file.ReadByte) continue;
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                continue;
+            }
+            file.Queued = true;
+            _ready.Enqueue(partition);
+            queued = true;
+        }
+        return queued;
     }
 
     private void FailFile(FileReader reader, ColumnBatch batch, Exception ex)
     {
         var offset = reader.CurrentOffset;
         batch.Positions.Add(reader.Partition, offset, offset + 1);
-        NoteEnd(reader, batch);
-        _context.Reject("file", $"{Message(ex)} (the last good {reader.OffsetUnit} was near {offset})", reader.Path, reader.OffsetUnit, reader.Partition, offset, "");
+        if (_currentFollowed is { } followed) StopFollowing(reader.Partition, followed);
+        else NoteEnd(reader, batch);
+        var near = offset > 0 ? $" (the last good {reader.OffsetUnit} was near {offset})" : "";
+        _context.Reject("file", Message(ex) + near, reader.Path, reader.OffsetUnit, reader.Partition, offset, "");
         Interlocked.Increment(ref _filesFailed);
         CloseCurrent();
     }
@@ -233,14 +556,26 @@ public sealed class FileSource : IBatchSource
     {
         _current?.Dispose();
         _current = null;
-        Interlocked.Increment(ref _filesDone);
+        if (_currentFollowed is null) Interlocked.Increment(ref _filesDone);
+        _currentFollowed = null;
     }
 
-    /// <summary>Lists the watched folders; files that stopped changing since the last poll are added. True when one was.</summary>
-    private bool PollFolders()
+    /// <summary>Looks for new files and for growth, rotation and truncation of followed ones, at most once per half
+    /// <see cref="FileSourceOptions.WatchInterval"/>. True when there is something new to read.</summary>
+    private bool Poll()
     {
         if (DateTime.UtcNow - _lastPoll < _options.WatchInterval / 2) return false;
         _lastPoll = DateTime.UtcNow;
+        // Followed files first: a rotated file is found under its new name before the folder listing could take that
+        // name for a new file and read it again from its start.
+        var queued = PollFollowed();
+        return PollFolders() | queued;
+    }
+
+    /// <summary>Lists the watched folders; new CSV and JSON Lines files are added at once (they are followed, whole lines
+    /// only), other files once they stopped changing since the last poll. True when one was.</summary>
+    private bool PollFolders()
+    {
         var added = false;
         foreach (var input in _options.Paths)
         {
@@ -252,7 +587,7 @@ public sealed class FileSource : IBatchSource
                 if (_known.Contains(full) || !IsWatchCandidate(folder, file, pattern) || IsCheckpointOf(_options)(full)) continue;
                 var info = new FileInfo(full);
                 var state = (info.Length, info.LastWriteTimeUtc);
-                if (_pending.TryGetValue(full, out var previous) && previous == state)
+                if ((FormatFor(full) != FileFormat.Parquet && !IsGzipFile(full)) || (_pending.TryGetValue(full, out var previous) && previous == state))
                 {
                     _pending.Remove(full);
                     _known.Add(full);
@@ -270,6 +605,18 @@ public sealed class FileSource : IBatchSource
             }
         }
         return added;
+    }
+
+    private static bool IsGzipFile(string path)
+    {
+        try
+        {
+            return InputStreams.IsGzip(path);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            return true; // not readable now: treated as a whole file, added once it is stable
+        }
     }
 
     private static bool IsWatchCandidate(string folder, string file, Regex pattern)
@@ -313,6 +660,8 @@ public sealed class FileSource : IBatchSource
         {
             foreach (var range in ranges)
                 if (!_committed.TryGetValue(range.Partition, out var end) || range.End > end) _committed[range.Partition] = range.End;
+            foreach (var range in ranges)
+                if (_followed.TryGetValue(range.Partition, out var followed)) followed.Commit(_committed[range.Partition]);
             MarkDoneFiles();
             SaveCheckpoint();
         }
@@ -331,8 +680,9 @@ public sealed class FileSource : IBatchSource
     private void SaveCheckpoint()
     {
         if (_options.CheckpointPath is not { } path) return;
-        FileCheckpoint.Save(path, Enumerable.Range(0, _files.Count).Select(p =>
-            new CheckpointEntry(p, _files[p], _committed.GetValueOrDefault(p), _done.Contains(p))));
+        FileCheckpoint.Save(path, Enumerable.Range(0, _files.Count).Select(p => _followed.TryGetValue(p, out var f)
+            ? new CheckpointEntry(p, _files[p], _committed.GetValueOrDefault(p), _done.Contains(p), f.ResumeByte, f.ResumeLine, f.PrintLength, f.PrintHash)
+            : new CheckpointEntry(p, _files[p], _committed.GetValueOrDefault(p), _done.Contains(p))));
     }
 
     /// <summary>True when the file was read to the end and every record of it is committed (this run or an earlier one).</summary>

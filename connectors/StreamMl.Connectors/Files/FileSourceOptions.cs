@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Logging;
 using StreamMl.Engine;
 
 namespace StreamMl.Connectors.Files;
@@ -31,10 +32,6 @@ public sealed class FileSourceOptions
     /// Numbers, booleans and date-times parse with spaces around them either way.</summary>
     public bool Trim { get; set; }
 
-    /// <summary>Logs a warning for every schema change a file brings (see <see cref="FileSource.SchemaChanges"/>).
-    /// Default null: no log.</summary>
-    public Microsoft.Extensions.Logging.ILoggerFactory? LoggerFactory { get; set; }
-
     /// <summary>Column types that override the inferred ones, by column name (e.g. read a zip code as string). Default empty.</summary>
     public IDictionary<string, ColumnType> TypeOverrides { get; } = new Dictionary<string, ColumnType>(StringComparer.Ordinal);
 
@@ -54,10 +51,18 @@ public sealed class FileSourceOptions
     /// <summary>Timestamp column that gives each row its event time. Default null: rows get the time they were read.</summary>
     public string? EventTimeColumn { get; set; }
 
-    /// <summary>Keep watching the folders of <see cref="Paths"/> for new files after the existing ones are read: the
-    /// source never ends by itself. A new file is read once its size and write time stop changing between two polls.
-    /// Default false.</summary>
+    /// <summary>Keep watching the folders of <see cref="Paths"/> after the existing files are read: the source never
+    /// ends by itself. Plain CSV and JSON Lines files are followed as they grow, like Filebeat or Vector: only whole
+    /// lines are read (a last line without its line break waits for it), a file is known by a fingerprint of its first
+    /// 1 KiB so a rotation (rename, then a new file under the old name) is followed under the new name and the new file
+    /// read from its start, and a file that shrinks (truncation) is read again from its start as a new file, with a
+    /// warning in the log. Gzip and Parquet files are read whole once their size and write time stop changing between
+    /// two polls. Default false.</summary>
     public bool Watch { get; set; }
+
+    /// <summary>The most bytes of a followed file read in one piece (a piece ends on a line break; a commit past a
+    /// piece's end becomes its byte checkpoint). 64 MiB; tests make it small.</summary>
+    internal long FollowPieceBytes { get; set; } = 64L << 20;
 
     /// <summary>How often a watched folder is listed. Default 1 second.</summary>
     public TimeSpan WatchInterval { get; set; } = TimeSpan.FromSeconds(1);
@@ -69,6 +74,10 @@ public sealed class FileSourceOptions
     /// their output by source position overwrite their own output on a replay. Rows after the last commit are read
     /// again (at least once). Default null: positions are committed in memory only.</summary>
     public string? CheckpointPath { get; set; }
+
+    /// <summary>Where the source logs what it notices: schema changes a file brings (see
+    /// <see cref="FileSource.SchemaChanges"/>) and, in watch mode, rotation and truncation. Default null: no log.</summary>
+    public ILoggerFactory? LoggerFactory { get; set; }
 
     /// <summary>Name in counters and dead letters. Default "files".</summary>
     public string Name { get; set; } = "files";

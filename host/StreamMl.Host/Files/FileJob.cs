@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Microsoft.Extensions.Logging;
 using StreamMl.Connectors.DeadLetters;
 using StreamMl.Connectors.Files;
 using StreamMl.Connectors.Parquet;
@@ -50,6 +51,8 @@ internal static class FileJob
         var output = options.Parquet.Directory;
         if (string.IsNullOrWhiteSpace(output)) throw new StreamMlException("an output folder is required (--output)");
         Directory.CreateDirectory(output);
+        using var logs = LoggerFactory.Create(builder => builder.AddProvider(new ObserverLogProvider(observer)));
+        options.Source.LoggerFactory ??= logs;
         var source = FileSource.Create(options.Source);
         if (source.Inference is { } inference) observer.Message(inference.ToString().TrimEnd());
         observer.Message($"reading {source.Files.Count} file(s){(options.Source.Watch ? " and watching for more" : "")}");
@@ -88,7 +91,10 @@ internal static class FileJob
             : parquet = new ParquetSink(options.Parquet);
         try
         {
-            var pipelineOptions = new PipelineOptions { Name = "ingest", DeadLetters = dead, BatchCapacity = options.BatchCapacity };
+            var pipelineOptions = new PipelineOptions
+            {
+                Name = "ingest", DeadLetters = dead, BatchCapacity = options.BatchCapacity, FlushInterval = options.FlushInterval,
+            };
             await using (var pipeline = Pipeline.From(source, pipelineOptions).Then(validator).To(sink).Build())
             {
                 await pipeline.StartAsync(cancellationToken).ConfigureAwait(false);

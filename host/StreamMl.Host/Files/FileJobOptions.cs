@@ -38,6 +38,10 @@ internal sealed class FileJobOptions
     /// <summary>Split seed.</summary>
     public int Seed { get; set; } = 42;
 
+    /// <summary>How often the pipeline flushes its sinks (and, with <c>PublishOnFlush</c>, publishes Parquet files).
+    /// Default 1 second.</summary>
+    public TimeSpan FlushInterval { get; set; } = TimeSpan.FromSeconds(1);
+
     /// <summary>Rows per batch.</summary>
     public int BatchCapacity { get; set; } = 4096;
 }

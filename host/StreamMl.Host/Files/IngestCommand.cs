@@ -12,6 +12,13 @@ namespace StreamMl.Host.Files;
 /// Parquet (or a train/test split), with dead letters, a data-quality report and progress.</summary>
 public static class IngestCommand
 {
+    /// <summary>How often a watching ingest publishes its open Parquet files (and so commits what they hold) unless
+    /// <c>--publish-seconds</c> says otherwise: rows appended to a followed file reach a published file within about this
+    /// long, and a kill costs no more than this much work (it is read again from the checkpoint). Publication happens at
+    /// the pipeline's flush, between batches, so a published file always ends where a commit ends; a time roll
+    /// (<c>--roll-seconds</c>) can cut a file inside a batch, which left the checkpoint behind the published files.</summary>
+    public const double WatchPublishSeconds = 10;
+
     /// <summary>The <c>ingest</c> command, to add to the root command.</summary>
     public static Command Create()
     {
@@ -47,6 +54,7 @@ public static class IngestCommand
         var rollRows = new Option<long>("--roll-rows") { Description = "Start a new file after this many rows (0: no limit)" };
         var rollBytes = new Option<long>("--roll-mb") { Description = "Start a new file after this many MiB (0: no limit)", DefaultValueFactory = _ => 512 };
         var rollSeconds = new Option<double>("--roll-seconds") { Description = "Start a new file after this many seconds (0: no limit)" };
+        var publishSeconds = new Option<double?>("--publish-seconds") { Description = $"Publish the open Parquet files (and commit their rows to the checkpoint) this often; default {WatchPublishSeconds} with --watch, otherwise only when a file rolls and at the end" };
         var partitionBy = new Option<string?>("--partition-by") { Description = "Hive partition folders by this column" };
         var partitionDate = new Option<bool>("--partition-by-date") { Description = "Hive partition folders by event date (date=YYYY-MM-DD)" };
         var deadLetters = new Option<string?>("--dead-letters") { Description = "Dead-letter file (.jsonl or .parquet); default OUTPUT/dead-letters.jsonl" };
@@ -60,7 +68,7 @@ public static class IngestCommand
         {
             inputs, outputDir, format, schema, inferOnly, sample, inferThreshold, trim, delimiter, nullTokens, jsonPath, eventTime, watch, checkpoint,
             required, range, clip, allowed, pattern, dedupe, coerce, impute, dropMissing,
-            rowGroup, compression, rollRows, rollBytes, rollSeconds, partitionBy, partitionDate, deadLetters, report,
+            rowGroup, compression, rollRows, rollBytes, rollSeconds, publishSeconds, partitionBy, partitionDate, deadLetters, report,
             splitTest, stratify, seed, plain,
         };
         command.SetAction(async (parse, cancellationToken) =>
@@ -74,7 +82,7 @@ public static class IngestCommand
                 var source = new FileSourceOptions
                 {
                     Format = ParseFormat(parse.GetValue(format)!),
-                    Schema = parse.GetValue(schema) is { } declared ? SchemaText.Parse(declared) : null,
+                    Schema = parse.GetValue(schema) is { } declared ? ParseSchema(declared) : null,
                     InferenceSampleRows = parse.GetValue(sample),
                     InferenceThreshold = parse.GetValue(inferThreshold),
                     Trim = parse.GetValue(trim),
@@ -98,8 +106,11 @@ public static class IngestCommand
                     output.WriteLine("declaration: " + SchemaText.Format(inferred.Schema));
                     return 0;
                 }
+                var publishEvery = parse.GetValue(publishSeconds) is { } every ? (every > 0 ? every : throw new StreamMlException($"--publish-seconds {every} must be above 0"))
+                    : parse.GetValue(watch) ? WatchPublishSeconds : (double?)null;
                 var options = new FileJobOptions
                 {
+                    FlushInterval = publishEvery is { } seconds ? TimeSpan.FromSeconds(seconds) : TimeSpan.FromSeconds(1),
                     Source = source,
                     Parquet = new ParquetSinkOptions
                     {
@@ -109,6 +120,7 @@ public static class IngestCommand
                         RollRows = parse.GetValue(rollRows),
                         RollBytes = parse.GetValue(rollBytes) << 20,
                         RollInterval = TimeSpan.FromSeconds(parse.GetValue(rollSeconds)),
+                        PublishOnFlush = publishEvery is not null,
                         PartitionBy = parse.GetValue(partitionBy),
                         PartitionByEventDate = parse.GetValue(partitionDate),
                     },
@@ -151,6 +163,14 @@ public static class IngestCommand
             }
         });
         return command;
+    }
+
+    /// <summary>Parses <c>--schema</c>; an empty declaration is a usage error, not an empty schema.</summary>
+    private static Schema ParseSchema(string text)
+    {
+        var parsed = string.IsNullOrWhiteSpace(text) ? null : SchemaText.Parse(text);
+        return parsed is { Count: > 0 } ? parsed
+            : throw new StreamMlException($"--schema '{text}' declares no column: give name:type pairs such as 'id:int64!,price:float64,city:string', or leave --schema out to infer the schema");
     }
 
     private static FileFormat ParseFormat(string text) => text.ToLowerInvariant() switch

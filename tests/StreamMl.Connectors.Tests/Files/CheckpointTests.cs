@@ -110,7 +110,12 @@ public sealed class CheckpointTests
         }
         Assert.Equal(Enumerable.Range(1_000, 300).Select(i => (long)i), second.Rows.Select(Id).Order());
         Assert.All(second.Rows, r => Assert.Equal(1, r.Partition));
-        Assert.Equal([true, true], ReadCheckpoint(options.CheckpointPath!).Select(e => e.Done));
+        // In watch mode CSV files are followed (they may grow): not done, but committed to their last line, with the
+        // byte offset to resume from at their end.
+        Assert.Equal([502L, 302L], ReadCheckpoint(options.CheckpointPath!).Select(e => e.Committed));
+        using var doc = JsonDocument.Parse(File.ReadAllText(options.CheckpointPath!));
+        Assert.Equal([new FileInfo(Path.Combine(dir, "b.csv")).Length, new FileInfo(Path.Combine(dir, "a.csv")).Length],
+            doc.RootElement.GetProperty("files").EnumerateArray().Select(f => f.GetProperty("resume_byte").GetInt64()));
     }
 
     [Fact]

@@ -24,22 +24,56 @@ internal sealed unsafe class CsvFileReader : FileReader
     // starts on the restart line.
     private bool _firstAfterRestart;
     private long _line;
+    private readonly ReadRange _range;
 
-    public CsvFileReader(string path, int partition, ReaderContext context) : base(path, partition, context)
+    public CsvFileReader(string path, int partition, ReaderContext context) : this(path, partition, context, ReadRange.Whole)
     {
-        (_reader, _text, _stream) = OpenReader(path, context.Options.Delimiter, skipLines: 0, hasHeader: true);
-        var header = _reader.Header.ColNames;
-        _headerCount = header.Count;
-        _fieldToColumn = [.. context.Schema.Select(f => IndexOf(header, f.Name))];
-        _types = [.. context.Schema.Select(f => f.Type)];
-        _columns = new Column[_types.Length];
-        _values = new void*[_types.Length];
-        _fastNumbers = !context.Nulls.AnyLooksNumeric;
-        context.SchemaChanges.Compare(path, header, context.Schema, name => IndexOf(header, name));
-        if (_fieldToColumn.All(i => i < 0) && context.Schema.Count > 0)
-            throw new BadInputException(
-                $"none of the schema's columns ({string.Join(", ", context.Schema.Select(f => f.Name))}) is in the header ({string.Join(", ", header)})",
-                $"{path} line 1");
+    }
+
+    /// <summary>Reads <paramref name="range"/> of the file; a range after the start takes the header from the file's
+    /// first line and numbers lines from <see cref="ReadRange.Line"/>.</summary>
+    public CsvFileReader(string path, int partition, ReaderContext context, ReadRange range) : base(path, partition, context)
+    {
+        _range = range;
+        (_reader, _text, _stream) = OpenReader(path, context.Options.Delimiter, skipLines: 0, hasHeader: true, limit: range.Start == 0 ? range.Limit : long.MaxValue);
+        NextLine = 2; // after the header
+        try
+        {
+            var header = _reader.Header.ColNames;
+            _headerCount = header.Count;
+            _fieldToColumn = [.. context.Schema.Select(f => IndexOf(header, f.Name))];
+            _types = [.. context.Schema.Select(f => f.Type)];
+            _columns = new Column[_types.Length];
+            _values = new void*[_types.Length];
+            _fastNumbers = !context.Nulls.AnyLooksNumeric;
+            if (header.All(string.IsNullOrWhiteSpace))
+            {
+                (_stream as CheckedGzipStream)?.ThrowIfTruncated(); // a header cut by a bad gzip member: report the member
+                throw new BadInputException(NoHeader(path), $"{path} line 1");
+            }
+            context.SchemaChanges.Compare(path, header, context.Schema, name => IndexOf(header, name));
+            if (_fieldToColumn.All(i => i < 0) && context.Schema.Count > 0)
+            {
+                (_stream as CheckedGzipStream)?.ThrowIfTruncated();
+                throw new BadInputException(
+                    $"none of the schema's columns ({string.Join(", ", context.Schema.Select(f => f.Name))}) is in the header ({string.Join(", ", header)})",
+                    $"{path} line 1");
+            }
+        }
+        catch
+        {
+            Dispose();
+            throw;
+        }
+        if (range.Start > 0) Restart(range.Line - 1);
+    }
+
+    /// <summary>Why a file has no header: empty, only a byte-order mark or white space, or a blank first line.</summary>
+    internal static string NoHeader(string path)
+    {
+        var length = new FileInfo(path).Length;
+        return length == 0 ? "the file is empty (0 bytes): there is no header line and no row"
+            : "the file has no header: its first line is blank (the file may hold only a byte-order mark or white space)";
     }
 
     public override string OffsetUnit => "line";
@@ -49,9 +83,10 @@ internal sealed unsafe class CsvFileReader : FileReader
     /// <summary>The column names of the file's header.</summary>
     public static IReadOnlyList<string> ReadHeader(SepReader reader) => reader.Header.ColNames;
 
-    internal static (SepReader Reader, TextReader Text, Stream Stream) OpenReader(string path, char? delimiter, long skipLines, bool hasHeader)
+    internal static (SepReader Reader, TextReader Text, Stream Stream) OpenReader(string path, char? delimiter, long skipLines, bool hasHeader,
+        long start = 0, long limit = long.MaxValue)
     {
-        var stream = InputStreams.Open(path);
+        var stream = InputStreams.Open(path, start, limit);
         // Replacement decoding: invalid UTF-8 turns into U+FFFD, which each row is checked for, so one bad byte costs
         // one row instead of the whole file.
         var text = new StreamReader(stream, new UTF8Encoding(false, false), detectEncodingFromByteOrderMarks: true, 1 << 16);
@@ -64,7 +99,30 @@ internal sealed unsafe class CsvFileReader : FileReader
             Unescape = true,
             CultureInfo = CultureInfo.InvariantCulture,
         };
-        return (options.From(text), text, stream);
+        try
+        {
+            return (options.From(text), text, stream);
+        }
+        catch (ArgumentException) when (hasHeader)
+        {
+            // Sep refuses a header that names a column twice; say which, in the file's terms.
+            text.Dispose();
+            throw new BadInputException(DuplicateHeaderNames(path, delimiter), $"{path} line 1");
+        }
+    }
+
+    /// <summary>Describes the repeated names of the file's header, e.g. "the header names column 'a' twice (columns 1 and 3)".</summary>
+    private static string DuplicateHeaderNames(string path, char? delimiter)
+    {
+        var (reader, text, _) = OpenReader(path, delimiter, 0, hasHeader: false);
+        using var _ = text;
+        using var __ = reader;
+        if (!reader.MoveNext()) return "the header cannot be read";
+        var names = new string[reader.Current.ColCount];
+        for (var i = 0; i < names.Length; i++) names[i] = reader.Current[i].ToString();
+        var repeats = names.Select((name, i) => (name, column: i + 1)).GroupBy(n => n.name, StringComparer.Ordinal).Where(g => g.Count() > 1)
+            .Select(g => $"'{g.Key}' {(g.Count() == 2 ? "twice" : $"{g.Count()} times")} (columns {string.Join(" and ", g.Select(n => n.column))})");
+        return $"the header names column {string.Join(", column ", repeats)}: every column needs its own name, rename the repeats; the file is skipped";
     }
 
     public override int Fill(ColumnBatch batch, int row, long ingestMicros)
@@ -92,6 +150,7 @@ internal sealed unsafe class CsvFileReader : FileReader
             var next = _lineBase + current.LineNumberToExcl;
             _firstAfterRestart = false;
             _line = line;
+            NextLine = next;
             if (line < SkipBefore)
             {
                 // A record running past the resume point is a quote that is never closed: the run that committed these
@@ -198,13 +257,16 @@ internal sealed unsafe class CsvFileReader : FileReader
         }
     }
 
-    /// <summary>Reopens the file after line <paramref name="badLine"/>, without a header, keeping line numbers absolute.</summary>
+    /// <summary>Reopens the file after line <paramref name="badLine"/>, without a header, keeping line numbers absolute
+    /// (from the start of the range read, whose first line is known).</summary>
     private void Restart(long badLine)
     {
         var separator = _reader.Spec.Sep.Separator;
         _reader.Dispose();
         _text.Dispose();
-        (_reader, _text, _stream) = OpenReader(Path, separator, badLine, hasHeader: false);
+        (_reader, _text, _stream) = _range.Start > 0
+            ? OpenReader(Path, separator, badLine - (_range.Line - 1), hasHeader: false, _range.Start, _range.Limit)
+            : OpenReader(Path, separator, badLine, hasHeader: false, 0, _range.Limit);
         _lineBase = badLine;
         _firstAfterRestart = true;
     }

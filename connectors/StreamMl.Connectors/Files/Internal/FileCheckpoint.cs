@@ -5,8 +5,10 @@ using StreamMl.Engine;
 namespace StreamMl.Connectors.Files.Internal;
 
 /// <summary>What a file source has made durable, per file: its partition number, the next offset to read (line for
-/// CSV and JSON Lines, row for Parquet) and whether it was read to the end.</summary>
-internal sealed record CheckpointEntry(int Partition, string Path, long Committed, bool Done);
+/// CSV and JSON Lines, row for Parquet) and whether it was read to the end; for a followed file also the byte offset to
+/// resume from (with the line number there) and the fingerprint of its first bytes.</summary>
+internal sealed record CheckpointEntry(int Partition, string Path, long Committed, bool Done,
+    long ResumeByte = 0, long ResumeLine = 1, int PrintLength = 0, string? PrintHash = null);
 
 /// <summary>Reads and writes the checkpoint file of a <see cref="FileSource"/>: JSON, replaced atomically (written to a
 /// temporary file, forced to disk, renamed over the old one, and the folder synced) so a crash at any moment leaves
@@ -26,7 +28,9 @@ internal static class FileCheckpoint
                 throw new BadInputException($"checkpoint version {root.GetProperty("version")} is not {Version}: delete the file to read everything again", path);
             var entries = root.GetProperty("files").EnumerateArray()
                 .Select(f => new CheckpointEntry(f.GetProperty("partition").GetInt32(), f.GetProperty("path").GetString()!,
-                    f.GetProperty("committed").GetInt64(), f.GetProperty("done").GetBoolean()))
+                    f.GetProperty("committed").GetInt64(), f.GetProperty("done").GetBoolean(),
+                    f.TryGetProperty("resume_byte", out var b) ? b.GetInt64() : 0, f.TryGetProperty("resume_line", out var l) ? l.GetInt64() : 1,
+                    f.TryGetProperty("fingerprint_bytes", out var n) ? n.GetInt32() : 0, f.TryGetProperty("fingerprint", out var h) ? h.GetString() : null))
                 .OrderBy(e => e.Partition).ToList();
             for (var i = 0; i < entries.Count; i++)
                 if (entries[i].Partition != i)
@@ -52,6 +56,13 @@ internal static class FileCheckpoint
             json.WriteString("path", entry.Path);
             json.WriteNumber("committed", entry.Committed);
             json.WriteBoolean("done", entry.Done);
+            if (entry.PrintHash is { } print)
+            {
+                json.WriteNumber("resume_byte", entry.ResumeByte);
+                json.WriteNumber("resume_line", entry.ResumeLine);
+                json.WriteNumber("fingerprint_bytes", entry.PrintLength);
+                json.WriteString("fingerprint", print);
+            }
             json.WriteEndObject();
         }
         json.WriteEndArray();

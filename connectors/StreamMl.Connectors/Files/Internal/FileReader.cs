@@ -60,6 +60,17 @@ internal sealed class ReaderContext(FileSourceOptions options, Schema schema)
     }
 }
 
+/// <summary>The part of a text file a reader reads: from byte <paramref name="Start"/> (where line <paramref name="Line"/>
+/// begins) up to byte <paramref name="Limit"/>. A followed file is read in such pieces, each ending after a line break.</summary>
+/// <param name="Start">First byte; a CSV reader reads the header from the start of the file separately.</param>
+/// <param name="Line">The line number at <paramref name="Start"/> (1 at the start of the file).</param>
+/// <param name="Limit">The byte after the last one to read; <see cref="long.MaxValue"/> for the end of the file.</param>
+internal readonly record struct ReadRange(long Start, long Line, long Limit)
+{
+    /// <summary>The whole file.</summary>
+    public static ReadRange Whole => new(0, 1, long.MaxValue);
+}
+
 /// <summary>Reads one file into batches.</summary>
 internal abstract class FileReader(string path, int partition, ReaderContext context) : IDisposable
 {
@@ -87,6 +98,10 @@ internal abstract class FileReader(string path, int partition, ReaderContext con
 
     /// <summary>The offset to report when the file fails as a whole (the last position reached).</summary>
     public abstract long CurrentOffset { get; }
+
+    /// <summary>The line after the last one read (for a followed file: where the next piece starts). Row readers
+    /// (Parquet) leave it at 0.</summary>
+    public long NextLine { get; protected set; }
 
     public virtual void Dispose() { }
 }

@@ -5,7 +5,7 @@ using StreamMl.Engine;
 namespace StreamMl.Connectors.Files.Internal;
 
 /// <summary>Splits a stream into lines of UTF-8 bytes without decoding them. The buffer grows to the longest line.</summary>
-internal sealed class LineSplitter(Stream stream) : IDisposable
+internal sealed class LineSplitter(Stream stream, long firstByte = 0, long firstLine = 1) : IDisposable
 {
     public Stream Stream => stream;
 
@@ -13,16 +13,32 @@ internal sealed class LineSplitter(Stream stream) : IDisposable
     private int _start;
     private int _end;
     private bool _eof;
+    private bool _atStart = firstByte == 0;
 
-    public long LineNumber { get; private set; }
+    public long LineNumber { get; private set; } = firstLine - 1;
 
-    public long BytesConsumed { get; private set; }
+    public long BytesConsumed { get; private set; } = firstByte;
 
     /// <summary>The next line without its line break, valid until the next call; false at the end.</summary>
     public bool TryReadLine(out ReadOnlySpan<byte> line)
     {
         while (true)
         {
+            if (_atStart)
+            {
+                if (_end - _start < 3 && !_eof)
+                {
+                    Refill();
+                    continue;
+                }
+                // A UTF-8 byte-order mark (some Windows tools write one) is not part of the first object.
+                _atStart = false;
+                if (_buffer.AsSpan(_start, _end - _start).StartsWith("\uFEFF"u8))
+                {
+                    _start += 3;
+                    BytesConsumed += 3;
+                }
+            }
             var newline = _buffer.AsSpan(_start, _end - _start).IndexOf((byte)'\n');
             if (newline >= 0)
             {
@@ -134,10 +150,19 @@ internal sealed class JsonLinesFileReader : FileReader
     private char[] _path = new char[256];
     private char[] _chars = new char[256];
     private int _generation;
+    private bool _sawText;
+    private readonly bool _fromStart;
 
-    public JsonLinesFileReader(string path, int partition, ReaderContext context) : base(path, partition, context)
+    public JsonLinesFileReader(string path, int partition, ReaderContext context) : this(path, partition, context, ReadRange.Whole)
     {
-        _lines = new LineSplitter(InputStreams.Open(path));
+    }
+
+    /// <summary>Reads <paramref name="range"/> of the file, numbering lines from <see cref="ReadRange.Line"/>.</summary>
+    public JsonLinesFileReader(string path, int partition, ReaderContext context, ReadRange range) : base(path, partition, context)
+    {
+        _lines = new LineSplitter(InputStreams.Open(path, range.Start, range.Limit), range.Start, range.Line);
+        NextLine = range.Line;
+        _fromStart = range.Start == 0;
         var byPath = new Dictionary<string, int>(StringComparer.Ordinal);
         for (var i = 0; i < context.Schema.Count; i++)
         {
@@ -165,9 +190,14 @@ internal sealed class JsonLinesFileReader : FileReader
             {
                 Exhausted = true;
                 (_lines.Stream as CheckedGzipStream)?.ThrowIfTruncated();
+                if (!_sawText && SkipBefore <= 1 && _fromStart)
+                    throw new BadInputException(new FileInfo(Path).Length == 0 ? "the file is empty (0 bytes): there is no JSON line"
+                        : "the file holds no JSON line (only blank lines, white space or a byte-order mark)", $"{Path} line 1");
                 break;
             }
+            if (!_sawText && bytes.IndexOfAnyExcept(" \t\r"u8) >= 0) _sawText = true;
             var line = _lines.LineNumber;
+            NextLine = line + 1;
             if (line < SkipBefore) continue;
             batch.Positions.Add(Partition, line, line + 1);
             if (bytes.IsEmpty || bytes.IndexOfAnyExcept((byte)' ', (byte)'\t') < 0) continue;

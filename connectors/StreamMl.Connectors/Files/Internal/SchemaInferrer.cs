@@ -8,13 +8,13 @@ namespace StreamMl.Connectors.Files.Internal;
 /// <summary>Infers a schema from the first rows of a file, and adds the columns that only later files have.</summary>
 internal static class SchemaInferrer
 {
-    /// <summary>Infers the schema from the first rows of <paramref name="first"/>, then looks at the other files present
+    /// <summary>Extends <paramref name="inference"/> (of the first usable file) with the other files present
     /// (the header of a CSV file, the schema of a Parquet file, the first sampled lines of a JSON Lines file): a column
     /// only they have is added, nullable, typed from the first file that has it, and every difference is reported in
     /// <see cref="SchemaInference.Changes"/>. A file that cannot be looked at is left to the reader, which reports it.</summary>
-    public static SchemaInference Infer(string first, IReadOnlyList<string> files, Func<string, FileFormat> formatOf, FileSourceOptions options)
+    public static SchemaInference Extend(SchemaInference inference, IReadOnlyList<string> files, Func<string, FileFormat> formatOf, FileSourceOptions options)
     {
-        var inference = Infer(first, formatOf(first), options);
+        var first = inference.File;
         var columns = inference.Columns.ToList();
         var known = new HashSet<string>(columns.Select(c => c.Name), StringComparer.Ordinal);
         var changes = new List<SchemaChange>();
