@@ -73,6 +73,14 @@ public sealed class TrainSpec
     /// <summary>Parses spec text (YAML is a superset of JSON, but JSON gets System.Text.Json's clearer errors).</summary>
     public static TrainSpec Parse(string text, bool json, string source = "spec")
     {
+        // The same size and nesting limits as pipeline specs, checked before a reader builds anything: YamlDotNet's
+        // deserializer recurses per level, so 30,000 levels of `{a:` overflowed the stack and killed `streamml train`.
+        var limits = new Specs.SpecErrors();
+        if (!Specs.SpecNode.WithinLimits(text, limits))
+        {
+            var e = limits.All[0];
+            throw new StreamMlException($"{source} line {e.Line}, column {e.Column}: {e.Message}");
+        }
         TrainSpec spec;
         try
         {
