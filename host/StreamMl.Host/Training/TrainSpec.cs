@@ -73,8 +73,9 @@ public sealed class TrainSpec
     /// <summary>Parses spec text (YAML is a superset of JSON, but JSON gets System.Text.Json's clearer errors).</summary>
     public static TrainSpec Parse(string text, bool json, string source = "spec")
     {
-        // The same size and nesting limits as pipeline specs, checked before a reader builds anything: YamlDotNet's
-        // deserializer recurses per level, so 30,000 levels of `{a:` overflowed the stack and killed `streamml train`.
+        // The same size and nesting limits as pipeline specs, checked on the parser's events before a reader builds
+        // anything (TrainSpecLimitTests): the typed readers stop at the first node they cannot map, but they recurse per
+        // level and said what went wrong in .NET's words ("No node deserializer ... streamml, Version=1...").
         var limits = new Specs.SpecErrors();
         if (!Specs.SpecNode.WithinLimits(text, limits))
         {
