@@ -25,15 +25,31 @@ internal static class RunCommand
             Description = "Connector log lines written to standard error at or above this level (Debug, Information, Warning, Error, None)",
             DefaultValueFactory = _ => LogLevel.Information,
         };
-        var command = new Command("run", "Run a pipeline from a spec in this process, with live counters") { spec, duration, plain, interval, registry, logLevel };
+        var budget = new Option<string?>("--memory-budget")
+        {
+            Description = $"Memory the pipeline's ring may take (8GiB, 512MB, 25%); default {Hosting.MemoryBudget.EnvironmentVariable}, else half the available memory",
+        };
+        var command = new Command("run", "Run a pipeline from a spec in this process, with live counters") { spec, duration, plain, interval, registry, logLevel, budget };
         command.SetAction((parse, ct) => RunAsync(parse.GetValue(spec)!, parse.GetValue(duration), parse.GetValue(plain), parse.GetValue(interval),
-            parse.InvocationConfiguration.Output, parse.InvocationConfiguration.Error, ct, parse.GetValue(registry)!, parse.GetValue(logLevel)));
+            parse.InvocationConfiguration.Output, parse.InvocationConfiguration.Error, ct, parse.GetValue(registry)!, parse.GetValue(logLevel),
+            parse.GetValue(budget)));
         return command;
     }
 
     public static async Task<int> RunAsync(FileInfo file, TimeSpan? duration, bool plain, TimeSpan interval, TextWriter output, TextWriter error,
-        CancellationToken cancellationToken, string registry = "models", LogLevel logLevel = LogLevel.Information)
+        CancellationToken cancellationToken, string registry = "models", LogLevel logLevel = LogLevel.Information, string? memoryBudget = null)
     {
+        long budget;
+        try
+        {
+            // Read as serve and validate read it; the manager refuses a ring over it before anything is allocated.
+            budget = Hosting.MemoryBudget.Resolve(memoryBudget);
+        }
+        catch (Engine.StreamMlException ex)
+        {
+            error.WriteLine($"error: {ex.Message}");
+            return ExitCodes.Usage;
+        }
         if (!file.Exists)
         {
             error.WriteLine($"error: spec file '{file.FullName}' does not exist");
@@ -43,7 +59,7 @@ internal static class RunCommand
         RegistryModels.Attach(catalog, registry);
         var components = ComponentRegistry.CreateDefault();
         components.ConnectorLoggers = new TextWriterLoggerFactory(error, logLevel);
-        await using var manager = new PipelineManager(components, catalog, NullLogger<PipelineManager>.Instance);
+        await using var manager = new PipelineManager(components, catalog, NullLogger<PipelineManager>.Instance, memoryBudget: budget);
         ManagedPipeline pipeline;
         try
         {

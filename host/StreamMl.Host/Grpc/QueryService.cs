@@ -21,6 +21,10 @@ internal sealed class QueryService(PipelineManager pipelines) : Query.QueryBase
     public override Task<MetricsReport> GetMetrics(MetricsRequest request, ServerCallContext context)
     {
         var pipeline = pipelines.Get(request.Pipeline);
+        // Downstream counters first: the source counts a batch before the model stage can see it, so read in this order
+        // a report never has more labelled rows than rows read (MetricsConsistencyTests); read the other way round, a
+        // batch passing between the two reads showed up as 605 labelled rows beside 0 read.
+        var model = pipeline.Runtime.Models.Metrics();
         var status = pipeline.Status();
         var report = new MetricsReport
         {
@@ -31,7 +35,7 @@ internal sealed class QueryService(PipelineManager pipelines) : Query.QueryBase
             BatchLatency = BatchLatency(status),
             Errors = status.Stages.Sum(s => s.Errors),
             DeadLetters = pipeline.Runtime.DeadLetters.Count,
-            Model = pipeline.Runtime.Models.Metrics(),
+            Model = model,
         };
         report.Stages.AddRange(status.Stages);
         return Task.FromResult(report);

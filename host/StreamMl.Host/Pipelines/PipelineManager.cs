@@ -86,14 +86,13 @@ internal sealed class PipelineManager : IAsyncDisposable
         ManagedPipeline pipeline;
         try
         {
-            if (_pipelines.TryGetValue(spec.Name, out var existing))
-            {
-                if (!replace)
-                    throw new PipelineException($"a pipeline named '{spec.Name}' already exists: delete it first or create with replace");
-                await DeleteCoreAsync(existing).ConfigureAwait(false);
-            }
+            if (_pipelines.TryGetValue(spec.Name, out var existing) && !replace)
+                throw new PipelineException($"a pipeline named '{spec.Name}' already exists: delete it first or create with replace");
+            // The replacement is bound and measured while the pipeline it replaces still runs: a refused replacement
+            // (schema error, memory budget) leaves that pipeline as it was (ReplaceTests).
             pipeline = new ManagedPipeline(spec, new PipelineRuntime(spec.Name, Catalog), _maxScoreRows);
-            await CheckMemoryAsync(pipeline).ConfigureAwait(false);
+            await CheckMemoryAsync(pipeline, replacing: existing).ConfigureAwait(false);
+            if (existing is not null) await DeleteCoreAsync(existing).ConfigureAwait(false);
             pipeline.RunEnded += p =>
             {
                 Log.PipelineEnded(_logger, p.Name, p.State.ToString(), p.Error?.Message ?? "");
@@ -113,16 +112,18 @@ internal sealed class PipelineManager : IAsyncDisposable
     }
 
     /// <summary>Refuses a pipeline whose ring does not fit the budget (alone: a spec error at its options; beside the
-    /// others: RESOURCE_EXHAUSTED naming what they take), before anything is allocated.</summary>
-    private async Task CheckMemoryAsync(ManagedPipeline pipeline)
+    /// others: RESOURCE_EXHAUSTED naming what they take), before anything is allocated. The pipeline it would replace
+    /// does not count: its ring is freed before the new one is started.</summary>
+    private async Task CheckMemoryAsync(ManagedPipeline pipeline, ManagedPipeline? replacing)
     {
         var estimate = MemoryEstimate.Of(pipeline.Spec, pipeline.OutputSchema);
-        var others = _pipelines.Values.Sum(p => MemoryEstimate.Of(p.Spec, p.OutputSchema).Bytes);
+        var kept = _pipelines.Values.Where(p => !ReferenceEquals(p, replacing)).ToList();
+        var others = kept.Sum(p => MemoryEstimate.Of(p.Spec, p.OutputSchema).Bytes);
         if (estimate.Bytes + others <= MemoryBudget) return;
         await pipeline.DisposeAsync().ConfigureAwait(false);
         if (estimate.Check(pipeline.Spec, MemoryBudget) is { } error) throw new SpecException([error]);
         throw new MemoryBudgetException(
-            $"pipeline '{pipeline.Name}': {estimate.Describe()}; with the {_pipelines.Count} pipeline(s) already here " +
+            $"pipeline '{pipeline.Name}': {estimate.Describe()}; with the {kept.Count} pipeline(s) already here " +
             $"({Hosting.MemoryBudget.Format(others)}) that is over the host's memory budget of {Hosting.MemoryBudget.Format(MemoryBudget)}: " +
             $"delete a pipeline, make this one smaller, or raise the budget (--memory-budget, {Hosting.MemoryBudget.EnvironmentVariable})");
     }

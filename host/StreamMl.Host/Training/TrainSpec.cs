@@ -73,6 +73,15 @@ public sealed class TrainSpec
     /// <summary>Parses spec text (YAML is a superset of JSON, but JSON gets System.Text.Json's clearer errors).</summary>
     public static TrainSpec Parse(string text, bool json, string source = "spec")
     {
+        // The same size and nesting limits as pipeline specs, checked on the parser's events before a reader builds
+        // anything (TrainSpecLimitTests): the typed readers stop at the first node they cannot map, but they recurse per
+        // level and said what went wrong in .NET's words ("No node deserializer ... streamml, Version=1...").
+        var limits = new Specs.SpecErrors();
+        if (!Specs.SpecNode.WithinLimits(text, limits))
+        {
+            var e = limits.All[0];
+            throw new StreamMlException($"{source} line {e.Line}, column {e.Column}: {e.Message}");
+        }
         TrainSpec spec;
         try
         {

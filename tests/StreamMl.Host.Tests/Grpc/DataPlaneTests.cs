@@ -1,6 +1,7 @@
 using Google.Protobuf;
 using Grpc.Core;
 using StreamMl.Host.Protos;
+using StreamMl.Testing;
 
 namespace StreamMl.Host.Tests.Grpc;
 
@@ -216,14 +217,16 @@ public sealed class DataPlaneTests(HostFixture host)
             await ingest;
         }
         await host.DataPlane().ScoreAsync(new ScoreRequest { Pipeline = name, Rows = TestSpecs.ToRowSet(readings.Take(5)) });
-        MetricsReport metrics;
-        var deadline = DateTime.UtcNow.AddSeconds(20);
-        do metrics = await host.Query().GetMetricsAsync(new MetricsRequest { Pipeline = name });
-        while (metrics.Model.LabelledRows < 605 && DateTime.UtcNow < deadline && await Delay());
+        // The Ingest call returns once the rows are queued; the model stage labels them later. A report that shows all
+        // 605 labelled rows also shows the 600 rows read, since GetMetrics reads the model's counters before the
+        // source's (it once failed with rows 0 when the order was the other way round).
+        MetricsReport? metrics = null;
+        await Eventually.TrueAsync(async () => (metrics = await host.Query().GetMetricsAsync(new MetricsRequest { Pipeline = name })).Model.LabelledRows >= 605,
+            "605 labelled rows (600 ingested, 5 scored)", seen: () => $"{metrics?.Model.LabelledRows} labelled, {metrics?.Rows} read");
 
         var all = readings.Concat(readings.Take(5)).ToList();
         var expectedAccuracy = all.Count(r => TestSpecs.Reference(r.Temperature, r.Vibration, r.Pressure) >= 0.5 == r.Fault) / (double)all.Count;
-        Assert.Equal(605, metrics.Model.LabelledRows);
+        Assert.Equal(605, metrics!.Model.LabelledRows);
         Assert.Equal(expectedAccuracy, metrics.Model.Accuracy, 6);
         Assert.Equal(600, metrics.Rows);
         Assert.Equal(1, metrics.ScoreLatency.Count);
