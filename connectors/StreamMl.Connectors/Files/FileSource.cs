@@ -691,8 +691,11 @@ public sealed class FileSource : IBatchSource
         lock (_commitGate) return _done.Contains(partition);
     }
 
-    /// <summary>True: a position (file and line or row) names the same record in every run.</summary>
-    public bool PositionsAreStable => true;
+    /// <summary>Whether a position (file number and line or row) names the same record in every run: with a checkpoint
+    /// (it keeps each file's number), or for one file read without watching. Otherwise a file's number is its place in
+    /// the folder's order, which a file added between runs shifts (FolderRerunTests), so a rerun must not skip what
+    /// earlier output holds.</summary>
+    public bool PositionsAreStable => _options.CheckpointPath is not null || (_files.Count == 1 && !_options.Watch);
 
     /// <inheritdoc/>
     public string Describe(int partition, long offset)
