@@ -118,6 +118,24 @@ public sealed class SilentChangeTests
         Assert.Contains("keys.jsonl line 2", letters[0].Message);
     }
 
+    [Fact]
+    public async Task JsonLine_WithoutSchemaKeys_AndAComment_IsDeadLettered_TheFileReadsOn()
+    {
+        // The reader skips comments, so the message listing the line's keys must too (it threw JsonException before,
+        // which stopped the whole run).
+        var path = Write(TestData.TempDir(), "comment.jsonl", string.Join('\n',
+            "{\"id\":1,\"name\":\"a\"}",
+            "{\"other\":5 /* no schema key here */}",
+            "{\"id\":2,\"name\":\"b\"}") + "\n");
+        var options = Options(path);
+        options.Schema = SchemaText.Parse("id:int64,name:string");
+        var run = await Ingest(options);
+        Assert.Equal([1L, 2L], run.Rows("id, name").Select(r => (long)r[0]!));
+        var letter = Assert.Single(run.Dead.Letters);
+        Assert.Equal(("json-fields", 2L), (letter.Rule, letter.Offset));
+        Assert.Contains("its keys: other", letter.Message);
+    }
+
     private static string MostlyNumbers(string dir, int rows, int badRow, string bad)
     {
         var text = new StringBuilder("id,value\n");

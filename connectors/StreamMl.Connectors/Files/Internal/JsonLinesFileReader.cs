@@ -212,11 +212,15 @@ internal sealed class JsonLinesFileReader : FileReader
 
     private static string Raw(ReadOnlySpan<byte> bytes) => Encoding.UTF8.GetString(bytes);
 
+    /// <summary>The line's top-level keys, read as <see cref="JsonLeafWalker"/> reads the line (comments skipped): it
+    /// has already parsed, so this cannot fail where the walker did not.</summary>
     private static string KeysOf(ReadOnlySpan<byte> bytes)
     {
-        using var document = JsonDocument.Parse(bytes.ToArray());
-        var keys = string.Join(", ", document.RootElement.EnumerateObject().Select(p => p.Name));
-        return keys.Length == 0 ? "none" : keys;
+        var reader = new Utf8JsonReader(bytes, new JsonReaderOptions { CommentHandling = JsonCommentHandling.Skip });
+        var keys = new List<string>();
+        while (reader.Read())
+            if (reader.TokenType == JsonTokenType.PropertyName && reader.CurrentDepth == 1) keys.Add(reader.GetString()!);
+        return keys.Count == 0 ? "none" : string.Join(", ", keys);
     }
 
     /// <summary>Reports a key an inferred schema does not read (a declared schema leaves keys out on purpose), once per
