@@ -57,14 +57,20 @@ public sealed class FileSourceAllocationTests
                 await source.FillAsync(batch, CancellationToken.None);
                 Assert.Equal(Capacity, batch.Length);
             }
-            const int measured = 20;
-            var before = GC.GetAllocatedBytesForCurrentThread();
-            for (var i = 0; i < measured; i++)
+            // The least of three rounds: a real per-row or per-batch allocation shows in each of them, while a one-off
+            // of the runtime (a method's tier-up under a loaded machine) lands in one only.
+            const int measured = 10;
+            var perBatch = long.MaxValue;
+            for (var round = 0; round < 3; round++)
             {
-                batch.Reset();
-                await source.FillAsync(batch, CancellationToken.None);
+                var before = GC.GetAllocatedBytesForCurrentThread();
+                for (var i = 0; i < measured; i++)
+                {
+                    batch.Reset();
+                    await source.FillAsync(batch, CancellationToken.None);
+                }
+                perBatch = Math.Min(perBatch, (GC.GetAllocatedBytesForCurrentThread() - before) / measured);
             }
-            var perBatch = (GC.GetAllocatedBytesForCurrentThread() - before) / measured;
             Assert.Equal(Capacity, batch.Length);
             Assert.Empty(dead.Letters);
             Assert.True(perBatch < 64, $"{format} (trim {trim}): {perBatch} bytes allocated per batch of {Capacity} rows");

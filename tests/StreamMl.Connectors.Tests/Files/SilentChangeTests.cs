@@ -171,6 +171,40 @@ public sealed class SilentChangeTests
         Assert.Contains("'abc'", letter.Message);
     }
 
+    /// <summary>What inference reports as the rows it will dead-letter is what reading dead-letters: a value the reader
+    /// accepts (yes/1/t in a true/false column) is no outlier, and a value inference counts as an integer is one the
+    /// int64 reader takes (1e17 is past the 2^53 up to which an exponent form is read as an exact integer).</summary>
+    [Theory]
+    [InlineData("yes", 0)]
+    [InlineData("1", 0)]
+    [InlineData(" t ", 0)]
+    [InlineData("42", 1)]
+    [InlineData("maybe", 1)]
+    public async Task BooleanColumn_OutliersReported_AreTheRowsDeadLettered(string odd, int deadLettered)
+    {
+        var text = new StringBuilder("id,flag\n");
+        for (var i = 1; i <= 200; i++) text.Append(i).Append(',').Append(i == 150 ? odd : i % 3 == 0 ? "true" : "false").Append('\n');
+        var run = await Ingest(Options(Write(TestData.TempDir(), "flags.csv", text.ToString())));
+        var flag = Assert.Single(run.Source.Inference!.Columns, c => c.Name == "flag");
+        Assert.Equal(ColumnType.Bool, flag.Type);
+        Assert.Equal(deadLettered, run.Dead.Count);
+        Assert.Equal(deadLettered, flag.Outliers);
+        Assert.Equal(deadLettered == 0 ? [] : [151L], run.Dead.Letters.Select(l => l.Offset)); // row 150, after the header
+        Assert.Equal(deadLettered == 0 ? [] : [odd], flag.OutlierExamples.Select(v => v.Value));
+    }
+
+    [Fact]
+    public async Task IntegerInExponentFormPastTwoToThe53_MakesAFloatColumn_NotAnInt64ColumnThatRejectsIt()
+    {
+        var csv = Write(TestData.TempDir(), "exp.csv", "id,value\n1,5\n2,1e+05\n3,1e17\n4,7\n");
+        var run = await Ingest(Options(csv));
+        var value = Assert.Single(run.Source.Inference!.Columns, c => c.Name == "value");
+        Assert.Equal(value.Outliers, run.Dead.Count);
+        Assert.Empty(run.Dead.Letters);
+        var expected = TestData.Query($"SELECT id::BIGINT, TRY_CAST(value AS DOUBLE) FROM read_csv('{Sql(csv)}', header = true, all_varchar = true) ORDER BY 1");
+        Assert.Equal(expected.Select(r => (double?)r[1]), run.Rows("id, value").Select(r => Convert.ToDouble(r[1], CultureInfo.InvariantCulture)).Cast<double?>());
+    }
+
     [Fact]
     public void MixedColumnBelowTheThreshold_StaysString()
     {
