@@ -19,14 +19,8 @@ public sealed class SilentChangeTests
 
     private static async Task<Run> Ingest(FileSourceOptions options)
     {
-        var source = FileSource.Create(options);
-        var output = TestData.TempDir();
-        var sink = new ParquetSink(new ParquetSinkOptions { Directory = output });
-        var dead = new CollectingDeadLetterSink();
-        await using (var pipeline = Pipeline.From(source, new PipelineOptions { DeadLetters = dead }).To(sink).Build())
-            await pipeline.RunAsync();
-        Assert.Equal(source.RecordsRead, sink.RowsWritten + dead.Count);
-        return new Run(source, dead, output);
+        var run = await TestData.IngestToParquetAsync(options);
+        return new Run(run.Source, run.Dead, run.Output);
     }
 
     private static FileSourceOptions Options(params string[] paths)
