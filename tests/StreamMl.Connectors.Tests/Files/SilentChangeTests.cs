@@ -199,6 +199,21 @@ public sealed class SilentChangeTests
         Assert.Equal(expected.Select(r => (double?)r[1]), run.Rows("id, value").Select(r => Convert.ToDouble(r[1], CultureInfo.InvariantCulture)).Cast<double?>());
     }
 
+    /// <summary>Below one half, a kind that is not the majority could win and dead-letter most rows; at 0 (or NaN) a
+    /// column of plain words became true/false and every row was dead-lettered.</summary>
+    [Theory]
+    [InlineData(0.0)]
+    [InlineData(0.49)]
+    [InlineData(1.01)]
+    [InlineData(double.NaN)]
+    public void InferenceThreshold_OutsideOneHalfToOne_IsRefused(double threshold)
+    {
+        var options = Options(Write(TestData.TempDir(), "words.csv", "id,name\n1,anna\n2,bo\n"));
+        options.InferenceThreshold = threshold;
+        var error = Assert.Throws<ArgumentOutOfRangeException>(() => FileSource.Create(options));
+        Assert.Contains("InferenceThreshold must be between 0.5 and 1", error.Message);
+    }
+
     [Fact]
     public void MixedColumnBelowTheThreshold_StaysString()
     {
