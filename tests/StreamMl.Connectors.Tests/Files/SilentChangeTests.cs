@@ -130,6 +130,30 @@ public sealed class SilentChangeTests
         Assert.Contains("its keys: other", letter.Message);
     }
 
+    [Fact]
+    public async Task JsonLine_WhoseObjectAboveTheSchemasPathsIsNull_IsARowOfNulls_NotDeadLettered()
+    {
+        // {"user": null} says the user's fields are null: it holds the schema's paths, as DuckDB's read_json reads it.
+        var path = Write(TestData.TempDir(), "nested.jsonl", string.Join('\n',
+            "{\"user\":{\"name\":\"a\",\"address\":{\"city\":\"Oslo\"}}}",
+            "{\"user\":null}",
+            "{\"user\":{\"name\":\"b\",\"address\":null}}",
+            "{\"other\":1}") + "\n");
+        var options = Options(path);
+        options.Schema = SchemaText.Parse("name:string,city:string");
+        options.JsonPaths["name"] = "user.name";
+        options.JsonPaths["city"] = "user.address.city";
+        var run = await TestData.IngestToParquetAsync(options);
+
+        var expected = TestData.Query($"SELECT json_extract_string(json, '$.user.name'), json_extract_string(json, '$.user.address.city') "
+            + $"FROM read_ndjson_objects('{Sql(path)}') WHERE json_exists(json, '$.user')");
+        var actual = TestData.Query($"SELECT name, city FROM read_parquet('{TestData.Glob(run.Output)}')");
+        Assert.Equal(3, expected.Count);
+        Assert.Equal(expected.Select(r => ((string?)r[0], (string?)r[1])).Order(), actual.Select(r => ((string?)r[0], (string?)r[1])).Order());
+        var letter = Assert.Single(run.Dead.Letters);
+        Assert.Equal(("json-fields", 4L), (letter.Rule, letter.Offset));
+    }
+
     private static string MostlyNumbers(string dir, int rows, int badRow, string bad)
     {
         var text = new StringBuilder("id,value\n");

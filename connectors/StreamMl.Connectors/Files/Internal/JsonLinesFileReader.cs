@@ -128,6 +128,8 @@ internal sealed class JsonLinesFileReader : FileReader
 {
     private readonly LineSplitter _lines;
     private readonly Dictionary<string, int>.AlternateLookup<ReadOnlySpan<char>> _fieldByPath;
+    // The objects above the schema's paths ("user" and "user.address" for user.address.city): a null there holds them.
+    private readonly HashSet<string>.AlternateLookup<ReadOnlySpan<char>> _parentPaths;
     private readonly int[] _seen;
     private readonly HashSet<string> _unknown = new(StringComparer.Ordinal);
     private readonly string _fieldList;
@@ -145,6 +147,10 @@ internal sealed class JsonLinesFileReader : FileReader
             byPath[context.Options.JsonPaths.TryGetValue(name, out var p) ? p : name] = i;
         }
         _fieldByPath = byPath.GetAlternateLookup<ReadOnlySpan<char>>();
+        var parents = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var fieldPath in byPath.Keys)
+            for (var dot = fieldPath.IndexOf('.'); dot > 0; dot = fieldPath.IndexOf('.', dot + 1)) parents.Add(fieldPath[..dot]);
+        _parentPaths = parents.GetAlternateLookup<ReadOnlySpan<char>>();
         _seen = new int[context.Schema.Count];
         _fieldList = string.Join(", ", byPath.Keys);
     }
@@ -243,7 +249,9 @@ internal sealed class JsonLinesFileReader : FileReader
         {
             if (!owner._fieldByPath.TryGetValue(path, out var field))
             {
-                owner.NoteUnknown(path);
+                // {"user": null} for user.name: the line has the field, as null (the row is not keyless).
+                if (reader.TokenType == JsonTokenType.Null && owner._parentPaths.Contains(path)) Matched++;
+                else owner.NoteUnknown(path);
                 return;
             }
             Matched++;
