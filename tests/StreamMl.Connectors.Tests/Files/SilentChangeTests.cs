@@ -154,6 +154,31 @@ public sealed class SilentChangeTests
         Assert.Equal(("json-fields", 4L), (letter.Rule, letter.Offset));
     }
 
+    [Fact]
+    public async Task JsonField_HoldingAnArrayOrObject_IsATypeError_NotANullValue()
+    {
+        // Before: lines 2 and 3 became rows with name null (the array skipped, the object's leaves not the field), and
+        // line 4 was dead-lettered as having "none of the schema's fields ... (its keys: name)".
+        var path = Write(TestData.TempDir(), "shapes.jsonl", string.Join('\n',
+            "{\"id\":1,\"name\":\"a\",\"tags\":[1,2]}",
+            "{\"id\":2,\"name\":[\"x\"]}",
+            "{\"id\":3,\"name\":{\"first\":\"y\"}}",
+            "{\"name\":[1]}") + "\n");
+        var options = Options(path);
+        options.Schema = SchemaText.Parse("id:int64,name:string");
+        var run = await TestData.IngestToParquetAsync(options);
+
+        var nonScalar = TestData.Query($"SELECT json_extract(json, '$.id')::BIGINT FROM read_ndjson_objects('{Sql(path)}') "
+            + "WHERE json_type(json, '$.name') IN ('ARRAY', 'OBJECT')");
+        Assert.Equal(3, nonScalar.Count);
+        Assert.Equal([1L], TestData.Query($"SELECT id FROM read_parquet('{TestData.Glob(run.Output)}')").Select(r => (long)r[0]!));
+        var letters = run.Dead.Letters.OrderBy(l => l.Offset).ToList();
+        Assert.Equal([2L, 3, 4], letters.Select(l => l.Offset));
+        Assert.All(letters, l => Assert.Equal("type", l.Rule));
+        Assert.Contains("field 'name' (path name) is an array, not a string", letters[0].Message);
+        Assert.Contains("field 'name' (path name) is an object, not a string", letters[1].Message);
+    }
+
     private static string MostlyNumbers(string dir, int rows, int badRow, string bad)
     {
         var text = new StringBuilder("id,value\n");

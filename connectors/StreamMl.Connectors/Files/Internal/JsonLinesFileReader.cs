@@ -95,11 +95,13 @@ internal ref struct JsonLeafWalker
                     if (!reader.Read()) throw new JsonException("the object ends after a property name");
                     if (reader.TokenType == JsonTokenType.StartObject)
                     {
+                        visitor.Container(path.AsSpan(0, length), isArray: false);
                         if (++level >= prefix.Length) throw new JsonException("objects are nested more than 63 deep");
                         prefix[level] = length;
                     }
                     else if (reader.TokenType == JsonTokenType.StartArray)
                     {
+                        visitor.Container(path.AsSpan(0, length), isArray: true);
                         reader.Skip();
                     }
                     else
@@ -121,6 +123,9 @@ internal ref struct JsonLeafWalker
 internal interface ILeafVisitor
 {
     void Leaf(ReadOnlySpan<char> path, ref Utf8JsonReader reader);
+
+    /// <summary>An array (skipped) or an object (its leaves follow) starts at <paramref name="path"/>.</summary>
+    void Container(ReadOnlySpan<char> path, bool isArray);
 }
 
 /// <summary>Reads JSON Lines (optionally gzip): one object per line, columns found by dotted path.</summary>
@@ -263,6 +268,15 @@ internal sealed class JsonLinesFileReader : FileReader
                 var text = reader.TokenType == JsonTokenType.String ? $"\"{reader.GetString()}\"" : Encoding.UTF8.GetString(reader.ValueSpan);
                 Error = $"field '{column.Field.Name}' (path {path}) is {text}, not a {ColumnTypes.Name(column.Type)}";
             }
+        }
+
+        /// <summary>A schema field holding an array or object has no value of its type: a type error, not a null.</summary>
+        public void Container(ReadOnlySpan<char> path, bool isArray)
+        {
+            if (!owner._fieldByPath.TryGetValue(path, out var field)) return;
+            Matched++;
+            var column = batch[targets[field]];
+            Error ??= $"field '{column.Field.Name}' (path {path}) is {(isArray ? "an array" : "an object")}, not a {ColumnTypes.Name(column.Type)}";
         }
     }
 

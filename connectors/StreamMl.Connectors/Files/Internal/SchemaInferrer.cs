@@ -143,6 +143,9 @@ internal static class SchemaInferrer
 
     private ref struct VoteVisitor(List<TypeVote> votes, Dictionary<string, TypeVote> byPath, NullTokens nulls, long line) : ILeafVisitor
     {
+        /// <summary>Arrays are not columns, and an object's leaves are.</summary>
+        public readonly void Container(ReadOnlySpan<char> path, bool isArray) { }
+
         public void Leaf(ReadOnlySpan<char> path, ref Utf8JsonReader reader)
         {
             var lookup = byPath.GetAlternateLookup<ReadOnlySpan<char>>();
