@@ -24,7 +24,8 @@ public sealed class FileSourceOptions
     /// <summary>Share of a column's sampled non-null values that must be of one kind (numbers, true/false, date-times)
     /// for inference to choose that type; below it the column is a string. The other values are listed with their
     /// line in <see cref="FileSource.Inference"/>, and their rows are dead-lettered (rule <c>type</c>) when read.
-    /// Default 0.99: one <c>abc</c> among 2,000 numbers leaves the column numeric. 1 requires every value to fit.</summary>
+    /// Default 0.99: one <c>abc</c> among 2,000 numbers leaves the column numeric. 1 requires every value to fit; outside
+    /// 0.5..1 (or NaN) inferring throws <see cref="ArgumentOutOfRangeException"/>.</summary>
     public double InferenceThreshold { get; set; } = 0.99;
 
     /// <summary>Remove white space around every string value (quoted or not), and compare string values with the null

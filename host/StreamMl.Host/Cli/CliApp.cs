@@ -3,7 +3,7 @@ using System.CommandLine;
 namespace StreamMl.Host.Cli;
 
 /// <summary>The <c>streamml</c> command tree. Other areas add their commands here (one line each).</summary>
-internal static class CliApp
+internal static partial class CliApp
 {
     public static RootCommand Create()
     {
@@ -36,10 +36,24 @@ internal static class CliApp
         };
         if (parse.Errors.Count > 0)
         {
-            foreach (var e in parse.Errors) configuration.Error.WriteLine($"error: {e.Message}");
+            foreach (var e in parse.Errors) configuration.Error.WriteLine($"error: {InWords(e.Message)}");
             configuration.Error.WriteLine("Run 'streamml --help' for the commands and options.");
             return ExitCodes.Usage;
         }
         return await parse.InvokeAsync(configuration, cancellationToken);
     }
+
+    /// <summary>System.CommandLine names the type it could not parse a value as (<c>as expected type 'System.Double'</c>);
+    /// the user reads the kind of value instead.</summary>
+    private static string InWords(string message) => ExpectedType().Replace(message, m => ": expected " + m.Groups["type"].Value switch
+    {
+        "System.Double" or "System.Single" or "System.Decimal" => "a number",
+        "System.Int32" or "System.Int64" or "System.Int16" or "System.UInt32" or "System.UInt64" => "a whole number",
+        "System.Boolean" => "true or false",
+        "System.TimeSpan" => "a duration",
+        _ => "a value of another kind",
+    });
+
+    [System.Text.RegularExpressions.GeneratedRegex(@" as expected type '(?:System\.Nullable`1\[)?(?<type>[A-Za-z0-9_.]+)\]?'")]
+    private static partial System.Text.RegularExpressions.Regex ExpectedType();
 }

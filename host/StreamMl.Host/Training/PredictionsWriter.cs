@@ -28,10 +28,10 @@ internal static class PredictionsWriter
             ? p.ToString("R", CultureInfo.InvariantCulture)
             : classes![(int)p]).ToArray();
         var folder = Path.GetDirectoryName(Path.GetFullPath(path))!;
-        Directory.CreateDirectory(folder);
         var temp = Path.Combine(folder, $".{Path.GetFileName(path)}-{Guid.NewGuid():N}.tmp");
         try
         {
+            Directory.CreateDirectory(folder);
             await using (var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None))
             {
                 if (format == "csv")
@@ -58,6 +58,11 @@ internal static class PredictionsWriter
                 stream.Flush(flushToDisk: true);
             }
             File.Move(temp, path, overwrite: true);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // The OS's reason (no such folder, permission denied, a folder of that name) in its words, without a trace.
+            throw new StreamMlException($"cannot write the predictions to {path}: {e.Message}", e);
         }
         finally
         {

@@ -30,6 +30,11 @@ internal static partial class SpecErrors
     [GeneratedRegex(@"The JSON property '(?<key>[^']*)' could not be mapped to any \.NET member contained in type '(?<type>[^']+)'")]
     private static partial Regex JsonUnknownKey();
 
+    // YamlDotNet's "No node deserializer was able to deserialize the node into type <assembly-qualified name>": a
+    // sequence or mapping where a scalar (or the other way round) belongs. The name up to its first comma or bracket.
+    [GeneratedRegex(@"^No node deserializer was able to deserialize the node into type (?:System\.Nullable`1\[\[)?(?<type>[^,\[\]]+)")]
+    private static partial Regex YamlNoDeserializer();
+
     [GeneratedRegex(@"'?(?:System\.Nullable`1\[)?(?<type>(?:System|StreamMl)\.[A-Za-z0-9_.]*[A-Za-z0-9_](?:`1\[[^\]]*\])?)\]?'?")]
     private static partial Regex TypeName();
 
@@ -41,7 +46,10 @@ internal static partial class SpecErrors
         if (message.StartsWith("Invalid cast from 'System.String' to '", StringComparison.Ordinal)
             && TypeName().Matches(message) is { Count: 2 } names && SectionOf(names[1].Groups["type"].Value) is { } section)
             return $"{section} must be a mapping of keys ({string.Join(", ", KeysOf(names[1].Groups["type"].Value))}), not a single value";
-        if (e.InnerException is FormatException or OverflowException)
+        if (YamlNoDeserializer().Match(message) is { Success: true } shape)
+            return $"the value here is not {Expected(shape.Groups["type"].Value)}";
+        if (e.InnerException is OverflowException) return "the number is too large here";
+        if (e.InnerException is FormatException)
             return $"{Words(message)} (expected a number here)";
         return Words(message);
     }

@@ -27,15 +27,8 @@ public sealed class BadInputTests
         foreach (var path in paths) options.Paths.Add(path);
         options.JsonPaths["name"] = "user.name";
         options.JsonPaths["city"] = "user.address.city";
-        var source = FileSource.Create(options);
-        var output = TestData.TempDir();
-        var sink = new ParquetSink(new ParquetSinkOptions { Directory = output });
-        var dead = new CollectingDeadLetterSink();
-        await using (var pipeline = Pipeline.From(source, new PipelineOptions { DeadLetters = dead }).To(sink).Build())
-            await pipeline.RunAsync();
-        // Reconciliation: every record read is either written or dead-lettered (no filter in these pipelines).
-        Assert.Equal(source.RecordsRead, sink.RowsWritten + dead.Count);
-        return new Run(source, sink, dead, output);
+        var run = await TestData.IngestToParquetAsync(options); // checks that every record read is written or dead-lettered
+        return new Run(run.Source, run.Sink, run.Dead, run.Output);
     }
 
     private static void AssertLetter(DeadLetter letter, string rule, string file, long line)

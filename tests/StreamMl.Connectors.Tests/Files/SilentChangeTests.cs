@@ -19,14 +19,8 @@ public sealed class SilentChangeTests
 
     private static async Task<Run> Ingest(FileSourceOptions options)
     {
-        var source = FileSource.Create(options);
-        var output = TestData.TempDir();
-        var sink = new ParquetSink(new ParquetSinkOptions { Directory = output });
-        var dead = new CollectingDeadLetterSink();
-        await using (var pipeline = Pipeline.From(source, new PipelineOptions { DeadLetters = dead }).To(sink).Build())
-            await pipeline.RunAsync();
-        Assert.Equal(source.RecordsRead, sink.RowsWritten + dead.Count);
-        return new Run(source, dead, output);
+        var run = await TestData.IngestToParquetAsync(options);
+        return new Run(run.Source, run.Dead, run.Output);
     }
 
     private static FileSourceOptions Options(params string[] paths)
@@ -118,6 +112,73 @@ public sealed class SilentChangeTests
         Assert.Contains("keys.jsonl line 2", letters[0].Message);
     }
 
+    [Fact]
+    public async Task JsonLine_WithoutSchemaKeys_AndAComment_IsDeadLettered_TheFileReadsOn()
+    {
+        // The reader skips comments, so the message listing the line's keys must too (it threw JsonException before,
+        // which stopped the whole run).
+        var path = Write(TestData.TempDir(), "comment.jsonl", string.Join('\n',
+            "{\"id\":1,\"name\":\"a\"}",
+            "{\"other\":5 /* no schema key here */}",
+            "{\"id\":2,\"name\":\"b\"}") + "\n");
+        var options = Options(path);
+        options.Schema = SchemaText.Parse("id:int64,name:string");
+        var run = await Ingest(options);
+        Assert.Equal([1L, 2L], run.Rows("id, name").Select(r => (long)r[0]!));
+        var letter = Assert.Single(run.Dead.Letters);
+        Assert.Equal(("json-fields", 2L), (letter.Rule, letter.Offset));
+        Assert.Contains("its keys: other", letter.Message);
+    }
+
+    [Fact]
+    public async Task JsonLine_WhoseObjectAboveTheSchemasPathsIsNull_IsARowOfNulls_NotDeadLettered()
+    {
+        // {"user": null} says the user's fields are null: it holds the schema's paths, as DuckDB's read_json reads it.
+        var path = Write(TestData.TempDir(), "nested.jsonl", string.Join('\n',
+            "{\"user\":{\"name\":\"a\",\"address\":{\"city\":\"Oslo\"}}}",
+            "{\"user\":null}",
+            "{\"user\":{\"name\":\"b\",\"address\":null}}",
+            "{\"other\":1}") + "\n");
+        var options = Options(path);
+        options.Schema = SchemaText.Parse("name:string,city:string");
+        options.JsonPaths["name"] = "user.name";
+        options.JsonPaths["city"] = "user.address.city";
+        var run = await TestData.IngestToParquetAsync(options);
+
+        var expected = TestData.Query($"SELECT json_extract_string(json, '$.user.name'), json_extract_string(json, '$.user.address.city') "
+            + $"FROM read_ndjson_objects('{Sql(path)}') WHERE json_exists(json, '$.user')");
+        var actual = TestData.Query($"SELECT name, city FROM read_parquet('{TestData.Glob(run.Output)}')");
+        Assert.Equal(3, expected.Count);
+        Assert.Equal(expected.Select(r => ((string?)r[0], (string?)r[1])).Order(), actual.Select(r => ((string?)r[0], (string?)r[1])).Order());
+        var letter = Assert.Single(run.Dead.Letters);
+        Assert.Equal(("json-fields", 4L), (letter.Rule, letter.Offset));
+    }
+
+    [Fact]
+    public async Task JsonField_HoldingAnArrayOrObject_IsATypeError_NotANullValue()
+    {
+        // Before: lines 2 and 3 became rows with name null (the array skipped, the object's leaves not the field), and
+        // line 4 was dead-lettered as having "none of the schema's fields ... (its keys: name)".
+        var path = Write(TestData.TempDir(), "shapes.jsonl", string.Join('\n',
+            "{\"id\":1,\"name\":\"a\",\"tags\":[1,2]}",
+            "{\"id\":2,\"name\":[\"x\"]}",
+            "{\"id\":3,\"name\":{\"first\":\"y\"}}",
+            "{\"name\":[1]}") + "\n");
+        var options = Options(path);
+        options.Schema = SchemaText.Parse("id:int64,name:string");
+        var run = await TestData.IngestToParquetAsync(options);
+
+        var nonScalar = TestData.Query($"SELECT json_extract(json, '$.id')::BIGINT FROM read_ndjson_objects('{Sql(path)}') "
+            + "WHERE json_type(json, '$.name') IN ('ARRAY', 'OBJECT')");
+        Assert.Equal(3, nonScalar.Count);
+        Assert.Equal([1L], TestData.Query($"SELECT id FROM read_parquet('{TestData.Glob(run.Output)}')").Select(r => (long)r[0]!));
+        var letters = run.Dead.Letters.OrderBy(l => l.Offset).ToList();
+        Assert.Equal([2L, 3, 4], letters.Select(l => l.Offset));
+        Assert.All(letters, l => Assert.Equal("type", l.Rule));
+        Assert.Contains("field 'name' (path name) is an array, not a string", letters[0].Message);
+        Assert.Contains("field 'name' (path name) is an object, not a string", letters[1].Message);
+    }
+
     private static string MostlyNumbers(string dir, int rows, int badRow, string bad)
     {
         var text = new StringBuilder("id,value\n");
@@ -151,6 +212,55 @@ public sealed class SilentChangeTests
         Assert.Equal("type", letter.Rule);
         Assert.Equal(1201, letter.Offset);
         Assert.Contains("'abc'", letter.Message);
+    }
+
+    /// <summary>What inference reports as the rows it will dead-letter is what reading dead-letters: a value the reader
+    /// accepts (yes/1/t in a true/false column) is no outlier, and a value inference counts as an integer is one the
+    /// int64 reader takes (1e17 is past the 2^53 up to which an exponent form is read as an exact integer).</summary>
+    [Theory]
+    [InlineData("yes", 0)]
+    [InlineData("1", 0)]
+    [InlineData(" t ", 0)]
+    [InlineData("42", 1)]
+    [InlineData("maybe", 1)]
+    public async Task BooleanColumn_OutliersReported_AreTheRowsDeadLettered(string odd, int deadLettered)
+    {
+        var text = new StringBuilder("id,flag\n");
+        for (var i = 1; i <= 200; i++) text.Append(i).Append(',').Append(i == 150 ? odd : i % 3 == 0 ? "true" : "false").Append('\n');
+        var run = await Ingest(Options(Write(TestData.TempDir(), "flags.csv", text.ToString())));
+        var flag = Assert.Single(run.Source.Inference!.Columns, c => c.Name == "flag");
+        Assert.Equal(ColumnType.Bool, flag.Type);
+        Assert.Equal(deadLettered, run.Dead.Count);
+        Assert.Equal(deadLettered, flag.Outliers);
+        Assert.Equal(deadLettered == 0 ? [] : [151L], run.Dead.Letters.Select(l => l.Offset)); // row 150, after the header
+        Assert.Equal(deadLettered == 0 ? [] : [odd], flag.OutlierExamples.Select(v => v.Value));
+    }
+
+    [Fact]
+    public async Task IntegerInExponentFormPastTwoToThe53_MakesAFloatColumn_NotAnInt64ColumnThatRejectsIt()
+    {
+        var csv = Write(TestData.TempDir(), "exp.csv", "id,value\n1,5\n2,1e+05\n3,1e17\n4,7\n");
+        var run = await Ingest(Options(csv));
+        var value = Assert.Single(run.Source.Inference!.Columns, c => c.Name == "value");
+        Assert.Equal(value.Outliers, run.Dead.Count);
+        Assert.Empty(run.Dead.Letters);
+        var expected = TestData.Query($"SELECT id::BIGINT, TRY_CAST(value AS DOUBLE) FROM read_csv('{Sql(csv)}', header = true, all_varchar = true) ORDER BY 1");
+        Assert.Equal(expected.Select(r => (double?)r[1]), run.Rows("id, value").Select(r => Convert.ToDouble(r[1], CultureInfo.InvariantCulture)).Cast<double?>());
+    }
+
+    /// <summary>Below one half, a kind that is not the majority could win and dead-letter most rows; at 0 (or NaN) a
+    /// column of plain words became true/false and every row was dead-lettered.</summary>
+    [Theory]
+    [InlineData(0.0)]
+    [InlineData(0.49)]
+    [InlineData(1.01)]
+    [InlineData(double.NaN)]
+    public void InferenceThreshold_OutsideOneHalfToOne_IsRefused(double threshold)
+    {
+        var options = Options(Write(TestData.TempDir(), "words.csv", "id,name\n1,anna\n2,bo\n"));
+        options.InferenceThreshold = threshold;
+        var error = Assert.Throws<ArgumentOutOfRangeException>(() => FileSource.Create(options));
+        Assert.Contains("InferenceThreshold must be between 0.5 and 1", error.Message);
     }
 
     [Fact]

@@ -1,5 +1,8 @@
 using System.Globalization;
 using DuckDB.NET.Data;
+using StreamMl.Connectors.Files;
+using StreamMl.Connectors.Parquet;
+using StreamMl.Engine;
 
 namespace StreamMl.Connectors.Tests.Files;
 
@@ -41,6 +44,23 @@ internal static class TestData
     public static long Scalar(string sql) => Convert.ToInt64(Query(sql)[0][0], CultureInfo.InvariantCulture);
 
     public static string Glob(string dir) => Path.Combine(dir, "**", "*.parquet").Replace("'", "''");
+
+    /// <summary>A file source run into a Parquet sink: what was read, written and dead-lettered, and the output folder.</summary>
+    public sealed record ParquetRun(FileSource Source, ParquetSink Sink, CollectingDeadLetterSink Dead, string Output);
+
+    /// <summary>Reads the files of <paramref name="options"/> into Parquet files in a new temp folder, and checks the
+    /// reconciliation: every record read is either written or dead-lettered (there is no filter in this pipeline).</summary>
+    public static async Task<ParquetRun> IngestToParquetAsync(FileSourceOptions options)
+    {
+        var source = FileSource.Create(options);
+        var output = TempDir();
+        var sink = new ParquetSink(new ParquetSinkOptions { Directory = output });
+        var dead = new CollectingDeadLetterSink();
+        await using (var pipeline = Pipeline.From(source, new PipelineOptions { DeadLetters = dead }).To(sink).Build())
+            await pipeline.RunAsync();
+        Assert.Equal(source.RecordsRead, sink.RowsWritten + dead.Count);
+        return new ParquetRun(source, sink, dead, output);
+    }
 
     /// <summary>A plain CSV reader for files without quotes: the reference the source is compared with.</summary>
     public static (string[] Header, List<string[]> Rows) PlainCsv(string path)

@@ -24,6 +24,18 @@ public sealed class CliTests : IDisposable
         return path;
     }
 
+    [Theory]
+    [InlineData("--infer-threshold", "abc", "a number")]
+    [InlineData("--sample", "many", "a whole number")]
+    public async Task A_value_of_the_wrong_kind_is_named_in_words_not_as_a_dotnet_type(string option, string value, string expected)
+    {
+        // Before: "error: Cannot parse argument 'abc' for option '--infer-threshold' as expected type 'System.Double'."
+        var run = await RunAsync("ingest", Write("d.csv", "a\n1\n"), "-o", Path.Combine(_folder, "out"), option, value);
+        Assert.Equal(ExitCodes.Usage, run.Code);
+        Assert.Contains($"error: Cannot parse argument '{value}' for option '{option}': expected {expected}.", run.Error);
+        Assert.DoesNotContain("System.", run.Error);
+    }
+
     [Fact]
     public async Task Bench_with_an_address_measures_Score_on_a_host_in_another_process()
     {

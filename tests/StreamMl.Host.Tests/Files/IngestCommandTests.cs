@@ -22,36 +22,9 @@ public sealed class IngestCommandTests
         return dir;
     }
 
-    private static async Task<(int Code, string Out, string Err)> Ingest(params string[] args)
-    {
-        var root = new RootCommand { IngestCommand.Create() };
-        var output = new StringWriter();
-        var error = new StringWriter();
-        var parse = root.Parse(["ingest", .. args]);
-        Assert.Empty(parse.Errors);
-        var code = await parse.InvokeAsync(new InvocationConfiguration { Output = output, Error = error });
-        return (code, output.ToString(), error.ToString());
-    }
+    private static Task<(int Code, string Out, string Err)> Ingest(params string[] args) => IngestCli.RunAsync(args);
 
-    /// <summary>Every value of a column in every Parquet file under <paramref name="dir"/>, read with Parquet.Net.</summary>
-    private static async Task<List<T?>> ReadColumn<T>(string dir, string column) where T : struct
-    {
-        var values = new List<T?>();
-        foreach (var file in Directory.GetFiles(dir, "*.parquet", SearchOption.AllDirectories).Order(StringComparer.Ordinal))
-        {
-            await using var stream = File.OpenRead(file);
-            await using var reader = await ParquetReader.CreateAsync(stream);
-            var field = reader.Schema.GetDataFields().Single(f => f.Name == column);
-            for (var g = 0; g < reader.RowGroupCount; g++)
-            {
-                using var group = reader.OpenRowGroupReader(g);
-                var buffer = new T?[group.RowCount];
-                await group.ReadAsync(field, buffer.AsMemory());
-                values.AddRange(buffer);
-            }
-        }
-        return values;
-    }
+    private static Task<List<T?>> ReadColumn<T>(string dir, string column) where T : struct => IngestCli.ReadColumnAsync<T>(dir, column);
 
     [Fact]
     public async Task Housing_ImputesMedianValidatesAndReconciles()

@@ -26,35 +26,9 @@ public sealed class IngestSilentChangeTests : IDisposable
         return path;
     }
 
-    private static async Task<(int Code, string Out, string Err)> Ingest(params string[] args)
-    {
-        var root = new RootCommand { IngestCommand.Create() };
-        var output = new StringWriter();
-        var error = new StringWriter();
-        var parse = root.Parse(["ingest", .. args]);
-        Assert.Empty(parse.Errors);
-        var code = await parse.InvokeAsync(new InvocationConfiguration { Output = output, Error = error });
-        return (code, output.ToString(), error.ToString());
-    }
+    private static Task<(int Code, string Out, string Err)> Ingest(params string[] args) => IngestCli.RunAsync(args);
 
-    private static async Task<List<string?>> Strings(string dir, string column)
-    {
-        var values = new List<string?>();
-        foreach (var file in Directory.GetFiles(dir, "*.parquet", SearchOption.AllDirectories).Order(StringComparer.Ordinal))
-        {
-            await using var stream = File.OpenRead(file);
-            await using var reader = await ParquetReader.CreateAsync(stream);
-            var field = reader.Schema.GetDataFields().Single(f => f.Name == column);
-            for (var g = 0; g < reader.RowGroupCount; g++)
-            {
-                using var group = reader.OpenRowGroupReader(g);
-                var buffer = new string?[group.RowCount];
-                await group.ReadAsync(field, buffer.AsMemory());
-                values.AddRange(buffer);
-            }
-        }
-        return values;
-    }
+    private static Task<List<string?>> Strings(string dir, string column) => IngestCli.ReadStringsAsync(dir, column);
 
     [Fact]
     public async Task InferOnly_PrintsTheOutliersWithTheirLine_AndTheColumnALaterFileAdds()

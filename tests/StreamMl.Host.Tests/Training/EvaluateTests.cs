@@ -139,4 +139,18 @@ public sealed class EvaluateTests : IDisposable
         Assert.Equal(1, exit);
         Assert.Contains("--predictions p.xlsx: use a .csv or .parquet file name", error);
     }
+
+    [Fact]
+    public void A_predictions_file_that_cannot_be_written_is_an_error_in_words_not_a_stack_trace()
+    {
+        Train();
+        // A folder where the file should go: before, the rename's IOException escaped with its stack trace.
+        var taken = Directory.CreateDirectory(Path.Combine(_folder, "taken.csv")).FullName;
+        var (exit, _, error) = Evaluate(TrainingTestData.Credit, "--limit", "300", "--predictions", taken);
+        Assert.Equal(1, exit);
+        Assert.Contains($"error: cannot write the predictions to {taken}:", error);
+        Assert.DoesNotContain("   at ", error);
+        Assert.DoesNotContain("Exception", error);
+        Assert.Empty(Directory.GetFiles(_folder, "*.tmp", SearchOption.AllDirectories));
+    }
 }

@@ -10,6 +10,10 @@ internal static class FieldParser
     private const NumberStyles FloatStyle = NumberStyles.Float;
     private const NumberStyles IntStyle = NumberStyles.Integer;
 
+    /// <summary>2^53: up to it every integer has an exact float64, so an integer written as <c>1e+05</c> or <c>3.0</c>
+    /// is read into an int64 column; inference counts such text as an integer only up to it too.</summary>
+    public const long MaxExactDoubleInteger = 9_007_199_254_740_992;
+
     /// <summary>Writes <paramref name="text"/> into row <paramref name="row"/> of <paramref name="column"/>: null
     /// tokens become null; returns false when the text is not a value of the column's type.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -66,7 +70,7 @@ internal static class FieldParser
                 return true;
             case ColumnType.Int64:
                 if (!TryParsePlainInteger(text, out var l) && !long.TryParse(text, IntStyle, CultureInfo.InvariantCulture, out l)
-                    && !TryParseIntegralDouble(text, -9_007_199_254_740_992, 9_007_199_254_740_992, out l)) return false;
+                    && !TryParseIntegralDouble(text, -MaxExactDoubleInteger, MaxExactDoubleInteger, out l)) return false;
                 column.Values<long>()[row] = l;
                 return true;
             case ColumnType.Bool:

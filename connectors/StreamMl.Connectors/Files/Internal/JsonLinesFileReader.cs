@@ -111,11 +111,13 @@ internal ref struct JsonLeafWalker
                     if (!reader.Read()) throw new JsonException("the object ends after a property name");
                     if (reader.TokenType == JsonTokenType.StartObject)
                     {
+                        visitor.Container(path.AsSpan(0, length), isArray: false);
                         if (++level >= prefix.Length) throw new JsonException("objects are nested more than 63 deep");
                         prefix[level] = length;
                     }
                     else if (reader.TokenType == JsonTokenType.StartArray)
                     {
+                        visitor.Container(path.AsSpan(0, length), isArray: true);
                         reader.Skip();
                     }
                     else
@@ -137,6 +139,9 @@ internal ref struct JsonLeafWalker
 internal interface ILeafVisitor
 {
     void Leaf(ReadOnlySpan<char> path, ref Utf8JsonReader reader);
+
+    /// <summary>An array (skipped) or an object (its leaves follow) starts at <paramref name="path"/>.</summary>
+    void Container(ReadOnlySpan<char> path, bool isArray);
 }
 
 /// <summary>Reads JSON Lines (optionally gzip): one object per line, columns found by dotted path.</summary>
@@ -144,6 +149,8 @@ internal sealed class JsonLinesFileReader : FileReader
 {
     private readonly LineSplitter _lines;
     private readonly Dictionary<string, int>.AlternateLookup<ReadOnlySpan<char>> _fieldByPath;
+    // The objects above the schema's paths ("user" and "user.address" for user.address.city): a null there holds them.
+    private readonly HashSet<string>.AlternateLookup<ReadOnlySpan<char>> _parentPaths;
     private readonly int[] _seen;
     private readonly HashSet<string> _unknown = new(StringComparer.Ordinal);
     private readonly string _fieldList;
@@ -170,6 +177,10 @@ internal sealed class JsonLinesFileReader : FileReader
             byPath[context.Options.JsonPaths.TryGetValue(name, out var p) ? p : name] = i;
         }
         _fieldByPath = byPath.GetAlternateLookup<ReadOnlySpan<char>>();
+        var parents = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var fieldPath in byPath.Keys)
+            for (var dot = fieldPath.IndexOf('.'); dot > 0; dot = fieldPath.IndexOf('.', dot + 1)) parents.Add(fieldPath[..dot]);
+        _parentPaths = parents.GetAlternateLookup<ReadOnlySpan<char>>();
         _seen = new int[context.Schema.Count];
         _fieldList = string.Join(", ", byPath.Keys);
     }
@@ -242,11 +253,15 @@ internal sealed class JsonLinesFileReader : FileReader
 
     private static string Raw(ReadOnlySpan<byte> bytes) => Encoding.UTF8.GetString(bytes);
 
+    /// <summary>The line's top-level keys, read as <see cref="JsonLeafWalker"/> reads the line (comments skipped): it
+    /// has already parsed, so this cannot fail where the walker did not.</summary>
     private static string KeysOf(ReadOnlySpan<byte> bytes)
     {
-        using var document = JsonDocument.Parse(bytes.ToArray());
-        var keys = string.Join(", ", document.RootElement.EnumerateObject().Select(p => p.Name));
-        return keys.Length == 0 ? "none" : keys;
+        var reader = new Utf8JsonReader(bytes, new JsonReaderOptions { CommentHandling = JsonCommentHandling.Skip });
+        var keys = new List<string>();
+        while (reader.Read())
+            if (reader.TokenType == JsonTokenType.PropertyName && reader.CurrentDepth == 1) keys.Add(reader.GetString()!);
+        return keys.Count == 0 ? "none" : string.Join(", ", keys);
     }
 
     /// <summary>Reports a key an inferred schema does not read (a declared schema leaves keys out on purpose), once per
@@ -269,7 +284,9 @@ internal sealed class JsonLinesFileReader : FileReader
         {
             if (!owner._fieldByPath.TryGetValue(path, out var field))
             {
-                owner.NoteUnknown(path);
+                // {"user": null} for user.name: the line has the field, as null (the row is not keyless).
+                if (reader.TokenType == JsonTokenType.Null && owner._parentPaths.Contains(path)) Matched++;
+                else owner.NoteUnknown(path);
                 return;
             }
             Matched++;
@@ -281,6 +298,15 @@ internal sealed class JsonLinesFileReader : FileReader
                 var text = reader.TokenType == JsonTokenType.String ? $"\"{reader.GetString()}\"" : Encoding.UTF8.GetString(reader.ValueSpan);
                 Error = $"field '{column.Field.Name}' (path {path}) is {text}, not a {ColumnTypes.Name(column.Type)}";
             }
+        }
+
+        /// <summary>A schema field holding an array or object has no value of its type: a type error, not a null.</summary>
+        public void Container(ReadOnlySpan<char> path, bool isArray)
+        {
+            if (!owner._fieldByPath.TryGetValue(path, out var field)) return;
+            Matched++;
+            var column = batch[targets[field]];
+            Error ??= $"field '{column.Field.Name}' (path {path}) is {(isArray ? "an array" : "an object")}, not a {ColumnTypes.Name(column.Type)}";
         }
     }
 

@@ -68,6 +68,11 @@ internal static class SchemaInferrer
 
     public static SchemaInference Infer(string path, FileFormat format, FileSourceOptions options)
     {
+        // Below one half a minority kind could win and dead-letter most rows; at 0 or NaN a column of words became
+        // true/false with every row an outlier.
+        if (options.InferenceThreshold is not (>= 0.5 and <= 1))
+            throw new ArgumentOutOfRangeException(nameof(options), options.InferenceThreshold,
+                $"{nameof(FileSourceOptions)}.{nameof(FileSourceOptions.InferenceThreshold)} must be between 0.5 and 1");
         var nulls = new NullTokens(options.NullTokens, options.Trim);
         return format switch
         {
@@ -138,6 +143,9 @@ internal static class SchemaInferrer
 
     private ref struct VoteVisitor(List<TypeVote> votes, Dictionary<string, TypeVote> byPath, NullTokens nulls, long line) : ILeafVisitor
     {
+        /// <summary>Arrays are not columns, and an object's leaves are.</summary>
+        public readonly void Container(ReadOnlySpan<char> path, bool isArray) { }
+
         public void Leaf(ReadOnlySpan<char> path, ref Utf8JsonReader reader)
         {
             var lookup = byPath.GetAlternateLookup<ReadOnlySpan<char>>();

@@ -15,6 +15,10 @@ internal sealed class TypeVote(string name)
 
     private readonly long[] _counts = new long[6];
     private readonly List<InferredValue>[] _examples = [.. Enumerable.Range(0, 6).Select(_ => new List<InferredValue>())];
+    // A true/false column reads more than true and false (1, yes, t...): those are not outliers there, and the examples
+    // of its outliers are the values its reader rejects.
+    private long _readableAsBool;
+    private readonly List<InferredValue> _notBool = [];
 
     public string Name { get; } = name;
     public long NonNull { get; private set; }
@@ -39,12 +43,14 @@ internal sealed class TypeVote(string name)
         else if (double.TryParse(trimmed, NumberStyles.Float, CultureInfo.InvariantCulture, out _)) kind = Kind.Float;
         else if (FieldParser.TryParseTimestamp(trimmed, out _)) kind = Kind.Timestamp;
         else kind = Kind.Text;
-        Add(kind, text, line);
+        var readsAsBool = kind == Kind.Bool || FieldParser.TryParseBool(trimmed, out _);
+        if (readsAsBool && kind != Kind.Bool) _readableAsBool++;
+        Add(kind, text, line, readsAsBool);
     }
 
     /// <summary>An integer another tool wrote in exponent form (R's <c>1e+05</c>); "3.0" still makes a float column.</summary>
     private static bool IsWrittenAsExponent(ReadOnlySpan<char> text) =>
-        text.IndexOfAny('e', 'E') > 0 && FieldParser.TryParseIntegralDouble(text, long.MinValue / 2, long.MaxValue / 2, out _);
+        text.IndexOfAny('e', 'E') > 0 && FieldParser.TryParseIntegralDouble(text, -FieldParser.MaxExactDoubleInteger, FieldParser.MaxExactDoubleInteger, out _);
 
     /// <summary>Digits with an optional sign: an integer, however long.</summary>
     private static bool IsPlainInteger(ReadOnlySpan<char> text)
@@ -58,17 +64,18 @@ internal sealed class TypeVote(string name)
     {
         var kind = long.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out _) ? Kind.Int
             : IsPlainInteger(text) ? Kind.BigInt : Kind.Float;
-        Add(kind, text, line);
+        Add(kind, text, line, readsAsBool: false); // the JSON reader puts no number in a true/false column
     }
 
-    public void AddBool(bool value, long line) => Add(Kind.Bool, value ? "true" : "false", line);
+    public void AddBool(bool value, long line) => Add(Kind.Bool, value ? "true" : "false", line, readsAsBool: true);
 
-    private void Add(Kind kind, ReadOnlySpan<char> text, long line)
+    private void Add(Kind kind, ReadOnlySpan<char> text, long line, bool readsAsBool)
     {
         NonNull++;
         Example ??= text.ToString();
         _counts[(int)kind]++;
         if (_examples[(int)kind].Count < Examples) _examples[(int)kind].Add(new InferredValue(line, text.ToString()));
+        if (!readsAsBool && _notBool.Count < Examples) _notBool.Add(new InferredValue(line, text.ToString()));
     }
 
     private long Count(Kind kind) => _counts[(int)kind];
@@ -108,9 +115,10 @@ internal sealed class TypeVote(string name)
         {
             (family, type, what) = ([Kind.Timestamp], ColumnType.Timestamp, "a date-time (UTC unless an offset is given)");
         }
-        var outliers = NonNull - family.Sum(Count);
+        var isBool = type == ColumnType.Bool;
+        var outliers = NonNull - family.Sum(Count) - (isBool ? _readableAsBool : 0);
         var why = outliers == 0 ? $"every value is {what}" : $"{NonNull - outliers} of {NonNull} values are {what}";
-        var examples = outliers == 0 ? [] : Enum.GetValues<Kind>().Where(k => !family.Contains(k))
+        var examples = outliers == 0 ? [] : isBool ? [.. _notBool] : Enum.GetValues<Kind>().Where(k => !family.Contains(k))
             .SelectMany(k => _examples[(int)k]).OrderBy(v => v.Line).Take(Examples).ToList();
         return new InferredColumn(Name, type, NonNull, Nulls, Example, why) { Outliers = outliers, OutlierExamples = examples };
     }
