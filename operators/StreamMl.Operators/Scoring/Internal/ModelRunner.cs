@@ -13,13 +13,13 @@ namespace StreamMl.Operators.Scoring.Internal;
 /// ~1.7 KB of managed objects. Kafka and MQTT sources deliver partial batches of any length, so a batch of n rows is
 /// scored as <see cref="BucketRows"/>(n) rows (the next power of two or three quarters of one, at most the capacity):
 /// a bounded set of about 2·log2(capacity) bindings, each built the first time its size is met and reused after. The
-/// padding rows read whatever the matrix or the batch columns hold past the batch's length (zeros or earlier rows:
-/// finite, pinned, inside the capacity) and their outputs are never copied out; rows are scored independently, so
+/// padding rows read whatever the matrix or the batch columns hold past the batch's length (zeros or earlier rows,
+/// pinned memory inside the capacity) and their outputs are never copied out; rows are scored independently, so
 /// the real rows' scores equal a run on exactly those rows (PartialBatchScoringTests checks bit equality against
 /// ONNX Runtime's own Run for the linear and tree models).</para></summary>
 internal sealed unsafe class ModelRunner : IDisposable
 {
-    // Column mode keeps one binding per batch object: pipelines reuse a fixed set of ring or pool batches, so after
+    // Column mode keeps one set of bindings (one per scored size) per batch object: pipelines reuse a fixed set of ring or pool batches, so after
     // the first round every batch finds its binding. The bound keeps memory finite for callers that never reuse.
     private const int MaxBatchBindings = 64;
 
