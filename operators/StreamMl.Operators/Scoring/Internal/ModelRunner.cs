@@ -19,8 +19,8 @@ namespace StreamMl.Operators.Scoring.Internal;
 /// ONNX Runtime's own Run for the linear and tree models).</para></summary>
 internal sealed unsafe class ModelRunner : IDisposable
 {
-    // Column mode keeps one set of bindings (one per scored size) per batch object: pipelines reuse a fixed set of ring or pool batches, so after
-    // the first round every batch finds its binding. The bound keeps memory finite for callers that never reuse.
+    // Column mode keeps one set of bindings (one per scored size) per batch object: pipelines reuse a fixed set of ring
+    // or pool batches, so after the first round every batch finds its bindings. The bound keeps memory finite for callers that never reuse.
     private const int MaxBatchBindings = 64;
 
     private readonly OnnxModel _model;
