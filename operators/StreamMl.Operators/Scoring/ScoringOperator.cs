@@ -56,7 +56,7 @@ public sealed record ShadowReport(string Model, long Rows, double MeanAbsoluteDi
 /// row-major [rows, features] float32 matrix that every model's input <see cref="OrtValue"/> points at (or, for a model
 /// with one [-1, 1] input per feature column, each input points at the batch column itself: nothing is copied); outputs
 /// land in pinned buffers bound once with <see cref="OrtIoBinding"/> and are copied into the batch's output columns, so
-/// a full batch allocates nothing. Models can be replaced while the pipeline runs (<see cref="Deploy"/>: the swap
+/// a batch allocates nothing (a partial batch is scored padded to one of a few sizes whose bindings are kept). Models can be replaced while the pipeline runs (<see cref="Deploy"/>: the swap
 /// happens between two batches), split by a hash of a key (<see cref="SetVariants"/>) and shadowed
 /// (<see cref="SetShadows"/>).</summary>
 public sealed unsafe class ScoringOperator : IBatchOperator, IDisposable

@@ -53,6 +53,32 @@ public sealed class DeadLetterSinkTests
     }
 
     [Fact]
+    public void JsonLines_Flush_syncs_to_disk_only_when_letters_were_written_since_the_last_one()
+    {
+        // The pipeline flushes the dead letters before every commit of source positions; most commits have none.
+        var path = Path.Combine(TestData.TempDir(), "dead", "letters.jsonl");
+        long afterFirst, afterIdle, afterSecond;
+        var sink = new JsonLinesDeadLetterSink(path);
+        try
+        {
+            sink.Write(Letter(0, 0));
+            sink.Flush();
+            afterFirst = sink.DiskSyncs;
+            for (var i = 0; i < 100; i++) sink.Flush();
+            afterIdle = sink.DiskSyncs;
+            sink.Write(Letter(0, 1));
+            sink.Flush();
+            afterSecond = sink.DiskSyncs;
+        }
+        finally { sink.Dispose(); }
+        Assert.Equal(1, afterFirst);
+        Assert.Equal(afterFirst, afterIdle);
+        Assert.Equal(2, afterSecond);
+        Assert.Equal(afterSecond, sink.DiskSyncs); // dispose after a flush has nothing left to sync
+        Assert.Equal(2, File.ReadAllLines(path).Length);
+    }
+
+    [Fact]
     public void Parquet_LettersReadBackByDuckDb()
     {
         var path = Path.Combine(TestData.TempDir(), "letters.parquet");
