@@ -109,7 +109,25 @@ internal static class ArrowInterop
     /// width into int32/int64 (range-checked) and into float32/float64; float32↔float64; timestamps of any unit, with or
     /// without a time zone (the values are UTC instants either way), date32/date64 and int64 microseconds into timestamp;
     /// utf8, large_utf8, string_view and dictionary-encoded strings (categoricals, any index width) into string.</summary>
+    /// <remarks>Arrow arrays read from a stream are not validated by the reader: a damaged or hostile message can have
+    /// buffers shorter than its rows or string offsets outside its data. Those reads throw here (never
+    /// <see cref="StringArray.GetString"/>, which decodes through an unchecked pointer and ends the process with an
+    /// access violation) and become a <see cref="SchemaMismatchException"/> naming the column (HostileArrowTests).</remarks>
     public static void CopyRows(IArrowArray array, int from, Column column, int to, int count)
+    {
+        try
+        {
+            CopyRowsCore(array, from, column, to, count);
+        }
+        catch (Exception ex) when (ex is ArgumentOutOfRangeException or IndexOutOfRangeException or OverflowException)
+        {
+            throw new SchemaMismatchException(
+                $"column '{column.Field.Name}': the Arrow array is damaged (its buffers are shorter than its {array.Length} row(s) " +
+                "or its offsets point outside its data); rows " + from + ".." + (from + count - 1) + " cannot be read");
+        }
+    }
+
+    private static void CopyRowsCore(IArrowArray array, int from, Column column, int to, int count)
     {
         for (var i = 0; i < count; i++)
         {
@@ -174,21 +192,21 @@ internal static class ArrowInterop
                 {
                     var codes = column.Values<int>();
                     for (var i = 0; i < count; i++)
-                        codes[to + i] = a.IsNull(from + i) ? 0 : column.Dictionary!.GetOrAdd(a.GetString(from + i));
+                        codes[to + i] = a.IsNull(from + i) ? 0 : column.Dictionary!.GetOrAdd(Utf8(a.GetBytes(from + i)));
                     break;
                 }
             case (ColumnType.String, LargeStringArray a):
                 {
                     var codes = column.Values<int>();
                     for (var i = 0; i < count; i++)
-                        codes[to + i] = a.IsNull(from + i) ? 0 : column.Dictionary!.GetOrAdd(a.GetString(from + i));
+                        codes[to + i] = a.IsNull(from + i) ? 0 : column.Dictionary!.GetOrAdd(Utf8(a.GetBytes(from + i)));
                     break;
                 }
             case (ColumnType.String, StringViewArray a):
                 {
                     var codes = column.Values<int>();
                     for (var i = 0; i < count; i++)
-                        codes[to + i] = a.IsNull(from + i) ? 0 : column.Dictionary!.GetOrAdd(a.GetString(from + i));
+                        codes[to + i] = a.IsNull(from + i) ? 0 : column.Dictionary!.GetOrAdd(Utf8(a.GetBytes(from + i)));
                     break;
                 }
             case (ColumnType.String, DictionaryArray a) when a.Dictionary is StringArray or LargeStringArray or StringViewArray:
@@ -222,10 +240,13 @@ internal static class ArrowInterop
 
     private static string DictionaryString(IArrowArray dictionary, int index) => dictionary switch
     {
-        StringArray s => s.GetString(index),
-        LargeStringArray s => s.GetString(index),
-        _ => ((StringViewArray)dictionary).GetString(index),
+        StringArray s => Utf8(s.GetBytes(index)),
+        LargeStringArray s => Utf8(s.GetBytes(index)),
+        _ => Utf8(((StringViewArray)dictionary).GetBytes(index)),
     };
+
+    /// <summary>A string from bytes that <c>GetBytes</c> has bounds-checked (the same decoding as Arrow's GetString).</summary>
+    private static string Utf8(ReadOnlySpan<byte> bytes) => bytes.IsEmpty ? string.Empty : System.Text.Encoding.UTF8.GetString(bytes);
 
     private static bool IsInteger(IArrowArray array) =>
         array is Int8Array or Int16Array or Int32Array or Int64Array or UInt8Array or UInt16Array or UInt32Array or UInt64Array;
