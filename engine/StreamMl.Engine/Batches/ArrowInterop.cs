@@ -176,7 +176,8 @@ internal static class ArrowInterop
                 {
                     var values = column.Values<long>();
                     var raw = a.Values;
-                    for (var i = 0; i < count; i++) values[to + i] = raw[from + i] * 86_400_000_000L; // days fit easily
+                    for (var i = 0; i < count; i++)
+                        values[to + i] = array.IsNull(from + i) ? 0 : DaysToMicros(raw[from + i], column, from + i);
                     break;
                 }
             case (ColumnType.Timestamp, Date64Array a):
@@ -331,6 +332,16 @@ internal static class ArrowInterop
         UInt64Array a => a.Values[row] <= int.MaxValue ? (int)a.Values[row] : -1,
         _ => throw new SchemaMismatchException($"dictionary indices of type {indices.Data.DataType.Name} are not supported"),
     };
+
+    /// <summary>Days since 1970 in microseconds; date32 reaches ±5.8 million years, microseconds only ±292,000, so a
+    /// day beyond that is an error naming the row rather than a wrapped instant.</summary>
+    private static long DaysToMicros(int days, Column column, int row)
+    {
+        const long microsPerDay = 86_400_000_000L;
+        if (days is < (int)(long.MinValue / microsPerDay) or > (int)(long.MaxValue / microsPerDay))
+            throw new SchemaMismatchException($"column '{column.Field.Name}' row {row}: date {days} days is outside what microseconds can hold");
+        return days * microsPerDay;
+    }
 
     /// <summary>Whole microseconds; nanoseconds are floored (so an instant before 1970 does not move later), and seconds
     /// or milliseconds that overflow microseconds (beyond the years ±292,000) are an error naming the row.</summary>
