@@ -138,6 +138,33 @@ public sealed class HostileArrowTests(HostFixture host)
     }
 
     [Fact]
+    public async Task Every_truncation_and_flipped_byte_of_a_dictionary_encoded_stream_is_refused_in_the_users_words()
+    {
+        var readings = TestSpecs.Readings(6, 4);
+        var dictionary = new StringArray.Builder().AppendRange(readings.Select(r => r.Device).Distinct()).Build();
+        var indices = new Int32Array.Builder().AppendRange(readings.Select(r => readings.Select(x => x.Device).Distinct().ToList().IndexOf(r.Device))).Build();
+        var device = new DictionaryArray(new DictionaryType(Int32Type.Default, StringType.Default, false), indices, dictionary);
+        var batch = new RecordBatch.Builder()
+            .Append("device", false, device)
+            .Append("temperature", false, new FloatArray.Builder().AppendRange(readings.Select(r => r.Temperature)).Build())
+            .Build();
+        var bytes = Write(batch);
+        var failures = new List<string>();
+        var random = new Random(5);
+        for (var trial = 0; trial < 600; trial++)
+        {
+            var copy = trial < bytes.Length ? bytes[..trial] : (byte[])bytes.Clone();
+            if (trial >= bytes.Length) copy[random.Next(copy.Length)] = (byte)random.Next(256);
+            var ex = await ScoreAsync(copy);
+            if (ex is null) continue;
+            if (ex.StatusCode != StatusCode.InvalidArgument || ex.Status.Detail.Contains("Exception", StringComparison.Ordinal))
+                failures.Add($"trial {trial}: {ex.StatusCode} {ex.Status.Detail}");
+        }
+        Assert.True(failures.Count == 0, string.Join("\n", failures.Take(20)));
+        await AssertStillServesAsync();
+    }
+
+    [Fact]
     public async Task A_batch_without_columns_and_a_batch_without_rows()
     {
         var empty = new RecordBatch(new Apache.Arrow.Schema([], null), [], 5);
