@@ -68,6 +68,7 @@ internal sealed class MessageDecoder
         error = null;
         try
         {
+            ArrowIpcGuard.CheckSchema(payload); // a deeply nested schema would overflow the reader's recursion
             using var reader = new ArrowStreamReader(new MemoryStream(payload, writable: false));
             var batches = new List<RecordBatch>();
             while (reader.ReadNextRecordBatch() is { } recordBatch) batches.Add(recordBatch);
@@ -82,6 +83,11 @@ internal sealed class MessageDecoder
                 }
             }
             return new ArrowPayload(batches);
+        }
+        catch (SchemaMismatchException ex)
+        {
+            error = ex.Message;
+            return null;
         }
         catch (Exception ex) when (ex is InvalidDataException or ArgumentException or IOException or InvalidOperationException or OverflowException or IndexOutOfRangeException)
         {

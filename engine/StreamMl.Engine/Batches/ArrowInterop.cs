@@ -109,7 +109,25 @@ internal static class ArrowInterop
     /// width into int32/int64 (range-checked) and into float32/float64; float32↔float64; timestamps of any unit, with or
     /// without a time zone (the values are UTC instants either way), date32/date64 and int64 microseconds into timestamp;
     /// utf8, large_utf8, string_view and dictionary-encoded strings (categoricals, any index width) into string.</summary>
+    /// <remarks>Arrow arrays read from a stream are not validated by the reader: a damaged or hostile message can have
+    /// buffers shorter than its rows or string offsets outside its data. Those reads throw here (never
+    /// <see cref="StringArray.GetString"/>, which decodes through an unchecked pointer and ends the process with an
+    /// access violation) and become a <see cref="SchemaMismatchException"/> naming the column (HostileArrowTests).</remarks>
     public static void CopyRows(IArrowArray array, int from, Column column, int to, int count)
+    {
+        try
+        {
+            CopyRowsCore(array, from, column, to, count);
+        }
+        catch (Exception ex) when (ex is ArgumentOutOfRangeException or IndexOutOfRangeException or OverflowException)
+        {
+            throw new SchemaMismatchException(
+                $"column '{column.Field.Name}': the Arrow array is damaged (its buffers are shorter than its {array.Length} row(s) " +
+                "or its offsets point outside its data); rows " + from + ".." + (from + count - 1) + " cannot be read");
+        }
+    }
+
+    private static void CopyRowsCore(IArrowArray array, int from, Column column, int to, int count)
     {
         for (var i = 0; i < count; i++)
         {
@@ -158,7 +176,8 @@ internal static class ArrowInterop
                 {
                     var values = column.Values<long>();
                     var raw = a.Values;
-                    for (var i = 0; i < count; i++) values[to + i] = raw[from + i] * 86_400_000_000L; // days fit easily
+                    for (var i = 0; i < count; i++)
+                        values[to + i] = array.IsNull(from + i) ? 0 : DaysToMicros(raw[from + i], column, from + i);
                     break;
                 }
             case (ColumnType.Timestamp, Date64Array a):
@@ -174,21 +193,21 @@ internal static class ArrowInterop
                 {
                     var codes = column.Values<int>();
                     for (var i = 0; i < count; i++)
-                        codes[to + i] = a.IsNull(from + i) ? 0 : column.Dictionary!.GetOrAdd(a.GetString(from + i));
+                        codes[to + i] = a.IsNull(from + i) ? 0 : column.Dictionary!.GetOrAdd(Utf8(a.GetBytes(from + i)));
                     break;
                 }
             case (ColumnType.String, LargeStringArray a):
                 {
                     var codes = column.Values<int>();
                     for (var i = 0; i < count; i++)
-                        codes[to + i] = a.IsNull(from + i) ? 0 : column.Dictionary!.GetOrAdd(a.GetString(from + i));
+                        codes[to + i] = a.IsNull(from + i) ? 0 : column.Dictionary!.GetOrAdd(Utf8(a.GetBytes(from + i)));
                     break;
                 }
             case (ColumnType.String, StringViewArray a):
                 {
                     var codes = column.Values<int>();
                     for (var i = 0; i < count; i++)
-                        codes[to + i] = a.IsNull(from + i) ? 0 : column.Dictionary!.GetOrAdd(a.GetString(from + i));
+                        codes[to + i] = a.IsNull(from + i) ? 0 : column.Dictionary!.GetOrAdd(Utf8(a.GetBytes(from + i)));
                     break;
                 }
             case (ColumnType.String, DictionaryArray a) when a.Dictionary is StringArray or LargeStringArray or StringViewArray:
@@ -222,10 +241,13 @@ internal static class ArrowInterop
 
     private static string DictionaryString(IArrowArray dictionary, int index) => dictionary switch
     {
-        StringArray s => s.GetString(index),
-        LargeStringArray s => s.GetString(index),
-        _ => ((StringViewArray)dictionary).GetString(index),
+        StringArray s => Utf8(s.GetBytes(index)),
+        LargeStringArray s => Utf8(s.GetBytes(index)),
+        _ => Utf8(((StringViewArray)dictionary).GetBytes(index)),
     };
+
+    /// <summary>A string from bytes that <c>GetBytes</c> has bounds-checked (the same decoding as Arrow's GetString).</summary>
+    private static string Utf8(ReadOnlySpan<byte> bytes) => bytes.IsEmpty ? string.Empty : System.Text.Encoding.UTF8.GetString(bytes);
 
     private static bool IsInteger(IArrowArray array) =>
         array is Int8Array or Int16Array or Int32Array or Int64Array or UInt8Array or UInt16Array or UInt32Array or UInt64Array;
@@ -310,6 +332,16 @@ internal static class ArrowInterop
         UInt64Array a => a.Values[row] <= int.MaxValue ? (int)a.Values[row] : -1,
         _ => throw new SchemaMismatchException($"dictionary indices of type {indices.Data.DataType.Name} are not supported"),
     };
+
+    /// <summary>Days since 1970 in microseconds; date32 reaches ±5.8 million years, microseconds only ±292,000, so a
+    /// day beyond that is an error naming the row rather than a wrapped instant.</summary>
+    private static long DaysToMicros(int days, Column column, int row)
+    {
+        const long microsPerDay = 86_400_000_000L;
+        if (days is < (int)(long.MinValue / microsPerDay) or > (int)(long.MaxValue / microsPerDay))
+            throw new SchemaMismatchException($"column '{column.Field.Name}' row {row}: date {days} days is outside what microseconds can hold");
+        return days * microsPerDay;
+    }
 
     /// <summary>Whole microseconds; nanoseconds are floored (so an instant before 1970 does not move later), and seconds
     /// or milliseconds that overflow microseconds (beyond the years ±292,000) are an error naming the row.</summary>

@@ -178,7 +178,9 @@ internal sealed class GrpcIngestSource : IBatchSource
             // Rows arrive in event-time order per client (or carry their arrival millisecond), so everything a
             // millisecond below the highest time seen is complete; event-time windows downstream close on it.
             foreach (var time in batch.EventTimes) _maxEventTime = Math.Max(_maxEventTime, time);
-            batch.Watermark = _maxEventTime - 1000;
+            // Saturating: an event time within a millisecond of the smallest instant (a client's NaT-like sentinel)
+            // must not wrap to a watermark in the far future (IngestWatermarkTests).
+            batch.Watermark = _maxEventTime >= ColumnBatch.NoWatermark + 1000 ? _maxEventTime - 1000 : ColumnBatch.NoWatermark;
         }
         return true;
     }

@@ -113,8 +113,13 @@ internal static class RowCodec
         var batches = new List<RecordBatch>();
         try
         {
+            ArrowIpcGuard.CheckSchema(bytes.Span); // before the reader, whose recursion a deeply nested schema overflows
             using var reader = new ArrowStreamReader(bytes);
             while (reader.ReadNextRecordBatch() is { } batch) batches.Add(batch);
+        }
+        catch (SchemaMismatchException ex)
+        {
+            throw new BadInputException(ex.Message, where);
         }
         catch (Exception ex) when (ex is not BadInputException)
         {

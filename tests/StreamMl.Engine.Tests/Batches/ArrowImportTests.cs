@@ -165,6 +165,11 @@ public sealed class ArrowImportTests
         ex = Assert.Throws<SchemaMismatchException>(() => times.CopyFrom(Batch(("at", Raw(new TimestampType(TimeUnit.Second, "UTC"), new[] { 0L, long.MaxValue / 10 })))));
         Assert.Equal($"column 'at' row 1: timestamp {long.MaxValue / 10} s is outside what microseconds can hold", ex.Message);
 
+        // date32 holds ±5.8 million years of days; microseconds hold ±292,000 years. Before: int.MaxValue days
+        // wrapped silently to a timestamp in the year -21,755 or so.
+        ex = Assert.Throws<SchemaMismatchException>(() => times.CopyFrom(Batch(("at", Raw(Date32Type.Default, new[] { 19792, int.MaxValue })))));
+        Assert.Equal($"column 'at' row 1: date {int.MaxValue} days is outside what microseconds can hold", ex.Message);
+
         ex = Assert.Throws<SchemaMismatchException>(() => times.CopyFrom(Batch(("at", new StringArray.Builder().Append("2024-01-01").Build()))));
         Assert.Equal("column 'at' is timestamp but the Arrow column is utf8; send timestamp (any unit, any time zone), date32, date64 or int64 microseconds", ex.Message);
 
