@@ -303,7 +303,7 @@ internal sealed class OutputFile
         public int Count;
         private int _recent;
         // With RecordRows, every position held per slot (kept across files: no allocation in steady state).
-        private readonly List<List<long>> _rows = [];
+        private readonly List<PositionList> _rows = [];
 
         /// <summary>Whether the exact positions are kept for <see cref="FormatRows"/>.</summary>
         public bool RecordRows { get; set; }
@@ -341,7 +341,7 @@ internal sealed class OutputFile
             _recent = i;
             if (RecordRows)
             {
-                while (_rows.Count <= i) _rows.Add([]);
+                while (_rows.Count <= i) _rows.Add(new PositionList());
                 _rows[i].Add(offset);
             }
         }

@@ -10,11 +10,11 @@ namespace StreamMl.Connectors.Parquet.Internal;
 /// holds it, wherever this run would send it, instead of comparing it with its folder's highest position.</summary>
 internal sealed class PublishedRows
 {
-    /// <summary>Footer key: per source partition the first position and a bitmap of the positions held from it,
-    /// <c>partition:first:base64;...</c>.</summary>
+    /// <summary>Footer key: per source partition the positions held, <c>partition:list;...</c>, each list zigzag
+    /// varint deltas in base64 (<see cref="PositionList"/>).</summary>
     internal const string RowsKey = "streamml.rows";
 
-    private readonly Dictionary<int, List<(long First, long Last, byte[] Bits)>> _byPartition = [];
+    private readonly Dictionary<int, List<(long First, long Last, long[] Sorted)>> _byPartition = [];
     private readonly Dictionary<int, long> _highest = [];
 
     /// <summary>Reads the published files (<c>prefix-*.parquet</c>, Hive folders included) under each folder.</summary>
@@ -32,12 +32,12 @@ internal sealed class PublishedRows
     public bool Contains(int partition, long offset)
     {
         if (!_highest.TryGetValue(partition, out var highest) || offset > highest) return false;
-        foreach (var (first, last, bits) in _byPartition[partition])
+        foreach (var (first, last, sorted) in _byPartition[partition])
         {
             if (first > offset) break;
             if (offset > last) continue;
-            var bit = offset - first;
-            if ((bits[bit >> 3] & (1 << (int)(bit & 7))) != 0) return true;
+            // A file of an older version (no exact list) holds its whole range.
+            if (sorted.Length == 0 || Array.BinarySearch(sorted, offset) >= 0) return true;
         }
         return false;
     }
@@ -57,24 +57,29 @@ internal sealed class PublishedRows
         }
         foreach (var entry in text.Split(';', StringSplitOptions.RemoveEmptyEntries))
         {
-            var parts = entry.Split(':');
-            if (parts.Length != 3
-                || !int.TryParse(parts[0], NumberStyles.None, CultureInfo.InvariantCulture, out var partition)
-                || !long.TryParse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture, out var first)) continue;
-            var bits = Convert.FromBase64String(parts[2]);
-            if (bits.Length > 0) Add(partition, first, first + bits.Length * 8L - 1, bits);
+            var colon = entry.IndexOf(':', StringComparison.Ordinal);
+            if (colon <= 0 || !int.TryParse(entry.AsSpan(0, colon), NumberStyles.None, CultureInfo.InvariantCulture, out var partition)) continue;
+            List<long> positions;
+            try
+            {
+                positions = PositionList.Decode(entry[(colon + 1)..]);
+            }
+            catch (FormatException)
+            {
+                continue; // a damaged entry holds no row this sink could skip
+            }
+            if (positions.Count == 0) continue;
+            positions.Sort();
+            var first = positions[0];
+            var last = positions[^1];
+            Add(partition, first, last, positions);
         }
     }
 
-    private void Add(int partition, long first, long last, byte[]? bits)
+    private void Add(int partition, long first, long last, List<long>? sorted)
     {
-        if (bits is null)
-        {
-            bits = new byte[(last - first) / 8 + 1];
-            Array.Fill(bits, (byte)0xFF);
-        }
         if (!_byPartition.TryGetValue(partition, out var list)) _byPartition[partition] = list = [];
-        list.Add((first, last, bits));
+        list.Add((first, last, sorted is null ? [] : [.. sorted]));
         if (!_highest.TryGetValue(partition, out var highest) || last > highest) _highest[partition] = last;
     }
 
@@ -99,15 +104,10 @@ internal sealed class PublishedRows
         }
     }
 
-    /// <summary>Formats the positions of one partition held by a file: <c>partition:first:base64</c>, the bitmap's bit i
-    /// standing for position first + i. <paramref name="offsets"/> is reordered.</summary>
-    public static void Format(StringBuilder text, int partition, List<long> offsets)
+    /// <summary>Formats the positions of one partition held by a file: <c>partition:list</c> (<see cref="PositionList"/>).</summary>
+    public static void Format(StringBuilder text, int partition, PositionList positions)
     {
-        offsets.Sort();
-        var first = offsets[0];
-        var bytes = new byte[(offsets[^1] - first) / 8 + 1];
-        foreach (var offset in offsets) bytes[(offset - first) >> 3] |= (byte)(1 << (int)((offset - first) & 7));
         if (text.Length > 0) text.Append(';');
-        text.Append(CultureInfo.InvariantCulture, $"{partition}:{first}:").Append(Convert.ToBase64String(bytes));
+        text.Append(partition.ToString(CultureInfo.InvariantCulture)).Append(':').Append(positions.ToBase64());
     }
 }
