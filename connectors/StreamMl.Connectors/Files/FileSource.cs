@@ -372,9 +372,19 @@ public sealed class FileSource : IBatchSource
     /// a later commit of that line be saved as a byte offset to resume from.</summary>
     private void NotePieceEnd(FollowedFile followed, FileReader reader)
     {
+        (int, string)? tail;
+        try
+        {
+            tail = FileIdentity.TailOf(followed.Path, _currentLimit);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            tail = null; // checked by the first bytes only until the next piece
+        }
         lock (_commitGate)
         {
             followed.ReadByte = _currentLimit;
+            followed.Tail = tail;
             followed.ReadLine = Math.Max(reader.NextLine, followed.ReadLine);
             followed.Ends.Add((followed.ReadLine, followed.ReadByte));
         }
@@ -397,7 +407,7 @@ public sealed class FileSource : IBatchSource
     private bool CheckIdentity(int partition, FollowedFile followed)
     {
         var path = followed.Path;
-        if (!FileIdentity.Matches(path, followed.PrintLength, followed.PrintHash))
+        if (!followed.IsSameAs(path))
         {
             var moved = FindMoved(followed);
             if (moved is null)
@@ -408,9 +418,9 @@ public sealed class FileSource : IBatchSource
                     ? $"{path} was rotated away or deleted after {followed.ReadByte:N0} bytes (line {followed.ReadLine:N0}) and its content is not " +
                       "found under another name in the folder: it is no longer followed"
                     : size < followed.ReadByte
-                        ? $"{path} was truncated (its size fell from {followed.ReadByte:N0} to {size:N0} bytes and its first bytes changed): " +
+                        ? $"{path} was truncated (its size fell from {followed.ReadByte:N0} to {size:N0} bytes and its content changed): " +
                           "it is read again from the start, as a new file"
-                        : $"{path} was replaced (its first bytes changed) and the old file is not found under another name: the new file is read from its start");
+                        : $"{path} was replaced (its content changed) and the old file is not found under another name: the new file is read from its start");
                 StopFollowing(partition, followed);
                 if (exists) AddFile(path);
                 return false;
@@ -468,7 +478,7 @@ public sealed class FileSource : IBatchSource
             if (taken.Contains(file)) continue;
             try
             {
-                if (new FileInfo(file).Length >= followed.ReadByte && FileIdentity.Matches(file, followed.PrintLength, followed.PrintHash)) return file;
+                if (new FileInfo(file).Length >= followed.ReadByte && followed.IsSameAs(file)) return file;
             }
             catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
             {

@@ -356,8 +356,11 @@ public sealed class PostgresSource : IBatchSource
         }
     }
 
-    /// <summary>True: a position (cursor value) names the same record in every run.</summary>
-    public bool PositionsAreStable => true;
+    /// <summary>True when the cursor is unique: a position (cursor value) then names the same record in every run. A
+    /// cursor that may tie (<see cref="PostgresSourceOptions.CursorIsUnique"/> false) names several rows, some of them
+    /// inserted after others with the same value were written, so a sink must not skip a row because its value is
+    /// already in its output (the ties re-read at the checkpoint are there to catch such rows).</summary>
+    public bool PositionsAreStable => _options.CursorIsUnique;
 
     /// <inheritdoc/>
     public string Describe(int partition, long offset) => $"{_options.Table} {_options.CursorColumn}={offset}";

@@ -50,8 +50,14 @@ public sealed class TrainTestSplitSink : IBatchSink
     {
         _context = context;
         var stable = context.Source?.PositionsAreStable ?? true;
-        _train = new PartitionedWriter(With(Path.Combine(_options.Directory, "train")), context.Schema, stable);
-        _test = new PartitionedWriter(With(Path.Combine(_options.Directory, "test")), context.Schema, stable);
+        var train = With(Path.Combine(_options.Directory, "train"));
+        var test = With(Path.Combine(_options.Directory, "test"));
+        // A stratified side depends on the rows seen before in this run, so a restart from the commit may side a replayed
+        // row differently: it is skipped when either side published it (the rule per folder lost rows train had
+        // skipped while test had not yet published them; SplitReplayTests).
+        var shared = stable && _options.StratifyBy is not null ? PublishedRows.Load([train.Directory, test.Directory], train.FilePrefix) : null;
+        _train = new PartitionedWriter(train, context.Schema, stable, shared);
+        _test = new PartitionedWriter(test, context.Schema, stable, shared);
         if (_options.StratifyBy is { } column) _stratifyColumn = context.Schema.Require(column);
         return ValueTask.CompletedTask;
     }

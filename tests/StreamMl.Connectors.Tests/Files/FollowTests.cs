@@ -127,6 +127,32 @@ public sealed class FollowTests
     }
 
     [Fact]
+    public async Task Rotation_ToANewFileWithTheSameFirstKiB_IsStillARotation()
+    {
+        // A wide CSV: its header alone is longer than the 1 KiB fingerprint, so every file of the log starts the same.
+        var pad = "pad_" + new string('x', 1_100);
+        var dir = TestData.TempDir();
+        var path = Path.Combine(dir, "app.csv");
+        string Wide(int first, int count) => string.Concat(Enumerable.Range(first, count).Select(i => string.Create(CultureInfo.InvariantCulture, $"{i},v{i},p\n")));
+        File.WriteAllText(path, $"id,v,{pad}\n" + Wide(1, 100));
+        var log = new LogCapture();
+        var options = Options(dir, log);
+        options.Schema = SchemaText.Parse($"id:int64,v:string,{pad}:string");
+        var (pipeline, sink, _) = await Start(options);
+        await using (pipeline)
+        {
+            await WaitFor(() => sink.Count == 100, "the first 100 rows");
+            Append(path, Wide(101, 20));
+            File.Move(path, Path.Combine(dir, "app.csv.1"));
+            File.WriteAllText(path, $"id,v,{pad}\n" + Wide(500, 30));
+            await WaitFor(() => log.All.Contains("was rotated to", StringComparison.Ordinal) || log.All.Contains("truncated", StringComparison.Ordinal), "the rotation noticed");
+            await WaitFor(() => sink.Count >= 150, "the rotated file's last rows and the new file's rows");
+        }
+        Assert.Contains("was rotated to", log.All);
+        Assert.Equal(Enumerable.Range(1, 120).Concat(Enumerable.Range(500, 30)).Select(i => (long)i), Ids(sink));
+    }
+
+    [Fact]
     public async Task Rotation_ANewFileCreatedAfterTheRenameWasNoticed_IsRead()
     {
         var dir = TestData.TempDir();

@@ -183,4 +183,46 @@ public sealed class GzipVerificationTests
         AssertEveryRowIsInTheSource(rows, SourceRows());
         Assert.Equal(30_000, rows.Count);
     }
+
+    [Theory]
+    [InlineData("zeros")]
+    [InlineData("garbage")]
+    public async Task BytesAfterTheLastMember_DoNotCostTheVerifiedRows(string tail)
+    {
+        // Tape and block copies pad with zeros; gzip(1) decodes such a file whole and warns "trailing garbage ignored".
+        var dir = TestData.TempDir();
+        var text = File.ReadAllBytes(s_source);
+        var padding = tail == "zeros" ? new byte[512] : Encoding.ASCII.GetBytes("not gzip at all\n");
+        var path = Path.Combine(dir, "padded.csv.gz");
+        File.WriteAllBytes(path, [.. Gzip(text, text.Length / 3), .. padding]);
+
+        var (_, output, dead) = await Ingest(path);
+
+        var rows = OutputRows(output);
+        AssertEveryRowIsInTheSource(rows, SourceRows());
+        Assert.Equal(30_000, rows.Count);
+        // Zeros are padding; other bytes may be a member whose header was damaged, so the file says so.
+        if (tail == "zeros") Assert.Empty(dead.Letters);
+        else Assert.Contains("are not a gzip member", Assert.Single(dead.Letters).Message);
+    }
+
+    [Fact]
+    public async Task AnEmptyMemberAndAMemberEndingOnALineBreak_AreReadWhole()
+    {
+        var dir = TestData.TempDir();
+        var text = File.ReadAllBytes(s_source);
+        var lineEnd = Array.IndexOf(text, (byte)'\n', text.Length / 2) + 1;
+        var path = Path.Combine(dir, "members.csv.gz");
+        // An empty member as gzip(1) writes one for empty input: header, empty final deflate block, CRC 0, size 0. Its
+        // trailer is eight zero bytes, so its end would match the start of any member.
+        byte[] empty = [0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3, 3, 0, 0, 0, 0, 0, 0, 0, 0, 0];
+        File.WriteAllBytes(path, [.. Gzip(text[..lineEnd]), .. empty, .. Gzip(text[lineEnd..]), .. empty]);
+
+        var (_, output, dead) = await Ingest(path);
+
+        Assert.Empty(dead.Letters);
+        var rows = OutputRows(output);
+        AssertEveryRowIsInTheSource(rows, SourceRows());
+        Assert.Equal(30_000, rows.Count);
+    }
 }

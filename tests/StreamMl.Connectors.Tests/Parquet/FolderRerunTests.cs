@@ -41,4 +41,19 @@ public sealed class FolderRerunTests
         Assert.Equal(3_000, ids.Count(id => id < 1_000_000));
         Assert.Equal(5_000, ids.Count(id => id >= 1_000_000));
     }
+
+    [Fact(Skip = "open defect (review of issue 12): one file read without a checkpoint counts as stable positions, so a rerun after the file was regenerated skips every new line at or below the old output's last line as 'already in the output' (0 of 5,000 new rows written; counts reconcile). Needs the source's identity of a partition (e.g. the file's fingerprint) in the footers, compared on restart")]
+    public async Task OneFileRegeneratedBetweenRuns_HasItsNewRowsWritten_WhenReadAgainWithoutACheckpoint()
+    {
+        var input = TestData.TempDir();
+        var output = TestData.TempDir();
+        var file = Path.Combine(input, "daily.csv");
+        WriteCsv(file, 0, 5_000);
+        await RunAsync(file, output);
+        WriteCsv(file, 1_000_000, 5_000); // tomorrow's export, same name and line count
+        await RunAsync(file, output);
+
+        var ids = TestData.Query($"SELECT DISTINCT id FROM read_parquet('{TestData.Glob(output)}')").Select(r => Convert.ToInt64(r[0])).ToHashSet();
+        Assert.Equal(5_000, ids.Count(id => id >= 1_000_000));
+    }
 }

@@ -98,6 +98,39 @@ public sealed class PostgresTests(ITestOutputHelper output)
     }
 
     [SkippableFact]
+    public async Task A_timestamp_cursor_that_ties_gets_rows_inserted_later_with_the_last_value_into_Parquet()
+    {
+        var pg = TestServices.Postgres();
+        var table = NewTable();
+        await CreateAndFillAsync(pg, table, 1, 1_000);
+        var output = Path.Combine(Path.GetTempPath(), "streamml-pg-parquet", Guid.NewGuid().ToString("N"));
+        var options = SourceOptions(pg, table, PostgresReadMode.Snapshot);
+        options.CursorColumn = "ts";
+        options.CursorIsUnique = false;
+        async Task RunAsync()
+        {
+            await using var pipeline = Pipeline.From(new PostgresSource(options), new PipelineOptions { Name = table })
+                .To(new StreamMl.Connectors.Parquet.ParquetSink(new StreamMl.Connectors.Parquet.ParquetSinkOptions { Directory = output })).Build();
+            await pipeline.RunAsync().WaitAsync(TimeSpan.FromSeconds(60));
+        }
+        await RunAsync();
+        // Rows committed later with the same timestamp as the last row read: the restart re-reads the ties to find them.
+        await using (var connection = new NpgsqlConnection(pg))
+        {
+            await connection.OpenAsync();
+            await using var insert = new NpgsqlCommand($"INSERT INTO {table} (id, ts) SELECT i, (SELECT max(ts) FROM {table}) FROM generate_series(1001, 1005) AS i", connection);
+            await insert.ExecuteNonQueryAsync();
+        }
+        await RunAsync();
+
+        await using var duck = new DuckDB.NET.Data.DuckDBConnection("DataSource=:memory:");
+        await duck.OpenAsync();
+        await using var count = duck.CreateCommand();
+        count.CommandText = $"SELECT count(DISTINCT id) FROM read_parquet('{Path.Combine(output, "*.parquet")}')";
+        Assert.Equal(1_005L, Convert.ToInt64(await count.ExecuteScalarAsync(), CultureInfo.InvariantCulture));
+    }
+
+    [SkippableFact]
     public async Task Incremental_reads_pick_up_new_rows_and_a_restart_resumes_after_the_durable_checkpoint()
     {
         var pg = TestServices.Postgres();

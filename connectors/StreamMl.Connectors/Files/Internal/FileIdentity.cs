@@ -36,6 +36,33 @@ internal static class FileIdentity
         }
     }
 
+    /// <summary>The fingerprint of the bytes just before <paramref name="end"/> (up to <see cref="MaxLength"/>): with
+    /// the first bytes it tells a file from a new one that starts the same (a wide CSV header longer than 1 KiB).</summary>
+    public static (int Length, string Hash) TailOf(string path, long end)
+    {
+        var length = (int)Math.Min(end, MaxLength);
+        Span<byte> tail = stackalloc byte[MaxLength];
+        using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 1);
+        file.Position = end - length;
+        var read = file.ReadAtLeast(tail[..length], length, throwOnEndOfStream: false);
+        return (read, Hash(tail[..read]));
+    }
+
+    /// <summary>True when the <paramref name="length"/> bytes of <paramref name="path"/> before <paramref name="end"/>
+    /// hash to <paramref name="hash"/>.</summary>
+    public static bool TailMatches(string path, long end, int length, string hash)
+    {
+        try
+        {
+            if (new FileInfo(path).Length < end) return false;
+            return TailOf(path, end) is var (read, print) && read == length && print == hash;
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            return false;
+        }
+    }
+
     private static string Hash(ReadOnlySpan<byte> bytes) => Convert.ToHexString(SHA256.HashData(bytes).AsSpan(0, 16));
 
     /// <summary>The offset just after the last line break in [<paramref name="from"/>, <paramref name="length"/>), or

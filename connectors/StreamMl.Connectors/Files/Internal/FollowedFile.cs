@@ -9,6 +9,16 @@ internal sealed class FollowedFile(string path, int printLength, string printHas
     public int PrintLength { get; set; } = printLength;
     public string PrintHash { get; set; } = printHash;
 
+    /// <summary>Fingerprint of the bytes just before <see cref="ReadByte"/> (null until a piece was read in this run):
+    /// files whose first 1 KiB is the same (a long CSV header) are told apart by what was read last.</summary>
+    public (int Length, string Hash)? Tail { get; set; }
+
+    /// <summary>True when <paramref name="file"/> is this file: the same first bytes and, once known, the same bytes
+    /// before where reading stopped.</summary>
+    public bool IsSameAs(string file) =>
+        FileIdentity.Matches(file, PrintLength, PrintHash)
+        && (Tail is not { } tail || FileIdentity.TailMatches(file, ReadByte, tail.Length, tail.Hash));
+
     /// <summary>The byte where the next piece starts (just after a line break), and the line number there.</summary>
     public long ReadByte { get; set; }
     public long ReadLine { get; set; } = 1;

@@ -75,7 +75,7 @@ internal static class GzipVerifier
                     var upto = (int)(target - produced);
                     crc = Crc32.Update(crc, buffer.AsSpan(used, upto - used));
                     used = upto;
-                    if (Crc32.Final(crc) == candidate.Crc)
+                    if (Crc32.Final(crc) == candidate.Crc && (candidate.Size != 0 || IsEmptyMember(file, memberCompressed, candidate.Compressed)))
                     {
                         members++;
                         memberStart = target;
@@ -96,12 +96,23 @@ internal static class GzipVerifier
             while (pending.TryPeek(out var candidate, out var target) && target == produced)
             {
                 pending.Dequeue();
-                if (Crc32.Final(crc) != candidate.Crc) continue;
+                if (Crc32.Final(crc) != candidate.Crc || (candidate.Size == 0 && !IsEmptyMember(file, memberCompressed, candidate.Compressed))) continue;
                 members++;
                 memberStart = target;
                 memberCompressed = candidate.Compressed;
                 crc = Crc32.Initial;
                 Arm();
+            }
+            if (produced != memberStart && FindTrailer(file, memberCompressed, Crc32.Final(crc), (uint)(produced - memberStart)) is { } end)
+            {
+                // The last member ends before the end of the file (GZipStream stops at bytes that are not a gzip header):
+                // zeros are padding, as gzip(1) takes them; anything else may be a member whose header is damaged.
+                members++;
+                memberStart = produced;
+                memberCompressed = end;
+                if (!IsZeros(file, end))
+                    return new GzipCheck(memberStart, members, $"{length - end:N0} bytes after gzip member {members} (from compressed byte {end:N0}) " +
+                        "are not a gzip member (trailing garbage, or a member whose header is damaged)", length, written);
             }
             if (produced != memberStart || (members == 0 && length > 0))
                 problem = $"truncated or corrupt gzip: member {members + 1} (from compressed byte {memberCompressed:N0}) does not end with a " +
@@ -119,6 +130,63 @@ internal static class GzipVerifier
             foreach (var candidate in candidates)
                 if (candidate.Compressed > memberCompressed) pending.Enqueue(candidate, memberStart + candidate.Size);
         }
+    }
+
+    /// <summary>True when the compressed bytes [<paramref name="from"/>, <paramref name="to"/>) are one gzip member that
+    /// decodes to nothing. A candidate end of size 0 and CRC 0 matches any member start (eight zero bytes before a
+    /// <c>1f 8b 08</c>, or zero padding at the end of the file), so it counts only when the member really is empty.</summary>
+    private static bool IsEmptyMember(FileStream file, long from, long to)
+    {
+        // An empty member is a header, an empty deflate block and a trailer: tens of bytes (more only with a long name).
+        if (to - from is < 18 or > 4096) return false;
+        var position = file.Position;
+        try
+        {
+            var bytes = new byte[to - from];
+            file.Position = from;
+            file.ReadExactly(bytes);
+            using var gzip = new GZipStream(new MemoryStream(bytes), CompressionMode.Decompress);
+            return gzip.Read(new byte[1]) == 0;
+        }
+        catch (InvalidDataException)
+        {
+            return false;
+        }
+        finally
+        {
+            file.Position = position;
+        }
+    }
+
+    /// <summary>Where the trailer (<paramref name="crc"/>, <paramref name="size"/>) of the member starting at compressed
+    /// byte <paramref name="from"/> ends, searched from there: null when it is not found.</summary>
+    private static long? FindTrailer(FileStream file, long from, uint crc, uint size)
+    {
+        Span<byte> trailer = stackalloc byte[8];
+        BinaryPrimitives.WriteUInt32LittleEndian(trailer, crc);
+        BinaryPrimitives.WriteUInt32LittleEndian(trailer[4..], size);
+        var buffer = new byte[1 << 20];
+        long start = from;
+        while (true)
+        {
+            file.Position = start;
+            var n = file.ReadAtLeast(buffer, buffer.Length, throwOnEndOfStream: false);
+            if (n < 8) return null;
+            var at = buffer.AsSpan(0, n).IndexOf(trailer);
+            if (at >= 0) return start + at + 8;
+            if (n < buffer.Length) return null;
+            start += n - 7;
+        }
+    }
+
+    private static bool IsZeros(FileStream file, long from)
+    {
+        file.Position = from;
+        var buffer = new byte[1 << 16];
+        int n;
+        while ((n = file.Read(buffer)) > 0)
+            if (buffer.AsSpan(0, n).ContainsAnyExcept((byte)0)) return false;
+        return true;
     }
 
     /// <summary>Offsets that may end a member: each gzip header (<c>1f 8b 08</c> and a flag byte with the reserved bits

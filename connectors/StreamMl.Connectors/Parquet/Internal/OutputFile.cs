@@ -32,6 +32,9 @@ internal sealed class OutputFile
     // positions only). Only earlier runs' files count: within a run a position is not assumed unique (a source may
     // leave offsets unset), and a partition a Kafka rebalance hands back is re-read from its commit as before.
     private readonly Dictionary<int, long> _highest = [];
+    // Set where a row's folder is not a function of the row (a stratified split): rows are skipped when any of the
+    // folders sharing it holds them, and each file records the exact positions it holds (PublishedRows.RowsKey).
+    private readonly PublishedRows? _shared;
     private FileStream? _stream;
     private ParquetWriter? _writer;
     private string? _tempPath;
@@ -45,8 +48,12 @@ internal sealed class OutputFile
     /// <param name="folder">The output folder (a Hive partition folder or the sink's).</param>
     /// <param name="runId">Null for a source with stable positions (files named by position, rows already in the folder
     /// skipped); otherwise this run's name part (files named <c>prefix-runId-000001.parquet</c>, nothing skipped).</param>
-    public OutputFile(ColumnBuffer[] columns, ParquetSchema schema, ParquetOptions parquetOptions, ParquetSinkOptions options, string folder, string? runId)
+    /// <param name="shared">With stable positions: the rows published in every folder a row could go to, when that is
+    /// not only this one; null to skip by this folder's highest position per partition.</param>
+    public OutputFile(ColumnBuffer[] columns, ParquetSchema schema, ParquetOptions parquetOptions, ParquetSinkOptions options, string folder, string? runId, PublishedRows? shared = null)
     {
+        _shared = runId is null ? shared : null;
+        _spans.RecordRows = _shared is not null;
         _columns = columns;
         _schema = schema;
         _parquetOptions = parquetOptions;
@@ -55,7 +62,7 @@ internal sealed class OutputFile
         _runId = runId;
         Directory.CreateDirectory(folder);
         RemoveAbandonedTemporaries(folder, options.FilePrefix);
-        if (runId is null) ReadPublishedPositions();
+        if (runId is null && _shared is null) ReadPublishedPositions();
     }
 
     public bool IsOpen => _writer is not null;
@@ -71,6 +78,7 @@ internal sealed class OutputFile
     /// returns how many are left (in order, at the front of the span).</summary>
     public int KeepNew(StreamMl.Engine.ColumnBatch batch, Span<int> rows)
     {
+        if (_shared is not null) return KeepNotShared(batch, rows, _shared);
         if (_highest.Count == 0) return rows.Length;
         // Per batch range first: past the replayed stretch no row needs a look (a batch without ranges is checked row by row).
         var any = batch.Positions.Count == 0;
@@ -82,6 +90,20 @@ internal sealed class OutputFile
         var kept = 0;
         foreach (var row in rows)
             if (!_highest.TryGetValue(partitions[row], out var highest) || offsets[row] > highest) rows[kept++] = row;
+        return kept;
+    }
+
+    private static int KeepNotShared(StreamMl.Engine.ColumnBatch batch, Span<int> rows, PublishedRows shared)
+    {
+        var any = batch.Positions.Count == 0;
+        foreach (var range in batch.Positions.Ranges)
+            if (shared.MayHoldFrom(range.Partition, range.Start)) any = true;
+        if (!any) return rows.Length;
+        var offsets = batch.RowOffsets;
+        var partitions = batch.RowPartitions;
+        var kept = 0;
+        foreach (var row in rows)
+            if (!shared.Contains(partitions[row], offsets[row])) rows[kept++] = row;
         return kept;
     }
 
@@ -132,7 +154,9 @@ internal sealed class OutputFile
     {
         if (_writer is null) return null;
         FlushRowGroup();
-        _writer.CustomMetadata = new Dictionary<string, string> { [PositionsKey] = _spans.Format() };
+        _writer.CustomMetadata = _spans.RecordRows
+            ? new Dictionary<string, string> { [PositionsKey] = _spans.Format(), [PublishedRows.RowsKey] = _spans.FormatRows() }
+            : new Dictionary<string, string> { [PositionsKey] = _spans.Format() };
         _writer.DisposeAsync().AsTask().GetAwaiter().GetResult();
         _stream!.Flush(flushToDisk: true);
         _stream.Dispose();
@@ -278,8 +302,24 @@ internal sealed class OutputFile
         public long[] Lasts = new long[4];
         public int Count;
         private int _recent;
+        // With RecordRows, every position held per slot (kept across files: no allocation in steady state).
+        private readonly List<PositionList> _rows = [];
 
-        public void Clear() => Count = _recent = 0;
+        /// <summary>Whether the exact positions are kept for <see cref="FormatRows"/>.</summary>
+        public bool RecordRows { get; set; }
+
+        public void Clear()
+        {
+            for (var i = 0; i < Count && i < _rows.Count; i++) _rows[i].Clear();
+            Count = _recent = 0;
+        }
+
+        public string FormatRows()
+        {
+            var text = new StringBuilder();
+            for (var i = 0; i < Count; i++) PublishedRows.Format(text, Partitions[i], _rows[i]);
+            return text.ToString();
+        }
 
         public void Include(int partition, long offset)
         {
@@ -299,6 +339,11 @@ internal sealed class OutputFile
             else if (offset < Firsts[i]) Firsts[i] = offset;
             else if (offset > Lasts[i]) Lasts[i] = offset;
             _recent = i;
+            if (RecordRows)
+            {
+                while (_rows.Count <= i) _rows.Add(new PositionList());
+                _rows[i].Add(offset);
+            }
         }
 
         private int Find(int partition)

@@ -23,14 +23,18 @@ internal sealed class PartitionedWriter
     private readonly string? _runId;
     private int[] _rows = new int[ColumnBatch.DefaultCapacity];
     private long _lastSequence = -1;
+    private readonly PublishedRows? _shared;
 
     /// <param name="options">Where and how to write.</param>
     /// <param name="schema">The pipeline's batches.</param>
     /// <param name="stablePositions">True when the source's positions name the same records in every run
     /// (<see cref="IBatchSource.PositionsAreStable"/>): files are named by position and rows already in the folder are
     /// skipped. False: this run's files get names of their own and nothing is skipped.</param>
-    public PartitionedWriter(ParquetSinkOptions options, Schema schema, bool stablePositions = true)
+    /// <param name="shared">With stable positions, where a row's folder is not a function of the row alone: the rows
+    /// published in every folder it could go to (a row is skipped when any holds it). Null: each folder skips what it holds.</param>
+    public PartitionedWriter(ParquetSinkOptions options, Schema schema, bool stablePositions = true, PublishedRows? shared = null)
     {
+        _shared = shared;
         if (string.IsNullOrWhiteSpace(options.Directory)) throw new PipelineException("ParquetSinkOptions.Directory is required");
         if (options.RowGroupRows < 1) throw new PipelineException($"RowGroupRows must be positive, got {options.RowGroupRows}");
         _options = options;
@@ -152,7 +156,7 @@ internal sealed class PartitionedWriter
         {
             var columns = _written.Select((w, i) => ColumnBuffer.Create(w.Field.Type, _dataFields[i], w.BatchColumn, _options.RowGroupRows)).ToArray();
             var folder = key.Length == 0 ? _options.Directory : Path.Combine(_options.Directory, key);
-            _files[key] = file = new OutputFile(columns, _parquetSchema, _parquetOptions, _options, folder, _runId);
+            _files[key] = file = new OutputFile(columns, _parquetSchema, _parquetOptions, _options, folder, _runId, _shared);
         }
         return file;
     }
