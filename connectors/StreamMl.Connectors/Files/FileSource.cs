@@ -701,11 +701,11 @@ public sealed class FileSource : IBatchSource
         lock (_commitGate) return _done.Contains(partition);
     }
 
-    /// <summary>Whether a position (file number and line or row) names the same record in every run: with a checkpoint
-    /// (it keeps each file's number), or for one file read without watching. Otherwise a file's number is its place in
-    /// the folder's order, which a file added between runs shifts (FolderRerunTests), so a rerun must not skip what
-    /// earlier output holds.</summary>
-    public bool PositionsAreStable => _options.CheckpointPath is not null || (_files.Count == 1 && !_options.Watch);
+    /// <summary>Whether a position (file number and line or row) names the same record in every run: only with a
+    /// checkpoint, which keeps each file's number and identity. Without one a file's number is its place in the folder's
+    /// order, which a file added between runs shifts, and a file may be regenerated under the same name
+    /// (FolderRerunTests), so a rerun must not skip what earlier output holds: it is at least once.</summary>
+    public bool PositionsAreStable => _options.CheckpointPath is not null;
 
     /// <inheritdoc/>
     public string Describe(int partition, long offset)

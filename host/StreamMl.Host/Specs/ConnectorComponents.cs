@@ -217,7 +217,9 @@ internal static class ConnectorComponents
     }
 
     /// <summary><c>{ kind: file, path: data/*.csv | [a.csv, b.csv], format: auto|csv|jsonl|parquet, columns: {..}, types: {col: type},
-    /// delimiter: ",", event_time: col, watch: false, trim: false, infer_threshold: 0.99 }</c></summary>
+    /// delimiter: ",", event_time: col, watch: false, trim: false, infer_threshold: 0.99, checkpoint: state/files.json }</c>;
+    /// with a checkpoint a restart resumes after the last committed row and Parquet output is exactly once, without one
+    /// every run reads the files from the start (at least once).</summary>
     private static Func<PipelineRuntime, IBatchSource>? FileSourceFactory(SpecNode node, SpecContext context, Func<ILoggerFactory> logs)
     {
         var paths = node.Strings("path", required: true);
@@ -243,6 +245,7 @@ internal static class ConnectorComponents
         var watch = node.Bool("watch") ?? false;
         var trim = node.Bool("trim") ?? false;
         var threshold = node.Double("infer_threshold", min: 0.5, max: 1) ?? 0.99;
+        var checkpoint = node.String("checkpoint") is { } checkpointPath ? context.ResolvePath(checkpointPath) : null;
         if (paths is null) return null;
         var resolved = paths.Select(context.ResolvePath).ToList();
         return _ =>
@@ -250,7 +253,7 @@ internal static class ConnectorComponents
             var options = new FileSourceOptions
             {
                 Format = format, Schema = schema, EventTimeColumn = eventTime, Watch = watch, Trim = trim, InferenceThreshold = threshold,
-                LoggerFactory = logs(),
+                CheckpointPath = checkpoint, LoggerFactory = logs(),
             };
             foreach (var path in resolved) options.Paths.Add(path);
             foreach (var (name, type) in types) options.TypeOverrides[name] = type;

@@ -21,11 +21,11 @@ public sealed class SpecKillRestartTests(ITestOutputHelper output)
         var csv = KillRestartHarness.WriteCsv(Path.Combine(harness.Folder, "big.csv"), Rows);
         var folder = Path.Combine(harness.Folder, "out");
         var spec = Path.Combine(harness.Folder, "file.yaml");
-        // No checkpoint: every run reads the file from the start and skips what the output already holds.
+        // With a checkpoint: a restart resumes after the last committed row and skips what the output already holds.
         File.WriteAllText(spec, """
             name: file-to-parquet
             options: { flush_interval: 100ms }
-            source: { kind: file, path: big.csv }
+            source: { kind: file, path: big.csv, checkpoint: state/files.json }
             sinks:
               - { kind: parquet, path: out, roll_rows: 10000 }
             """);
