@@ -39,17 +39,8 @@ internal static class RunCommand
     public static async Task<int> RunAsync(FileInfo file, TimeSpan? duration, bool plain, TimeSpan interval, TextWriter output, TextWriter error,
         CancellationToken cancellationToken, string registry = "models", LogLevel logLevel = LogLevel.Information, string? memoryBudget = null)
     {
-        long budget;
-        try
-        {
-            // Read as serve and validate read it; the manager refuses a ring over it before anything is allocated.
-            budget = Hosting.MemoryBudget.Resolve(memoryBudget);
-        }
-        catch (Engine.StreamMlException ex)
-        {
-            error.WriteLine($"error: {ex.Message}");
-            return ExitCodes.Usage;
-        }
+        // Read as serve and validate read it; the manager refuses a ring over it before anything is allocated.
+        if (!Hosting.MemoryBudget.TryResolve(memoryBudget, error, out var budget)) return ExitCodes.Usage;
         if (!file.Exists)
         {
             error.WriteLine($"error: spec file '{file.FullName}' does not exist");

@@ -24,16 +24,7 @@ internal static class ValidateCommand
 
     public static int Run(FileInfo[] files, TextWriter output, TextWriter error, string registry = "models", string? memoryBudget = null)
     {
-        long budget;
-        try
-        {
-            budget = Hosting.MemoryBudget.Resolve(memoryBudget);
-        }
-        catch (Engine.StreamMlException ex)
-        {
-            error.WriteLine($"error: {ex.Message}");
-            return ExitCodes.Usage;
-        }
+        if (!Hosting.MemoryBudget.TryResolve(memoryBudget, error, out var budget)) return ExitCodes.Usage;
         var result = ExitCodes.Ok;
         var catalog = new ModelCatalog();
         RegistryModels.Attach(catalog, registry);

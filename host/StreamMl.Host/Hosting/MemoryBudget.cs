@@ -27,6 +27,23 @@ internal static class MemoryBudget
         return (long)(Available * DefaultShare);
     }
 
+    /// <summary><see cref="Resolve"/> for a command: false, with the reason written to <paramref name="error"/>, when the
+    /// setting cannot be read (the command then exits with the usage code).</summary>
+    public static bool TryResolve(string? setting, TextWriter error, out long budget)
+    {
+        try
+        {
+            budget = Resolve(setting);
+            return true;
+        }
+        catch (Engine.StreamMlException ex)
+        {
+            error.WriteLine($"error: {ex.Message}");
+            budget = 0;
+            return false;
+        }
+    }
+
     /// <summary>Parses <c>8GiB</c>, <c>512MB</c>, <c>1.5GB</c>, <c>1073741824</c> or <c>25%</c>.</summary>
     public static long Parse(string text, string what)
     {
