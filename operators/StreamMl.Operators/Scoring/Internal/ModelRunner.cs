@@ -11,7 +11,7 @@ namespace StreamMl.Operators.Scoring.Internal;
 /// preallocated outputs still allocates ~300 B a call), so the binding for a full batch is built once and reused; a
 /// partial batch needs tensors of another shape, built when the length changes and kept for the next batch of that
 /// length.</para></summary>
-internal sealed unsafe class ModelRunner : IDisposable
+internal sealed unsafe class ModelRunner : IScoringRunner
 {
     // Column mode keeps one binding per batch object: pipelines reuse a fixed set of ring or pool batches, so after
     // the first round every batch finds its binding. The bound keeps memory finite for callers that never reuse.
