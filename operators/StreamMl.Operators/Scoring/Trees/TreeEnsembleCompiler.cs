@@ -48,8 +48,10 @@ internal static class TreeEnsembleCompiler
             if (parsedModes[i] == (SplitMode)255) { reason = $"node mode '{modes[i]}'"; return null; }
         }
 
-        // Leaf weights, summed in float in file order when a leaf has several (ONNX Runtime adds them one by one).
+        // One weight per leaf. A leaf listed with several weights for the one target is declined: ONNX Runtime 1.31 does
+        // not score it as their sum (generated ensembles with such leaves disagreed by whole weights), so ORT keeps it.
         var leafWeight = new float[count];
+        var weighted = new bool[count];
         var targetTrees = a["target_treeids"].Ints;
         var targetNodes = a["target_nodeids"].Ints;
         var targetIds = a["target_ids"].Ints;
@@ -67,10 +69,12 @@ internal static class TreeEnsembleCompiler
                 reason = $"target weight on ({targetTrees[t]}, {targetNodes[t]}), which is not a leaf";
                 return null;
             }
-            leafWeight[leaf] += targetWeights[t];
+            if (weighted[leaf]) { reason = $"leaf ({targetTrees[t]}, {targetNodes[t]}) has several weights"; return null; }
+            weighted[leaf] = true;
+            leafWeight[leaf] = targetWeights[t];
         }
 
-        // Roots: nodes no other node points at, in file order (ONNX Runtime's order of trees, hence of the sum).
+        // Every child must exist in its tree and have one parent.
         var hasParent = new bool[count];
         for (var i = 0; i < count; i++)
         {
@@ -92,14 +96,15 @@ internal static class TreeEnsembleCompiler
         var maxFeature = -1;
         var seenTrees = new HashSet<long>();
         string? failure = null;
+        // Roots as ONNX Runtime takes them: the first node listed of each tree (its nodes must be listed together),
+        // trees in the order listed, which is also the order of the sum. Nodes no root reaches are ignored, as there.
         for (var i = 0; i < count; i++)
         {
-            if (hasParent[i]) continue;
-            if (!seenTrees.Add(treeIds[i])) { reason = $"tree {treeIds[i]} has more than one root"; return null; }
+            if (i > 0 && treeIds[i] == treeIds[i - 1]) continue;
+            if (!seenTrees.Add(treeIds[i])) { reason = $"the nodes of tree {treeIds[i]} are not listed together"; return null; }
             roots.Add(Emit(i));
             if (failure is not null) { reason = failure; return null; }
         }
-        if (visited.Contains(false)) { reason = "some nodes are not reachable from a root"; return null; }
 
         var aggregate = a.TryGetValue("aggregate_function", out var agg) ? agg.S ?? "SUM" : "SUM";
         var baseValue = a.TryGetValue("base_values", out var bv) && bv.Floats.Count > 0 ? bv.Floats[0] : 0f;
