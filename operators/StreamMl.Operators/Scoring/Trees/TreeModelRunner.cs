@@ -1,6 +1,7 @@
 using System.Runtime.InteropServices;
 using Microsoft.ML.OnnxRuntime.Tensors;
 using StreamMl.Engine;
+using StreamMl.Operators.Features.Internal;
 using StreamMl.Operators.Scoring.Internal;
 
 namespace StreamMl.Operators.Scoring.Trees;
@@ -15,6 +16,7 @@ internal sealed unsafe class TreeModelRunner : IScoringRunner
     private readonly NativeBuffer[] _outputs;
     private readonly IntPtr[] _treeColumns;
     private readonly int _capacity;
+    private readonly NativeBuffer? _matrix;
 
     public TreeModelRunner(OnnxModel model, TreeModelProgram program, int capacity)
     {
@@ -24,6 +26,9 @@ internal sealed unsafe class TreeModelRunner : IScoringRunner
         _slots = Enumerable.Range(0, program.Slots).Select(_ => new float[capacity]).ToArray();
         _outputs = program.Outputs.Select(o => new NativeBuffer(checked(capacity * (o.Type == TensorElementType.Bool ? 1 : 4)))).ToArray();
         _treeColumns = new IntPtr[program.FeatureMap.Length];
+        // The gathered walk reads a row-major block; the runner lays its own out (the scorer's matrix is not filled
+        // when no model needs it).
+        if (program.Ensemble.CanGather) _matrix = new NativeBuffer(checked(capacity * Math.Max(1, program.FeatureMap.Length) * sizeof(float)));
     }
 
     public OnnxModel Model { get; }
@@ -50,7 +55,12 @@ internal sealed unsafe class TreeModelRunner : IScoringRunner
 
     private void Evaluate(int rows)
     {
-        _program.Ensemble.Evaluate(_treeColumns, rows, _slots[0]);
+        if (_matrix is not null && _treeColumns.Length > 0)
+        {
+            FeatureKernels.Interleave(_treeColumns, rows, new Span<float>(_matrix.Pointer, rows * _treeColumns.Length));
+            _program.Ensemble.EvaluateGathered((float*)_matrix.Pointer, _treeColumns.Length, rows, _slots[0]);
+        }
+        else _program.Ensemble.Evaluate(_treeColumns, rows, _slots[0]);
         foreach (var step in _program.Steps) Apply(step, rows);
         var outputs = _program.Outputs;
         for (var o = 0; o < outputs.Length; o++)
@@ -102,5 +112,6 @@ internal sealed unsafe class TreeModelRunner : IScoringRunner
     public void Dispose()
     {
         foreach (var o in _outputs) o.Dispose();
+        _matrix?.Dispose();
     }
 }
