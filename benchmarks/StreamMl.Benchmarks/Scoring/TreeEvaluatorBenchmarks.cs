@@ -13,10 +13,11 @@ namespace StreamMl.Benchmarks.Scoring;
 /// on one 4096-row batch of 32 float features, one thread. Baseline: ONNX Runtime's TreeEnsemble through
 /// RunWithBinding on a prebuilt row-major tensor (one intra-op thread, as the engine configures it). Then the scorer
 /// with <see cref="TreeEvaluator.Ort"/> and with <see cref="TreeEvaluator.Auto"/> (the engine's evaluator, reading the
-/// batch columns in place), and the evaluator alone in three layouts: 16-byte node array tree-major over 128-row
-/// blocks (what the scorer uses), the same row-major (every tree for one row, then the next row), and
+/// batch columns in place), and the evaluator alone in four ways: 16-byte node array tree-major over 128-row
+/// blocks (what the scorer uses for ensembles with other split modes), the same row-major (every tree for one row, then the next row), and
 /// struct-of-arrays over 128-row blocks, and the AVX2 walk of eight rows in lockstep on a row-major block
-/// (what the scorer uses when every split is BRANCH_LEQ; WholeGraph and ScorerOnTreeEvaluator include its gather). One operation = one batch of 4096 rows.</summary>
+/// (what the scorer uses when every split is BRANCH_LEQ; WholeGraph and ScorerOnTreeEvaluator include its gather).
+/// One operation = one batch of 4096 rows.</summary>
 [MemoryDiagnoser]
 public unsafe class TreeEvaluatorBenchmarks
 {

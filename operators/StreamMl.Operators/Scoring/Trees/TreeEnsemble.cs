@@ -147,6 +147,7 @@ internal sealed unsafe class TreeEnsemble
 
     private (int[] Feature, float[] Threshold, int[] True, int[] False)? _soa;
     private int[]? _missingMask;
+    private int[]? _children;
 
     /// <summary>True when <see cref="EvaluateGathered"/> can run: every split is BRANCH_LEQ and the CPU has AVX2.</summary>
     public bool CanGather => _allLeq && Avx2.IsSupported;
@@ -167,12 +168,12 @@ internal sealed unsafe class TreeEnsemble
             _nodes.Select(n => n.Feature).ToArray(), _nodes.Select(n => n.Threshold).ToArray(),
             _nodes.Select(n => n.True).ToArray(), _nodes.Select(n => n.False).ToArray());
         _missingMask ??= _missingTrue.Select(m => m ? -1 : 0).ToArray();
+        _children ??= _nodes.SelectMany(n => new[] { n.True, n.False }).ToArray();
         var rowOffsets = Vector256.Create(0, 1, 2, 3, 4, 5, 6, 7) * features;
         var full = rows & ~7;
         fixed (int* feature = _soa.Value.Feature)
         fixed (float* threshold = _soa.Value.Threshold)
-        fixed (int* left = _soa.Value.True)
-        fixed (int* right = _soa.Value.False)
+        fixed (int* children = _children)
         fixed (int* missing = _missingMask)
         fixed (float* leaves = _leaves)
         fixed (float* outp = output)
@@ -204,7 +205,8 @@ internal sealed unsafe class TreeEnsemble
                             var goTrue = Vector256.LessThanOrEqual(x, t).AsInt32();
                             if (_anyMissingTrue)
                                 goTrue |= ~Vector256.Equals(x, x).AsInt32() & Avx2.GatherVector256(missing, at, 4);
-                            var next = Vector256.ConditionalSelect(goTrue, Avx2.GatherVector256(left, at, 4), Avx2.GatherVector256(right, at, 4));
+                            // children[2n] is the true child, children[2n + 1] the false one; goTrue is -1 or 0.
+                            var next = Avx2.GatherVector256(children, at + at + Vector256<int>.One + goTrue, 4);
                             n = Vector256.ConditionalSelect(active, next, n);
                         }
                         var score = outp + group;
@@ -215,16 +217,22 @@ internal sealed unsafe class TreeEnsemble
                 Finish(outp + start, end - start);
             }
         }
+        Tail(matrix, features, rows, full, output);
+    }
+
+    /// <summary>Rows [<paramref name="full"/>, <paramref name="rows"/>) through the scalar walk.</summary>
+    private void Tail(float* matrix, int features, int rows, int full, Span<float> output)
+    {
         if (full < rows)
         {
             // The last rows % 8 through the scalar walk over their columns.
             var tail = rows - full;
             Span<IntPtr> columns = stackalloc IntPtr[features];
-            var buffer = stackalloc float[features * 8];
+            var buffer = stackalloc float[features * 16];
             for (var f = 0; f < features; f++)
             {
-                for (var r = 0; r < tail; r++) buffer[f * 8 + r] = matrix[(long)(full + r) * features + f];
-                columns[f] = (IntPtr)(buffer + f * 8);
+                for (var r = 0; r < tail; r++) buffer[f * 16 + r] = matrix[(long)(full + r) * features + f];
+                columns[f] = (IntPtr)(buffer + f * 16);
             }
             Evaluate(columns, tail, output[full..]);
         }
