@@ -47,9 +47,6 @@ internal sealed unsafe class TreeEnsemble
     /// see docs/BENCHMARKS.md "Model stage: tree evaluator" for the block sizes tried.</summary>
     public const int BlockRows = 128;
 
-    /// <summary>Rows per iteration of the gathered walk: four groups of eight.</summary>
-    private const int Lanes = 32;
-
     private readonly TreeNode[] _nodes;
     private readonly SplitMode[] _modes;
     private readonly bool[] _missingTrue;
@@ -173,7 +170,7 @@ internal sealed unsafe class TreeEnsemble
         _missingMask ??= _missingTrue.Select(m => m ? -1 : 0).ToArray();
         _children ??= _nodes.SelectMany(n => new[] { n.True, n.False }).ToArray();
         var rowOffsets = Vector256.Create(0, 1, 2, 3, 4, 5, 6, 7) * features;
-        var full = rows & ~(Lanes - 1);
+        var full = rows & ~15;
         fixed (int* feature = _soa.Value.Feature)
         fixed (float* threshold = _soa.Value.Threshold)
         fixed (int* children = _children)
@@ -193,33 +190,42 @@ internal sealed unsafe class TreeEnsemble
                         for (var r = start; r < end; r++) outp[r] += value;
                         continue;
                     }
-                    // Four independent groups of eight per iteration: each level is a chain of dependent gathers,
-                    // and more chains in flight hide their latency (one group: 10.2 ms, two: 7.0 ms in
-                    // TreeEvaluatorBenchmarks; see docs/BENCHMARKS.md).
-                    for (var group = start; group < end; group += Lanes)
+                    // Two independent groups of eight per iteration: each level is a chain of dependent gathers,
+                    // and a second chain in flight hides part of their latency.
+                    for (var group = start; group < end; group += 16)
                     {
                         var rowBase = matrix + (long)group * features;
                         var n0 = Vector256.Create(root);
                         var n1 = n0;
-                        var n2 = n0;
-                        var n3 = n0;
                         while (true)
                         {
                             var active0 = Vector256.GreaterThanOrEqual(n0, Vector256<int>.Zero);
                             var active1 = Vector256.GreaterThanOrEqual(n1, Vector256<int>.Zero);
-                            var active2 = Vector256.GreaterThanOrEqual(n2, Vector256<int>.Zero);
-                            var active3 = Vector256.GreaterThanOrEqual(n3, Vector256<int>.Zero);
-                            if ((active0 | active1 | active2 | active3) == Vector256<int>.Zero) break;
-                            n0 = Step(n0, active0, rowBase, rowOffsets, feature, threshold, children, missing, _anyMissingTrue);
-                            n1 = Step(n1, active1, rowBase + 8 * features, rowOffsets, feature, threshold, children, missing, _anyMissingTrue);
-                            n2 = Step(n2, active2, rowBase + 16 * features, rowOffsets, feature, threshold, children, missing, _anyMissingTrue);
-                            n3 = Step(n3, active3, rowBase + 24 * features, rowOffsets, feature, threshold, children, missing, _anyMissingTrue);
+                            if ((active0 | active1) == Vector256<int>.Zero) break;
+                            var at0 = Vector256.Max(n0, Vector256<int>.Zero);
+                            var at1 = Vector256.Max(n1, Vector256<int>.Zero);
+                            var f0 = Avx2.GatherVector256(feature, at0, 4);
+                            var f1 = Avx2.GatherVector256(feature, at1, 4);
+                            var t0 = Avx2.GatherVector256(threshold, at0, 4);
+                            var t1 = Avx2.GatherVector256(threshold, at1, 4);
+                            var x0 = Avx2.GatherVector256(rowBase, rowOffsets + f0, 4);
+                            var x1 = Avx2.GatherVector256(rowBase + 8 * features, rowOffsets + f1, 4);
+                            var goTrue0 = Vector256.LessThanOrEqual(x0, t0).AsInt32();
+                            var goTrue1 = Vector256.LessThanOrEqual(x1, t1).AsInt32();
+                            if (_anyMissingTrue)
+                            {
+                                goTrue0 |= ~Vector256.Equals(x0, x0).AsInt32() & Avx2.GatherVector256(missing, at0, 4);
+                                goTrue1 |= ~Vector256.Equals(x1, x1).AsInt32() & Avx2.GatherVector256(missing, at1, 4);
+                            }
+                            // children[2n] is the true child, children[2n + 1] the false one; goTrue is -1 or 0.
+                            var next0 = Avx2.GatherVector256(children, at0 + at0 + Vector256<int>.One + goTrue0, 4);
+                            var next1 = Avx2.GatherVector256(children, at1 + at1 + Vector256<int>.One + goTrue1, 4);
+                            n0 = Vector256.ConditionalSelect(active0, next0, n0);
+                            n1 = Vector256.ConditionalSelect(active1, next1, n1);
                         }
                         var score = outp + group;
                         Vector256.Store(Vector256.Load(score) + Avx2.GatherVector256(leaves, ~n0, 4), score);
                         Vector256.Store(Vector256.Load(score + 8) + Avx2.GatherVector256(leaves, ~n1, 4), score + 8);
-                        Vector256.Store(Vector256.Load(score + 16) + Avx2.GatherVector256(leaves, ~n2, 4), score + 16);
-                        Vector256.Store(Vector256.Load(score + 24) + Avx2.GatherVector256(leaves, ~n3, 4), score + 24);
                     }
                 }
                 Finish(outp + start, end - start);
@@ -228,41 +234,21 @@ internal sealed unsafe class TreeEnsemble
         Tail(matrix, features, rows, full, output);
     }
 
-    /// <summary>One level for eight rows: gather the nodes' feature and threshold and the rows' values, compare, and
-    /// gather the chosen child (children[2n] is the true child, children[2n + 1] the false one; goTrue is -1 or 0);
-    /// lanes already at a leaf (negative) keep it.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<int> Step(Vector256<int> n, Vector256<int> active, float* rowBase, Vector256<int> rowOffsets,
-        int* feature, float* threshold, int* children, int* missing, bool anyMissing)
-    {
-        var at = Vector256.Max(n, Vector256<int>.Zero);
-        var f = Avx2.GatherVector256(feature, at, 4);
-        var t = Avx2.GatherVector256(threshold, at, 4);
-        var x = Avx2.GatherVector256(rowBase, rowOffsets + f, 4);
-        var goTrue = Vector256.LessThanOrEqual(x, t).AsInt32();
-        if (anyMissing) goTrue |= ~Vector256.Equals(x, x).AsInt32() & Avx2.GatherVector256(missing, at, 4);
-        var next = Avx2.GatherVector256(children, at + at + Vector256<int>.One + goTrue, 4);
-        return Vector256.ConditionalSelect(active, next, n);
-    }
-
     /// <summary>Rows [<paramref name="full"/>, <paramref name="rows"/>) through the scalar walk.</summary>
     private void Tail(float* matrix, int features, int rows, int full, Span<float> output)
     {
         if (full < rows)
         {
-            // The last rows % Lanes through the scalar walk over their columns (on the stack unless very wide).
+            // The last rows % 8 through the scalar walk over their columns.
             var tail = rows - full;
-            Span<IntPtr> columns = features <= 256 ? stackalloc IntPtr[features] : new IntPtr[features];
-            Span<float> buffer = features <= 256 ? stackalloc float[features * Lanes] : new float[features * Lanes];
-            fixed (float* b = buffer)
+            Span<IntPtr> columns = stackalloc IntPtr[features];
+            var buffer = stackalloc float[features * 16];
+            for (var f = 0; f < features; f++)
             {
-                for (var f = 0; f < features; f++)
-                {
-                    for (var r = 0; r < tail; r++) b[f * Lanes + r] = matrix[(long)(full + r) * features + f];
-                    columns[f] = (IntPtr)(b + f * Lanes);
-                }
-                Evaluate(columns, tail, output[full..]);
+                for (var r = 0; r < tail; r++) buffer[f * 16 + r] = matrix[(long)(full + r) * features + f];
+                columns[f] = (IntPtr)(buffer + f * 16);
             }
+            Evaluate(columns, tail, output[full..]);
         }
     }
 
