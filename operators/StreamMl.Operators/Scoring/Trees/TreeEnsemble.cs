@@ -67,6 +67,11 @@ internal sealed unsafe class TreeEnsemble
         MaxFeature = maxFeature;
         _allLeq = modes.All(m => m == SplitMode.Leq);
         _anyMissingTrue = missingTrue.Any(m => m);
+        // Built here, not on first use: an ensemble is shared by scorers on several threads.
+        _soa = (nodes.Select(n => n.Feature).ToArray(), nodes.Select(n => n.Threshold).ToArray(),
+            nodes.Select(n => n.True).ToArray(), nodes.Select(n => n.False).ToArray());
+        _missingMask = missingTrue.Select(m => m ? -1 : 0).ToArray();
+        _children = nodes.SelectMany(n => new[] { n.True, n.False }).ToArray();
     }
 
     public int Trees => _roots.Length;
@@ -109,19 +114,16 @@ internal sealed unsafe class TreeEnsemble
 
     /// <summary>The second layout the benchmark compares (TreeEvaluatorBenchmarks): struct-of-arrays, one array each
     /// for feature, threshold and the two children, built on first use; same traversal, all splits BRANCH_LEQ without
-    /// missing-value tracking only. Slower than the 16-byte node array (one node's fields are four cache lines apart
-    /// instead of one), so the scorer does not use it.</summary>
+    /// missing-value tracking only. Slower than the 16-byte node array in TreeEvaluatorBenchmarks (one node's fields
+    /// are in four arrays instead of one cache line), so the one-row walk does not use it.</summary>
     internal void EvaluateStructOfArrays(ReadOnlySpan<IntPtr> columns, int rows, Span<float> output)
     {
         if (!_allLeq || _anyMissingTrue) throw new NotSupportedException("the struct-of-arrays layout handles BRANCH_LEQ without missing tracking only");
-        _soa ??= (
-            _nodes.Select(n => n.Feature).ToArray(), _nodes.Select(n => n.Threshold).ToArray(),
-            _nodes.Select(n => n.True).ToArray(), _nodes.Select(n => n.False).ToArray());
         var cols = (float**)Unsafe.AsPointer(ref MemoryMarshal.GetReference(columns));
-        fixed (int* feature = _soa.Value.Feature)
-        fixed (float* threshold = _soa.Value.Threshold)
-        fixed (int* left = _soa.Value.True)
-        fixed (int* right = _soa.Value.False)
+        fixed (int* feature = _soa.Feature)
+        fixed (float* threshold = _soa.Threshold)
+        fixed (int* left = _soa.True)
+        fixed (int* right = _soa.False)
         fixed (float* leaves = _leaves)
         fixed (float* outp = output)
         {
@@ -145,9 +147,9 @@ internal sealed unsafe class TreeEnsemble
         }
     }
 
-    private (int[] Feature, float[] Threshold, int[] True, int[] False)? _soa;
-    private int[]? _missingMask;
-    private int[]? _children;
+    private readonly (int[] Feature, float[] Threshold, int[] True, int[] False) _soa;
+    private readonly int[] _missingMask;
+    private readonly int[] _children;
 
     /// <summary>True when <see cref="EvaluateGathered"/> can run: every split is BRANCH_LEQ and the CPU has AVX2.</summary>
     public bool CanGather => _allLeq && Avx2.IsSupported;
@@ -164,15 +166,10 @@ internal sealed unsafe class TreeEnsemble
         if (!CanGather) throw new NotSupportedException("the gathered walk needs BRANCH_LEQ splits only and AVX2");
         if (features <= MaxFeature) throw new ArgumentException($"the ensemble reads feature {MaxFeature} but rows have {features}", nameof(features));
         if (output.Length < rows) throw new ArgumentException("output is shorter than the rows", nameof(output));
-        _soa ??= (
-            _nodes.Select(n => n.Feature).ToArray(), _nodes.Select(n => n.Threshold).ToArray(),
-            _nodes.Select(n => n.True).ToArray(), _nodes.Select(n => n.False).ToArray());
-        _missingMask ??= _missingTrue.Select(m => m ? -1 : 0).ToArray();
-        _children ??= _nodes.SelectMany(n => new[] { n.True, n.False }).ToArray();
         var rowOffsets = Vector256.Create(0, 1, 2, 3, 4, 5, 6, 7) * features;
         var full = rows & ~15;
-        fixed (int* feature = _soa.Value.Feature)
-        fixed (float* threshold = _soa.Value.Threshold)
+        fixed (int* feature = _soa.Feature)
+        fixed (float* threshold = _soa.Threshold)
         fixed (int* children = _children)
         fixed (int* missing = _missingMask)
         fixed (float* leaves = _leaves)
