@@ -1,6 +1,7 @@
 using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;
 using StreamMl.Engine;
+using StreamMl.Operators.Scoring.Trees;
 
 namespace StreamMl.Operators.Scoring;
 
@@ -20,8 +21,15 @@ public sealed record ModelOutput(string Name, TensorElementType ElementType, int
 /// after no scorer uses it any more.</summary>
 public sealed class OnnxModel : IDisposable
 {
-    private OnnxModel(InferenceSession session, string name)
+    private readonly object _treeLock = new();
+    private readonly Dictionary<string, (TreeModelProgram? Program, string? Reason)> _treePrograms = new(StringComparer.Ordinal);
+    private readonly string? _path;
+    private byte[]? _bytes;
+
+    private OnnxModel(InferenceSession session, string name, string? path, byte[]? bytes)
     {
+        _path = path;
+        _bytes = bytes;
         Session = session;
         Name = name;
         Outputs = session.OutputMetadata
@@ -46,7 +54,7 @@ public sealed class OnnxModel : IDisposable
         try
         {
             using var defaults = options is null ? DefaultSessionOptions() : null;
-            return new OnnxModel(new InferenceSession(path, options ?? defaults!), name ?? Path.GetFileNameWithoutExtension(path));
+            return new OnnxModel(new InferenceSession(path, options ?? defaults!), name ?? Path.GetFileNameWithoutExtension(path), path, null);
         }
         catch (OnnxRuntimeException e)
         {
@@ -60,7 +68,7 @@ public sealed class OnnxModel : IDisposable
         try
         {
             using var defaults = options is null ? DefaultSessionOptions() : null;
-            return new OnnxModel(new InferenceSession(model, options ?? defaults!), name);
+            return new OnnxModel(new InferenceSession(model, options ?? defaults!), name, null, model);
         }
         catch (OnnxRuntimeException e)
         {
@@ -110,6 +118,34 @@ public sealed class OnnxModel : IDisposable
     public bool TakesColumns(IReadOnlyList<string> columns) => columns.Count > 0 && columns.All(c =>
         Session.InputMetadata.TryGetValue(c, out var m) && m.IsTensor && m.ElementDataType == TensorElementType.Float
         && (m.Dimensions.Length == 1 || (m.Dimensions.Length == 2 && m.Dimensions[1] == 1)));
+
+    /// <summary>The model compiled for the engine's own tree evaluator when a scorer feeds it
+    /// <paramref name="featureColumns"/> (as the matrix input <paramref name="featureInput"/>, or one input per column
+    /// when that is null), or null with <paramref name="reason"/> when the graph holds something the evaluator does not
+    /// handle. Compiled once per feeding and cached.</summary>
+    internal TreeModelProgram? TreeProgram(string? featureInput, IReadOnlyList<string> featureColumns, out string? reason)
+    {
+        var key = (featureInput ?? "") + "\u0001" + string.Join('\u0001', featureColumns);
+        lock (_treeLock)
+        {
+            if (!_treePrograms.TryGetValue(key, out var compiled))
+            {
+                try
+                {
+                    _bytes ??= File.ReadAllBytes(_path!);
+                    var program = TreeModelProgram.TryCompile(_bytes, Outputs, featureInput, featureColumns, out var why);
+                    compiled = (program, why);
+                }
+                catch (IOException e)
+                {
+                    compiled = (null, $"the model file could not be read again ({e.Message})");
+                }
+                _treePrograms[key] = compiled;
+            }
+            reason = compiled.Reason;
+            return compiled.Program;
+        }
+    }
 
     private void Check(string input, NodeMetadata meta, int features)
     {

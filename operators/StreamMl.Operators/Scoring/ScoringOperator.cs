@@ -7,6 +7,7 @@ using StreamMl.Engine;
 using StreamMl.Operators.Features;
 using StreamMl.Operators.Features.Internal;
 using StreamMl.Operators.Scoring.Internal;
+using StreamMl.Operators.Scoring.Trees;
 
 namespace StreamMl.Operators.Scoring;
 
@@ -31,8 +32,23 @@ public sealed class ScoringOptions
     /// (<see cref="ScoringOperator.SetVariants"/> then throws).</summary>
     public string? RoutingKeyColumn { get; init; }
 
+    /// <summary>Who evaluates tree-ensemble models. <see cref="TreeEvaluator.Auto"/> (default) runs a model whose ONNX
+    /// graph the engine's own evaluator handles (ML.NET's LightGBM, FastTree and FastForest exports) on that evaluator,
+    /// and every other model on ONNX Runtime; <see cref="TreeEvaluator.Ort"/> runs every model on ONNX Runtime.</summary>
+    public TreeEvaluator TreeEvaluator { get; init; } = TreeEvaluator.Auto;
+
     /// <summary>Where shadow models' scores go besides <see cref="ScoringOperator.ShadowReports"/>. Default null.</summary>
     public IShadowRecorder? ShadowRecorder { get; init; }
+}
+
+/// <summary>Who evaluates tree-ensemble models (<see cref="ScoringOptions.TreeEvaluator"/>).</summary>
+public enum TreeEvaluator
+{
+    /// <summary>The engine's compiled tree evaluator when it handles the whole graph, else ONNX Runtime.</summary>
+    Auto,
+
+    /// <summary>Always ONNX Runtime.</summary>
+    Ort,
 }
 
 /// <summary>Receives the scores of shadow models, which are computed on every batch but never written to the batch.</summary>
@@ -66,14 +82,14 @@ public sealed unsafe class ScoringOperator : IBatchOperator, IDisposable
 
     private readonly ScoringOptions _options;
     private readonly (ModelOutput Output, string[] Columns, ColumnType Type)[] _outputs;
-    private readonly Dictionary<OnnxModel, ModelRunner> _runners = new(ReferenceEqualityComparer.Instance);
+    private readonly Dictionary<OnnxModel, IScoringRunner> _runners = new(ReferenceEqualityComparer.Instance);
     private readonly RunOptions _runOptions = new();
     private readonly object _shadowLock = new();
     private readonly Dictionary<string, ShadowAccumulator> _shadowStats = new(StringComparer.Ordinal);
     private Plan _plan;
     private Plan? _activePlan;
-    private ModelRunner[] _variantRunners = [];
-    private ModelRunner[] _shadowRunners = [];
+    private IScoringRunner[] _variantRunners = [];
+    private IScoringRunner[] _shadowRunners = [];
     private NativeBuffer? _matrix;
     private int _capacity;
     private Schema? _boundSchema;
@@ -303,7 +319,7 @@ public sealed unsafe class ScoringOperator : IBatchOperator, IDisposable
         if (_shadowRunners.Length > 0) RecordShadows(batch, rows);
     }
 
-    private void CopyOutputs(ModelRunner runner, ColumnBatch batch, int start, int rows, int onlyVariant)
+    private void CopyOutputs(IScoringRunner runner, ColumnBatch batch, int start, int rows, int onlyVariant)
     {
         for (var o = 0; o < _outputs.Length; o++)
         {
@@ -410,12 +426,29 @@ public sealed unsafe class ScoringOperator : IBatchOperator, IDisposable
         }
         foreach (var model in wanted)
             if (!_runners.ContainsKey(model))
-                _runners[model] = new ModelRunner(model, _options.FeatureInput, _options.FeatureColumns, _capacity, (float*)_matrix!.Pointer, _runOptions);
+                _runners[model] = CreateRunner(model);
         _variantRunners = plan.Variants.Select(v => _runners[v.Model]).ToArray();
         _shadowRunners = plan.Shadows.Select(s => _runners[s]).ToArray();
         _gather = GathersFeatures;
         _activePlan = plan;
     }
+
+    private IScoringRunner CreateRunner(OnnxModel model)
+    {
+        if (_options.TreeEvaluator == TreeEvaluator.Auto)
+        {
+            var featureInput = _options.FeatureInput is null && model.TakesColumns(_options.FeatureColumns)
+                ? null
+                : model.FeatureInput(_options.FeatureColumns.Count, _options.FeatureInput);
+            if (model.TreeProgram(featureInput, _options.FeatureColumns, out _) is { } program)
+                return new TreeModelRunner(model, program, _capacity);
+        }
+        return new ModelRunner(model, _options.FeatureInput, _options.FeatureColumns, _capacity, (float*)_matrix!.Pointer, _runOptions);
+    }
+
+    /// <summary>True when <paramref name="model"/> is now scored by the engine's own tree evaluator (false: ONNX
+    /// Runtime, or the model is not running here).</summary>
+    internal bool UsesTreeEvaluator(OnnxModel model) => _runners.TryGetValue(model, out var runner) && runner is TreeModelRunner;
 
     private void Resize(int capacity)
     {

@@ -17,7 +17,7 @@ namespace StreamMl.Operators.Scoring.Internal;
 /// pinned memory inside the capacity) and their outputs are never copied out; rows are scored independently, so
 /// the real rows' scores equal a run on exactly those rows (PartialBatchScoringTests checks bit equality against
 /// ONNX Runtime's own Run for the linear and tree models).</para></summary>
-internal sealed unsafe class ModelRunner : IDisposable
+internal sealed unsafe class ModelRunner : IScoringRunner
 {
     // Column mode keeps one set of bindings (one per scored size) per batch object: pipelines reuse a fixed set of ring
     // or pool batches, so after the first round every batch finds its bindings. The bound keeps memory finite for callers that never reuse.

@@ -1,0 +1,117 @@
+using System.Runtime.InteropServices;
+using Microsoft.ML.OnnxRuntime.Tensors;
+using StreamMl.Engine;
+using StreamMl.Operators.Features.Internal;
+using StreamMl.Operators.Scoring.Internal;
+
+namespace StreamMl.Operators.Scoring.Trees;
+
+/// <summary>Runs a <see cref="TreeModelProgram"/> for one scorer: reads the batch's feature columns in place (no
+/// row-major gather), keeps one float column per program slot and one native buffer per model output, all sized once
+/// for the batch capacity, so a batch allocates nothing.</summary>
+internal sealed unsafe class TreeModelRunner : IScoringRunner
+{
+    private readonly TreeModelProgram _program;
+    private readonly float[][] _slots;
+    private readonly NativeBuffer[] _outputs;
+    private readonly IntPtr[] _treeColumns;
+    private readonly int _capacity;
+    private readonly NativeBuffer? _matrix;
+
+    public TreeModelRunner(OnnxModel model, TreeModelProgram program, int capacity)
+    {
+        Model = model;
+        _program = program;
+        _capacity = capacity;
+        _slots = Enumerable.Range(0, program.Slots).Select(_ => new float[capacity]).ToArray();
+        _outputs = program.Outputs.Select(o => new NativeBuffer(checked(capacity * (o.Type == TensorElementType.Bool ? 1 : 4)))).ToArray();
+        _treeColumns = new IntPtr[program.FeatureMap.Length];
+        // The gathered walk reads a row-major block; the runner lays its own out (the scorer's matrix is not filled
+        // when no model needs it).
+        if (program.Ensemble.CanGather) _matrix = new NativeBuffer(checked(capacity * Math.Max(1, program.FeatureMap.Length) * sizeof(float)));
+    }
+
+    public OnnxModel Model { get; }
+
+    public bool UsesMatrix => false;
+
+    public NativeBuffer Output(int index) => _outputs[index];
+
+    public void Run(int rows, ColumnBatch batch, IntPtr[] columns)
+    {
+        if (rows > _capacity) throw new ScoringException($"model '{Model.Name}' got a batch of {rows} rows; the scorer was sized for {_capacity}");
+        var map = _program.FeatureMap;
+        for (var f = 0; f < map.Length; f++) _treeColumns[f] = columns[map[f]];
+        Evaluate(rows);
+    }
+
+    /// <summary>Scores rows whose tree features are <paramref name="treeColumns"/> (feature f of the ensemble at
+    /// index f): the entry point for benchmarks and tests that hold columns rather than a batch.</summary>
+    public void Run(int rows, ReadOnlySpan<IntPtr> treeColumns)
+    {
+        treeColumns.CopyTo(_treeColumns);
+        Evaluate(rows);
+    }
+
+    private void Evaluate(int rows)
+    {
+        if (_matrix is not null && _treeColumns.Length > 0)
+        {
+            FeatureKernels.Interleave(_treeColumns, rows, new Span<float>(_matrix.Pointer, rows * _treeColumns.Length));
+            _program.Ensemble.EvaluateGathered((float*)_matrix.Pointer, _treeColumns.Length, rows, _slots[0]);
+        }
+        else _program.Ensemble.Evaluate(_treeColumns, rows, _slots[0]);
+        foreach (var step in _program.Steps) Apply(step, rows);
+        var outputs = _program.Outputs;
+        for (var o = 0; o < outputs.Length; o++)
+        {
+            var source = _slots[outputs[o].Slot].AsSpan(0, rows);
+            if (outputs[o].Type == TensorElementType.Bool)
+            {
+                var target = _outputs[o].GetSpan();
+                for (var r = 0; r < rows; r++) target[r] = source[r] != 0 ? (byte)1 : (byte)0;
+            }
+            else source.CopyTo(MemoryMarshal.Cast<byte, float>(_outputs[o].GetSpan()));
+        }
+    }
+
+    private void Apply(TreeModelProgram.Step step, int rows)
+    {
+        var x = _slots[step.Input].AsSpan(0, rows);
+        var y = _slots[step.Output].AsSpan(0, rows);
+        var c = step.Constant;
+        switch (step.Kind)
+        {
+            case TreeModelProgram.StepKind.Sigmoid:
+                Logistic.Compute(x, y);
+                break;
+            case TreeModelProgram.StepKind.Binarize:
+                for (var r = 0; r < rows; r++) y[r] = x[r] > c ? 1f : 0f;
+                break;
+            case TreeModelProgram.StepKind.ToBool:
+                for (var r = 0; r < rows; r++) y[r] = x[r] != 0 ? 1f : 0f;
+                break;
+            default:
+                var other = step.Other >= 0 ? _slots[step.Other].AsSpan(0, rows) : default;
+                for (var r = 0; r < rows; r++)
+                {
+                    var b = step.Other >= 0 ? other[r] : c;
+                    var (p, q) = step.ConstantFirst ? (b, x[r]) : (x[r], b);
+                    y[r] = step.Kind switch
+                    {
+                        TreeModelProgram.StepKind.Mul => p * q,
+                        TreeModelProgram.StepKind.Add => p + q,
+                        TreeModelProgram.StepKind.Sub => p - q,
+                        _ => p / q,
+                    };
+                }
+                break;
+        }
+    }
+
+    public void Dispose()
+    {
+        foreach (var o in _outputs) o.Dispose();
+        _matrix?.Dispose();
+    }
+}
