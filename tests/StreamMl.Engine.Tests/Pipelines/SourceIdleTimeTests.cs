@@ -72,15 +72,19 @@ public sealed class SourceIdleTimeTests
             .Then(new DoublingOperator()).To(sink).Build();
         var run = pipeline.RunAsync();
         await source.Waiting.Task.WaitAsync(s_timeout);
-        // The source sits idle for this long; nothing is asserted about what happens meanwhile.
+        // The source sits idle for at least this long; nothing is asserted about what happens meanwhile. The time is
+        // measured, not taken from the delay (Task.Delay may return a little early by the stopwatch's clock): the
+        // source's idle scope opened before Waiting completed and closes after Release, so it holds all of it.
         var idleFor = TimeSpan.FromMilliseconds(800);
+        var waited = System.Diagnostics.Stopwatch.StartNew();
         await Task.Delay(idleFor);
+        var measured = waited.Elapsed;
         source.Release();
         await run.WaitAsync(s_timeout);
 
         var stages = pipeline.Stages;
         Assert.Equal(10, stages[0].RowsOut);
-        Assert.True(stages[0].Idle >= idleFor, $"source idle {stages[0].Idle.TotalMilliseconds} ms, expected at least {idleFor.TotalMilliseconds}");
+        Assert.True(stages[0].Idle >= measured, $"source idle {stages[0].Idle.TotalMilliseconds} ms, expected at least the {measured.TotalMilliseconds} ms it waited");
         // Generous bounds: the work is a few microseconds; a loaded machine must not make this flaky.
         Assert.True(stages[0].Busy < idleFor / 4, $"source busy {stages[0].Busy.TotalMilliseconds} ms while idle {stages[0].Idle.TotalMilliseconds} ms");
         Assert.True(stages[1].Busy < idleFor / 4, $"operator busy {stages[1].Busy.TotalMilliseconds} ms");
