@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text.Json;
 using Google.Protobuf;
 using StreamMl.Host.Protos;
@@ -14,12 +13,7 @@ public sealed class NodeClientTests(HostFixture host)
     [Fact]
     public async Task A_Node_client_scores_rows_and_reads_the_drift_report()
     {
-        var root = RepositoryRoot();
-        var clientFolder = Path.Combine(root, "tests", "node-client");
-        var node = FindOnPath("node") ?? throw new InvalidOperationException(
-            "node is not installed: the Node.js client test needs Node.js 18+ and npm (Debian: apt-get install nodejs npm), then ./scripts/node-tools.sh");
-        if (!Directory.Exists(Path.Combine(clientFolder, "node_modules", "@grpc", "grpc-js")))
-            Assert.Equal(0, (await RunAsync(Path.Combine(root, "scripts", "node-tools.sh"), [], root)).Code);
+        var (node, clientFolder, root) = await NodeTool.PrepareAsync(Path.Combine("@grpc", "grpc-js"));
 
         await host.Control().CreatePipelineAsync(new CreatePipelineRequest { Spec = TestSpecs.Sensors("node"), Replace = true, Start = true });
         using (var ingest = host.DataPlane().Ingest())
@@ -34,7 +28,7 @@ public sealed class NodeClientTests(HostFixture host)
         while (expected.Windows.Count < 3 && DateTime.UtcNow < deadline);
 
         var address = new Uri(host.Server.Address);
-        var (code, output, error) = await RunAsync(node,
+        var (code, output, error) = await NodeTool.RunAsync(node,
             [Path.Combine(clientFolder, "client.mjs"), $"{address.Host}:{address.Port}", HostFixture.ScoreKey, "node",
              Path.Combine(root, "host", "StreamMl.Host", "Protos")], clientFolder);
         Assert.True(code == 0, $"node exited {code}: {error}");
@@ -55,28 +49,5 @@ public sealed class NodeClientTests(HostFixture host)
         Assert.Equal(expected.Features.Single(f => f.Feature == "temperature").Psi, temperature.GetProperty("psi").GetDouble(), 12);
         // grpc-js status code 16 is UNAUTHENTICATED: the call without metadata was refused.
         Assert.Equal(16, json.RootElement.GetProperty("deniedWithoutKey").GetInt32());
-    }
-
-    private static async Task<(int Code, string Output, string Error)> RunAsync(string file, string[] args, string folder)
-    {
-        var start = new ProcessStartInfo(file) { WorkingDirectory = folder, RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var arg in args) start.ArgumentList.Add(arg);
-        using var process = Process.Start(start)!;
-        var output = process.StandardOutput.ReadToEndAsync();
-        var error = process.StandardError.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(2));
-        await process.WaitForExitAsync(timeout.Token);
-        return (process.ExitCode, await output, await error);
-    }
-
-    private static string? FindOnPath(string name) =>
-        (Environment.GetEnvironmentVariable("PATH") ?? "").Split(Path.PathSeparator)
-            .Select(dir => Path.Combine(dir, name)).FirstOrDefault(File.Exists);
-
-    private static string RepositoryRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-            if (File.Exists(Path.Combine(dir.FullName, "StreamMl.sln"))) return dir.FullName;
-        throw new InvalidOperationException("StreamMl.sln not found above " + AppContext.BaseDirectory);
     }
 }

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text.Json;
 using Google.Protobuf;
 using Grpc.Core;
@@ -113,18 +112,13 @@ public sealed class PandasArrowTests(HostFixture host)
 
     private static async Task<(byte[] Arrow, JsonDocument Expected)> WriteWithNodeAsync()
     {
-        var root = RepositoryRoot();
-        var clientFolder = Path.Combine(root, "tests", "node-client");
-        var node = FindOnPath("node") ?? throw new InvalidOperationException(
-            "node is not installed: this test needs Node.js 18+ and npm (Debian: apt-get install nodejs npm), then ./scripts/node-tools.sh");
-        if (!Directory.Exists(Path.Combine(clientFolder, "node_modules", "apache-arrow")))
-            Assert.Equal(0, (await RunAsync(Path.Combine(root, "scripts", "node-tools.sh"), [], root)).Code);
+        var (node, clientFolder, _) = await NodeTool.PrepareAsync("apache-arrow");
         var folder = Directory.CreateTempSubdirectory("streamml-pandas-arrow-");
         try
         {
             var arrowPath = Path.Combine(folder.FullName, "frame.arrow");
             var jsonPath = Path.Combine(folder.FullName, "frame.json");
-            var (code, _, error) = await RunAsync(node, [Path.Combine(clientFolder, "pandas-arrow.mjs"), arrowPath, jsonPath], clientFolder);
+            var (code, _, error) = await NodeTool.RunAsync(node, [Path.Combine(clientFolder, "pandas-arrow.mjs"), arrowPath, jsonPath], clientFolder);
             Assert.True(code == 0, $"node exited {code}: {error}");
             return (await File.ReadAllBytesAsync(arrowPath), JsonDocument.Parse(await File.ReadAllTextAsync(jsonPath)));
         }
@@ -132,28 +126,5 @@ public sealed class PandasArrowTests(HostFixture host)
         {
             folder.Delete(recursive: true);
         }
-    }
-
-    private static async Task<(int Code, string Output, string Error)> RunAsync(string file, string[] args, string folder)
-    {
-        var start = new ProcessStartInfo(file) { WorkingDirectory = folder, RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var arg in args) start.ArgumentList.Add(arg);
-        using var process = Process.Start(start)!;
-        var output = process.StandardOutput.ReadToEndAsync();
-        var error = process.StandardError.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(2));
-        await process.WaitForExitAsync(timeout.Token);
-        return (process.ExitCode, await output, await error);
-    }
-
-    private static string? FindOnPath(string name) =>
-        (Environment.GetEnvironmentVariable("PATH") ?? "").Split(Path.PathSeparator)
-            .Select(dir => Path.Combine(dir, name)).FirstOrDefault(File.Exists);
-
-    private static string RepositoryRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-            if (File.Exists(Path.Combine(dir.FullName, "StreamMl.sln"))) return dir.FullName;
-        throw new InvalidOperationException("StreamMl.sln not found above " + AppContext.BaseDirectory);
     }
 }
