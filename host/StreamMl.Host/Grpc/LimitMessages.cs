@@ -21,13 +21,39 @@ internal sealed class LimitMessages(RequestDelegate next, IOptions<StreamMlOptio
     {
         await next(context).ConfigureAwait(false);
         if (!context.Request.ContentType?.StartsWith("application/grpc", StringComparison.Ordinal) ?? true) return;
-        if (!context.Response.HasStarted) Rewrite(context.Response.Headers, context.Request.Path);
-        else if (context.Features.Get<IHttpResponseTrailersFeature>()?.Trailers is { IsReadOnly: false } trailers) Rewrite(trailers, context.Request.Path);
+        var rewritten = !context.Response.HasStarted
+            ? Rewrite(context.Response.Headers, context.Request.Path)
+            : context.Features.Get<IHttpResponseTrailersFeature>()?.Trailers is { IsReadOnly: false } trailers && Rewrite(trailers, context.Request.Path);
+        // Only a call whose client sends one message ends its request; a streaming client may keep sending for hours.
+        if (rewritten && context.GetEndpoint()?.Metadata.GetMetadata<global::Grpc.AspNetCore.Server.GrpcMethodMetadata>()?.Method.Type
+                is MethodType.Unary or MethodType.ServerStreaming)
+            await DrainAsync(context.Request.Body, context.RequestAborted).ConfigureAwait(false);
     }
 
-    private void Rewrite(IHeaderDictionary status, PathString method)
+    /// <summary>Reads what the client still sends of the refused message (Kestrel stops a unary body at twice the
+    /// limit), so that it finishes sending and reads the answer; a client cut off mid-send reports UNKNOWN instead.</summary>
+    private static async Task DrainAsync(Stream body, CancellationToken aborted)
     {
-        if (status["grpc-status"] != ((int)StatusCode.ResourceExhausted).ToString(CultureInfo.InvariantCulture)) return;
+        var buffer = System.Buffers.ArrayPool<byte>.Shared.Rent(64 * 1024);
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(aborted);
+        timeout.CancelAfter(TimeSpan.FromSeconds(10));
+        try
+        {
+            while (await body.ReadAsync(buffer, timeout.Token).ConfigureAwait(false) > 0) { }
+        }
+        catch (Exception ex) when (ex is IOException or InvalidOperationException or OperationCanceledException)
+        {
+            // Over Kestrel's cap, already completed by grpc-dotnet, or the client gave up: nothing more to do.
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    private bool Rewrite(IHeaderDictionary status, PathString method)
+    {
+        if (status["grpc-status"] != ((int)StatusCode.ResourceExhausted).ToString(CultureInfo.InvariantCulture)) return false;
         var text = Uri.UnescapeDataString(status["grpc-message"].ToString());
         var (limit, setting, direction) = text switch
         {
@@ -35,7 +61,7 @@ internal sealed class LimitMessages(RequestDelegate next, IOptions<StreamMlOptio
             SendingTooLarge => (options.Value.MaxSendMessageBytes, "max-send-message-size", "the response"),
             _ => (0, "", ""),
         };
-        if (limit == 0) return;
+        if (limit == 0) return false;
         var message = $"{method}: a message of {direction} is larger than the host's limit of {limit} bytes ({setting}); " +
             $"send smaller messages (split the rows), or raise the limit with --{setting} or STREAMML_{setting.Replace('-', '_').ToUpperInvariant()}";
         var details = ErrorDetails.Build(StatusCode.ResourceExhausted, message, ErrorDetails.Reasons.MessageTooLarge, new()
@@ -45,5 +71,6 @@ internal sealed class LimitMessages(RequestDelegate next, IOptions<StreamMlOptio
         });
         status["grpc-message"] = Uri.EscapeDataString(message);
         status["grpc-status-details-bin"] = Convert.ToBase64String(details.ToByteArray());
+        return direction == "the request";
     }
 }

@@ -60,8 +60,11 @@ public sealed class StreamMlServer : IAsyncDisposable
         if (options.InlineSocketScheduling) builder.WebHost.UseSockets(sockets => sockets.UnsafePreferInlineScheduling = true);
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
-            // One unary message of the gRPC limit and its frame header; streaming calls lift the limit (grpc-dotnet).
-            kestrel.Limits.MaxRequestBodySize = options.MaxReceiveMessageBytes + 5L;
+            // Streaming calls lift this limit (grpc-dotnet). A unary body is refused by grpc-dotnet from its 5-byte
+            // length prefix, before it is buffered; Kestrel's cap at twice the message limit lets the host read the
+            // rest of a refused message so the client gets the RESOURCE_EXHAUSTED answer (Grpc/LimitMessages.cs), not a
+            // reset stream (LimitsTests.A_message_over_the_receive_limit_...).
+            kestrel.Limits.MaxRequestBodySize = 2L * options.MaxReceiveMessageBytes + 10;
             kestrel.Limits.Http2.MaxStreamsPerConnection = options.MaxStreamsPerConnection;
             if (options.KeepAlivePingDelay is { } delay) kestrel.Limits.Http2.KeepAlivePingDelay = delay;
             kestrel.Limits.Http2.KeepAlivePingTimeout = options.KeepAlivePingTimeout;
