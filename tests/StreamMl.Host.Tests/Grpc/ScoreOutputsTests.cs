@@ -9,7 +9,7 @@ namespace StreamMl.Host.Tests.Grpc;
 /// <summary>Score's outputs (probabilities, label, the model name, version and variant that answered), its
 /// model_version selector, and DescribeModel, through a real client; the scoring stage stays allocation-free.</summary>
 [Collection(HostCollection.Name)]
-public sealed class ScoreOutputsTests(HostFixture host)
+public sealed class ScoreOutputsTests(HostFixture host, Xunit.Abstractions.ITestOutputHelper output)
 {
     private async Task CreateAsync(string name, string model, bool other = false) =>
         await host.Control().CreatePipelineAsync(new CreatePipelineRequest { Spec = TestSpecs.Sensors(name, model, other), Start = true, Replace = true });
@@ -33,6 +33,7 @@ public sealed class ScoreOutputsTests(HostFixture host)
         var readings = TestSpecs.Readings(300, seed: 41);
         var response = await host.DataPlane().ScoreAsync(new ScoreRequest { Pipeline = name, Rows = TestSpecs.ToRowSet(readings) });
 
+        output.WriteLine(Google.Protobuf.JsonFormatter.Default.Format(response.Scores[0])); // docs/host.md shows this
         var variants = new HashSet<string>();
         for (var i = 0; i < readings.Count; i++)
         {
@@ -115,6 +116,7 @@ public sealed class ScoreOutputsTests(HostFixture host)
         Assert.Equal(["0", "1"], primary.Classes);
         Assert.Equal(TestSpecs.Weights.Keys, primary.Inputs);
 
+        output.WriteLine(Google.Protobuf.JsonFormatter.Default.Format(description)); // docs/host.md shows this
         var one = await host.DataPlane().DescribeModelAsync(new DescribeModelRequest { Pipeline = name, ModelVersion = "candidate" });
         Assert.Equal("out-b", Assert.Single(one.Models).Name);
     }
