@@ -11,7 +11,9 @@ namespace StreamMl.Host.Grpc;
 /// <summary>Turns StreamMl's exceptions into gRPC statuses with their message: bad specs, payloads and names become
 /// INVALID_ARGUMENT, unknown pipelines NOT_FOUND, wrong states FAILED_PRECONDITION, anything else INTERNAL without .NET
 /// details. Details are cut to <see cref="SafeText.MaxDetail"/> characters (a longer trailer fails the call on the
-/// client with RESOURCE_EXHAUSTED) and logged cut and escaped. The server keeps serving.</summary>
+/// client with RESOURCE_EXHAUSTED) and logged cut and escaped. INVALID_ARGUMENT and RESOURCE_EXHAUSTED answers carry
+/// structured details (<see cref="ErrorDetails"/>: ErrorInfo, BadRequest), also when a service threw the RpcException
+/// itself without them. The server keeps serving.</summary>
 internal sealed class ErrorInterceptor(ILogger<ErrorInterceptor> logger) : Interceptor
 {
     /// <summary>The status for <paramref name="ex"/>; <paramref name="admin"/> callers are told which pipelines exist
