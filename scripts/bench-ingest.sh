@@ -29,7 +29,8 @@ schema="user_id:int64,item_id:int64,rating:int64,timestamp:int64"
 declare -A wall cpu
 measure() { # name command...
   local name="$1"; shift
-  local out; out=$( { /usr/bin/time -f "%e %U %S" "$@" >/dev/null 2>/dev/null; } 2>&1 | tail -1)
+  /usr/bin/time -o "$work/time.txt" -f "%e %U %S" "$@" >/dev/null 2>&1
+  local out; out=$(tail -1 "$work/time.txt")
   wall[$name]+="$(awk '{print $1}' <<<"$out") "
   cpu[$name]+="$(awk '{printf "%.2f", $2 + $3}' <<<"$out") "
 }
