@@ -86,3 +86,57 @@ public class DriftIntegerBenchmarks
     [Benchmark]
     public void Int64Categorical() => _longCategorical.Process(_longs, _context);
 }
+
+/// <summary>The same four variants timed by the thread's CPU time instead of wall time (<c>clock_gettime</c> with
+/// <c>CLOCK_THREAD_CPUTIME_ID</c>), interleaved sample by sample: on the shared two-core machine wall-clock
+/// benchmarks of microsecond operations mostly measure preemption. Run with
+/// <c>dotnet run -c Release --project benchmarks/StreamMl.Benchmarks -- drift-int-cpu</c>.</summary>
+internal static class DriftIntegerCpuProbe
+{
+    public static int Run(TextWriter output)
+    {
+        const int OpsPerSample = 200;
+        const int Samples = 21;
+        output.WriteLine("bins | variant | median CPU µs per 4096-row batch | rows/s (CPU) | vs Float32");
+        foreach (var bins in new[] { 10, 20 })
+        {
+            var bench = new DriftIntegerBenchmarks { Bins = bins };
+            bench.Setup();
+            (string Name, Action Op)[] variants =
+                [("Float32", bench.Float32), ("Int64", bench.Int64), ("Int64Scalar", bench.Int64Scalar), ("Int64Categorical", bench.Int64Categorical)];
+            var times = variants.Select(_ => new List<double>()).ToArray();
+            for (var sample = -3; sample < Samples; sample++)
+            {
+                for (var v = 0; v < variants.Length; v++)
+                {
+                    var ops = variants[v].Name == "Int64Scalar" ? OpsPerSample / 10 : OpsPerSample;
+                    var start = ThreadCpuMicros();
+                    for (var i = 0; i < ops; i++) variants[v].Op();
+                    var perOp = (ThreadCpuMicros() - start) / ops;
+                    if (sample >= 0) times[v].Add(perOp);
+                }
+            }
+            var medians = times.Select(t => t.Order().ElementAt(t.Count / 2)).ToArray();
+            for (var v = 0; v < variants.Length; v++)
+                output.WriteLine(string.Create(System.Globalization.CultureInfo.InvariantCulture,
+                    $"{bins} | {variants[v].Name} | {medians[v]:F1} | {4096 / medians[v]:F2} M | {medians[v] / medians[0]:F2}"));
+        }
+        return 0;
+    }
+
+    private static double ThreadCpuMicros()
+    {
+        _ = ClockGetTime(3, out var spec); // CLOCK_THREAD_CPUTIME_ID
+        return spec.Seconds * 1e6 + spec.Nanoseconds / 1e3;
+    }
+
+    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "clock_gettime")]
+    private static extern int ClockGetTime(int clock, out TimeSpec spec);
+
+    [System.Runtime.InteropServices.StructLayout(System.Runtime.InteropServices.LayoutKind.Sequential)]
+    private struct TimeSpec
+    {
+        public long Seconds;
+        public long Nanoseconds;
+    }
+}
