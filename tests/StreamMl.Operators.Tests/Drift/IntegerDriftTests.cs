@@ -159,25 +159,38 @@ public sealed class IntegerDriftTests
     }
 
     [Fact]
-    public void Int64BatchAllocatesNothing()
+    public void IntegerBatchesAllocateNothing()
     {
         var rng = new Random(9);
         var training = Enumerable.Range(0, 20_000).Select(_ => (double)rng.Next(0, 1_000_000)).ToArray();
         var builder = new ReferenceProfileBuilder(new ProfileOptions { Bins = 20 });
         builder.AddNumeric("v", training);
-        var drift = new DriftOperator(new DriftOptions { Profile = builder.Build() });
-        var schema = new Schema(new Field("v", ColumnType.Int64));
+        builder.AddNumeric("w", training);
+        var codes = new FeatureProfile
+        {
+            Name = "c", Kind = FeatureKind.Categorical, Count = 3, Categories = ["-1", "0", "1"], CategoryCounts = [1, 1, 1, 0],
+        };
+        var profile = new ReferenceProfile { Features = [.. builder.Build().Features, codes] };
+        var drift = new DriftOperator(new DriftOptions { Profile = profile });
+        var schema = new Schema(new Field("v", ColumnType.Int64), new Field("w", ColumnType.Int32), new Field("c", ColumnType.Int64));
         drift.Bind(schema);
         using var batch = new ColumnBatch(schema, 4096);
-        for (var r = 0; r < 4096; r++) batch[0].Values<long>()[r] = rng.Next(0, 1_000_000);
+        for (var r = 0; r < 4096; r++)
+        {
+            batch[0].Values<long>()[r] = rng.Next(0, 1_000_000);
+            batch[1].Values<int>()[r] = rng.Next(0, 1_000_000);
+            batch[2].Values<long>()[r] = rng.Next(-2, 3);
+        }
         batch.Length = 4096;
         var context = StageContext.Standalone("drift");
         drift.Process(batch, context);
-        batch.Selection.Deselect(5);
+        batch.Selection.Deselect(5); // the gathering path as well
+        batch[1].SetNull(7);
         drift.Process(batch, context);
         var before = GC.GetAllocatedBytesForCurrentThread();
         for (var i = 0; i < 50; i++) drift.Process(batch, context);
         Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+        Assert.Equal(52 * 4096 - 51, drift.GetReport().Features[0].Count); // every batch was counted
     }
 
     private static ReferenceProfile Profile(double[] edges, long[] bins) => new()
