@@ -19,6 +19,7 @@ public sealed class DriftOperator : IBatchOperator
     private ScopeState _lifetime = null!;
     private float[] _scratch = new float[ColumnBatch.DefaultCapacity];
     private long[] _integerScratch = [];
+    private int[] _narrowScratch = [];
     private long _batchVersion;
     private long _lateRows;
 
@@ -111,6 +112,7 @@ public sealed class DriftOperator : IBatchOperator
             _batchVersion++;
             if (_scratch.Length < batch.Length) _scratch = new float[batch.Capacity];
             if (_integerScratch.Length < batch.Length) _integerScratch = new long[batch.Capacity];
+            if (_narrowScratch.Length < batch.Length) _narrowScratch = new int[batch.Capacity];
             var n = batch.Length;
             if (_slide == 0)
             {
@@ -333,7 +335,7 @@ public sealed class DriftOperator : IBatchOperator
                 ? column.Values<long>()[start..end]
                 : GatherIntegers(column, selection, start, end, allSelected, ref acc.Missing);
             IntegerKernel.Accumulate(values, f.Edges, f.IntegerThresholds, f.ReachableEdges, acc.Counts, ref acc.Moments,
-                ref acc.Tails, _width);
+                ref acc.Tails, _narrowScratch, _width);
             acc.Present += acc.Moments.Count - before;
             return;
         }
