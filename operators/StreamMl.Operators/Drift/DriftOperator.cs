@@ -18,6 +18,8 @@ public sealed class DriftOperator : IBatchOperator
     private MonitorBinding[] _monitors = [];
     private ScopeState _lifetime = null!;
     private float[] _scratch = new float[ColumnBatch.DefaultCapacity];
+    private long[] _integerScratch = [];
+    private int[] _narrowScratch = [];
     private long _batchVersion;
     private long _lateRows;
 
@@ -109,6 +111,8 @@ public sealed class DriftOperator : IBatchOperator
         {
             _batchVersion++;
             if (_scratch.Length < batch.Length) _scratch = new float[batch.Capacity];
+            if (_integerScratch.Length < batch.Length) _integerScratch = new long[batch.Capacity];
+            if (_narrowScratch.Length < batch.Length) _narrowScratch = new int[batch.Capacity];
             var n = batch.Length;
             if (_slide == 0)
             {
@@ -324,6 +328,18 @@ public sealed class DriftOperator : IBatchOperator
             return;
         }
 
+        if (column.Type is ColumnType.Int64 or ColumnType.Int32)
+        {
+            var before = acc.Moments.Count;
+            var values = column.Type == ColumnType.Int64 && allSelected && !column.MayHaveNulls
+                ? column.Values<long>()[start..end]
+                : GatherIntegers(column, selection, start, end, allSelected, ref acc.Missing);
+            IntegerKernel.Accumulate(values, f.Edges, f.IntegerThresholds, f.ReachableEdges, acc.Counts, ref acc.Moments,
+                ref acc.Tails, _narrowScratch, _width);
+            acc.Present += acc.Moments.Count - before;
+            return;
+        }
+
         var bins = f.BinScratch.AsSpan();
         bins.Clear();
         for (var row = start; row < end; row++)
@@ -339,6 +355,36 @@ public sealed class DriftOperator : IBatchOperator
             NumericKernel.AddTail(ref acc.Tails, bin, f.Edges.Length, v);
         }
         NumericKernel.AddCumulative(bins, acc.Counts);
+    }
+
+    /// <summary>The live, valid values of an integer column as a dense span of longs (int32 widened); null rows count
+    /// as missing.</summary>
+    private ReadOnlySpan<long> GatherIntegers(Column column, SelectionVector selection, int start, int end, bool allSelected,
+        ref long missing)
+    {
+        var kept = 0;
+        var scratch = _integerScratch;
+        var noNulls = !column.MayHaveNulls;
+        if (column.Type == ColumnType.Int32)
+        {
+            var ints = column.Values<int>();
+            if (allSelected && noNulls) return IntegerKernel.Widen(ints[start..end], scratch);
+            for (var row = start; row < end; row++)
+            {
+                if (!allSelected && !selection.IsSelected(row)) continue;
+                if (!noNulls && !column.IsValid(row)) { missing++; continue; }
+                scratch[kept++] = ints[row];
+            }
+            return scratch.AsSpan(0, kept);
+        }
+        var longs = column.Values<long>();
+        for (var row = start; row < end; row++)
+        {
+            if (!allSelected && !selection.IsSelected(row)) continue;
+            if (!noNulls && !column.IsValid(row)) { missing++; continue; }
+            scratch[kept++] = longs[row];
+        }
+        return scratch.AsSpan(0, kept);
     }
 
     private void UpdateCategorical(FeatureBinding f, FeatureAccumulator acc, Column column, SelectionVector selection,
@@ -364,6 +410,33 @@ public sealed class DriftOperator : IBatchOperator
                 if (!noNulls && !column.IsValid(row)) { acc.Missing++; continue; }
                 counts[map[codes[row]]]++;
                 acc.Present++;
+            }
+            return;
+        }
+        if (f.DenseCategories is { } dense && column.Type is ColumnType.Int64 or ColumnType.Int32)
+        {
+            var noNulls = !column.MayHaveNulls;
+            if (column.Type == ColumnType.Int64)
+            {
+                var longs = column.Values<long>();
+                for (var row = start; row < end; row++)
+                {
+                    if (!allSelected && !selection.IsSelected(row)) continue;
+                    if (!noNulls && !column.IsValid(row)) { acc.Missing++; continue; }
+                    counts[dense.Lookup(longs[row])]++;
+                    acc.Present++;
+                }
+            }
+            else
+            {
+                var ints = column.Values<int>();
+                for (var row = start; row < end; row++)
+                {
+                    if (!allSelected && !selection.IsSelected(row)) continue;
+                    if (!noNulls && !column.IsValid(row)) { acc.Missing++; continue; }
+                    counts[dense.Lookup(ints[row])]++;
+                    acc.Present++;
+                }
             }
             return;
         }

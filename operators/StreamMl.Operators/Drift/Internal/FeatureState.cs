@@ -28,6 +28,8 @@ internal sealed class FeatureBinding
             ReferenceTails = new BinnedTails(sum, Edges.Length == 0 ? 0 : profile.BinSums[0], sum - profile.BinSums[^1]);
             BinScratch = new long[Edges.Length + 1];
             BucketCount = Edges.Length;
+            IntegerThresholds = IntegerKernel.Thresholds(Edges, out var reachable);
+            ReachableEdges = reachable;
         }
         else
         {
@@ -50,6 +52,7 @@ internal sealed class FeatureBinding
                     if (long.TryParse(profile.Categories[i], NumberStyles.Integer, CultureInfo.InvariantCulture, out var code))
                         IntCategories[code] = i;
                 }
+                DenseCategories = DenseCategoryMap.TryCreate(IntCategories, OtherBucket);
             }
         }
     }
@@ -64,6 +67,15 @@ internal sealed class FeatureBinding
     public long ReferenceTotal { get; }
     public BinnedTails ReferenceTails { get; }
     public long[] BinScratch { get; }
+
+    /// <summary>Per edge, the smallest integer at or above it once converted to double (integer columns bin by these).</summary>
+    public long[] IntegerThresholds { get; } = [];
+
+    /// <summary>Edges some long reaches; the later ones lie beyond 2^63.</summary>
+    public int ReachableEdges { get; }
+
+    /// <summary>Integer categories as an array indexed by code minus the smallest code, when the codes are close together.</summary>
+    public DenseCategoryMap? DenseCategories { get; }
 
     /// <summary>Length of an accumulator's count array: edges (numeric) or categories plus "other".</summary>
     public int BucketCount { get; }
