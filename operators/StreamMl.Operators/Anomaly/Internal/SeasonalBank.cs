@@ -32,6 +32,9 @@ internal sealed class SeasonalBank : DetectorBank
     private readonly long _warmupMicros;
     private readonly long _holdMicros;
     private readonly int _profileSlots;
+    // The options copied into fields: the JIT cannot keep a record's properties in registers across the array stores
+    // of an update, so each read would be a load through the options object.
+    private readonly double _threshold, _warningLevel, _smoothing, _levelRate, _seasonRate, _scaleRate, _holdLevelRate, _clip;
     private KeyState[] _keys = [];
     private float[] _offsets = []; // [profile slot * capacity + key]
     private int _capacity;
@@ -47,11 +50,19 @@ internal sealed class SeasonalBank : DetectorBank
         _warmupMicros = options.Warmup.Ticks / TimeSpan.TicksPerMicrosecond;
         _holdMicros = options.Hold.Ticks / TimeSpan.TicksPerMicrosecond;
         _profileSlots = options.Slots * (options.Weekly ? 7 : 1);
+        _threshold = options.Threshold;
+        _warningLevel = options.Threshold * options.WarningFraction;
+        _smoothing = options.Smoothing;
+        _levelRate = options.LevelRate;
+        _seasonRate = options.SeasonRate;
+        _scaleRate = options.ScaleRate;
+        _holdLevelRate = options.HoldLevelRate;
+        _clip = options.Clip;
     }
 
     public override int Capacity => _capacity;
 
-    public override double Threshold => _options.Threshold;
+    public override double Threshold => _threshold;
 
     /// <summary>Seasonal slots per key.</summary>
     public int ProfileSlots => _profileSlots;
@@ -116,56 +127,56 @@ internal sealed class SeasonalBank : DetectorBank
         for (var i = 0; i < slots.Length; i++) scores[i] = Update(slots[i], values[i], eventTimes[i]);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public override AnomalyScore Update(int key, double value, long eventTime)
     {
-        var options = _options;
-        if (!double.IsFinite(value)) return AnomalyScore.WarmingUp(options.Threshold) with { Statistic = double.NaN };
+        if (!double.IsFinite(value)) return new AnomalyScore(double.NaN, _threshold, AnomalySeverity.None);
         ref var state = ref _keys[key];
         if (state.Samples++ == 0)
         {
             state.Level = value;
             state.FirstTime = eventTime;
-            return AnomalyScore.WarmingUp(options.Threshold);
+            return AnomalyScore.WarmingUp(_threshold);
         }
 
         ref var offset = ref _offsets[ProfileSlotOf(eventTime) * _capacity + key];
         var seen = !float.IsNaN(offset);
         var level = state.Level;
         var residual = value - (level + (seen ? offset : 0));
-        var smoothed = state.Smoothed += options.Smoothing * (residual - state.Smoothed);
+        var smoothed = state.Smoothed += _smoothing * (residual - state.Smoothed);
         var scale = state.Scale;
         var size = Math.Abs(smoothed);
         var statistic = scale > 0 ? size / scale : 0;
         var warm = eventTime - state.FirstTime >= _warmupMicros && scale > 0;
         var holding = eventTime < state.HoldUntil;
 
-        AnomalyScore score;
+        AnomalySeverity severity;
         var learnt = residual;
-        var levelRate = options.LevelRate;
+        var levelRate = _levelRate;
         if (warm && !holding)
         {
-            score = AnomalyScore.Grade(statistic, options.Threshold, options.WarningFraction);
-            if (score.IsAnomaly) state.HoldUntil = eventTime + _holdMicros;
+            severity = statistic >= _threshold ? AnomalySeverity.Critical : statistic >= _warningLevel ? AnomalySeverity.Warning : AnomalySeverity.None;
+            if (severity == AnomalySeverity.Critical) state.HoldUntil = eventTime + _holdMicros;
             // Anomalous values teach the baseline only as much as a value at the clip limit would.
-            var limit = options.Clip * scale;
-            learnt = Math.Clamp(residual, -limit, limit);
-            state.Scale = scale + options.ScaleRate * (Math.Min(size, limit) - scale);
+            var limit = _clip * scale;
+            learnt = Math.Min(Math.Max(residual, -limit), limit);
+            state.Scale = scale + _scaleRate * (Math.Min(size, limit) - scale);
         }
         else if (holding)
         {
-            score = new AnomalyScore(statistic, options.Threshold,
-                statistic >= options.Threshold * options.WarningFraction ? AnomalySeverity.Warning : AnomalySeverity.None);
-            levelRate = options.HoldLevelRate;
+            severity = statistic >= _warningLevel ? AnomalySeverity.Warning : AnomalySeverity.None;
+            levelRate = _holdLevelRate;
         }
         else
         {
-            score = AnomalyScore.WarmingUp(options.Threshold);
+            severity = AnomalySeverity.None;
+            statistic = double.NaN;
             state.Scale = scale > 0 ? scale + WarmupScaleRate * (size - scale) : size;
         }
 
         level += levelRate * learnt;
         state.Level = level;
-        offset = seen ? (float)(offset + options.SeasonRate * (1 - levelRate) * learnt) : (float)(value - level);
-        return score;
+        offset = seen ? (float)(offset + _seasonRate * (1 - levelRate) * learnt) : (float)(value - level);
+        return new AnomalyScore(statistic, _threshold, severity);
     }
 }
