@@ -18,7 +18,8 @@ internal static class AnomalyCommand
         var data = new Option<string>("--data") { Description = "Directory with NAB-format series (timestamp,value CSVs) and combined_windows.json", Required = true };
         var series = new Option<string>("--series") { Description = "Comma-separated series names (a file name or its start, e.g. machine_temperature,nyc_taxi)", Required = true };
         var config = new Option<string?>("--config") { Description = "Detector configuration file: 'detector: NAME' and one 'parameter: value' per line (default: the seasonal detector's defaults)" };
-        var evaluate = new Command("evaluate", "Run a detector configuration over labelled series and count detected windows, false alarms and delays") { data, series, config };
+        var details = new Option<bool>("--details") { Description = "Also list each window's first alarm and every false alarm of the configuration" };
+        var evaluate = new Command("evaluate", "Run a detector configuration over labelled series and count detected windows, false alarms and delays") { data, series, config, details };
         evaluate.SetAction(parse =>
         {
             var output = parse.InvocationConfiguration.Output;
@@ -30,7 +31,7 @@ internal static class AnomalyCommand
                 var names = parse.GetValue(series)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
                 if (names.Length == 0) throw new BadInputException("name at least one series", "--series");
                 var loaded = names.Select(name => NabData.Load(parse.GetValue(data)!, name)).ToList();
-                Print(output, settings, loaded);
+                Print(output, settings, loaded, parse.GetValue(details));
                 return ExitCodes.Ok;
             }
             catch (Exception ex) when (ex is BadInputException or AnomalyDetectorException)
@@ -42,12 +43,14 @@ internal static class AnomalyCommand
         return new Command("anomaly", "Anomaly detectors") { evaluate };
     }
 
-    private static void Print(TextWriter output, AnomalyDetectorSettings settings, List<LabelledSeries> series)
+    private static void Print(TextWriter output, AnomalyDetectorSettings settings, List<LabelledSeries> series, bool details)
     {
+        var evaluated = new List<SeriesEvaluation>();
         output.WriteLine($"{"detector",-10} {"series",-36} {"points",7} {"windows",9} {"false alarms",13} {"per 2,000",10} {"mean delay",11}");
         foreach (var configuration in new[] { settings, Baseline })
         {
             var results = series.Select(s => AnomalyEvaluation.Evaluate(s, configuration)).ToList();
+            if (configuration == settings) evaluated.AddRange(results);
             results.Add(AnomalyEvaluation.Total(results));
             foreach (var r in results)
                 output.WriteLine(string.Create(CultureInfo.InvariantCulture,
@@ -55,7 +58,19 @@ internal static class AnomalyCommand
         }
         output.WriteLine($"configuration: {settings}; baseline: {Baseline} (window 288, threshold 3)");
         output.WriteLine("An alarm is the first of consecutive detections; a window is detected by an alarm inside it; delay is from the window's start.");
+        if (!details) return;
+        foreach (var r in evaluated)
+        {
+            output.WriteLine($"{r.Series} ({settings.Detector}):");
+            for (var w = 0; w < r.WindowRanges.Count; w++)
+                output.WriteLine($"  window {Time(r.WindowRanges[w].Start)} .. {Time(r.WindowRanges[w].End)}: " +
+                    (r.FirstAlarms[w] is { } alarm ? $"first alarm {Time(alarm)} ({Hours(TimeSpan.FromMicroseconds(alarm - r.WindowRanges[w].Start))} after its start)" : "missed"));
+            output.WriteLine($"  false alarms: {(r.FalseAlarmTimes.Count == 0 ? "none" : string.Join(", ", r.FalseAlarmTimes.Select(Time)))}");
+        }
     }
+
+    private static string Time(long micros) =>
+        DateTime.UnixEpoch.AddTicks(micros * TimeSpan.TicksPerMicrosecond).ToString("yyyy-MM-dd HH:mm", CultureInfo.InvariantCulture);
 
     private static string Hours(TimeSpan? delay) => delay is { } d ? (d.TotalHours.ToString("F1", CultureInfo.InvariantCulture) + " h") : "-";
 

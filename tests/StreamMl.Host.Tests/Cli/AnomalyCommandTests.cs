@@ -53,7 +53,7 @@ public sealed class AnomalyCommandTests : IDisposable
     [Fact]
     public async Task Default_configuration_finds_the_shift_and_raises_no_false_alarm()
     {
-        var run = await RunAsync("anomaly", "evaluate", "--data", _folder, "--series", "sensor_shift,sensor_quiet");
+        var run = await RunAsync("anomaly", "evaluate", "--data", _folder, "--series", "sensor_shift,sensor_quiet", "--details");
 
         Assert.Equal(ExitCodes.Ok, run.Code);
         Assert.Equal("", run.Error);
@@ -65,6 +65,10 @@ public sealed class AnomalyCommandTests : IDisposable
         Assert.Equal(("3264", "1/1", "0"), (total[2], total[3], total[4]));
         // The shift came at day 5.0, 0.1 day (2.4 h) after the window opened; the detector answers within the hour.
         Assert.InRange(double.Parse(shift[6], CultureInfo.InvariantCulture), 2.4, 3.4);
+
+        // With --details: the window (days 4.9 to 5.5 from 2024-05-06) and its first alarm, no false alarms.
+        Assert.Contains("  window 2024-05-10 21:36 .. 2024-05-11 12:00: first alarm 2024-05-11 0", run.Output);
+        Assert.Equal(2, run.Output.Split('\n').Count(l => l == "  false alarms: none"));
 
         // The z-score baseline is printed beside it, with the figures the library computes for it.
         var baseline = AnomalyEvaluation.Evaluate(NabData.Load(_folder, "sensor_shift"), new AnomalyDetectorSettings(AnomalyDetectors.ZScore));

@@ -27,6 +27,8 @@ public sealed class AnomalyEvaluationTests
         Assert.Equal(2, result.FalseAlarms); // runs starting at 1 and 9; the run 14–15 starts inside window 2
         Assert.Equal([TimeSpan.FromMinutes(2), TimeSpan.FromMinutes(2)], result.Delays);
         Assert.Equal(2 * 2000.0 / 20, result.FalseAlarmsPer2000);
+        Assert.Equal([1 * Minute, 9 * Minute], result.FalseAlarmTimes);
+        Assert.Equal([5 * Minute, 14 * Minute], result.FirstAlarms);
 
         detections.AsSpan().Clear();
         detections[0] = detections[19] = true;

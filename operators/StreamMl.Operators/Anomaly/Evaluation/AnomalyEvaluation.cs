@@ -26,7 +26,7 @@ public static class AnomalyEvaluation
         if (detections.Length != series.Length)
             throw new ArgumentException($"{detections.Length} detections for {series.Length} points", nameof(detections));
         var firstAlarm = new long?[series.Windows.Count];
-        var falseAlarms = 0;
+        var falseAlarms = new List<long>();
         for (var i = 0; i < detections.Length; i++)
         {
             if (!detections[i] || (i > 0 && detections[i - 1])) continue;
@@ -38,13 +38,18 @@ public static class AnomalyEvaluation
                 inWindow = true;
                 firstAlarm[w] ??= time;
             }
-            if (!inWindow) falseAlarms++;
+            if (!inWindow) falseAlarms.Add(time);
         }
         var delays = new List<TimeSpan>();
         for (var w = 0; w < firstAlarm.Length; w++)
             if (firstAlarm[w] is { } alarm)
                 delays.Add(TimeSpan.FromMicroseconds(alarm - series.Windows[w].Start));
-        return new SeriesEvaluation(series.Name, series.Length, series.Windows.Count, delays.Count, falseAlarms, delays);
+        return new SeriesEvaluation(series.Name, series.Length, series.Windows.Count, delays.Count, falseAlarms.Count, delays)
+        {
+            WindowRanges = series.Windows,
+            FirstAlarms = firstAlarm,
+            FalseAlarmTimes = falseAlarms,
+        };
     }
 
     /// <summary>The sums over several series (delays pooled).</summary>
