@@ -19,7 +19,8 @@ public sealed record CusumDetectorOptions
     /// that the detector is tuned to find). Default 0.5.</summary>
     public double Drift { get; init; } = 0.5;
 
-    /// <summary><c>variance_drift</c>: the allowance of the variance sums. Default 0.5.</summary>
+    /// <summary><c>variance_drift</c>: the allowance of the variance-up sum; the variance-down sum uses half of it, because
+    /// its input (1 − 1.2533·|z|) never exceeds 1, so a drop in variance moves it by less than 1 per value. Default 0.5.</summary>
     public double VarianceDrift { get; init; } = 0.5;
 
     /// <summary><c>threshold</c>: the decision interval h. Default 10.</summary>

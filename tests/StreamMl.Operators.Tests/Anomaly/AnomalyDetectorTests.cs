@@ -69,6 +69,51 @@ public sealed class AnomalyDetectorTests
         Assert.True(detections >= 2, $"{detections} detections; the mean shift at 2000 and the variance change at 4000 should both be found");
     }
 
+    [Theory]
+    [InlineData(1.0, 3.0)]   // variance up, mean unchanged
+    [InlineData(3.0, 1.0)]   // variance down
+    [InlineData(1.0, 1.0)]   // no change: no detection
+    public void Cusum_finds_a_variance_change_with_the_mean_unchanged(double before, double after)
+    {
+        var quietRuns = 0;
+        var delays = new List<int>();
+        for (var seed = 0; seed < 20; seed++)
+        {
+            var rng = new Random(100 + seed);
+            var detector = AnomalyDetectors.Create(new CusumDetectorOptions());
+            var first = -1;
+            for (var i = 0; i < 3000 && first < 0; i++)
+                if (detector.Update(10 + (i < 1500 ? before : after) * Normal(rng), i).IsAnomaly) first = i;
+            if (first < 0) quietRuns++;
+            else if (first >= 1500) delays.Add(first - 1500);
+        }
+        if (before == after)
+        {
+            Assert.True(quietRuns >= 18, $"{20 - quietRuns} of 20 stationary runs raised a detection within 3,000 values");
+            return;
+        }
+        Assert.True(delays.Count >= 18, $"{delays.Count} of 20 runs found the change after it happened");
+        Assert.True(delays.Max() < 200, $"delays {string.Join(", ", delays)}");
+    }
+
+    [Fact]
+    public void Keyed_half_space_trees_take_several_values_per_event()
+    {
+        var settings = new AnomalyDetectorSettings(AnomalyDetectors.HalfSpaceTrees, new Dictionary<string, string> { ["dimensions"] = "3", ["window"] = "50" });
+        var keyed = AnomalyDetectors.CreateKeyed(settings);
+        var own = new[] { AnomalyDetectors.CreateMultivariate(settings), AnomalyDetectors.CreateMultivariate(settings) };
+        var rng = new Random(9);
+        for (var i = 0; i < 600; i++)
+        {
+            var k = i % 2;
+            double[] x = [Normal(rng) + k, Normal(rng), Normal(rng) * 2];
+            Assert.Equal(own[k].Update(x, i), keyed.Update(keyed.SlotOf($"machine-{k}"), x, i));
+        }
+        Assert.Equal(3, keyed.Dimensions);
+        var wrong = Assert.Throws<AnomalyDetectorException>(() => keyed.Update(0, [1.0, 2.0], 0));
+        Assert.Equal("anomaly detector 'half-space-trees' takes 3 values per row, not 2", wrong.Message);
+    }
+
     [Fact]
     public void ZScore_matches_the_reference()
     {

@@ -93,7 +93,7 @@ internal static class ReferenceDetectors
             _up = Math.Max(0, _up + z - o.Drift);
             _down = Math.Max(0, _down - z - o.Drift);
             _vUp = Math.Max(0, _vUp + spread - o.VarianceDrift);
-            _vDown = Math.Max(0, _vDown - spread - o.VarianceDrift);
+            _vDown = Math.Max(0, _vDown - spread - o.VarianceDrift / 2);
             var statistic = new[] { _up, _down, _vUp, _vDown }.Max();
             if (statistic >= o.Threshold)
             {

@@ -72,7 +72,7 @@ internal sealed class CusumBank(CusumDetectorOptions options) : DetectorBank
         var up = _up[slot] = Math.Max(0, _up[slot] + z - options.Drift);
         var down = _down[slot] = Math.Max(0, _down[slot] - z - options.Drift);
         var varianceUp = _varianceUp[slot] = Math.Max(0, _varianceUp[slot] + spread - options.VarianceDrift);
-        var varianceDown = _varianceDown[slot] = Math.Max(0, _varianceDown[slot] - spread - options.VarianceDrift);
+        var varianceDown = _varianceDown[slot] = Math.Max(0, _varianceDown[slot] - spread - options.VarianceDrift / 2);
         var statistic = Math.Max(Math.Max(up, down), Math.Max(varianceUp, varianceDown));
         var score = AnomalyScore.Grade(statistic, options.Threshold, options.WarningFraction);
         if (score.IsAnomaly)
