@@ -39,6 +39,7 @@ public unsafe class TreeEvaluatorBenchmarks
     private IntPtr[] _columns = [];
     private GCHandle[] _handles = [];
     private NativeBuffer _matrix = null!;
+    private NativeBuffer _bitvectorScratch = null!;
 
     [GlobalSetup]
     public void Setup()
@@ -98,6 +99,7 @@ public unsafe class TreeEvaluatorBenchmarks
         _output = new float[Rows];
         _matrix = new NativeBuffer(Rows * Features * sizeof(float));
         matrix.AsSpan(0, Rows * Features).CopyTo(_matrix.AsSpan<float>());
+        _bitvectorScratch = new NativeBuffer(_ensemble.BitvectorScratchBytes(256));
         Console.WriteLine($"// model: {_ensemble.Trees} trees, {_ensemble.Nodes} branch nodes");
     }
 
@@ -133,6 +135,7 @@ public unsafe class TreeEvaluatorBenchmarks
         _runOptions.Dispose();
         foreach (var h in _handles) h.Free();
         _matrix.Dispose();
+        _bitvectorScratch.Dispose();
     }
 
     [Benchmark(Baseline = true)]
@@ -158,6 +161,13 @@ public unsafe class TreeEvaluatorBenchmarks
 
     [Benchmark]
     public void EnsembleStructOfArraysBlocks128() => _ensemble.EvaluateStructOfArrays(_columns, Rows, _output);
+
+    [Benchmark]
+    [Arguments(32)]
+    [Arguments(64)]
+    [Arguments(128)]
+    [Arguments(256)]
+    public void EnsembleBitvectors(int blockRows) => _ensemble.EvaluateBitvectors(_columns, Rows, _output, _bitvectorScratch.GetSpan(), blockRows);
 
     public sealed class Row
     {

@@ -17,6 +17,7 @@ internal sealed unsafe class TreeModelRunner : IScoringRunner
     private readonly IntPtr[] _treeColumns;
     private readonly int _capacity;
     private readonly NativeBuffer? _matrix;
+    private readonly NativeBuffer? _bitvectors;
 
     public TreeModelRunner(OnnxModel model, TreeModelProgram program, int capacity)
     {
@@ -26,9 +27,10 @@ internal sealed unsafe class TreeModelRunner : IScoringRunner
         _slots = Enumerable.Range(0, program.Slots).Select(_ => new float[capacity]).ToArray();
         _outputs = program.Outputs.Select(o => new NativeBuffer(checked(capacity * (o.Type == TensorElementType.Bool ? 1 : 4)))).ToArray();
         _treeColumns = new IntPtr[program.FeatureMap.Length];
-        // The gathered walk reads a row-major block; the runner lays its own out (the scorer's matrix is not filled
-        // when no model needs it).
-        if (program.Ensemble.CanGather) _matrix = new NativeBuffer(checked(capacity * Math.Max(1, program.FeatureMap.Length) * sizeof(float)));
+        // The bitvector layout reads the batch columns in place; the gathered walk (trees of more than 32 leaves)
+        // reads a row-major block the runner lays out itself (the scorer's matrix is not filled when no model needs it).
+        if (program.Ensemble.Bitvectors is not null) _bitvectors = new NativeBuffer(program.Ensemble.BitvectorScratchBytes());
+        else if (program.Ensemble.CanGather) _matrix = new NativeBuffer(checked(capacity * Math.Max(1, program.FeatureMap.Length) * sizeof(float)));
     }
 
     public OnnxModel Model { get; }
@@ -55,7 +57,8 @@ internal sealed unsafe class TreeModelRunner : IScoringRunner
 
     private void Evaluate(int rows)
     {
-        if (_matrix is not null && _treeColumns.Length > 0)
+        if (_bitvectors is not null) _program.Ensemble.EvaluateBitvectors(_treeColumns, rows, _slots[0], _bitvectors.GetSpan());
+        else if (_matrix is not null && _treeColumns.Length > 0)
         {
             FeatureKernels.Interleave(_treeColumns, rows, new Span<float>(_matrix.Pointer, rows * _treeColumns.Length));
             _program.Ensemble.EvaluateGathered((float*)_matrix.Pointer, _treeColumns.Length, rows, _slots[0]);
@@ -113,5 +116,6 @@ internal sealed unsafe class TreeModelRunner : IScoringRunner
     {
         foreach (var o in _outputs) o.Dispose();
         _matrix?.Dispose();
+        _bitvectors?.Dispose();
     }
 }
