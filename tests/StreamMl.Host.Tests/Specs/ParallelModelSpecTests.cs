@@ -1,6 +1,7 @@
 using StreamMl.Engine;
 using StreamMl.Host.Cli;
 using StreamMl.Host.Models;
+using StreamMl.Host.Pipelines;
 using StreamMl.Host.Specs;
 
 namespace StreamMl.Host.Tests.Specs;
