@@ -1,6 +1,8 @@
 using FsCheck;
 using FsCheck.Fluent;
 using FsCheck.Xunit;
+using StreamMl.Engine;
+using StreamMl.Operators.Scoring;
 
 namespace StreamMl.Operators.Tests.Scoring.Trees;
 
@@ -53,6 +55,40 @@ public sealed class TreeClassifierParityTests
         // The third draw packs depth (0-6), non-negative weights (0/1) and the post transform (0-3).
         Prop.ForAll(Gen.Choose(1, 9).ToArbitrary(), Gen.Choose(1, 12).ToArbitrary(), Gen.Choose(0, 7 * 2 * 4 - 1).ToArbitrary(),
             (features, trees, shape) => Agrees(seed.Get, features, trees, shape % 7, shape / 7 % 2 == 1, shape / 14));
+
+    /// <summary>Through the scorer: the int64 label column and the two class-score columns written from the evaluator
+    /// equal those written from ONNX Runtime, over a batch that ends in a partial group of eight rows.</summary>
+    [Theory]
+    [InlineData("LOGISTIC", false)]
+    [InlineData("NONE", true)]
+    public void The_scorer_writes_a_classifiers_label_and_class_scores_as_OnnxRuntime_does(string post, bool positive)
+    {
+        const int features = 5;
+        var (onnx, matrix, rows) = Generate(17, features, 20, 5, mixedModes: true, positive, post);
+        using var model = OnnxModel.FromBytes(onnx, "classifier");
+        var names = Enumerable.Range(0, features).Select(f => $"f{f}").ToArray();
+        var input = new Schema(names.Select(n => new Field(n, ColumnType.Float32)));
+        (long[] Labels, float[] First, float[] Second, bool Own) Score(TreeEvaluator evaluator)
+        {
+            using var scorer = new ScoringOperator(model, new ScoringOptions { FeatureColumns = names, TreeEvaluator = evaluator });
+            using var batch = new ColumnBatch(scorer.Bind(input), 512);
+            for (var f = 0; f < features; f++)
+                for (var r = 0; r < rows - 3; r++) batch[f].Values<float>()[r] = matrix[r * features + f];
+            batch.Length = rows - 3;
+            scorer.Score(batch);
+            return (batch["label"].Values<long>()[..batch.Length].ToArray(), batch["probabilities_0"].Values<float>()[..batch.Length].ToArray(),
+                batch["probabilities_1"].Values<float>()[..batch.Length].ToArray(), scorer.UsesTreeEvaluator(model));
+        }
+        var ort = Score(TreeEvaluator.Ort);
+        var own = Score(TreeEvaluator.Auto);
+        Assert.True(own.Own, "Auto did not choose the tree evaluator for the classifier");
+        Assert.False(ort.Own);
+        Assert.Equal(ort.Labels, own.Labels);
+        Assert.Contains(ort.Labels, l => l != ort.Labels[0]);
+        var (worst, where) = TreeParity.Compare([[.. ort.First.Select(x => (double)x)], [.. ort.Second.Select(x => (double)x)]],
+            [[.. own.First.Select(x => (double)x)], [.. own.Second.Select(x => (double)x)]]);
+        Assert.True(worst <= TreeParity.Tolerance, where);
+    }
 
     [Theory]
     [InlineData("PROBIT", "post_transform PROBIT")]
