@@ -13,7 +13,7 @@ namespace StreamMl.Benchmarks.Scoring;
 public class ParallelScoringBenchmarks
 {
     /// <summary>Batches per operation.</summary>
-    public const int Batches = 48;
+    public const int Batches = 16;
 
     private OnnxModel _model = null!;
     private string[] _features = [];
