@@ -32,7 +32,7 @@ public sealed class HarnessSmokeTests
     public async Task Tuning_views_cover_every_sweep()
     {
         var points = await TuningViews.RunAsync(ScenarioSize.Smoke, TextWriter.Null);
-        Assert.Equal(["batch size", "wait strategy", "parallel pipelines", "ring size"], points.Select(p => p.Sweep).Distinct());
+        Assert.Equal(["batch size", "wait strategy", "parallel pipelines", "scoring workers", "ring size"], points.Select(p => p.Sweep).Distinct());
         Assert.All(points, p => Assert.True(p.RowsPerSecond > 0 && p.P99Micros > 0, $"{p.Sweep} {p.Setting}"));
     }
 

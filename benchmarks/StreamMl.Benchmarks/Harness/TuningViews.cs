@@ -2,9 +2,11 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text;
 using HdrHistogram;
+using StreamMl.Benchmarks.Scoring;
 using StreamMl.Connectors.Memory;
 using StreamMl.Engine;
 using StreamMl.Engine.Ring;
+using StreamMl.Operators.Scoring;
 
 namespace StreamMl.Benchmarks.Harness;
 
@@ -21,7 +23,7 @@ public sealed record TuningPoint(string Sweep, string Setting, double RowsPerSec
 /// write, counted once per row.</summary>
 public static class TuningViews
 {
-    private sealed record Setting(string Sweep, string Value, int BatchCapacity, int RingSize, WaitStrategyKind Wait, int Parallel);
+    private sealed record Setting(string Sweep, string Value, int BatchCapacity, int RingSize, WaitStrategyKind Wait, int Parallel, int ScoringWorkers = 0);
 
     /// <summary>Runs every sweep: each setting once per round, rounds interleaved, the median round reported.</summary>
     public static async Task<IReadOnlyList<TuningPoint>> RunAsync(ScenarioSize size, TextWriter log, int rounds = 3)
@@ -35,6 +37,9 @@ public static class TuningViews
             settings.Add(new("wait strategy", wait.ToString(), 1024, 8, wait, 1));
         foreach (var parallel in new[] { 1, 2 })
             settings.Add(new("parallel pipelines", parallel.ToString(CultureInfo.InvariantCulture), 4096, 8, WaitStrategyKind.Blocking, parallel));
+        // The 100-tree LightGBM model (TreeBenchmarkModel) on f0..f31 as 1 or 2 pipeline workers; a tenth of the rows.
+        foreach (var workers in new[] { 1, 2 })
+            settings.Add(new("scoring workers", workers.ToString(CultureInfo.InvariantCulture), 4096, 8, WaitStrategyKind.Blocking, 1, workers));
         foreach (var ring in new[] { 2, 8, 32, 128 })
             settings.Add(new("ring size", ring.ToString(CultureInfo.InvariantCulture), 4096, ring, WaitStrategyKind.Blocking, 1));
 
@@ -59,10 +64,11 @@ public static class TuningViews
                 try { await Task.Delay(5, sampling.Token); } catch (OperationCanceledException) { }
             }
         });
+        if (setting.ScoringWorkers > 0) rows /= 10;
         var clock = Stopwatch.StartNew();
         var baseline = NativeBuffer.LiveBytes;
         var pipelines = Enumerable.Range(0, setting.Parallel)
-            .Select(p => RunPipelineAsync(rows / setting.Parallel, setting.BatchCapacity, setting.RingSize, setting.Wait, p, histogram)).ToList();
+            .Select(p => RunPipelineAsync(rows / setting.Parallel, setting.BatchCapacity, setting.RingSize, setting.Wait, p, histogram, setting.ScoringWorkers)).ToList();
         await Task.WhenAll(pipelines);
         clock.Stop();
         await sampling.CancelAsync();
@@ -74,14 +80,22 @@ public static class TuningViews
         return point;
     }
 
-    private static async Task RunPipelineAsync(long rows, int batchCapacity, int ringSize, WaitStrategyKind wait, int seed, LongHistogram histogram)
+    private static async Task RunPipelineAsync(long rows, int batchCapacity, int ringSize, WaitStrategyKind wait, int seed, LongHistogram histogram,
+        int scoringWorkers)
     {
         var source = new TimedSource(new ReplaySource(rows));
         var sink = new LatencySink(source, histogram);
-        await using var pipeline = Pipeline.From(source, new PipelineOptions
+        var builder = Pipeline.From(source, new PipelineOptions
         {
             BatchCapacity = batchCapacity, RingSize = ringSize, WaitStrategy = wait, Name = $"tuning-{seed}",
-        }).To(sink).Build();
+        });
+        using var model = scoringWorkers > 0 ? OnnxModel.FromBytes(TreeBenchmarkModel.Create().Onnx, "lightgbm-100x31") : null;
+        using var scorer = model is null ? null : new ScoringOperator(model, new ScoringOptions
+        {
+            FeatureColumns = [.. Enumerable.Range(0, TreeBenchmarkModel.Features).Select(c => $"f{c}")], Workers = scoringWorkers,
+        });
+        if (scorer is not null) builder = builder.Then(scorer);
+        await using var pipeline = builder.To(sink).Build();
         await pipeline.RunAsync();
     }
 

@@ -39,34 +39,12 @@ public unsafe class TreeEvaluatorBenchmarks
     private IntPtr[] _columns = [];
     private GCHandle[] _handles = [];
     private NativeBuffer _matrix = null!;
+    private NativeBuffer _bitvectorScratch = null!;
 
     [GlobalSetup]
     public void Setup()
     {
-        var random = new Random(7);
-        const int trainingRows = 20_000;
-        var matrix = new float[trainingRows * Features];
-        var labels = new bool[trainingRows];
-        for (var r = 0; r < trainingRows; r++)
-        {
-            double z = 0;
-            for (var c = 0; c < Features; c++)
-            {
-                var v = (float)(random.NextDouble() * 10 - 5);
-                matrix[r * Features + c] = v;
-                z += (c % 3 - 1) * v * 0.3 + (c % 5 == 0 ? Math.Sin(v) : 0);
-            }
-            labels[r] = z + random.NextDouble() * 2 - 1 > 0;
-        }
-        var ml = new MLContext(seed: 3);
-        var definition = SchemaDefinition.Create(typeof(Row));
-        definition["Features"].ColumnType = new VectorDataViewType(NumberDataViewType.Single, Features);
-        var data = ml.Data.LoadFromEnumerable(
-            Enumerable.Range(0, trainingRows).Select(r => new Row { Features = matrix.AsSpan(r * Features, Features).ToArray(), Label = labels[r] }), definition);
-        var transformer = ml.BinaryClassification.Trainers.LightGbm(numberOfLeaves: 31, numberOfIterations: 100, minimumExampleCountPerLeaf: 20).Fit(data);
-        using var stream = new MemoryStream();
-        ml.Model.ConvertToOnnx(transformer, data, stream, "Score", "Probability", "PredictedLabel");
-        var onnx = stream.ToArray();
+        var (onnx, matrix) = TreeBenchmarkModel.Create();
 
         using (var options = OnnxModel.DefaultSessionOptions()) _session = new InferenceSession(onnx, options);
         _runOptions = new RunOptions();
@@ -98,6 +76,7 @@ public unsafe class TreeEvaluatorBenchmarks
         _output = new float[Rows];
         _matrix = new NativeBuffer(Rows * Features * sizeof(float));
         matrix.AsSpan(0, Rows * Features).CopyTo(_matrix.AsSpan<float>());
+        _bitvectorScratch = new NativeBuffer(_ensemble.BitvectorScratchBytes(256));
         Console.WriteLine($"// model: {_ensemble.Trees} trees, {_ensemble.Nodes} branch nodes");
     }
 
@@ -133,6 +112,7 @@ public unsafe class TreeEvaluatorBenchmarks
         _runOptions.Dispose();
         foreach (var h in _handles) h.Free();
         _matrix.Dispose();
+        _bitvectorScratch.Dispose();
     }
 
     [Benchmark(Baseline = true)]
@@ -159,9 +139,11 @@ public unsafe class TreeEvaluatorBenchmarks
     [Benchmark]
     public void EnsembleStructOfArraysBlocks128() => _ensemble.EvaluateStructOfArrays(_columns, Rows, _output);
 
-    public sealed class Row
-    {
-        public float[] Features { get; set; } = [];
-        public bool Label { get; set; }
-    }
+    [Benchmark]
+    [Arguments(32)]
+    [Arguments(64)]
+    [Arguments(128)]
+    [Arguments(256)]
+    public void EnsembleBitvectors(int blockRows) => _ensemble.EvaluateBitvectors(_columns, Rows, _output, _bitvectorScratch.GetSpan(), blockRows);
+
 }

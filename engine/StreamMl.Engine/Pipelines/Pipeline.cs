@@ -11,6 +11,7 @@ public sealed class Pipeline : IAsyncDisposable
 {
     private readonly IBatchSource _source;
     private readonly IBatchOperator[] _operators;
+    private readonly IBatchOperator[][] _workers;
     private readonly IBatchSink[] _sinks;
     private readonly PipelineOptions _options;
     private readonly BatchPool _pool;
@@ -28,16 +29,23 @@ public sealed class Pipeline : IAsyncDisposable
     private int _state; // 0 built, 1 started, 2 stopping, 3 done
     private int _disposed;
 
-    private Pipeline(IBatchSource source, IReadOnlyList<IBatchOperator> operators, IReadOnlyList<IBatchSink> sinks, PipelineOptions options)
+    private Pipeline(IBatchSource source, IReadOnlyList<(IBatchOperator Operator, int Workers)> operators, IReadOnlyList<IBatchSink> sinks, PipelineOptions options)
     {
         _source = source;
-        _operators = [.. operators];
+        _operators = operators.Select(o => o.Operator).ToArray();
         _sinks = [.. sinks];
         _options = options;
         DeadLetters = options.DeadLetters ?? new CollectingDeadLetterSink();
 
         var schema = source.Schema;
-        foreach (var op in _operators) schema = op.Bind(schema);
+        _workers = new IBatchOperator[_operators.Length][];
+        for (var i = 0; i < _operators.Length; i++)
+        {
+            var input = schema;
+            schema = _operators[i].Bind(input);
+            _workers[i] = [_operators[i], .. CreateWorkers(_operators[i], operators[i].Workers)];
+            foreach (var worker in _workers[i].Skip(1)) worker.Bind(input);
+        }
         Schema = schema;
 
         _pool = new BatchPool(schema, options.BatchCapacity, maxRetained: options.RingSize);
@@ -47,19 +55,30 @@ public sealed class Pipeline : IAsyncDisposable
 
         var counters = new List<StageCounters> { _sourceCounters };
         var processors = new List<IEventProcessor>();
-        _operatorContexts = new StageContext[_operators.Length];
+        var contexts = new List<StageContext>();
         var previous = Array.Empty<Sequence>();
         for (var i = 0; i < _operators.Length; i++)
         {
-            var stageCounters = new StageCounters(_operators[i].Name, StageKind.Operator);
-            counters.Add(stageCounters);
-            _operatorContexts[i] = new StageContext(options.Name, _operators[i].Name, DeadLetters, source);
-            var handler = new OperatorHandler(_operators[i], _operatorContexts[i], stageCounters, options.ErrorPolicy);
-            var processor = new BatchEventProcessor<ColumnBatch, OperatorHandler>(_ring, _ring.NewBarrier(previous), handler);
-            stageCounters.WaitTicksSource = () => processor.WaitTicks;
-            processors.Add(processor);
-            previous = [processor.Sequence];
+            // A parallel stage: worker w handles the batches whose sequence is w modulo the worker count and steps over
+            // the others; the next stage waits on every worker, i.e. on the slowest, so it sees batches in order.
+            var workers = _workers[i];
+            var barrier = _ring.NewBarrier(previous);
+            var stage = new Sequence[workers.Length];
+            for (var w = 0; w < workers.Length; w++)
+            {
+                var stageCounters = new StageCounters(w == 0 ? _operators[i].Name : $"{_operators[i].Name}#{w + 1}", StageKind.Operator);
+                counters.Add(stageCounters);
+                var context = new StageContext(options.Name, _operators[i].Name, DeadLetters, source);
+                contexts.Add(context);
+                var handler = new OperatorHandler(workers[w], context, stageCounters, options.ErrorPolicy, w, workers.Length);
+                var processor = new BatchEventProcessor<ColumnBatch, OperatorHandler>(_ring, barrier, handler);
+                stageCounters.WaitTicksSource = () => processor.WaitTicks;
+                processors.Add(processor);
+                stage[w] = processor.Sequence;
+            }
+            previous = stage;
         }
+        _operatorContexts = [.. contexts];
         var sinkSequences = new List<Sequence>();
         for (var i = 0; i < _sinks.Length; i++)
         {
@@ -81,8 +100,19 @@ public sealed class Pipeline : IAsyncDisposable
     /// <summary>Starts building a pipeline that reads <paramref name="source"/>.</summary>
     public static PipelineBuilder From(IBatchSource source, PipelineOptions? options = null) => new(source, options ?? new PipelineOptions());
 
-    internal static Pipeline Create(IBatchSource source, IReadOnlyList<IBatchOperator> operators, IReadOnlyList<IBatchSink> sinks, PipelineOptions options) =>
+    internal static Pipeline Create(IBatchSource source, IReadOnlyList<(IBatchOperator Operator, int Workers)> operators, IReadOnlyList<IBatchSink> sinks, PipelineOptions options) =>
         new(source, operators, sinks, options);
+
+    private static IEnumerable<IBatchOperator> CreateWorkers(IBatchOperator op, int workers)
+    {
+        if (workers <= 1) yield break;
+        if (op is not IParallelOperator parallel)
+            throw new PipelineException($"operator '{op.Name}' cannot run as {workers} workers: it does not implement IParallelOperator (it would need one instance per thread)");
+        for (var w = 1; w < workers; w++) yield return parallel.CreateWorker();
+    }
+
+    /// <summary>Workers per operator stage, in stage order (1 for an ordinary stage).</summary>
+    public IReadOnlyList<int> StageWorkers => _workers.Select(w => w.Length).ToArray();
 
     /// <summary>Pipeline name.</summary>
     public string Name => _options.Name;
@@ -251,7 +281,9 @@ public sealed class Pipeline : IAsyncDisposable
 
             if (Volatile.Read(ref _fault) is null)
             {
-                for (var i = 0; i < _operators.Length; i++) _operators[i].Complete(_operatorContexts[i]);
+                var context = 0;
+                foreach (var workers in _workers)
+                    foreach (var worker in workers) worker.Complete(_operatorContexts[context++]);
                 foreach (var sink in _sinks) sink.Flush();
             }
         }
@@ -307,11 +339,12 @@ public sealed class Pipeline : IAsyncDisposable
     }
 
     // Handlers are structs so each BatchEventProcessor<ColumnBatch, THandler> is specialised and the call is direct.
-    private readonly struct OperatorHandler(IBatchOperator op, StageContext context, StageCounters counters, ErrorPolicy policy)
+    private readonly struct OperatorHandler(IBatchOperator op, StageContext context, StageCounters counters, ErrorPolicy policy, int worker, int workers)
         : IEventHandler<ColumnBatch>
     {
         public void OnEvent(ColumnBatch batch, long sequence, bool endOfBatch)
         {
+            if (workers > 1 && sequence % workers != worker) return;
             counters._batches++;
             if (batch.Failed) return;
             var start = Stopwatch.GetTimestamp();
@@ -324,7 +357,8 @@ public sealed class Pipeline : IAsyncDisposable
             }
             catch (Exception ex) when (policy == ErrorPolicy.DeadLetterBatch)
             {
-                // Operators own the batch while they run (stages are sequential), so marking it is safe here.
+                // Operators own the batch while they run (stages are sequential, and a parallel stage's workers take
+                // different batches), so marking it is safe here.
                 counters._errors++;
                 for (var row = 0; row < batch.Length; row++)
                     if (batch.Selection.IsSelected(row))
@@ -408,7 +442,7 @@ public sealed class PipelineBuilder
 {
     private readonly IBatchSource _source;
     private readonly PipelineOptions _options;
-    private readonly List<IBatchOperator> _operators = [];
+    private readonly List<(IBatchOperator Operator, int Workers)> _operators = [];
     private readonly List<IBatchSink> _sinks = [];
 
     internal PipelineBuilder(IBatchSource source, PipelineOptions options)
@@ -417,10 +451,19 @@ public sealed class PipelineBuilder
         _options = options;
     }
 
-    /// <summary>Adds an operator stage after the previous one.</summary>
-    public PipelineBuilder Then(IBatchOperator op)
+    /// <summary>Adds an operator stage after the previous one: one thread, or <see cref="IParallelOperator.Workers"/>
+    /// threads for an operator that asks for more.</summary>
+    public PipelineBuilder Then(IBatchOperator op) => Then(op, op is IParallelOperator parallel ? parallel.Workers : 1);
+
+    /// <summary>Adds an operator stage that runs as <paramref name="workers"/> threads, each taking every
+    /// <paramref name="workers"/>-th batch; batches leave the stage in their original order. More than one worker needs
+    /// an <see cref="IParallelOperator"/> (it makes the other instances).</summary>
+    public PipelineBuilder Then(IBatchOperator op, int workers)
     {
-        _operators.Add(op);
+        if (workers < 1) throw new PipelineException($"operator '{op.Name}': workers must be at least 1, got {workers}");
+        if (workers > 1 && op is not IParallelOperator)
+            throw new PipelineException($"operator '{op.Name}' cannot run as {workers} workers: it does not implement IParallelOperator (it would need one instance per thread)");
+        _operators.Add((op, workers));
         return this;
     }
 

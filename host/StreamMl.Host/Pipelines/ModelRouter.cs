@@ -10,7 +10,7 @@ namespace StreamMl.Host.Pipelines;
 /// with <see cref="ScoringOperator"/>'s own bucket hash and split, so a key meets the same variant here as in a library
 /// pipeline that calls <see cref="ScoringOperator.SetVariants"/> with (primary, 1 - share), (candidate, share).
 /// Registry versions score through the operators' <see cref="ScoringOperator"/> (<see cref="RegistryModelScorer"/>).</summary>
-internal sealed class ModelRouter : IBatchOperator
+internal sealed class ModelRouter : IParallelOperator
 {
     private readonly ModelDeployments _deployments;
     private readonly string? _keyColumn;
@@ -26,8 +26,9 @@ internal sealed class ModelRouter : IBatchOperator
     private int _keyIndex = -1;
     private int _labelIndex = -1;
 
-    public ModelRouter(ModelDeployments deployments, string scoreColumn, string? keyColumn, string? labelColumn)
+    public ModelRouter(ModelDeployments deployments, string scoreColumn, string? keyColumn, string? labelColumn, int workers = 1)
     {
+        Workers = workers;
         _deployments = deployments;
         _scoreColumn = scoreColumn;
         _keyColumn = keyColumn;
@@ -42,6 +43,12 @@ internal sealed class ModelRouter : IBatchOperator
 
     /// <summary>The deployment the last batch was scored with: which entry is primary, candidate, shadow.</summary>
     public ModelDeployments.Snapshot LastDeployment { get; private set; } = ModelDeployments.Snapshot.Empty;
+
+    /// <summary>Pipeline threads that run this stage (the spec's <c>model.workers</c>); each has its own scorers, and
+    /// they share the deployments (whose counters are locked).</summary>
+    public int Workers { get; }
+
+    public IBatchOperator CreateWorker() => new ModelRouter(_deployments, _scoreColumn, _keyColumn, _labelColumn, Workers);
 
     public Schema Bind(Schema input)
     {

@@ -142,7 +142,8 @@ internal static class BuiltInComponents
 
     /// <summary>The model section: a registry model (<c>name</c>, optional <c>version</c>) or an inline linear one
     /// (<c>kind: linear, weights: {input: w}, bias, link: logistic|identity</c>); <c>key</c> routes A/B traffic,
-    /// <c>label</c> names a column with delayed labels, <c>output</c> the score column (default <c>score</c>).</summary>
+    /// <c>label</c> names a column with delayed labels, <c>output</c> the score column (default <c>score</c>), <c>workers</c>
+    /// the threads that score batches in parallel, order kept (default 1; docs/engine.md, "Parallel stages").</summary>
     private static Func<PipelineRuntime, IBatchOperator>? Model(SpecNode node, SpecContext context)
     {
         if (!node.IsMapping)
@@ -156,6 +157,7 @@ internal static class BuiltInComponents
         var key = node.String("key");
         var label = node.String("label");
         var output = node.String("output") ?? "score";
+        var workers = node.Int("workers", min: 1, max: 64) ?? 1;
         ModelEntry? inline = null;
         if (kind == "linear")
         {
@@ -188,7 +190,7 @@ internal static class BuiltInComponents
                 if (inline is not null) catalog.Register(inline);
                 runtime.Models.Deploy(entry, 1);
             }
-            return new ModelRouter(runtime.Models, output, key, label);
+            return new ModelRouter(runtime.Models, output, key, label, workers);
         };
     }
 

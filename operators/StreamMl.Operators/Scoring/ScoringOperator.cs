@@ -37,6 +37,12 @@ public sealed class ScoringOptions
     /// and every other model on ONNX Runtime; <see cref="TreeEvaluator.Ort"/> runs every model on ONNX Runtime.</summary>
     public TreeEvaluator TreeEvaluator { get; init; } = TreeEvaluator.Auto;
 
+    /// <summary>Threads that score batches when the scorer is added to a pipeline with <c>Then(scorer)</c>: each takes
+    /// every <see cref="Workers"/>-th batch and batches leave the stage in order (<see cref="IParallelOperator"/>).
+    /// Default 1. Two pay off when the model is the slowest stage and a core is free (docs/BENCHMARKS.md, "Model stage:
+    /// parallel workers").</summary>
+    public int Workers { get; init; } = 1;
+
     /// <summary>Where shadow models' scores go besides <see cref="ScoringOperator.ShadowReports"/>. Default null.</summary>
     public IShadowRecorder? ShadowRecorder { get; init; }
 }
@@ -75,7 +81,7 @@ public sealed record ShadowReport(string Model, long Rows, double MeanAbsoluteDi
 /// a batch allocates nothing (a partial batch is scored padded to one of a few sizes whose bindings are kept). Models can be replaced while the pipeline runs (<see cref="Deploy"/>: the swap
 /// happens between two batches), split by a hash of a key (<see cref="SetVariants"/>) and shadowed
 /// (<see cref="SetShadows"/>).</summary>
-public sealed unsafe class ScoringOperator : IBatchOperator, IDisposable
+public sealed unsafe class ScoringOperator : IParallelOperator, IDisposable
 {
     /// <summary>Hash buckets for A/B routing: weights are resolved to 1/10,000.</summary>
     public const int RoutingBuckets = 10_000;
@@ -84,9 +90,8 @@ public sealed unsafe class ScoringOperator : IBatchOperator, IDisposable
     private readonly (ModelOutput Output, string[] Columns, ColumnType Type)[] _outputs;
     private readonly Dictionary<OnnxModel, IScoringRunner> _runners = new(ReferenceEqualityComparer.Instance);
     private readonly RunOptions _runOptions = new();
-    private readonly object _shadowLock = new();
-    private readonly Dictionary<string, ShadowAccumulator> _shadowStats = new(StringComparer.Ordinal);
-    private Plan _plan;
+    private readonly Shared _shared;
+    private readonly List<ScoringOperator> _workers = [];
     private Plan? _activePlan;
     private IScoringRunner[] _variantRunners = [];
     private IScoringRunner[] _shadowRunners = [];
@@ -102,7 +107,6 @@ public sealed unsafe class ScoringOperator : IBatchOperator, IDisposable
     private int[] _codeVariant = new int[64];
     private float[] _emitted = [];
     private float[] _shadowScores = [];
-    private long _swaps;
     private bool _gather = true;
 
     /// <summary>Creates a scorer that answers with <paramref name="model"/>; the model's outputs fix the output columns
@@ -128,7 +132,30 @@ public sealed unsafe class ScoringOperator : IBatchOperator, IDisposable
             var columns = o.Width == 1 ? [column] : Enumerable.Range(0, o.Width).Select(i => $"{column}_{i}").ToArray();
             return (o, columns, type);
         }).ToArray();
-        _plan = new Plan([new Variant(model, RoutingBuckets)], []);
+        if (options.Workers < 1) throw new ScoringException($"ScoringOptions.Workers must be at least 1, got {options.Workers}");
+        _shared = new Shared(new Plan([new Variant(model, RoutingBuckets)], []));
+    }
+
+    /// <summary>A worker of <paramref name="primary"/>: the same options, outputs and models (deploys, variants and
+    /// shadows reach every worker at its next batch; shadow statistics are pooled), its own runners and buffers.</summary>
+    private ScoringOperator(ScoringOperator primary)
+    {
+        _options = primary._options;
+        Name = primary.Name;
+        _outputs = primary._outputs;
+        _shared = primary._shared;
+    }
+
+    /// <inheritdoc/>
+    public int Workers => _options.Workers;
+
+    /// <summary>Another scorer for another pipeline thread (<see cref="IParallelOperator"/>), sharing this one's
+    /// models; this scorer disposes it.</summary>
+    public IBatchOperator CreateWorker()
+    {
+        var worker = new ScoringOperator(this);
+        lock (_workers) _workers.Add(worker);
+        return worker;
     }
 
     /// <inheritdoc/>
@@ -142,17 +169,17 @@ public sealed unsafe class ScoringOperator : IBatchOperator, IDisposable
     {
         get
         {
-            var variants = Volatile.Read(ref _plan).Variants;
+            var variants = Volatile.Read(ref _shared.Plan).Variants;
             var previous = 0;
             return variants.Select(v => { var share = (v.UpperBucket - previous) / (double)RoutingBuckets; previous = v.UpperBucket; return (v.Model, share); }).ToArray();
         }
     }
 
     /// <summary>The shadow models now running.</summary>
-    public IReadOnlyList<OnnxModel> Shadows => Volatile.Read(ref _plan).Shadows;
+    public IReadOnlyList<OnnxModel> Shadows => Volatile.Read(ref _shared.Plan).Shadows;
 
     /// <summary>Model changes applied so far (each takes effect at the next batch).</summary>
-    public long Swaps => Interlocked.Read(ref _swaps);
+    public long Swaps => Interlocked.Read(ref _shared.Swaps);
 
     /// <summary>Replaces the answering model (and any A/B split) by <paramref name="model"/>. Thread-safe; the batch
     /// being scored finishes with the old model and the next one uses the new model. Shadows are kept.</summary>
@@ -228,17 +255,17 @@ public sealed unsafe class ScoringOperator : IBatchOperator, IDisposable
     /// <summary>Comparison of each shadow model (current or past) with the emitted scores.</summary>
     public IReadOnlyList<ShadowReport> ShadowReports()
     {
-        lock (_shadowLock) return _shadowStats.Select(kv => kv.Value.Report(kv.Key)).ToArray();
+        lock (_shared.ShadowStats) return _shared.ShadowStats.Select(kv => kv.Value.Report(kv.Key)).ToArray();
     }
 
     private void Publish(Func<Plan, Plan> change)
     {
         while (true)
         {
-            var current = Volatile.Read(ref _plan);
-            if (Interlocked.CompareExchange(ref _plan, change(current), current) == current) break;
+            var current = Volatile.Read(ref _shared.Plan);
+            if (Interlocked.CompareExchange(ref _shared.Plan, change(current), current) == current) break;
         }
-        Interlocked.Increment(ref _swaps);
+        Interlocked.Increment(ref _shared.Swaps);
     }
 
     private static void RequireInputs(OnnxModel model, ScoringOptions options)
@@ -284,7 +311,7 @@ public sealed unsafe class ScoringOperator : IBatchOperator, IDisposable
     /// writes the outputs and the variant name of each row.</summary>
     public void Score(ColumnBatch batch)
     {
-        var plan = Volatile.Read(ref _plan);
+        var plan = Volatile.Read(ref _shared.Plan);
         if (batch.Capacity != _capacity) Resize(batch.Capacity);
         if (!ReferenceEquals(plan, _activePlan)) Activate(plan);
         if (!ReferenceEquals(batch.Schema, _boundSchema)) BindBatch(batch.Schema);
@@ -401,9 +428,9 @@ public sealed unsafe class ScoringOperator : IBatchOperator, IDisposable
                 count++;
                 if (labelOutput >= 0 && (labels[r * labelWidth] != 0) == (emittedLabels[r] != 0)) agree++;
             }
-            lock (_shadowLock)
+            lock (_shared.ShadowStats)
             {
-                ref var acc = ref CollectionsMarshal.GetValueRefOrAddDefault(_shadowStats, shadow.Model.Name, out var exists);
+                ref var acc = ref CollectionsMarshal.GetValueRefOrAddDefault(_shared.ShadowStats, shadow.Model.Name, out var exists);
                 acc ??= new ShadowAccumulator(labelOutput >= 0);
                 acc.Add(count, sum, max, agree);
             }
@@ -491,9 +518,15 @@ public sealed unsafe class ScoringOperator : IBatchOperator, IDisposable
         return builder.ToString();
     }
 
-    /// <summary>Frees the bindings and buffers (not the models, which their owner disposes).</summary>
+    /// <summary>Frees the bindings and buffers, and those of the workers it created (not the models, which their owner
+    /// disposes).</summary>
     public void Dispose()
     {
+        lock (_workers)
+        {
+            foreach (var worker in _workers) worker.Dispose();
+            _workers.Clear();
+        }
         foreach (var runner in _runners.Values) runner.Dispose();
         _runners.Clear();
         _matrix?.Dispose();
@@ -501,6 +534,15 @@ public sealed unsafe class ScoringOperator : IBatchOperator, IDisposable
     }
 
     private sealed record Variant(OnnxModel Model, int UpperBucket);
+
+    /// <summary>What a scorer shares with its workers: the plan they all pick up, the swap count, the shadow statistics
+    /// (locked by the dictionary itself).</summary>
+    private sealed class Shared(Plan plan)
+    {
+        public Plan Plan = plan;
+        public long Swaps;
+        public readonly Dictionary<string, ShadowAccumulator> ShadowStats = new(StringComparer.Ordinal);
+    }
 
     private sealed class Plan(Variant[] variants, OnnxModel[] shadows)
     {

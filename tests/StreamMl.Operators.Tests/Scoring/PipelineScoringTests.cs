@@ -35,7 +35,7 @@ public sealed class PipelineScoringTests(CreditModels credit)
     }
 
     /// <summary>Replays the rows of a list of batches in batches of the pipeline's capacity, columns matched by name.</summary>
-    private sealed class RowsSource(List<ColumnBatch> rows) : IBatchSource
+    internal sealed class RowsSource(List<ColumnBatch> rows) : IBatchSource
     {
         private readonly (ColumnBatch Batch, int Row)[] _rows = rows.SelectMany(b => Enumerable.Range(0, b.Length).Select(r => (b, r))).ToArray();
         private int _next;
@@ -68,7 +68,7 @@ public sealed class PipelineScoringTests(CreditModels credit)
         public ValueTask DisposeAsync() => ValueTask.CompletedTask;
     }
 
-    private sealed class ScoreSink : IBatchSink
+    internal sealed class ScoreSink : IBatchSink
     {
         public List<float> Scores { get; } = [];
         public List<float> Probabilities { get; } = [];

@@ -72,6 +72,41 @@ internal sealed unsafe class TreeEnsemble
             nodes.Select(n => n.True).ToArray(), nodes.Select(n => n.False).ToArray());
         _missingMask = missingTrue.Select(m => m ? -1 : 0).ToArray();
         _children = nodes.SelectMany(n => new[] { n.True, n.False }).ToArray();
+        Bitvectors = BitvectorEnsemble.TryBuild(nodes, modes, missingTrue, leaves, roots);
+    }
+
+    /// <summary>The QuickScorer layout of this ensemble, or null when a tree has more than 32 leaves or the CPU lacks
+    /// AVX2 (see <see cref="EvaluateBitvectors"/>).</summary>
+    public BitvectorEnsemble? Bitvectors { get; }
+
+    /// <summary>Bytes of scratch <see cref="EvaluateBitvectors"/> needs for blocks of <paramref name="blockRows"/> rows.</summary>
+    public int BitvectorScratchBytes(int blockRows = BitvectorEnsemble.DefaultBlockRows) => Bitvectors?.ScratchBytes(blockRows) ?? 0;
+
+    /// <summary>Scores rows [0, <paramref name="rows"/>) of the batch columns in place with the QuickScorer layout
+    /// (<see cref="BitvectorEnsemble"/>), the last rows % 8 through the node walk; same results as
+    /// <see cref="Evaluate(ReadOnlySpan{IntPtr}, int, Span{float})"/> bit for bit. What the scorer uses when
+    /// <see cref="Bitvectors"/> is not null (TreeEvaluatorBenchmarks).</summary>
+    public void EvaluateBitvectors(ReadOnlySpan<IntPtr> columns, int rows, Span<float> output, Span<byte> scratch, int blockRows = BitvectorEnsemble.DefaultBlockRows)
+    {
+        var layout = Bitvectors ?? throw new NotSupportedException("the bitvector layout needs trees of at most 32 leaves and AVX2");
+        if (output.Length < rows) throw new ArgumentException("output is shorter than the rows", nameof(output));
+        if (columns.Length <= MaxFeature) throw new ArgumentException($"the ensemble reads feature {MaxFeature} but {columns.Length} columns were given", nameof(columns));
+        if (blockRows <= 0 || blockRows % 8 != 0) throw new ArgumentException("the block is a positive multiple of 8 rows", nameof(blockRows));
+        if (scratch.Length < layout.ScratchBytes(blockRows)) throw new ArgumentException("scratch is too small", nameof(scratch));
+        var full = rows & ~7;
+        var cols = (float**)Unsafe.AsPointer(ref MemoryMarshal.GetReference(columns));
+        fixed (float* outp = output)
+        fixed (byte* bits = scratch)
+        {
+            layout.Evaluate(cols, full, outp, bits, blockRows);
+            Finish(outp, full);
+        }
+        if (full < rows)
+        {
+            Span<IntPtr> tail = stackalloc IntPtr[columns.Length];
+            for (var f = 0; f < columns.Length; f++) tail[f] = columns[f] + full * sizeof(float);
+            Evaluate(tail, rows - full, output[full..]);
+        }
     }
 
     public int Trees => _roots.Length;

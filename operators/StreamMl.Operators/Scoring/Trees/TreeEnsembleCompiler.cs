@@ -1,7 +1,12 @@
 namespace StreamMl.Operators.Scoring.Trees;
 
-/// <summary>Turns the attributes of an <c>ai.onnx.ml</c> TreeEnsembleRegressor node into a <see cref="TreeEnsemble"/>,
-/// or says why it cannot (then the model runs on ONNX Runtime).</summary>
+/// <summary>What a binary TreeEnsembleClassifier adds to its ensemble's score: the two class labels, the post
+/// transform, and whether every leaf weight is non-negative (ONNX Runtime then reads the score as the probability of
+/// the second class).</summary>
+internal sealed record BinaryClassifier(long[] Labels, string PostTransform, bool WeightsAllPositive);
+
+/// <summary>Turns the attributes of an <c>ai.onnx.ml</c> TreeEnsembleRegressor or TreeEnsembleClassifier node into a
+/// <see cref="TreeEnsemble"/>, or says why it cannot (then the model runs on ONNX Runtime).</summary>
 internal static class TreeEnsembleCompiler
 {
     /// <summary>Compiles a single-target TreeEnsembleRegressor with post_transform NONE and SUM or AVERAGE
@@ -9,7 +14,29 @@ internal static class TreeEnsembleCompiler
     public static TreeEnsemble? TryCompile(OnnxNode node, out string? reason)
     {
         reason = Check(node);
+        return reason is null ? Compile(node, "target_", out reason) : null;
+    }
+
+    /// <summary>Compiles a binary TreeEnsembleClassifier whose leaves all vote for class id 0 (one score per row, as
+    /// ONNX converters write LightGBM and gradient-boosting classifiers), with two int64 labels, no base values and
+    /// post_transform NONE, LOGISTIC, SOFTMAX or SOFTMAX_ZERO. Returns null and a reason for anything else (random
+    /// forests that vote for both classes, several classes, string labels, PROBIT).</summary>
+    public static TreeEnsemble? TryCompileClassifier(OnnxNode node, out BinaryClassifier? classifier, out string? reason)
+    {
+        classifier = null;
+        reason = CheckClassifier(node);
         if (reason is not null) return null;
+        var a = node.Attributes;
+        var post = a.TryGetValue("post_transform", out var p) ? p.S ?? "NONE" : "NONE";
+        var ensemble = Compile(node, "class_", out reason);
+        if (ensemble is null) return null;
+        classifier = new BinaryClassifier([.. a["classlabels_int64s"].Ints], post, a["class_weights"].Floats.All(w => w >= 0));
+        return ensemble;
+    }
+
+    private static TreeEnsemble? Compile(OnnxNode node, string weights, out string? reason)
+    {
+        reason = null;
         var a = node.Attributes;
         var treeIds = a["nodes_treeids"].Ints;
         var nodeIds = a["nodes_nodeids"].Ints;
@@ -52,10 +79,10 @@ internal static class TreeEnsembleCompiler
         // not score it as their sum (generated ensembles with such leaves disagreed by whole weights), so ORT keeps it.
         var leafWeight = new float[count];
         var weighted = new bool[count];
-        var targetTrees = a["target_treeids"].Ints;
-        var targetNodes = a["target_nodeids"].Ints;
-        var targetIds = a["target_ids"].Ints;
-        var targetWeights = a["target_weights"].Floats;
+        var targetTrees = a[weights + "treeids"].Ints;
+        var targetNodes = a[weights + "nodeids"].Ints;
+        var targetIds = a[weights + "ids"].Ints;
+        var targetWeights = a[weights + "weights"].Floats;
         if (targetNodes.Count != targetTrees.Count || targetIds.Count != targetTrees.Count || targetWeights.Count != targetTrees.Count)
         {
             reason = "target attribute lists have different lengths";
@@ -63,7 +90,7 @@ internal static class TreeEnsembleCompiler
         }
         for (var t = 0; t < targetTrees.Count; t++)
         {
-            if (targetIds[t] != 0) { reason = $"target id {targetIds[t]} (only one target is handled)"; return null; }
+            if (targetIds[t] != 0) { reason = $"{weights}id {targetIds[t]} (only one target, or class 0 of a binary classifier, is handled)"; return null; }
             if (!index.TryGetValue((targetTrees[t], targetNodes[t]), out var leaf) || parsedModes[leaf] is not null)
             {
                 reason = $"target weight on ({targetTrees[t]}, {targetNodes[t]}), which is not a leaf";
@@ -131,6 +158,23 @@ internal static class TreeEnsembleCompiler
             nodes[at] = new TreeNode { Feature = (int)features[i], Threshold = values[i], True = t, False = f };
             return at;
         }
+    }
+
+    private static string? CheckClassifier(OnnxNode node)
+    {
+        if (node.Domain != "ai.onnx.ml" || node.OpType != "TreeEnsembleClassifier") return $"{node.Domain}.{node.OpType} is not a TreeEnsembleClassifier";
+        var a = node.Attributes;
+        foreach (var name in (string[])["nodes_treeids", "nodes_nodeids", "nodes_featureids", "nodes_values", "nodes_modes",
+                     "nodes_truenodeids", "nodes_falsenodeids", "class_treeids", "class_nodeids", "class_ids", "class_weights"])
+            if (!a.ContainsKey(name)) return $"attribute {name} is missing";
+        foreach (var attribute in a.Values)
+            if (attribute.HasTensor || attribute.Name.EndsWith("_as_tensor", StringComparison.Ordinal)) return $"attribute {attribute.Name} (tensor form)";
+        if (a.ContainsKey("classlabels_strings")) return "string class labels";
+        if (!a.TryGetValue("classlabels_int64s", out var labels) || labels.Ints.Count != 2) return "not a binary classifier with int64 labels";
+        if (a.TryGetValue("post_transform", out var post) && post.S is not (null or "NONE" or "LOGISTIC" or "SOFTMAX" or "SOFTMAX_ZERO")) return $"post_transform {post.S}";
+        if (a.TryGetValue("base_values", out var bv) && bv.Floats.Count > 0) return "base values on a classifier";
+        if (a["class_ids"].Ints.Any(id => id != 0)) return "leaves vote for class 1 as well (a forest of class probabilities)";
+        return null;
     }
 
     private static string? Check(OnnxNode node)

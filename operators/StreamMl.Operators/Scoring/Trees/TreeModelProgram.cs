@@ -10,7 +10,7 @@ namespace StreamMl.Operators.Scoring.Trees;
 /// type or shape it does not handle, and the model then runs on ONNX Runtime.</summary>
 internal sealed class TreeModelProgram
 {
-    private TreeModelProgram(TreeEnsemble ensemble, Step[] steps, int slots, (int Slot, TensorElementType Type)[] outputs, int[] featureMap)
+    private TreeModelProgram(TreeEnsemble ensemble, Step[] steps, int slots, Output[] outputs, int[] featureMap)
     {
         Ensemble = ensemble;
         Steps = steps;
@@ -28,8 +28,9 @@ internal sealed class TreeModelProgram
     /// <summary>Float columns the steps use (slot 0 is the ensemble's).</summary>
     public int Slots { get; }
 
-    /// <summary>Per model output, in the order of <see cref="OnnxModel.Outputs"/>: the slot that holds it and its type.</summary>
-    public (int Slot, TensorElementType Type)[] Outputs { get; }
+    /// <summary>Per model output, in the order of <see cref="OnnxModel.Outputs"/>: the slots that hold its values (one per
+    /// value of a row), its type and, for a classifier's int64 label, the labels its slot indexes.</summary>
+    public Output[] Outputs { get; }
 
     /// <summary>For tree feature f, the index of the scorer's feature column that holds it.</summary>
     public int[] FeatureMap { get; }
@@ -55,12 +56,20 @@ internal sealed class TreeModelProgram
     /// <summary>One elementwise step over float columns.</summary>
     internal sealed record Step(StepKind Kind, int Input, int Other, float Constant, bool ConstantFirst, int Output);
 
-    internal enum StepKind { Sigmoid, Binarize, ToBool, Mul, Add, Sub, Div }
+    /// <summary>A model output: <paramref name="Slots"/>[c] holds value c of each row; an int64 output's slot holds an
+    /// index into <paramref name="Labels"/>.</summary>
+    internal sealed record Output(int[] Slots, TensorElementType Type, long[]? Labels);
+
+    /// <summary>Sigmoid is MLAS's approximation (ONNX's Sigmoid node); ExactLogistic is ONNX Runtime's
+    /// <c>ComputeLogistic</c> (tree classifiers' LOGISTIC post transform): 1 / (1 + e^-|x|), mirrored for x &lt; 0.</summary>
+    internal enum StepKind { Sigmoid, ExactLogistic, Binarize, ToBool, Mul, Add, Sub, Div }
 
     private sealed class Builder(OnnxGraph graph, string? featureInput, IReadOnlyList<string> featureColumns)
     {
         private readonly Dictionary<string, OnnxNode> _producer = new(StringComparer.Ordinal);
         private readonly Dictionary<string, int> _slotOf = new(StringComparer.Ordinal);
+        private readonly Dictionary<string, int[]> _wideOf = new(StringComparer.Ordinal);
+        private readonly Dictionary<int, long[]> _labelsOf = [];
         private readonly List<Step> _steps = [];
         private TreeEnsemble? _ensemble;
         private int[] _featureMap = [];
@@ -74,18 +83,34 @@ internal sealed class TreeModelProgram
                     if (!_producer.TryAdd(output, node)) { reason = $"tensor '{output}' is produced twice"; return null; }
             var trees = graph.Nodes.Where(n => n.OpType is "TreeEnsembleRegressor" or "TreeEnsembleClassifier").ToArray();
             if (trees.Length != 1) { reason = $"the graph has {trees.Length} tree ensemble nodes (one is handled)"; return null; }
-            var result = new List<(int, TensorElementType)>();
+            var result = new List<Output>();
             foreach (var output in outputs)
             {
-                if (output.Width != 1) { reason = $"output '{output.Name}' has {output.Width} values per row"; return null; }
-                if (output.ElementType is not (TensorElementType.Float or TensorElementType.Bool))
+                if (output.ElementType is not (TensorElementType.Float or TensorElementType.Bool or TensorElementType.Int64))
                 {
                     reason = $"output '{output.Name}' is {output.ElementType}";
                     return null;
                 }
-                var slot = Resolve(output.Name, 0);
+                int[] slots;
+                if (output.Width == 1) slots = [Resolve(output.Name, 0)];
+                else
+                {
+                    // Only a classifier's class scores are wider than one value per row.
+                    if (_producer.TryGetValue(output.Name, out var producer)) Resolve(producer.Outputs[0], 0);
+                    if (!_wideOf.TryGetValue(output.Name, out slots!) || slots.Length != output.Width || output.ElementType != TensorElementType.Float)
+                    {
+                        reason = _failure ?? $"output '{output.Name}' has {output.Width} values per row";
+                        return null;
+                    }
+                }
                 if (_failure is not null) { reason = _failure; return null; }
-                result.Add((slot, output.ElementType));
+                var labels = _labelsOf.GetValueOrDefault(slots[0]);
+                if ((output.ElementType == TensorElementType.Int64) != (labels is not null))
+                {
+                    reason = $"output '{output.Name}' is {output.ElementType}; only a classifier's label is int64";
+                    return null;
+                }
+                result.Add(new Output(slots, output.ElementType, labels));
             }
             if (_ensemble is null) { reason = "no output depends on the tree ensemble"; return null; }
             reason = null;
@@ -122,6 +147,15 @@ internal sealed class TreeModelProgram
                 case ("", "Mul" or "Add" or "Sub" or "Div"):
                     slot = Arithmetic(node, depth);
                     break;
+                case ("ai.onnx.ml", "TreeEnsembleClassifier"):
+                    if (_ensemble is not null) return Fail("a second tree ensemble");
+                    _ensemble = TreeEnsembleCompiler.TryCompileClassifier(node, out var classifier, out var declined);
+                    if (_ensemble is null) return Fail(declined!);
+                    if (!MapFeatures(node.Inputs[0], _ensemble.MaxFeature)) return 0;
+                    if (_slots != 0) return Fail("the tree ensemble is not the first computed tensor");
+                    slot = Classifier(node, classifier!);
+                    if (name != node.Outputs[0]) return Fail($"tensor '{name}' holds two class scores per row and is read as one");
+                    break;
                 case ("ai.onnx.ml", "TreeEnsembleRegressor"):
                     if (_ensemble is not null) return Fail("a second tree ensemble");
                     _ensemble = TreeEnsembleCompiler.TryCompile(node, out var why);
@@ -135,6 +169,38 @@ internal sealed class TreeModelProgram
             }
             _slotOf[name] = slot;
             return slot;
+        }
+
+        /// <summary>The steps after a binary classifier's score s (slot 0), as ONNX Runtime's tree classifier finishes a
+        /// single-class score (measured against ONNX Runtime 1.31 in TreeClassifierParityTests): the label is the second
+        /// when s &gt; 0.5 if every leaf weight is non-negative, else when s &gt; 0; the class scores are
+        /// [logistic(-s), logistic(s)] for LOGISTIC, else [1 - s, s] with non-negative weights and [-s, s] without
+        /// (SOFTMAX is not applied to a single score). Returns the label's slot; the scores' slots go to the node's second output.</summary>
+        private int Classifier(OnnxNode node, BinaryClassifier classifier)
+        {
+            var score = _slots++;
+            var label = Add(new Step(StepKind.Binarize, score, -1, classifier.WeightsAllPositive ? 0.5f : 0f, false, _slots));
+            _labelsOf[label] = classifier.Labels;
+            int first, second;
+            if (classifier.PostTransform == "LOGISTIC")
+            {
+                var negated = Add(new Step(StepKind.Mul, score, -1, -1f, false, _slots));
+                first = Add(new Step(StepKind.ExactLogistic, negated, -1, 0, false, _slots));
+                second = Add(new Step(StepKind.ExactLogistic, score, -1, 0, false, _slots));
+            }
+            else if (classifier.WeightsAllPositive)
+            {
+                first = Add(new Step(StepKind.Sub, score, -1, 1f, true, _slots));
+                second = score;
+            }
+            else
+            {
+                first = Add(new Step(StepKind.Mul, score, -1, -1f, false, _slots));
+                second = score;
+            }
+            if (node.Outputs.Count > 1) _wideOf[node.Outputs[1]] = [first, second];
+            _slotOf[node.Outputs[0]] = label;
+            return label;
         }
 
         private int Arithmetic(OnnxNode node, int depth)

@@ -17,6 +17,7 @@ internal sealed unsafe class TreeModelRunner : IScoringRunner
     private readonly IntPtr[] _treeColumns;
     private readonly int _capacity;
     private readonly NativeBuffer? _matrix;
+    private readonly NativeBuffer? _bitvectors;
 
     public TreeModelRunner(OnnxModel model, TreeModelProgram program, int capacity)
     {
@@ -24,11 +25,17 @@ internal sealed unsafe class TreeModelRunner : IScoringRunner
         _program = program;
         _capacity = capacity;
         _slots = Enumerable.Range(0, program.Slots).Select(_ => new float[capacity]).ToArray();
-        _outputs = program.Outputs.Select(o => new NativeBuffer(checked(capacity * (o.Type == TensorElementType.Bool ? 1 : 4)))).ToArray();
+        _outputs = program.Outputs.Select(o => new NativeBuffer(checked(capacity * o.Slots.Length * o.Type switch
+        {
+            TensorElementType.Bool => 1,
+            TensorElementType.Int64 => 8,
+            _ => 4,
+        }))).ToArray();
         _treeColumns = new IntPtr[program.FeatureMap.Length];
-        // The gathered walk reads a row-major block; the runner lays its own out (the scorer's matrix is not filled
-        // when no model needs it).
-        if (program.Ensemble.CanGather) _matrix = new NativeBuffer(checked(capacity * Math.Max(1, program.FeatureMap.Length) * sizeof(float)));
+        // The bitvector layout reads the batch columns in place; the gathered walk (trees of more than 32 leaves)
+        // reads a row-major block the runner lays out itself (the scorer's matrix is not filled when no model needs it).
+        if (program.Ensemble.Bitvectors is not null) _bitvectors = new NativeBuffer(program.Ensemble.BitvectorScratchBytes());
+        else if (program.Ensemble.CanGather) _matrix = new NativeBuffer(checked(capacity * Math.Max(1, program.FeatureMap.Length) * sizeof(float)));
     }
 
     public OnnxModel Model { get; }
@@ -55,7 +62,8 @@ internal sealed unsafe class TreeModelRunner : IScoringRunner
 
     private void Evaluate(int rows)
     {
-        if (_matrix is not null && _treeColumns.Length > 0)
+        if (_bitvectors is not null) _program.Ensemble.EvaluateBitvectors(_treeColumns, rows, _slots[0], _bitvectors.GetSpan());
+        else if (_matrix is not null && _treeColumns.Length > 0)
         {
             FeatureKernels.Interleave(_treeColumns, rows, new Span<float>(_matrix.Pointer, rows * _treeColumns.Length));
             _program.Ensemble.EvaluateGathered((float*)_matrix.Pointer, _treeColumns.Length, rows, _slots[0]);
@@ -65,13 +73,34 @@ internal sealed unsafe class TreeModelRunner : IScoringRunner
         var outputs = _program.Outputs;
         for (var o = 0; o < outputs.Length; o++)
         {
-            var source = _slots[outputs[o].Slot].AsSpan(0, rows);
-            if (outputs[o].Type == TensorElementType.Bool)
+            var output = outputs[o];
+            var source = _slots[output.Slots[0]].AsSpan(0, rows);
+            switch (output.Type)
             {
-                var target = _outputs[o].GetSpan();
-                for (var r = 0; r < rows; r++) target[r] = source[r] != 0 ? (byte)1 : (byte)0;
+                case TensorElementType.Bool:
+                    var flags = _outputs[o].GetSpan();
+                    for (var r = 0; r < rows; r++) flags[r] = source[r] != 0 ? (byte)1 : (byte)0;
+                    break;
+                case TensorElementType.Int64:
+                    var labels = MemoryMarshal.Cast<byte, long>(_outputs[o].GetSpan());
+                    var (negative, positive) = (output.Labels![0], output.Labels[1]);
+                    for (var r = 0; r < rows; r++) labels[r] = source[r] != 0 ? positive : negative;
+                    break;
+                default:
+                    var values = MemoryMarshal.Cast<byte, float>(_outputs[o].GetSpan());
+                    if (output.Slots.Length == 1) source.CopyTo(values);
+                    else
+                    {
+                        // Row-major [rows, width], as ONNX Runtime lays out a wide output.
+                        var width = output.Slots.Length;
+                        for (var c = 0; c < width; c++)
+                        {
+                            var column = _slots[output.Slots[c]];
+                            for (var r = 0; r < rows; r++) values[r * width + c] = column[r];
+                        }
+                    }
+                    break;
             }
-            else source.CopyTo(MemoryMarshal.Cast<byte, float>(_outputs[o].GetSpan()));
         }
     }
 
@@ -84,6 +113,13 @@ internal sealed unsafe class TreeModelRunner : IScoringRunner
         {
             case TreeModelProgram.StepKind.Sigmoid:
                 Logistic.Compute(x, y);
+                break;
+            case TreeModelProgram.StepKind.ExactLogistic:
+                for (var r = 0; r < rows; r++)
+                {
+                    var v = 1f / (1f + MathF.Exp(-Math.Abs(x[r])));
+                    y[r] = x[r] < 0 ? 1f - v : v;
+                }
                 break;
             case TreeModelProgram.StepKind.Binarize:
                 for (var r = 0; r < rows; r++) y[r] = x[r] > c ? 1f : 0f;
@@ -113,5 +149,6 @@ internal sealed unsafe class TreeModelRunner : IScoringRunner
     {
         foreach (var o in _outputs) o.Dispose();
         _matrix?.Dispose();
+        _bitvectors?.Dispose();
     }
 }

@@ -106,6 +106,30 @@ internal sealed class RandomEnsemble
         return ensemble;
     }
 
+    /// <summary>The ensemble as a binary <c>TreeEnsembleClassifier</c> (every leaf weight for class id 0, labels
+    /// <paramref name="labels"/>, no base values): input "Features", outputs "label" int64 [N] and "probabilities" float
+    /// [N, 2], the shape ONNX converters give LightGBM and gradient-boosting classifiers before ZipMap.</summary>
+    public byte[] ToClassifierOnnx(string postTransform, long[] labels, long lastVoteClass = 0)
+    {
+        var node = new Proto();
+        node.String(1, "Features").String(2, "label").String(2, "probabilities").String(3, "trees").String(4, "TreeEnsembleClassifier").String(7, "ai.onnx.ml");
+        node.Message(5, Ints("nodes_treeids", TreeIds)).Message(5, Ints("nodes_nodeids", NodeIds)).Message(5, Ints("nodes_featureids", FeatureIds))
+            .Message(5, Floats("nodes_values", Values)).Message(5, Strings("nodes_modes", Modes))
+            .Message(5, Ints("nodes_truenodeids", TrueIds)).Message(5, Ints("nodes_falsenodeids", FalseIds))
+            .Message(5, Ints("nodes_missing_value_tracks_true", MissingTracksTrue))
+            .Message(5, Ints("class_treeids", TargetTrees)).Message(5, Ints("class_nodeids", TargetNodes))
+            .Message(5, Ints("class_ids", TargetTrees.Select((_, i) => i == TargetTrees.Count - 1 ? lastVoteClass : 0L).ToList())).Message(5, Floats("class_weights", TargetWeights))
+            .Message(5, Ints("classlabels_int64s", [.. labels]))
+            .Message(5, new Proto().String(1, "post_transform").String(4, postTransform).Varint(20, 3));
+        var graph = new Proto().Message(1, node).String(2, "random-classifier")
+            .Message(11, ValueInfo("Features", Features)).Message(12, ValueInfo("label", 0, elementType: 7)).Message(12, ValueInfo("probabilities", 2));
+        var model = new Proto().Varint(1, 8).String(2, "streamml-tests")
+            .Message(8, new Proto().String(1, "").Varint(2, 13))
+            .Message(8, new Proto().String(1, "ai.onnx.ml").Varint(2, 3))
+            .Message(7, graph);
+        return model.ToArray();
+    }
+
     public byte[] ToOnnx()
     {
         var node = new Proto();
@@ -129,10 +153,12 @@ internal sealed class RandomEnsemble
         return model.ToArray();
     }
 
-    private static Proto ValueInfo(string name, int width)
+    /// <summary>A tensor value info: float (1) or another ONNX element type, shape [N, width] or [N] for width 0.</summary>
+    private static Proto ValueInfo(string name, int width, int elementType = 1)
     {
-        var shape = new Proto().Message(1, new Proto().String(2, "N")).Message(1, new Proto().Varint(1, (ulong)width));
-        var tensor = new Proto().Varint(1, 1).Message(2, shape);
+        var shape = new Proto().Message(1, new Proto().String(2, "N"));
+        if (width > 0) shape.Message(1, new Proto().Varint(1, (ulong)width));
+        var tensor = new Proto().Varint(1, (ulong)elementType).Message(2, shape);
         return new Proto().String(1, name).Message(2, new Proto().Message(1, tensor));
     }
 

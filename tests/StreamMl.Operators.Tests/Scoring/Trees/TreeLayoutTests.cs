@@ -2,8 +2,8 @@ using System.Runtime.InteropServices;
 
 namespace StreamMl.Operators.Tests.Scoring.Trees;
 
-/// <summary>The layouts TreeEvaluatorBenchmarks compares (node array over 128-row blocks, the same row-major, and
-/// struct-of-arrays, and the AVX2 eight-row gathered walk the scorer uses) give the same scores bit for bit, on the credit LightGBM model and on rows with missing values,
+/// <summary>The layouts TreeEvaluatorBenchmarks compares (node array over 128-row blocks, the same row-major,
+/// struct-of-arrays, the AVX2 eight-row gathered walk, and the QuickScorer bitvectors the scorer uses) give the same scores bit for bit, on the credit LightGBM model and on rows with missing values,
 /// over a row count that ends in a partial block.</summary>
 [Collection(CreditModelsCollection.Name)]
 public sealed unsafe class TreeLayoutTests(CreditModels credit)
@@ -40,6 +40,15 @@ public sealed unsafe class TreeLayoutTests(CreditModels credit)
                 var gathered = new float[rows - 3];
                 fixed (float* m = matrix) ensemble.EvaluateGathered(m, width, rows - 3, gathered);
                 Assert.Equal(blocks[..(rows - 3)], gathered);
+            }
+            // The QuickScorer layout the scorer uses, at every block size the benchmark compares, over a row count that
+            // ends in a partial group of eight (those rows go through the node walk).
+            Assert.NotNull(ensemble.Bitvectors);
+            foreach (var blockRows in (int[])[32, 64, 128, 256])
+            {
+                var bitvectors = new float[rows - 3];
+                ensemble.EvaluateBitvectors(pointers, rows - 3, bitvectors, new byte[ensemble.BitvectorScratchBytes(blockRows)], blockRows);
+                Assert.Equal(blocks[..(rows - 3)], bitvectors);
             }
             Assert.Contains(blocks, s => s != blocks[0]);
         }

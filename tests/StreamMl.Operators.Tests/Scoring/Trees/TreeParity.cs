@@ -42,6 +42,7 @@ internal static unsafe class TreeParity
             {
                 TensorElementType.Float => o.GetTensorDataAsSpan<float>().ToArray().Select(x => (double)x).ToArray(),
                 TensorElementType.Bool => o.GetTensorDataAsSpan<bool>().ToArray().Select(x => x ? 1.0 : 0.0).ToArray(),
+                TensorElementType.Int64 => o.GetTensorDataAsSpan<long>().ToArray().Select(x => (double)x).ToArray(),
                 var t => throw new NotSupportedException(t.ToString()),
             }).ToArray();
         }
@@ -73,9 +74,12 @@ internal static unsafe class TreeParity
         {
             foreach (var h in handles) h.Free();
         }
-        return program.Outputs.Select((o, i) => o.Type == TensorElementType.Bool
-            ? runner.Output(i).GetSpan()[..rows].ToArray().Select(b => (double)b).ToArray()
-            : MemoryMarshal.Cast<byte, float>(runner.Output(i).GetSpan())[..rows].ToArray().Select(x => (double)x).ToArray()).ToArray();
+        return program.Outputs.Select((o, i) => o.Type switch
+        {
+            TensorElementType.Bool => runner.Output(i).GetSpan()[..rows].ToArray().Select(b => (double)b).ToArray(),
+            TensorElementType.Int64 => MemoryMarshal.Cast<byte, long>(runner.Output(i).GetSpan())[..rows].ToArray().Select(x => (double)x).ToArray(),
+            _ => MemoryMarshal.Cast<byte, float>(runner.Output(i).GetSpan())[..(rows * o.Slots.Length)].ToArray().Select(x => (double)x).ToArray(),
+        }).ToArray();
     }
 
     /// <summary>Largest relative difference |a - b| / max(|b|, 1e-3) over every output and row (NaN equals NaN).</summary>
