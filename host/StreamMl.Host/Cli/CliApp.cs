@@ -14,6 +14,7 @@ internal static partial class CliApp
             ServeCommand.Create(),
             ValidateCommand.Create(),
             DriftCommand.Create(),
+            AnomalyCommand.Create(),
             BenchCommand.Create(),
             Files.IngestCommand.Create(),
         };
