@@ -10,15 +10,19 @@ namespace StreamMl.Host.Specs;
 /// monitors:
 ///   - columns: [temperature]        # numeric or bool columns (required)
 ///     key: source_file              # the series: device, file, model variant (optional)
-///     detector: page-hinkley        # adwin | page-hinkley | ddm
-///     settings: { delta: 0.5, lambda: 25, alpha: 1 }
+///     detector: seasonal            # seasonal | cusum | zscore | half-space-trees (anomaly); adwin | page-hinkley | ddm (drift)
+///     settings: { threshold: 5 }    # the detector's parameters
 ///     cooldown: 1h                  # event time; default alerts.cooldown
 ///     severity: warning             # info | warning | critical
 /// </code></remarks>
 internal static class MonitorComponents
 {
-    /// <summary>Detector kinds a monitor may name, with their settings.</summary>
-    internal static readonly string[] Detectors = ["adwin", "page-hinkley", "ddm"];
+    /// <summary>Concept-drift detectors (for model errors and scores) a monitor may name.</summary>
+    internal static readonly string[] DriftDetectors = ["adwin", "page-hinkley", "ddm"];
+
+    /// <summary>Every detector kind a monitor may name: the anomaly detectors (seasonal, cusum, zscore, ...) and the
+    /// concept-drift detectors.</summary>
+    internal static readonly string[] Detectors = [.. Operators.Anomaly.AnomalyDetectors.Names, .. DriftDetectors];
 
     public static void Register(ComponentRegistry registry) => registry.Sections["monitors"] = Monitors;
 
@@ -79,6 +83,7 @@ internal static class MonitorComponents
             settings.Error($"'{settings.Path}' must be a mapping of the detector's settings, e.g. {{ delta: 0.5, lambda: 25 }}");
             return null;
         }
+        if (kind is not null && Array.IndexOf(DriftDetectors, kind) < 0) return ReadAnomalyDetector(kind, settings, item);
         // Without a settings mapping the getters below read from an empty one.
         var s = settings ?? SpecNode.Parse("{}", new SpecErrors())!;
         var errors = item.Errors.All.Count;
@@ -101,6 +106,28 @@ internal static class MonitorComponents
             return null;
         }
         return () => new DriftDetectorMonitor(create());
+    }
+
+    /// <summary>An anomaly detector: its settings are handed to <see cref="Operators.Anomaly.AnomalyDetectors"/> as text
+    /// and checked there once; an error naming a parameter is placed at that parameter's key.</summary>
+    private static Func<IMonitorDetector>? ReadAnomalyDetector(string kind, SpecNode? settings, SpecNode item)
+    {
+        var parameters = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var name in settings?.Keys.ToList() ?? [])
+            if (settings!.String(name) is { } value) parameters[name] = value;
+        var detectorSettings = new Operators.Anomaly.AnomalyDetectorSettings(kind, parameters);
+        try
+        {
+            Operators.Anomaly.AnomalyDetectors.Validate(detectorSettings);
+        }
+        catch (Operators.Anomaly.AnomalyDetectorException ex)
+        {
+            var at = parameters.Keys.FirstOrDefault(name => ex.Message.Contains($"'{name}'", StringComparison.Ordinal)) is { } named
+                ? settings!.Child(named)! : settings ?? item;
+            at.Error(ex.Message);
+            return null;
+        }
+        return () => new AnomalyDetectorMonitor(Operators.Anomaly.AnomalyDetectors.Create(detectorSettings));
     }
 
     private static Func<IDriftDetector> Adwin(SpecNode s)
