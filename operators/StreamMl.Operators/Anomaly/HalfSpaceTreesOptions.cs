@@ -6,7 +6,7 @@ namespace StreamMl.Operators.Anomaly;
 /// for streaming data", IJCAI 2011; as in River's <c>anomaly.HalfSpaceTrees</c>): random trees that halve a random
 /// feature's range at each level; a value is anomalous when it falls where the previous window put little mass. The
 /// first window learns each feature's range (per key), the second fills the reference mass; scoring starts after.
-/// The score is 1 − mass·2^depth / (trees · window · 2^height), in [0, 1], higher is more anomalous.</summary>
+/// The score is 1 − Σ mass·2^depth / (trees · window · (2^(height+1) − 1)), summed along each tree's path down to the first node with less than a tenth of a window of reference mass; in [0, 1], higher is more anomalous.</summary>
 public sealed record HalfSpaceTreesOptions
 {
     /// <summary><c>trees</c>: number of trees. Default 10.</summary>
@@ -18,11 +18,12 @@ public sealed record HalfSpaceTreesOptions
     /// <summary><c>window</c>: events per mass window. Default 250.</summary>
     public int Window { get; init; } = 250;
 
-    /// <summary><c>threshold</c>: the score from which an event is a detection. Default 0.9.</summary>
-    public double Threshold { get; init; } = 0.9;
+    /// <summary><c>threshold</c>: the score from which an event is a detection. Scores of ordinary events sit close to
+    /// 1 (about 0.95 in the tests), so the threshold is close to 1 as well. Default 0.995.</summary>
+    public double Threshold { get; init; } = 0.995;
 
-    /// <summary><c>warning</c>: the fraction of the threshold from which events are warnings. Default 0.9.</summary>
-    public double WarningFraction { get; init; } = 0.9;
+    /// <summary><c>warning</c>: the fraction of the threshold from which events are warnings. Default 0.99.</summary>
+    public double WarningFraction { get; init; } = 0.99;
 
     /// <summary><c>seed</c>: seed of the random tree structure; the same seed gives the same trees. Default 42.</summary>
     public int Seed { get; init; } = 42;

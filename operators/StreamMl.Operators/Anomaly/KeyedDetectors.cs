@@ -90,13 +90,10 @@ public sealed class KeyedDetectors
     {
         if (values.Length != slots.Length || eventTimes.Length != slots.Length || scores.Length < slots.Length)
             throw new ArgumentException("slots, values, event times and scores must have the same length");
-        var keys = _keys.Count;
-        for (var i = 0; i < slots.Length; i++)
-        {
-            var slot = slots[i];
-            if ((uint)slot >= (uint)keys) ThrowUnknownSlot(slot);
-            scores[i] = _bank.Update(slot, values[i], eventTimes[i]);
-        }
+        var keys = (uint)_keys.Count;
+        foreach (var slot in slots)
+            if ((uint)slot >= keys) ThrowUnknownSlot(slot);
+        _bank.Update(slots, values, eventTimes, scores);
     }
 
     /// <summary>Forgets what the key in <paramref name="slot"/> learnt (it stays known).</summary>

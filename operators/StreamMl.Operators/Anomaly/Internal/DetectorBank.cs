@@ -16,6 +16,10 @@ internal abstract class DetectorBank
     /// <summary>Feeds one value to the key in <paramref name="slot"/>.</summary>
     public abstract AnomalyScore Update(int slot, double value, long eventTime);
 
+    /// <summary>Feeds a run of rows; each bank overrides this with the same loop over its own sealed
+    /// <see cref="Update(int, double, long)"/>, so the per-value call is direct and inlinable, not virtual.</summary>
+    public abstract void Update(ReadOnlySpan<int> slots, ReadOnlySpan<double> values, ReadOnlySpan<long> eventTimes, Span<AnomalyScore> scores);
+
     /// <summary>Values each update takes: 1 for the scalar detectors.</summary>
     public virtual int Dimensions => 1;
 

@@ -11,7 +11,7 @@ internal sealed class HalfSpaceTreesBank : DetectorBank
     private readonly int _massPerKey;
     private readonly int[] _splitFeature;
     private readonly double[] _splitPoint;
-    private readonly int _sizeLimit;
+    private readonly double _sizeLimit;
     private readonly double _maxScore;
     private int[] _reference = [];
     private int[] _latest = [];
@@ -27,8 +27,8 @@ internal sealed class HalfSpaceTreesBank : DetectorBank
         _massPerKey = options.Trees * _nodesPerTree;
         _splitFeature = new int[_massPerKey];
         _splitPoint = new double[_massPerKey];
-        _sizeLimit = (int)(0.1 * options.Window);
-        _maxScore = (double)options.Trees * options.Window * (1L << options.Height);
+        _sizeLimit = 0.1 * options.Window; // River's size limit: a node with less reference mass is too sparse to go deeper
+        _maxScore = (double)options.Trees * options.Window * ((2L << options.Height) - 1);
         var random = new Random(options.Seed);
         var dimensions = options.Dimensions;
         Span<double> low = stackalloc double[dimensions];
@@ -72,6 +72,11 @@ internal sealed class HalfSpaceTreesBank : DetectorBank
         _count[slot] = 0;
     }
 
+    public override void Update(ReadOnlySpan<int> slots, ReadOnlySpan<double> values, ReadOnlySpan<long> eventTimes, Span<AnomalyScore> scores)
+    {
+        for (var i = 0; i < slots.Length; i++) scores[i] = Update(slots[i], values[i], eventTimes[i]);
+    }
+
     public override AnomalyScore Update(int slot, double value, long eventTime) =>
         Update(slot, new ReadOnlySpan<double>(in value), eventTime);
 
@@ -111,10 +116,11 @@ internal sealed class HalfSpaceTreesBank : DetectorBank
             {
                 var at = root + node;
                 latest[at]++;
-                if (!scored && (reference[at] < _sizeLimit || depth == _options.Height))
+                if (!scored)
                 {
+                    // River sums mass·2^depth along the path down to the first node too sparse to trust.
                     mass += reference[at] * (double)(1L << depth);
-                    scored = true;
+                    scored = reference[at] < _sizeLimit;
                 }
                 if (depth == _options.Height) break;
                 node = unit[_splitFeature[at]] < _splitPoint[at] ? 2 * node + 1 : 2 * node + 2;

@@ -32,6 +32,11 @@ internal sealed class ZScoreBank(ZScoreDetectorOptions options) : DetectorBank
         _count[slot] = 0;
     }
 
+    public override void Update(ReadOnlySpan<int> slots, ReadOnlySpan<double> values, ReadOnlySpan<long> eventTimes, Span<AnomalyScore> scores)
+    {
+        for (var i = 0; i < slots.Length; i++) scores[i] = Update(slots[i], values[i], eventTimes[i]);
+    }
+
     public override AnomalyScore Update(int slot, double value, long eventTime)
     {
         if (!double.IsFinite(value)) return AnomalyScore.WarmingUp(options.Threshold) with { Statistic = double.NaN };
