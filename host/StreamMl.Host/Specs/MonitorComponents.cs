@@ -51,6 +51,7 @@ internal static class MonitorComponents
         var columns = item.Strings("columns", required: true);
         var key = item.String("key");
         var detector = ReadDetector(item);
+        var anomaly = detector is null ? null : AnomalySettingsOf(item);
         var cooldown = item.Duration("cooldown") ?? context.AlertCooldown;
         var severity = item.Choice("severity", ["info", "warning", "critical"], fallback: "warning") switch
         {
@@ -67,7 +68,7 @@ internal static class MonitorComponents
         if (columns is not { Count: > 0 } || detector is null) return null;
         return runtime => new MonitorOperator(new MonitorOptions
         {
-            Columns = columns, KeyColumn = key, CreateDetector = detector, Alerts = runtime.Alerts, Cooldown = cooldown, Severity = severity,
+            Columns = columns, KeyColumn = key, Detector = anomaly, CreateDetector = anomaly is null ? detector : null, Alerts = runtime.Alerts, Cooldown = cooldown, Severity = severity,
             Name = name, Model = model, ModelVersion = version, MaxKeys = maxKeys,
         });
     }
@@ -128,6 +129,19 @@ internal static class MonitorComponents
             return null;
         }
         return () => new AnomalyDetectorMonitor(Operators.Anomaly.AnomalyDetectors.Create(detectorSettings));
+    }
+
+    /// <summary>The anomaly detector settings of a monitor item (read after <see cref="ReadDetector"/> succeeded), so the
+    /// operator runs them as keyed banks; null for the concept-drift detectors.</summary>
+    private static Operators.Anomaly.AnomalyDetectorSettings? AnomalySettingsOf(SpecNode item)
+    {
+        var kind = item.String("detector")?.ToLowerInvariant();
+        if (kind is null || Array.IndexOf(DriftDetectors, kind) >= 0) return null;
+        var parameters = new Dictionary<string, string>(StringComparer.Ordinal);
+        if (item.Child("settings") is { IsMapping: true } settings)
+            foreach (var name in settings.Keys.ToList())
+                if (settings.String(name) is { } value) parameters[name] = value;
+        return new Operators.Anomaly.AnomalyDetectorSettings(kind, parameters);
     }
 
     private static Func<IDriftDetector> Adwin(SpecNode s)

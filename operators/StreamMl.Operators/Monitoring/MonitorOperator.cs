@@ -1,4 +1,5 @@
 using StreamMl.Engine;
+using StreamMl.Operators.Anomaly;
 
 namespace StreamMl.Operators.Monitoring;
 
@@ -14,6 +15,7 @@ public sealed class MonitorOperator : IBatchOperator
     private readonly Dictionary<long, int> _intKeys = [];
     private readonly List<string> _keyNames = [];
     private readonly List<IMonitorDetector>[] _detectors;
+    private readonly KeyedDetectors[]? _banks;
     private int[] _columns = [];
     private ColumnType[] _types = [];
     private int _keyColumn = -1;
@@ -30,9 +32,16 @@ public sealed class MonitorOperator : IBatchOperator
         ArgumentNullException.ThrowIfNull(options);
         if (options.Columns.Count == 0) throw new ArgumentException("a monitor needs at least one column to watch", nameof(options));
         ArgumentOutOfRangeException.ThrowIfLessThan(options.MaxKeys, 1);
+        if ((options.Detector is null) == (options.CreateDetector is null))
+            throw new ArgumentException("a monitor needs exactly one of Detector (anomaly detector settings) or CreateDetector", nameof(options));
         _options = options;
         _cooldown = new AlertCooldown(options.Cooldown);
         _detectors = [.. options.Columns.Select(_ => new List<IMonitorDetector>())];
+        _banks = options.Detector is { } settings ? [.. options.Columns.Select(_ => AnomalyDetectors.CreateKeyed(settings))] : null;
+        if (_banks is not null && _banks[0].Dimensions != 1)
+            throw new ArgumentException($"detector '{options.Detector!.Detector}' takes {_banks[0].Dimensions} values per update; a monitor feeds one value per column", nameof(options));
+        // Without a key column every row is slot 0.
+        if (options.KeyColumn is null && _banks is not null) foreach (var bank in _banks) bank.SlotOf(0L);
     }
 
     /// <inheritdoc/>
@@ -85,6 +94,11 @@ public sealed class MonitorOperator : IBatchOperator
             var column = batch[_columns[c]];
             var values = _values.AsSpan(0, n);
             ReadValues(column, _types[c], values);
+            if (_banks is not null)
+            {
+                UpdateBank(_banks[c], c, values, times, selection);
+                continue;
+            }
             var detectors = _detectors[c];
             for (var row = 0; row < n; row++)
             {
@@ -92,13 +106,37 @@ public sealed class MonitorOperator : IBatchOperator
                 if (slot < 0 || !selection.IsSelected(row)) continue;
                 var v = values[row];
                 if (!double.IsFinite(v)) continue;
-                while (detectors.Count <= slot) detectors.Add(_options.CreateDetector());
+                while (detectors.Count <= slot) detectors.Add(_options.CreateDetector!());
                 _valuesSeen++;
                 if (!detectors[slot].Update(times[row], v, out var detection)) continue;
                 _detections++;
                 if (_cooldown.Admit(slot * _columns.Length + c, times[row])) Raise(slot, c, times[row], detectors[slot].Name, detection);
                 else _options.Alerts.NoteSuppressed();
             }
+        }
+    }
+
+    /// <summary>Feeds one column's values to its bank, slot by slot; keys were added to every bank in slot order, so the
+    /// operator's slot is the bank's.</summary>
+    private void UpdateBank(KeyedDetectors bank, int c, ReadOnlySpan<double> values, ReadOnlySpan<long> times, SelectionVector selection)
+    {
+        for (var row = 0; row < values.Length; row++)
+        {
+            var slot = _rowSlots[row];
+            if (slot < 0 || !selection.IsSelected(row)) continue;
+            var v = values[row];
+            if (!double.IsFinite(v)) continue;
+            _valuesSeen++;
+            var score = bank.Update(slot, v, times[row]);
+            if (!score.IsAnomaly) continue;
+            _detections++;
+            if (!_cooldown.Admit(slot * _columns.Length + c, times[row]))
+            {
+                _options.Alerts.NoteSuppressed();
+                continue;
+            }
+            Raise(slot, c, times[row], bank.Name, new MonitorDetection(score.Statistic, score.Threshold,
+                string.Create(System.Globalization.CultureInfo.InvariantCulture, $"value {v:G6} scored {score.Statistic:G4} >= threshold {score.Threshold:G4}")));
         }
     }
 
@@ -173,6 +211,7 @@ public sealed class MonitorOperator : IBatchOperator
         slot = _keyNames.Count;
         _keyNames.Add(key);
         _stringKeys.Add(key, slot);
+        if (_banks is not null) foreach (var bank in _banks) bank.SlotOf(key);
         return slot;
     }
 
@@ -183,6 +222,7 @@ public sealed class MonitorOperator : IBatchOperator
         slot = _keyNames.Count;
         _keyNames.Add(key.ToString(System.Globalization.CultureInfo.InvariantCulture));
         _intKeys.Add(key, slot);
+        if (_banks is not null) foreach (var bank in _banks) bank.SlotOf(key);
         return slot;
     }
 

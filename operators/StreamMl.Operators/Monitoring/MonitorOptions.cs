@@ -10,8 +10,13 @@ public sealed class MonitorOptions
     /// gets its own detector per column. Default null: the whole stream is one series.</summary>
     public string? KeyColumn { get; init; }
 
-    /// <summary>Creates a fresh detector for a new (key, column); called the first time a key is seen (required).</summary>
-    public required Func<IMonitorDetector> CreateDetector { get; init; }
+    /// <summary>An anomaly detector (seasonal, cusum, zscore, ...) run as one <see cref="Anomaly.KeyedDetectors"/> bank per
+    /// column: every key's state in flat arrays, no object per key. Set this or <see cref="CreateDetector"/>.</summary>
+    public Anomaly.AnomalyDetectorSettings? Detector { get; init; }
+
+    /// <summary>Creates a fresh detector for a new (key, column), the first time the key is seen (any
+    /// <see cref="IMonitorDetector"/>, e.g. <see cref="DriftDetectorMonitor"/>). Set this or <see cref="Detector"/>.</summary>
+    public Func<IMonitorDetector>? CreateDetector { get; init; }
 
     /// <summary>Where alerts go (required). Several operators may share one stream.</summary>
     public required AlertStream Alerts { get; init; }

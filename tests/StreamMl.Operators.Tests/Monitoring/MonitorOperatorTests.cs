@@ -161,6 +161,32 @@ public sealed class MonitorOperatorTests
         Assert.DoesNotContain(alerts, a => a.Key == "k3");
     }
 
+    [Theory]
+    [InlineData("zscore")]
+    [InlineData("seasonal")]
+    public void Anomaly_detectors_run_as_keyed_banks_give_the_alerts_of_one_detector_per_key(string detector)
+    {
+        var rng = new Random(21);
+        var rows = new List<Row>();
+        for (var i = 0; i < 30_000; i++)
+        {
+            var normal = Math.Sqrt(-2 * Math.Log(1 - rng.NextDouble())) * Math.Cos(2 * Math.PI * rng.NextDouble());
+            rows.Add(new Row($"k{rng.Next(40)}", 60_000_000L * i, 10 + normal + (rng.NextDouble() < 0.002 ? 12 : 0)));
+        }
+        var settings = new StreamMl.Operators.Anomaly.AnomalyDetectorSettings(detector);
+        var banked = new MonitorOperator(new MonitorOptions { Columns = ["value"], KeyColumn = "key", Alerts = new AlertStream(), Detector = settings });
+        var perKey = new MonitorOperator(new MonitorOptions
+        {
+            Columns = ["value"], KeyColumn = "key", Alerts = new AlertStream(),
+            CreateDetector = () => new AnomalyDetectorMonitor(StreamMl.Operators.Anomaly.AnomalyDetectors.Create(settings)),
+        });
+        var fromBanks = Run(banked, rows, seed: 2);
+        var fromObjects = Run(perKey, rows, seed: 5);
+        Assert.True(fromObjects.Count >= 10, $"{fromObjects.Count} alerts: the data should make the detector fire");
+        Assert.Equal(fromObjects.Select(a => (a.Key, a.EventTime, a.Statistic, a.Threshold, a.Detector)),
+            fromBanks.Select(a => (a.Key, a.EventTime, a.Statistic, a.Threshold, a.Detector)));
+    }
+
     [Fact]
     public void Steady_state_processing_without_detections_allocates_nothing()
     {
@@ -181,6 +207,19 @@ public sealed class MonitorOperatorTests
         for (var i = 0; i < 200; i++) op.Process(batch, context);
         Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
         Assert.Equal(0, op.GetReport().Detections);
+
+        // The same with the keyed bank of an anomaly detector.
+        var banked = new MonitorOperator(new MonitorOptions
+        {
+            Columns = ["value", "id"], KeyColumn = "key", Alerts = stream,
+            Detector = new StreamMl.Operators.Anomaly.AnomalyDetectorSettings("zscore", new Dictionary<string, string> { ["threshold"] = "1000" }),
+        });
+        banked.Bind(s_schema);
+        for (var i = 0; i < 4; i++) banked.Process(batch, context);
+        before = GC.GetAllocatedBytesForCurrentThread();
+        for (var i = 0; i < 200; i++) banked.Process(batch, context);
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+        Assert.Equal(0, banked.GetReport().Detections);
     }
 
     [Fact]
