@@ -36,6 +36,7 @@ public sealed class FileSource : IBatchSource
     private long _filesDone;
     private long _filesFailed;
     private DateTime _lastPoll = DateTime.MinValue;
+    private long _maxEventTime = long.MinValue;
 
     private FileSource(FileSourceOptions options, List<string> files, Schema schema, SchemaInference? inference, List<CheckpointEntry> checkpoint)
     {
@@ -51,7 +52,8 @@ public sealed class FileSource : IBatchSource
         }
         _checkpoint = checkpoint;
         _log = new ConnectorLog(options.LoggerFactory, "StreamMl.Connectors.Files", $"file source {options.Name}", Redaction.None);
-        Schema = schema;
+        // Readers fill the file columns; the source-file column is stamped here after each fill.
+        Schema = options.SourceFileColumn is { } sourceFile ? schema.Add(new Field(sourceFile, ColumnType.String, Nullable: false)) : schema;
         Inference = inference;
         _context = new ReaderContext(options, schema);
     }
@@ -77,6 +79,10 @@ public sealed class FileSource : IBatchSource
             schema = inference.Schema;
         }
         if (options.EventTimeColumn is { } eventTime) schema.Require(eventTime, ColumnType.Timestamp);
+        if (options.SourceFileColumn is { } sourceFile && schema.Contains(sourceFile))
+            throw new BadInputException($"the source-file column '{sourceFile}' is also a column of the files; choose another name for it", string.Join(", ", options.Paths));
+        if (options.WatermarkDelay < TimeSpan.Zero)
+            throw new ArgumentOutOfRangeException(nameof(options), "WatermarkDelay must not be negative");
         return new FileSource(options, files, schema, inference, checkpoint);
     }
 
@@ -173,6 +179,7 @@ public sealed class FileSource : IBatchSource
                 if (!_options.Watch)
                 {
                     batch.Length = row;
+                    SetWatermark(batch);
                     return false;
                 }
                 if (row > 0) break;
@@ -182,6 +189,7 @@ public sealed class FileSource : IBatchSource
                 break;
             }
             var reader = _current!;
+            var first = row;
             try
             {
                 row = reader.Fill(batch, row, ingest);
@@ -189,9 +197,11 @@ public sealed class FileSource : IBatchSource
             catch (Exception ex) when (ex is BadInputException or IOException or InvalidDataException)
             {
                 row = reader.Filled;
+                StampSourceFile(batch, reader.Path, first, row);
                 FailFile(reader, batch, ex);
                 continue;
             }
+            StampSourceFile(batch, reader.Path, first, row);
             if (reader.Exhausted)
             {
                 if (_currentFollowed is { } followed) NotePieceEnd(followed, reader);
@@ -200,8 +210,32 @@ public sealed class FileSource : IBatchSource
             }
         }
         batch.Length = row;
+        SetWatermark(batch);
         NoteSeen(batch);
         return true;
+    }
+
+    /// <summary>Writes the file's path into the source-file column of rows <paramref name="from"/> to <paramref name="to"/>.</summary>
+    private void StampSourceFile(ColumnBatch batch, string path, int from, int to)
+    {
+        if (_options.SourceFileColumn is not { } name || to <= from) return;
+        var column = batch[name];
+        var code = column.Dictionary!.GetOrAdd(path);
+        column.Values<int>()[from..to].Fill(code);
+    }
+
+    /// <summary>With an event-time column, sets the batch's watermark to the newest valid event time read so far less
+    /// the delay (rows without an event time are left out: they carry the time they were read).</summary>
+    private void SetWatermark(ColumnBatch batch)
+    {
+        if (_options.EventTimeColumn is not { } name) return;
+        var column = batch[name];
+        var times = column.Values<long>()[..batch.Length];
+        var max = _maxEventTime;
+        for (var row = 0; row < times.Length; row++)
+            if (times[row] > max && column.IsValid(row)) max = times[row];
+        _maxEventTime = max;
+        if (max != long.MinValue) batch.Watermark = max - _options.WatermarkDelay.Ticks / 10;
     }
 
     /// <summary>Remembers where a file read to the end stops, so that a commit reaching it marks the file done.</summary>

@@ -49,8 +49,22 @@ public sealed class FileSourceOptions
     /// Default empty: a column's path is its name (inferred columns are named by their path).</summary>
     public IDictionary<string, string> JsonPaths { get; } = new Dictionary<string, string>(StringComparer.Ordinal);
 
-    /// <summary>Timestamp column that gives each row its event time. Default null: rows get the time they were read.</summary>
+    /// <summary>Timestamp column that gives each row its event time. Default null: rows get the time they were read.
+    /// With it, every batch carries a watermark: the newest event time read so far less <see cref="WatermarkDelay"/>,
+    /// so event-time windows downstream close as the files are read (and as watched files grow), not only at the end.</summary>
     public string? EventTimeColumn { get; set; }
+
+    /// <summary>How far behind the newest event time the watermark stays, for rows slightly out of order. Default zero:
+    /// a file is read in order, so a row older than one already read is late. Files are read one after the other, so
+    /// when several files cover the same period, the rows of the later files fall behind the watermark the earlier ones
+    /// set (they are counted late by windowed operators); per-row detectors keyed by <see cref="SourceFileColumn"/> are
+    /// not affected.</summary>
+    public TimeSpan WatermarkDelay { get; set; } = TimeSpan.Zero;
+
+    /// <summary>Name of an extra string column holding the full path of the file each row came from, so that several
+    /// series read by one source can be told apart (keyed detectors, partitions). Default null: no such column. It
+    /// must not be the name of a column of the files.</summary>
+    public string? SourceFileColumn { get; set; }
 
     /// <summary>Keep watching the folders of <see cref="Paths"/> after the existing files are read: the source never
     /// ends by itself. Plain CSV and JSON Lines files are followed as they grow, like Filebeat or Vector: only whole

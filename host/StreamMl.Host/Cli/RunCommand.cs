@@ -51,6 +51,12 @@ internal static class RunCommand
         var components = ComponentRegistry.CreateDefault();
         components.ConnectorLoggers = new TextWriterLoggerFactory(error, logLevel);
         await using var manager = new PipelineManager(components, catalog, NullLogger<PipelineManager>.Instance, memoryBudget: budget);
+        // Alerts are printed as they are raised, one line each with the event time of the row that triggered them.
+        var alertLines = new Lock();
+        manager.Created += p => p.Runtime.Events.AlertRaised += alert =>
+        {
+            lock (alertLines) output.WriteLine($"alert {AlertRouting.Describe(alert)}");
+        };
         ManagedPipeline pipeline;
         try
         {
@@ -101,6 +107,10 @@ internal static class RunCommand
         }
         output.WriteLine(Line(pipeline, started));
         foreach (var stage in run.Stages) output.WriteLine($"  {stage}");
+        var alerts = pipeline.Runtime.Alerts;
+        if (alerts.Published > 0 || alerts.Suppressed > 0)
+            output.WriteLine($"  alerts: {alerts.Published:N0} raised, {alerts.Suppressed:N0} suppressed by the cooldown" +
+                             (alerts.Dropped > 0 ? $", {alerts.Dropped:N0} rows lost by slow alert sinks" : ""));
         if (pipeline.Runtime.DeadLetters.Count > 0)
             output.WriteLine($"  dead letters: {pipeline.Runtime.DeadLetters.Count}; first: {pipeline.Runtime.DeadLetters.Snapshot()[^1].Message}");
         return interrupted ? ExitCodes.Interrupted : ExitCodes.Ok;

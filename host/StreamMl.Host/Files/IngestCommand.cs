@@ -63,13 +63,14 @@ public static class IngestCommand
         var stratify = new Option<string?>("--stratify") { Description = "Stratify the split by this column" };
         var seed = new Option<int>("--seed") { Description = "Split seed", DefaultValueFactory = _ => 42 };
         var plain = new Option<bool>("--plain") { Description = "Plain log lines instead of a live progress display" };
+        var sourceFile = new Option<string?>("--source-file-column") { Description = "Add a string column of this name with the path of the file each row came from" };
 
         var command = new Command("ingest", "Read CSV / JSON Lines / Parquet files, validate and clean them, and write Parquet with dead letters and a data-quality report")
         {
             inputs, outputDir, format, schema, inferOnly, sample, inferThreshold, trim, delimiter, nullTokens, jsonPath, eventTime, watch, checkpoint,
             required, range, clip, allowed, pattern, dedupe, coerce, impute, dropMissing,
             rowGroup, compression, rollRows, rollBytes, rollSeconds, publishSeconds, partitionBy, partitionDate, deadLetters, report,
-            splitTest, stratify, seed, plain,
+            splitTest, stratify, seed, plain, sourceFile,
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
@@ -90,6 +91,7 @@ public static class IngestCommand
                     EventTimeColumn = parse.GetValue(eventTime),
                     Watch = parse.GetValue(watch),
                     CheckpointPath = parse.GetValue(checkpoint),
+                    SourceFileColumn = parse.GetValue(sourceFile),
                 };
                 foreach (var input in parse.GetValue(inputs)!) source.Paths.Add(input);
                 foreach (var token in parse.GetValue(nullTokens) ?? []) source.NullTokens.Add(token);

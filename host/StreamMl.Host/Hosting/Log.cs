@@ -20,7 +20,7 @@ internal static partial class Log
     [LoggerMessage(1005, LogLevel.Information, "Model {Model} deployed to pipeline {Pipeline} as {Role}")]
     public static partial void ModelDeployed(ILogger logger, string model, string pipeline, string role);
 
-    [LoggerMessage(1006, LogLevel.Warning, "Drift alert on pipeline {Pipeline}: {Message}")]
+    [LoggerMessage(1006, LogLevel.Warning, "Alert on pipeline {Pipeline}: {Message}")]
     public static partial void DriftAlert(ILogger logger, string pipeline, string message);
 
     [LoggerMessage(2001, LogLevel.Information, "gRPC host listening on {Address} (authentication {Auth})")]

@@ -99,7 +99,7 @@ internal sealed class StreamMlHostedService(PipelineManager pipelines, ApiKeySto
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         _ = keys.Enabled;
-        pipelines.Created += p => p.Runtime.Events.AlertRaised += a => Log.DriftAlert(logger, a.Pipeline, a.Message);
+        pipelines.Created += p => p.Runtime.Events.AlertRaised += a => Log.DriftAlert(logger, a.Pipeline, AlertRouting.Describe(a));
         foreach (var path in options.Value.PipelineSpecs)
         {
             var full = Path.GetFullPath(path);

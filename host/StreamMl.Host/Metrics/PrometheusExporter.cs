@@ -27,6 +27,9 @@ internal sealed class PrometheusExporter
     private readonly Gauge _meanShift;
     private readonly Gauge _driftStatus;
     private readonly Counter _alerts;
+    private readonly Counter _alertRows;
+    private readonly Counter _alertsSuppressed;
+    private readonly Counter _alertsDropped;
 
     public PrometheusExporter(PipelineManager pipelines)
     {
@@ -53,6 +56,9 @@ internal sealed class PrometheusExporter
         _meanShift = f.CreateGauge("streamml_drift_mean_shift", "Mean shift of the latest window in reference standard deviations.", "pipeline", "feature");
         _driftStatus = f.CreateGauge("streamml_drift_status", "0 ok, 1 warning, 2 drift, for the latest window.", "pipeline", "feature");
         _alerts = f.CreateCounter("streamml_drift_alerts_total", "Drift alerts raised.", "pipeline");
+        _alertRows = f.CreateCounter("streamml_alerts_total", "Alerts raised by monitors and drift windows (after the cooldown).", "pipeline");
+        _alertsSuppressed = f.CreateCounter("streamml_alerts_suppressed_total", "Detections a cooldown kept from becoming alerts.", "pipeline");
+        _alertsDropped = f.CreateCounter("streamml_alerts_dropped_total", "Alert rows lost because the alert sinks were too far behind.", "pipeline");
         Registry.AddBeforeCollectCallback(Collect);
     }
 
@@ -96,6 +102,10 @@ internal sealed class PrometheusExporter
                 _labelled.WithLabels(name).IncTo(model.LabelledRows);
             }
             if (model.ShadowRows > 0) _shadowAgreement.WithLabels(name).Set(model.ShadowAgreement);
+            var alerts = pipeline.Runtime.Alerts;
+            _alertRows.WithLabels(name).IncTo(alerts.Published);
+            _alertsSuppressed.WithLabels(name).IncTo(alerts.Suppressed);
+            _alertsDropped.WithLabels(name).IncTo(alerts.Dropped);
             if (pipeline.Runtime.Drift is { } drift)
             {
                 var report = drift.Report(name, 1);

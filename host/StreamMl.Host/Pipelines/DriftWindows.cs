@@ -1,17 +1,24 @@
 using StreamMl.Host.Protos;
 using StreamMl.Operators.Drift;
+using StreamMl.Operators.Monitoring;
 using OperatorDriftReport = StreamMl.Operators.Drift.DriftReport;
 
 namespace StreamMl.Host.Pipelines;
 
 /// <summary>Connects the drift area's <see cref="DriftOperator"/> to the host: each closed window's report becomes a
 /// window of the pipeline's <see cref="DriftState"/> (so Query.GetDriftReport and Prometheus show it), with each
-/// feature's mean shift in reference standard deviations, and a feature whose status turns to drift raises an alert.
+/// feature's mean shift in reference standard deviations, and every window in which a feature is in drift raises an
+/// alert (with the window's end as its event time), unless the feature alerted less than the cooldown before.
 /// Used by both drift kinds: event-time windows against a model's training profile, and row windows against the
 /// first rows of the stream (<see cref="RowReferenceDrift"/>).</summary>
-internal sealed class DriftWindows(DriftState state, EventHub events, string pipeline, string against)
+internal sealed class DriftWindows(DriftState state, EventHub events, string pipeline, string against,
+    AlertStream? alerts = null, TimeSpan cooldown = default)
 {
-    private readonly Dictionary<string, DriftStatus> _last = new(StringComparer.Ordinal);
+    /// <summary>The <see cref="Alert.Kind"/> of drift alerts.</summary>
+    public const string AlertKind = "drift";
+
+    private readonly Dictionary<string, int> _featureSlots = new(StringComparer.Ordinal);
+    private readonly AlertCooldown _cooldown = new(cooldown);
     private long _windows;
     private long _rows;
 
@@ -36,7 +43,7 @@ internal sealed class DriftWindows(DriftState state, EventHub events, string pip
             Status = Status(report.Status),
         };
         _rows += report.Rows;
-        var alerts = 0;
+        var raised = 0;
         foreach (var f in report.Features)
         {
             var reference = profile.Find(f.Name);
@@ -54,26 +61,50 @@ internal sealed class DriftWindows(DriftState state, EventHub events, string pip
                 ReferenceStd = Finite(referenceStd),
                 MeanShift = referenceStd > 0 ? Finite((mean - referenceMean) / referenceStd) : 0,
                 Rows = f.Count,
+                Reason = f.Reason,
             };
             window.Features.Add(drift);
-            if (f.Status == DriftStatus.Drift && _last.GetValueOrDefault(f.Name) != DriftStatus.Drift)
+            if (f.Status != DriftStatus.Drift) continue;
+            // Every window in drift is a detection; the cooldown (per feature, in event time) decides which alert.
+            if (!_featureSlots.TryGetValue(f.Name, out var slot)) _featureSlots[f.Name] = slot = _featureSlots.Count;
+            if (!_cooldown.Admit(slot, endMicros))
             {
-                alerts++;
-                events.PublishAlert(new DriftAlert
-                {
-                    Pipeline = pipeline,
-                    Feature = f.Name,
-                    Status = "drift",
-                    Psi = drift.Psi,
-                    MeanShift = drift.MeanShift,
-                    Window = window.Index,
-                    Message = $"feature '{f.Name}' drifted in window {window.Index} against {against}: {f.Reason}; " +
-                              $"mean {drift.CurrentMean:G4} against {drift.ReferenceMean:G4} ({drift.MeanShift:+0.00;-0.00;0.00} sd)",
-                });
+                alerts?.NoteSuppressed();
+                continue;
             }
-            _last[f.Name] = f.Status;
+            raised++;
+            var message = $"feature '{f.Name}' drifted in window {window.Index} against {against}: {f.Reason}; " +
+                          $"mean {drift.CurrentMean:G4} against {drift.ReferenceMean:G4} ({drift.MeanShift:+0.00;-0.00;0.00} sd)";
+            events.PublishAlert(new DriftAlert
+            {
+                Pipeline = pipeline,
+                Feature = f.Name,
+                Status = "drift",
+                Psi = drift.Psi,
+                MeanShift = drift.MeanShift,
+                Window = window.Index,
+                Message = message,
+                EventTimeMicros = endMicros,
+                Kind = AlertKind,
+                Key = f.Name,
+                Column = f.Name,
+                Detector = "drift-window",
+                Statistic = drift.Psi,
+                Severity = "warning",
+            });
+            alerts?.Publish(new Alert
+            {
+                Kind = AlertKind,
+                Key = f.Name,
+                EventTime = endMicros,
+                Column = f.Name,
+                Detector = "drift-window",
+                Statistic = f.Psi ?? double.NaN,
+                Message = message,
+                Monitor = "drift",
+            });
         }
-        state.AddWindow(window, alerts);
+        state.AddWindow(window, raised);
     }
 
     private static double Finite(double? value) => value is { } v && double.IsFinite(v) ? v : 0;

@@ -23,6 +23,7 @@ internal sealed class ManagedPipeline : IAsyncDisposable
     private readonly SemaphoreSlim _lifecycle = new(1, 1);
     private readonly Lazy<ScoreChain> _scoreChain;
     private Pipeline? _pipeline;
+    private Pipeline? _alertPipeline;
     private GrpcIngestSource? _ingest;
     private long _startedTimestamp;
     private PipelineState _state = PipelineState.Created;
@@ -35,6 +36,7 @@ internal sealed class ManagedPipeline : IAsyncDisposable
         _maxScoreRows = maxScoreRows;
         Spec = spec;
         Runtime = runtime;
+        runtime.AlertCooldown = spec.AlertCooldown;
         // Binding once up front turns every schema problem into a create-time error with its spec position.
         (InputSchema, OutputSchema) = spec.Bind(runtime);
         _scoreChain = new Lazy<ScoreChain>(() => new ScoreChain(spec, runtime, InputSchema, maxScoreRows));
@@ -136,6 +138,8 @@ internal sealed class ManagedPipeline : IAsyncDisposable
             if (_state is PipelineState.Running or PipelineState.Stopping)
                 throw new PipelineException($"pipeline '{Name}' is already {_state.ToString().ToLowerInvariant()}");
             if (_pipeline is not null) await _pipeline.DisposeAsync().ConfigureAwait(false);
+            if (_alertPipeline is not null) await _alertPipeline.DisposeAsync().ConfigureAwait(false);
+            _alertPipeline = BuildAlertPipeline();
             var source = CompiledSpec.Create(Spec.Source, Runtime);
             _ingest = source as GrpcIngestSource;
             var builder = Pipeline.From(source, new PipelineOptions
@@ -153,11 +157,23 @@ internal sealed class ManagedPipeline : IAsyncDisposable
             _pipeline = builder.Build();
             Error = null;
             if (_ended.Task.IsCompleted) _ended = NewEnded();
+            if (_alertPipeline is not null) await _alertPipeline.StartAsync(cancellationToken).ConfigureAwait(false);
             await _pipeline.StartAsync(cancellationToken).ConfigureAwait(false);
             _startedTimestamp = Stopwatch.GetTimestamp();
             _state = PipelineState.Running;
             var run = _pipeline;
-            _ = run.Completion.ContinueWith(t => OnRunEnded(run, t), TaskScheduler.Default);
+            var alertRun = _alertPipeline;
+            _ = run.Completion.ContinueWith(async t =>
+            {
+                // The alert rows of a run are written before the run counts as ended.
+                Runtime.Alerts.Complete();
+                if (alertRun is not null)
+                {
+                    try { await alertRun.Completion.ConfigureAwait(false); }
+                    catch (Exception) when (t.IsFaulted) { /* the run's own failure is the one reported */ }
+                }
+                OnRunEnded(run, alertRun is { Completion.IsFaulted: true } && !t.IsFaulted ? alertRun.Completion : t);
+            }, TaskScheduler.Default).Unwrap();
         }
         catch (Exception ex)
         {
@@ -170,6 +186,24 @@ internal sealed class ManagedPipeline : IAsyncDisposable
             _lifecycle.Release();
         }
     }
+
+    /// <summary>The pipeline that writes the alert rows to the spec's <c>alerts.sinks</c>, or null when it has none.</summary>
+    private Pipeline? BuildAlertPipeline()
+    {
+        if (Spec.AlertSinks.Count == 0) return null;
+        var sinks = Spec.AlertSinks.Select(s => CompiledSpec.Create(s, Runtime)).ToArray();
+        return Pipeline.From(Runtime.Alerts.CreateSource(name: "alerts"), new PipelineOptions
+        {
+            Name = $"{Name}-alerts",
+            BatchCapacity = 1024,
+            RingSize = 4,
+            FlushInterval = Spec.FlushInterval,
+            DeadLetters = Runtime.DeadLetters,
+        }).To(sinks).Build();
+    }
+
+    /// <summary>The pipeline writing alert rows in the current or last run; null when the spec has no alert sinks.</summary>
+    public Pipeline? AlertPipeline => _alertPipeline;
 
     private void OnRunEnded(Pipeline run, Task completion)
     {
@@ -276,6 +310,12 @@ internal sealed class ManagedPipeline : IAsyncDisposable
         {
             try { await _pipeline.DisposeAsync().ConfigureAwait(false); }
             catch (StreamMlException) { /* a leak report after a failed run must not stop the host from shutting down */ }
+        }
+        if (_alertPipeline is not null)
+        {
+            Runtime.Alerts.Complete();
+            try { await _alertPipeline.DisposeAsync().ConfigureAwait(false); }
+            catch (StreamMlException) { /* as above */ }
         }
         if (_scoreChain.IsValueCreated) _scoreChain.Value.Dispose();
         Runtime.Events.CompleteAll();

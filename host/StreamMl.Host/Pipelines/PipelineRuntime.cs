@@ -6,17 +6,35 @@ namespace StreamMl.Host.Pipelines;
 
 /// <summary>What lives as long as a managed pipeline, across restarts and across its two chains (the streaming
 /// pipeline and the Score chain): events, model deployments, drift state, dead letters.</summary>
-internal sealed class PipelineRuntime(string name, ModelCatalog catalog, int keepDeadLetters = 10_000)
+internal sealed class PipelineRuntime
 {
-    public string Name { get; } = name;
+    public PipelineRuntime(string name, ModelCatalog catalog, int keepDeadLetters = 10_000)
+    {
+        Name = name;
+        Catalog = catalog;
+        DeadLetters = new(keepDeadLetters);
+        // Monitors' alerts reach Subscribe and the logs here; drift windows publish their richer message themselves.
+        Alerts.Raised += alert =>
+        {
+            if (alert.Kind != DriftWindows.AlertKind) Events.PublishAlert(AlertRouting.ToProto(alert, Name));
+        };
+    }
 
-    public ModelCatalog Catalog { get; } = catalog;
+    public string Name { get; }
+
+    /// <summary>Every alert of the pipeline's monitors and drift windows, as rows for the spec's alert sinks.</summary>
+    public Operators.Monitoring.AlertStream Alerts { get; } = new();
+
+    /// <summary>Quiet period per series after an alert (the spec's <c>alerts.cooldown</c>), for drift windows.</summary>
+    public TimeSpan AlertCooldown { get; set; }
+
+    public ModelCatalog Catalog { get; }
 
     public EventHub Events { get; } = new();
 
     public ModelDeployments Models { get; } = new();
 
-    public RecentDeadLetters DeadLetters { get; } = new(keepDeadLetters);
+    public RecentDeadLetters DeadLetters { get; }
 
     /// <summary>Set by the drift stage's factory; null when the spec has no drift section.</summary>
     public DriftState? Drift { get; set; }

@@ -28,11 +28,12 @@ internal sealed class RowReferenceDrift : IBatchOperator
     private long _windowStart = long.MaxValue;
     private long _windowEnd = long.MinValue;
 
-    public RowReferenceDrift(DriftSettings settings, DriftState state, EventHub events, string pipeline)
+    public RowReferenceDrift(DriftSettings settings, DriftState state, EventHub events, string pipeline,
+        Operators.Monitoring.AlertStream? alerts = null, TimeSpan cooldown = default)
     {
         _settings = settings;
         _state = state;
-        _windows = new DriftWindows(state, events, pipeline, $"the first {settings.ReferenceRows} rows");
+        _windows = new DriftWindows(state, events, pipeline, $"the first {settings.ReferenceRows} rows", alerts, cooldown);
         _reference = new ReferenceProfileBuilder(new ProfileOptions { Columns = settings.Features, Bins = settings.Bins });
     }
 

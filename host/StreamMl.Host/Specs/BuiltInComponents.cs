@@ -18,6 +18,7 @@ internal static class BuiltInComponents
         registry.Sections["validation"] = Validation;
         registry.Sections["features"] = Features;
         ConnectorComponents.Register(registry);
+        MonitorComponents.Register(registry);
     }
 
     /// <summary><c>source: { kind: grpc, columns: { name: type, ... }, required: [names], event_time: column, queue_batches: 16 }</c></summary>
@@ -62,6 +63,7 @@ internal static class BuiltInComponents
         var window = node.Duration("window") ?? TimeSpan.FromSeconds(10);
         var features = node.Strings("features");
         var keep = node.Int("keep_windows", min: 1, max: 100_000) ?? 100;
+        var minRows = node.Int("min_rows", min: 1, max: 100_000_000) ?? new Operators.Drift.DriftThresholds().MinRows;
         node.RejectUnknownKeys("drift (reference: model)");
         if (model is null) return null;
         if (window <= TimeSpan.Zero)
@@ -76,13 +78,14 @@ internal static class BuiltInComponents
             if (!entry.Lineage.TryGetValue("profile", out var profilePath))
                 throw new Engine.StreamMlException($"model {entry.Id} has no training profile: drift against the model needs a registry model");
             var state = runtime.Drift ??= new DriftState(new DriftSettings(features ?? []) { KeepWindows = keep, ReferenceRows = 0 });
-            var windows = new DriftWindows(state, runtime.Events, runtime.Name, $"the training profile of {entry.Id}");
+            var windows = new DriftWindows(state, runtime.Events, runtime.Name, $"the training profile of {entry.Id}", runtime.Alerts, runtime.AlertCooldown);
             var profile = Operators.Drift.ReferenceProfile.FromJson(File.ReadAllText(profilePath));
             return new Operators.Drift.DriftOperator(new Operators.Drift.DriftOptions
             {
                 Profile = profile,
                 Features = features,
                 Window = Operators.Drift.DriftWindow.Tumbling(window),
+                Thresholds = new Operators.Drift.DriftThresholds { MinRows = minRows },
                 WindowHistory = Math.Min(keep, 64),
                 WindowClosed = report => windows.OnWindowClosed(report, profile),
             });
@@ -270,8 +273,9 @@ internal static class BuiltInComponents
     }
 
     /// <summary><c>drift: { features: [..], reference_rows: 2000, window_rows: 1000, bins: 10, warning_psi: 0.1, drift_psi: 0.25 }</c>
-    /// compares row windows with the first rows; <c>drift: { reference: model, model: NAME, window: 10s }</c> runs the
-    /// drift area's DriftOperator against the registry version's training profile, in event-time windows.</summary>
+    /// compares row windows with the first rows; <c>drift: { reference: model, model: NAME, window: 10s, min_rows: 100 }</c> runs
+    /// the drift area's DriftOperator against the registry version's training profile, in event-time windows (a feature
+    /// with fewer than <c>min_rows</c> values in a window is unknown, and its reason says so).</summary>
     private static Func<PipelineRuntime, IBatchOperator>? Drift(SpecNode node, SpecContext context)
     {
         if (!node.IsMapping)
@@ -301,7 +305,7 @@ internal static class BuiltInComponents
         return runtime =>
         {
             runtime.Drift ??= new DriftState(settings);
-            return new RowReferenceDrift(settings, runtime.Drift, runtime.Events, runtime.Name);
+            return new RowReferenceDrift(settings, runtime.Drift, runtime.Events, runtime.Name, runtime.Alerts, runtime.AlertCooldown);
         };
     }
 }

@@ -21,6 +21,12 @@ internal sealed class CompiledSpec
 
     public required IReadOnlyList<SpecStage<IBatchSink>> Sinks { get; init; }
 
+    /// <summary>Sinks of the alert rows (<c>alerts.sinks</c>); empty when alerts only go to Subscribe and the logs.</summary>
+    public IReadOnlyList<SpecStage<IBatchSink>> AlertSinks { get; init; } = [];
+
+    /// <summary>The spec's <c>alerts.cooldown</c> (default zero).</summary>
+    public TimeSpan AlertCooldown { get; init; }
+
     public int BatchCapacity { get; init; } = ColumnBatch.DefaultCapacity;
 
     public int RingSize { get; init; } = 8;

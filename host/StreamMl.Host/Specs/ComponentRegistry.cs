@@ -19,6 +19,9 @@ internal sealed class SpecContext(SpecErrors errors, string baseDirectory, Model
 
     public ModelCatalog Catalog { get; } = catalog;
 
+    /// <summary>Quiet period per series after an alert, from the spec's <c>alerts.cooldown</c> (default zero).</summary>
+    public TimeSpan AlertCooldown { get; set; }
+
     /// <summary>Rows per batch from the spec's options.</summary>
     public int BatchCapacity { get; set; } = ColumnBatch.DefaultCapacity;
 
@@ -30,7 +33,7 @@ internal sealed class SpecContext(SpecErrors errors, string baseDirectory, Model
 internal sealed class ComponentRegistry
 {
     /// <summary>Operator sections in the order their stages run.</summary>
-    public static readonly string[] SectionOrder = ["validation", "features", "model", "drift"];
+    public static readonly string[] SectionOrder = ["validation", "features", "model", "drift", "monitors"];
 
     /// <summary>Sections whose stages also run for Score requests (drift watches only the stream).</summary>
     public static readonly string[] ScoreSections = ["validation", "features", "model"];

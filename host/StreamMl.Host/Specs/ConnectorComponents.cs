@@ -217,7 +217,8 @@ internal static class ConnectorComponents
     }
 
     /// <summary><c>{ kind: file, path: data/*.csv | [a.csv, b.csv], format: auto|csv|jsonl|parquet, columns: {..}, types: {col: type},
-    /// delimiter: ",", event_time: col, watch: false, trim: false, infer_threshold: 0.99, checkpoint: state/files.json }</c>;
+    /// delimiter: ",", event_time: col, watermark_delay: 0s, source_file: false|true|name, watch: false, trim: false, infer_threshold: 0.99,
+    /// checkpoint: state/files.json }</c>;
     /// with a checkpoint a restart resumes after the last committed row and Parquet output is exactly once, without one
     /// every run reads the files from the start (at least once).</summary>
     private static Func<PipelineRuntime, IBatchSource>? FileSourceFactory(SpecNode node, SpecContext context, Func<ILoggerFactory> logs)
@@ -246,6 +247,10 @@ internal static class ConnectorComponents
         var trim = node.Bool("trim") ?? false;
         var threshold = node.Double("infer_threshold", min: 0.5, max: 1) ?? 0.99;
         var checkpoint = node.String("checkpoint") is { } checkpointPath ? context.ResolvePath(checkpointPath) : null;
+        var watermarkDelay = node.Duration("watermark_delay") ?? TimeSpan.Zero;
+        if (node.Has("watermark_delay") && eventTime is null)
+            node.Child("watermark_delay")!.Error("'watermark_delay' needs 'event_time': the watermark follows the event-time column");
+        var sourceFile = SourceFileColumnOf(node);
         if (paths is null) return null;
         var resolved = paths.Select(context.ResolvePath).ToList();
         return _ =>
@@ -253,13 +258,28 @@ internal static class ConnectorComponents
             var options = new FileSourceOptions
             {
                 Format = format, Schema = schema, EventTimeColumn = eventTime, Watch = watch, Trim = trim, InferenceThreshold = threshold,
-                CheckpointPath = checkpoint, LoggerFactory = logs(),
+                CheckpointPath = checkpoint, LoggerFactory = logs(), WatermarkDelay = watermarkDelay, SourceFileColumn = sourceFile,
             };
             foreach (var path in resolved) options.Paths.Add(path);
             foreach (var (name, type) in types) options.TypeOverrides[name] = type;
             if (delimiter is { Length: 1 }) options.Delimiter = delimiter[0];
             return FileSource.Create(options);
         };
+    }
+
+    /// <summary><c>source_file: true</c> adds a column <c>source_file</c> with each row's file path; <c>source_file: NAME</c>
+    /// names the column; <c>false</c> or absent adds none.</summary>
+    private static string? SourceFileColumnOf(SpecNode node)
+    {
+        var value = node.String("source_file");
+        if (value is null || value.Equals("false", StringComparison.OrdinalIgnoreCase)) return null;
+        if (value.Equals("true", StringComparison.OrdinalIgnoreCase)) return "source_file";
+        if (value.Length == 0 || value.Any(char.IsWhiteSpace))
+        {
+            node.Child("source_file")!.Error($"'source_file' must be true, false or a column name without spaces, got '{value}'");
+            return null;
+        }
+        return value;
     }
 
     /// <summary>Publication defaults of a Parquet sink in a spec: a file is published (and its rows' positions committed,

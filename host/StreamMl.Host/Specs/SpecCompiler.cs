@@ -15,7 +15,9 @@ namespace StreamMl.Host.Specs;
 /// features: [ ... ]         # steps, by the feature pipeline
 /// model: { name: sensor-fault, version: "1", key: device, label: fault }
 /// drift: { features: [temperature, vibration], reference_rows: 2000, window_rows: 1000 }
+/// monitors: [ { columns: [temperature], key: device, detector: page-hinkley, settings: { delta: 0.5, lambda: 25 } } ]
 /// sinks: [ { kind: parquet, path: out/ }, { kind: memory } ]
+/// alerts: { cooldown: 30m, sinks: [ { kind: parquet, path: alerts/ } ] }   # alert rows, to any sink
 /// </code></remarks>
 internal sealed class SpecCompiler(ComponentRegistry registry, ModelCatalog catalog)
 {
@@ -64,6 +66,9 @@ internal sealed class SpecCompiler(ComponentRegistry registry, ModelCatalog cata
             options.RejectUnknownKeys("options");
         }
         context.BatchCapacity = batchCapacity;
+        var alerts = root.Child("alerts");
+        if (alerts is not null && !alerts.IsMapping) alerts.Error("'alerts' must be a mapping, e.g. { cooldown: 30m, sinks: [ { kind: parquet, path: alerts/ } ] }");
+        context.AlertCooldown = alerts?.Duration("cooldown") ?? TimeSpan.Zero;
 
         var source = ReadComponent(root.Child("source"), "source", registry.Sources, context, root, required: true);
 
@@ -87,6 +92,15 @@ internal sealed class SpecCompiler(ComponentRegistry registry, ModelCatalog cata
                 if (ReadComponent(item, item.Path, registry.Sinks, context, root, required: true) is { } sink) sinks.Add(sink);
         }
 
+        var alertSinks = new List<SpecStage<Engine.IBatchSink>>();
+        if (alerts is { IsMapping: true })
+        {
+            if (alerts.Child("sinks") is { } alertSinkList)
+                foreach (var item in alertSinkList.Items())
+                    if (ReadComponent(item, item.Path, registry.Sinks, context, root, required: true) is { } sink) alertSinks.Add(sink);
+            alerts.RejectUnknownKeys("alerts");
+        }
+
         root.RejectUnknownKeys("the spec");
 
         if (errors.Any || source is null) return null;
@@ -97,6 +111,8 @@ internal sealed class SpecCompiler(ComponentRegistry registry, ModelCatalog cata
             Source = source,
             Operators = operators,
             Sinks = sinks,
+            AlertSinks = alertSinks,
+            AlertCooldown = context.AlertCooldown,
             BatchCapacity = batchCapacity,
             RingSize = ringSize,
             SizeLine = sizeLine,

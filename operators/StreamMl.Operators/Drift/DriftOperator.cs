@@ -35,6 +35,7 @@ public sealed class DriftOperator : IBatchOperator
     private int _historyNext;
     private long _windowsClosed;
     private long _windowsInDrift;
+    private readonly List<DetectorDetection> _batchDetections = new(16);
 
     /// <summary>Creates the operator; columns are resolved in <see cref="Bind"/>.</summary>
     public DriftOperator(DriftOptions options)
@@ -145,6 +146,16 @@ public sealed class DriftOperator : IBatchOperator
             if (_slide != 0 && batch.Watermark != ColumnBatch.NoWatermark) closed = CloseWindows(batch.Watermark);
         }
         if (closed > 0 && _options.WindowClosed is not null) Notify(closed);
+        // Process runs on one thread, so the list is not changed while it is read here.
+        if (_options.DetectorFired is { } fired)
+            foreach (var detection in _batchDetections) fired(detection);
+    }
+
+    /// <summary>Every detection of the last batch, in row order (several may fire in one batch; each has the event time
+    /// of the row that triggered it).</summary>
+    public IReadOnlyList<DetectorDetection> GetLastBatchDetections()
+    {
+        lock (_lock) return [.. _batchDetections];
     }
 
     /// <inheritdoc/>
@@ -458,6 +469,7 @@ public sealed class DriftOperator : IBatchOperator
 
     private void UpdateMonitors(ColumnBatch batch)
     {
+        _batchDetections.Clear();
         var times = batch.EventTimes;
         foreach (var m in _monitors)
         {
@@ -467,8 +479,11 @@ public sealed class DriftOperator : IBatchOperator
                 if (!batch.Selection.IsSelected(row) || !column.IsValid(row)) continue;
                 var v = ReferenceProfileBuilder.ReadNumber(column, row);
                 if (!double.IsFinite(v)) continue;
+                var before = m.Options.Detector.Estimate;
                 m.LastSignal = m.Options.Detector.Update(v);
-                if (m.LastSignal == DetectorSignal.Drift) m.LastDetectionEventTime = times[row];
+                if (m.LastSignal != DetectorSignal.Drift) continue;
+                m.LastDetectionEventTime = times[row];
+                _batchDetections.Add(new DetectorDetection(m.Options.Column, m.Options.Detector.Name, times[row], v, before));
             }
         }
     }

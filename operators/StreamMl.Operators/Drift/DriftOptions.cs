@@ -73,6 +73,14 @@ public sealed record DriftWindow
 /// <param name="Detector">The detector; owned by the operator from now on.</param>
 public sealed record ScalarMonitor(string Column, IDriftDetector Detector);
 
+/// <summary>One detection of a <see cref="ScalarMonitor"/>'s detector.</summary>
+/// <param name="Column">The watched column.</param>
+/// <param name="Detector">The detector's name.</param>
+/// <param name="EventTime">Event time (microseconds) of the row whose value triggered it.</param>
+/// <param name="Value">That value.</param>
+/// <param name="EstimateBefore">The detector's estimate just before the value (NaN when it had none).</param>
+public readonly record struct DetectorDetection(string Column, string Detector, long EventTime, double Value, double EstimateBefore);
+
 /// <summary>Options of <see cref="DriftOperator"/>.</summary>
 public sealed class DriftOptions
 {
@@ -95,6 +103,10 @@ public sealed class DriftOptions
     /// that closed it). Default null. Building the report allocates, so set it only when windows close far less often
     /// than batches arrive, or accept the allocation; without it the operator allocates nothing.</summary>
     public Action<DriftReport>? WindowClosed { get; init; }
+
+    /// <summary>Called for every detection of <see cref="Monitors"/>, in row order, on the stage thread after the batch
+    /// (several may fire in one batch). Default null.</summary>
+    public Action<DetectorDetection>? DetectorFired { get; init; }
 
     /// <summary>Concept-drift detectors over scalar columns. Default none.</summary>
     public IReadOnlyList<ScalarMonitor> Monitors { get; init; } = [];
