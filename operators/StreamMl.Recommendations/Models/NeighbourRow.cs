@@ -1,0 +1,71 @@
+namespace StreamMl.Recommendations.Models;
+
+/// <summary>One item's co-occurrence counts with other items, at most a fixed number of them.</summary>
+internal sealed class NeighbourRow
+{
+    private int[] _items = new int[4];
+    private float[] _counts = new float[4];
+
+    public int Count { get; private set; }
+
+    public ReadOnlySpan<int> Items => _items.AsSpan(0, Count);
+
+    public ReadOnlySpan<float> Counts => _counts.AsSpan(0, Count);
+
+    /// <summary>Adds <paramref name="weight"/> to the count with <paramref name="item"/>; when the row is full, a new item
+    /// replaces the one with the smallest count (ties: the first).</summary>
+    public void Add(int item, float weight, int capacity)
+    {
+        var index = _items.AsSpan(0, Count).IndexOf(item);
+        if (index >= 0)
+        {
+            _counts[index] += weight;
+            return;
+        }
+        if (Count < capacity)
+        {
+            if (Count == _items.Length)
+            {
+                var size = Math.Min(capacity, _items.Length * 2);
+                Array.Resize(ref _items, size);
+                Array.Resize(ref _counts, size);
+            }
+            _items[Count] = item;
+            _counts[Count] = weight;
+            Count++;
+            return;
+        }
+        var smallest = 0;
+        var counts = _counts.AsSpan(0, Count);
+        for (var i = 1; i < counts.Length; i++)
+            if (counts[i] < counts[smallest]) smallest = i;
+        _items[smallest] = item;
+        _counts[smallest] = weight;
+    }
+
+    public void Write(BinaryWriter writer)
+    {
+        writer.Write(Count);
+        for (var i = 0; i < Count; i++)
+        {
+            writer.Write(_items[i]);
+            writer.Write(_counts[i]);
+        }
+    }
+
+    public static NeighbourRow Read(BinaryReader reader, int capacity)
+    {
+        var row = new NeighbourRow();
+        var count = reader.ReadInt32();
+        if (count > capacity) throw new InvalidDataException($"an item has {count} neighbours, more than MaxNeighbours ({capacity})");
+        row._items = new int[Math.Max(count, 4)];
+        row._counts = new float[row._items.Length];
+        for (var i = 0; i < count; i++)
+        {
+            row._items[i] = reader.ReadInt32();
+            row._counts[i] = reader.ReadSingle();
+        }
+        row.Count = count;
+        return row;
+    }
+}
