@@ -23,9 +23,13 @@ internal static class RecommendCommand
         var protocol = new Option<string>("--protocol") { Description = "leave-last-out or prequential", DefaultValueFactory = _ => "leave-last-out" };
         protocol.AcceptOnlyFromAmong([.. RecommenderEvaluation.Protocols]);
         var models = new Option<string>("--models") { Description = "Comma-separated models", DefaultValueFactory = _ => string.Join(',', RecommenderEvaluation.ModelNames) };
+        var halfLife = new Option<string>("--profile-half-life")
+        {
+            Description = "Half-life of a profile item's weight: a duration (3m, 1h) or none", DefaultValueFactory = _ => "1h",
+        };
         var evaluate = new Command("evaluate", "Evaluate the recommenders offline on a file of interactions (HR@k, NDCG@k, coverage, timings as JSON)")
         {
-            interactions, user, item, time, rating, format, noHeader, k, protocol, models,
+            interactions, user, item, time, rating, format, noHeader, k, protocol, models, halfLife,
         };
         evaluate.SetAction(parse =>
         {
@@ -44,6 +48,17 @@ internal static class RecommendCommand
                 error.WriteLine($"error: unknown model '{unknown}' in --models: use {string.Join(", ", RecommenderEvaluation.ModelNames)}");
                 return ExitCodes.Usage;
             }
+            TimeSpan? profileHalfLife = null;
+            var halfLifeText = parse.GetValue(halfLife)!;
+            if (!halfLifeText.Equals("none", StringComparison.OrdinalIgnoreCase))
+            {
+                if (!Specs.SpecNode.TryParseDuration(halfLifeText, out var parsed) || parsed <= TimeSpan.Zero)
+                {
+                    error.WriteLine($"error: --profile-half-life must be a positive duration such as 3m or 1h, or none (got '{halfLifeText}')");
+                    return ExitCodes.Usage;
+                }
+                profileHalfLife = parsed;
+            }
             if (!File.Exists(path))
             {
                 error.WriteLine($"error: the interactions file '{path}' does not exist");
@@ -60,12 +75,12 @@ internal static class RecommendCommand
                 var chosen = parse.GetValue(protocol)!;
                 var results = names.Select(name =>
                 {
-                    var recommender = RecommenderEvaluation.CreateModel(name, chosen, log);
+                    var recommender = RecommenderEvaluation.CreateModel(name, chosen, log, profileHalfLife);
                     return chosen == "prequential"
                         ? RecommenderEvaluation.Prequential(recommender, log, top)
                         : RecommenderEvaluation.LeaveLastOut(recommender, log, top);
                 }).ToList();
-                Write(parse.InvocationConfiguration.Output, path, log, chosen, top, results);
+                Write(parse.InvocationConfiguration.Output, path, log, chosen, top, profileHalfLife, results);
                 return ExitCodes.Ok;
             }
             catch (StreamMlException ex)
@@ -77,7 +92,7 @@ internal static class RecommendCommand
         return new Command("recommend", "Recommendations: offline evaluation") { evaluate };
     }
 
-    private static void Write(TextWriter output, string path, InteractionLog log, string protocol, int k, List<EvaluationResult> results)
+    private static void Write(TextWriter output, string path, InteractionLog log, string protocol, int k, TimeSpan? profileHalfLife, List<EvaluationResult> results)
     {
         using var buffer = new MemoryStream();
         using (var json = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = true }))
@@ -89,6 +104,7 @@ internal static class RecommendCommand
             json.WriteNumber("items", log.Items.Distinct().Count());
             json.WriteString("protocol", protocol);
             json.WriteNumber("k", k);
+            json.WriteString("profile_half_life", profileHalfLife is { } h ? h.ToString() : "none");
             json.WriteStartArray("models");
             foreach (var r in results)
             {

@@ -13,8 +13,9 @@ public static class RecommenderEvaluation
 
     /// <summary>A model configured for evaluating on <paramref name="log"/>: profiles large enough to hold every user's
     /// whole history (so "unseen" means never seen), no popularity decay for leave-last-out, decay of 7 days for
-    /// prequential, 100 neighbours for item-kNN, λ = 500 for EASE, refit every 5,000 events (in line) for prequential.</summary>
-    public static IRecommender CreateModel(string name, string protocol, InteractionLog log)
+    /// prequential, 100 neighbours for item-kNN, λ = 500 for EASE, refit every 5,000 events (in line) for prequential,
+    /// and the profile half-life given (default: the library's, 1 hour; null for none).</summary>
+    public static IRecommender CreateModel(string name, string protocol, InteractionLog log, TimeSpan? profileHalfLife)
     {
         var capacity = Math.Max(1, log.Users.CountBy(u => u).Select(g => g.Value).DefaultIfEmpty(1).Max());
         var prequential = protocol == "prequential";
@@ -24,17 +25,17 @@ public static class RecommenderEvaluation
         {
             "popularity" => new PopularityRecommender(new RecommenderOptions
             {
-                ProfileCapacity = capacity, PopularityHalfLife = popularityHalfLife, MaxLateness = lateness,
+                ProfileCapacity = capacity, PopularityHalfLife = popularityHalfLife, MaxLateness = lateness, ProfileHalfLife = profileHalfLife,
             }),
             "itemknn" => new ItemKnnRecommender(new ItemKnnOptions
             {
                 ProfileCapacity = capacity, PopularityHalfLife = popularityHalfLife, MaxLateness = lateness,
-                MaxNeighbours = 100, CoOccurrenceWindow = capacity, ProfileHalfLife = null,
+                MaxNeighbours = 100, CoOccurrenceWindow = capacity, ProfileHalfLife = profileHalfLife,
             }),
             "ease" => new EaseRecommender(new EaseOptions
             {
                 ProfileCapacity = capacity, PopularityHalfLife = popularityHalfLife, MaxLateness = lateness,
-                Lambda = 500, RefitEveryEvents = prequential ? 5_000 : 0, BackgroundRefit = false, ProfileHalfLife = null,
+                Lambda = 500, RefitEveryEvents = prequential ? 5_000 : 0, BackgroundRefit = false, ProfileHalfLife = profileHalfLife,
             }),
             _ => throw new ArgumentException($"unknown model '{name}': use {string.Join(", ", ModelNames)}", nameof(name)),
         };
