@@ -25,7 +25,7 @@ internal static class RecommendCommand
         var models = new Option<string>("--models") { Description = "Comma-separated models", DefaultValueFactory = _ => string.Join(',', RecommenderEvaluation.ModelNames) };
         var halfLife = new Option<string>("--profile-half-life")
         {
-            Description = "Half-life of a profile item's weight: a duration (3m, 1h) or none", DefaultValueFactory = _ => "1h",
+            Description = "Half-life of a profile item's weight: a duration (3m, 1h) or none", DefaultValueFactory = _ => "3m",
         };
         var evaluate = new Command("evaluate", "Evaluate the recommenders offline on a file of interactions (HR@k, NDCG@k, coverage, timings as JSON)")
         {

@@ -14,7 +14,7 @@ public static class RecommenderEvaluation
     /// <summary>A model configured for evaluating on <paramref name="log"/>: profiles large enough to hold every user's
     /// whole history (so "unseen" means never seen), no popularity decay for leave-last-out, decay of 7 days for
     /// prequential, 100 neighbours for item-kNN, λ = 500 for EASE, refit every 5,000 events (in line) for prequential,
-    /// and the profile half-life given (default: the library's, 1 hour; null for none).</summary>
+    /// and the profile half-life given (the library's default is 3 minutes; null for none).</summary>
     public static IRecommender CreateModel(string name, string protocol, InteractionLog log, TimeSpan? profileHalfLife)
     {
         var capacity = Math.Max(1, log.Users.CountBy(u => u).Select(g => g.Value).DefaultIfEmpty(1).Max());
