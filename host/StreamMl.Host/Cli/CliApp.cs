@@ -17,6 +17,7 @@ internal static partial class CliApp
             AnomalyCommand.Create(),
             BenchCommand.Create(),
             Files.IngestCommand.Create(),
+            RecommendCommand.Create(),
         };
         foreach (var command in Training.TrainingCommands.Create()) root.Add(command);
         return root;
