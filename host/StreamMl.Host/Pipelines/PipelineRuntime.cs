@@ -24,6 +24,9 @@ internal sealed class PipelineRuntime(string name, ModelCatalog catalog, int kee
     /// <summary>Set by the gRPC source's factory; null when the pipeline reads another source.</summary>
     public GrpcIngestSource? Ingest { get; set; }
 
+    /// <summary>Set by the recommend section's factory; null when the spec has no recommend section.</summary>
+    public Recommendations.RecommendState? Recommend { get; set; }
+
     /// <summary>Set by the memory sink's factory.</summary>
     public MemorySink? Memory { get; set; }
 }
