@@ -27,6 +27,7 @@ internal sealed class PrometheusExporter
     private readonly Gauge _meanShift;
     private readonly Gauge _driftStatus;
     private readonly Counter _alerts;
+    private readonly Recommendations.RecommendPrometheus _recommend;
 
     public PrometheusExporter(PipelineManager pipelines)
     {
@@ -53,6 +54,7 @@ internal sealed class PrometheusExporter
         _meanShift = f.CreateGauge("streamml_drift_mean_shift", "Mean shift of the latest window in reference standard deviations.", "pipeline", "feature");
         _driftStatus = f.CreateGauge("streamml_drift_status", "0 ok, 1 warning, 2 drift, for the latest window.", "pipeline", "feature");
         _alerts = f.CreateCounter("streamml_drift_alerts_total", "Drift alerts raised.", "pipeline");
+        _recommend = new Recommendations.RecommendPrometheus(f);
         Registry.AddBeforeCollectCallback(Collect);
     }
 
@@ -63,6 +65,7 @@ internal sealed class PrometheusExporter
         foreach (var pipeline in _pipelines.All)
         {
             var name = pipeline.Name;
+            _recommend.Collect(pipeline);
             foreach (var state in Enum.GetValues<PipelineState>())
                 _state.WithLabels(name, state.ToString().ToLowerInvariant()).Set(pipeline.State == state ? 1 : 0);
             if (pipeline.Current is { } run)

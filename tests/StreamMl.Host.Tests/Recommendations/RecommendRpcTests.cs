@@ -139,6 +139,11 @@ public sealed class RecommendRpcTests(HostFixture host)
         Assert.Equal(byVariant.GetValueOrDefault("B") + 1, metrics.RecommendVariants[1].Requests);
         Assert.Single(metrics.RecommendComparisons);
         Assert.True(metrics.RecommendVariants[0].LatencyP99Us > 0 || metrics.RecommendVariants[0].Requests == 0);
+
+        using var http = new HttpClient();
+        var text = await http.GetStringAsync($"{host.Server.MetricsAddress}/metrics");
+        Assert.Contains($"streamml_recommend_requests_total{{pipeline=\"{name}\",variant=\"B\",model=\"popularity\"}} {metrics.RecommendVariants[1].Requests}", text);
+        Assert.Contains($"streamml_recommend_latency_microseconds{{pipeline=\"{name}\",variant=\"B\",model=\"popularity\",quantile=\"0.99\"}}", text);
     }
 
     [Fact]
