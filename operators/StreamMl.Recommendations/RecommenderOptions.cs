@@ -7,8 +7,10 @@ public class RecommenderOptions
     /// at most this many; the oldest item is forgotten when a new one arrives.</summary>
     public int ProfileCapacity { get; init; } = 200;
 
-    /// <summary>Half-life of a profile item's weight when scoring (default 30 days); null keeps weights undecayed.</summary>
-    public TimeSpan? ProfileHalfLife { get; init; } = TimeSpan.FromDays(30);
+    /// <summary>Half-life of a profile item's weight when scoring, measured back from the user's own latest event
+    /// (default 3 minutes: the current session counts most). Chosen on MovieLens-100k leave-last-out, where it lifts
+    /// EASE's HR@10 from 0.145 (no decay) to 0.210 (docs/recommendations.md); null keeps weights undecayed.</summary>
+    public TimeSpan? ProfileHalfLife { get; init; } = TimeSpan.FromMinutes(3);
 
     /// <summary>Half-life of an item's popularity (default 7 days); null counts every interaction forever.</summary>
     public TimeSpan? PopularityHalfLife { get; init; } = TimeSpan.FromDays(7);

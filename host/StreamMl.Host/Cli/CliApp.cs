@@ -16,6 +16,7 @@ internal static partial class CliApp
             DriftCommand.Create(),
             BenchCommand.Create(),
             Files.IngestCommand.Create(),
+            RecommendCommand.Create(),
         };
         foreach (var command in Training.TrainingCommands.Create()) root.Add(command);
         return root;

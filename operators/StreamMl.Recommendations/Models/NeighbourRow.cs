@@ -1,3 +1,5 @@
+using System.Numerics.Tensors;
+
 namespace StreamMl.Recommendations.Models;
 
 /// <summary>One item's co-occurrence counts with other items, at most a fixed number of them.</summary>
@@ -35,10 +37,7 @@ internal sealed class NeighbourRow
             Count++;
             return;
         }
-        var smallest = 0;
-        var counts = _counts.AsSpan(0, Count);
-        for (var i = 1; i < counts.Length; i++)
-            if (counts[i] < counts[smallest]) smallest = i;
+        var smallest = TensorPrimitives.IndexOfMin(_counts.AsSpan(0, Count));
         _items[smallest] = item;
         _counts[smallest] = weight;
     }
