@@ -19,7 +19,7 @@ namespace StreamMl.Host.Recommendations;
 ///   category: genre              # optional (int32 or string)
 ///   k: 10                        # default k of a request
 ///   max_k: 1000
-///   profile: { capacity: 200, half_life: 720h, max_lateness: 720h }
+///   profile: { capacity: 200, half_life: 3m, max_lateness: 720h }   # 'none' keeps weights undecayed
 ///   popularity_half_life: 168h
 ///   max_items: 1000000
 ///   models:
@@ -55,9 +55,11 @@ internal static class RecommendSection
         };
         var maxK = node.Int("max_k", min: 1, max: 100_000) ?? 1000;
         var k = node.Int("k", min: 1, max: maxK) ?? Math.Min(10, maxK);
-        int capacity = 200;
-        TimeSpan? profileHalfLife = TimeSpan.FromDays(30);
-        var lateness = TimeSpan.FromDays(30);
+        // Unset values keep the library's defaults (RecommenderOptions documents them).
+        var defaults = new RecommenderOptions();
+        var capacity = defaults.ProfileCapacity;
+        var profileHalfLife = defaults.ProfileHalfLife;
+        var lateness = defaults.MaxLateness;
         if (node.Child("profile") is { } profile)
         {
             capacity = profile.Int("capacity", min: 1, max: 1_000_000) ?? capacity;
@@ -65,8 +67,8 @@ internal static class RecommendSection
             lateness = profile.Duration("max_lateness") ?? lateness;
             profile.RejectUnknownKeys("recommend.profile");
         }
-        var popularityHalfLife = HalfLife(node, "popularity_half_life", TimeSpan.FromDays(7));
-        var maxItems = node.Int("max_items", min: 1, max: 100_000_000) ?? 1_000_000;
+        var popularityHalfLife = HalfLife(node, "popularity_half_life", defaults.PopularityHalfLife);
+        var maxItems = node.Int("max_items", min: 1, max: 100_000_000) ?? defaults.MaxItems;
         var models = new List<RecommendModel>();
         if (node.Child("models") is not { } modelList) node.Error("'recommend.models' is required: list at least one model, e.g. - { name: pop, kind: popularity }");
         else

@@ -207,4 +207,15 @@ public sealed class RecommendRpcTests(HostFixture host)
 
         Assert.Equal(5, (await client.RecommendAsync(new RecommendRequest { Pipeline = name, User = 1 })).Items.Count);
     }
+
+    [Fact]
+    public async Task A_recommend_section_with_mistakes_is_refused_with_their_positions()
+    {
+        var spec = Spec("rec-bad-spec").Replace("model: pop, weight: 50", "model: nope, weight: 50").Replace("kind: itemknn, neighbours: 50", "kind: itemknn, neighbors: 50");
+        var ex = await Assert.ThrowsAsync<RpcException>(async () => await host.Control().CreatePipelineAsync(new CreatePipelineRequest { Spec = spec }));
+        Assert.Equal(StatusCode.InvalidArgument, ex.StatusCode);
+        Assert.Contains("variant 'B' serves model 'nope', which 'recommend.models' does not name; models: pop, knn", ex.Status.Detail);
+        Assert.Contains("unknown key 'neighbors'", ex.Status.Detail);
+        Assert.Matches(@"line \d+", ex.Status.Detail);
+    }
 }
