@@ -91,6 +91,30 @@ public sealed class RecommendRestartTests : IDisposable
     }
 
     [Fact]
+    public async Task Rows_the_snapshot_holds_are_not_learnt_again_when_the_source_replays_them()
+    {
+        var spec = WriteSpec();
+        var (first, _) = await RunAsync(spec, waitForAll: true);
+        // The crash window: the snapshot is on disk but the source's commit is older. Without the source checkpoint the
+        // file is read again from its first row; the models must skip all 400 rows by their offsets.
+        File.Delete(Path.Combine(_folder, "state", "source.json"));
+        var options = new StreamMlOptions { Port = 0, MetricsPort = -1 };
+        options.PipelineSpecs.Add(spec);
+        await using (var server = await StreamMlServer.StartAsync(options))
+        {
+            var pipeline = server.Services.GetRequiredService<PipelineManager>().Get("recs");
+            await Eventually.TrueAsync(() => pipeline.State == PipelineState.Completed, "the file to be read again to the end");
+            var state = pipeline.Runtime.Recommend!;
+            Assert.Equal(400, state.ReplayedRowsSkipped);
+            Assert.Equal(400, state.Models[0].Stats.Events);
+            Assert.Equal(400, state.Models[1].Stats.Events);
+        }
+        var (again, events) = await RunAsync(spec, waitForAll: false);
+        Assert.Equal(first, again);
+        Assert.Equal(400, events);
+    }
+
+    [Fact]
     public async Task A_checkpoint_of_other_models_is_refused_with_what_to_do()
     {
         var spec = WriteSpec();
