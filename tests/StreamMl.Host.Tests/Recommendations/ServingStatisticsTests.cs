@@ -219,4 +219,25 @@ public sealed class ServingStatisticsTests
         Assert.Contains("named twice", Assert.Throws<ArgumentException>(() => new RecommendationServer(
             [new RecommendationVariant("A", new StubRecommender("a"), 1), new RecommendationVariant("A", new StubRecommender("b"), 1)])).Message);
     }
+
+    [Fact]
+    public void Serving_and_the_feedback_join_allocate_nothing_in_steady_state()
+    {
+        var server = new RecommendationServer(
+            [new RecommendationVariant("A", new StubRecommender("a"), 1), new RecommendationVariant("B", new StubRecommender("b"), 1)]);
+        var results = new ScoredItem[10];
+        void Round()
+        {
+            for (long user = 0; user < 200; user++)
+            {
+                server.Recommend(user, 10, null, results);
+                server.Observe(new Interaction(user, (user + 3) % 40, 0));
+            }
+        }
+        Round(); // every user, impression and recommended item seen once
+        Round();
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        for (var i = 0; i < 10; i++) Round();
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+    }
 }
