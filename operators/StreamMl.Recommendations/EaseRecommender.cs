@@ -119,7 +119,11 @@ public sealed class EaseRecommender : Recommender
         if (_accumulator.Length < model.Size) _accumulator = new float[model.Size];
         var count = profile.Count;
         if (_profileWeights.Length < count) _profileWeights = new float[Math.Max(count, 16)];
-        for (var entry = 0; entry < count; entry++) _profileWeights[entry] = profile.DecayedWeight(entry, ProfileHalfLifeMicros);
+        for (var entry = 0; entry < count; entry++)
+        {
+            var weight = profile.DecayedWeight(entry, ProfileHalfLifeMicros);
+            _profileWeights[entry] = weight < NegligibleWeight ? 0f : weight;
+        }
         model.Score(profile.Items, _profileWeights.AsSpan(0, count), _accumulator.AsSpan(0, model.Size), scores);
         return true;
     }

@@ -64,7 +64,9 @@ public sealed class ItemKnnRecommender : Recommender
         {
             var item = items[entry];
             if (item >= _rows.Count) continue;
-            var weight = profile.DecayedWeight(entry, ProfileHalfLifeMicros) * inverseSqrt[item];
+            var decayed = profile.DecayedWeight(entry, ProfileHalfLifeMicros);
+            if (decayed < NegligibleWeight) continue;
+            var weight = decayed * inverseSqrt[item];
             var row = _rows[item];
             var neighbours = row.Items;
             var counts = row.Counts;

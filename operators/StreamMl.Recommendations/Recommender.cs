@@ -13,6 +13,11 @@ public abstract class Recommender : IRecommender
     /// <summary>Events applied per lock hold in <see cref="Update(InteractionBatch)"/>.</summary>
     public const int UpdateChunk = 256;
 
+    /// <summary>Profile entries whose decayed weight is below this (ten half-lives older than the user's latest event
+    /// for a weight-1 event) are left out of scoring: their contribution is under 0.1 % each, and skipping them makes a
+    /// 200-item profile with a 3-minute half-life cost what the current session costs.</summary>
+    private protected const float NegligibleWeight = 1e-3f;
+
     /// <summary>Score of an item that must not be recommended (seen, filtered).</summary>
     private protected const float Excluded = float.NegativeInfinity;
 

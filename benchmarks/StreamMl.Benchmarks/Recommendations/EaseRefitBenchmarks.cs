@@ -6,7 +6,6 @@ namespace StreamMl.Benchmarks.Recommendations;
 /// <summary>An EASE refit (copy profiles, Gram matrix, Cholesky inverse, B) on 100,000 interactions: 1,000 users,
 /// [Params] items (1,682 is MovieLens-100k's catalogue).</summary>
 [MemoryDiagnoser]
-[SimpleJob(launchCount: 1, warmupCount: 1, iterationCount: 3)]
 public class EaseRefitBenchmarks
 {
     private EaseRecommender _ease = null!;

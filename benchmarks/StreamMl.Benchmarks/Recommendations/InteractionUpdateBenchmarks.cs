@@ -5,8 +5,8 @@ namespace StreamMl.Benchmarks.Recommendations;
 
 /// <summary>Interaction events through the update path, one batch of 4,096 per invoke, on one thread: item-kNN
 /// (profile, popularity, co-occurrence with the 10 most recent items both ways) against popularity alone (profile and
-/// decayed count, the peer). 10,000 users, 10,000 items, warmed with 1 M events so profiles and neighbour rows are
-/// full; each invoke takes the next 4,096 events of a 2 M-event stream with times moved forward, so events stay new.</summary>
+/// decayed count, the peer). 2,000 users, 10,000 items, warmed with 1 M events so profiles (200 items) and neighbour
+/// rows are full; each invoke takes the next 4,096 events of a 2 M-event stream with times moved forward, so events stay new.</summary>
 [MemoryDiagnoser]
 public class InteractionUpdateBenchmarks
 {
@@ -21,8 +21,8 @@ public class InteractionUpdateBenchmarks
     [GlobalSetup]
     public void Setup()
     {
-        _stream = InteractionStream.Create(seed: 1, events: 2_000_000, users: 10_000, items: 10_000);
-        var warm = InteractionStream.Create(seed: 2, events: 1_000_000, users: 10_000, items: 10_000);
+        _stream = InteractionStream.Create(seed: 1, events: 2_000_000, users: 2_000, items: 10_000);
+        var warm = InteractionStream.Create(seed: 2, events: 1_000_000, users: 2_000, items: 10_000);
         _knn = new ItemKnnRecommender();
         _popularity = new PopularityRecommender();
         InteractionStream.Feed(_knn, warm);

@@ -76,7 +76,7 @@ internal sealed class EaseModel
         for (var entry = 0; entry < profileItems.Length; entry++)
         {
             var item = profileItems[entry];
-            if (item >= ModelIndexByItem.Length) continue;
+            if (item >= ModelIndexByItem.Length || profileWeights[entry] == 0f) continue;
             var m = ModelIndexByItem[item];
             if (m < 0) continue;
             TensorPrimitives.MultiplyAdd(Weights.AsSpan(m * n, n), profileWeights[entry], accumulator, accumulator);

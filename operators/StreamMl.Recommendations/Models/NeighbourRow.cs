@@ -8,6 +8,11 @@ internal sealed class NeighbourRow
     private int[] _items = new int[4];
     private float[] _counts = new float[4];
 
+    // Index of the smallest count once the row is full, or -1 when unknown. A newcomer takes the smallest count's slot
+    // with a count no larger than before (weights are at most the count it replaces for implicit events), so it usually
+    // stays the smallest and the next newcomer needs no scan; only growing that entry's count forces a rescan.
+    private int _smallest = -1;
+
     public int Count { get; private set; }
 
     public ReadOnlySpan<int> Items => _items.AsSpan(0, Count);
@@ -22,6 +27,7 @@ internal sealed class NeighbourRow
         if (index >= 0)
         {
             _counts[index] += weight;
+            if (index == _smallest) _smallest = -1;
             return;
         }
         if (Count < capacity)
@@ -37,9 +43,11 @@ internal sealed class NeighbourRow
             Count++;
             return;
         }
-        var smallest = TensorPrimitives.IndexOfMin(_counts.AsSpan(0, Count));
+        var smallest = _smallest >= 0 ? _smallest : TensorPrimitives.IndexOfMin(_counts.AsSpan(0, Count));
+        var replaced = _counts[smallest];
         _items[smallest] = item;
         _counts[smallest] = weight;
+        _smallest = weight <= replaced ? smallest : -1;
     }
 
     public void Write(BinaryWriter writer)
