@@ -22,6 +22,7 @@ internal sealed class AuthInterceptor(ApiKeyStore keys, ILogger<AuthInterceptor>
             "/streamml.v1.DataPlane/Subscribe" => ApiRole.Read,
             "/streamml.v1.DataPlane/Score" or "/streamml.v1.DataPlane/ScoreStream" or "/streamml.v1.DataPlane/Ingest"
                 or "/streamml.v1.DataPlane/IngestAcked" or "/streamml.v1.DataPlane/DescribeModel" => ApiRole.Score,
+            "/streamml.v1.Recommendations/Recommend" or "/streamml.v1.Recommendations/RecommendStream" => ApiRole.Score,
             // Anything not listed is an administrator's business.
             _ => ApiRole.Admin,
         };

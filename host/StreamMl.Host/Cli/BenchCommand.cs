@@ -25,13 +25,23 @@ internal static class BenchCommand
             Description = "Measure Score against a running host (`streamml serve`) instead of one inside this process, so client and " +
                           "server do not share a garbage collector; the API key, if any, comes from STREAMML_API_KEY",
         };
+        var recommend = new Option<bool>("--recommend")
+        {
+            Description = "Measure Recommend instead: a 10,000-item catalogue learnt from --recommend-users users x 40 events, then Recommend at --rate",
+        };
+        var recommendUsers = new Option<int>("--recommend-users") { Description = "Users in the recommend catalogue", DefaultValueFactory = _ => 5000 };
         var command = new Command("bench", "Measure gRPC ingest rows/s (Arrow vs protobuf) and Score latency on this machine")
         {
-            rows, batch, rate, seconds, rounds, compare, inline, address,
+            rows, batch, rate, seconds, rounds, compare, inline, address, recommend, recommendUsers,
         };
         command.SetAction(async (parse, ct) =>
         {
             var output = parse.InvocationConfiguration.Output;
+            if (parse.GetValue(recommend))
+            {
+                await RunRecommendAsync(output, parse.GetValue(recommendUsers), parse.GetValue(rate), parse.GetValue(seconds), parse.GetValue(rounds), ct);
+                return ExitCodes.Ok;
+            }
             output.WriteLine($"load average at start: {LoadAverage()}; GC: {(System.Runtime.GCSettings.IsServerGC ? "server" : "workstation")}, " +
                              $"latency mode {System.Runtime.GCSettings.LatencyMode}");
             var result = parse.GetValue(address) is { } remote
@@ -63,6 +73,31 @@ internal static class BenchCommand
     internal sealed record Result(double ArrowRowsPerSecond, double ProtobufRowsPerSecond,
         IReadOnlyList<(string Scheduler, List<LongHistogram> Rounds)> Score, LongHistogram SendLateness, Protos.LatencyPercentiles Server,
         string Collections);
+
+    /// <summary>Loads the recommend pipeline, then rounds of Recommend at a fixed rate (client side, from the scheduled
+    /// start), and the host's own per-variant view from GetMetrics.</summary>
+    internal static async Task RunRecommendAsync(TextWriter output, int users, int rate, int seconds, int rounds, CancellationToken cancellationToken)
+    {
+        await using var server = await StreamMlServer.StartAsync(new StreamMlOptions { Port = 0, MetricsPort = -1 }, cancellationToken: cancellationToken);
+        var manager = server.Services.GetRequiredService<PipelineManager>();
+        var pipeline = await manager.CreateAsync(RecommendBench.Spec, start: true, replace: false, null, cancellationToken);
+        using var channel = HostClient.Open(server.Address, null);
+        var start = Stopwatch.GetTimestamp();
+        var accepted = await RecommendBench.LoadAsync(channel, users, 40, cancellationToken);
+        var state = pipeline.Runtime.Recommend!;
+        await HostBench.WaitForRowsAsync(() => state.Interactions.Rows, accepted, TimeSpan.FromMinutes(5));
+        output.WriteLine($"learnt {accepted:N0} interactions ({users:N0} users, {state.Models[0].Stats.Items:N0} items) in {Stopwatch.GetElapsedTime(start).TotalSeconds:F1} s");
+        var gc = (GC.CollectionCount(0), GC.CollectionCount(1), GC.CollectionCount(2));
+        for (var round = 0; round < Math.Max(1, rounds); round++)
+        {
+            var h = RecommendBench.RecommendAtRate(channel, users, rate, rate * seconds, TimeSpan.FromSeconds(2));
+            output.WriteLine($"Recommend k=10 at {rate}/s, open loop: p50 {h.GetValueAtPercentile(50)} us, p99 {h.GetValueAtPercentile(99)} us, " +
+                             $"p99.9 {h.GetValueAtPercentile(99.9)} us, max {h.GetMaxValue()} us over {h.TotalCount:N0} calls (client side, from scheduled start)");
+        }
+        foreach (var m in state.Server.Metrics())
+            output.WriteLine($"inside the host, variant {m.Variant} ({m.Model}): p50 {m.LatencyP50Us} us, p99 {m.LatencyP99Us} us over {m.Requests:N0} calls");
+        output.WriteLine($"GC collections gen0/1/2 during the rounds: {GC.CollectionCount(0) - gc.Item1}/{GC.CollectionCount(1) - gc.Item2}/{GC.CollectionCount(2) - gc.Item3}; load average at end: {LoadAverage()}");
+    }
 
     /// <summary>The 1, 5 and 15 minute load averages (Linux), or "n/a".</summary>
     internal static string LoadAverage() =>

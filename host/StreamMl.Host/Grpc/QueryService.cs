@@ -38,6 +38,7 @@ internal sealed class QueryService(PipelineManager pipelines) : Query.QueryBase
             Model = model,
         };
         report.Stages.AddRange(status.Stages);
+        if (pipeline.Runtime.Recommend is { } recommend) Recommendations.RecommendAnswers.AddMetrics(recommend, report);
         return Task.FromResult(report);
     }
 

@@ -20,6 +20,9 @@ internal static class StrictBinding
     /// <summary>Binds the DataPlane service.</summary>
     public static void BindDataPlane(ServiceBinderBase binder, DataPlane.DataPlaneBase service) => DataPlane.BindService(new Binder(binder), service);
 
+    /// <summary>Binds the Recommendations service.</summary>
+    public static void BindRecommendations(ServiceBinderBase binder, Protos.Recommendations.RecommendationsBase service) => Protos.Recommendations.BindService(new Binder(binder), service);
+
     private static Method<TRequest, TResponse> Strict<TRequest, TResponse>(Method<TRequest, TResponse> method)
         where TRequest : class where TResponse : class
     {

@@ -81,6 +81,7 @@ public sealed class StreamMlServer : IAsyncDisposable
         app.MapGrpcService<ControlService>();
         app.MapGrpcService<QueryService>();
         app.MapGrpcService<DataPlaneService>();
+        app.MapGrpcService<RecommendationsService>();
         app.MapGrpcService<HealthService>(); // per pipeline and per model readiness (Grpc/HealthService.cs)
         if (options.EnableReflection) app.MapGrpcReflectionService();
         if (options.MetricsPort >= 0) app.MapMetrics("/metrics", app.Services.GetRequiredService<PrometheusExporter>().Registry);

@@ -30,6 +30,7 @@ internal sealed class PrometheusExporter
     private readonly Counter _alertRows;
     private readonly Counter _alertsSuppressed;
     private readonly Counter _alertsDropped;
+    private readonly Recommendations.RecommendPrometheus _recommend;
 
     public PrometheusExporter(PipelineManager pipelines)
     {
@@ -59,6 +60,7 @@ internal sealed class PrometheusExporter
         _alertRows = f.CreateCounter("streamml_alerts_total", "Alerts raised by monitors and drift windows (after the cooldown).", "pipeline");
         _alertsSuppressed = f.CreateCounter("streamml_alerts_suppressed_total", "Detections a cooldown kept from becoming alerts.", "pipeline");
         _alertsDropped = f.CreateCounter("streamml_alerts_dropped_total", "Alert rows lost because the alert sinks were too far behind.", "pipeline");
+        _recommend = new Recommendations.RecommendPrometheus(f);
         Registry.AddBeforeCollectCallback(Collect);
     }
 
@@ -69,6 +71,7 @@ internal sealed class PrometheusExporter
         foreach (var pipeline in _pipelines.All)
         {
             var name = pipeline.Name;
+            _recommend.Collect(pipeline);
             foreach (var state in Enum.GetValues<PipelineState>())
                 _state.WithLabels(name, state.ToString().ToLowerInvariant()).Set(pipeline.State == state ? 1 : 0);
             if (pipeline.Current is { } run)

@@ -152,8 +152,9 @@ internal sealed class ManagedPipeline : IAsyncDisposable
                 DeadLetters = Runtime.DeadLetters,
             });
             foreach (var stage in Spec.Operators) builder.Then(CompiledSpec.Create(stage, Runtime));
-            var sinks = Spec.Sinks.Select(s => CompiledSpec.Create(s, Runtime)).Append(new SubscriptionSink(Runtime.Events)).ToArray();
-            builder.To(sinks);
+            var sinks = Spec.Sinks.Select(s => CompiledSpec.Create(s, Runtime)).Append(new SubscriptionSink(Runtime.Events)).ToList();
+            if (Runtime.Recommend?.CheckpointSink() is { } recommendCheckpoint) sinks.Add(recommendCheckpoint);
+            builder.To([.. sinks]);
             _pipeline = builder.Build();
             Error = null;
             if (_ended.Task.IsCompleted) _ended = NewEnded();

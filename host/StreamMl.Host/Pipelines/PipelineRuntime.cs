@@ -45,6 +45,9 @@ internal sealed class PipelineRuntime
     /// <summary>Highest accepted Ingest sequence per producer, for dropping the duplicates of a client's retry.</summary>
     public IngestProducers Producers { get; } = new();
 
+    /// <summary>Set by the recommend section's factory; null when the spec has no recommend section.</summary>
+    public Recommendations.RecommendState? Recommend { get; set; }
+
     /// <summary>Set by the memory sink's factory.</summary>
     public MemorySink? Memory { get; set; }
 }

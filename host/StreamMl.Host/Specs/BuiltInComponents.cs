@@ -17,6 +17,7 @@ internal static class BuiltInComponents
         registry.Sections["drift"] = Drift;
         registry.Sections["validation"] = Validation;
         registry.Sections["features"] = Features;
+        registry.Sections[Recommendations.RecommendSection.Name] = Recommendations.RecommendSection.Read;
         ConnectorComponents.Register(registry);
         MonitorComponents.Register(registry);
     }

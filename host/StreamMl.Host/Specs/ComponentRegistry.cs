@@ -33,7 +33,7 @@ internal sealed class SpecContext(SpecErrors errors, string baseDirectory, Model
 internal sealed class ComponentRegistry
 {
     /// <summary>Operator sections in the order their stages run.</summary>
-    public static readonly string[] SectionOrder = ["validation", "features", "model", "drift", "monitors"];
+    public static readonly string[] SectionOrder = ["validation", "features", "model", "drift", "monitors", "recommend"];
 
     /// <summary>Sections whose stages also run for Score requests (drift watches only the stream).</summary>
     public static readonly string[] ScoreSections = ["validation", "features", "model"];

@@ -55,7 +55,7 @@ public sealed class SpecCompilerTests
             ("3\n", "'drift.window_rows' must be between 10 and"),
             ("keep_rowz", "unknown key 'keep_rowz' in sinks[0] (memory)"),
             ("kafkaesque", "unknown sink kind 'kafkaesque'"),
-            ("extra", "unknown key 'extra' in the spec; known keys: alerts, description, drift, features, model, monitors, name, options, sinks, source, validation"),
+            ("extra", "unknown key 'extra' in the spec; known keys: alerts, description, drift, features, model, monitors, name, options, recommend, sinks, source, validation"),
         };
         Assert.True(expected.Length == errors.Count, string.Join("\n", errors));
         foreach (var (token, message) in expected)
