@@ -20,6 +20,10 @@ internal static class StrictBinding
     /// <summary>Binds the DataPlane service.</summary>
     public static void BindDataPlane(ServiceBinderBase binder, DataPlane.DataPlaneBase service) => DataPlane.BindService(new Binder(binder), service);
 
+    /// <summary>Binds the Open Inference Protocol service.</summary>
+    public static void BindInference(ServiceBinderBase binder, Inference.Protocol.GRPCInferenceService.GRPCInferenceServiceBase service) =>
+        Inference.Protocol.GRPCInferenceService.BindService(new Binder(binder), service);
+
     private static Method<TRequest, TResponse> Strict<TRequest, TResponse>(Method<TRequest, TResponse> method)
         where TRequest : class where TResponse : class
     {

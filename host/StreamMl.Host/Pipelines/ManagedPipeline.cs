@@ -77,6 +77,14 @@ internal sealed class ManagedPipeline : IAsyncDisposable
         return response;
     }
 
+    /// <summary>Scores a request in another wire form (the Open Inference Protocol) through the Score chain.</summary>
+    public void Score<TPayload>(ref TPayload payload, string where) where TPayload : struct, IScorePayload
+    {
+        var start = Stopwatch.GetTimestamp();
+        _scoreChain.Value.Run(ref payload, where);
+        ScoreLatency.Record(Stopwatch.GetElapsedTime(start));
+    }
+
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         await _lifecycle.WaitAsync(cancellationToken).ConfigureAwait(false);
