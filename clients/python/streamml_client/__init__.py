@@ -27,7 +27,8 @@ def _protos():
         source = os.environ.get("STREAMML_PROTOS", _DEFAULT_PROTOS)
         out = tempfile.mkdtemp(prefix="streamml-client-")
         files = [os.path.join(source, f) for f in ("common.proto", "dataplane.proto")]
-        if protoc.main(["protoc", f"-I{source}", f"--python_out={out}", f"--grpc_python_out={out}", *files]) != 0:
+        well_known = os.path.join(os.path.dirname(protoc.__file__), "_proto")  # google/protobuf/*.proto
+        if protoc.main(["protoc", f"-I{source}", f"-I{well_known}", f"--python_out={out}", f"--grpc_python_out={out}", *files]) != 0:
             raise StreamMlError(f"could not compile the StreamMl .proto files in {source}; set STREAMML_PROTOS")
         sys.path.insert(0, out)
         _modules = (importlib.import_module("common_pb2"), importlib.import_module("dataplane_pb2"),

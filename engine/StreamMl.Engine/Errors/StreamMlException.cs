@@ -25,4 +25,10 @@ public sealed class BadInputException(string message, string location) : StreamM
 {
     /// <summary>Where the bad input is: file and line, topic and offset, RPC name.</summary>
     public string Location { get; } = location;
+
+    /// <summary>The row of the bad value within the message or file, when one row is at fault; null otherwise.</summary>
+    public long? Row { get; init; }
+
+    /// <summary>The column (field) at fault, when one is; null otherwise.</summary>
+    public string? Column { get; init; }
 }

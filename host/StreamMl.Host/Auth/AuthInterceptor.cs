@@ -23,7 +23,8 @@ internal sealed class AuthInterceptor(ApiKeyStore keys, ILogger<AuthInterceptor>
         return method switch
         {
             "/streamml.v1.DataPlane/Subscribe" => ApiRole.Read,
-            "/streamml.v1.DataPlane/Score" or "/streamml.v1.DataPlane/ScoreStream" or "/streamml.v1.DataPlane/Ingest" => ApiRole.Score,
+            "/streamml.v1.DataPlane/Score" or "/streamml.v1.DataPlane/ScoreStream" or "/streamml.v1.DataPlane/Ingest"
+                or "/streamml.v1.DataPlane/IngestAcked" or "/streamml.v1.DataPlane/DescribeModel" => ApiRole.Score,
             // Anything not listed is an administrator's business.
             _ => ApiRole.Admin,
         };

@@ -26,10 +26,35 @@ internal static class ServeCommand
         {
             Description = $"Memory the pipelines' rings may take together (8GiB, 512MB, 25%); default {Hosting.MemoryBudget.EnvironmentVariable}, else half the available memory",
         };
+        var maxStreams = new Option<int>("--max-streams-per-connection")
+        {
+            Description = "Concurrent calls per client connection, one kept for unary calls (default STREAMML_MAX_STREAMS_PER_CONNECTION, else 100)",
+            DefaultValueFactory = _ => FromEnvironment("STREAMML_MAX_STREAMS_PER_CONNECTION", 100),
+        };
+        var maxReceive = new Option<int>("--max-receive-message-size")
+        {
+            Description = "Largest message the host accepts, in bytes (default STREAMML_MAX_RECEIVE_MESSAGE_SIZE, else 67108864 = 64 MiB)",
+            DefaultValueFactory = _ => FromEnvironment("STREAMML_MAX_RECEIVE_MESSAGE_SIZE", StreamMlOptions.MaxMessageBytes),
+        };
+        var maxSend = new Option<int>("--max-send-message-size")
+        {
+            Description = "Largest message the host sends, in bytes (default STREAMML_MAX_SEND_MESSAGE_SIZE, else 67108864 = 64 MiB)",
+            DefaultValueFactory = _ => FromEnvironment("STREAMML_MAX_SEND_MESSAGE_SIZE", StreamMlOptions.MaxMessageBytes),
+        };
+        var pingDelay = new Option<double>("--keepalive-ping-delay")
+        {
+            Description = "Seconds a connection may be idle before the host pings it; 0: no pings (default STREAMML_KEEPALIVE_PING_DELAY, else 0)",
+            DefaultValueFactory = _ => FromEnvironment("STREAMML_KEEPALIVE_PING_DELAY", 0.0),
+        };
+        var pingTimeout = new Option<double>("--keepalive-ping-timeout")
+        {
+            Description = "Seconds a ping may go unanswered before the connection is closed (default STREAMML_KEEPALIVE_PING_TIMEOUT, else 20)",
+            DefaultValueFactory = _ => FromEnvironment("STREAMML_KEEPALIVE_PING_TIMEOUT", 20.0),
+        };
         var hashKey = new Option<string?>("--hash-key") { Description = "Print the SHA-256 of a key for configuration, and exit" };
         var command = new Command("serve", "Start the gRPC host (Control, Query, DataPlane, health, reflection, Prometheus)")
         {
-            address, port, metricsPort, httpPort, specs, keys, keyFile, budget, cert, certPassword, hashKey,
+            address, port, metricsPort, httpPort, specs, keys, keyFile, budget, cert, certPassword, maxStreams, maxReceive, maxSend, pingDelay, pingTimeout, hashKey,
         };
         command.SetAction(async (parse, ct) =>
         {
@@ -49,6 +74,11 @@ internal static class ServeCommand
                 CertificatePath = parse.GetValue(cert)?.FullName,
                 CertificatePassword = parse.GetValue(certPassword),
                 MemoryBudget = parse.GetValue(budget),
+                MaxStreamsPerConnection = parse.GetValue(maxStreams),
+                MaxReceiveMessageBytes = parse.GetValue(maxReceive),
+                MaxSendMessageBytes = parse.GetValue(maxSend),
+                KeepAlivePingDelay = parse.GetValue(pingDelay) is > 0 and var delay ? TimeSpan.FromSeconds(delay) : null,
+                KeepAlivePingTimeout = TimeSpan.FromSeconds(parse.GetValue(pingTimeout)),
             };
             try
             {
@@ -58,6 +88,8 @@ internal static class ServeCommand
                 options.ApiKeyFile = parse.GetValue(keyFile)?.FullName;
                 _ = ApiKeyStore.FromOptions(options);
                 _ = Hosting.MemoryBudget.Resolve(options.MemoryBudget);
+                CheckEnvironment();
+                StreamMlServer.CheckLimits(options);
             }
             catch (Engine.StreamMlException ex)
             {
@@ -92,5 +124,24 @@ internal static class ServeCommand
             }
         });
         return command;
+    }
+
+    private static readonly string[] s_limitVariables =
+    [
+        "STREAMML_MAX_STREAMS_PER_CONNECTION", "STREAMML_MAX_RECEIVE_MESSAGE_SIZE", "STREAMML_MAX_SEND_MESSAGE_SIZE",
+        "STREAMML_KEEPALIVE_PING_DELAY", "STREAMML_KEEPALIVE_PING_TIMEOUT",
+    ];
+
+    /// <summary>An environment variable's number as an option's default (<see cref="CheckEnvironment"/> refuses one that
+    /// is set but not a number before the host starts).</summary>
+    private static T FromEnvironment<T>(string variable, T fallback) where T : System.Numerics.INumber<T> =>
+        T.TryParse(Environment.GetEnvironmentVariable(variable), System.Globalization.CultureInfo.InvariantCulture, out var value) ? value : fallback;
+
+    private static void CheckEnvironment()
+    {
+        foreach (var variable in s_limitVariables)
+            if (Environment.GetEnvironmentVariable(variable) is { Length: > 0 } text
+                && !double.TryParse(text, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out _))
+                throw new Engine.StreamMlException($"{variable} is {SafeText.Quote(text)}: not a number");
     }
 }

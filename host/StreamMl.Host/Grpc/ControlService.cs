@@ -14,7 +14,7 @@ internal sealed class ControlService(PipelineManager pipelines, ILogger<ControlS
     public override async Task<PipelineInfo> CreatePipeline(CreatePipelineRequest request, ServerCallContext context)
     {
         if (string.IsNullOrWhiteSpace(request.Spec))
-            throw new RpcException(new Status(StatusCode.InvalidArgument, "spec is empty: send the pipeline spec as YAML or JSON text"));
+            throw ErrorDetails.InvalidField("spec", "spec is empty: send the pipeline spec as YAML or JSON text");
         var pipeline = await pipelines.CreateAsync(request.Spec, request.Start, request.Replace, null, context.CancellationToken);
         return pipeline.Info();
     }
@@ -48,9 +48,9 @@ internal sealed class ControlService(PipelineManager pipelines, ILogger<ControlS
         var pipeline = pipelines.Get(request.Pipeline);
         RequireModelStage(pipeline, "DeployModel");
         if (request.Model is null || string.IsNullOrEmpty(request.Model.Name))
-            throw new RpcException(new Status(StatusCode.InvalidArgument, "model.name is required"));
+            throw ErrorDetails.InvalidField("model.name", "model.name is required");
         if (request.CandidateTraffic is < 0 or > 1 || double.IsNaN(request.CandidateTraffic))
-            throw new RpcException(new Status(StatusCode.InvalidArgument, $"candidate_traffic must be between 0 and 1, got {request.CandidateTraffic}"));
+            throw ErrorDetails.InvalidField("candidate_traffic", $"candidate_traffic must be between 0 and 1, got {request.CandidateTraffic}");
         var entry = pipelines.Catalog.Require(request.Model.Name, request.Model.Version);
         CheckInputs(pipeline, entry);
         pipeline.Runtime.Models.Deploy(entry, request.CandidateTraffic);
@@ -79,7 +79,7 @@ internal sealed class ControlService(PipelineManager pipelines, ILogger<ControlS
     {
         var models = RequireModelStage(pipelines.Get(request.Pipeline), "SetTrafficSplit").Runtime.Models;
         if (request.CandidateTraffic is < 0 or > 1 || double.IsNaN(request.CandidateTraffic))
-            throw new RpcException(new Status(StatusCode.InvalidArgument, $"candidate_traffic must be between 0 and 1, got {request.CandidateTraffic}"));
+            throw ErrorDetails.InvalidField("candidate_traffic", $"candidate_traffic must be between 0 and 1, got {request.CandidateTraffic}");
         models.SetTraffic(request.CandidateTraffic);
         pipelines.NotifyChanged();
         return Task.FromResult(models.ToProto());

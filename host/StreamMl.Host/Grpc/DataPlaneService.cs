@@ -12,62 +12,84 @@ internal sealed class DataPlaneService(PipelineManager pipelines) : DataPlane.Da
     public override Task<ScoreResponse> Score(ScoreRequest request, ServerCallContext context) =>
         Task.FromResult(pipelines.Get(request.Pipeline).Score(request));
 
+    /// <summary>Answers every request, in order: a request that fails gets a response with its status (the code,
+    /// message and details Score would have failed with) and the stream goes on.</summary>
     public override async Task ScoreStream(IAsyncStreamReader<ScoreRequest> requestStream, IServerStreamWriter<ScoreResponse> responseStream,
         ServerCallContext context)
     {
         ManagedPipeline? pipeline = null;
+        var admin = Auth.AuthInterceptor.IsAdmin(context);
         while (await requestStream.MoveNext(context.CancellationToken))
         {
             var request = requestStream.Current;
-            // The pipeline may be named once; later requests with an empty name reuse it.
-            if (pipeline is null || (request.Pipeline.Length > 0 && request.Pipeline != pipeline.Name)) pipeline = pipelines.Get(request.Pipeline);
-            await responseStream.WriteAsync(pipeline.Score(request), context.CancellationToken);
+            ScoreResponse response;
+            try
+            {
+                // The pipeline may be named once; later requests with an empty name reuse it.
+                if (pipeline is null || (request.Pipeline.Length > 0 && request.Pipeline != pipeline.Name)) pipeline = pipelines.Get(request.Pipeline);
+                response = pipeline.Score(request);
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                response = new ScoreResponse { RequestId = request.RequestId, Status = ToRequestStatus(ErrorInterceptor.ToRpcException(ex, admin)) };
+            }
+            await responseStream.WriteAsync(response, context.CancellationToken);
         }
+    }
+
+    private static RequestStatus ToRequestStatus(RpcException rpc)
+    {
+        var status = new RequestStatus { Code = (int)rpc.StatusCode, Message = rpc.Status.Detail };
+        if (rpc.Trailers.GetValueBytes("grpc-status-details-bin") is { } bytes)
+            status.Details.AddRange(Google.Rpc.Status.Parser.ParseFrom(bytes).Details);
+        return status;
     }
 
     public override async Task<IngestResponse> Ingest(IAsyncStreamReader<IngestRequest> requestStream, ServerCallContext context)
     {
-        var response = new IngestResponse();
-        GrpcIngestSource? source = null;
-        string? pipelineName = null;
-        while (await requestStream.MoveNext(context.CancellationToken))
+        var session = new IngestSession(pipelines);
+        try
         {
-            var request = requestStream.Current;
-            var where = $"Ingest message {response.Messages}";
-            if (source is null)
-            {
-                if (request.Pipeline.Length == 0)
-                    throw new BadInputException("the first message must name the pipeline", where);
-                var pipeline = pipelines.Get(request.Pipeline);
-                if (pipeline.State != PipelineState.Running)
-                    throw new RpcException(new Status(StatusCode.FailedPrecondition,
-                        $"pipeline '{pipeline.Name}' is {pipeline.State.ToString().ToLowerInvariant()}: start it before ingesting"));
-                source = pipeline.Runtime.Ingest ?? throw new RpcException(new Status(StatusCode.FailedPrecondition,
-                    $"pipeline '{pipeline.Name}' reads from a {pipeline.Spec.Source.Kind} source; Ingest needs a pipeline whose source is 'kind: grpc'"));
-                pipelineName = pipeline.Name;
-            }
-            else if (request.Pipeline.Length > 0 && request.Pipeline != pipelineName)
-            {
-                // Rows go to the pipeline the stream opened with; a message meant for another one must not land there.
-                throw new BadInputException(
-                    $"names pipeline '{request.Pipeline}', but this stream feeds pipeline '{pipelineName}' (named by its first message); " +
-                    $"one Ingest stream feeds one pipeline: open another stream for '{request.Pipeline}'. This message was not accepted; " +
-                    $"the {response.RowsAccepted} row(s) of the {response.Messages} earlier message(s) were", where);
-            }
-            response.RowsAccepted += await source.AcceptAsync(request, where, context.CancellationToken);
-            response.Messages++;
+            while (await requestStream.MoveNext(context.CancellationToken))
+                await session.AcceptAsync(requestStream.Current, context.CancellationToken);
+            return session.ToResponse();
         }
-        return response;
+        finally
+        {
+            session.WriteTrailers(context);
+        }
     }
+
+    /// <summary>Like Ingest, with an acknowledgement per message as soon as its rows are queued.</summary>
+    public override async Task IngestAcked(IAsyncStreamReader<IngestRequest> requestStream, IServerStreamWriter<IngestAck> responseStream,
+        ServerCallContext context)
+    {
+        var session = new IngestSession(pipelines);
+        try
+        {
+            while (await requestStream.MoveNext(context.CancellationToken))
+                await responseStream.WriteAsync(await session.AcceptAsync(requestStream.Current, context.CancellationToken), context.CancellationToken);
+        }
+        finally
+        {
+            session.WriteTrailers(context);
+        }
+    }
+
+    public override Task<ModelDescription> DescribeModel(DescribeModelRequest request, ServerCallContext context) =>
+        Task.FromResult(pipelines.Get(request.Pipeline).Describe(request.ModelVersion));
 
     public override async Task Subscribe(SubscribeRequest request, IServerStreamWriter<PipelineEvent> responseStream, ServerCallContext context)
     {
         var pipeline = pipelines.Get(request.Pipeline);
         var unknown = request.Columns.Where(c => !pipeline.OutputSchema.Contains(c)).Distinct(StringComparer.Ordinal).ToList();
         if (unknown.Count > 0)
-            throw new RpcException(new Status(StatusCode.InvalidArgument,
-                $"Subscribe: pipeline '{pipeline.Name}' has no column(s) {string.Join(", ", unknown.Select(c => $"'{c}'"))}; " +
-                $"its rows have: {string.Join(", ", pipeline.OutputSchema.Select(f => f.Name))}"));
+        {
+            var message = $"Subscribe: pipeline '{pipeline.Name}' has no column(s) {string.Join(", ", unknown.Select(c => $"'{c}'"))}; " +
+                $"its rows have: {string.Join(", ", pipeline.OutputSchema.Select(f => f.Name))}";
+            throw ErrorDetails.Build(StatusCode.InvalidArgument, message, ErrorDetails.Reasons.InvalidColumn, null,
+                unknown.Select(c => ($"columns.{c}", $"pipeline '{pipeline.Name}' has no column '{c}'"))).ToRpcException();
+        }
         using var subscriber = pipeline.Runtime.Events.Subscribe(request.Rows, [.. request.Columns]);
         try
         {

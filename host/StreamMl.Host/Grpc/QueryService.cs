@@ -56,10 +56,10 @@ internal sealed class QueryService(PipelineManager pipelines) : Query.QueryBase
         var pipeline = pipelines.Get(request.Pipeline);
         var size = request.PageSize == 0 ? 50 : request.PageSize;
         if (size is < 1 or > 1000)
-            throw new RpcException(new Status(StatusCode.InvalidArgument, $"page_size must be between 1 and 1000, got {request.PageSize}"));
+            throw ErrorDetails.InvalidField("page_size", $"page_size must be between 1 and 1000, got {request.PageSize}");
         var skip = 0;
         if (request.PageToken.Length > 0 && (!int.TryParse(request.PageToken, NumberStyles.None, CultureInfo.InvariantCulture, out skip) || skip < 0))
-            throw new RpcException(new Status(StatusCode.InvalidArgument, $"page_token {Hosting.SafeText.Quote(request.PageToken)} is not one this server issued"));
+            throw ErrorDetails.InvalidField("page_token", $"page_token {Hosting.SafeText.Quote(request.PageToken)} is not one this server issued");
         var letters = pipeline.Runtime.DeadLetters.Snapshot();
         var page = new DeadLettersPage { Total = pipeline.Runtime.DeadLetters.Count };
         page.Letters.AddRange(letters.Skip(skip).Take(size).Select(l => new Protos.DeadLetter

@@ -36,8 +36,9 @@ internal static class StrictBinding
             }
             catch (InvalidProtocolBufferException ex)
             {
-                throw new RpcException(new Status(StatusCode.InvalidArgument,
-                    $"{method.FullName}: the request is not a valid {typeof(TRequest).Name} protobuf message ({ex.Message})"));
+                throw ErrorDetails.Build(StatusCode.InvalidArgument,
+                    $"{method.FullName}: the request is not a valid {typeof(TRequest).Name} protobuf message ({ex.Message})",
+                    ErrorDetails.Reasons.InvalidProtobuf).ToRpcException();
             }
         });
         return new Method<TRequest, TResponse>(method.Type, method.ServiceName, method.Name, requests, method.ResponseMarshaller);

@@ -55,11 +55,16 @@ public static class ServiceCollectionExtensions
         services.AddGrpc(o =>
         {
             o.Interceptors.Add<AuthInterceptor>();
+            o.Interceptors.Add<StreamLimitInterceptor>();
             o.Interceptors.Add<ErrorInterceptor>();
-            // Arrow IPC batches of 4,096 rows of a few dozen columns run to megabytes.
-            o.MaxReceiveMessageSize = StreamMlOptions.MaxMessageBytes;
-            o.MaxSendMessageSize = StreamMlOptions.MaxMessageBytes;
         });
+        // Arrow IPC batches of 4,096 rows of a few dozen columns run to megabytes: 64 MiB unless configured.
+        services.AddOptions<global::Grpc.AspNetCore.Server.GrpcServiceOptions>().Configure<IOptions<StreamMlOptions>>((grpc, streamMl) =>
+        {
+            grpc.MaxReceiveMessageSize = streamMl.Value.MaxReceiveMessageBytes;
+            grpc.MaxSendMessageSize = streamMl.Value.MaxSendMessageBytes;
+        });
+        services.TryAddSingleton<StreamLimitInterceptor>();
         services.AddGrpcReflection();
         return new StreamMlBuilder(services);
     }

@@ -39,10 +39,33 @@ public sealed class StreamMlOptions
     /// <summary>Spec files (YAML or JSON) of pipelines to create and start when the host starts. Default none.</summary>
     public List<string> PipelineSpecs { get; } = [];
 
-    /// <summary>The largest gRPC message the host receives or sends: 64 MiB. Kestrel's request body limit is set to
-    /// this plus the 5-byte gRPC frame header, so a unary call up to this size is read and a larger one is answered
-    /// with RESOURCE_EXHAUSTED (Kestrel's own default of 30 MB answered calls between 30 and 64 MB with UNKNOWN).</summary>
+    /// <summary>The default of <see cref="MaxReceiveMessageBytes"/> and <see cref="MaxSendMessageBytes"/>: 64 MiB.</summary>
     public const int MaxMessageBytes = 64 * 1024 * 1024;
+
+    /// <summary>The largest gRPC message the host receives. Default 64 MiB (<c>--max-receive-message-size</c>,
+    /// <c>STREAMML_MAX_RECEIVE_MESSAGE_SIZE</c>). Kestrel's request body limit is set to this plus the 5-byte gRPC frame
+    /// header, so a unary call up to this size is read and a larger one is answered with RESOURCE_EXHAUSTED naming the
+    /// limit and the setting (Kestrel's own default of 30 MB answered calls between 30 and 64 MB with UNKNOWN).</summary>
+    public int MaxReceiveMessageBytes { get; set; } = MaxMessageBytes;
+
+    /// <summary>The largest gRPC message the host sends. Default 64 MiB (<c>--max-send-message-size</c>,
+    /// <c>STREAMML_MAX_SEND_MESSAGE_SIZE</c>).</summary>
+    public int MaxSendMessageBytes { get; set; } = MaxMessageBytes;
+
+    /// <summary>Concurrent HTTP/2 streams (calls) per client connection. Default 100, Kestrel's (<c>--max-streams-per-connection</c>,
+    /// <c>STREAMML_MAX_STREAMS_PER_CONNECTION</c>). One is kept for unary calls: a streaming call (Subscribe, ScoreStream,
+    /// Ingest, IngestAcked) that would take the last is refused with RESOURCE_EXHAUSTED naming this setting, so Score on
+    /// the same connection keeps working instead of queueing behind streams that never end. At least 2.</summary>
+    public int MaxStreamsPerConnection { get; set; } = 100;
+
+    /// <summary>Sends an HTTP/2 PING to a client connection idle for this long, and closes it when no answer comes within
+    /// <see cref="KeepAlivePingTimeout"/>. Default off (<c>--keepalive-ping-delay</c>, <c>STREAMML_KEEPALIVE_PING_DELAY</c>,
+    /// seconds).</summary>
+    public TimeSpan? KeepAlivePingDelay { get; set; }
+
+    /// <summary>How long an HTTP/2 PING may go unanswered before the connection is closed. Default 20 s, Kestrel's
+    /// (<c>--keepalive-ping-timeout</c>, <c>STREAMML_KEEPALIVE_PING_TIMEOUT</c>, seconds).</summary>
+    public TimeSpan KeepAlivePingTimeout { get; set; } = TimeSpan.FromSeconds(20);
 
     /// <summary>Memory the pipelines' rings may take together: bytes with a unit (<c>8GiB</c>, <c>512MB</c>) or a share
     /// of the memory available to the process (<c>25%</c>). A spec whose estimate (ring_size × batch_capacity × bytes

@@ -53,6 +53,7 @@ public sealed class StreamMlServer : IAsyncDisposable
         builder.Services.AddStreamMl(o => Copy(options, o));
 
         var ip = ParseAddress(options.Address);
+        CheckLimits(options);
         // A budget that cannot be read stops the start, like a bad key.
         _ = MemoryBudget.Resolve(options.MemoryBudget);
         // Every key is checked before anything listens: an unusable one (empty, bad hash) refuses the start.
@@ -65,7 +66,10 @@ public sealed class StreamMlServer : IAsyncDisposable
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             // One unary message of the gRPC limit and its frame header; streaming calls lift the limit (grpc-dotnet).
-            kestrel.Limits.MaxRequestBodySize = StreamMlOptions.MaxMessageBytes + 5;
+            kestrel.Limits.MaxRequestBodySize = options.MaxReceiveMessageBytes + 5L;
+            kestrel.Limits.Http2.MaxStreamsPerConnection = options.MaxStreamsPerConnection;
+            if (options.KeepAlivePingDelay is { } delay) kestrel.Limits.Http2.KeepAlivePingDelay = delay;
+            kestrel.Limits.Http2.KeepAlivePingTimeout = options.KeepAlivePingTimeout;
             kestrel.Listen(ip, options.Port, listen =>
             {
                 listen.Protocols = HttpProtocols.Http2;
@@ -82,6 +86,7 @@ public sealed class StreamMlServer : IAsyncDisposable
         });
 
         var app = builder.Build();
+        app.UseMiddleware<LimitMessages>();
         app.MapGrpcService<ControlService>();
         app.MapGrpcService<QueryService>();
         app.MapGrpcService<DataPlaneService>();
@@ -113,6 +118,21 @@ public sealed class StreamMlServer : IAsyncDisposable
         await _app.DisposeAsync().ConfigureAwait(false);
     }
 
+    /// <summary>Refuses limits Kestrel or the stream guard cannot work with, naming the setting.</summary>
+    internal static void CheckLimits(StreamMlOptions options)
+    {
+        if (options.MaxStreamsPerConnection < 2)
+            throw new StreamMlException($"--max-streams-per-connection is {options.MaxStreamsPerConnection}; it must be at least 2 (one stream is kept for unary calls)");
+        if (options.MaxReceiveMessageBytes < 1024)
+            throw new StreamMlException($"--max-receive-message-size is {options.MaxReceiveMessageBytes} bytes; it must be at least 1024");
+        if (options.MaxSendMessageBytes < 1024)
+            throw new StreamMlException($"--max-send-message-size is {options.MaxSendMessageBytes} bytes; it must be at least 1024");
+        if (options.KeepAlivePingDelay is { } delay && delay <= TimeSpan.Zero)
+            throw new StreamMlException($"--keepalive-ping-delay is {delay.TotalSeconds} s; it must be above 0 (leave it out to turn pings off)");
+        if (options.KeepAlivePingTimeout <= TimeSpan.Zero)
+            throw new StreamMlException($"--keepalive-ping-timeout is {options.KeepAlivePingTimeout.TotalSeconds} s; it must be above 0");
+    }
+
     internal static IPAddress ParseAddress(string address) => address switch
     {
         "localhost" => IPAddress.Loopback,
@@ -135,6 +155,11 @@ public sealed class StreamMlServer : IAsyncDisposable
         to.InlineSocketScheduling = from.InlineSocketScheduling;
         to.ApiKeyFile = from.ApiKeyFile;
         to.MemoryBudget = from.MemoryBudget;
+        to.MaxReceiveMessageBytes = from.MaxReceiveMessageBytes;
+        to.MaxSendMessageBytes = from.MaxSendMessageBytes;
+        to.MaxStreamsPerConnection = from.MaxStreamsPerConnection;
+        to.KeepAlivePingDelay = from.KeepAlivePingDelay;
+        to.KeepAlivePingTimeout = from.KeepAlivePingTimeout;
         to.ApiKeys.AddRange(from.ApiKeys);
         to.PipelineSpecs.AddRange(from.PipelineSpecs);
     }

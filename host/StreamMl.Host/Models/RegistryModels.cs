@@ -34,6 +34,15 @@ internal static class RegistryModels
                 : []);
     }
 
+    /// <summary>The class labels stored in the version's schema.json (training writes them), else 0 and 1.</summary>
+    private static string[] ClassesOf(ModelVersion version)
+    {
+        using var schema = System.Text.Json.JsonDocument.Parse(File.ReadAllBytes(version.PathOf(ModelPackage.SchemaFile)));
+        return schema.RootElement.TryGetProperty("classes", out var classes) && classes.ValueKind == System.Text.Json.JsonValueKind.Array
+            ? [.. classes.EnumerateArray().Select(c => c.ToString())]
+            : ["0", "1"];
+    }
+
     private static ModelEntry Entry(ModelRegistry registry, ModelVersion version)
     {
         var manifest = version.Manifest;
@@ -57,7 +66,12 @@ internal static class RegistryModels
         }
         var inputs = Operators.Features.FeaturePipeline.Load(version.PathOf(ModelPackage.FeaturesFile)).Inputs.Select(f => f.Name).ToArray();
         return new ModelEntry(version.Name, version.Version.ToString(CultureInfo.InvariantCulture), "onnx", inputs,
-            () => new RegistryModelScorer(RegisteredModel.Load(version)), manifest.Headline, lineage);
+            () => new RegistryModelScorer(RegisteredModel.Load(version)), manifest.Headline, lineage)
+        {
+            Task = manifest.Task.ToLowerInvariant(),
+            Threshold = manifest.Threshold ?? 0.5,
+            Classes = manifest.Task == "regression" ? [] : ClassesOf(version),
+        };
     }
 }
 
@@ -78,6 +92,7 @@ internal sealed class RegistryModelScorer : IModelScorer
     private Schema _scratchSchema = Schema.Empty;
     private ColumnBatch? _scratch;
     private int _decision = -1;
+    private int[] _classColumns = [];
 
     public RegistryModelScorer(RegisteredModel model)
     {
@@ -98,6 +113,16 @@ internal sealed class RegistryModelScorer : IModelScorer
         foreach (var op in _operators) scratch = op.Bind(scratch);
         _scratchSchema = scratch;
         _decision = scratch.Require("decision_score", ColumnType.Float32);
+        _classColumns = _model.Task == Operators.Learners.LearningTask.Multiclass
+            ? [.. Enumerable.Range(0, scratch.Count).Where(i => scratch[i].Name.StartsWith("score_", StringComparison.Ordinal))]
+            : [];
+    }
+
+    public int ClassCount => _classColumns.Length;
+
+    public void ClassScores(int row, Span<float> destination)
+    {
+        for (var c = 0; c < _classColumns.Length; c++) destination[c] = _scratch!.Values<float>(_classColumns[c])[row];
     }
 
     public void Score(ColumnBatch batch, Span<float> scores)

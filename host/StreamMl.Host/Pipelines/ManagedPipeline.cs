@@ -28,8 +28,11 @@ internal sealed class ManagedPipeline : IAsyncDisposable
     private PipelineState _state = PipelineState.Created;
     private TaskCompletionSource _ended = NewEnded();
 
+    private readonly int _maxScoreRows;
+
     public ManagedPipeline(CompiledSpec spec, PipelineRuntime runtime, int maxScoreRows)
     {
+        _maxScoreRows = maxScoreRows;
         Spec = spec;
         Runtime = runtime;
         // Binding once up front turns every schema problem into a create-time error with its spec position.
@@ -72,7 +75,7 @@ internal sealed class ManagedPipeline : IAsyncDisposable
     public ScoreResponse Score(ScoreRequest request)
     {
         var start = Stopwatch.GetTimestamp();
-        var response = _scoreChain.Value.Score(request);
+        var response = _scoreChain.Value.Score(request, Runtime.Models, Name);
         ScoreLatency.Record(Stopwatch.GetElapsedTime(start));
         return response;
     }
@@ -84,6 +87,54 @@ internal sealed class ManagedPipeline : IAsyncDisposable
         _scoreChain.Value.Run(ref payload, where);
         ScoreLatency.Record(Stopwatch.GetElapsedTime(start));
     }
+
+    /// <summary>What a Score client needs: input columns, outputs, and the deployed versions (all, or the one
+    /// <paramref name="selector"/> names, as in Score's <c>model_version</c>).</summary>
+    public ModelDescription Describe(string selector)
+    {
+        var description = new ModelDescription { Pipeline = Name, MaxScoreRows = _maxScoreRows };
+        description.Inputs.AddRange(InputSchema.Select(f => new ColumnInfo { Name = f.Name, Type = ColumnTypes.Name(f.Type), Required = !f.Nullable }));
+        description.Outputs.AddRange(s_outputs);
+        if (!HasModelStage) return description;
+        var deployment = Runtime.Models.Current;
+        var pinned = Models.ModelSelector.Resolve(deployment, selector, Name);
+        foreach (var (entry, variant) in Models.ModelSelector.Deployed(deployment))
+        {
+            if (pinned is not null && !ReferenceEquals(entry, pinned)) continue;
+            var info = new ModelInfo
+            {
+                Name = entry.Name,
+                Version = entry.Version,
+                Variant = variant,
+                Traffic = variant switch
+                {
+                    Models.ModelSelector.Primary => 1 - (deployment.Candidate is null ? 0 : deployment.CandidateTraffic),
+                    Models.ModelSelector.Candidate => deployment.CandidateTraffic,
+                    _ => 0,
+                },
+                Kind = entry.Kind,
+                Task = entry.Task,
+                Threshold = entry.Task == "binary" ? entry.Threshold : 0,
+            };
+            info.Classes.AddRange(entry.Classes);
+            info.Inputs.AddRange(entry.Inputs);
+            description.Models.Add(info);
+        }
+        return description;
+    }
+
+    private static readonly ColumnInfo[] s_outputs =
+    [
+        new() { Name = "score", Type = "float32", Description = "binary: the probability of the last class; multiclass: the best class's score; regression: the value" },
+        new() { Name = "label", Type = "string", Description = "classification: the predicted class (binary: after the threshold)" },
+        new() { Name = "probabilities", Type = "float32[]", Description = "classification: one per class, in the order of classes" },
+        new() { Name = "model", Type = "string", Description = "name@version of the model that answered" },
+        new() { Name = "model_name", Type = "string", Description = "the answering model's name" },
+        new() { Name = "model_version", Type = "string", Description = "the answering model's version" },
+        new() { Name = "variant", Type = "string", Description = "primary, candidate, shadow or previous" },
+        new() { Name = "rejected", Type = "bool", Description = "the row failed validation or had an unusable model input" },
+        new() { Name = "reason", Type = "string", Description = "why the row was rejected: the rule and the field" },
+    ];
 
     public async Task StartAsync(CancellationToken cancellationToken)
     {

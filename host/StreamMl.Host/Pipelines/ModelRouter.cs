@@ -36,6 +36,13 @@ internal sealed class ModelRouter : IBatchOperator
 
     public string Name => "model";
 
+    /// <summary>When set, this version scores every row (no A/B split, no shadows, no label tracking): a Score request
+    /// that names a version or variant. Only the Score chain's own router is pinned, under its lock.</summary>
+    public ModelEntry? Pinned { get; set; }
+
+    /// <summary>The deployment the last batch was scored with: which entry is primary, candidate, shadow.</summary>
+    public ModelDeployments.Snapshot LastDeployment { get; private set; } = ModelDeployments.Snapshot.Empty;
+
     public Schema Bind(Schema input)
     {
         if (_keyColumn is not null)
@@ -58,24 +65,27 @@ internal sealed class ModelRouter : IBatchOperator
     public void Process(ColumnBatch batch, StageContext context)
     {
         var deployment = _deployments.Current;
+        LastDeployment = deployment;
         var n = batch.Length;
         var scoreColumn = batch[_scoreIndex];
-        if (deployment.Primary is null)
+        var answering = Pinned ?? deployment.Primary;
+        if (answering is null)
         {
             for (var row = 0; row < n; row++) scoreColumn.SetNull(row);
             return;
         }
         EnsureBuffers(batch.Capacity);
-        var primary = Scorer(deployment.Primary);
+        var primary = Scorer(answering);
         RejectNullInputs(batch, primary, context);
         primary.Score(batch, _primary);
 
         var scores = scoreColumn.Values<float>();
         var models = batch[_modelIndex];
         var codes = models.Values<int>();
-        var primaryCode = models.Dictionary!.GetOrAdd(deployment.Primary.Id);
+        var primaryCode = models.Dictionary!.GetOrAdd(answering.Id);
         _primary.AsSpan(0, n).CopyTo(scores);
         codes[..n].Fill(primaryCode);
+        if (Pinned is not null) return;
 
         if (deployment.Candidate is { } candidateEntry && deployment.CandidateTraffic > 0)
         {
@@ -187,7 +197,8 @@ internal sealed class ModelRouter : IBatchOperator
         return true;
     }
 
-    private IModelScorer Scorer(ModelEntry entry)
+    /// <summary>The scorer of <paramref name="entry"/> in this router (created and bound on first use).</summary>
+    internal IModelScorer Scorer(ModelEntry entry)
     {
         if (_scorers.TryGetValue(entry, out var scorer)) return scorer;
         scorer = entry.CreateScorer();

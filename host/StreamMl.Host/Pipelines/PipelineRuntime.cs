@@ -24,6 +24,9 @@ internal sealed class PipelineRuntime(string name, ModelCatalog catalog, int kee
     /// <summary>Set by the gRPC source's factory; null when the pipeline reads another source.</summary>
     public GrpcIngestSource? Ingest { get; set; }
 
+    /// <summary>Highest accepted Ingest sequence per producer, for dropping the duplicates of a client's retry.</summary>
+    public IngestProducers Producers { get; } = new();
+
     /// <summary>Set by the memory sink's factory.</summary>
     public MemorySink? Memory { get; set; }
 }

@@ -24,12 +24,14 @@ internal static class RowCodec
             map[i] = schema.IndexOf(rows.Columns[i]);
             if (map[i] < 0)
                 throw new BadInputException(
-                    $"column '{rows.Columns[i]}' is not an input of this pipeline; inputs are: {string.Join(", ", schema.Select(f => f.ToString()))}", where);
-            if (System.Array.IndexOf(map, map[i], 0, i) >= 0) throw new BadInputException($"column '{rows.Columns[i]}' appears twice", where);
+                    $"column '{rows.Columns[i]}' is not an input of this pipeline; inputs are: {string.Join(", ", schema.Select(f => f.ToString()))}", where)
+                { Column = rows.Columns[i] };
+            if (System.Array.IndexOf(map, map[i], 0, i) >= 0) throw new BadInputException($"column '{rows.Columns[i]}' appears twice", where) { Column = rows.Columns[i] };
         }
         foreach (var field in schema)
             if (!field.Nullable && !rows.Columns.Contains(field.Name))
-                throw new BadInputException($"required column '{field.Name}' is missing; send columns {string.Join(", ", schema.Select(f => f.Name))}", where);
+                throw new BadInputException($"required column '{field.Name}' is missing; send columns {string.Join(", ", schema.Select(f => f.Name))}", where)
+                { Column = field.Name };
         return map;
     }
 
@@ -44,7 +46,7 @@ internal static class RowCodec
         {
             var row = rows.Rows[first + r];
             if (row.Values.Count != map.Length)
-                throw new BadInputException($"row {first + r} has {row.Values.Count} values for {map.Length} columns", where);
+                throw new BadInputException($"row {first + r} has {row.Values.Count} values for {map.Length} columns", where) { Row = first + r };
             for (var c = 0; c < map.Length; c++)
                 WriteValue(row.Values[c], batch[map[c]], at + r, new Cell(where, first + r, rows.Columns[c]));
             for (var c = 0; c < sent.Length; c++)
@@ -63,7 +65,7 @@ internal static class RowCodec
         var field = column.Field;
         if (value is null || value.KindCase == Value.KindOneofCase.None)
         {
-            if (!field.Nullable) throw new BadInputException($"is null but column '{field.Name}' is required", where.ToString());
+            if (!field.Nullable) throw new BadInputException($"is null but column '{field.Name}' is required", where.ToString()) { Row = where.Row, Column = where.Column };
             column.SetNull(row);
             return;
         }
@@ -105,7 +107,11 @@ internal static class RowCodec
     };
 
     private static BadInputException Mismatch(Value value, Field field, Cell where) =>
-        new($"is a {value.KindCase.ToString().ToLowerInvariant()} but column '{field.Name}' is {ColumnTypes.Name(field.Type)}", where.ToString());
+        new($"is a {value.KindCase.ToString().ToLowerInvariant()} but column '{field.Name}' is {ColumnTypes.Name(field.Type)}", where.ToString())
+        {
+            Row = where.Row,
+            Column = where.Column,
+        };
 
     /// <summary>Reads an Arrow IPC stream (a schema and record batches).</summary>
     public static List<RecordBatch> ReadArrow(ReadOnlyMemory<byte> bytes, string where)
@@ -134,7 +140,8 @@ internal static class RowCodec
         foreach (var field in schema)
             if (arrow.GetFieldIndex(field.Name) < 0 && !field.Nullable)
                 throw new BadInputException(
-                    $"the Arrow batch has no column '{field.Name}'; it has: {string.Join(", ", arrow.FieldsList.Select(f => f.Name))}", where);
+                    $"the Arrow batch has no column '{field.Name}'; it has: {string.Join(", ", arrow.FieldsList.Select(f => f.Name))}", where)
+                { Column = field.Name };
     }
 
     /// <summary>Copies rows [first, first+count) of an Arrow batch into rows [at, ...) of the first
@@ -156,14 +163,15 @@ internal static class RowCodec
             if (!column.Field.Nullable && array.NullCount > 0)
                 for (var r = 0; r < count; r++)
                     if (array.IsNull(first + r))
-                        throw new BadInputException($"row {first + r} column '{column.Field.Name}' is null but the column is required", where);
+                        throw new BadInputException($"row {first + r} column '{column.Field.Name}' is null but the column is required", where)
+                        { Row = first + r, Column = column.Field.Name };
             try
             {
                 column.CopyFrom(array, first, at, count);
             }
             catch (SchemaMismatchException ex)
             {
-                throw new BadInputException(ex.Message, where);
+                throw new BadInputException(ex.Message, where) { Column = column.Field.Name };
             }
         }
     }

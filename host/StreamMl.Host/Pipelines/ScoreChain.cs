@@ -18,6 +18,8 @@ internal sealed partial class ScoreChain : IDisposable
     private readonly int _scoreIndex;
     private readonly int _modelIndex;
     private readonly string?[] _reasons;
+    private readonly ModelRouter? _router;
+    private float[] _classScores = new float[16];
 
     public ScoreChain(CompiledSpec spec, PipelineRuntime runtime, Schema input, int maxRows)
     {
@@ -33,6 +35,7 @@ internal sealed partial class ScoreChain : IDisposable
             operators.Add(op);
         }
         _operators = [.. operators];
+        _router = _operators.OfType<ModelRouter>().FirstOrDefault();
         _contexts = [.. _operators.Select(op => StageContext.Standalone(op.Name, _capture))];
         _pool = new BatchPool(schema, maxRows, maxRetained: 2);
         _scoreIndex = schema.IndexOf("score");
@@ -45,16 +48,25 @@ internal sealed partial class ScoreChain : IDisposable
 
     public Schema Input => _input;
 
+    /// <summary>The scorer of <paramref name="entry"/> in this chain, bound (for what only a bound scorer knows).</summary>
+    public Models.IModelScorer? ScorerOf(Models.ModelEntry entry)
+    {
+        if (_router is null) return null;
+        lock (_gate) return _router.Scorer(entry);
+    }
+
     /// <summary>Scores the payload of <paramref name="request"/>; throws <see cref="BadInputException"/> for malformed input.</summary>
-    public ScoreResponse Score(ScoreRequest request)
+    public ScoreResponse Score(ScoreRequest request, Models.ModelDeployments deployments, string pipeline)
     {
         const string where = "Score request";
         var response = new ScoreResponse { RequestId = request.RequestId };
         lock (_gate)
         {
+            var pinned = _router is null ? null : Models.ModelSelector.Resolve(deployments.Current, request.ModelVersion, pipeline);
             var batch = _pool.Rent();
             try
             {
+                if (_router is not null) _router.Pinned = pinned;
                 switch (request.PayloadCase)
                 {
                     case ScoreRequest.PayloadOneofCase.Rows:
@@ -114,6 +126,7 @@ internal sealed partial class ScoreChain : IDisposable
                     {
                         result.Score = batch[_scoreIndex].Values<float>()[row];
                         if (_modelIndex >= 0) result.Model = batch[_modelIndex].Dictionary![batch[_modelIndex].Values<int>()[row]];
+                        if (_router is not null) DescribeOutputs(result, row);
                     }
                     else
                     {
@@ -125,10 +138,50 @@ internal sealed partial class ScoreChain : IDisposable
             }
             finally
             {
+                if (_router is not null) _router.Pinned = null;
                 _pool.Return(batch);
             }
         }
         return response;
+    }
+
+    /// <summary>Adds the answering model's name, version and variant, and the class probabilities and label.</summary>
+    private void DescribeOutputs(RowScore result, int row)
+    {
+        var deployment = _router!.LastDeployment;
+        Models.ModelEntry? entry = _router.Pinned;
+        if (entry is null)
+            foreach (var (deployed, _) in Models.ModelSelector.Deployed(deployment))
+                if (deployed.Id == result.Model) { entry = deployed; break; }
+        if (entry is null) return;
+        result.ModelName = entry.Name;
+        result.ModelVersion = entry.Version;
+        result.Variant = Models.ModelSelector.VariantOf(deployment, entry);
+        var classes = entry.Classes;
+        switch (entry.Task)
+        {
+            case "binary" when classes.Count == 2:
+                result.Probabilities.Add(1 - result.Score);
+                result.Probabilities.Add(result.Score);
+                result.Label = classes[result.Score >= entry.Threshold ? 1 : 0];
+                break;
+            case "multiclass" when classes.Count > 0:
+                {
+                    var scorer = _router.Scorer(entry);
+                    if (scorer.ClassCount != classes.Count) break;
+                    if (_classScores.Length < classes.Count) _classScores = new float[classes.Count];
+                    var scores = _classScores.AsSpan(0, classes.Count);
+                    scorer.ClassScores(row, scores);
+                    var best = 0;
+                    for (var c = 0; c < scores.Length; c++)
+                    {
+                        result.Probabilities.Add(scores[c]);
+                        if (scores[c] > scores[best]) best = c;
+                    }
+                    result.Label = classes[best];
+                    break;
+                }
+        }
     }
 
     private int CheckCount(int count, string where)

@@ -169,7 +169,11 @@ internal static class BuiltInComponents
                 inline = new ModelEntry(modelName, modelVersion, "linear", [.. weights.Keys],
                     () => new LinearModel(weights, bias, logistic),
                     new Dictionary<string, double>(),
-                    new Dictionary<string, string> { ["source"] = "inline in the pipeline spec" });
+                    new Dictionary<string, string> { ["source"] = "inline in the pipeline spec" })
+                {
+                    Task = logistic ? "binary" : "regression",
+                    Classes = logistic ? ["0", "1"] : [],
+                };
             }
             else if (weights is not null && !node.Child("weights")!.Keys.Any()) node.Child("weights")!.Error("'model.weights' needs at least one input");
         }
