@@ -99,6 +99,22 @@ class StreamMlClient {
     });
   }
 
+  /** Like ingest, with one acknowledgement per message as soon as its rows are queued. With `producer`, message i
+   * carries sequence `firstSequence + i`: resending after a failure is safe (already accepted messages are
+   * acknowledged as duplicates and dropped). Resolves to [{sequence, rows, duplicate, rowsAccepted, messages, acceptedThrough}]. */
+  ingestAcked(pipeline, batches, { producer = '', firstSequence = 1 } = {}) {
+    return new Promise((resolve, reject) => {
+      const acks = [];
+      const call = this.stub.IngestAcked(this.metadata);
+      call.on('data', (a) => acks.push({ sequence: Number(a.sequence), rows: Number(a.rows), duplicate: a.duplicate,
+        rowsAccepted: Number(a.rows_accepted), messages: Number(a.messages), acceptedThrough: Number(a.accepted_through) }));
+      call.on('error', (error) => reject(new StreamMlError(error)));
+      call.on('end', () => resolve(acks));
+      batches.forEach((batch, i) => call.write({ pipeline, producer, sequence: producer ? String(firstSequence + i) : '0', ...payload(batch) }));
+      call.end();
+    });
+  }
+
   /** The pipeline's events: `onEvent` gets {rows: [...]} or {alert: {...}}, each with `dropped`; returns {cancel()}. */
   subscribe(pipeline, { rows = true, columns = [] } = {}, onEvent, onError = () => {}) {
     const call = this.stub.Subscribe({ pipeline, rows, columns }, this.metadata);

@@ -35,6 +35,10 @@ const table = tableFromArrays({
   }
   subscription.cancel();
   out.subscribed = seen.slice(0, 4);
+  // Acknowledged ingest with an idempotency key: a retry that resends everything adds no rows.
+  const producer = `quickstart-${process.pid}`;
+  out.acked = await client.ingestAcked(pipeline, [rows, table], { producer });
+  out.ackedRetry = await client.ingestAcked(pipeline, [rows, table], { producer });
   try {
     await client.score(pipeline, [{ device: 'd1', temperature: 'hot' }]);
   } catch (error) {

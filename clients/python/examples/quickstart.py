@@ -45,6 +45,10 @@ with StreamMlClient(address, api_key=key) as client:
             break
     subscription.cancel()
     out["subscribed"] = seen[:3]
+    # Acknowledged ingest with an idempotency key: a retry that resends everything adds no rows.
+    producer = f"quickstart-{os.getpid()}"
+    out["acked"] = list(client.ingest_acked(pipeline, [rows[:1], rows[1:]], producer=producer))
+    out["acked_retry"] = list(client.ingest_acked(pipeline, [rows[:1], rows[1:]], producer=producer))
     try:
         client.score(pipeline, [{"device": "d1", "temperature": "hot"}])
     except StreamMlError as error:

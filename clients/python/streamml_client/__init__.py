@@ -150,6 +150,22 @@ class StreamMlClient:
         response = self._call(self._stub.Ingest, requests)
         return {"rows_accepted": response.rows_accepted, "messages": response.messages}
 
+    def ingest_acked(self, pipeline, batches, producer="", first_sequence=1):
+        """Like ``ingest``, with one acknowledgement per message as soon as its rows are queued. With a ``producer``,
+        message i carries sequence ``first_sequence + i``: resending after a failure is safe, the host acknowledges
+        messages it already accepted as duplicates and drops them. Yields dicts (sequence, rows, duplicate,
+        rows_accepted, messages, accepted_through)."""
+        def requests():
+            for i, batch in enumerate(batches):
+                sequence = first_sequence + i if producer else 0
+                yield self._request(self._dataplane.IngestRequest, pipeline, batch, producer=producer, sequence=sequence)
+        try:
+            for ack in self._stub.IngestAcked(requests(), metadata=self._metadata):
+                yield {"sequence": ack.sequence, "rows": ack.rows, "duplicate": ack.duplicate, "rows_accepted": ack.rows_accepted,
+                       "messages": ack.messages, "accepted_through": ack.accepted_through}
+        except grpc.RpcError as error:
+            raise StreamMlError(error.details(), error.code().name) from None
+
     def subscribe(self, pipeline, rows=True, columns=()):
         """The pipeline's events as an iterable: {"rows": [...]} or {"alert": {...}}, each with "dropped".
         ``cancel()`` (from any thread) ends it."""

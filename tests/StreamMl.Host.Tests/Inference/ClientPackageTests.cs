@@ -42,6 +42,14 @@ public sealed class ClientPackageTests(HostFixture host)
         var seen = r.GetProperty("subscribed").EnumerateArray().ToList();
         Assert.Equal(["d1", "d2", "d4", "d5"], seen.Select(s => s.GetProperty("device").GetString()));
         TestSpecs.AssertClose(TestSpecs.Reference(90, 2.5, 98), seen[3].GetProperty("score").GetDouble());
+        Assert.Equal([2L, 2L], r.GetProperty("acked").EnumerateArray().Select(a => a.GetProperty("rows").GetInt64()));
+        Assert.Equal([1L, 2L], r.GetProperty("acked").EnumerateArray().Select(a => a.GetProperty("sequence").GetInt64()));
+        Assert.All(r.GetProperty("ackedRetry").EnumerateArray(), a =>
+        {
+            Assert.True(a.GetProperty("duplicate").GetBoolean());
+            Assert.Equal(0, a.GetProperty("rows").GetInt64());
+            Assert.Equal(2, a.GetProperty("acceptedThrough").GetInt64());
+        });
         Assert.Equal(3, r.GetProperty("error").GetProperty("code").GetInt32());
         Assert.Contains("'temperature'", r.GetProperty("error").GetProperty("details").GetString());
     }
@@ -71,6 +79,8 @@ public sealed class ClientPackageTests(HostFixture host)
             var seen = r.GetProperty("subscribed").EnumerateArray().ToList();
             Assert.Equal(["d1", "d2", "d3"], seen.Select(s => s.GetProperty("device").GetString()));
             TestSpecs.AssertClose(TestSpecs.Reference(70, 1.1, 100), seen[2].GetProperty("score").GetDouble());
+            Assert.Equal([1L, 1L], r.GetProperty("acked").EnumerateArray().Select(a => a.GetProperty("rows").GetInt64()));
+            Assert.All(r.GetProperty("acked_retry").EnumerateArray(), a => Assert.True(a.GetProperty("duplicate").GetBoolean() && a.GetProperty("rows").GetInt64() == 0));
             Assert.Equal("INVALID_ARGUMENT", r.GetProperty("error").GetProperty("code").GetString());
             var stages = (await host.Control().GetStatusAsync(new PipelineRef { Name = name })).Stages;
             Assert.True(stages[0].RowsOut >= 5, $"the source read {stages[0].RowsOut} rows");
