@@ -81,10 +81,10 @@ internal sealed class ManagedPipeline : IAsyncDisposable
     }
 
     /// <summary>Scores a request in another wire form (the Open Inference Protocol) through the Score chain.</summary>
-    public void Score<TPayload>(ref TPayload payload, string where) where TPayload : struct, IScorePayload
+    public void Score<TPayload>(ref TPayload payload, string where, Models.ModelEntry? pinned = null) where TPayload : struct, IScorePayload
     {
         var start = Stopwatch.GetTimestamp();
-        _scoreChain.Value.Run(ref payload, where);
+        _scoreChain.Value.Run(ref payload, where, pinned);
         ScoreLatency.Record(Stopwatch.GetElapsedTime(start));
     }
 

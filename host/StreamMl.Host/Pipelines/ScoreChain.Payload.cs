@@ -21,14 +21,16 @@ internal interface IScorePayload
 internal sealed partial class ScoreChain
 {
     /// <summary>Scores <paramref name="payload"/> through the same batch pool and operator instances as
-    /// <see cref="Score"/>, so both answer the same rows with the same scores.</summary>
-    public void Run<TPayload>(ref TPayload payload, string where) where TPayload : struct, IScorePayload
+    /// <see cref="Score"/>, so both answer the same rows with the same scores. <paramref name="pinned"/> answers every
+    /// row (as Score's <c>model_version</c>); null routes as deployed.</summary>
+    public void Run<TPayload>(ref TPayload payload, string where, Models.ModelEntry? pinned = null) where TPayload : struct, IScorePayload
     {
         lock (_gate)
         {
             var batch = _pool.Rent();
             try
             {
+                if (_router is not null) _router.Pinned = pinned;
                 var n = CheckCount(payload.Rows, where);
                 batch.Length = n;
                 payload.Fill(batch, _input);
@@ -50,6 +52,7 @@ internal sealed partial class ScoreChain
             }
             finally
             {
+                if (_router is not null) _router.Pinned = null;
                 _pool.Return(batch);
             }
         }

@@ -69,10 +69,35 @@ public sealed class InferenceGrpcTests(HostFixture host)
         var wrongVersion = await Assert.ThrowsAsync<RpcException>(async () => await client.ModelInferAsync(OipRequests.Infer("oip-model-x", readings, version: "7")));
         Assert.Equal(StatusCode.NotFound, wrongVersion.StatusCode);
         Assert.Contains("version '7'", wrongVersion.Status.Detail);
-        Assert.Contains("oip-model-x@1", wrongVersion.Status.Detail);
+        Assert.Contains("oip-model-x@1 (primary)", wrongVersion.Status.Detail);
         var unknown = await Assert.ThrowsAsync<RpcException>(async () => await client.ModelInferAsync(OipRequests.Infer("no-such-model", readings)));
         Assert.Equal(StatusCode.NotFound, unknown.StatusCode);
         Assert.Contains("'no-such-model'", unknown.Status.Detail);
+    }
+
+    [Fact]
+    public async Task A_model_version_or_variant_pins_the_model_that_answers_every_row_as_in_Score()
+    {
+        await CreateAsync("oip-pin-b-source", model: "oip-pin-b"); // registers oip-pin-b@1 (the same spec's weights)
+        await host.Control().CreatePipelineAsync(new CreatePipelineRequest { Spec = TestSpecs.Sensors("oip-pin", model: "oip-pin-a", other: true), Replace = true });
+        await host.Control().DeployModelAsync(new DeployModelRequest { Pipeline = "oip-pin", Model = new ModelRef { Name = "oip-pin-b", Version = "1" }, CandidateTraffic = 0.5 });
+        var readings = TestSpecs.Readings(40, 8);
+        var client = OipRequests.Client(host);
+
+        var candidate = await client.ModelInferAsync(OipRequests.Infer("oip-pin", readings, version: "candidate"));
+        Assert.All(OipRequests.Strings(candidate, "model"), m => Assert.Equal("oip-pin-b@1", m));
+        var scores = OipRequests.Scores(candidate);
+        for (var i = 0; i < readings.Count; i++)
+            TestSpecs.AssertClose(TestSpecs.Reference(readings[i].Temperature, readings[i].Vibration, readings[i].Pressure), scores[i]);
+        var native = await host.DataPlane().ScoreAsync(new ScoreRequest { Pipeline = "oip-pin", Rows = TestSpecs.ToRowSet(readings), ModelVersion = "candidate" });
+        Assert.Equal(native.Scores.Select(s => s.Score), scores);
+
+        var primary = await client.ModelInferAsync(OipRequests.Infer("oip-pin", readings, version: "primary"));
+        Assert.All(OipRequests.Strings(primary, "model"), m => Assert.Equal("oip-pin-a@1", m));
+        TestSpecs.AssertClose(TestSpecs.Reference(readings[0].Temperature, readings[0].Vibration, readings[0].Pressure, other: true), OipRequests.Scores(primary)[0]);
+        var split = OipRequests.Strings(await client.ModelInferAsync(OipRequests.Infer("oip-pin", readings)), "model");
+        Assert.Contains("oip-pin-a@1", split);
+        Assert.Contains("oip-pin-b@1", split);
     }
 
     [Fact]

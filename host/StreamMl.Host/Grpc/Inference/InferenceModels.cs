@@ -26,13 +26,14 @@ internal sealed class InferenceModels(PipelineManager pipelines)
     private static readonly string s_version =
         typeof(InferenceModels).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion.Split('+')[0] ?? "0";
 
-    /// <summary>A model as served: the pipeline that scores it and the deployed primary (null before a deploy).</summary>
-    public sealed record Served(string Name, ManagedPipeline Pipeline, ModelEntry? Primary, ModelEntry? Candidate)
+    /// <summary>A model as served: the pipeline that scores it, the deployed primary (null before a deploy) and the
+    /// deployed version the request named (null: route as deployed, the candidate taking its share).</summary>
+    public sealed record Served(string Name, ManagedPipeline Pipeline, ModelEntry? Primary, ModelDeployments.Snapshot Deployment, ModelEntry? Pinned)
     {
         /// <summary>True when ModelInfer answers with scores: the pipeline has a model stage and a deployed model.</summary>
-        public bool Ready => Pipeline.HasModelStage && Primary is not null;
+        public bool Ready => Pipeline.HasModelStage && (Pinned ?? Primary) is not null;
 
-        public string Version => Primary?.Version ?? "";
+        public string Version => (Pinned ?? Primary)?.Version ?? "";
     }
 
     public ServerMetadataResponse ServerMetadata() => new() { Name = "streamml", Version = s_version };
@@ -55,12 +56,22 @@ internal sealed class InferenceModels(PipelineManager pipelines)
                 ?? throw InferenceException.NotFound($"model '{name}' is not served: no pipeline has that name and no pipeline has it deployed");
         }
         var deployment = pipeline.Runtime.Models.Current;
-        var served = new Served(name, pipeline, deployment.Primary, deployment.CandidateTraffic > 0 ? deployment.Candidate : null);
-        if (!string.IsNullOrEmpty(version) && version != served.Version)
-            throw InferenceException.NotFound(served.Primary is null
+        if (string.IsNullOrEmpty(version)) return new Served(name, pipeline, deployment.Primary, deployment, null);
+        // As Score's model_version: a deployed version (primary first), or the variant "primary" / "candidate".
+        var pinned = version switch
+        {
+            ModelSelector.Primary => deployment.Primary,
+            ModelSelector.Candidate => deployment.Candidate,
+            _ => ModelSelector.Deployed(deployment).Select(d => d.Entry).FirstOrDefault(e => e.Version == version || e.Id == version),
+        };
+        if (pinned is null)
+        {
+            var deployed = ModelSelector.Deployed(deployment).Select(d => $"{d.Entry.Id} ({d.Variant})").ToList();
+            throw InferenceException.NotFound(deployed.Count == 0
                 ? $"model '{name}' has no version '{version}': no model is deployed to it yet"
-                : $"model '{name}' has no version '{version}' deployed; it serves version '{served.Version}' ({served.Primary.Id})");
-        return served;
+                : $"model '{name}' has no version '{version}' deployed; deployed: {string.Join(", ", deployed)}");
+        }
+        return new Served(name, pipeline, deployment.Primary, deployment, pinned);
     }
 
     /// <summary>False for a model that is not served (ModelReady answers rather than fails).</summary>
@@ -74,8 +85,7 @@ internal sealed class InferenceModels(PipelineManager pipelines)
     {
         var served = Resolve(name, version);
         var response = new ModelMetadataResponse { Name = name, Platform = "streamml" };
-        if (served.Primary is { } primary) response.Versions.Add(primary.Version);
-        if (served.Candidate is { } candidate && candidate.Version != served.Version) response.Versions.Add(candidate.Version);
+        response.Versions.Add(ModelSelector.Deployed(served.Deployment).Select(d => d.Entry.Version).Distinct());
         foreach (var field in served.Pipeline.InputSchema)
             response.Inputs.Add(new ModelMetadataResponse.Types.TensorMetadata { Name = field.Name, Datatype = TensorTypes.Of(field.Type), Shape = { -1 } });
         foreach (var (output, datatype) in Outputs)
@@ -88,7 +98,7 @@ internal sealed class InferenceModels(PipelineManager pipelines)
     {
         var served = Resolve(request.ModelName, request.ModelVersion);
         var payload = new TensorPayload(request, served);
-        served.Pipeline.Score(ref payload, $"ModelInfer '{request.ModelName}'");
+        served.Pipeline.Score(ref payload, $"ModelInfer '{request.ModelName}'", served.Pinned);
         return payload.Response;
     }
 }
