@@ -36,7 +36,11 @@ public sealed class InferenceGrpcTests(HostFixture host)
         for (var i = 0; i < readings.Count; i++)
             TestSpecs.AssertClose(TestSpecs.Reference(readings[i].Temperature, readings[i].Vibration, readings[i].Pressure), scores[i]);
         Assert.Equal(score.Scores.Select(s => s.Model), OipRequests.Strings(infer, "model"));
-        Assert.All(infer.Outputs, o => Assert.Equal([readings.Count], o.Shape));
+        Assert.Equal(score.Scores.Select(s => s.Label), OipRequests.Strings(infer, "label"));
+        Assert.Equal(score.Scores.SelectMany(s => s.Probabilities), OipRequests.Floats(infer, "probabilities"));
+        Assert.Contains("1", OipRequests.Strings(infer, "label"));
+        Assert.Contains("0", OipRequests.Strings(infer, "label"));
+        Assert.All(infer.Outputs, o => Assert.Equal(o.Name == "probabilities" ? [readings.Count, 2] : [readings.Count], o.Shape));
     }
 
     [Fact]
@@ -108,7 +112,9 @@ public sealed class InferenceGrpcTests(HostFixture host)
         var metadata = await client.ModelMetadataAsync(new ModelMetadataRequest { Name = name });
         // The columns of TestSpecs.Sensors and their OIP datatypes.
         Assert.Equal(["device:BYTES", "temperature:FP32", "vibration:FP32", "pressure:FP32", "fault:BOOL"], metadata.Inputs.Select(i => $"{i.Name}:{i.Datatype}"));
-        Assert.Equal(["score:FP32", "model:BYTES", "rejected:BOOL", "reason:BYTES"], metadata.Outputs.Select(i => $"{i.Name}:{i.Datatype}"));
+        // An inline logistic model is a binary classifier: label and probabilities, as Score answers.
+        Assert.Equal(["score:FP32", "model:BYTES", "rejected:BOOL", "reason:BYTES", "label:BYTES", "probabilities:FP32"], metadata.Outputs.Select(i => $"{i.Name}:{i.Datatype}"));
+        Assert.Equal([-1L, 2L], metadata.Outputs.Single(o => o.Name == "probabilities").Shape);
         Assert.Equal(["1"], metadata.Versions);
         Assert.All(metadata.Inputs, i => Assert.Equal([-1L], i.Shape));
 
@@ -178,10 +184,10 @@ public sealed class InferenceGrpcTests(HostFixture host)
         Assert.Contains("'temperature' (FP32, shape [4]) has 10 bytes", error.Status.Detail);
 
         var outputs = OipRequests.Infer(name, TestSpecs.Readings(4, 2));
-        outputs.Outputs.Add(new ModelInferRequest.Types.InferRequestedOutputTensor { Name = "probabilities" });
+        outputs.Outputs.Add(new ModelInferRequest.Types.InferRequestedOutputTensor { Name = "embedding" });
         error = await Assert.ThrowsAsync<RpcException>(async () => await OipRequests.Client(host).ModelInferAsync(outputs));
         Assert.Equal(StatusCode.InvalidArgument, error.StatusCode);
-        Assert.Contains("'probabilities'", error.Status.Detail);
+        Assert.Contains("'embedding'", error.Status.Detail);
 
         var garbage = new ModelInferRequest { ModelName = name };
         error = await Assert.ThrowsAsync<RpcException>(async () => await OipRequests.Client(host).ModelInferAsync(garbage));

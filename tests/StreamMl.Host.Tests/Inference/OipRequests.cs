@@ -41,10 +41,12 @@ internal static class OipRequests
         new() { Name = name, Datatype = datatype, Shape = { shape } };
 
     /// <summary>The elements of output <paramref name="name"/>, typed or raw (the protocol's little-endian layout).</summary>
-    public static float[] Scores(ModelInferResponse response)
+    public static float[] Scores(ModelInferResponse response) => Floats(response, "score");
+
+    public static float[] Floats(ModelInferResponse response, string name)
     {
-        var index = response.Outputs.ToList().FindIndex(o => o.Name == "score");
-        Assert.True(index >= 0, "no score output");
+        var index = response.Outputs.ToList().FindIndex(o => o.Name == name);
+        Assert.True(index >= 0, $"no {name} output");
         Assert.Equal("FP32", response.Outputs[index].Datatype);
         return response.RawOutputContents.Count > 0
             ? MemoryMarshal.Cast<byte, float>(response.RawOutputContents[index].Span).ToArray()

@@ -298,7 +298,7 @@ internal static class InferenceHttp
             json.WriteEndArray();
             json.WriteStartArray("data");
             var contents = output.Contents;
-            foreach (var value in contents.Fp32Contents)
+            foreach (var value in contents.Fp32Contents) // NaN: a rejected row
                 if (float.IsFinite(value)) json.WriteNumberValue(value);
                 else json.WriteNullValue();
             foreach (var value in contents.BoolContents) json.WriteBooleanValue(value);

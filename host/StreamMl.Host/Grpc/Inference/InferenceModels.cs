@@ -18,6 +18,15 @@ internal sealed class InferenceModels(PipelineManager pipelines)
         (ScoreOutput, TensorTypes.Fp32), (ModelOutput, TensorTypes.Bytes), (RejectedOutput, TensorTypes.Bool), (ReasonOutput, TensorTypes.Bytes),
     ];
 
+    /// <summary>Binary classifiers add the label after the model's threshold and P(class 0), P(class 1) per row (shape
+    /// [rows, 2]), as Score's label and probabilities.</summary>
+    public static readonly (string Name, string Datatype)[] ClassifierOutputs =
+    [
+        .. Outputs, (LabelOutput, TensorTypes.Bytes), (ProbabilitiesOutput, TensorTypes.Fp32),
+    ];
+
+    public const string LabelOutput = "label";
+    public const string ProbabilitiesOutput = "probabilities";
     public const string ScoreOutput = "score";
     public const string ModelOutput = "model";
     public const string RejectedOutput = "rejected";
@@ -34,7 +43,13 @@ internal sealed class InferenceModels(PipelineManager pipelines)
         public bool Ready => Pipeline.HasModelStage && (Pinned ?? Primary) is not null;
 
         public string Version => (Pinned ?? Primary)?.Version ?? "";
+
+        /// <summary>The outputs ModelInfer answers with: <see cref="ClassifierOutputs"/> for a binary classifier.</summary>
+        public (string Name, string Datatype)[] Outputs => IsBinary(Pinned ?? Primary) ? ClassifierOutputs : InferenceModels.Outputs;
     }
+
+    /// <summary>True for a binary classifier with its two class labels.</summary>
+    public static bool IsBinary(ModelEntry? entry) => entry is { Task: "binary", Classes.Count: 2 };
 
     public ServerMetadataResponse ServerMetadata() => new() { Name = "streamml", Version = s_version };
 
@@ -88,8 +103,11 @@ internal sealed class InferenceModels(PipelineManager pipelines)
         response.Versions.Add(ModelSelector.Deployed(served.Deployment).Select(d => d.Entry.Version).Distinct());
         foreach (var field in served.Pipeline.InputSchema)
             response.Inputs.Add(new ModelMetadataResponse.Types.TensorMetadata { Name = field.Name, Datatype = TensorTypes.Of(field.Type), Shape = { -1 } });
-        foreach (var (output, datatype) in Outputs)
-            response.Outputs.Add(new ModelMetadataResponse.Types.TensorMetadata { Name = output, Datatype = datatype, Shape = { -1 } });
+        foreach (var (output, datatype) in served.Outputs)
+            response.Outputs.Add(new ModelMetadataResponse.Types.TensorMetadata
+            {
+                Name = output, Datatype = datatype, Shape = { output == ProbabilitiesOutput ? [-1, 2] : [-1] },
+            });
         return response;
     }
 

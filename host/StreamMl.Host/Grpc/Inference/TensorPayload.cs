@@ -60,9 +60,10 @@ internal struct TensorPayload : IScorePayload
                 throw InferenceException.BadInput($"input '{field.Name}' ({TensorTypes.Of(field.Type)}) is missing; model '{model.Name}' needs it (it takes {Describe(schema)})");
         if (rows == 0) throw InferenceException.BadInput($"the inputs have 0 rows (shape {Shape(inputs[0])}); send at least one");
         Rows = rows;
+        var outputs = model.Outputs;
         foreach (var requested in request.Outputs)
-            if (Array.FindIndex(InferenceModels.Outputs, o => o.Name == requested.Name) < 0)
-                throw InferenceException.BadInput($"output '{requested.Name}' is not an output of model '{model.Name}'; its outputs are {string.Join(", ", InferenceModels.Outputs.Select(o => $"{o.Name} ({o.Datatype})"))}");
+            if (Array.FindIndex(outputs, o => o.Name == requested.Name) < 0)
+                throw InferenceException.BadInput($"output '{requested.Name}' is not an output of model '{model.Name}'; its outputs are {string.Join(", ", outputs.Select(o => $"{o.Name} ({o.Datatype})"))}");
     }
 
     public int Rows { get; }
@@ -118,10 +119,16 @@ internal struct TensorPayload : IScorePayload
         // Rows answered by one version report it; an A/B split reports the primary's and each row its own in 'model'.
         if (!mixed && answered is not null && answered.LastIndexOf('@') is var at and >= 0) Response.ModelVersion = answered[(at + 1)..];
 
-        foreach (var (name, datatype) in InferenceModels.Outputs)
+        var outputs = _model.Outputs;
+        string[]? labels = null;
+        float[]? probabilities = null;
+        if (outputs.Length > InferenceModels.Outputs.Length) (labels, probabilities) = Classify(scores, models);
+
+        foreach (var (name, datatype) in outputs)
         {
             if (_request.Outputs.Count > 0 && !_request.Outputs.Any(o => o.Name == name)) continue;
             var tensor = new OutputTensor { Name = name, Datatype = datatype, Shape = { n } };
+            if (name == InferenceModels.ProbabilitiesOutput) tensor.Shape.Add(2);
             Response.Outputs.Add(tensor);
             if (_raw)
             {
@@ -130,6 +137,8 @@ internal struct TensorPayload : IScorePayload
                     InferenceModels.ScoreOutput => ByteString.CopyFrom(MemoryMarshal.AsBytes(scores.AsSpan())),
                     InferenceModels.RejectedOutput => ByteString.CopyFrom(MemoryMarshal.AsBytes(rejected.AsSpan())),
                     InferenceModels.ModelOutput => RawStrings(models),
+                    InferenceModels.LabelOutput => RawStrings(labels!),
+                    InferenceModels.ProbabilitiesOutput => ByteString.CopyFrom(MemoryMarshal.AsBytes(probabilities.AsSpan())),
                     _ => RawStrings(why),
                 });
                 continue;
@@ -140,9 +149,32 @@ internal struct TensorPayload : IScorePayload
                 case InferenceModels.ScoreOutput: contents.Fp32Contents.Add(scores); break;
                 case InferenceModels.RejectedOutput: contents.BoolContents.Add(rejected); break;
                 case InferenceModels.ModelOutput: foreach (var m in models) contents.BytesContents.Add(ByteString.CopyFromUtf8(m)); break;
+                case InferenceModels.LabelOutput: foreach (var l in labels!) contents.BytesContents.Add(ByteString.CopyFromUtf8(l)); break;
+                case InferenceModels.ProbabilitiesOutput: contents.Fp32Contents.Add(probabilities!); break;
                 default: foreach (var w in why) contents.BytesContents.Add(ByteString.CopyFromUtf8(w)); break;
             }
         }
+    }
+
+    /// <summary>Label and P(class 0), P(class 1) of each row answered by a binary classifier, as Score's; "" and NaN for
+    /// rejected rows and rows of other models.</summary>
+    private readonly (string[] Labels, float[] Probabilities) Classify(float[] scores, string[] models)
+    {
+        var labels = new string[scores.Length];
+        var probabilities = new float[scores.Length * 2];
+        var deployed = Models.ModelSelector.Deployed(_model.Deployment).Select(d => d.Entry).ToList();
+        for (var row = 0; row < scores.Length; row++)
+        {
+            var entry = models[row].Length == 0 ? null : deployed.Find(e => e.Id == models[row]);
+            if (!InferenceModels.IsBinary(entry) || float.IsNaN(scores[row]))
+            {
+                (labels[row], probabilities[2 * row], probabilities[2 * row + 1]) = ("", float.NaN, float.NaN);
+                continue;
+            }
+            (probabilities[2 * row], probabilities[2 * row + 1]) = (1 - scores[row], scores[row]);
+            labels[row] = entry!.Classes[scores[row] >= entry.Threshold ? 1 : 0];
+        }
+        return (labels, probabilities);
     }
 
     private static ByteString RawStrings(string[] values)
