@@ -6,10 +6,10 @@ cd "$(dirname "$0")/.."
 root=$(pwd)
 
 # The benchmark harness's S6 smoke test and the scikit-learn comparison use Debian's Python modules.
-if ! /usr/bin/python3 -c "import pandas, sklearn, scipy" 2>/dev/null; then
+if ! /usr/bin/python3 -c "import pandas, sklearn, scipy, grpc, grpc_tools" 2>/dev/null; then
   if [ "$(id -u)" -eq 0 ]; then
     DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-pandas python3-sklearn python3-scipy >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-pandas python3-sklearn python3-scipy python3-grpcio python3-grpc-tools >/dev/null
   else
     echo "test.sh: /usr/bin/python3 lacks pandas/sklearn/scipy; install python3-pandas python3-sklearn python3-scipy" >&2
   fi

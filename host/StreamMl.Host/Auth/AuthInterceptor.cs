@@ -17,6 +17,9 @@ internal sealed class AuthInterceptor(ApiKeyStore keys, ILogger<AuthInterceptor>
         if (method.StartsWith("/grpc.reflection.", StringComparison.Ordinal)) return ApiRole.Read;
         if (method.StartsWith("/streamml.v1.Query/", StringComparison.Ordinal)) return ApiRole.Read;
         if (method.StartsWith("/streamml.v1.Control/", StringComparison.Ordinal)) return ApiRole.Admin;
+        // Open Inference Protocol: liveness and readiness are health checks; metadata and inference are scoring.
+        if (method is "/inference.GRPCInferenceService/ServerLive" or "/inference.GRPCInferenceService/ServerReady") return null;
+        if (method.StartsWith("/inference.GRPCInferenceService/", StringComparison.Ordinal)) return ApiRole.Score;
         return method switch
         {
             "/streamml.v1.DataPlane/Subscribe" => ApiRole.Read,

@@ -30,9 +30,14 @@ internal static class BenchCommand
             Description = "Measure Recommend instead: a 10,000-item catalogue learnt from --recommend-users users x 40 events, then Recommend at --rate",
         };
         var recommendUsers = new Option<int>("--recommend-users") { Description = "Users in the recommend catalogue", DefaultValueFactory = _ => 5000 };
+        var oip = new Option<bool>("--oip")
+        {
+            Description = "Open Inference Protocol next to the native API: Score and ModelInfer latency at --rate in alternating rounds, " +
+                          "and rows/s of Ingest (Arrow), Score (Arrow) and ModelInfer (raw FP32) with --batch rows per call (at most 1,024)",
+        };
         var command = new Command("bench", "Measure gRPC ingest rows/s (Arrow vs protobuf) and Score latency on this machine")
         {
-            rows, batch, rate, seconds, rounds, compare, inline, address, recommend, recommendUsers,
+            rows, batch, rate, seconds, rounds, compare, inline, address, recommend, recommendUsers, oip,
         };
         command.SetAction(async (parse, ct) =>
         {
@@ -44,6 +49,19 @@ internal static class BenchCommand
             }
             output.WriteLine($"load average at start: {LoadAverage()}; GC: {(System.Runtime.GCSettings.IsServerGC ? "server" : "workstation")}, " +
                              $"latency mode {System.Runtime.GCSettings.LatencyMode}");
+            if (parse.GetValue(oip))
+            {
+                var oipBatch = Math.Min(parse.GetValue(batch), 1024);
+                var o = await OipBench.RunAsync(parse.GetValue(rate), parse.GetValue(seconds), parse.GetValue(rounds), oipBatch, parse.GetValue(rows), ct);
+                for (var i = 0; i < o.Score.Count; i++)
+                    foreach (var (name, h) in new[] { ("Score", o.Score[i]), ("ModelInfer", o.Infer[i]) })
+                        output.WriteLine($"round {i + 1}, {name} (1 row) at {parse.GetValue(rate)}/s open loop: p50 {h.GetValueAtPercentile(50)} us, " +
+                                         $"p99 {h.GetValueAtPercentile(99)} us, p99.9 {h.GetValueAtPercentile(99.9)} us, max {h.GetMaxValue()} us over {h.TotalCount:N0} calls");
+                output.WriteLine($"rows/s with {oipBatch} rows per call: Ingest Arrow IPC {o.IngestArrowRowsPerSecond:N0}, Score Arrow IPC {o.ScoreArrowRowsPerSecond:N0}, " +
+                                 $"ModelInfer raw FP32 {o.InferRawRowsPerSecond:N0}");
+                output.WriteLine($"load average at end: {LoadAverage()}");
+                return ExitCodes.Ok;
+            }
             var result = parse.GetValue(address) is { } remote
                 ? await RunRemoteAsync(remote, parse.GetValue(rate), parse.GetValue(seconds), parse.GetValue(rounds), parse.GetValue(compare), ct)
                 : await RunAsync(parse.GetValue(rows), parse.GetValue(batch), parse.GetValue(rate), parse.GetValue(seconds),

@@ -115,6 +115,12 @@ internal static class HostBench
         var client = new DataPlane.DataPlaneClient(channel);
         var request = new ScoreRequest { Pipeline = PipelineName, Rows = ProtobufRows(1) };
         client.Score(request); // opens the connection
+        return AtRate(() => client.ScoreAsync(request).ResponseAsync, rate, requests, warmup, sendLateness);
+    }
+
+    /// <summary>Like <see cref="ScoreAtRate"/>, for any call (the Open Inference Protocol's ModelInfer).</summary>
+    public static LongHistogram AtRate(Func<Task> call, int rate, int requests, TimeSpan warmup, LongHistogram? sendLateness = null)
+    {
         var warmupRequests = (int)(warmup.TotalSeconds * rate);
         var histogram = new LongHistogram(10_000_000, 3);
         // Calls in flight are counted, not kept: a list of 12,000 tasks lived long enough to be promoted and made the
@@ -135,10 +141,10 @@ internal static class HostBench
                 if (record && sendLateness is not null)
                     sendLateness.RecordValue(Math.Min(sendLateness.HighestTrackableValue, (Stopwatch.GetTimestamp() - scheduled) * 1_000_000 / Stopwatch.Frequency));
                 Interlocked.Increment(ref outstanding);
-                client.ScoreAsync(request).ResponseAsync.ContinueWith(call =>
+                call().ContinueWith(answered =>
                 {
                     var micros = Math.Max(0, (Stopwatch.GetTimestamp() - scheduled) * 1_000_000 / Stopwatch.Frequency);
-                    if (call.IsFaulted) Interlocked.Increment(ref failures);
+                    if (answered.IsFaulted) Interlocked.Increment(ref failures);
                     else if (record) lock (histogram) histogram.RecordValue(Math.Min(micros, histogram.HighestTrackableValue));
                     if (Interlocked.Decrement(ref outstanding) == 0) allAnswered.Set();
                 }, TaskContinuationOptions.ExecuteSynchronously);
@@ -148,7 +154,7 @@ internal static class HostBench
         sender.Start();
         sender.Join();
         allAnswered.Wait();
-        if (failures > 0) throw new InvalidOperationException($"{failures} of {total} Score calls failed");
+        if (failures > 0) throw new InvalidOperationException($"{failures} of {total} calls failed");
         return histogram;
     }
 

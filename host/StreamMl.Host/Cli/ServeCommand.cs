@@ -13,6 +13,7 @@ internal static class ServeCommand
         var address = new Option<string>("--address") { Description = "Address to listen on (non-loopback needs API keys)", DefaultValueFactory = _ => "127.0.0.1" };
         var port = new Option<int>("--port") { Description = "gRPC port (0: any free port)", DefaultValueFactory = _ => 50051 };
         var metricsPort = new Option<int>("--metrics-port") { Description = "Prometheus /metrics port (-1: off)", DefaultValueFactory = _ => 9464 };
+        var httpPort = new Option<int>("--http-port") { Description = "Open Inference Protocol HTTP/JSON port for HTTP/1.1 clients (-1: off; /v2 also answers on the gRPC port over HTTP/2)", DefaultValueFactory = _ => -1 };
         var specs = new Option<FileInfo[]>("--spec") { Description = "Pipeline specs to create and start", AllowMultipleArgumentsPerToken = true };
         var keys = new Option<string[]>("--api-key")
         {
@@ -53,7 +54,7 @@ internal static class ServeCommand
         var hashKey = new Option<string?>("--hash-key") { Description = "Print the SHA-256 of a key for configuration, and exit" };
         var command = new Command("serve", "Start the gRPC host (Control, Query, DataPlane, health, reflection, Prometheus)")
         {
-            address, port, metricsPort, specs, keys, keyFile, budget, cert, certPassword, maxStreams, maxReceive, maxSend, pingDelay, pingTimeout, hashKey,
+            address, port, metricsPort, httpPort, specs, keys, keyFile, budget, cert, certPassword, maxStreams, maxReceive, maxSend, pingDelay, pingTimeout, hashKey,
         };
         command.SetAction(async (parse, ct) =>
         {
@@ -69,6 +70,7 @@ internal static class ServeCommand
                 Address = parse.GetValue(address)!,
                 Port = parse.GetValue(port),
                 MetricsPort = parse.GetValue(metricsPort),
+                HttpPort = parse.GetValue(httpPort),
                 CertificatePath = parse.GetValue(cert)?.FullName,
                 CertificatePassword = parse.GetValue(certPassword),
                 MemoryBudget = parse.GetValue(budget),
@@ -98,7 +100,8 @@ internal static class ServeCommand
             {
                 options.PipelineSpecs.AddRange((parse.GetValue(specs) ?? []).Select(f => f.FullName));
                 await using var server = await StreamMlServer.StartAsync(options, cancellationToken: ct);
-                output.WriteLine($"streamml host listening on {server.Address}" + (server.MetricsAddress is null ? "" : $", metrics on {server.MetricsAddress}/metrics"));
+                output.WriteLine($"streamml host listening on {server.Address}" + (server.MetricsAddress is null ? "" : $", metrics on {server.MetricsAddress}/metrics")
+                    + (server.HttpAddress is null ? "" : $", Open Inference Protocol HTTP on {server.HttpAddress}/v2"));
                 output.WriteLine("Ctrl+C stops it (pipelines drain first).");
                 try { await Task.Delay(Timeout.Infinite, ct); }
                 catch (OperationCanceledException) { }

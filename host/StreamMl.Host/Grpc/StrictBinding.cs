@@ -23,6 +23,10 @@ internal static class StrictBinding
     /// <summary>Binds the Recommendations service.</summary>
     public static void BindRecommendations(ServiceBinderBase binder, Protos.Recommendations.RecommendationsBase service) => Protos.Recommendations.BindService(new Binder(binder), service);
 
+    /// <summary>Binds the Open Inference Protocol service.</summary>
+    public static void BindInference(ServiceBinderBase binder, Inference.Protocol.GRPCInferenceService.GRPCInferenceServiceBase service) =>
+        Inference.Protocol.GRPCInferenceService.BindService(new Binder(binder), service);
+
     private static Method<TRequest, TResponse> Strict<TRequest, TResponse>(Method<TRequest, TResponse> method)
         where TRequest : class where TResponse : class
     {

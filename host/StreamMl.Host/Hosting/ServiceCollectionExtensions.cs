@@ -49,6 +49,7 @@ public static class ServiceCollectionExtensions
             sp.GetRequiredService<IOptions<StreamMlOptions>>().Value.MaxScoreRows,
             MemoryBudget.Resolve(sp.GetRequiredService<IOptions<StreamMlOptions>>().Value.MemoryBudget)));
         services.TryAddSingleton<PrometheusExporter>();
+        services.TryAddSingleton<Grpc.Inference.InferenceModels>();
         services.TryAddSingleton(sp => new StreamMlRuntime(sp.GetRequiredService<PipelineManager>()));
         services.AddHostedService<StreamMlHostedService>();
         services.AddGrpc(o =>

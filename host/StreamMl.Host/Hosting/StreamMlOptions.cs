@@ -16,6 +16,11 @@ public sealed class StreamMlOptions
     /// 0 picks a free port; -1 turns the endpoint off.</summary>
     public int MetricsPort { get; set; } = 9464;
 
+    /// <summary>Port of the Open Inference Protocol's HTTP/JSON routes (<c>/v2/...</c>) for HTTP/1.1 clients (curl,
+    /// Triton's and KServe's HTTP clients) on the same address. Default -1: off (the routes still answer on the gRPC
+    /// port over HTTP/2); 0 picks a free port.</summary>
+    public int HttpPort { get; set; } = -1;
+
     /// <summary>A PFX certificate for TLS on the gRPC port. Default none (plain HTTP/2, fine on loopback).</summary>
     public string? CertificatePath { get; set; }
 

@@ -11,6 +11,7 @@ using Prometheus;
 using StreamMl.Engine;
 using StreamMl.Host.Auth;
 using StreamMl.Host.Grpc;
+using StreamMl.Host.Grpc.Inference;
 using StreamMl.Host.Metrics;
 
 namespace StreamMl.Host.Hosting;
@@ -33,6 +34,10 @@ public sealed class StreamMlServer : IAsyncDisposable
 
     /// <summary>The Prometheus endpoint's base address, or null when it is off.</summary>
     public string? MetricsAddress { get; }
+
+    /// <summary>The Open Inference Protocol's HTTP/1.1 and HTTP/2 address (<see cref="StreamMlOptions.HttpPort"/>), or
+    /// null when it is off. The <c>/v2</c> routes also answer on the gRPC port (HTTP/2 only).</summary>
+    public string? HttpAddress { get; private init; }
 
     /// <summary>The host's services (for <see cref="StreamMlRuntime"/>).</summary>
     public IServiceProvider Services => _app.Services;
@@ -74,6 +79,13 @@ public sealed class StreamMlServer : IAsyncDisposable
                 if (options.CertificatePath is { } path) listen.UseHttps(path, options.CertificatePassword);
             });
             if (options.MetricsPort >= 0) kestrel.Listen(ip, options.MetricsPort, listen => listen.Protocols = HttpProtocols.Http1);
+            if (options.HttpPort >= 0)
+                kestrel.Listen(ip, options.HttpPort, listen =>
+                {
+                    // HTTP/2 needs TLS to be negotiated next to HTTP/1.1; plain HTTP/2 clients use the gRPC port.
+                    listen.Protocols = options.CertificatePath is null ? HttpProtocols.Http1 : HttpProtocols.Http1AndHttp2;
+                    if (options.CertificatePath is { } path) listen.UseHttps(path, options.CertificatePassword);
+                });
         });
 
         var app = builder.Build();
@@ -83,13 +95,18 @@ public sealed class StreamMlServer : IAsyncDisposable
         app.MapGrpcService<DataPlaneService>();
         app.MapGrpcService<RecommendationsService>();
         app.MapGrpcService<HealthService>(); // per pipeline and per model readiness (Grpc/HealthService.cs)
+        app.MapGrpcService<Grpc.Inference.InferenceService>(); // Open Inference Protocol (Grpc/Inference)
+        app.MapOpenInference(); // and its HTTP/JSON form under /v2, on every port (HttpPort for HTTP/1.1 clients)
         if (options.EnableReflection) app.MapGrpcReflectionService();
         if (options.MetricsPort >= 0) app.MapMetrics("/metrics", app.Services.GetRequiredService<PrometheusExporter>().Registry);
 
         await app.StartAsync(cancellationToken).ConfigureAwait(false);
         // Kestrel reports the addresses in the order the endpoints were configured: gRPC first, then metrics.
         var addresses = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.ToList();
-        var server = new StreamMlServer(app, addresses[0], options.MetricsPort >= 0 ? addresses[1] : null);
+        var server = new StreamMlServer(app, addresses[0], options.MetricsPort >= 0 ? addresses[1] : null)
+        {
+            HttpAddress = options.HttpPort >= 0 ? addresses[options.MetricsPort >= 0 ? 2 : 1] : null,
+        };
         Log.Listening(app.Services.GetRequiredService<ILogger<StreamMlServer>>(), server.Address,
             keys > 0 ? $"on, {keys} key(s)" : "off (loopback only)");
         return server;
@@ -133,6 +150,7 @@ public sealed class StreamMlServer : IAsyncDisposable
         to.Address = from.Address;
         to.Port = from.Port;
         to.MetricsPort = from.MetricsPort;
+        to.HttpPort = from.HttpPort;
         to.CertificatePath = from.CertificatePath;
         to.CertificatePassword = from.CertificatePassword;
         to.MaxScoreRows = from.MaxScoreRows;

@@ -82,6 +82,14 @@ internal sealed class ManagedPipeline : IAsyncDisposable
         return response;
     }
 
+    /// <summary>Scores a request in another wire form (the Open Inference Protocol) through the Score chain.</summary>
+    public void Score<TPayload>(ref TPayload payload, string where, Models.ModelEntry? pinned = null) where TPayload : struct, IScorePayload
+    {
+        var start = Stopwatch.GetTimestamp();
+        _scoreChain.Value.Run(ref payload, where, pinned);
+        ScoreLatency.Record(Stopwatch.GetElapsedTime(start));
+    }
+
     /// <summary>What a Score client needs: input columns, outputs, and the deployed versions (all, or the one
     /// <paramref name="selector"/> names, as in Score's <c>model_version</c>).</summary>
     public ModelDescription Describe(string selector)

@@ -7,7 +7,7 @@ namespace StreamMl.Host.Pipelines;
 /// <summary>Runs Score requests through a pipeline's validation, features and model stages synchronously, on its own
 /// operator instances (operators are single-threaded, so calls take turns on a lock; the work per call is
 /// microseconds). Rejected rows come back with the rule and message instead of a score.</summary>
-internal sealed class ScoreChain : IDisposable
+internal sealed partial class ScoreChain : IDisposable
 {
     private readonly object _gate = new();
     private readonly IBatchOperator[] _operators;

@@ -25,7 +25,7 @@ public sealed class HostFixture : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        var options = new StreamMlOptions { Port = 0, MetricsPort = 0 };
+        var options = new StreamMlOptions { Port = 0, MetricsPort = 0, HttpPort = 0 };
         options.ApiKeys.Add(new ApiKeyOptions { Name = "admin", Key = AdminKey, Role = ApiRole.Admin });
         options.ApiKeys.Add(new ApiKeyOptions { Name = "score", Hash = Convert.ToHexString(ApiKeyStore.HashKey(ScoreKey)), Role = ApiRole.Score });
         options.ApiKeys.Add(new ApiKeyOptions { Name = "read", Key = ReadKey, Role = ApiRole.Read });

@@ -21,9 +21,11 @@ internal static class NodeTool
 
     /// <summary>Runs <paramref name="file"/> in <paramref name="folder"/> (at most two minutes) and returns its exit
     /// code and output.</summary>
-    public static async Task<(int Code, string Output, string Error)> RunAsync(string file, string[] args, string folder)
+    public static async Task<(int Code, string Output, string Error)> RunAsync(string file, string[] args, string folder,
+        IReadOnlyDictionary<string, string>? environment = null)
     {
         var start = new ProcessStartInfo(file) { WorkingDirectory = folder, RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>()) start.Environment[name] = value;
         foreach (var arg in args) start.ArgumentList.Add(arg);
         using var process = Process.Start(start)!;
         var output = process.StandardOutput.ReadToEndAsync();
