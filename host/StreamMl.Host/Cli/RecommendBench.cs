@@ -89,36 +89,7 @@ internal static class RecommendBench
         var client = new Protos.Recommendations.RecommendationsClient(channel);
         var requestsByUser = Enumerable.Range(0, 1024).Select(i => new RecommendRequest { Pipeline = PipelineName, User = (i * 7919L) % users, K = 10 }).ToArray();
         client.Recommend(requestsByUser[0]); // opens the connection
-        var warmupRequests = (int)(warmup.TotalSeconds * rate);
-        var histogram = new LongHistogram(10_000_000, 3);
-        var outstanding = 1;
-        var allAnswered = new ManualResetEventSlim();
-        var failures = 0;
-        var interval = Stopwatch.Frequency / (double)rate;
-        var total = warmupRequests + requests;
-        var sender = new Thread(() =>
-        {
-            var start = Stopwatch.GetTimestamp();
-            for (var i = 0; i < total; i++)
-            {
-                var scheduled = start + (long)(i * interval);
-                PreciseClock.SleepUntil(scheduled);
-                var record = i >= warmupRequests;
-                Interlocked.Increment(ref outstanding);
-                client.RecommendAsync(requestsByUser[i & 1023]).ResponseAsync.ContinueWith(call =>
-                {
-                    var micros = Math.Max(0, (Stopwatch.GetTimestamp() - scheduled) * 1_000_000 / Stopwatch.Frequency);
-                    if (call.IsFaulted) Interlocked.Increment(ref failures);
-                    else if (record) lock (histogram) histogram.RecordValue(Math.Min(micros, histogram.HighestTrackableValue));
-                    if (Interlocked.Decrement(ref outstanding) == 0) allAnswered.Set();
-                }, TaskContinuationOptions.ExecuteSynchronously);
-            }
-            if (Interlocked.Decrement(ref outstanding) == 0) allAnswered.Set();
-        }) { IsBackground = true, Name = "recommend-scheduler" };
-        sender.Start();
-        sender.Join();
-        allAnswered.Wait();
-        if (failures > 0) throw new InvalidOperationException($"{failures} of {total} Recommend calls failed");
-        return histogram;
+        var next = 0; // AtRate calls from its one scheduler thread
+        return HostBench.AtRate(() => client.RecommendAsync(requestsByUser[next++ & 1023]).ResponseAsync, rate, requests, warmup);
     }
 }

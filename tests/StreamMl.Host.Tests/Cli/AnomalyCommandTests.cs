@@ -37,13 +37,7 @@ public sealed class AnomalyCommandTests : IDisposable
         }
     }
 
-    private static async Task<(int Code, string Output, string Error)> RunAsync(params string[] args)
-    {
-        var output = new StringWriter();
-        var error = new StringWriter();
-        var code = await CliApp.RunAsync(args, output, error);
-        return (code, output.ToString(), error.ToString());
-    }
+    private static Task<(int Code, string Output, string Error)> RunAsync(params string[] args) => CliRun.RunAsync(args);
 
     /// <summary>The table row for a detector and series: windows "d/n", false alarms, per 2,000.</summary>
     private static string[] Row(string output, string detector, string series) =>

@@ -10,13 +10,7 @@ public sealed class RecommendCommandTests : IDisposable
 
     public void Dispose() => Directory.Delete(_folder, recursive: true);
 
-    private static async Task<(int Code, string Output, string Error)> RunAsync(params string[] args)
-    {
-        var output = new StringWriter();
-        var error = new StringWriter();
-        var code = await CliApp.RunAsync(args, output, error);
-        return (code, output.ToString(), error.ToString());
-    }
+    private static Task<(int Code, string Output, string Error)> RunAsync(params string[] args) => CliRun.RunAsync(args);
 
     private string Write(string name, string text)
     {

@@ -1,3 +1,4 @@
+using StreamMl.Host.Tests.Cli;
 using Grpc.Core;
 using Grpc.Net.Client;
 using StreamMl.Host.Cli;
@@ -32,13 +33,7 @@ public sealed class MemoryBudgetTests(HostFixture host) : IDisposable
         sinks: [ { kind: memory } ]
         """;
 
-    private static async Task<(int Code, string Output, string Error)> RunAsync(params string[] args)
-    {
-        var output = new StringWriter();
-        var error = new StringWriter();
-        var code = await CliApp.RunAsync(args, output, error);
-        return (code, output.ToString(), error.ToString());
-    }
+    private static Task<(int Code, string Output, string Error)> RunAsync(params string[] args) => CliRun.RunAsync(args);
 
     private static int ColumnOf(string text, string what)
     {
