@@ -88,12 +88,17 @@ public sealed class ItemKnnRecommender : Recommender
     /// <summary>The cosine similarity the model holds between two items (0 when they never co-occurred or one is unknown).</summary>
     public float Similarity(long itemA, long itemB)
     {
-        lock (Gate)
+        Gate.EnterReadLock();
+        try
         {
             var a = Catalog.IndexOf(itemA);
             var b = Catalog.IndexOf(itemB);
             if (a < 0 || b < 0 || a >= _rowCount || b >= _rowCount) return 0f;
             return _rows[a].CountOf(b) * _inverseSqrtUserCounts[a] * _inverseSqrtUserCounts[b];
+        }
+        finally
+        {
+            Gate.ExitReadLock();
         }
     }
 
