@@ -8,8 +8,8 @@ namespace StreamMl.Recommendations;
 /// <summary>The state every model shares — item catalogue, live user profiles, time-decayed popularity — and the
 /// ranking with filters. A reader-writer lock guards it: queries take it to read, side by side on any number of threads
 /// (each with its own scratch buffers), so a slow or descheduled query holds up no other; updates take it to write for at
-/// most <see cref="UpdateChunk"/> events at a time, and a waiting writer lets no new query in, so a query waits behind
-/// one such chunk at most (tens of microseconds); model refits run outside it.</summary>
+/// most <see cref="UpdateChunk"/> events at a time and let queued queries in between chunks, so a query waits behind one
+/// such chunk at most (tens of microseconds); model refits run outside it.</summary>
 public abstract class Recommender : IRecommender
 {
     /// <summary>Events applied per lock hold in <see cref="Update(InteractionBatch)"/>.</summary>
@@ -73,6 +73,7 @@ public abstract class Recommender : IRecommender
     /// <inheritdoc/>
     public void Update(in Interaction interaction)
     {
+        LetWaitingQueriesIn();
         Gate.EnterWriteLock();
         try
         {
@@ -91,6 +92,7 @@ public abstract class Recommender : IRecommender
         for (var start = 0; start < batch.Length; start += UpdateChunk)
         {
             var end = Math.Min(batch.Length, start + UpdateChunk);
+            LetWaitingQueriesIn();
             Gate.EnterWriteLock();
             try
             {
@@ -102,6 +104,28 @@ public abstract class Recommender : IRecommender
             }
         }
         AfterUpdate();
+    }
+
+    /// <summary>Before taking the write lock again, waits until queries that queued behind the last chunk hold the read
+    /// lock: otherwise an updater that releases and at once re-requests the lock (a waiting writer keeps new readers out)
+    /// would starve them.</summary>
+    private void LetWaitingQueriesIn()
+    {
+        var spin = new SpinWait();
+        while (Gate.WaitingReadCount > 0) spin.SpinOnce(sleep1Threshold: -1);
+    }
+
+    /// <summary>Takes the read lock, spinning through an update chunk (tens of microseconds) before it would block: a
+    /// blocked reader is woken by the kernel, which costs more than the chunk it waited for.</summary>
+    private void EnterReadLockSpinning()
+    {
+        var spin = new SpinWait();
+        for (var attempt = 0; attempt < 40; attempt++)
+        {
+            if (Gate.TryEnterReadLock(0)) return;
+            spin.SpinOnce(sleep1Threshold: -1);
+        }
+        Gate.EnterReadLock();
     }
 
     private void Apply(in Interaction e)
@@ -150,7 +174,7 @@ public abstract class Recommender : IRecommender
         if (k > results.Length) throw new ArgumentException($"the results span holds {results.Length} items, fewer than k = {k}", nameof(results));
         request ??= RecommendRequest.Default;
         var scratch = QueryScratch.Current;
-        Gate.EnterReadLock();
+        EnterReadLockSpinning();
         try
         {
             var items = Catalog.Count;
