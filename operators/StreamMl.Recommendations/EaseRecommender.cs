@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using StreamMl.Recommendations.Internal;
 using StreamMl.Recommendations.Models;
 using StreamMl.Recommendations.Profiles;
 
@@ -15,8 +16,6 @@ public sealed class EaseRecommender : Recommender
     private EaseModel? _model;
     private long _eventsSinceRefit;
     private Task _refit = Task.CompletedTask;
-    private float[] _accumulator = [];
-    private float[] _profileWeights = [];
 
     /// <summary>Creates the recommender; null options take the defaults.</summary>
     public EaseRecommender(EaseOptions? options = null) : base(options ?? new EaseOptions())
@@ -53,7 +52,8 @@ public sealed class EaseRecommender : Recommender
             Refit();
             return;
         }
-        lock (Gate)
+        Gate.EnterWriteLock();
+        try
         {
             if (!_refit.IsCompleted) return;
             _refit = Task.Run(() =>
@@ -68,6 +68,10 @@ public sealed class EaseRecommender : Recommender
                 }
             });
         }
+        finally
+        {
+            Gate.ExitWriteLock();
+        }
     }
 
     /// <summary>Fits a model on the current profiles now, on the calling thread, and swaps it in.</summary>
@@ -77,7 +81,8 @@ public sealed class EaseRecommender : Recommender
         int[][] profiles;
         int[] items;
         int catalogItems;
-        lock (Gate)
+        Gate.EnterWriteLock();
+        try
         {
             catalogItems = Catalog.Count;
             var users = Users.All;
@@ -91,13 +96,22 @@ public sealed class EaseRecommender : Recommender
             items = MostCommon(userCounts, _options.MaxModelItems);
             _eventsSinceRefit = 0;
         }
+        finally
+        {
+            Gate.ExitWriteLock();
+        }
         var model = EaseModel.Fit(profiles, items, catalogItems, _options.Lambda, cancellation)
             ?? throw new InvalidOperationException($"the EASE Gram matrix over {items.Length} items is not positive definite; raise Lambda ({_options.Lambda})");
-        lock (Gate)
+        Gate.EnterWriteLock();
+        try
         {
             _model = model;
             Refits++;
             LastRefitDuration = stopwatch.Elapsed;
+        }
+        finally
+        {
+            Gate.ExitWriteLock();
         }
     }
 
@@ -116,15 +130,14 @@ public sealed class EaseRecommender : Recommender
     {
         var model = _model;
         if (model is null) return false;
-        if (_accumulator.Length < model.Size) _accumulator = new float[model.Size];
-        var count = profile.Count;
-        if (_profileWeights.Length < count) _profileWeights = new float[Math.Max(count, 16)];
-        for (var entry = 0; entry < count; entry++)
+        var scratch = QueryScratch.Current;
+        var weights = scratch.ProfileWeightsFor(profile.Count);
+        for (var entry = 0; entry < weights.Length; entry++)
         {
             var weight = profile.DecayedWeight(entry, ProfileHalfLifeMicros);
-            _profileWeights[entry] = weight < NegligibleWeight ? 0f : weight;
+            weights[entry] = weight < NegligibleWeight ? 0f : weight;
         }
-        model.Score(profile.Items, _profileWeights.AsSpan(0, count), _accumulator.AsSpan(0, model.Size), scores);
+        model.Score(profile.Items, weights, scratch.AccumulatorFor(model.Size), scores);
         return true;
     }
 

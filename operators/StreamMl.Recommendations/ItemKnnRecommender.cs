@@ -10,7 +10,8 @@ namespace StreamMl.Recommendations;
 public sealed class ItemKnnRecommender : Recommender
 {
     private readonly ItemKnnOptions _options;
-    private readonly List<NeighbourRow> _rows = [];
+    private NeighbourRow[] _rows = new NeighbourRow[64];
+    private int _rowCount;
     private float[] _userCounts = new float[64];
     private float[] _inverseSqrtUserCounts = new float[64];
 
@@ -31,25 +32,30 @@ public sealed class ItemKnnRecommender : Recommender
         EnsureItem(item);
         _userCounts[item] += 1f;
         _inverseSqrtUserCounts[item] = 1f / MathF.Sqrt(_userCounts[item]);
-        var row = _rows[item];
+        var rows = _rows;
         var capacity = _options.MaxNeighbours;
         var others = Math.Min(_options.CoOccurrenceWindow, profile.Count - 1);
         var items = profile.Items;
-        // The new item is the newest entry (age Count-1); its co-occurring items are the ones just before it.
-        for (var age = profile.Count - 2; age >= profile.Count - 1 - others; age--)
+        // The new item is the newest entry (age Count-1); its co-occurring items are the ones just before it. Their rows
+        // are scattered over memory: ask for all of them first so the cache misses overlap.
+        var newest = profile.Count - 1;
+        for (var age = newest - 1; age >= newest - others; age--) rows[items[profile.PhysicalIndex(age)]].Prefetch();
+        ref var row = ref rows[item];
+        for (var age = newest - 1; age >= newest - others; age--)
         {
             var other = items[profile.PhysicalIndex(age)];
             row.Add(other, 1f, capacity);
-            _rows[other].Add(item, 1f, capacity);
+            rows[other].Add(item, 1f, capacity);
         }
     }
 
     private void EnsureItem(int item)
     {
-        while (_rows.Count <= item) _rows.Add(new NeighbourRow());
+        if (item >= _rowCount) _rowCount = item + 1;
         if (item >= _userCounts.Length)
         {
             var size = Math.Max(item + 1, _userCounts.Length * 2);
+            Array.Resize(ref _rows, size);
             Array.Resize(ref _userCounts, size);
             Array.Resize(ref _inverseSqrtUserCounts, size);
         }
@@ -63,11 +69,11 @@ public sealed class ItemKnnRecommender : Recommender
         for (var entry = 0; entry < items.Length; entry++)
         {
             var item = items[entry];
-            if (item >= _rows.Count) continue;
+            if (item >= _rowCount) continue;
             var decayed = profile.DecayedWeight(entry, ProfileHalfLifeMicros);
             if (decayed < NegligibleWeight) continue;
             var weight = decayed * inverseSqrt[item];
-            var row = _rows[item];
+            ref readonly var row = ref _rows[item];
             var neighbours = row.Items;
             var counts = row.Counts;
             for (var n = 0; n < neighbours.Length; n++)
@@ -82,20 +88,24 @@ public sealed class ItemKnnRecommender : Recommender
     /// <summary>The cosine similarity the model holds between two items (0 when they never co-occurred or one is unknown).</summary>
     public float Similarity(long itemA, long itemB)
     {
-        lock (Gate)
+        Gate.EnterReadLock();
+        try
         {
             var a = Catalog.IndexOf(itemA);
             var b = Catalog.IndexOf(itemB);
-            if (a < 0 || b < 0 || a >= _rows.Count || b >= _rows.Count) return 0f;
-            var index = _rows[a].Items.IndexOf(b);
-            return index < 0 ? 0f : _rows[a].Counts[index] * _inverseSqrtUserCounts[a] * _inverseSqrtUserCounts[b];
+            if (a < 0 || b < 0 || a >= _rowCount || b >= _rowCount) return 0f;
+            return _rows[a].CountOf(b) * _inverseSqrtUserCounts[a] * _inverseSqrtUserCounts[b];
+        }
+        finally
+        {
+            Gate.ExitReadLock();
         }
     }
 
     private protected override void WriteModel(BinaryWriter writer)
     {
-        writer.Write(_rows.Count);
-        for (var i = 0; i < _rows.Count; i++)
+        writer.Write(_rowCount);
+        for (var i = 0; i < _rowCount; i++)
         {
             writer.Write(_userCounts[i]);
             _rows[i].Write(writer);
@@ -105,14 +115,15 @@ public sealed class ItemKnnRecommender : Recommender
     private protected override void ReadModel(BinaryReader reader)
     {
         var count = reader.ReadInt32();
-        _rows.Clear();
-        _userCounts = new float[Math.Max(count, 64)];
+        _rowCount = count;
+        _rows = new NeighbourRow[Math.Max(count, 64)];
+        _userCounts = new float[_rows.Length];
         _inverseSqrtUserCounts = new float[_userCounts.Length];
         for (var i = 0; i < count; i++)
         {
             _userCounts[i] = reader.ReadSingle();
             _inverseSqrtUserCounts[i] = _userCounts[i] > 0 ? 1f / MathF.Sqrt(_userCounts[i]) : 0f;
-            _rows.Add(NeighbourRow.Read(reader, _options.MaxNeighbours));
+            _rows[i] = NeighbourRow.Read(reader, _options.MaxNeighbours);
         }
     }
 }

@@ -6,12 +6,14 @@ using StreamMl.Recommendations.Profiles;
 namespace StreamMl.Recommendations;
 
 /// <summary>The state every model shares — item catalogue, live user profiles, time-decayed popularity — and the
-/// ranking with filters. Updates and queries take one lock, held for at most <see cref="UpdateChunk"/> events, so
-/// a query waits for a few microseconds of updates at most; model refits run outside it.</summary>
+/// ranking with filters. A reader-writer lock guards it: queries take it to read, side by side on any number of threads
+/// (each with its own scratch buffers), so a slow or descheduled query holds up no other; updates take it to write for at
+/// most <see cref="UpdateChunk"/> events at a time and let queued queries in between chunks, so a query waits behind one
+/// such chunk at most (tens of microseconds); model refits run outside it.</summary>
 public abstract class Recommender : IRecommender
 {
     /// <summary>Events applied per lock hold in <see cref="Update(InteractionBatch)"/>.</summary>
-    public const int UpdateChunk = 256;
+    public const int UpdateChunk = 32;
 
     /// <summary>Profile entries whose decayed weight is below this (ten half-lives older than the user's latest event
     /// for a weight-1 event) are left out of scoring: their contribution is under 0.1 % each, and skipping them makes a
@@ -23,9 +25,6 @@ public abstract class Recommender : IRecommender
 
     private readonly RecommenderOptions _options;
     private long _events, _applied, _duplicates, _late, _rejectedItems;
-    private float[] _scores = new float[64];
-    private int[] _heapItems = new int[16];
-    private float[] _heapScores = new float[16];
 
     private protected Recommender(RecommenderOptions options)
     {
@@ -40,7 +39,8 @@ public abstract class Recommender : IRecommender
     /// <inheritdoc/>
     public abstract string Name { get; }
 
-    private protected object Gate { get; } = new();
+    /// <summary>Read for queries, snapshots and statistics; write for updates, restores and model swaps.</summary>
+    private protected ReaderWriterLockSlim Gate { get; } = new(LockRecursionPolicy.NoRecursion);
 
     private protected ItemCatalog Catalog { get; private set; }
 
@@ -58,14 +58,31 @@ public abstract class Recommender : IRecommender
     {
         get
         {
-            lock (Gate) return new(_events, _applied, _duplicates, _late, _rejectedItems, Users.Count, Catalog.Count);
+            Gate.EnterReadLock();
+            try
+            {
+                return new(_events, _applied, _duplicates, _late, _rejectedItems, Users.Count, Catalog.Count);
+            }
+            finally
+            {
+                Gate.ExitReadLock();
+            }
         }
     }
 
     /// <inheritdoc/>
     public void Update(in Interaction interaction)
     {
-        lock (Gate) Apply(interaction);
+        LetWaitingQueriesIn();
+        Gate.EnterWriteLock();
+        try
+        {
+            Apply(interaction);
+        }
+        finally
+        {
+            Gate.ExitWriteLock();
+        }
         AfterUpdate();
     }
 
@@ -75,12 +92,40 @@ public abstract class Recommender : IRecommender
         for (var start = 0; start < batch.Length; start += UpdateChunk)
         {
             var end = Math.Min(batch.Length, start + UpdateChunk);
-            lock (Gate)
+            LetWaitingQueriesIn();
+            Gate.EnterWriteLock();
+            try
             {
                 for (var row = start; row < end; row++) Apply(batch[row]);
             }
+            finally
+            {
+                Gate.ExitWriteLock();
+            }
         }
         AfterUpdate();
+    }
+
+    /// <summary>Before taking the write lock again, waits until queries that queued behind the last chunk hold the read
+    /// lock: otherwise an updater that releases and at once re-requests the lock (a waiting writer keeps new readers out)
+    /// would starve them.</summary>
+    private void LetWaitingQueriesIn()
+    {
+        var spin = new SpinWait();
+        while (Gate.WaitingReadCount > 0) spin.SpinOnce(sleep1Threshold: -1);
+    }
+
+    /// <summary>Takes the read lock, spinning through an update chunk (tens of microseconds) before it would block: a
+    /// blocked reader is woken by the kernel, which costs more than the chunk it waited for.</summary>
+    private void EnterReadLockSpinning()
+    {
+        var spin = new SpinWait();
+        for (var attempt = 0; attempt < 40; attempt++)
+        {
+            if (Gate.TryEnterReadLock(0)) return;
+            spin.SpinOnce(sleep1Threshold: -1);
+        }
+        Gate.EnterReadLock();
     }
 
     private void Apply(in Interaction e)
@@ -110,7 +155,7 @@ public abstract class Recommender : IRecommender
         OnApplied(profile, item, change);
     }
 
-    /// <summary>Model update for one applied event, under the lock. The item is already in the profile (the newest
+    /// <summary>Model update for one applied event, under the write lock. The item is already in the profile (the newest
     /// entry when <paramref name="change"/> is <see cref="ProfileChange.NewItem"/>).</summary>
     private protected virtual void OnApplied(UserProfile profile, int item, ProfileChange change) { }
 
@@ -118,7 +163,8 @@ public abstract class Recommender : IRecommender
     private protected virtual void AfterUpdate() { }
 
     /// <summary>Writes the model's score for every catalogue item into <paramref name="scores"/> (length = catalogue
-    /// size), under the lock; false when the model cannot answer yet.</summary>
+    /// size), under the read lock, so it may run on several threads at once: scratch comes from
+    /// <see cref="QueryScratch.Current"/>, never from fields. False when the model cannot answer yet.</summary>
     private protected abstract bool Score(UserProfile profile, Span<float> scores);
 
     /// <inheritdoc/>
@@ -127,11 +173,12 @@ public abstract class Recommender : IRecommender
         if (k < 1) throw new ArgumentOutOfRangeException(nameof(k), k, $"k must be at least 1 (asked for {k} recommendations)");
         if (k > results.Length) throw new ArgumentException($"the results span holds {results.Length} items, fewer than k = {k}", nameof(results));
         request ??= RecommendRequest.Default;
-        lock (Gate)
+        var scratch = QueryScratch.Current;
+        EnterReadLockSpinning();
+        try
         {
             var items = Catalog.Count;
-            if (_scores.Length < items) _scores = new float[Math.Max(items, _scores.Length * 2)];
-            var scores = _scores.AsSpan(0, items);
+            var scores = scratch.ScoresFor(items);
             var profile = Users.Find(user);
             RecommendationSource source;
             if (profile is null || profile.Count == 0)
@@ -158,23 +205,23 @@ public abstract class Recommender : IRecommender
                     if (index >= 0) scores[index] += boost;
                 }
             }
-            var count = SelectTop(scores, Math.Min(k, items), request);
+            var count = SelectTop(scores, Math.Min(k, items), request, scratch);
             var ids = Catalog.Ids;
-            for (var i = 0; i < count; i++) results[i] = new ScoredItem(ids[_heapItems[i]], _heapScores[i]);
+            for (var i = 0; i < count; i++) results[i] = new ScoredItem(ids[scratch.HeapItems[i]], scratch.HeapScores[i]);
             return new RecommendResult(count, source);
+        }
+        finally
+        {
+            Gate.ExitReadLock();
         }
     }
 
     /// <summary>Keeps the best <paramref name="k"/> eligible items in a min-heap (ties: lower catalogue index wins),
     /// then sorts them best first into the heap arrays' front.</summary>
-    private int SelectTop(Span<float> scores, int k, RecommendRequest request)
+    private int SelectTop(Span<float> scores, int k, RecommendRequest request, QueryScratch scratch)
     {
-        if (_heapItems.Length < k)
-        {
-            _heapItems = new int[Math.Max(k, _heapItems.Length * 2)];
-            _heapScores = new float[_heapItems.Length];
-        }
-        var heap = new TopKHeap(_heapItems.AsSpan(0, k), _heapScores.AsSpan(0, k));
+        scratch.EnsureHeap(k);
+        var heap = new TopKHeap(scratch.HeapItems.AsSpan(0, k), scratch.HeapScores.AsSpan(0, k));
         var categories = Catalog.Categories;
         var category = request.Category ?? Interaction.NoCategory;
         var filterCategory = request.Category.HasValue;
@@ -206,7 +253,8 @@ public abstract class Recommender : IRecommender
     public void Snapshot(Stream destination)
     {
         using var writer = new BinaryWriter(destination, System.Text.Encoding.UTF8, leaveOpen: true);
-        lock (Gate)
+        Gate.EnterReadLock();
+        try
         {
             writer.Write(SnapshotMagic);
             writer.Write(Name);
@@ -221,6 +269,10 @@ public abstract class Recommender : IRecommender
             Users.Write(writer);
             WriteModel(writer);
         }
+        finally
+        {
+            Gate.ExitReadLock();
+        }
     }
 
     /// <inheritdoc/>
@@ -232,7 +284,8 @@ public abstract class Recommender : IRecommender
             if (reader.ReadString() != SnapshotMagic) throw new InvalidDataException("it is not a recommender snapshot");
             var name = reader.ReadString();
             if (name != Name) throw new InvalidDataException($"it holds a '{name}' model, this recommender is '{Name}'");
-            lock (Gate)
+            Gate.EnterWriteLock();
+            try
             {
                 _events = reader.ReadInt64();
                 _applied = reader.ReadInt64();
@@ -246,6 +299,10 @@ public abstract class Recommender : IRecommender
                 Users = UserProfiles.Read(reader, _options.ProfileCapacity, Catalog.Count);
                 ReadModel(reader);
             }
+            finally
+            {
+                Gate.ExitWriteLock();
+            }
         }
         catch (Exception e) when (e is InvalidDataException or EndOfStreamException)
         {
@@ -255,10 +312,10 @@ public abstract class Recommender : IRecommender
 
     private const string SnapshotMagic = "StreamMl.Recommender/1";
 
-    /// <summary>Writes the model's own state, under the lock.</summary>
+    /// <summary>Writes the model's own state, under the read lock.</summary>
     private protected abstract void WriteModel(BinaryWriter writer);
 
-    /// <summary>Reads what <see cref="WriteModel"/> wrote, under the lock, after the shared state is restored.</summary>
+    /// <summary>Reads what <see cref="WriteModel"/> wrote, under the write lock, after the shared state is restored.</summary>
     private protected abstract void ReadModel(BinaryReader reader);
 
     private static double Micros(TimeSpan? span) => span is { } s ? s.Ticks / (double)TimeSpan.TicksPerMicrosecond : 0;
