@@ -1,3 +1,4 @@
+using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
@@ -139,7 +140,8 @@ internal static class IntegerKernel
         {
             ref var narrow = ref MemoryMarshal.GetReference(narrowScratch);
             Narrow(ref start, n, ref narrow);
-            CountBelow512(ref narrow, n, thresholds[first..last], less[first..last]);
+            var covered = CountBelow512(ref narrow, n, thresholds[first..last], less[first..last]);
+            CountTail(ref narrow, covered, n, thresholds[first..last], less[first..last]);
             return;
         }
         CountBelow(ref start, n, thresholds[first..last], less[first..last], width);
@@ -157,8 +159,9 @@ internal static class IntegerKernel
         for (; i < n; i++) Unsafe.Add(ref destination, i) = (int)Unsafe.Add(ref start, i);
     }
 
-    /// <summary>Counts below thresholds that all lie inside the int range of the (narrowed) values.</summary>
-    private static void CountBelow512(ref int start, int n, ReadOnlySpan<long> thresholds, Span<long> less)
+    /// <summary>Counts below thresholds that all lie inside the int range of the (narrowed) values, over the whole
+    /// vectors of the first <paramref name="n"/>; returns how many values that covered (the rest: <see cref="CountTail{T}"/>).</summary>
+    private static int CountBelow512(ref int start, int n, ReadOnlySpan<long> thresholds, Span<long> less)
     {
         var lastBlock = n - Vector512<int>.Count;
         var e = 0;
@@ -170,8 +173,7 @@ internal static class IntegerKernel
             var v2 = Vector512.Create(t2);
             var v3 = Vector512.Create(t3);
             Vector512<int> c0 = default, c1 = default, c2 = default, c3 = default;
-            var i = 0;
-            for (; i <= lastBlock; i += Vector512<int>.Count)
+            for (var i = 0; i <= lastBlock; i += Vector512<int>.Count)
             {
                 var v = Vector512.LoadUnsafe(ref start, (nuint)i);
                 c0 -= Vector512.LessThan(v, v0);
@@ -179,44 +181,47 @@ internal static class IntegerKernel
                 c2 -= Vector512.LessThan(v, v2);
                 c3 -= Vector512.LessThan(v, v3);
             }
-            long s0 = Vector512.Sum(c0), s1 = Vector512.Sum(c1), s2 = Vector512.Sum(c2), s3 = Vector512.Sum(c3);
-            for (; i < n; i++)
-            {
-                var v = Unsafe.Add(ref start, i);
-                if (v < t0) s0++;
-                if (v < t1) s1++;
-                if (v < t2) s2++;
-                if (v < t3) s3++;
-            }
-            less[e] += s0;
-            less[e + 1] += s1;
-            less[e + 2] += s2;
-            less[e + 3] += s3;
+            less[e] += Vector512.Sum(c0);
+            less[e + 1] += Vector512.Sum(c1);
+            less[e + 2] += Vector512.Sum(c2);
+            less[e + 3] += Vector512.Sum(c3);
         }
         for (; e < thresholds.Length; e++)
         {
             var t = (int)thresholds[e];
             var tv = Vector512.Create(t);
             var c = Vector512<int>.Zero;
-            var i = 0;
-            for (; i <= lastBlock; i += Vector512<int>.Count)
+            for (var i = 0; i <= lastBlock; i += Vector512<int>.Count)
                 c -= Vector512.LessThan(Vector512.LoadUnsafe(ref start, (nuint)i), tv);
-            long s = Vector512.Sum(c);
-            for (; i < n; i++)
-                if (Unsafe.Add(ref start, i) < t) s++;
-            less[e] += s;
+            less[e] += Vector512.Sum(c);
         }
+        return n - n % Vector512<int>.Count;
     }
 
     private static void CountBelow(ref long start, int n, ReadOnlySpan<long> thresholds, Span<long> less, SimdWidth width)
     {
         // As in the float kernel, the edge sweeps dominate, so they take 512-bit vectors where the CPU has them
         // (DriftIntegerBenchmarks in docs/BENCHMARKS.md), four edges per sweep so one load feeds four compares.
-        if (width == SimdWidth.Vector512 && Vector512.IsHardwareAccelerated && n >= Vector512<long>.Count)
+        var covered = width == SimdWidth.Vector512 && Vector512.IsHardwareAccelerated && n >= Vector512<long>.Count
+            ? CountBelow512(ref start, n, thresholds, less)
+            : CountBelow256(ref start, n, thresholds, less);
+        CountTail(ref start, covered, n, thresholds, less);
+    }
+
+    /// <summary>Values <paramref name="from"/>..<paramref name="n"/> that the vector sweeps left, one by one.</summary>
+    private static void CountTail<T>(ref T start, int from, int n, ReadOnlySpan<long> thresholds, Span<long> less)
+        where T : unmanaged, IBinaryInteger<T>
+    {
+        for (var i = from; i < n; i++)
         {
-            CountBelow512(ref start, n, thresholds, less);
-            return;
+            var v = long.CreateTruncating(Unsafe.Add(ref start, i));
+            for (var e = 0; e < thresholds.Length; e++)
+                if (v < thresholds[e]) less[e]++;
         }
+    }
+
+    private static int CountBelow256(ref long start, int n, ReadOnlySpan<long> thresholds, Span<long> less)
+    {
         var lastBlock = n - Vector256<long>.Count;
         var e = 0;
         for (; e + 4 <= thresholds.Length; e += 4)
@@ -226,8 +231,7 @@ internal static class IntegerKernel
             var t2 = Vector256.Create(thresholds[e + 2]);
             var t3 = Vector256.Create(thresholds[e + 3]);
             Vector256<long> c0 = default, c1 = default, c2 = default, c3 = default;
-            var i = 0;
-            for (; i <= lastBlock; i += Vector256<long>.Count)
+            for (var i = 0; i <= lastBlock; i += Vector256<long>.Count)
             {
                 var v = Vector256.LoadUnsafe(ref start, (nuint)i);
                 c0 -= Vector256.LessThan(v, t0);
@@ -235,35 +239,23 @@ internal static class IntegerKernel
                 c2 -= Vector256.LessThan(v, t2);
                 c3 -= Vector256.LessThan(v, t3);
             }
-            long s0 = Vector256.Sum(c0), s1 = Vector256.Sum(c1), s2 = Vector256.Sum(c2), s3 = Vector256.Sum(c3);
-            for (; i < n; i++)
-            {
-                var v = Unsafe.Add(ref start, i);
-                if (v < thresholds[e]) s0++;
-                if (v < thresholds[e + 1]) s1++;
-                if (v < thresholds[e + 2]) s2++;
-                if (v < thresholds[e + 3]) s3++;
-            }
-            less[e] += s0;
-            less[e + 1] += s1;
-            less[e + 2] += s2;
-            less[e + 3] += s3;
+            less[e] += Vector256.Sum(c0);
+            less[e + 1] += Vector256.Sum(c1);
+            less[e + 2] += Vector256.Sum(c2);
+            less[e + 3] += Vector256.Sum(c3);
         }
         for (; e < thresholds.Length; e++)
         {
             var t = Vector256.Create(thresholds[e]);
             var c = Vector256<long>.Zero;
-            var i = 0;
-            for (; i <= lastBlock; i += Vector256<long>.Count)
+            for (var i = 0; i <= lastBlock; i += Vector256<long>.Count)
                 c -= Vector256.LessThan(Vector256.LoadUnsafe(ref start, (nuint)i), t);
-            var s = Vector256.Sum(c);
-            for (; i < n; i++)
-                if (Unsafe.Add(ref start, i) < thresholds[e]) s++;
-            less[e] += s;
+            less[e] += Vector256.Sum(c);
         }
+        return n - n % Vector256<long>.Count;
     }
 
-    private static void CountBelow512(ref long start, int n, ReadOnlySpan<long> thresholds, Span<long> less)
+    private static int CountBelow512(ref long start, int n, ReadOnlySpan<long> thresholds, Span<long> less)
     {
         var lastBlock = n - Vector512<long>.Count;
         var e = 0;
@@ -274,8 +266,7 @@ internal static class IntegerKernel
             var t2 = Vector512.Create(thresholds[e + 2]);
             var t3 = Vector512.Create(thresholds[e + 3]);
             Vector512<long> c0 = default, c1 = default, c2 = default, c3 = default;
-            var i = 0;
-            for (; i <= lastBlock; i += Vector512<long>.Count)
+            for (var i = 0; i <= lastBlock; i += Vector512<long>.Count)
             {
                 var v = Vector512.LoadUnsafe(ref start, (nuint)i);
                 c0 -= Vector512.LessThan(v, t0);
@@ -283,32 +274,20 @@ internal static class IntegerKernel
                 c2 -= Vector512.LessThan(v, t2);
                 c3 -= Vector512.LessThan(v, t3);
             }
-            long s0 = Vector512.Sum(c0), s1 = Vector512.Sum(c1), s2 = Vector512.Sum(c2), s3 = Vector512.Sum(c3);
-            for (; i < n; i++)
-            {
-                var v = Unsafe.Add(ref start, i);
-                if (v < thresholds[e]) s0++;
-                if (v < thresholds[e + 1]) s1++;
-                if (v < thresholds[e + 2]) s2++;
-                if (v < thresholds[e + 3]) s3++;
-            }
-            less[e] += s0;
-            less[e + 1] += s1;
-            less[e + 2] += s2;
-            less[e + 3] += s3;
+            less[e] += Vector512.Sum(c0);
+            less[e + 1] += Vector512.Sum(c1);
+            less[e + 2] += Vector512.Sum(c2);
+            less[e + 3] += Vector512.Sum(c3);
         }
         for (; e < thresholds.Length; e++)
         {
             var t = Vector512.Create(thresholds[e]);
             var c = Vector512<long>.Zero;
-            var i = 0;
-            for (; i <= lastBlock; i += Vector512<long>.Count)
+            for (var i = 0; i <= lastBlock; i += Vector512<long>.Count)
                 c -= Vector512.LessThan(Vector512.LoadUnsafe(ref start, (nuint)i), t);
-            var s = Vector512.Sum(c);
-            for (; i < n; i++)
-                if (Unsafe.Add(ref start, i) < thresholds[e]) s++;
-            less[e] += s;
+            less[e] += Vector512.Sum(c);
         }
+        return n - n % Vector512<long>.Count;
     }
 
     /// <summary>Copies <paramref name="values"/> into <paramref name="destination"/> as longs; returns the filled part.</summary>
