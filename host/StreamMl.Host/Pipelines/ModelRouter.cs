@@ -1,3 +1,4 @@
+using StreamMl.Engine.Routing;
 using StreamMl.Engine;
 using StreamMl.Host.Models;
 using StreamMl.Operators.Scoring;
@@ -101,10 +102,10 @@ internal sealed class ModelRouter : IParallelOperator
             candidate.Score(batch, _candidate);
             var candidateCode = models.Dictionary.GetOrAdd(candidateEntry.Id);
             Span<int> split = stackalloc int[2];
-            ScoringOperator.SplitBuckets([1 - deployment.CandidateTraffic, deployment.CandidateTraffic], split);
+            TrafficSplit.Split([1 - deployment.CandidateTraffic, deployment.CandidateTraffic], split);
             for (var row = 0; row < n; row++)
             {
-                if (!TryRoutingBucket(batch, row, out var bucket) || ScoringOperator.VariantOf(bucket, split) == 0) continue;
+                if (!TryRoutingBucket(batch, row, out var bucket) || TrafficSplit.VariantOf(bucket, split) == 0) continue;
                 scores[row] = _candidate[row];
                 codes[row] = candidateCode;
             }
@@ -186,7 +187,7 @@ internal sealed class ModelRouter : IParallelOperator
     {
         if (_keyIndex < 0)
         {
-            bucket = ScoringOperator.RoutingBucket(batch.RowOffsets[row] ^ ((long)batch.RowPartitions[row] << 48));
+            bucket = TrafficSplit.BucketOf(batch.RowOffsets[row] ^ ((long)batch.RowPartitions[row] << 48));
             return true;
         }
         var column = batch[_keyIndex];
@@ -197,9 +198,9 @@ internal sealed class ModelRouter : IParallelOperator
         }
         bucket = column.Type switch
         {
-            ColumnType.String => ScoringOperator.RoutingBucket(column.Dictionary![column.Values<int>()[row]]),
-            ColumnType.Int32 => ScoringOperator.RoutingBucket(column.Values<int>()[row]),
-            _ => ScoringOperator.RoutingBucket(column.Values<long>()[row]),
+            ColumnType.String => TrafficSplit.BucketOf(column.Dictionary![column.Values<int>()[row]]),
+            ColumnType.Int32 => TrafficSplit.BucketOf(column.Values<int>()[row]),
+            _ => TrafficSplit.BucketOf(column.Values<long>()[row]),
         };
         return true;
     }

@@ -1,3 +1,4 @@
+using StreamMl.Engine.Routing;
 using System.Globalization;
 using StreamMl.Engine;
 using StreamMl.Operators.Features.Internal;
@@ -172,7 +173,7 @@ public sealed class HashStep : FeatureStep
             var dictionary = column.Dictionary!;
             if (_codeMap.Length < dictionary.Count) _codeMap = new int[Math.Max(dictionary.Count, _codeMap.Length * 2)];
             for (var code = 0; code < dictionary.Count; code++)
-                _codeMap[code] = _slots[(int)(Fnv1a(dictionary[code]) % (uint)Buckets)];
+                _codeMap[code] = _slots[(int)(TrafficSplit.Fnv1a(dictionary[code]) % (uint)Buckets)];
             var codes = column.Values<int>();
             for (var row = 0; row < frame.Length; row++)
                 if (column.IsValid(row)) frame.Slot(_codeMap[codes[row]])[row] += 1f;
@@ -182,30 +183,10 @@ public sealed class HashStep : FeatureStep
             for (var row = 0; row < frame.Length; row++)
             {
                 if (!column.IsValid(row)) continue;
-                var bucket = Fnv1a(OneHotStep.ReadInteger(column, row)) % (uint)Buckets;
+                var bucket = TrafficSplit.Fnv1a(OneHotStep.ReadInteger(column, row)) % (uint)Buckets;
                 frame.Slot(_slots[bucket])[row] += 1f;
             }
         }
-    }
-
-    /// <summary>32-bit FNV-1a of the UTF-16 code units of <paramref name="value"/> (low byte first).</summary>
-    public static uint Fnv1a(ReadOnlySpan<char> value)
-    {
-        var hash = 2166136261u;
-        foreach (var c in value)
-        {
-            hash = (hash ^ (byte)c) * 16777619u;
-            hash = (hash ^ (byte)(c >> 8)) * 16777619u;
-        }
-        return hash;
-    }
-
-    /// <summary>32-bit FNV-1a of the 8 little-endian bytes of <paramref name="value"/>.</summary>
-    public static uint Fnv1a(long value)
-    {
-        var hash = 2166136261u;
-        for (var i = 0; i < 8; i++) hash = (hash ^ (byte)(value >> (8 * i))) * 16777619u;
-        return hash;
     }
 
     /// <inheritdoc/>

@@ -1,3 +1,4 @@
+using StreamMl.Engine.Routing;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Text;
@@ -84,7 +85,7 @@ public sealed record ShadowReport(string Model, long Rows, double MeanAbsoluteDi
 public sealed unsafe class ScoringOperator : IParallelOperator, IDisposable
 {
     /// <summary>Hash buckets for A/B routing: weights are resolved to 1/10,000.</summary>
-    public const int RoutingBuckets = 10_000;
+    public const int RoutingBuckets = TrafficSplit.Buckets;
 
     private readonly ScoringOptions _options;
     private readonly (ModelOutput Output, string[] Columns, ColumnType Type)[] _outputs;
@@ -202,46 +203,10 @@ public sealed unsafe class ScoringOperator : IParallelOperator, IDisposable
         if (variants.Any(v => v.Weight < 0) || total <= 0) throw new ScoringException("variant weights must be non-negative with a positive sum");
         foreach (var v in variants) Validate(v.Model);
         var upper = new int[variants.Length];
-        SplitBuckets(variants.Select(v => v.Weight).ToArray(), upper);
+        TrafficSplit.Split(variants.Select(v => v.Weight).ToArray(), upper);
         var list = new Variant[variants.Length];
         for (var i = 0; i < variants.Length; i++) list[i] = new Variant(variants[i].Model, upper[i]);
         Publish(plan => new Plan(list, plan.Shadows));
-    }
-
-    /// <summary>The A/B routing bucket of a string key, in [0, <see cref="RoutingBuckets"/>): 32-bit FNV-1a of its
-    /// UTF-16 code units modulo <see cref="RoutingBuckets"/>. Code that routes rows itself uses this, with
-    /// <see cref="SplitBuckets"/> and <see cref="VariantOf"/>, to send every key where <see cref="SetVariants"/> does.</summary>
-    public static uint RoutingBucket(ReadOnlySpan<char> key) => HashStep.Fnv1a(key) % RoutingBuckets;
-
-    /// <summary>The A/B routing bucket of an integer key: FNV-1a of its 8 little-endian bytes modulo <see cref="RoutingBuckets"/>.</summary>
-    public static uint RoutingBucket(long key) => HashStep.Fnv1a(key) % RoutingBuckets;
-
-    /// <summary>Splits the buckets between variants in proportion to <paramref name="weights"/>, in order, as
-    /// <see cref="SetVariants"/> does: variant i takes the buckets below <paramref name="upperBuckets"/>[i] and at or
-    /// above the previous variant's bound.</summary>
-    public static void SplitBuckets(ReadOnlySpan<double> weights, Span<int> upperBuckets)
-    {
-        if (upperBuckets.Length < weights.Length) throw new ArgumentException("one upper bound per weight is needed", nameof(upperBuckets));
-        var total = 0.0;
-        foreach (var w in weights)
-        {
-            if (!double.IsFinite(w) || w < 0) throw new ArgumentException($"traffic weights must be finite and non-negative, got {w}", nameof(weights));
-            total += w;
-        }
-        if (total <= 0) throw new ArgumentException("at least one traffic weight must be positive", nameof(weights));
-        double cumulative = 0;
-        for (var i = 0; i < weights.Length; i++)
-        {
-            cumulative += weights[i];
-            upperBuckets[i] = i == weights.Length - 1 ? RoutingBuckets : (int)Math.Round(cumulative / total * RoutingBuckets);
-        }
-    }
-
-    /// <summary>The variant whose bucket range holds <paramref name="bucket"/> (see <see cref="SplitBuckets"/>).</summary>
-    public static int VariantOf(uint bucket, ReadOnlySpan<int> upperBuckets)
-    {
-        for (var i = 0; i < upperBuckets.Length; i++) if (bucket < (uint)upperBuckets[i]) return i;
-        return upperBuckets.Length - 1;
     }
 
     /// <summary>Runs these models on every batch without writing their outputs: their scores go to
@@ -390,14 +355,14 @@ public sealed unsafe class ScoringOperator : IParallelOperator, IDisposable
             var dictionary = key.Dictionary!;
             if (_codeVariant.Length < dictionary.Count) _codeVariant = new int[Math.Max(dictionary.Count, _codeVariant.Length * 2)];
             for (var code = 0; code < dictionary.Count; code++)
-                _codeVariant[code] = plan.VariantOf(RoutingBucket(dictionary[code]));
+                _codeVariant[code] = plan.VariantOf(TrafficSplit.BucketOf(dictionary[code]));
             var codes = key.Values<int>();
             for (var r = 0; r < rows; r++) _rowVariant[r] = key.IsValid(r) ? _codeVariant[codes[r]] : 0;
         }
         else
         {
             for (var r = 0; r < rows; r++)
-                _rowVariant[r] = key.IsValid(r) ? plan.VariantOf(RoutingBucket(OneHotStep.ReadInteger(key, r))) : 0;
+                _rowVariant[r] = key.IsValid(r) ? plan.VariantOf(TrafficSplit.BucketOf(OneHotStep.ReadInteger(key, r))) : 0;
         }
     }
 

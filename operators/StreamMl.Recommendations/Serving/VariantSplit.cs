@@ -1,9 +1,9 @@
-using StreamMl.Operators.Scoring;
+using StreamMl.Engine.Routing;
 
 namespace StreamMl.Recommendations.Serving;
 
-/// <summary>Assigns users to A/B variants by weight with the scoring operator's traffic split: a user goes to the variant
-/// whose bucket range holds <see cref="ScoringOperator.RoutingBucket(long)"/> of the user id, so a user always meets
+/// <summary>Assigns users to A/B variants by weight with the engine's <see cref="TrafficSplit"/>: a user goes to the variant
+/// whose bucket range holds <see cref="TrafficSplit.BucketOf(long)"/> of the user id, so a user always meets
 /// the same variant, and a scoring pipeline keyed by the same user id splits its rows the same way.</summary>
 public sealed class VariantSplit
 {
@@ -15,16 +15,16 @@ public sealed class VariantSplit
         ArgumentNullException.ThrowIfNull(weights);
         if (weights.Count == 0) throw new ArgumentException("an A/B split needs at least one variant", nameof(weights));
         _upperBuckets = new int[weights.Count];
-        ScoringOperator.SplitBuckets(weights.ToArray(), _upperBuckets);
+        TrafficSplit.Split(weights.ToArray(), _upperBuckets);
     }
 
     /// <summary>Number of variants.</summary>
     public int Count => _upperBuckets.Length;
 
     /// <summary>The variant of <paramref name="user"/>, in [0, <see cref="Count"/>).</summary>
-    public int Assign(long user) => ScoringOperator.VariantOf(ScoringOperator.RoutingBucket(user), _upperBuckets);
+    public int Assign(long user) => TrafficSplit.VariantOf(TrafficSplit.BucketOf(user), _upperBuckets);
 
     /// <summary>The share of users variant <paramref name="variant"/> receives (its buckets over all buckets).</summary>
     public double Share(int variant) =>
-        (_upperBuckets[variant] - (variant == 0 ? 0 : _upperBuckets[variant - 1])) / (double)ScoringOperator.RoutingBuckets;
+        (_upperBuckets[variant] - (variant == 0 ? 0 : _upperBuckets[variant - 1])) / (double)TrafficSplit.Buckets;
 }

@@ -1,3 +1,4 @@
+using StreamMl.Engine.Routing;
 using StreamMl.Operators.Scoring;
 
 namespace StreamMl.Operators.Tests.Scoring;
@@ -12,7 +13,7 @@ public sealed class RoutingBucketsTests
     public void Weights_that_give_no_split_are_refused(double[] weights)
     {
         var bounds = new int[weights.Length];
-        Assert.Throws<ArgumentException>(() => ScoringOperator.SplitBuckets(weights, bounds));
+        Assert.Throws<ArgumentException>(() => TrafficSplit.Split(weights, bounds));
     }
 
     [Theory]
@@ -22,13 +23,13 @@ public sealed class RoutingBucketsTests
     public void Each_variant_gets_its_share_of_the_buckets(double[] weights)
     {
         var bounds = new int[weights.Length];
-        ScoringOperator.SplitBuckets(weights, bounds);
+        TrafficSplit.Split(weights, bounds);
         var counts = new int[weights.Length];
-        for (var bucket = 0u; bucket < (uint)ScoringOperator.RoutingBuckets; bucket++) counts[ScoringOperator.VariantOf(bucket, bounds)]++;
+        for (var bucket = 0u; bucket < (uint)TrafficSplit.Buckets; bucket++) counts[TrafficSplit.VariantOf(bucket, bounds)]++;
 
         var total = weights.Sum();
         for (var i = 0; i < weights.Length; i++)
-            Assert.InRange(counts[i], weights[i] / total * ScoringOperator.RoutingBuckets - 1, weights[i] / total * ScoringOperator.RoutingBuckets + 1);
-        Assert.Equal(ScoringOperator.RoutingBuckets, counts.Sum());
+            Assert.InRange(counts[i], weights[i] / total * TrafficSplit.Buckets - 1, weights[i] / total * TrafficSplit.Buckets + 1);
+        Assert.Equal(TrafficSplit.Buckets, counts.Sum());
     }
 }
