@@ -35,15 +35,24 @@ public sealed class AllocationTests
         var results = new ScoredItem[10];
         for (var user = 0; user < 100; user++) recommender.Recommend(user, 10, null, results);
 
-        var measured = Stream(2, 100_000, warm.Times[^1] + 1000);
-        var before = GC.GetAllocatedBytesForCurrentThread();
-        recommender.Update(new InteractionBatch(measured.Users, measured.Items, measured.Times));
-        var afterUpdates = GC.GetAllocatedBytesForCurrentThread();
-        for (var user = 0; user < 100; user++) recommender.Recommend(user, 10, null, results);
-        var afterQueries = GC.GetAllocatedBytesForCurrentThread();
+        var streams = new List<(long[] Users, long[] Items, long[] Times)>();
+        var start = warm.Times[^1] + 1000;
+        for (var i = 0; i < 5; i++)
+        {
+            var measured = Stream(2 + i, 20_000, start);
+            streams.Add(measured);
+            start = measured.Times[^1] + 1000;
+        }
+        var applied = 0;
+        var updates = SteadyState.AllocatedBytes(() =>
+        {
+            var (users, items, times) = streams[applied++];
+            recommender.Update(new InteractionBatch(users, items, times));
+        }, 1, streams.Count);
+        var queries = SteadyState.AllocatedBytes(() => { for (var user = 0; user < 100; user++) recommender.Recommend(user, 10, null, results); }, 1);
 
-        Assert.Equal(100_000, recommender.Stats.Events - 50_000);
-        Assert.Equal(0, afterUpdates - before);
-        Assert.Equal(0, afterQueries - afterUpdates);
+        Assert.Equal(applied * 20_000, recommender.Stats.Events - 50_000);
+        Assert.Equal(0, updates);
+        Assert.Equal(0, queries);
     }
 }

@@ -70,10 +70,10 @@ public sealed class MessageFormatTests
         var payloads = Enumerable.Range(0, 1024).Select(i => Encoding.UTF8.GetBytes(
             $$"""{"name":"dev-{{i % 8}}","reading":{"temp":{{i * 0.5}}},"pressure":{{i}}.25,"count":{{i}},"total":{{i * 1000L}},"ok":{{(i % 2 == 0 ? "true" : "false")}},"at":{{1_700_000_000_000L + i}}}""")).ToArray();
         for (var row = 0; row < payloads.Length; row++) Assert.True(decoder.TryDecodeRow(payloads[row], batch, row, out _));
-        var before = GC.GetAllocatedBytesForCurrentThread();
-        for (var round = 0; round < 5; round++)
+        Assert.Equal(0, SteadyState.AllocatedBytes(() =>
+        {
             for (var row = 0; row < payloads.Length; row++) decoder.TryDecodeRow(payloads[row], batch, row, out _);
-        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+        }, 5));
     }
 
     [Fact]

@@ -19,9 +19,7 @@ public sealed class BatchPoolTests
             for (var i = 0; i < held.Length; i++) pool.Return(held[i]);
         }
         Round();
-        var before = GC.GetAllocatedBytesForCurrentThread();
-        for (var r = 0; r < 1000; r++) Round();
-        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+        Assert.Equal(0, SteadyState.AllocatedBytes(Round, 1000));
         Assert.Equal(8, pool.Created);
         pool.AssertNoLeaks();
     }

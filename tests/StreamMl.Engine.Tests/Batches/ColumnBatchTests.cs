@@ -217,9 +217,7 @@ public sealed class ColumnBatchTests
         }
         Fill();
         var first = dictionary[7];
-        var before = GC.GetAllocatedBytesForCurrentThread();
-        Fill();
-        var allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        var allocated = SteadyState.AllocatedBytes(Fill, 1);
 
         Assert.Equal(0, allocated);
         Assert.Equal(100, dictionary.Count);

@@ -158,9 +158,7 @@ public sealed class ScoreOutputsTests(HostFixture host, Xunit.Abstractions.ITest
         var context = StageContext.Standalone("model");
         for (var warm = 0; warm < 3; warm++) router.Process(batch, context);
 
-        var before = GC.GetAllocatedBytesForCurrentThread();
-        for (var i = 0; i < 100; i++) router.Process(batch, context);
-        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+        Assert.Equal(0, SteadyState.AllocatedBytes(() => router.Process(batch, context), 100));
 
         var scores = batch[schema.IndexOf("score")].Values<float>();
         for (var i = 0; i < readings.Count; i++)

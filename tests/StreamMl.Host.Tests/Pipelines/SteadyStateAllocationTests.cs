@@ -56,15 +56,16 @@ public sealed class SteadyStateAllocationTests
         }
 
         // Round 1 warms up: the reference window fills, dictionaries and scorer instances are created, and the staging
-        // pool has held every batch once. Round 2 is the steady state: queue (the RPC side, which decodes protobuf and
-        // so allocates), then measure only the pipeline side.
-        long allocated = 0;
-        for (var round = 0; round < 2; round++)
+        // pool has held every batch once. Later rounds are the steady state: queue (the RPC side, which decodes protobuf
+        // and so allocates), then measure only the pipeline side; the round that allocated least counts (as in
+        // SteadyState.AllocatedBytes: a tier-up on a loaded machine may allocate in one round).
+        var allocated = long.MaxValue;
+        for (var round = 0; round < 5 && allocated > 0; round++)
         {
             for (var i = 0; i < 40; i++) await source.AcceptAsync(new IngestRequest { Rows = rows }, "test", CancellationToken.None);
             var before = GC.GetAllocatedBytesForCurrentThread();
             for (var i = 0; i < 40; i++) await RunOne();
-            allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+            if (round > 0) allocated = Math.Min(allocated, GC.GetAllocatedBytesForCurrentThread() - before);
         }
 
         Assert.Equal(0, allocated);

@@ -41,9 +41,7 @@ public sealed class RegistryRoutingTests : IDisposable
         var context = StageContext.Standalone("model");
 
         for (var i = 0; i < 3; i++) router.Process(batch, context);
-        var before = GC.GetAllocatedBytesForCurrentThread();
-        for (var i = 0; i < 20; i++) router.Process(batch, context);
-        var allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        var allocated = SteadyState.AllocatedBytes(() => router.Process(batch, context), 20);
 
         using var model1 = RegisteredModel.Load(registry.Open("credit", 1));
         using var model2 = RegisteredModel.Load(registry.Open("credit", 2));

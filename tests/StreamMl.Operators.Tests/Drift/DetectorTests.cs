@@ -136,9 +136,7 @@ public sealed class DetectorTests(ITestOutputHelper output)
         var rng = new Random(4);
         var values = Enumerable.Range(0, 100_000).Select(i => Bernoulli(rng, i < 50_000 ? 0.2 : 0.6)).ToArray();
         foreach (var d in detectors) for (var i = 0; i < 1000; i++) d.Update(values[i]);
-        var before = GC.GetAllocatedBytesForCurrentThread();
-        foreach (var d in detectors) foreach (var v in values) d.Update(v);
-        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+        Assert.Equal(0, SteadyState.AllocatedBytes(() => { foreach (var d in detectors) foreach (var v in values) d.Update(v); }, 1));
         Assert.All(detectors, d => Assert.True(d.Detections >= 1, $"{d.Name} missed the change"));
     }
 }

@@ -307,9 +307,7 @@ public sealed class DriftOperatorTests
             }
         }
         Run(64);
-        var before = GC.GetAllocatedBytesForCurrentThread();
-        Run(256);
-        var allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        var allocated = SteadyState.AllocatedBytes(() => Run(256), 1);
         Assert.Equal(0, allocated);
         Assert.True(drift.WindowsClosed > 150, $"windows closed: {drift.WindowsClosed}");
         foreach (var b in batches) b.Dispose();

@@ -244,9 +244,7 @@ public sealed class FeaturePipelineTests
             var schema = pipeline.Bind(batches[0].Schema);
             var serving = batches.Select(b => FeatureTestData.WithSchema(b, schema)).ToList();
             foreach (var b in serving) pipeline.Transform(b);
-            var before = GC.GetAllocatedBytesForCurrentThread();
-            for (var i = 0; i < 20; i++) foreach (var b in serving) pipeline.Transform(b);
-            var allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+            var allocated = SteadyState.AllocatedBytes(() => { foreach (var b in serving) pipeline.Transform(b); }, 20);
             FeatureTestData.DisposeAll(serving);
             Assert.Equal(0, allocated);
         }

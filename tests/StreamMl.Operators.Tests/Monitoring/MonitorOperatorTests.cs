@@ -203,9 +203,7 @@ public sealed class MonitorOperatorTests
         Fill(batch, rows, keyAsId: false);
         for (var i = 0; i < 4; i++) op.Process(batch, StageContext.Standalone("m")); // every key and detector created
         var context = StageContext.Standalone("m");
-        var before = GC.GetAllocatedBytesForCurrentThread();
-        for (var i = 0; i < 200; i++) op.Process(batch, context);
-        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+        Assert.Equal(0, SteadyState.AllocatedBytes(() => op.Process(batch, context), 200));
         Assert.Equal(0, op.GetReport().Detections);
 
         // The same with the keyed bank of an anomaly detector.
@@ -216,9 +214,7 @@ public sealed class MonitorOperatorTests
         });
         banked.Bind(s_schema);
         for (var i = 0; i < 4; i++) banked.Process(batch, context);
-        before = GC.GetAllocatedBytesForCurrentThread();
-        for (var i = 0; i < 200; i++) banked.Process(batch, context);
-        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+        Assert.Equal(0, SteadyState.AllocatedBytes(() => banked.Process(batch, context), 200));
         Assert.Equal(0, banked.GetReport().Detections);
     }
 

@@ -62,9 +62,7 @@ public sealed class PartialBatchScoringTests(CreditModels credit)
             }
 
             const int rounds = 5;
-            var before = GC.GetAllocatedBytesForCurrentThread();
-            for (var i = 0; i < rounds; i++) Once();
-            var allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+            var allocated = SteadyState.AllocatedBytes(Once, rounds);
             Assert.True(allocated == 0,
                 $"{allocated} B allocated over {rounds * batches.Count} partial batches ({allocated / (rounds * batches.Count)} B per batch); expected 0");
         }

@@ -101,16 +101,12 @@ public sealed class ScoringOperatorTests(CreditModels credit)
         {
             void Once() { foreach (var b in batches) { credit.Features.Transform(b); scorer.Score(b); } }
             Once();
-            var before = GC.GetAllocatedBytesForCurrentThread();
-            for (var i = 0; i < 10; i++) Once();
-            var single = GC.GetAllocatedBytesForCurrentThread() - before;
+            var single = SteadyState.AllocatedBytes(Once, 10);
 
             scorer.SetVariants((lr, 0.5), (tree, 0.5));
             scorer.SetShadows(gbm);
             Once();
-            before = GC.GetAllocatedBytesForCurrentThread();
-            for (var i = 0; i < 10; i++) Once();
-            var withVariantsAndShadow = GC.GetAllocatedBytesForCurrentThread() - before;
+            var withVariantsAndShadow = SteadyState.AllocatedBytes(Once, 10);
 
             Assert.Equal(0, single);
             Assert.Equal(0, withVariantsAndShadow);

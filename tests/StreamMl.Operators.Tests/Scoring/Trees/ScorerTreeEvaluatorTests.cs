@@ -71,9 +71,7 @@ public sealed class ScorerTreeEvaluatorTests(CreditModels credit)
             void Once() { foreach (var b in batches) scorer.Score(b); }
             Once();
             Assert.True(scorer.UsesTreeEvaluator(model));
-            var before = GC.GetAllocatedBytesForCurrentThread();
-            for (var i = 0; i < 10; i++) Once();
-            Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+            Assert.Equal(0, SteadyState.AllocatedBytes(Once, 10));
         }
         finally { FeatureTestData.DisposeAll(batches); }
     }
