@@ -2,6 +2,8 @@ using System.Diagnostics;
 using System.Text;
 using Confluent.Kafka;
 using Microsoft.Extensions.Logging;
+using Polly;
+using Polly.Retry;
 using StreamMl.Connectors.Internal;
 using StreamMl.Engine;
 
@@ -434,14 +436,15 @@ public sealed class KafkaSource : IBatchSource
         }
     }
 
-    // Runs on the consumer thread (librdkafka handles are used from the thread that polls them).
-    private void CommitDurable(IReadOnlyCollection<int>? only = null)
+    // Runs on the consumer thread (librdkafka handles are used from the thread that polls them). False when a commit
+    // failed and stays pending.
+    private bool CommitDurable(IReadOnlyCollection<int>? only = null)
     {
         var consumer = _consumer;
-        if (consumer is null) return;
+        if (consumer is null) return true;
         lock (_gate)
         {
-            if (!_dirty && only is null) return;
+            if (!_dirty && only is null) return true;
             _commitList.Clear();
             foreach (var (partition, offset) in _durable)
             {
@@ -452,7 +455,7 @@ public sealed class KafkaSource : IBatchSource
             }
             _dirty = false;
         }
-        if (_commitList.Count == 0) return;
+        if (_commitList.Count == 0) return true;
         if (_deadLetterProducer is not null && Volatile.Read(ref _deadLetterUnflushed) > 0)
         {
             // A dead-lettered message's offset is committed only once the dead letter itself is stored.
@@ -460,7 +463,7 @@ public sealed class KafkaSource : IBatchSource
             {
                 _log.Warning("dead-letter topic did not acknowledge in 30 s; offsets are committed later");
                 lock (_gate) _dirty = true;
-                return;
+                return false;
             }
             Interlocked.Exchange(ref _deadLetterUnflushed, 0);
         }
@@ -478,9 +481,11 @@ public sealed class KafkaSource : IBatchSource
         }
         catch (KafkaException ex)
         {
-            _log.Warning($"offset commit failed ({ex.Error.Code}: {ex.Error.Reason}); will retry with the next batch");
+            _log.Warning($"offset commit failed ({ex.Error.Code}: {ex.Error.Reason}); will retry");
             lock (_gate) _dirty = true;
+            return false;
         }
+        return true;
     }
 
     /// <summary>How long a consumer may go without partitions after subscribing before it says why. Default 3 s.</summary>
@@ -576,6 +581,16 @@ public sealed class KafkaSource : IBatchSource
     public string Describe(int partition, long offset) =>
         $"{_options.Topics[partition >> PartitionBits]}[{partition & ((1 << PartitionBits) - 1)}]@{offset}";
 
+    private static readonly ResiliencePipeline<bool> s_finalCommit = new ResiliencePipelineBuilder<bool>()
+        .AddRetry(new RetryStrategyOptions<bool>
+        {
+            ShouldHandle = new PredicateBuilder<bool>().HandleResult(committed => !committed),
+            MaxRetryAttempts = 5,
+            Delay = TimeSpan.FromMilliseconds(100),
+            BackoffType = DelayBackoffType.Exponential,
+        })
+        .Build();
+
     /// <summary>Commits what is durable and leaves the group, so the remaining members take the partitions over at once.</summary>
     public ValueTask DisposeAsync()
     {
@@ -585,7 +600,9 @@ public sealed class KafkaSource : IBatchSource
         {
             try
             {
-                CommitDurable();
+                // The last commit has no next batch to retry with: a coordinator that is busy (a rebalance, a loaded
+                // broker) gets a few more attempts before the group is left, so a restart does not re-read what was done.
+                s_finalCommit.Execute(() => CommitDurable());
                 consumer.Close();
             }
             catch (KafkaException ex)
