@@ -20,3 +20,33 @@ internal static class SteadyState
         return fewest;
     }
 }
+
+/// <summary>The same measure for code on a thread the test does not own (a pipeline stage): that code calls
+/// <see cref="Tick"/> once per batch; after <paramref name="warmup"/> calls the probe measures windows of
+/// <paramref name="window"/> calls and keeps the smallest count of bytes allocated in one.</summary>
+internal sealed class AllocationProbe(int warmup, int window)
+{
+    private int _calls;
+    private long _mark = -1;
+
+    /// <summary>Fewest bytes one window allocated; -1 until a window is complete.</summary>
+    public long Fewest { get; private set; } = -1;
+
+    /// <summary>Windows measured so far.</summary>
+    public int Windows { get; private set; }
+
+    /// <summary>Counts one call on the calling thread.</summary>
+    public void Tick()
+    {
+        var call = ++_calls;
+        if (call < warmup || (call - warmup) % window != 0) return;
+        var now = GC.GetAllocatedBytesForCurrentThread();
+        if (_mark >= 0)
+        {
+            var bytes = now - _mark;
+            Fewest = Fewest < 0 ? bytes : Math.Min(Fewest, bytes);
+            Windows++;
+        }
+        _mark = now;
+    }
+}
