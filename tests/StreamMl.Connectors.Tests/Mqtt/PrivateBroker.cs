@@ -30,7 +30,9 @@ internal sealed class PrivateBroker : IDisposable
     {
         var dir = Directory.CreateTempSubdirectory("streamml-mqtt-").FullName;
         var port = FreePort();
-        var config = new List<string> { $"listener {port} 127.0.0.1", "persistence false", "user root", "max_inflight_messages 0" };
+        // As a deployment must: mosquitto otherwise drops QoS 1 messages queued beyond 1,000 above those in flight,
+        // which a pipeline that acknowledges only durable rows reaches whenever its sink is slower than the producers.
+        var config = new List<string> { $"listener {port} 127.0.0.1", "persistence false", "user root", "max_inflight_messages 0", "max_queued_messages 0" };
         if (user is not null)
         {
             var passwd = Path.Combine(dir, "passwd");
