@@ -36,27 +36,47 @@ internal sealed class FeedbackJoin(int variants, TimeSpan horizon, TimeProvider 
     public void Interacted(long user, long item)
     {
         var now = time.GetTimestamp();
-        lock (_gate)
+        lock (_gate) Join(user, item, now);
+    }
+
+    /// <summary>Reports a batch of interactions in row order, taking the lock once per chunk of
+    /// <see cref="ChunkPerLock"/> events rather than per event, so the pipeline thread and the serving threads trade the
+    /// lock far less often; serving threads still get in between chunks.</summary>
+    public void Interacted(ReadOnlySpan<long> users, ReadOnlySpan<long> items)
+    {
+        for (var start = 0; start < users.Length; start += ChunkPerLock)
         {
-            if (!_open.TryGetValue(user, out var impression) || !impression.IsOpen) return;
-            if (time.GetElapsedTime(impression.ServedAt, now) > horizon)
-            {
-                impression.IsOpen = false;
-                return;
-            }
-            var counts = _counts[impression.Variant];
-            var served = impression.Contains(item);
-            if (!impression.Resolved)
-            {
-                impression.Resolved = true;
-                counts.Resolved++;
-                if (served) counts.Hits++;
-            }
-            if (served && !impression.Clicked)
-            {
-                impression.Clicked = true;
-                counts.Clicked++;
-            }
+            var end = Math.Min(users.Length, start + ChunkPerLock);
+            var now = time.GetTimestamp();
+            lock (_gate)
+                for (var i = start; i < end; i++) Join(users[i], items[i], now);
+        }
+    }
+
+    // FeedbackJoinBenchmarks: 524 -> 152 ns per event at load average 70 (ratio 0.30); 64 events hold the lock for
+    // about 10 µs, well under a Recommend's own time.
+    private const int ChunkPerLock = 64;
+
+    private void Join(long user, long item, long now)
+    {
+        if (!_open.TryGetValue(user, out var impression) || !impression.IsOpen) return;
+        if (time.GetElapsedTime(impression.ServedAt, now) > horizon)
+        {
+            impression.IsOpen = false;
+            return;
+        }
+        var counts = _counts[impression.Variant];
+        var served = impression.Contains(item);
+        if (!impression.Resolved)
+        {
+            impression.Resolved = true;
+            counts.Resolved++;
+            if (served) counts.Hits++;
+        }
+        if (served && !impression.Clicked)
+        {
+            impression.Clicked = true;
+            counts.Clicked++;
         }
     }
 

@@ -74,10 +74,7 @@ public sealed class RecommendationServer
     public void Observe(in Interaction interaction) => _feedback.Interacted(interaction.User, interaction.Item);
 
     /// <summary>Joins a batch of interactions, in row order.</summary>
-    public void Observe(InteractionBatch batch)
-    {
-        for (var i = 0; i < batch.Length; i++) _feedback.Interacted(batch.Users[i], batch.Items[i]);
-    }
+    public void Observe(InteractionBatch batch) => _feedback.Interacted(batch.Users, batch.Items);
 
     /// <summary>Every variant's metrics now.</summary>
     public IReadOnlyList<VariantMetrics> Metrics()
