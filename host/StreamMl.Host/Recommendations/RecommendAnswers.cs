@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Globalization;
 using StreamMl.Host.Pipelines;
 using StreamMl.Recommendations;
+using StreamMl.Recommendations.Pipelines;
 using StreamMl.Recommendations.Serving;
 using Proto = StreamMl.Host.Protos;
 
@@ -31,22 +32,31 @@ internal static class RecommendAnswers
         if (request.Variant.Length > 0 && (variant = server.IndexOf(request.Variant)) < 0)
             throw new ArgumentException(
                 $"Recommend: pipeline '{pipeline.Name}' has no variant {Hosting.SafeText.Quote(request.Variant)}; variants: {string.Join(", ", server.Variants.Select(v => v.Name))}");
-        var filters = Filters(request);
+        var library = state.Library;
+        var filters = Filters(library, request);
         var buffer = ArrayPool<ScoredItem>.Shared.Rent(k);
         try
         {
-            var served = server.Recommend(request.User, k, filters, buffer, variant);
+            var served = request.UserId.Length > 0
+                ? library.Recommend(request.UserId, k, filters, buffer, variant)
+                : library.Recommend(request.User, k, filters, buffer, variant);
             var chosen = server.Variants[served.Variant];
             var response = new Proto.RecommendResponse
             {
                 Pipeline = pipeline.Name,
                 User = request.User,
+                UserId = request.UserId.Length > 0 ? request.UserId : request.User.ToString(CultureInfo.InvariantCulture),
                 Variant = chosen.Name,
                 Model = chosen.Recommender.Name,
                 Fallback = served.Result.IsFallback,
                 Source = SourceName(served.Result.Source),
             };
-            for (var i = 0; i < served.Result.Count; i++) response.Items.Add(new Proto.RecommendedItem { Item = buffer[i].Item, Score = buffer[i].Score });
+            var numericItems = !library.Interactions.ItemsAreStrings;
+            for (var i = 0; i < served.Result.Count; i++)
+                response.Items.Add(new Proto.RecommendedItem
+                {
+                    Item = numericItems ? buffer[i].Item : 0, Score = buffer[i].Score, ItemId = library.ItemName(buffer[i].Item),
+                });
             return response;
         }
         finally
@@ -55,15 +65,36 @@ internal static class RecommendAnswers
         }
     }
 
-    private static RecommendRequest? Filters(Proto.RecommendRequest request)
+    private static RecommendRequest? Filters(RecommendationState library, Proto.RecommendRequest request)
     {
-        if (request.AllowedItems.Count == 0 && !request.HasCategory) return request.IncludeSeen ? IncludeSeen : null;
+        if (request.AllowedItems.Count == 0 && request.AllowedItemIds.Count == 0 && !request.HasCategory) return request.IncludeSeen ? IncludeSeen : null;
+        HashSet<long>? allowed = null;
+        if (request.AllowedItems.Count > 0 || request.AllowedItemIds.Count > 0)
+        {
+            allowed = [];
+            // Numbers name items as the events do: for a string item column 17 is the item "17", not an internal id.
+            foreach (var item in request.AllowedItems)
+                allowed.Add(library.Interactions.ItemsAreStrings ? AllowedItem(library, item.ToString(CultureInfo.InvariantCulture), "allowed_items") : item);
+            foreach (var item in request.AllowedItemIds) allowed.Add(AllowedItem(library, item, "allowed_item_ids"));
+        }
         return new RecommendRequest
         {
-            AllowedItems = request.AllowedItems.Count > 0 ? request.AllowedItems.ToHashSet() : null,
+            AllowedItems = allowed,
             Category = request.HasCategory ? request.Category : null,
             ExcludeSeen = !request.IncludeSeen,
         };
+    }
+
+    private static long AllowedItem(RecommendationState library, string item, string field)
+    {
+        try
+        {
+            return library.ItemId(item);
+        }
+        catch (ArgumentException ex)
+        {
+            throw new ArgumentException($"Recommend: {field}: {ex.Message}");
+        }
     }
 
     public static string SourceName(RecommendationSource source) => source switch
@@ -79,8 +110,10 @@ internal static class RecommendAnswers
     {
         var server = state.Server;
         var metrics = server.Metrics();
-        foreach (var m in metrics)
+        var summary = server.Summarize();
+        for (var i = 0; i < metrics.Count; i++)
         {
+            var m = metrics[i];
             report.RecommendVariants.Add(new Proto.RecommendVariantMetrics
             {
                 Variant = m.Variant,
@@ -99,6 +132,11 @@ internal static class RecommendAnswers
                 LatencyP90Us = m.LatencyP90Us,
                 LatencyP99Us = m.LatencyP99Us,
                 LatencyMaxUs = m.LatencyMaxUs,
+                Users = m.Users,
+                ClickThroughLow = Finite(summary.Variants[i].ClickThrough.Low),
+                ClickThroughHigh = Finite(summary.Variants[i].ClickThrough.High),
+                HitRateLow = Finite(summary.Variants[i].HitRate.Low),
+                HitRateHigh = Finite(summary.Variants[i].HitRate.High),
             });
         }
         for (var i = 1; i < metrics.Count; i++)

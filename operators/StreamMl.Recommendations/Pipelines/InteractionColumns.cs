@@ -17,4 +17,12 @@ public sealed class InteractionColumns
 
     /// <summary>Item category column (int32 or string); null (default) for none.</summary>
     public string? Category { get; init; }
+
+    /// <summary>The most distinct string user ids the operator maps (default 10,000,000); rows of further new users go to
+    /// dead letters. Unused for numeric user columns.</summary>
+    public int MaxUserIds { get; init; } = 10_000_000;
+
+    /// <summary>The most distinct string item ids the operator maps (default 1,000,000); rows of further new items go to
+    /// dead letters. Unused for numeric item columns.</summary>
+    public int MaxItemIds { get; init; } = 1_000_000;
 }

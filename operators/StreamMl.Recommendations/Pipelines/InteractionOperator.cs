@@ -15,6 +15,7 @@ public sealed class InteractionOperator : IBatchOperator
     private float[] _weights = [];
     private int[] _categories = [];
     private long[] _codeIds = [];
+    private const long Unmapped = -2, MapFull = -3;
 
     /// <summary>Creates the operator over <paramref name="recommenders"/>, all fed the same events.</summary>
     public InteractionOperator(InteractionColumns columns, params IRecommender[] recommenders)
@@ -22,16 +23,24 @@ public sealed class InteractionOperator : IBatchOperator
         if (recommenders.Length == 0) throw new ArgumentException("give at least one recommender to feed", nameof(recommenders));
         _columns = columns;
         _recommenders = recommenders;
+        UserIds = new StringIds(columns.MaxUserIds);
+        ItemIds = new StringIds(columns.MaxItemIds);
     }
 
     /// <inheritdoc/>
     public string Name => "interactions";
 
     /// <summary>Ids of the string user column's values.</summary>
-    public StringIds UserIds { get; } = new();
+    public StringIds UserIds { get; }
 
     /// <summary>Ids of the string item column's values.</summary>
-    public StringIds ItemIds { get; } = new();
+    public StringIds ItemIds { get; }
+
+    /// <summary>True when the user column holds strings (known once the operator is bound).</summary>
+    public bool UsersAreStrings { get; private set; }
+
+    /// <summary>True when the item column holds strings (known once the operator is bound).</summary>
+    public bool ItemsAreStrings { get; private set; }
 
     /// <summary>Ids of the string category column's values.</summary>
     public StringIds CategoryIds { get; } = new();
@@ -44,6 +53,8 @@ public sealed class InteractionOperator : IBatchOperator
     {
         _user = RequireId(input, _columns.User, "user");
         _item = RequireId(input, _columns.Item, "item");
+        UsersAreStrings = input[_user].Type == ColumnType.String;
+        ItemsAreStrings = input[_item].Type == ColumnType.String;
         _time = _columns.Time is { } time ? Require(input, time, "time", ColumnType.Timestamp, ColumnType.Int64) : -1;
         _weight = _columns.Weight is { } weight
             ? Require(input, weight, "weight", ColumnType.Float32, ColumnType.Float64, ColumnType.Int32, ColumnType.Int64) : -1;
@@ -94,6 +105,12 @@ public sealed class InteractionOperator : IBatchOperator
                 context.Reject(batch, row, "interaction", $"the {(userColumn.IsValid(row) ? "item" : "user")} is missing");
                 continue;
             }
+            if (_users[row] == MapFull || _items[row] == MapFull)
+            {
+                RejectFull(batch, row, context, _users[row] == MapFull ? userColumn : itemColumn, _users[row] == MapFull ? UserIds : ItemIds,
+                    _users[row] == MapFull ? "user" : "item");
+                continue;
+            }
             _users[rows] = _users[row];
             _items[rows] = _items[row];
             _times[rows] = times[row];
@@ -120,14 +137,31 @@ public sealed class InteractionOperator : IBatchOperator
                 for (var row = 0; row < length; row++) ids[row] = ints[row];
                 break;
             default:
+                // Codes are mapped as rows use them, so values of deselected rows never take an id of the bounded map.
                 var codes = column.Values<int>()[..length];
                 var dictionary = column.Dictionary!;
                 if (_codeIds.Length < dictionary.Count) _codeIds = new long[Math.Max(dictionary.Count, _codeIds.Length * 2)];
-                for (var code = 0; code < dictionary.Count; code++) _codeIds[code] = names.GetOrAdd(dictionary[code]);
-                for (var row = 0; row < length; row++) ids[row] = column.IsValid(row) ? _codeIds[codes[row]] : -1;
+                _codeIds.AsSpan(0, dictionary.Count).Fill(Unmapped);
+                var selection = batch.Selection;
+                for (var row = 0; row < length; row++)
+                {
+                    if (!selection.IsSelected(row) || !column.IsValid(row))
+                    {
+                        ids[row] = -1;
+                        continue;
+                    }
+                    ref var id = ref _codeIds[codes[row]];
+                    if (id == Unmapped) id = names.TryGetOrAdd(dictionary[codes[row]], out var mapped) ? mapped : MapFull;
+                    ids[row] = id;
+                }
                 break;
         }
     }
+
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    private static void RejectFull(ColumnBatch batch, int row, StageContext context, Column column, StringIds ids, string role) =>
+        context.Reject(batch, row, "interaction", string.Create(System.Globalization.CultureInfo.InvariantCulture,
+            $"the {role} '{column.Dictionary![column.Values<int>()[row]]}' is new and the {role} id map is full ({ids.Capacity:N0} {role}s); raise its bound or start afresh"));
 
     private void ReadWeights(ColumnBatch batch)
     {

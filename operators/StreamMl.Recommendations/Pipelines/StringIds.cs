@@ -1,7 +1,9 @@
 namespace StreamMl.Recommendations.Pipelines;
 
 /// <summary>Maps string ids (user names, SKUs) to dense numeric ids 0, 1, 2, ... and back, for recommenders that key
-/// on <c>long</c>. Thread safe: the pipeline adds ids while servers look them up.</summary>
+/// on <c>long</c>. Bounded: once <see cref="Capacity"/> names are mapped, new names are refused
+/// (<see cref="TryGetOrAdd"/> returns false) and known ones keep their ids. Thread safe: the pipeline adds ids while
+/// servers look them up.</summary>
 public sealed class StringIds
 {
     private readonly Dictionary<string, long> _ids = new(StringComparer.Ordinal);
@@ -9,8 +11,16 @@ public sealed class StringIds
     private readonly List<string> _names = [];
     private readonly Lock _gate = new();
 
-    /// <summary>Creates an empty map.</summary>
-    public StringIds() => _lookup = _ids.GetAlternateLookup<ReadOnlySpan<char>>();
+    /// <summary>Creates an empty map that holds at most <paramref name="capacity"/> names (default: no practical bound).</summary>
+    public StringIds(int capacity = int.MaxValue)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(capacity, 1);
+        Capacity = capacity;
+        _lookup = _ids.GetAlternateLookup<ReadOnlySpan<char>>();
+    }
+
+    /// <summary>The most names the map holds.</summary>
+    public int Capacity { get; }
 
     /// <summary>Ids assigned so far.</summary>
     public int Count
@@ -21,17 +31,27 @@ public sealed class StringIds
         }
     }
 
-    /// <summary>The id of <paramref name="name"/>, assigning the next one when new.</summary>
-    public long GetOrAdd(ReadOnlySpan<char> name)
+    /// <summary>The id of <paramref name="name"/>, assigning the next one when new; throws when the map is full.</summary>
+    public long GetOrAdd(ReadOnlySpan<char> name) => TryGetOrAdd(name, out var id) ? id
+        : throw new InvalidOperationException($"cannot add '{name}': the id map already holds its {Capacity} names");
+
+    /// <summary>The id of <paramref name="name"/>, assigning the next one when new; false (and id -1) when the name is
+    /// new and the map already holds <see cref="Capacity"/> names.</summary>
+    public bool TryGetOrAdd(ReadOnlySpan<char> name, out long id)
     {
         lock (_gate)
         {
-            if (_lookup.TryGetValue(name, out var id)) return id;
+            if (_lookup.TryGetValue(name, out id)) return true;
+            if (_names.Count >= Capacity)
+            {
+                id = -1;
+                return false;
+            }
             var text = name.ToString();
             id = _names.Count;
             _names.Add(text);
             _ids.Add(text, id);
-            return id;
+            return true;
         }
     }
 
@@ -62,7 +82,8 @@ public sealed class StringIds
         }
     }
 
-    /// <summary>Replaces the map with one written by <see cref="Snapshot"/>.</summary>
+    /// <summary>Replaces the map with one written by <see cref="Snapshot"/>; throws <see cref="InvalidDataException"/>
+    /// when it holds more names than <see cref="Capacity"/>.</summary>
     public void Restore(Stream source)
     {
         using var reader = new BinaryReader(source, System.Text.Encoding.UTF8, leaveOpen: true);
@@ -71,6 +92,8 @@ public sealed class StringIds
             _ids.Clear();
             _names.Clear();
             var count = reader.ReadInt32();
+            if (count < 0 || count > Capacity)
+                throw new InvalidDataException($"it holds {count} string ids and this map takes at most {Capacity}");
             for (var i = 0; i < count; i++)
             {
                 var name = reader.ReadString();

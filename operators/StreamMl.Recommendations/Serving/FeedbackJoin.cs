@@ -20,6 +20,7 @@ internal sealed class FeedbackJoin(int variants, TimeSpan horizon, TimeProvider 
         {
             var counts = _counts[variant];
             counts.Impressions++;
+            counts.Users.Add(user);
             foreach (var item in items) counts.Distinct.Add(item.Item);
             if (!_open.TryGetValue(user, out var impression))
             {
@@ -35,38 +36,126 @@ internal sealed class FeedbackJoin(int variants, TimeSpan horizon, TimeProvider 
     public void Interacted(long user, long item)
     {
         var now = time.GetTimestamp();
-        lock (_gate)
+        lock (_gate) Join(user, item, now);
+    }
+
+    /// <summary>Reports a batch of interactions in row order, taking the lock once per chunk of
+    /// <see cref="ChunkPerLock"/> events rather than per event, so the pipeline thread and the serving threads trade the
+    /// lock far less often; serving threads still get in between chunks.</summary>
+    public void Interacted(ReadOnlySpan<long> users, ReadOnlySpan<long> items)
+    {
+        for (var start = 0; start < users.Length; start += ChunkPerLock)
         {
-            if (!_open.TryGetValue(user, out var impression) || !impression.IsOpen) return;
-            if (time.GetElapsedTime(impression.ServedAt, now) > horizon)
-            {
-                impression.IsOpen = false;
-                return;
-            }
-            var counts = _counts[impression.Variant];
-            var served = impression.Contains(item);
-            if (!impression.Resolved)
-            {
-                impression.Resolved = true;
-                counts.Resolved++;
-                if (served) counts.Hits++;
-            }
-            if (served && !impression.Clicked)
-            {
-                impression.Clicked = true;
-                counts.Clicked++;
-            }
+            var end = Math.Min(users.Length, start + ChunkPerLock);
+            var now = time.GetTimestamp();
+            lock (_gate)
+                for (var i = start; i < end; i++) Join(users[i], items[i], now);
         }
     }
 
-    /// <summary>Impressions, clicked, resolved, hits and distinct items of <paramref name="variant"/>.</summary>
-    public (long Impressions, long Clicked, long Resolved, long Hits, long Distinct) Read(int variant)
+    // FeedbackJoinBenchmarks: 524 -> 152 ns per event at load average 70 (ratio 0.30); 64 events hold the lock for
+    // about 10 µs, well under a Recommend's own time.
+    private const int ChunkPerLock = 64;
+
+    private void Join(long user, long item, long now)
+    {
+        if (!_open.TryGetValue(user, out var impression) || !impression.IsOpen) return;
+        if (time.GetElapsedTime(impression.ServedAt, now) > horizon)
+        {
+            impression.IsOpen = false;
+            return;
+        }
+        var counts = _counts[impression.Variant];
+        var served = impression.Contains(item);
+        if (!impression.Resolved)
+        {
+            impression.Resolved = true;
+            counts.Resolved++;
+            if (served) counts.Hits++;
+        }
+        if (served && !impression.Clicked)
+        {
+            impression.Clicked = true;
+            counts.Clicked++;
+        }
+    }
+
+    /// <summary>Impressions, clicked, resolved, hits, distinct items and distinct users of <paramref name="variant"/>.</summary>
+    public (long Impressions, long Clicked, long Resolved, long Hits, long Distinct, long Users) Read(int variant)
     {
         lock (_gate)
         {
             var c = _counts[variant];
-            return (c.Impressions, c.Clicked, c.Resolved, c.Hits, c.Distinct.Count);
+            return (c.Impressions, c.Clicked, c.Resolved, c.Hits, c.Distinct.Count, c.Users.Count);
         }
+    }
+
+    /// <summary>Writes every variant's counts and the open impressions, each with its age, so a restored join resolves
+    /// them as this one would have.</summary>
+    public void Snapshot(BinaryWriter writer)
+    {
+        var now = time.GetTimestamp();
+        lock (_gate)
+        {
+            writer.Write(_counts.Length);
+            foreach (var c in _counts)
+            {
+                writer.Write(c.Impressions);
+                writer.Write(c.Clicked);
+                writer.Write(c.Resolved);
+                writer.Write(c.Hits);
+                WriteSet(writer, c.Distinct);
+                WriteSet(writer, c.Users);
+            }
+            writer.Write(_open.Count);
+            foreach (var (user, impression) in _open)
+            {
+                writer.Write(user);
+                impression.Write(writer, time.GetElapsedTime(impression.ServedAt, now));
+            }
+        }
+    }
+
+    /// <summary>Replaces the counts and open impressions with those written by <see cref="Snapshot"/>.</summary>
+    public void Restore(BinaryReader reader)
+    {
+        var now = time.GetTimestamp();
+        lock (_gate)
+        {
+            var variants = reader.ReadInt32();
+            if (variants != _counts.Length) throw new InvalidDataException($"its feedback counts {variants} variant(s) and this server has {_counts.Length}");
+            foreach (var c in _counts)
+            {
+                c.Impressions = reader.ReadInt64();
+                c.Clicked = reader.ReadInt64();
+                c.Resolved = reader.ReadInt64();
+                c.Hits = reader.ReadInt64();
+                ReadSet(reader, c.Distinct);
+                ReadSet(reader, c.Users);
+            }
+            _open.Clear();
+            var open = reader.ReadInt32();
+            for (var i = 0; i < open; i++)
+            {
+                var user = reader.ReadInt64();
+                var impression = Impression.Read(reader, now, time, variants);
+                _open[user] = impression;
+            }
+        }
+    }
+
+    private static void WriteSet(BinaryWriter writer, HashSet<long> set)
+    {
+        writer.Write(set.Count);
+        foreach (var value in set) writer.Write(value);
+    }
+
+    private static void ReadSet(BinaryReader reader, HashSet<long> set)
+    {
+        set.Clear();
+        var count = reader.ReadInt32();
+        if (count < 0) throw new InvalidDataException($"a feedback set has {count} entries");
+        for (var i = 0; i < count; i++) set.Add(reader.ReadInt64());
     }
 
     /// <summary>Forgets impressions older than the horizon at most once per horizon, so users who never come back do not
@@ -83,6 +172,7 @@ internal sealed class FeedbackJoin(int variants, TimeSpan horizon, TimeProvider 
     {
         public long Impressions, Clicked, Resolved, Hits;
         public readonly HashSet<long> Distinct = [];
+        public readonly HashSet<long> Users = [];
     }
 
     private sealed class Impression
@@ -106,5 +196,33 @@ internal sealed class FeedbackJoin(int variants, TimeSpan horizon, TimeProvider 
         }
 
         public bool Contains(long item) => Array.IndexOf(_items, item, 0, _count) >= 0;
+
+        public void Write(BinaryWriter writer, TimeSpan age)
+        {
+            writer.Write(Variant);
+            writer.Write(age.Ticks);
+            writer.Write(IsOpen);
+            writer.Write(Clicked);
+            writer.Write(Resolved);
+            writer.Write(_count);
+            for (var i = 0; i < _count; i++) writer.Write(_items[i]);
+        }
+
+        public static Impression Read(BinaryReader reader, long now, TimeProvider time, int variants)
+        {
+            var impression = new Impression { Variant = reader.ReadInt32() };
+            if ((uint)impression.Variant >= (uint)variants) throw new InvalidDataException($"an open impression names variant {impression.Variant}");
+            var age = TimeSpan.FromTicks(reader.ReadInt64());
+            impression.ServedAt = now - (long)(age.TotalSeconds * time.TimestampFrequency);
+            impression.IsOpen = reader.ReadBoolean();
+            impression.Clicked = reader.ReadBoolean();
+            impression.Resolved = reader.ReadBoolean();
+            var count = reader.ReadInt32();
+            if (count < 0) throw new InvalidDataException($"an open impression lists {count} items");
+            impression._items = new long[Math.Max(count, 16)];
+            impression._count = count;
+            for (var i = 0; i < count; i++) impression._items[i] = reader.ReadInt64();
+            return impression;
+        }
     }
 }

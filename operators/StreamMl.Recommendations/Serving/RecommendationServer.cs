@@ -74,10 +74,7 @@ public sealed class RecommendationServer
     public void Observe(in Interaction interaction) => _feedback.Interacted(interaction.User, interaction.Item);
 
     /// <summary>Joins a batch of interactions, in row order.</summary>
-    public void Observe(InteractionBatch batch)
-    {
-        for (var i = 0; i < batch.Length; i++) _feedback.Interacted(batch.Users[i], batch.Items[i]);
-    }
+    public void Observe(InteractionBatch batch) => _feedback.Interacted(batch.Users, batch.Items);
 
     /// <summary>Every variant's metrics now.</summary>
     public IReadOnlyList<VariantMetrics> Metrics()
@@ -85,11 +82,11 @@ public sealed class RecommendationServer
         var metrics = new VariantMetrics[_variants.Length];
         for (var i = 0; i < metrics.Length; i++)
         {
-            var (impressions, clicked, resolved, hits, distinct) = _feedback.Read(i);
+            var (impressions, clicked, resolved, hits, distinct, users) = _feedback.Read(i);
             var latency = _latency[i];
             metrics[i] = new VariantMetrics(_variants[i].Name, _variants[i].Recommender.Name, _split.Share(i), impressions,
                 Interlocked.Read(ref _fallbacks[i]), clicked, resolved, hits, distinct, _variants[i].Recommender.Stats.Items,
-                latency.Percentile(50), latency.Percentile(90), latency.Percentile(99), latency.MaxMicros);
+                latency.Percentile(50), latency.Percentile(90), latency.Percentile(99), latency.MaxMicros, users);
         }
         return metrics;
     }
@@ -97,17 +94,62 @@ public sealed class RecommendationServer
     /// <summary>Two-proportion z-test of the click-through rates of variants <paramref name="a"/> and <paramref name="b"/>.</summary>
     public ProportionComparison CompareClickThrough(int a, int b)
     {
-        var (impressionsA, clickedA, _, _, _) = _feedback.Read(a);
-        var (impressionsB, clickedB, _, _, _) = _feedback.Read(b);
+        var (impressionsA, clickedA, _, _, _, _) = _feedback.Read(a);
+        var (impressionsB, clickedB, _, _, _, _) = _feedback.Read(b);
         return SignificanceTest.TwoProportions(clickedA, impressionsA, clickedB, impressionsB);
     }
 
     /// <summary>Two-proportion z-test of the hit rates at k of variants <paramref name="a"/> and <paramref name="b"/>.</summary>
     public ProportionComparison CompareHitRate(int a, int b)
     {
-        var (_, _, resolvedA, hitsA, _) = _feedback.Read(a);
-        var (_, _, resolvedB, hitsB, _) = _feedback.Read(b);
+        var (_, _, resolvedA, hitsA, _, _) = _feedback.Read(a);
+        var (_, _, resolvedB, hitsB, _, _) = _feedback.Read(b);
         return SignificanceTest.TwoProportions(hitsA, resolvedA, hitsB, resolvedB);
+    }
+
+    /// <summary>The A/B test now as plain values for a report: per variant its users, impressions, click-through and hit
+    /// rate, each with a Wilson score interval at <paramref name="confidence"/> and a two-proportion z-test against the
+    /// first variant (the baseline).</summary>
+    public AbTestSummary Summarize(double confidence = 0.95)
+    {
+        if (!(confidence > 0 && confidence < 1)) throw new ArgumentOutOfRangeException(nameof(confidence), confidence, "the confidence level must lie strictly between 0 and 1");
+        var metrics = Metrics();
+        var variants = new VariantSummary[metrics.Count];
+        for (var i = 0; i < metrics.Count; i++)
+        {
+            var m = metrics[i];
+            var ctr = i == 0 ? new ProportionComparison(m.ClickThroughRate, m.ClickThroughRate, 0, 1) : CompareClickThrough(0, i);
+            var hits = i == 0 ? new ProportionComparison(m.HitRate, m.HitRate, 0, 1) : CompareHitRate(0, i);
+            variants[i] = new VariantSummary(m.Variant, m.Model, m.Share, m.Users, m.Requests,
+                RateEstimate.Of(m.Clicked, m.Requests, confidence, ctr),
+                RateEstimate.Of(m.Hits, m.Resolved, confidence, hits));
+        }
+        return new AbTestSummary(Options.Time.GetUtcNow(), confidence, _variants[0].Name, variants);
+    }
+
+    /// <summary>Writes the online metrics that an A/B test accumulates (impressions, clicks, hits, distinct users and items,
+    /// fallbacks, open impressions) so a restart continues the test; latencies belong to the process and are not kept.</summary>
+    public void Snapshot(Stream destination)
+    {
+        using var writer = new BinaryWriter(destination, System.Text.Encoding.UTF8, leaveOpen: true);
+        writer.Write(_variants.Length);
+        foreach (var variant in _variants) writer.Write(variant.Name);
+        foreach (ref readonly var fallbacks in _fallbacks.AsSpan()) writer.Write(Interlocked.Read(in fallbacks));
+        _feedback.Snapshot(writer);
+    }
+
+    /// <summary>Replaces the online metrics with those written by <see cref="Snapshot"/> of a server with the same
+    /// variants; throws <see cref="InvalidDataException"/> when the variants differ.</summary>
+    public void Restore(Stream source)
+    {
+        using var reader = new BinaryReader(source, System.Text.Encoding.UTF8, leaveOpen: true);
+        var count = reader.ReadInt32();
+        var names = new string[Math.Max(0, count)];
+        for (var i = 0; i < names.Length; i++) names[i] = reader.ReadString();
+        if (!names.SequenceEqual(_variants.Select(v => v.Name), StringComparer.Ordinal))
+            throw new InvalidDataException($"its A/B variants are {string.Join(", ", names)} and this server's are {string.Join(", ", _variants.Select(v => v.Name))}");
+        for (var i = 0; i < _fallbacks.Length; i++) Interlocked.Exchange(ref _fallbacks[i], reader.ReadInt64());
+        _feedback.Restore(reader);
     }
 
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]

@@ -30,6 +30,38 @@ public static class SignificanceTest
         return new ProportionComparison(rateA, rateB, z, Math.Min(1, Erfc(Math.Abs(z) / Math.Sqrt(2))));
     }
 
+    /// <summary>Wilson score interval of the proportion <paramref name="successes"/> / <paramref name="trials"/> at
+    /// <paramref name="confidence"/>: (p + z²/2n ± z·sqrt(p(1 − p)/n + z²/4n²)) / (1 + z²/n), z the two-sided normal
+    /// quantile. Unlike the normal approximation it stays inside [0, 1] and is sensible at 0 or n successes.</summary>
+    public static (double Low, double High) WilsonInterval(long successes, long trials, double confidence = 0.95)
+    {
+        if (trials <= 0 || successes < 0 || successes > trials)
+            throw new ArgumentException($"a proportion needs 0 <= successes <= trials and trials > 0, got {successes}/{trials}");
+        var z = NormalQuantileTwoSided(confidence);
+        var n = (double)trials;
+        var p = successes / n;
+        var z2 = z * z;
+        var centre = p + z2 / (2 * n);
+        var spread = z * Math.Sqrt(p * (1 - p) / n + z2 / (4 * n * n));
+        var scale = 1 + z2 / n;
+        return (Math.Max(0, (centre - spread) / scale), Math.Min(1, (centre + spread) / scale));
+    }
+
+    /// <summary>The z with P(|N(0,1)| ≤ z) = <paramref name="confidence"/> (1.959964 for 0.95), by bisection on
+    /// <see cref="Erfc"/>.</summary>
+    internal static double NormalQuantileTwoSided(double confidence)
+    {
+        if (!(confidence > 0 && confidence < 1)) throw new ArgumentOutOfRangeException(nameof(confidence), confidence, "the confidence level must lie strictly between 0 and 1");
+        double low = 0, high = 40;
+        for (var i = 0; i < 200 && high - low > 1e-12; i++)
+        {
+            var middle = (low + high) / 2;
+            if (Erfc(middle / Math.Sqrt(2)) > 1 - confidence) low = middle;
+            else high = middle;
+        }
+        return (low + high) / 2;
+    }
+
     /// <summary>The complementary error function, with fractional error below 1.2e-7 everywhere (the Chebyshev fit of
     /// Numerical Recipes, 6.2). P(|N(0,1)| ≥ x) = erfc(x / √2).</summary>
     internal static double Erfc(double x)

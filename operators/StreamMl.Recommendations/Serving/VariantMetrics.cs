@@ -15,8 +15,10 @@ namespace StreamMl.Recommendations.Serving;
 /// <param name="LatencyP90Us">90th percentile, µs.</param>
 /// <param name="LatencyP99Us">99th percentile, µs.</param>
 /// <param name="LatencyMaxUs">Slowest answer, µs.</param>
+/// <param name="Users">Different users this variant has served.</param>
 public sealed record VariantMetrics(string Variant, string Model, double Share, long Requests, long Fallbacks, long Clicked,
-    long Resolved, long Hits, long DistinctItems, long CatalogueItems, long LatencyP50Us, long LatencyP90Us, long LatencyP99Us, long LatencyMaxUs)
+    long Resolved, long Hits, long DistinctItems, long CatalogueItems, long LatencyP50Us, long LatencyP90Us, long LatencyP99Us, long LatencyMaxUs,
+    long Users)
 {
     /// <summary>Click-through rate: <see cref="Clicked"/> over <see cref="Requests"/> (NaN before the first request).</summary>
     public double ClickThroughRate => Requests > 0 ? Clicked / (double)Requests : double.NaN;

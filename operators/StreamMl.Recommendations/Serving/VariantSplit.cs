@@ -24,6 +24,9 @@ public sealed class VariantSplit
     /// <summary>The variant of <paramref name="user"/>, in [0, <see cref="Count"/>).</summary>
     public int Assign(long user) => TrafficSplit.VariantOf(TrafficSplit.BucketOf(user), _upperBuckets);
 
+    /// <summary>The variant of the user named <paramref name="user"/> (string user ids).</summary>
+    public int Assign(ReadOnlySpan<char> user) => TrafficSplit.VariantOf(TrafficSplit.BucketOf(user), _upperBuckets);
+
     /// <summary>The share of users variant <paramref name="variant"/> receives (its buckets over all buckets).</summary>
     public double Share(int variant) =>
         (_upperBuckets[variant] - (variant == 0 ? 0 : _upperBuckets[variant - 1])) / (double)TrafficSplit.Buckets;
