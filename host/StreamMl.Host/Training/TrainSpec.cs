@@ -55,6 +55,10 @@ public sealed class TrainSpec
     /// <summary>Registry folder and promotion policy.</summary>
     public RegistrySpec Registry { get; set; } = new();
 
+    /// <summary>Threads each LightGBM fit may use. Default null: LightGBM's
+    /// own default, every core; 1 makes runs comparable with single-threaded tools.</summary>
+    public int? Threads { get; set; }
+
     /// <summary>The folder relative paths in the spec are resolved against (the spec file's folder).</summary>
     [YamlIgnore, JsonIgnore]
     public string BaseDirectory { get; set; } = Directory.GetCurrentDirectory();
@@ -140,6 +144,10 @@ public sealed class TrainSpec
             throw new StreamMlException($"{source}: threshold.objective '{Threshold.Objective}' is not fixed, maxF1, precision or recall");
         if (Gates.Metric is { } metric && !MetricNames.For(task).Contains(metric))
             throw new StreamMlException($"{source}: gates.metric '{metric}' is not a {Task} metric; use one of: {string.Join(", ", MetricNames.For(task))}");
+        if (Threads is < 1) throw new StreamMlException($"{source}: threads must be 1 or more (or left out for every core)");
+        if (Hyperparameters.EarlyStopping is < 1) throw new StreamMlException($"{source}: hyperparameters.earlyStopping must be 1 or more rounds");
+        if (Hyperparameters.ValidationFraction is <= 0 or >= 1) throw new StreamMlException($"{source}: hyperparameters.validationFraction must be between 0 and 1");
+        if (Hyperparameters.FeatureFraction is <= 0 or > 1) throw new StreamMlException($"{source}: hyperparameters.featureFraction must be in (0, 1]");
         if (Gates.ChampionStdErrors < 0) throw new StreamMlException($"{source}: gates.championStdErrors must be 0 or more");
         for (var i = 0; i < Features.Count; i++)
         {
@@ -225,6 +233,14 @@ public sealed class HyperparameterSpec
     public float? L2 { get; set; }
     /// <summary>SDCA iterations.</summary>
     public int? Iterations { get; set; }
+    /// <summary>LightGBM: share of the features each tree may use (default 1).</summary>
+    public double? FeatureFraction { get; set; }
+    /// <summary>LightGBM early stopping: rounds without improvement of the loss on an inner validation split of each
+    /// training fold (a share <see cref="ValidationFraction"/>) after which boosting stops; <see cref="Trees"/> is then the
+    /// most trees. The final model gets the median of the folds' chosen numbers. Default null: off.</summary>
+    public int? EarlyStopping { get; set; }
+    /// <summary>Share of each training fold held out for early stopping (default 0.1).</summary>
+    public double? ValidationFraction { get; set; }
 }
 
 /// <summary>How the model is validated.</summary>
