@@ -1,80 +1,143 @@
 #!/usr/bin/python3
-"""scikit-learn baselines on the exact cross-validation folds StreamMl used.
+"""scikit-learn baselines on the exact cross-validation folds StreamMl used, for any CSV file.
 
 `streamml train --spec SPEC --folds-out FOLDS.csv` writes the fold (0..k-1) of every training row by its file line
 (held-out rows get -1). This script reads the same data file and the same folds and reports, per model, the mean and
-standard deviation over folds of ROC AUC (binary) or RMSE (regression): scikit-learn's logistic regression, random
-forest and histogram gradient boosting.
+standard deviation over folds of ROC AUC (binary) or RMSE (regression), with wall and CPU seconds: scikit-learn's
+logistic (or linear) regression, random forest and histogram gradient boosting (text columns as native categories).
 
-    /usr/bin/python3 scripts/sklearn_baseline.py credit  ../shared/data/credit_default/UCI_Credit_Card.csv FOLDS.csv
-    /usr/bin/python3 scripts/sklearn_baseline.py housing ../shared/data/california_housing/housing.csv FOLDS.csv
+    /usr/bin/python3 scripts/sklearn_baseline.py --data ../shared/data/credit_default/UCI_Credit_Card.csv \\
+        --target default.payment.next.month --id ID --folds credit-folds.csv
+    /usr/bin/python3 scripts/sklearn_baseline.py --data ../shared/data/california_housing/housing.csv \\
+        --target median_house_value --task regression --folds housing-folds.csv
+    /usr/bin/python3 scripts/sklearn_baseline.py --data churn.csv --target Churn --positive Yes --id customerID \\
+        --folds churn-folds.csv --models hgb --threads 1
 
-Uses Debian's python3-sklearn and python3-pandas (apt-get install -y python3-sklearn python3-pandas).
+The older form `sklearn_baseline.py credit|housing DATA FOLDS` still works. Set --threads 1 (or OMP_NUM_THREADS=1)
+for single-threaded timings. Uses Debian's python3-sklearn and python3-pandas.
 """
+import argparse
+import os
 import sys
 import time
 
-import numpy as np
-import pandas as pd
-from sklearn.ensemble import (HistGradientBoostingClassifier, HistGradientBoostingRegressor,
+PRESETS = {
+    "credit": dict(target="default.payment.next.month", ids=["ID"], task="binary", positive=None),
+    "housing": dict(target="median_house_value", ids=[], task="regression", positive=None),
+}
+
+
+def parse():
+    argv = sys.argv[1:]
+    if argv and argv[0] in PRESETS and len(argv) >= 3:
+        preset = PRESETS[argv[0]]
+        argv = ["--data", argv[1], "--folds", argv[2], "--target", preset["target"], "--task", preset["task"]] \
+            + sum((["--id", i] for i in preset["ids"]), []) + argv[3:]
+    parser = argparse.ArgumentParser(description="scikit-learn baselines on StreamMl's folds")
+    parser.add_argument("--data", required=True, help="CSV file with a header row")
+    parser.add_argument("--target", required=True, help="the column to predict")
+    parser.add_argument("--folds", required=True, help="the file `streamml train --folds-out` wrote (line,fold)")
+    parser.add_argument("--task", choices=["binary", "regression"], default="binary")
+    parser.add_argument("--positive", help="the positive class of a binary target (default: the larger value)")
+    parser.add_argument("--id", action="append", default=[], help="a column that is not a feature (repeatable)")
+    parser.add_argument("--models", default="lr,rf,hgb", help="comma-separated: lr, rf, hgb (default all)")
+    parser.add_argument("--threads", type=int, help="threads (sets OMP_NUM_THREADS and n_jobs)")
+    return parser.parse_args(argv)
+
+
+args = parse()
+if args.threads:
+    os.environ["OMP_NUM_THREADS"] = str(args.threads)
+
+import numpy as np  # noqa: E402  (after OMP_NUM_THREADS is set)
+import pandas as pd  # noqa: E402
+from sklearn.compose import ColumnTransformer  # noqa: E402
+from sklearn.ensemble import (HistGradientBoostingClassifier, HistGradientBoostingRegressor,  # noqa: E402
                               RandomForestClassifier, RandomForestRegressor)
-from sklearn.impute import SimpleImputer
-from sklearn.linear_model import LogisticRegression
-from sklearn.metrics import mean_squared_error, roc_auc_score
-from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import StandardScaler
+from sklearn.impute import SimpleImputer  # noqa: E402
+from sklearn.linear_model import LinearRegression, LogisticRegression  # noqa: E402
+from sklearn.metrics import mean_squared_error, roc_auc_score  # noqa: E402
+from sklearn.pipeline import make_pipeline  # noqa: E402
+from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder, StandardScaler  # noqa: E402
 
 
-def load(kind, data_path, folds_path):
-    frame = pd.read_csv(data_path)
+def load():
+    frame = pd.read_csv(args.data)
+    for column in [args.target, *args.id]:
+        if column not in frame.columns:
+            sys.exit(f"{args.data}: no column '{column}'; the columns are: {', '.join(frame.columns)}")
     # File line of each data row: the header is line 1.
     frame["__line"] = np.arange(2, len(frame) + 2)
-    folds = pd.read_csv(folds_path)
+    folds = pd.read_csv(args.folds)
     frame = frame.merge(folds, left_on="__line", right_on="line", how="inner")
     frame = frame[frame["fold"] >= 0]
-    if kind == "credit":
-        y = frame["default.payment.next.month"].to_numpy()
-        x = frame.drop(columns=["ID", "default.payment.next.month", "__line", "line", "fold"])
+    target = frame[args.target]
+    if args.task == "binary":
+        values = sorted(target.dropna().unique(), key=lambda v: (isinstance(v, str), v))
+        positive = args.positive if args.positive is not None else values[-1]
+        y = (target.astype(str) == str(positive)).to_numpy(dtype=int)
     else:
-        y = frame["median_house_value"].to_numpy()
-        x = frame.drop(columns=["median_house_value", "__line", "line", "fold"])
-        x = pd.get_dummies(x, columns=["ocean_proximity"], dtype=float)
-    return x.to_numpy(dtype=float), y, frame["fold"].to_numpy()
+        y = target.to_numpy(dtype=float)
+    x = frame.drop(columns=[args.target, *args.id, "__line", "line", "fold"])
+    return x, y, frame["fold"].to_numpy()
 
 
-def models(kind):
-    if kind == "credit":
-        return {
-            "logistic regression": lambda: make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000)),
-            "random forest (500 trees)": lambda: RandomForestClassifier(n_estimators=500, min_samples_leaf=5, n_jobs=2, random_state=0),
-            "hist gradient boosting": lambda: HistGradientBoostingClassifier(random_state=0),
-        }
-    return {
-        "linear regression": lambda: make_pipeline(SimpleImputer(strategy="median"), StandardScaler(),
-                                                  __import__("sklearn.linear_model").linear_model.LinearRegression()),
-        "random forest (500 trees)": lambda: make_pipeline(SimpleImputer(strategy="median"),
-                                                         RandomForestRegressor(n_estimators=500, n_jobs=2, random_state=0)),
-        "hist gradient boosting": lambda: HistGradientBoostingRegressor(random_state=0),
+def models(x):
+    text = [c for c in x.columns if x[c].dtype == object]
+    numbers = [c for c in x.columns if c not in text]
+    jobs = args.threads or 2
+    binary = args.task == "binary"
+
+    def one_hot(model, scale):
+        steps = [SimpleImputer(strategy="median")] + ([StandardScaler()] if scale else [])
+        return make_pipeline(ColumnTransformer([
+            ("numbers", make_pipeline(*steps), numbers),
+            ("text", make_pipeline(SimpleImputer(strategy="most_frequent"), OneHotEncoder(handle_unknown="ignore")), text),
+        ]), model)
+
+    def hist():
+        # Text as native categories: ordinal codes (unknown and missing -> NaN) flagged as categorical.
+        encode = ColumnTransformer([
+            ("text", OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=np.nan, encoded_missing_value=np.nan), text),
+            ("numbers", "passthrough", numbers),
+        ])
+        mask = [True] * len(text) + [False] * len(numbers)
+        boost = (HistGradientBoostingClassifier if binary else HistGradientBoostingRegressor)(
+            random_state=0, categorical_features=mask if text else None)
+        return make_pipeline(encode, boost)
+
+    every = {
+        "lr": ("logistic regression" if binary else "linear regression",
+               lambda: one_hot(LogisticRegression(max_iter=2000) if binary else LinearRegression(), scale=True)),
+        "rf": ("random forest (500 trees)", lambda: one_hot(
+            RandomForestClassifier(n_estimators=500, min_samples_leaf=5, n_jobs=jobs, random_state=0) if binary
+            else RandomForestRegressor(n_estimators=500, n_jobs=jobs, random_state=0), scale=False)),
+        "hgb": ("hist gradient boosting", hist),
     }
+    return [every[m] for m in args.models.split(",")]
 
 
 def main():
-    kind, data_path, folds_path = sys.argv[1], sys.argv[2], sys.argv[3]
-    x, y, fold = load(kind, data_path, folds_path)
+    x, y, fold = load()
     k = fold.max() + 1
-    print(f"{kind}: {len(y)} training rows, {x.shape[1]} features, {k} folds from {folds_path}")
-    for name, make in models(kind).items():
-        scores = []
-        start = time.time()
+    metric = "roc_auc" if args.task == "binary" else "rmse"
+    print(f"{args.data}: {len(y)} training rows, {x.shape[1]} input columns, {k} folds from {args.folds}")
+    for name, make in models(x):
+        scores, iterations = [], []
+        wall, cpu = time.time(), time.process_time()
         for f in range(k):
             train, test = fold != f, fold == f
             model = make().fit(x[train], y[train])
-            if kind == "credit":
+            last = model[-1] if hasattr(model, "__getitem__") else model
+            if hasattr(last, "n_iter_") and np.ndim(last.n_iter_) == 0:
+                iterations.append(int(last.n_iter_))
+            if args.task == "binary":
                 scores.append(roc_auc_score(y[test], model.predict_proba(x[test])[:, 1]))
             else:
                 scores.append(mean_squared_error(y[test], model.predict(x[test])) ** 0.5)
-        metric = "roc_auc" if kind == "credit" else "rmse"
-        print(f"| {name} | {metric} {np.mean(scores):.4f} ± {np.std(scores, ddof=1):.4f} | {time.time() - start:.1f} s |")
+        extra = f" | iterations {iterations}" if iterations else ""
+        print(f"| {name} | {metric} {np.mean(scores):.4f} ± {np.std(scores, ddof=1):.4f} | {time.time() - wall:.1f} s wall | "
+              f"{time.process_time() - cpu:.2f} s CPU{extra} |")
 
 
 if __name__ == "__main__":

@@ -22,6 +22,7 @@ internal static partial class SpecErrors
         [typeof(ThresholdSpec)] = "threshold",
         [typeof(GateSpec)] = "gates",
         [typeof(RegistrySpec)] = "registry",
+        [typeof(SearchSpec)] = "search",
     };
 
     [GeneratedRegex(@"Property '(?<key>[^']*)' not found on type '(?<type>[^']+)'")]

@@ -55,6 +55,13 @@ public sealed class TrainSpec
     /// <summary>Registry folder and promotion policy.</summary>
     public RegistrySpec Registry { get; set; } = new();
 
+    /// <summary>Model search instead of the fixed <see cref="Trainer"/> and <see cref="Hyperparameters"/>; null (default) for none.</summary>
+    public SearchSpec? Search { get; set; }
+
+    /// <summary>Threads each LightGBM fit may use. Default null: LightGBM's
+    /// own default, every core; 1 makes runs comparable with single-threaded tools.</summary>
+    public int? Threads { get; set; }
+
     /// <summary>The folder relative paths in the spec are resolved against (the spec file's folder).</summary>
     [YamlIgnore, JsonIgnore]
     public string BaseDirectory { get; set; } = Directory.GetCurrentDirectory();
@@ -140,6 +147,23 @@ public sealed class TrainSpec
             throw new StreamMlException($"{source}: threshold.objective '{Threshold.Objective}' is not fixed, maxF1, precision or recall");
         if (Gates.Metric is { } metric && !MetricNames.For(task).Contains(metric))
             throw new StreamMlException($"{source}: gates.metric '{metric}' is not a {Task} metric; use one of: {string.Join(", ", MetricNames.For(task))}");
+        if (Search is { } search)
+        {
+            if (search.BudgetSeconds() is not > 0)
+                throw new StreamMlException($"{source}: search.budget '{search.Budget}' is not a duration such as 90s, 2m or 1h");
+            if (search.Metric is { } searchMetric && !MetricNames.For(task).Contains(searchMetric))
+                throw new StreamMlException($"{source}: search.metric '{searchMetric}' is not a {Task} metric; use one of: {string.Join(", ", MetricNames.For(task))}");
+            foreach (var trainer in search.Trainers)
+            {
+                if (!trainers.Contains(trainer.ToLowerInvariant()))
+                    throw new StreamMlException($"{source}: search trainer '{trainer}' does not do {Task}; use one of: {string.Join(", ", trainers)}");
+            }
+            if (search.Candidates < 2) throw new StreamMlException($"{source}: search.candidates must be at least 2");
+        }
+        if (Threads is < 1) throw new StreamMlException($"{source}: threads must be 1 or more (or left out for every core)");
+        if (Hyperparameters.EarlyStopping is < 1) throw new StreamMlException($"{source}: hyperparameters.earlyStopping must be 1 or more rounds");
+        if (Hyperparameters.ValidationFraction is <= 0 or >= 1) throw new StreamMlException($"{source}: hyperparameters.validationFraction must be between 0 and 1");
+        if (Hyperparameters.FeatureFraction is <= 0 or > 1) throw new StreamMlException($"{source}: hyperparameters.featureFraction must be in (0, 1]");
         if (Gates.ChampionStdErrors < 0) throw new StreamMlException($"{source}: gates.championStdErrors must be 0 or more");
         for (var i = 0; i < Features.Count; i++)
         {
@@ -225,6 +249,14 @@ public sealed class HyperparameterSpec
     public float? L2 { get; set; }
     /// <summary>SDCA iterations.</summary>
     public int? Iterations { get; set; }
+    /// <summary>LightGBM: share of the features each tree may use (default 1).</summary>
+    public double? FeatureFraction { get; set; }
+    /// <summary>LightGBM early stopping: rounds without improvement of the loss on an inner validation split of each
+    /// training fold (a share <see cref="ValidationFraction"/>) after which boosting stops; <see cref="Trees"/> is then the
+    /// most trees. The final model gets the median of the folds' chosen numbers. Default null: off.</summary>
+    public int? EarlyStopping { get; set; }
+    /// <summary>Share of each training fold held out for early stopping (default 0.1).</summary>
+    public double? ValidationFraction { get; set; }
 }
 
 /// <summary>How the model is validated.</summary>
@@ -278,6 +310,33 @@ public sealed class GateSpec
     /// <summary>...and greater than this many standard errors of the per-fold improvements (default 1; 0: the margin
     /// alone decides).</summary>
     public double ChampionStdErrors { get; set; } = 1;
+}
+
+/// <summary>Time-budgeted model search (StreamMl.Operators.Search.ModelSearch) over trainers and hyper-parameters, on
+/// the validation folds.</summary>
+public sealed class SearchSpec
+{
+    /// <summary>Wall time of the search: 90s, 2m, 1h or a number of seconds (default 2m). Cross-validating the chosen
+    /// model again, the final fit, export and registration come after it.</summary>
+    public string Budget { get; set; } = "2m";
+    /// <summary>Metric that ranks candidates (default: the gate metric's default, roc_auc, f1 or rmse by task).</summary>
+    public string? Metric { get; set; }
+    /// <summary>Trainers to try (default: every trainer of the task).</summary>
+    public List<string> Trainers { get; set; } = [];
+    /// <summary>Seed of the random candidates (default 1).</summary>
+    public int Seed { get; set; } = 1;
+    /// <summary>Candidates per successive-halving bracket (default 9).</summary>
+    public int Candidates { get; set; } = 9;
+
+    /// <summary>The budget in seconds, or null when it does not parse.</summary>
+    public double? BudgetSeconds()
+    {
+        var text = Budget.Trim().ToLowerInvariant();
+        var scale = text.EndsWith('h') ? 3600 : text.EndsWith('m') ? 60 : 1;
+        if (text.EndsWith('h') || text.EndsWith('m') || text.EndsWith('s')) text = text[..^1];
+        return double.TryParse(text, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var value)
+            ? value * scale : null;
+    }
 }
 
 /// <summary>Where the model goes.</summary>

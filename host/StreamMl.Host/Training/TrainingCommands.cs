@@ -336,6 +336,8 @@ public static class TrainingCommands
             output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"threshold {t.Threshold:G4} ({t.Objective}; out-of-fold precision {t.Precision:F3}, recall {t.Recall:F3})"));
         if (report.HeldOut.ConfusionMatrix is { Length: 2 } cm)
             output.WriteLine($"held-out confusion: TN {cm[0][0]} FP {cm[0][1]} FN {cm[1][0]} TP {cm[1][1]}");
+        if (report.ChosenTrees is { } trees)
+            output.WriteLine($"early stopping: trees per fold {string.Join(", ", cv.Folds.Select(f => f.Trees))}; final model {trees} trees");
         output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"ONNX parity (max |ONNX Runtime - ML.NET|): {report.OnnxParity:G3}"));
         if (report.Champion is { Basis: "held-out" } held)
             output.WriteLine($"champion compared on held-out rows only: production v{held.ProductionVersion} keeps no training spec to cross-validate");

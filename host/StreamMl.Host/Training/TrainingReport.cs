@@ -49,4 +49,6 @@ public sealed record TrainingReport
     public required float[] HeldOutPredictions { get; init; }
     /// <summary>Seconds per phase (load, features, cv, fit, export, register).</summary>
     public required IReadOnlyDictionary<string, double> Timings { get; init; }
+    /// <summary>Trees of the final model chosen by early stopping (median over the folds); null without early stopping.</summary>
+    public int? ChosenTrees { get; init; }
 }

@@ -6,6 +6,7 @@ using StreamMl.Host.Registry;
 using StreamMl.Operators.Drift;
 using StreamMl.Operators.Features;
 using StreamMl.Operators.Learners;
+using StreamMl.Operators.Search;
 
 namespace StreamMl.Host.Training;
 
@@ -69,14 +70,53 @@ public static class TrainingRunner
         Lap("features");
         progress.Log($"{pipeline.FeatureCount} features: {string.Join(", ", pipeline.FeatureNames.Take(12))}{(pipeline.FeatureCount > 12 ? ", ..." : "")}");
 
+        SearchResult? search = null;
+        var specBeforeSearch = spec;
+        if (spec.Search is { } searchSpec)
+        {
+            var budget = searchSpec.BudgetSeconds()!.Value;
+            progress.Log($"searching {(searchSpec.Trainers.Count > 0 ? string.Join(", ", searchSpec.Trainers) : "every trainer")} for {budget:0.#} s on the same {spec.Validation.Folds} folds");
+            search = ModelSearch.Run(task, trainSet, new SearchOptions
+            {
+                Budget = TimeSpan.FromSeconds(budget),
+                Metric = searchSpec.Metric ?? spec.Gates.Metric,
+                Trainers = searchSpec.Trainers,
+                Seed = searchSpec.Seed,
+                Candidates = searchSpec.Candidates,
+                Folds = spec.Validation.Folds,
+                FoldSeed = spec.Validation.Seed,
+                LearnerSeed = spec.Validation.Seed,
+                Threads = spec.Threads,
+                Classes = task == LearningTask.Multiclass ? classNames!.Length : null,
+                Trial = t => progress.Log(string.Create(CultureInfo.InvariantCulture,
+                    $"trial {t.Id}: {Describe(t.Options)} on {t.RowShare:P0} of the rows: {t.Mean:F4} ± {t.StdDev:F4} in {t.Seconds:F1} s{(t.Complete ? "" : t.Error is null ? " (stopped at the budget)" : $" (failed: {t.Error})")}")),
+            }, cancellationToken);
+            Lap("search");
+            progress.Log(string.Create(CultureInfo.InvariantCulture,
+                $"search: {search.Trials.Count} trials in {search.Seconds:F1} s; best trial {search.Best.Id}: {Describe(search.Best.Options)}, {search.Metric} {search.Best.Mean:F4} ± {search.Best.StdDev:F4}"));
+            spec = Resolved(spec, search.Best.Options);
+            learner = new MlNetLearner(task, LearnerFor(spec, task, classNames));
+            recipe = recipe with { Learner = learner };
+        }
+
         progress.Log($"{spec.Validation.Folds}-fold {(task == LearningTask.Regression ? "shuffled" : "stratified")} cross-validation"
             + $" x{cvOptions.Repeats} with {spec.Trainer} on {trainSet.Rows} rows");
+        var cpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
         var (cv, threshold) = CrossValidate(spec, task, recipe);
+        // Process CPU time of the cross-validation: with threads: 1 it compares with single-threaded tools even on a
+        // loaded machine, where wall time mostly measures the other processes.
+        timings["cvCpu"] = Math.Round((Process.GetCurrentProcess().TotalProcessorTime - cpuBefore).TotalSeconds, 3);
         if (threshold is not null)
             progress.Log($"threshold {threshold.Threshold:G4} ({threshold.Objective}): out-of-fold precision {threshold.Precision:F3}, recall {threshold.Recall:F3}");
         Lap("cv");
         var cut = threshold?.Threshold ?? 0.5;
 
+        var chosenTrees = CrossValidator.ChosenTrees(cv);
+        if (chosenTrees is { } trees)
+        {
+            progress.Log($"early stopping chose {string.Join(", ", cv.Folds.Select(f => f.Trees))} trees in the folds; the final model gets {trees}");
+            learner = new MlNetLearner(task, learner.Options with { NumberOfTrees = trees, EarlyStoppingRounds = null });
+        }
         progress.Log("fitting the final model");
         var final = learner.Fit(CrossValidator.PrepareTraining(trainSet, cvOptions, spec.Validation.Seed));
         var classes = task == LearningTask.Multiclass ? classNames!.Length : task == LearningTask.Binary ? 2 : 1;
@@ -203,7 +243,7 @@ public static class TrainingRunner
                 Target = spec.Target,
                 Threshold = threshold?.Threshold,
                 Parent = production?.Version,
-                Hyperparameters = Hyperparameters(spec.Hyperparameters),
+                Hyperparameters = Hyperparameters(spec.Hyperparameters, chosenTrees),
                 Spec = JsonDocument.Parse(spec.ToJson()).RootElement.Clone(),
                 Champion = decision,
                 Data = new DataFingerprint
@@ -231,6 +271,7 @@ public static class TrainingRunner
         package.Add(ModelPackage.ProfileFile, recipe.Profile!.ToJson());
         package.Add(ModelPackage.SpecFile, spec.ToJson());
         package.Add(rowSample.Sample.File, rowSample.Bytes);
+        if (search is not null) package.Add(SearchLogFile, SearchLog(search, specBeforeSearch));
         var version = registry.Register(spec.Name, package);
         var promote = spec.Registry.Promote switch
         {
@@ -271,6 +312,7 @@ public static class TrainingRunner
             FoldAssignment = trainRows.Select((r, i) => (table.LineNumbers[r], cv.FoldOfRow[i])).ToArray(),
             HeldOutLines = testRows.Select(r => table.LineNumbers[r]).ToArray(),
             HeldOutPredictions = heldOutPredictions,
+            ChosenTrees = chosenTrees,
         };
     }
 
@@ -346,18 +388,7 @@ public static class TrainingRunner
         var profileBuilder = withProfile ? new ReferenceProfileBuilder() : null;
         var trainSet = ToSet(table, pipeline, bound, trainRows, trainLabels, profileBuilder);
         var testSet = ToSet(table, pipeline, bound, testRows, testLabels, null);
-        var learner = new MlNetLearner(task, new LearnerOptions
-        {
-            Trainer = spec.Trainer,
-            NumberOfTrees = spec.Hyperparameters.Trees,
-            NumberOfLeaves = spec.Hyperparameters.Leaves,
-            LearningRate = spec.Hyperparameters.LearningRate,
-            MinimumExampleCountPerLeaf = spec.Hyperparameters.MinLeaf,
-            L2Regularization = spec.Hyperparameters.L2,
-            MaximumIterations = spec.Hyperparameters.Iterations,
-            Seed = spec.Validation.Seed,
-            Classes = task == LearningTask.Multiclass ? classNames!.Length : null,
-        });
+        var learner = new MlNetLearner(task, LearnerFor(spec, task, classNames));
         if (task == LearningTask.Regression && spec.Imbalance.Resample is not ("none" or ""))
             throw new StreamMlException($"imbalance.resample '{spec.Imbalance.Resample}' applies to classification only");
         var resampler = task == LearningTask.Regression ? null : Resamplers.FromName(spec.Imbalance.Resample, spec.Imbalance.Neighbours);
@@ -377,6 +408,61 @@ public static class TrainingRunner
             Progress = progress.Fold,
         };
         return new Recipe(pipeline, trainSet, testSet, learner, options, profileBuilder?.Build());
+    }
+
+    /// <summary>The trainer and hyper-parameters a spec names.</summary>
+    private static LearnerOptions LearnerFor(TrainSpec spec, LearningTask task, string[]? classNames) => new()
+    {
+        Trainer = spec.Trainer,
+        NumberOfTrees = spec.Hyperparameters.Trees,
+        NumberOfLeaves = spec.Hyperparameters.Leaves,
+        LearningRate = spec.Hyperparameters.LearningRate,
+        MinimumExampleCountPerLeaf = spec.Hyperparameters.MinLeaf,
+        L2Regularization = spec.Hyperparameters.L2,
+        MaximumIterations = spec.Hyperparameters.Iterations,
+        FeatureFraction = spec.Hyperparameters.FeatureFraction,
+        EarlyStoppingRounds = spec.Hyperparameters.EarlyStopping,
+        ValidationFraction = spec.Hyperparameters.ValidationFraction ?? 0.1,
+        Threads = spec.Threads,
+        Seed = spec.Validation.Seed,
+        Classes = task == LearningTask.Multiclass ? classNames!.Length : null,
+    };
+
+    /// <summary>The spec with the search's choice as its trainer and hyper-parameters and no search: what the registry
+    /// keeps, so the champion gate re-trains the chosen recipe instead of searching again.</summary>
+    private static TrainSpec Resolved(TrainSpec spec, LearnerOptions chosen)
+    {
+        var resolved = TrainSpec.Parse(spec.ToJson(), json: true, "the resolved spec");
+        resolved.BaseDirectory = spec.BaseDirectory;
+        resolved.Search = null;
+        resolved.Trainer = chosen.Trainer;
+        resolved.Hyperparameters = new HyperparameterSpec
+        {
+            Trees = chosen.NumberOfTrees,
+            Leaves = chosen.NumberOfLeaves,
+            LearningRate = chosen.LearningRate,
+            MinLeaf = chosen.MinimumExampleCountPerLeaf,
+            L2 = chosen.L2Regularization,
+            Iterations = chosen.MaximumIterations,
+            FeatureFraction = chosen.FeatureFraction,
+            EarlyStopping = chosen.EarlyStoppingRounds,
+            ValidationFraction = chosen.EarlyStoppingRounds is null ? null : chosen.ValidationFraction,
+        };
+        return resolved;
+    }
+
+    private static string Describe(LearnerOptions o)
+    {
+        var parts = new List<string> { o.Trainer };
+        if (o.NumberOfTrees is { } trees) parts.Add($"trees={trees}");
+        if (o.NumberOfLeaves is { } leaves) parts.Add($"leaves={leaves}");
+        if (o.LearningRate is { } rate) parts.Add(string.Create(CultureInfo.InvariantCulture, $"learningRate={rate:G4}"));
+        if (o.MinimumExampleCountPerLeaf is { } minLeaf) parts.Add($"minLeaf={minLeaf}");
+        if (o.FeatureFraction is { } fraction) parts.Add(string.Create(CultureInfo.InvariantCulture, $"featureFraction={fraction:G3}"));
+        if (o.L2Regularization is { } l2) parts.Add(string.Create(CultureInfo.InvariantCulture, $"l2={l2:G4}"));
+        if (o.MaximumIterations is { } iterations) parts.Add($"iterations={iterations}");
+        if (o.EarlyStoppingRounds is { } rounds) parts.Add($"earlyStopping={rounds}");
+        return string.Join(" ", parts);
     }
 
     /// <summary>Cross-validates a recipe and, for a binary task, tunes the threshold on the out-of-fold scores and
@@ -411,9 +497,12 @@ public static class TrainingRunner
         return spec;
     }
 
-    private static Dictionary<string, double> Hyperparameters(HyperparameterSpec h)
+    private static Dictionary<string, double> Hyperparameters(HyperparameterSpec h, int? chosenTrees)
     {
         var values = new Dictionary<string, double>();
+        if (chosenTrees is { } chosen) values["chosenTrees"] = chosen;
+        if (h.EarlyStopping is { } rounds) values["earlyStopping"] = rounds;
+        if (h.FeatureFraction is { } featureFraction) values["featureFraction"] = featureFraction;
         if (h.Trees is { } trees) values["trees"] = trees;
         if (h.Leaves is { } leaves) values["leaves"] = leaves;
         if (h.LearningRate is { } rate) values["learningRate"] = rate;
@@ -552,6 +641,37 @@ public static class TrainingRunner
         return max;
     }
 
+    /// <summary>The search log kept with a version: the search settings, then every trial (trainer, hyper-parameters,
+    /// rows share, fold scores, mean ± std, seconds, trees chosen, complete or why not) and the chosen trial.</summary>
+    public const string SearchLogFile = "search.json";
+
+    private static string SearchLog(SearchResult search, TrainSpec spec) => JsonSerializer.Serialize(new
+    {
+        budget = spec.Search!.Budget,
+        budgetSeconds = spec.Search.BudgetSeconds(),
+        seconds = Math.Round(search.Seconds, 3),
+        metric = search.Metric,
+        trainers = spec.Search.Trainers,
+        seed = spec.Search.Seed,
+        best = search.Best.Id,
+        trials = search.Trials.Select(t => new
+        {
+            id = t.Id,
+            candidate = t.Candidate,
+            rung = t.Rung,
+            rowShare = Math.Round(t.RowShare, 4),
+            trainer = t.Options.Trainer,
+            hyperparameters = Describe(t.Options),
+            mean = double.IsNaN(t.Mean) ? (double?)null : t.Mean,
+            std = double.IsNaN(t.StdDev) ? (double?)null : t.StdDev,
+            foldScores = t.FoldScores,
+            seconds = t.Seconds,
+            trees = t.Trees,
+            complete = t.Complete,
+            error = t.Error,
+        }),
+    }, ModelRegistry.s_json);
+
     private static string MetricsJson(CrossValidationResult cv, EvaluationMetrics heldOut, EvaluationMetrics train, ThresholdChoice? threshold,
         GateReport gates, double? champion, ChampionDecision? decision, double parity, TrainingSet trainSet, TrainingSet testSet, Dictionary<string, double> timings)
     {
@@ -575,7 +695,8 @@ public static class TrainingRunner
             crossValidationThreshold = threshold?.Threshold,
             crossValidation = cv.Validation.ToDictionary(kv => kv.Key, kv => new { mean = kv.Value.Mean, std = kv.Value.StdDev }),
             crossValidationTrain = cv.Train.ToDictionary(kv => kv.Key, kv => new { mean = kv.Value.Mean, std = kv.Value.StdDev }),
-            folds = cv.Folds.Select(f => new { f.Repeat, f.Fold, f.TrainRows, f.ValidationRows, metrics = f.Validation.Values }),
+            folds = cv.Folds.Select(f => new { f.Repeat, f.Fold, f.TrainRows, f.ValidationRows, metrics = f.Validation.Values, trees = f.Trees }),
+            chosenTrees = CrossValidator.ChosenTrees(cv),
             heldOut = heldOut.Values,
             heldOutConfusionMatrix = heldOut.ConfusionMatrix,
             train = train.Values,

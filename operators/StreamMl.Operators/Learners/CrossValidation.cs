@@ -39,6 +39,9 @@ public sealed record FoldResult(int Repeat, int Fold, int TrainRows, int Validat
 
     /// <summary>The fold model's predictions for <see cref="TrainRowIndices"/>.</summary>
     public float[] TrainPredictions { get; init; } = [];
+
+    /// <summary>Trees early stopping chose for the fold model; null without early stopping.</summary>
+    public int? Trees { get; init; }
 }
 
 /// <summary>The outcome of a cross-validation: per fold, mean ± std per metric, and the out-of-fold predictions of the
@@ -96,12 +99,21 @@ public static class CrossValidator
                     ValidationPredictions = validationPredictions,
                     TrainRowIndices = trainRows,
                     TrainPredictions = trainPredictions,
+                    Trees = model.Trees,
                 });
                 options.Progress?.Invoke(folds.Count, total);
             }
         }
         return new CrossValidationResult(task, folds,
             Summarise(folds.Select(f => f.Validation)), Summarise(folds.Select(f => f.Train)), outOfFold, firstAssignment);
+    }
+
+    /// <summary>The number of trees for a model fitted on every row after an early-stopped cross-validation: the median
+    /// of the folds' chosen numbers (the upper one of the middle two for an even count); null when no fold stopped early.</summary>
+    public static int? ChosenTrees(CrossValidationResult cv)
+    {
+        var trees = cv.Folds.Where(f => f.Trees is not null).Select(f => f.Trees!.Value).Order().ToArray();
+        return trees.Length == 0 ? null : trees[trees.Length / 2];
     }
 
     /// <summary>The same cross-validation scored at another decision threshold (binary; other tasks are returned as they

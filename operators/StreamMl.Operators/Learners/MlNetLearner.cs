@@ -1,5 +1,6 @@
 using Microsoft.ML;
 using Microsoft.ML.Data;
+using Microsoft.ML.Trainers.LightGbm;
 using StreamMl.Engine;
 
 namespace StreamMl.Operators.Learners;
@@ -29,6 +30,9 @@ public interface IFittedModel
 
     /// <summary>Writes the model as ONNX whose only input is the [rows, features] float32 matrix.</summary>
     void ExportOnnx(Stream stream);
+
+    /// <summary>Trees in the fitted ensemble when early stopping chose them; null otherwise.</summary>
+    int? Trees => null;
 }
 
 /// <summary>Trainer choice and hyper-parameters; unset values take ML.NET's defaults.</summary>
@@ -50,8 +54,24 @@ public sealed record LearnerOptions
     /// <summary>Minimum rows per leaf.</summary>
     public int? MinimumExampleCountPerLeaf { get; init; }
 
-    /// <summary>L2 regularisation of linear trainers.</summary>
+    /// <summary>L2 regularisation of linear trainers and of LightGBM's leaf values.</summary>
     public float? L2Regularization { get; init; }
+
+    /// <summary>LightGBM: share of the features each tree may use (default 1).</summary>
+    public double? FeatureFraction { get; init; }
+
+    /// <summary>Early stopping of the boosted trainers (lightgbm, binary and regression): when set, <see cref="ValidationFraction"/>
+    /// of the rows fitted are held out (stratified for binary), up to <see cref="NumberOfTrees"/> trees are grown, and
+    /// boosting stops when the validation loss has not improved for this many rounds; the model keeps the trees up to
+    /// the best round. Default null: no early stopping, every tree is grown.</summary>
+    public int? EarlyStoppingRounds { get; init; }
+
+    /// <summary>Share of the rows held out for early stopping (default 0.1, as scikit-learn's HistGradientBoosting).</summary>
+    public double ValidationFraction { get; init; } = 0.1;
+
+    /// <summary>Threads of the trainer (lightgbm, fasttree, fastforest, lr). Default null: the trainer's default, which
+    /// is every core.</summary>
+    public int? Threads { get; init; }
 
     /// <summary>Iterations of SDCA.</summary>
     public int? MaximumIterations { get; init; }
@@ -107,11 +127,89 @@ public sealed class MlNetLearner : ILearner
             LearningTask.Multiclass => Math.Max(set.ClassCount(), Options.Classes ?? 0),
             _ => 1,
         };
-        var data = ToDataView(context, set, classes, withLabel: true);
         var weight = set.Weights is null ? null : WeightColumn;
+        if (EarlyStops) return FitWithEarlyStopping(context, set, classes, weight);
+        var data = ToDataView(context, set, classes, withLabel: true);
         var estimator = BuildEstimator(context, weight);
         var model = estimator.Fit(data);
         return new MlNetModel(context, model, Task, classes, set.FeatureCount);
+    }
+
+    /// <summary>True when <see cref="Fit"/> holds rows out and stops boosting early.</summary>
+    public bool EarlyStops => Options.EarlyStoppingRounds is > 0 && Options.Trainer.Equals("lightgbm", StringComparison.OrdinalIgnoreCase)
+        && Task != LearningTask.Multiclass;
+
+    /// <summary>Fits on all but <see cref="LearnerOptions.ValidationFraction"/> of the rows (held out stratified for
+    /// binary, at random for regression) and lets LightGBM stop when the held-out loss stops improving.</summary>
+    private MlNetModel FitWithEarlyStopping(MLContext context, TrainingSet set, int classes, string? weight)
+    {
+        var (inner, holdout) = Task == LearningTask.Binary
+            ? Folds.StratifiedSplit(set.Labels, Options.ValidationFraction, Options.Seed)
+            : Folds.ShuffledSplit(set.Rows, Options.ValidationFraction, Options.Seed);
+        var train = ToDataView(context, set.Subset(inner), classes, withLabel: true);
+        var validation = ToDataView(context, set.Subset(holdout), classes, withLabel: true);
+        if (Task == LearningTask.Binary)
+        {
+            var binary = context.BinaryClassification.Trainers.LightGbm(BinaryLightGbm(weight)).Fit(train, validation);
+            return new MlNetModel(context, binary, Task, classes, set.FeatureCount)
+            {
+                Trees = binary.Model.SubModel.TrainedTreeEnsemble.Trees.Count,
+            };
+        }
+        var regression = context.Regression.Trainers.LightGbm(RegressionLightGbm(weight)).Fit(train, validation);
+        return new MlNetModel(context, regression, Task, classes, set.FeatureCount)
+        {
+            Trees = regression.Model.TrainedTreeEnsemble.Trees.Count,
+        };
+    }
+
+    private LightGbmBinaryTrainer.Options BinaryLightGbm(string? weight) => new()
+    {
+        LabelColumnName = LabelColumn,
+        FeatureColumnName = FeaturesColumn,
+        ExampleWeightColumnName = weight,
+        NumberOfLeaves = Options.NumberOfLeaves,
+        MinimumExampleCountPerLeaf = Options.MinimumExampleCountPerLeaf,
+        LearningRate = Options.LearningRate,
+        NumberOfIterations = Options.NumberOfTrees ?? 100,
+        EarlyStoppingRound = EarlyStops ? Options.EarlyStoppingRounds!.Value : 0,
+        NumberOfThreads = Options.Threads,
+        Booster = Booster(),
+    };
+
+    private LightGbmRegressionTrainer.Options RegressionLightGbm(string? weight) => new()
+    {
+        LabelColumnName = LabelColumn,
+        FeatureColumnName = FeaturesColumn,
+        ExampleWeightColumnName = weight,
+        NumberOfLeaves = Options.NumberOfLeaves,
+        MinimumExampleCountPerLeaf = Options.MinimumExampleCountPerLeaf,
+        LearningRate = Options.LearningRate,
+        NumberOfIterations = Options.NumberOfTrees ?? 100,
+        EarlyStoppingRound = EarlyStops ? Options.EarlyStoppingRounds!.Value : 0,
+        NumberOfThreads = Options.Threads,
+        Booster = Booster(),
+    };
+
+    private LightGbmMulticlassTrainer.Options MulticlassLightGbm(string? weight) => new()
+    {
+        LabelColumnName = LabelColumn,
+        FeatureColumnName = FeaturesColumn,
+        ExampleWeightColumnName = weight,
+        NumberOfLeaves = Options.NumberOfLeaves,
+        MinimumExampleCountPerLeaf = Options.MinimumExampleCountPerLeaf,
+        LearningRate = Options.LearningRate,
+        NumberOfIterations = Options.NumberOfTrees ?? 100,
+        NumberOfThreads = Options.Threads,
+        Booster = Booster(),
+    };
+
+    private GradientBooster.Options Booster()
+    {
+        var booster = new GradientBooster.Options();
+        if (Options.L2Regularization is { } l2) booster.L2Regularization = l2;
+        if (Options.FeatureFraction is { } fraction) booster.FeatureFraction = fraction;
+        return booster;
     }
 
     private IEstimator<ITransformer> BuildEstimator(MLContext context, string? weight)
@@ -133,21 +231,18 @@ public sealed class MlNetLearner : ILearner
             (LearningTask.Binary, "fastforest") => context.BinaryClassification.Trainers.FastForest(
                     LabelColumn, FeaturesColumn, weight, o.NumberOfLeaves ?? 20, o.NumberOfTrees ?? 100, o.MinimumExampleCountPerLeaf ?? 10)
                 .Append(context.BinaryClassification.Calibrators.Platt(LabelColumn, "Score")),
-            (LearningTask.Binary, "lightgbm") => context.BinaryClassification.Trainers.LightGbm(
-                LabelColumn, FeaturesColumn, weight, o.NumberOfLeaves, o.MinimumExampleCountPerLeaf, o.LearningRate, o.NumberOfTrees ?? 100),
+            (LearningTask.Binary, "lightgbm") => context.BinaryClassification.Trainers.LightGbm(BinaryLightGbm(weight)),
             (LearningTask.Multiclass, "lr") => Normalized(context.MulticlassClassification.Trainers.LbfgsMaximumEntropy(
                 LabelColumn, FeaturesColumn, weight, l2Regularization: o.L2Regularization ?? 1f)),
             (LearningTask.Multiclass, "sdca") => Normalized(context.MulticlassClassification.Trainers.SdcaMaximumEntropy(
                 LabelColumn, FeaturesColumn, weight, o.L2Regularization, maximumNumberOfIterations: o.MaximumIterations)),
-            (LearningTask.Multiclass, "lightgbm") => context.MulticlassClassification.Trainers.LightGbm(
-                LabelColumn, FeaturesColumn, weight, o.NumberOfLeaves, o.MinimumExampleCountPerLeaf, o.LearningRate, o.NumberOfTrees ?? 100),
+            (LearningTask.Multiclass, "lightgbm") => context.MulticlassClassification.Trainers.LightGbm(MulticlassLightGbm(weight)),
             (LearningTask.Regression, "fasttree") => context.Regression.Trainers.FastTree(
                 LabelColumn, FeaturesColumn, weight, o.NumberOfLeaves ?? 20, o.NumberOfTrees ?? 100,
                 o.MinimumExampleCountPerLeaf ?? 10, o.LearningRate ?? 0.2),
             (LearningTask.Regression, "fastforest") => context.Regression.Trainers.FastForest(
                 LabelColumn, FeaturesColumn, weight, o.NumberOfLeaves ?? 20, o.NumberOfTrees ?? 100, o.MinimumExampleCountPerLeaf ?? 10),
-            (LearningTask.Regression, "lightgbm") => context.Regression.Trainers.LightGbm(
-                LabelColumn, FeaturesColumn, weight, o.NumberOfLeaves, o.MinimumExampleCountPerLeaf, o.LearningRate, o.NumberOfTrees ?? 100),
+            (LearningTask.Regression, "lightgbm") => context.Regression.Trainers.LightGbm(RegressionLightGbm(weight)),
             (LearningTask.Regression, "sdca") => Normalized(context.Regression.Trainers.Sdca(
                 LabelColumn, FeaturesColumn, weight, l2Regularization: o.L2Regularization, maximumNumberOfIterations: o.MaximumIterations)),
             _ => throw new StreamMlException($"trainer '{o.Trainer}' does not do {Task}"),
@@ -203,6 +298,10 @@ public sealed class MlNetLearner : ILearner
 /// <summary>A fitted ML.NET transformer chain.</summary>
 internal sealed class MlNetModel(MLContext context, ITransformer model, LearningTask task, int classes, int featureCount) : IFittedModel
 {
+    public int? Trees { get; init; }
+
+    private readonly TreeEnsembleScorer? _trees = TreeEnsembleScorer.TryCreate(model);
+
     public LearningTask Task { get; } = task;
 
     public int Classes { get; } = classes;
@@ -214,6 +313,11 @@ internal sealed class MlNetModel(MLContext context, ITransformer model, Learning
     {
         if (set.FeatureCount != featureCount)
             throw new StreamMlException($"the model takes {featureCount} features; the set has {set.FeatureCount}");
+        if (_trees is not null)
+        {
+            var direct = new float[set.Rows];
+            if (_trees.TryPredict(set, direct)) return direct;
+        }
         var scored = model.Transform(MlNetLearner.ToDataView(context, set, Classes, withLabel: false));
         switch (Task)
         {

@@ -1,0 +1,44 @@
+using StreamMl.Operators.Learners;
+
+namespace StreamMl.Operators.Search;
+
+/// <summary>How <see cref="ModelSearch"/> explores trainers and hyper-parameters.</summary>
+public sealed record SearchOptions
+{
+    /// <summary>Wall time the search may take (default 2 minutes). Trials are not started when the time an earlier trial
+    /// of the same trainer and size took would overrun it, and a running trial stops between folds when the budget is
+    /// spent, so the search ends within about one fold fit of the budget.</summary>
+    public TimeSpan Budget { get; init; } = TimeSpan.FromMinutes(2);
+
+    /// <summary>The metric that ranks candidates (default: roc_auc for binary, f1 for multiclass, rmse for regression).</summary>
+    public string? Metric { get; init; }
+
+    /// <summary>Trainers to try (default: every trainer of the task).</summary>
+    public IReadOnlyList<string>? Trainers { get; init; }
+
+    /// <summary>Seed of the random candidates (default 1).</summary>
+    public int Seed { get; init; } = 1;
+
+    /// <summary>Folds (default 5) and the seed of their assignment (default 42): stratified for classification,
+    /// shuffled for regression, the same for every trial.</summary>
+    public int Folds { get; init; } = 5;
+
+    /// <summary>Seed of the fold assignment (default 42, as <see cref="CrossValidationOptions.Seed"/>).</summary>
+    public int FoldSeed { get; init; } = 42;
+
+    /// <summary>Candidates per successive-halving bracket (default 9); a third of them go on to three times the rows,
+    /// until every training row is used.</summary>
+    public int Candidates { get; init; } = 9;
+
+    /// <summary>Seed of the trainers (<see cref="LearnerOptions.Seed"/>; default 1).</summary>
+    public int LearnerSeed { get; init; } = 1;
+
+    /// <summary>Threads per fit (default null: the trainer's default).</summary>
+    public int? Threads { get; init; }
+
+    /// <summary>Classes of a multiclass task (see <see cref="LearnerOptions.Classes"/>).</summary>
+    public int? Classes { get; init; }
+
+    /// <summary>Called after each trial, for progress and logs.</summary>
+    public Action<SearchTrial>? Trial { get; init; }
+}

@@ -1,0 +1,95 @@
+using System.Diagnostics;
+using StreamMl.Engine;
+using StreamMl.Operators.Learners;
+using StreamMl.Operators.Search;
+using StreamMl.Operators.Tests.Learners;
+
+namespace StreamMl.Operators.Tests.Search;
+
+public sealed class ModelSearchTests
+{
+    private static readonly Lazy<(SearchResult Result, double WallSeconds, TrainingSet Set)> s_search = new(() =>
+    {
+        var set = LearnerTestData.Head(LearnerTestData.Credit, 2000);
+        // Warm up (JIT of ML.NET's trainers takes seconds the budget is not about).
+        foreach (var trainer in new[] { "lightgbm", "lr", "fasttree" })
+            new MlNetLearner(LearningTask.Binary, new LearnerOptions { Trainer = trainer, NumberOfTrees = 5, EarlyStoppingRounds = 5 }).Fit(LearnerTestData.Head(set, 300)).Predict(set);
+        var clock = Stopwatch.StartNew();
+        var result = ModelSearch.Run(LearningTask.Binary, set, new SearchOptions
+        {
+            Budget = TimeSpan.FromSeconds(10),
+            Trainers = ["lightgbm", "lr", "fasttree"],
+            Seed = 7,
+            Threads = 1,
+        });
+        return (result, clock.Elapsed.TotalSeconds, set);
+    });
+
+    [Fact]
+    public void A_short_budget_is_kept_within_ten_percent()
+    {
+        var (result, wall, _) = s_search.Value;
+        Assert.True(wall <= 10 * 1.1, $"the search took {wall:F2} s of a 10 s budget");
+        Assert.True(result.Trials.Count >= 2, $"only {result.Trials.Count} trials ran");
+    }
+
+    [Fact]
+    public void Every_trial_is_logged_and_the_best_is_the_best_complete_trial_on_every_row()
+    {
+        var (result, _, _) = s_search.Value;
+        Assert.Equal(Enumerable.Range(1, result.Trials.Count), result.Trials.Select(t => t.Id));
+        var full = result.Trials.Where(t => t.Complete && t.RowShare == 1).ToList();
+        Assert.NotEmpty(full);
+        var highest = full.Max(t => t.FoldScores.Average());
+        Assert.Equal(highest, result.Best.Mean, 12);
+        Assert.All(result.Trials.Where(t => t.Complete), t => Assert.Equal(5, t.FoldScores.Length));
+        // Successive halving: a random candidate reaches a rung only after running on the rung below (each trainer's
+        // default runs once, on every row, first).
+        foreach (var trial in result.Trials.Where(t => t.Rung > 0 && result.Trials.First(f => f.Candidate == t.Candidate).Rung == 0))
+            Assert.Contains(result.Trials, t => t.Candidate == trial.Candidate && t.Rung == trial.Rung - 1 && t.Id < trial.Id);
+    }
+
+    [Fact]
+    public void The_best_trials_scores_are_those_of_an_independent_cross_validation_on_the_same_folds()
+    {
+        var (result, _, set) = s_search.Value;
+        var folds = Folds.Stratified(set.Labels, 5, 42);
+        Assert.Equal(folds, result.FoldOfRow);
+        var learner = new MlNetLearner(LearningTask.Binary, result.Best.Options);
+        for (var fold = 0; fold < 5; fold++)
+        {
+            var train = set.Subset(Enumerable.Range(0, set.Rows).Where(r => folds[r] != fold).ToArray());
+            var validation = set.Subset(Enumerable.Range(0, set.Rows).Where(r => folds[r] == fold).ToArray());
+            var predictions = learner.Fit(train).Predict(validation);
+            Assert.Equal(PairwiseAuc(validation.Labels, predictions), result.Best.FoldScores[fold], 9);
+            for (var i = 0; i < validation.Rows; i++)
+                Assert.Equal(predictions[i], result.Best.OutOfFold![Array.IndexOf(validation.RowIds, validation.RowIds[i]) >= 0 ? validation.RowIds[i] : -1]);
+        }
+    }
+
+    private static double PairwiseAuc(float[] labels, float[] scores)
+    {
+        double wins = 0, pairs = 0;
+        for (var i = 0; i < labels.Length; i++)
+        {
+            if (labels[i] != 1) continue;
+            for (var j = 0; j < labels.Length; j++)
+            {
+                if (labels[j] != 0) continue;
+                pairs++;
+                wins += scores[i] > scores[j] ? 1 : scores[i] == scores[j] ? 0.5 : 0;
+            }
+        }
+        return wins / pairs;
+    }
+
+    [Fact]
+    public void An_unknown_trainer_or_metric_is_named()
+    {
+        var set = LearnerTestData.Head(LearnerTestData.Credit, 200);
+        var trainer = Assert.Throws<StreamMlException>(() => ModelSearch.Run(LearningTask.Binary, set, new SearchOptions { Trainers = ["xgboost"] }));
+        Assert.Contains("search trainer 'xgboost' does not do binary; use one of: lr", trainer.Message);
+        var metric = Assert.Throws<StreamMlException>(() => ModelSearch.Run(LearningTask.Binary, set, new SearchOptions { Metric = "rmse" }));
+        Assert.Contains("search metric 'rmse' is not a binary metric", metric.Message);
+    }
+}
