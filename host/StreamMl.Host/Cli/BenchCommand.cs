@@ -100,6 +100,8 @@ internal static class BenchCommand
             output.WriteLine($"{i + 1} | {Us(s, 50)} / {Us(s, 99)} / {Us(s, 99.9)} | {Us(m, 50)} / {Us(m, 99)} / {Us(m, 99.9)} | " +
                              $"{Ratio(m, s, 50)} / {Ratio(m, s, 99)} / {Ratio(m, s, 99.9)} | {s.TotalCount:N0} | {Us(o.SendLateness[i], 99)}");
         }
+        if (o.HostScoreChain is { } chain)
+            output.WriteLine($"inside the host, Score chain per call (Score and ModelInfer): p50 {chain.P50Us} us, p99 {chain.P99Us} us over {chain.Count:N0} calls");
         output.WriteLine($"rows/s with {batch} rows per call: " + (o.IngestArrowRowsPerSecond > 0 ? $"Ingest Arrow IPC {o.IngestArrowRowsPerSecond:N0}, " : "") +
                          $"Score Arrow IPC {o.ScoreArrowRowsPerSecond:N0}, ModelInfer raw FP32 {o.InferRawRowsPerSecond:N0}");
     }

@@ -18,7 +18,12 @@ namespace StreamMl.Host.Cli;
 internal static class OipBench
 {
     internal sealed record Result(List<LongHistogram> Score, List<LongHistogram> Infer, List<LongHistogram> SendLateness, double IngestArrowRowsPerSecond,
-        double ScoreArrowRowsPerSecond, double InferRawRowsPerSecond);
+        double ScoreArrowRowsPerSecond, double InferRawRowsPerSecond)
+    {
+        /// <summary>The host's own time per call in its Score chain (Score and ModelInfer together), from
+        /// Query.GetMetrics; null in process.</summary>
+        public LatencyPercentiles? HostScoreChain { get; init; }
+    }
 
     /// <summary>A ModelInfer request for the bench pipeline: <paramref name="rows"/> rows, one raw FP32 tensor per feature.</summary>
     public static ModelInferRequest InferRequest(int rows)
@@ -43,8 +48,10 @@ internal static class OipBench
         await new Control.ControlClient(channel).CreatePipelineAsync(new CreatePipelineRequest { Spec = HostBench.Spec, Start = true, Replace = true },
             cancellationToken: cancellationToken);
         var (score, infer, lateness) = MeasureLatency(channel, rate, seconds, rounds);
+        var metrics = await new Query.QueryClient(channel).GetMetricsAsync(new MetricsRequest { Pipeline = HostBench.PipelineName },
+            cancellationToken: cancellationToken);
         var (scoreRate, inferRate) = await MeasureCallsAsync(channel, batch, Math.Max(1, 200_000 / batch), cancellationToken);
-        return new Result(score, infer, lateness, 0, scoreRate, inferRate);
+        return new Result(score, infer, lateness, 0, scoreRate, inferRate) { HostScoreChain = metrics.ScoreLatency };
     }
 
     /// <summary>Rounds of one-row Score and ModelInfer, open loop, <paramref name="rate"/> calls per second in all,
