@@ -53,7 +53,10 @@ function payload(data) {
   return arrow ? { arrow_ipc: arrow } : { rows: rowSet(data) };
 }
 
-const scores = (response) => response.scores.map((s) => ({ row: s.row, score: s.score, model: s.model, rejected: s.rejected, reason: s.reason }));
+const scores = (response) => response.scores.map((s) => ({
+  row: s.row, score: s.score, label: s.label, probabilities: s.probabilities, model: s.model, modelName: s.model_name,
+  modelVersion: s.model_version, variant: s.variant, rejected: s.rejected, reason: s.reason,
+}));
 
 class StreamMlClient {
   /** @param {string} address host:port  @param {{apiKey?: string, protos?: string}} options */
@@ -68,11 +71,27 @@ class StreamMlClient {
 
   close() { this.stub.close(); }
 
-  /** Scores rows (objects) or an Arrow table; resolves to one {row, score, model, rejected, reason} per row. */
-  score(pipeline, data, requestId = '') {
+  /** Scores rows (objects) or an Arrow table; resolves to one {row, score, label, probabilities, model, modelName,
+   * modelVersion, variant, rejected, reason} per row (probabilities: classifiers, one per class in describeModel's
+   * order). `modelVersion`: '' as deployed, 'primary', 'candidate' or a deployed version. */
+  score(pipeline, data, requestId = '', { modelVersion = '' } = {}) {
     return new Promise((resolve, reject) =>
-      this.stub.Score({ pipeline, request_id: requestId, ...payload(data) }, this.metadata, (error, response) =>
+      this.stub.Score({ pipeline, request_id: requestId, model_version: modelVersion, ...payload(data) }, this.metadata, (error, response) =>
         (error ? reject(new StreamMlError(error)) : resolve(scores(response)))));
+  }
+
+  /** What Score takes and answers: {inputs: [{name, type, required}], outputs: [names], models: [{name, version,
+   * variant, traffic, kind, task, classes, threshold}], maxScoreRows}. */
+  describeModel(pipeline, modelVersion = '') {
+    return new Promise((resolve, reject) =>
+      this.stub.DescribeModel({ pipeline, model_version: modelVersion }, this.metadata, (error, d) =>
+        (error ? reject(new StreamMlError(error)) : resolve({
+          inputs: d.inputs.map((c) => ({ name: c.name, type: c.type, required: c.required })),
+          outputs: d.outputs.map((c) => c.name),
+          models: d.models.map((m) => ({ name: m.name, version: m.version, variant: m.variant, traffic: m.traffic, kind: m.kind,
+            task: m.task, classes: m.classes, threshold: m.threshold })),
+          maxScoreRows: d.max_score_rows,
+        }))));
   }
 
   /** Scores each batch on one stream; resolves to [{requestId, scores}] in order. */
@@ -107,7 +126,8 @@ class StreamMlClient {
       const acks = [];
       const call = this.stub.IngestAcked(this.metadata);
       call.on('data', (a) => acks.push({ sequence: Number(a.sequence), rows: Number(a.rows), duplicate: a.duplicate,
-        rowsAccepted: Number(a.rows_accepted), messages: Number(a.messages), acceptedThrough: Number(a.accepted_through) }));
+        rowsAccepted: Number(a.rows_accepted), messages: Number(a.messages), acceptedThrough: Number(a.accepted_through),
+        committedThrough: Number(a.committed_through) }));
       call.on('error', (error) => reject(new StreamMlError(error)));
       call.on('end', () => resolve(acks));
       batches.forEach((batch, i) => call.write({ pipeline, producer, sequence: producer ? String(firstSequence + i) : '0', ...payload(batch) }));

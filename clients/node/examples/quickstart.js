@@ -21,6 +21,8 @@ const table = tableFromArrays({
   const client = new StreamMlClient(address, { apiKey });
   const out = {};
   out.score = await client.score(pipeline, rows, 'node-1');
+  out.describe = await client.describeModel(pipeline);
+  out.scorePrimary = await client.score(pipeline, rows.slice(0, 1), '', { modelVersion: 'primary' });
   out.scoreArrow = (await client.score(pipeline, table)).map((s) => s.score);
   out.scoreStream = (await client.scoreStream(pipeline, [rows.slice(0, 1), rows.slice(1)])).map((a) => a.scores[0].score);
   if (arrowFile) fs.writeFileSync(arrowFile, tableToIPC(table, 'stream'));

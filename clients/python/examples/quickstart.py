@@ -19,6 +19,8 @@ rows = [
 out = {}
 with StreamMlClient(address, api_key=key) as client:
     out["score"] = client.score(pipeline, rows, request_id="py-1")
+    out["describe"] = client.describe_model(pipeline)
+    out["score_primary"] = client.score(pipeline, rows[:1], model_version="primary")
     out["score_stream"] = [scores[0]["score"] for _, scores in client.score_stream(pipeline, [rows[:1], rows[1:]])]
 
     # Subscribe on its own thread, then ingest until the subscriber has seen scored rows (the subscription reaches

@@ -121,7 +121,9 @@ class StreamMlClient:
 
     @staticmethod
     def _scores(response):
-        return [{"row": s.row, "score": s.score, "model": s.model, "rejected": s.rejected, "reason": s.reason} for s in response.scores]
+        return [{"row": s.row, "score": s.score, "label": s.label, "probabilities": list(s.probabilities), "model": s.model,
+                 "model_name": s.model_name, "model_version": s.model_version, "variant": s.variant,
+                 "rejected": s.rejected, "reason": s.reason} for s in response.scores]
 
     def _call(self, fn, *args, **kwargs):
         try:
@@ -129,10 +131,23 @@ class StreamMlClient:
         except grpc.RpcError as error:
             raise StreamMlError(error.details(), error.code().name) from None
 
-    def score(self, pipeline, data, request_id=""):
-        """Scores rows (list of dicts) or an Arrow table; returns one dict per row (row, score, model, rejected, reason)."""
-        request = self._request(self._dataplane.ScoreRequest, pipeline, data, request_id=request_id)
+    def score(self, pipeline, data, request_id="", model_version=""):
+        """Scores rows (list of dicts) or an Arrow table; returns one dict per row: row, score, label and probabilities
+        (classifiers: one per class, in the order of describe_model's classes), model (name@version), model_name,
+        model_version, variant (primary, candidate, ...), rejected, reason. ``model_version`` picks who answers:
+        "" as deployed, "primary", "candidate" or a deployed version ("3")."""
+        request = self._request(self._dataplane.ScoreRequest, pipeline, data, request_id=request_id, model_version=model_version)
         return self._scores(self._call(self._stub.Score, request))
+
+    def describe_model(self, pipeline, model_version=""):
+        """What Score takes and answers: {"inputs": [{name, type, required}], "outputs": [names], "models": [{name,
+        version, variant, traffic, kind, task, classes, threshold}], "max_score_rows"}."""
+        d = self._call(self._stub.DescribeModel, self._dataplane.DescribeModelRequest(pipeline=pipeline, model_version=model_version))
+        return {"inputs": [{"name": c.name, "type": c.type, "required": c.required} for c in d.inputs],
+                "outputs": [c.name for c in d.outputs],
+                "models": [{"name": m.name, "version": m.version, "variant": m.variant, "traffic": m.traffic, "kind": m.kind,
+                            "task": m.task, "classes": list(m.classes), "threshold": m.threshold} for m in d.models],
+                "max_score_rows": d.max_score_rows}
 
     def score_stream(self, pipeline, batches):
         """Scores each batch on one stream; yields (request_id, scores) in order."""
@@ -154,7 +169,8 @@ class StreamMlClient:
         """Like ``ingest``, with one acknowledgement per message as soon as its rows are queued. With a ``producer``,
         message i carries sequence ``first_sequence + i``: resending after a failure is safe, the host acknowledges
         messages it already accepted as duplicates and drops them. Yields dicts (sequence, rows, duplicate,
-        rows_accepted, messages, accepted_through)."""
+        rows_accepted, messages, accepted_through, committed_through: with a checkpoint on the source, the sequence
+        up to which rows survive a host restart)."""
         def requests():
             for i, batch in enumerate(batches):
                 sequence = first_sequence + i if producer else 0
@@ -162,7 +178,7 @@ class StreamMlClient:
         try:
             for ack in self._stub.IngestAcked(requests(), metadata=self._metadata):
                 yield {"sequence": ack.sequence, "rows": ack.rows, "duplicate": ack.duplicate, "rows_accepted": ack.rows_accepted,
-                       "messages": ack.messages, "accepted_through": ack.accepted_through}
+                       "messages": ack.messages, "accepted_through": ack.accepted_through, "committed_through": ack.committed_through}
         except grpc.RpcError as error:
             raise StreamMlError(error.details(), error.code().name) from None
 

@@ -32,8 +32,8 @@ internal static class BenchCommand
         var recommendUsers = new Option<int>("--recommend-users") { Description = "Users in the recommend catalogue", DefaultValueFactory = _ => 5000 };
         var oip = new Option<bool>("--oip")
         {
-            Description = "Open Inference Protocol next to the native API: Score and ModelInfer latency at --rate in alternating rounds, " +
-                          "and rows/s of Ingest (Arrow), Score (Arrow) and ModelInfer (raw FP32) with --batch rows per call (at most 1,024)",
+            Description = "Open Inference Protocol next to the native API: Score and ModelInfer latency, interleaved call by call at --rate " +
+                          "calls/s in all (with --address: against a running `streamml serve`), and rows/s of Ingest (Arrow), Score (Arrow) and ModelInfer (raw FP32) with --batch rows per call (at most 1,024)",
         };
         var command = new Command("bench", "Measure gRPC ingest rows/s (Arrow vs protobuf) and Score latency on this machine")
         {
@@ -52,13 +52,10 @@ internal static class BenchCommand
             if (parse.GetValue(oip))
             {
                 var oipBatch = Math.Min(parse.GetValue(batch), 1024);
-                var o = await OipBench.RunAsync(parse.GetValue(rate), parse.GetValue(seconds), parse.GetValue(rounds), oipBatch, parse.GetValue(rows), ct);
-                for (var i = 0; i < o.Score.Count; i++)
-                    foreach (var (name, h) in new[] { ("Score", o.Score[i]), ("ModelInfer", o.Infer[i]) })
-                        output.WriteLine($"round {i + 1}, {name} (1 row) at {parse.GetValue(rate)}/s open loop: p50 {h.GetValueAtPercentile(50)} us, " +
-                                         $"p99 {h.GetValueAtPercentile(99)} us, p99.9 {h.GetValueAtPercentile(99.9)} us, max {h.GetMaxValue()} us over {h.TotalCount:N0} calls");
-                output.WriteLine($"rows/s with {oipBatch} rows per call: Ingest Arrow IPC {o.IngestArrowRowsPerSecond:N0}, Score Arrow IPC {o.ScoreArrowRowsPerSecond:N0}, " +
-                                 $"ModelInfer raw FP32 {o.InferRawRowsPerSecond:N0}");
+                var o = parse.GetValue(address) is { } oipAddress
+                    ? await OipBench.RunRemoteAsync(oipAddress, parse.GetValue(rate), parse.GetValue(seconds), parse.GetValue(rounds), oipBatch, ct)
+                    : await OipBench.RunAsync(parse.GetValue(rate), parse.GetValue(seconds), parse.GetValue(rounds), oipBatch, parse.GetValue(rows), ct);
+                WriteOip(output, o, parse.GetValue(rate), oipBatch, parse.GetValue(address) is not null);
                 output.WriteLine($"load average at end: {LoadAverage()}");
                 return ExitCodes.Ok;
             }
@@ -86,6 +83,27 @@ internal static class BenchCommand
             return ExitCodes.Ok;
         });
         return command;
+    }
+
+    /// <summary>Score and ModelInfer side by side per round, with the ratio ModelInfer/Score of each percentile.</summary>
+    private static void WriteOip(TextWriter output, OipBench.Result o, int rate, int batch, bool remote)
+    {
+        static string Us(LongHistogram h, double percentile) => h.GetValueAtPercentile(percentile).ToString("N0", System.Globalization.CultureInfo.InvariantCulture);
+        static string Ratio(LongHistogram infer, LongHistogram score, double percentile) =>
+            (infer.GetValueAtPercentile(percentile) / (double)Math.Max(1, score.GetValueAtPercentile(percentile))).ToString("F2", System.Globalization.CultureInfo.InvariantCulture);
+        output.WriteLine($"1 row per call, {rate} calls/s in all, Score and ModelInfer interleaved call by call, open loop; latency from each call's " +
+                         $"scheduled start (us); host {(remote ? "in another process" : "in this process")}:");
+        output.WriteLine("round | Score p50 / p99 / p99.9 | ModelInfer p50 / p99 / p99.9 | ModelInfer/Score p50 / p99 / p99.9 | calls each | client's own send lateness p99");
+        for (var i = 0; i < o.Score.Count; i++)
+        {
+            var (s, m) = (o.Score[i], o.Infer[i]);
+            output.WriteLine($"{i + 1} | {Us(s, 50)} / {Us(s, 99)} / {Us(s, 99.9)} | {Us(m, 50)} / {Us(m, 99)} / {Us(m, 99.9)} | " +
+                             $"{Ratio(m, s, 50)} / {Ratio(m, s, 99)} / {Ratio(m, s, 99.9)} | {s.TotalCount:N0} | {Us(o.SendLateness[i], 99)}");
+        }
+        if (o.HostScoreChain is { } chain)
+            output.WriteLine($"inside the host, Score chain per call (Score and ModelInfer): p50 {chain.P50Us} us, p99 {chain.P99Us} us over {chain.Count:N0} calls");
+        output.WriteLine($"rows/s with {batch} rows per call: " + (o.IngestArrowRowsPerSecond > 0 ? $"Ingest Arrow IPC {o.IngestArrowRowsPerSecond:N0}, " : "") +
+                         $"Score Arrow IPC {o.ScoreArrowRowsPerSecond:N0}, ModelInfer raw FP32 {o.InferRawRowsPerSecond:N0}");
     }
 
     internal sealed record Result(double ArrowRowsPerSecond, double ProtobufRowsPerSecond,

@@ -119,10 +119,17 @@ internal static class HostBench
     }
 
     /// <summary>Like <see cref="ScoreAtRate"/>, for any call (the Open Inference Protocol's ModelInfer).</summary>
-    public static LongHistogram AtRate(Func<Task> call, int rate, int requests, TimeSpan warmup, LongHistogram? sendLateness = null)
+    public static LongHistogram AtRate(Func<Task> call, int rate, int requests, TimeSpan warmup, LongHistogram? sendLateness = null) =>
+        AtRate([call], rate, requests, warmup, sendLateness)[0];
+
+    /// <summary>Like <see cref="ScoreAtRate"/>, taking turns between <paramref name="calls"/>: slot i of the schedule
+    /// (at <paramref name="rate"/> slots per second in all) starts <c>calls[i % calls.Length]</c>, and each call has its own
+    /// histogram. Interleaved this way, every kind of call sees the same moments of a noisy machine, so their ratio
+    /// holds even when the absolute figures swing from round to round.</summary>
+    public static LongHistogram[] AtRate(Func<Task>[] calls, int rate, int requests, TimeSpan warmup, LongHistogram? sendLateness = null)
     {
         var warmupRequests = (int)(warmup.TotalSeconds * rate);
-        var histogram = new LongHistogram(10_000_000, 3);
+        var histograms = calls.Select(_ => new LongHistogram(10_000_000, 3)).ToArray();
         // Calls in flight are counted, not kept: a list of 12,000 tasks lived long enough to be promoted and made the
         // client's own gen1/gen2 collections part of the measured tail.
         var outstanding = 1;
@@ -141,7 +148,8 @@ internal static class HostBench
                 if (record && sendLateness is not null)
                     sendLateness.RecordValue(Math.Min(sendLateness.HighestTrackableValue, (Stopwatch.GetTimestamp() - scheduled) * 1_000_000 / Stopwatch.Frequency));
                 Interlocked.Increment(ref outstanding);
-                call().ContinueWith(answered =>
+                var histogram = histograms[i % calls.Length];
+                calls[i % calls.Length]().ContinueWith(answered =>
                 {
                     var micros = Math.Max(0, (Stopwatch.GetTimestamp() - scheduled) * 1_000_000 / Stopwatch.Frequency);
                     if (answered.IsFaulted) Interlocked.Increment(ref failures);
@@ -155,7 +163,7 @@ internal static class HostBench
         sender.Join();
         allAnswered.Wait();
         if (failures > 0) throw new InvalidOperationException($"{failures} of {total} calls failed");
-        return histogram;
+        return histograms;
     }
 
     /// <summary>The scheduler <see cref="ScoreAtRate"/> replaced, kept for comparison in the same run: one call at a

@@ -17,8 +17,13 @@ namespace StreamMl.Host.Cli;
 /// ModelInfer with raw FP32 tensors, <c>batch</c> rows per call, one call at a time.</summary>
 internal static class OipBench
 {
-    internal sealed record Result(List<LongHistogram> Score, List<LongHistogram> Infer, double IngestArrowRowsPerSecond,
-        double ScoreArrowRowsPerSecond, double InferRawRowsPerSecond);
+    internal sealed record Result(List<LongHistogram> Score, List<LongHistogram> Infer, List<LongHistogram> SendLateness, double IngestArrowRowsPerSecond,
+        double ScoreArrowRowsPerSecond, double InferRawRowsPerSecond)
+    {
+        /// <summary>The host's own time per call in its Score chain (Score and ModelInfer together), from
+        /// Query.GetMetrics; null in process.</summary>
+        public LatencyPercentiles? HostScoreChain { get; init; }
+    }
 
     /// <summary>A ModelInfer request for the bench pipeline: <paramref name="rows"/> rows, one raw FP32 tensor per feature.</summary>
     public static ModelInferRequest InferRequest(int rows)
@@ -33,24 +38,73 @@ internal static class OipBench
         return request;
     }
 
+    /// <summary>Against a host in another process (<c>streamml serve</c>), so client and server share no garbage
+    /// collector or thread pool: the bench pipeline is created there through Control.CreatePipeline, then each round
+    /// interleaves one-row Score and ModelInfer calls at <paramref name="rate"/> calls per second in all, open loop.
+    /// Throughput: rows/s of Score (Arrow IPC) and ModelInfer (raw FP32), <paramref name="batch"/> rows per call.</summary>
+    public static async Task<Result> RunRemoteAsync(string address, int rate, int seconds, int rounds, int batch, CancellationToken cancellationToken)
+    {
+        using var channel = HostClient.Open(address, Environment.GetEnvironmentVariable("STREAMML_API_KEY"));
+        await new Control.ControlClient(channel).CreatePipelineAsync(new CreatePipelineRequest { Spec = HostBench.Spec, Start = true, Replace = true },
+            cancellationToken: cancellationToken);
+        var (score, infer, lateness) = MeasureLatency(channel, rate, seconds, rounds);
+        var metrics = await new Query.QueryClient(channel).GetMetricsAsync(new MetricsRequest { Pipeline = HostBench.PipelineName },
+            cancellationToken: cancellationToken);
+        var (scoreRate, inferRate) = await MeasureCallsAsync(channel, batch, Math.Max(1, 200_000 / batch), cancellationToken);
+        return new Result(score, infer, lateness, 0, scoreRate, inferRate) { HostScoreChain = metrics.ScoreLatency };
+    }
+
+    /// <summary>Rounds of one-row Score and ModelInfer, open loop, <paramref name="rate"/> calls per second in all,
+    /// interleaved call by call (Score, ModelInfer, Score, ...), so both see the same moments of the machine; and the
+    /// client's own lateness in starting its calls, per round.</summary>
+    private static (List<LongHistogram> Score, List<LongHistogram> Infer, List<LongHistogram> Lateness) MeasureLatency(
+        GrpcChannel channel, int rate, int seconds, int rounds)
+    {
+        var inference = new GRPCInferenceService.GRPCInferenceServiceClient(channel);
+        var dataPlane = new DataPlane.DataPlaneClient(channel);
+        var one = InferRequest(1);
+        var row = new ScoreRequest { Pipeline = HostBench.PipelineName, Rows = HostBench.ProtobufRows(1) };
+        inference.ModelInfer(one); // opens the connection
+        dataPlane.Score(row);
+        Func<Task>[] calls = [() => dataPlane.ScoreAsync(row).ResponseAsync, () => inference.ModelInferAsync(one).ResponseAsync];
+        var (score, infer, lateness) = (new List<LongHistogram>(), new List<LongHistogram>(), new List<LongHistogram>());
+        for (var round = 0; round < Math.Max(1, rounds); round++)
+        {
+            var late = new LongHistogram(10_000_000, 3);
+            var measured = HostBench.AtRate(calls, rate, rate * seconds, TimeSpan.FromSeconds(2), late);
+            score.Add(measured[0]);
+            infer.Add(measured[1]);
+            lateness.Add(late);
+        }
+        return (score, infer, lateness);
+    }
+
+    /// <summary>Rows/s of Score (Arrow IPC) and ModelInfer (raw FP32 tensors), <paramref name="batch"/> rows per call,
+    /// one call at a time.</summary>
+    private static async Task<(double Score, double Infer)> MeasureCallsAsync(GrpcChannel channel, int batch, int calls, CancellationToken cancellationToken)
+    {
+        var inference = new GRPCInferenceService.GRPCInferenceServiceClient(channel);
+        var dataPlane = new DataPlane.DataPlaneClient(channel);
+        async Task<double> Calls(Func<Task> call)
+        {
+            await call(); // warm-up
+            var start = Stopwatch.GetTimestamp();
+            for (var i = 0; i < calls; i++) await call();
+            return calls * (double)batch / Stopwatch.GetElapsedTime(start).TotalSeconds;
+        }
+        var scoreRequest = new ScoreRequest { Pipeline = HostBench.PipelineName, ArrowIpc = ByteString.CopyFrom(HostBench.ArrowPayload(batch)) };
+        var scoreRate = await Calls(() => dataPlane.ScoreAsync(scoreRequest, cancellationToken: cancellationToken).ResponseAsync);
+        var inferBatch = InferRequest(batch);
+        var inferRate = await Calls(() => inference.ModelInferAsync(inferBatch, cancellationToken: cancellationToken).ResponseAsync);
+        return (scoreRate, inferRate);
+    }
+
     public static async Task<Result> RunAsync(int rate, int seconds, int rounds, int batch, int rows, CancellationToken cancellationToken)
     {
         await using var server = await StreamMlServer.StartAsync(new StreamMlOptions { Port = 0, MetricsPort = -1 }, cancellationToken: cancellationToken);
         var pipeline = await server.Services.GetRequiredService<PipelineManager>().CreateAsync(HostBench.Spec, start: true, replace: false, null, cancellationToken);
         using var channel = HostClient.Open(server.Address, null);
-        var inference = new GRPCInferenceService.GRPCInferenceServiceClient(channel);
-        var dataPlane = new DataPlane.DataPlaneClient(channel);
-
-        var one = InferRequest(1);
-        inference.ModelInfer(one);
-        var score = new List<LongHistogram>();
-        var infer = new List<LongHistogram>();
-        var warmup = TimeSpan.FromSeconds(2);
-        for (var round = 0; round < Math.Max(1, rounds); round++)
-        {
-            score.Add(HostBench.ScoreAtRate(channel, rate, rate * seconds, warmup));
-            infer.Add(HostBench.AtRate(() => inference.ModelInferAsync(one).ResponseAsync, rate, rate * seconds, warmup));
-        }
+        var (score, infer, lateness) = MeasureLatency(channel, rate, seconds, rounds);
 
         var calls = Math.Max(1, rows / batch);
         var ingest = HostBench.ArrowRequest(HostBench.ArrowPayload(batch));
@@ -62,19 +116,9 @@ internal static class OipBench
             await HostBench.WaitForRowsAsync(() => pipeline.Runtime.Memory!.Rows - before, accepted, TimeSpan.FromMinutes(2));
             return accepted / Stopwatch.GetElapsedTime(start).TotalSeconds;
         }
-        async Task<double> Calls(Func<Task> call)
-        {
-            await call(); // warm-up
-            var start = Stopwatch.GetTimestamp();
-            for (var i = 0; i < calls; i++) await call();
-            return calls * (double)batch / Stopwatch.GetElapsedTime(start).TotalSeconds;
-        }
         await Ingest(); // warm-up
         var ingestRate = await Ingest();
-        var scoreRequest = new ScoreRequest { Pipeline = HostBench.PipelineName, ArrowIpc = ByteString.CopyFrom(HostBench.ArrowPayload(batch)) };
-        var scoreRate = await Calls(() => dataPlane.ScoreAsync(scoreRequest, cancellationToken: cancellationToken).ResponseAsync);
-        var inferBatch = InferRequest(batch);
-        var inferRate = await Calls(() => inference.ModelInferAsync(inferBatch, cancellationToken: cancellationToken).ResponseAsync);
-        return new Result(score, infer, ingestRate, scoreRate, inferRate);
+        var (scoreRate, inferRate) = await MeasureCallsAsync(channel, batch, calls, cancellationToken);
+        return new Result(score, infer, lateness, ingestRate, scoreRate, inferRate);
     }
 }

@@ -26,6 +26,9 @@ internal sealed class IngestSession(PipelineManager pipelines)
     /// <summary>The last producer's highest accepted sequence.</summary>
     public long AcceptedThrough { get; private set; }
 
+    /// <summary>The last producer's highest committed sequence (with a checkpoint on the source; 0 otherwise).</summary>
+    public long CommittedThrough { get; private set; }
+
     /// <summary>Accepts one message (or recognises it as a duplicate) and returns its acknowledgement.</summary>
     public async Task<IngestAck> AcceptAsync(IngestRequest request, CancellationToken cancellationToken)
     {
@@ -50,10 +53,12 @@ internal sealed class IngestSession(PipelineManager pipelines)
                 }
                 else
                 {
-                    ack.Rows = await source.AcceptAsync(request, where, cancellationToken).ConfigureAwait(false);
+                    ack.Rows = await source.AcceptAsync(request, where, cancellationToken, producer).ConfigureAwait(false);
                     producer.AcceptedThrough = request.Sequence;
+                    source.Checkpoint?.Accepted(producer, request.Sequence);
                 }
                 AcceptedThrough = producer.AcceptedThrough;
+                CommittedThrough = producer.CommittedThrough;
             }
             finally
             {
@@ -65,6 +70,7 @@ internal sealed class IngestSession(PipelineManager pipelines)
         ack.RowsAccepted = RowsAccepted;
         ack.Messages = Messages;
         ack.AcceptedThrough = AcceptedThrough;
+        ack.CommittedThrough = CommittedThrough;
         return ack;
     }
 
@@ -75,10 +81,11 @@ internal sealed class IngestSession(PipelineManager pipelines)
         context.ResponseTrailers.Add("streamml-messages", Messages.ToString(CultureInfo.InvariantCulture));
         context.ResponseTrailers.Add("streamml-duplicates", Duplicates.ToString(CultureInfo.InvariantCulture));
         context.ResponseTrailers.Add("streamml-accepted-through", AcceptedThrough.ToString(CultureInfo.InvariantCulture));
+        context.ResponseTrailers.Add("streamml-committed-through", CommittedThrough.ToString(CultureInfo.InvariantCulture));
     }
 
     public IngestResponse ToResponse() =>
-        new() { RowsAccepted = RowsAccepted, Messages = Messages, Duplicates = Duplicates, AcceptedThrough = AcceptedThrough };
+        new() { RowsAccepted = RowsAccepted, Messages = Messages, Duplicates = Duplicates, AcceptedThrough = AcceptedThrough, CommittedThrough = CommittedThrough };
 
     private GrpcIngestSource Open(IngestRequest request, string where)
     {

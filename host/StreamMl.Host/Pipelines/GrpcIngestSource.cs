@@ -15,6 +15,7 @@ internal sealed class GrpcIngestSource : IBatchSource
     private readonly Channel<ColumnBatch> _queue;
     private readonly BatchPool _staging;
     private readonly string? _eventTimeColumn;
+    private readonly IngestCheckpoint? _checkpoint;
     private int[] _map = [];
     private int[] _codes = new int[64];
     private Schema? _mappedFor;
@@ -26,9 +27,14 @@ internal sealed class GrpcIngestSource : IBatchSource
     private long _rowsRead;
     private long _maxEventTime = long.MinValue;
 
-    public GrpcIngestSource(string name, Schema schema, int batchCapacity, int queueBatches, string? eventTimeColumn)
+    /// <summary>A source named <paramref name="name"/> of <paramref name="schema"/>, queueing at most
+    /// <paramref name="queueBatches"/> staging batches of <paramref name="batchCapacity"/> rows; event times from
+    /// <paramref name="eventTimeColumn"/> or the arrival time. With a <paramref name="checkpoint"/>, positions are stable
+    /// across restarts (a partition per producer) and committed producer sequences survive a crash.</summary>
+    public GrpcIngestSource(string name, Schema schema, int batchCapacity, int queueBatches, string? eventTimeColumn, IngestCheckpoint? checkpoint = null)
     {
         Name = name;
+        _checkpoint = checkpoint;
         Schema = schema;
         _eventTimeColumn = eventTimeColumn;
         if (eventTimeColumn is not null) schema.Require(eventTimeColumn, ColumnType.Timestamp);
@@ -52,13 +58,21 @@ internal sealed class GrpcIngestSource : IBatchSource
     /// <summary>Refuses new messages from now on; the rows already queued are still read, then the source ends.</summary>
     public void CloseForStop() => _queue.Writer.TryComplete();
 
+    /// <summary>The source's checkpoint, or null when it keeps producer state in memory only.</summary>
+    public IngestCheckpoint? Checkpoint => _checkpoint;
+
+    /// <summary>Positions name the same rows in every run when the source has a checkpoint.</summary>
+    public bool PositionsAreStable => _checkpoint is not null;
+
     /// <summary>Decodes one request payload and queues it; waits while the queue is full. Returns the rows accepted.
-    /// Throws <see cref="IngestClosedException"/> once the pipeline has begun to stop.</summary>
-    public async ValueTask<long> AcceptAsync(IngestRequest request, string where, CancellationToken cancellationToken)
+    /// Throws <see cref="IngestClosedException"/> once the pipeline has begun to stop. With a checkpoint, the rows of
+    /// <paramref name="producer"/> (whose gate the caller holds) are numbered in its partition.</summary>
+    public async ValueTask<long> AcceptAsync(IngestRequest request, string where, CancellationToken cancellationToken,
+        IngestProducers.Producer? producer = null)
     {
         try
         {
-            return await DecodeAndQueueAsync(request, where, cancellationToken).ConfigureAwait(false);
+            return await DecodeAndQueueAsync(request, where, _checkpoint is null ? null : producer, cancellationToken).ConfigureAwait(false);
         }
         catch (ChannelClosedException)
         {
@@ -66,7 +80,7 @@ internal sealed class GrpcIngestSource : IBatchSource
         }
     }
 
-    private async ValueTask<long> DecodeAndQueueAsync(IngestRequest request, string where, CancellationToken cancellationToken)
+    private async ValueTask<long> DecodeAndQueueAsync(IngestRequest request, string where, IngestProducers.Producer? producer, CancellationToken cancellationToken)
     {
         switch (request.PayloadCase)
         {
@@ -77,7 +91,7 @@ internal sealed class GrpcIngestSource : IBatchSource
                     for (var first = 0; first < rows.Rows.Count; first += _staging.Capacity)
                     {
                         var count = Math.Min(_staging.Capacity, rows.Rows.Count - first);
-                        await QueueAsync(batch => RowCodec.Write(rows, map, first, count, batch, 0, where, Schema.Count), count, cancellationToken).ConfigureAwait(false);
+                        await QueueAsync(batch => RowCodec.Write(rows, map, first, count, batch, 0, where, Schema.Count), count, producer, cancellationToken).ConfigureAwait(false);
                     }
                     return rows.Rows.Count;
                 }
@@ -92,7 +106,7 @@ internal sealed class GrpcIngestSource : IBatchSource
                             for (var first = 0; first < arrow.Length; first += _staging.Capacity)
                             {
                                 var count = Math.Min(_staging.Capacity, arrow.Length - first);
-                                await QueueAsync(batch => RowCodec.Write(arrow, first, count, batch, 0, where, Schema.Count), count, cancellationToken).ConfigureAwait(false);
+                                await QueueAsync(batch => RowCodec.Write(arrow, first, count, batch, 0, where, Schema.Count), count, producer, cancellationToken).ConfigureAwait(false);
                             }
                             total += arrow.Length;
                         }
@@ -104,7 +118,7 @@ internal sealed class GrpcIngestSource : IBatchSource
         }
     }
 
-    private async ValueTask QueueAsync(Action<ColumnBatch> fill, int count, CancellationToken cancellationToken)
+    private async ValueTask QueueAsync(Action<ColumnBatch> fill, int count, IngestProducers.Producer? producer, CancellationToken cancellationToken)
     {
         var batch = _staging.Rent();
         try
@@ -120,10 +134,14 @@ internal sealed class GrpcIngestSource : IBatchSource
                 column.Values<long>()[..count].CopyTo(times);
             }
             var offsets = batch.RowOffsetsBuffer;
-            var first = Interlocked.Add(ref _nextOffset, count) - count;
+            // A producer's rows are numbered in its own partition (its gate is held, so this is its only writer); other
+            // rows in the order they arrive.
+            var first = producer is not null ? producer.NextRow : Interlocked.Add(ref _nextOffset, count) - count;
             for (var i = 0; i < count; i++) offsets[i] = first + i;
-            batch.RowPartitionsBuffer[..count].Clear();
+            var partition = producer is not null ? _checkpoint!.PartitionOf(producer) : _checkpoint?.AnonymousPartition ?? 0;
+            batch.RowPartitionsBuffer[..count].Fill(partition);
             await _queue.Writer.WriteAsync(batch, cancellationToken).ConfigureAwait(false);
+            if (producer is not null) producer.NextRow = first + count;
             Interlocked.Add(ref _rowsQueued, count);
         }
         catch
@@ -173,7 +191,15 @@ internal sealed class GrpcIngestSource : IBatchSource
         if (wasFilled > 0)
         {
             var offsets = batch.RowOffsets;
-            batch.Positions.Add(0, offsets[0], offsets[wasFilled - 1] + 1);
+            var partitions = batch.RowPartitions;
+            // One range per run of rows of one partition (producer); a producer's runs within a batch are contiguous.
+            for (var start = 0; start < wasFilled;)
+            {
+                var end = start + 1;
+                while (end < wasFilled && partitions[end] == partitions[start]) end++;
+                batch.Positions.Add(partitions[start], offsets[start], offsets[end - 1] + 1);
+                start = end;
+            }
             Interlocked.Add(ref _rowsRead, wasFilled);
             // Rows arrive in event-time order per client (or carry their arrival millisecond), so everything a
             // millisecond below the highest time seen is complete; event-time windows downstream close on it.
@@ -240,10 +266,13 @@ internal sealed class GrpcIngestSource : IBatchSource
 
     public void Commit(ReadOnlySpan<SourceRange> ranges)
     {
-        // Ingested rows were acknowledged to the client when queued; there is nothing to replay from.
+        // Ingested rows were acknowledged to the client when queued; there is nothing to replay from. With a checkpoint,
+        // the producers' committed sequences advance and are saved (a retry after a crash resends from there).
+        _checkpoint?.Commit(ranges);
     }
 
-    public string Describe(int partition, long offset) => $"{Name} ingest row {offset}";
+    public string Describe(int partition, long offset) =>
+        _checkpoint?.ProducerOf(partition) is { } producer ? $"{Name} ingest producer '{producer}' row {offset}" : $"{Name} ingest row {offset}";
 
     public ValueTask DisposeAsync()
     {

@@ -14,8 +14,9 @@ internal interface IScorePayload
     void Fill(ColumnBatch batch, Schema input);
 
     /// <summary>Reads the answers: a row is accepted when it is selected and <paramref name="scoreIndex"/> holds a
-    /// value; <paramref name="reasons"/> says why each rejected row was rejected.</summary>
-    void Read(ColumnBatch batch, ReadOnlySpan<string?> reasons, int scoreIndex, int modelIndex);
+    /// value; <paramref name="reasons"/> says why each rejected row was rejected; <paramref name="chain"/> answers
+    /// <see cref="ScoreChain.ClassScores"/> for multiclass rows while the batch is still scored.</summary>
+    void Read(ColumnBatch batch, ReadOnlySpan<string?> reasons, int scoreIndex, int modelIndex, ScoreChain chain);
 }
 
 internal sealed partial class ScoreChain
@@ -48,7 +49,7 @@ internal sealed partial class ScoreChain
                     _operators[i].Process(batch, _contexts[i]);
                 }
                 _capture.Reasons = null;
-                payload.Read(batch, _reasons.AsSpan(0, n), _scoreIndex, _modelIndex);
+                payload.Read(batch, _reasons.AsSpan(0, n), _scoreIndex, _modelIndex, this);
             }
             finally
             {
@@ -56,5 +57,17 @@ internal sealed partial class ScoreChain
                 _pool.Return(batch);
             }
         }
+    }
+
+    /// <summary>Writes row <paramref name="row"/>'s class probabilities by <paramref name="entry"/> (a multiclass model
+    /// of this chain) into <paramref name="scores"/>; false when its scorer does not have one per class. Only during
+    /// <see cref="Run{TPayload}"/>'s read, while the batch's rows are the scorer's last.</summary>
+    public bool ClassScores(Models.ModelEntry entry, int row, Span<float> scores)
+    {
+        if (_router is null) return false;
+        var scorer = _router.Scorer(entry);
+        if (scorer.ClassCount != scores.Length) return false;
+        scorer.ClassScores(row, scores);
+        return true;
     }
 }

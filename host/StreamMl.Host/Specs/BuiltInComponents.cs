@@ -22,12 +22,14 @@ internal static class BuiltInComponents
         MonitorComponents.Register(registry);
     }
 
-    /// <summary><c>source: { kind: grpc, columns: { name: type, ... }, required: [names], event_time: column, queue_batches: 16 }</c></summary>
+    /// <summary><c>source: { kind: grpc, columns: { name: type, ... }, required: [names], event_time: column, queue_batches: 16,
+    /// checkpoint: state/ingest.json }</c>; with a checkpoint, producers' committed sequences survive a host restart.</summary>
     private static Func<PipelineRuntime, IBatchSource>? GrpcSource(SpecNode node, SpecContext context)
     {
         var schema = ReadColumns(node, "columns", node.Strings("required") ?? []);
         var eventTime = node.String("event_time");
         var queue = node.Int("queue_batches", min: 1, max: 4096) ?? 16;
+        var checkpoint = node.String("checkpoint") is { } checkpointPath ? context.ResolvePath(checkpointPath) : null;
         if (schema is null) return null;
         if (eventTime is not null && (schema.IndexOf(eventTime) < 0 || schema[schema.IndexOf(eventTime)].Type != ColumnType.Timestamp))
         {
@@ -35,7 +37,8 @@ internal static class BuiltInComponents
             return null;
         }
         var capacity = context.BatchCapacity;
-        return runtime => runtime.Ingest = new GrpcIngestSource("grpc", schema, capacity, queue, eventTime);
+        return runtime => runtime.Ingest = new GrpcIngestSource("grpc", schema, capacity, queue, eventTime,
+            checkpoint is null ? null : new IngestCheckpoint(checkpoint, runtime.Producers));
     }
 
     /// <summary><c>source: { kind: synthetic, rows: 1000000, devices: 100, features: 8, seed: 42, interval: 10ms }</c>:

@@ -1,6 +1,7 @@
 using System.Globalization;
 using Grpc.Net.Client;
 using StreamMl.Engine;
+using StreamMl.Host.Grpc.Inference.Protocol;
 using StreamMl.Host.Hosting;
 using StreamMl.Host.Protos;
 using StreamMl.Host.Registry;
@@ -36,7 +37,7 @@ public sealed class MulticlassScoreTests : IDisposable
         using var model = RegisteredModel.Load(new ModelRegistry(registry).Open("proximity", 1));
         var inputs = model.Features.Inputs;
 
-        await using var server = await StreamMlServer.StartAsync(new StreamMlOptions { Port = 0, MetricsPort = -1, RegistryPath = registry });
+        await using var server = await StreamMlServer.StartAsync(new StreamMlOptions { Port = 0, MetricsPort = -1, HttpPort = 0, RegistryPath = registry });
         using var channel = GrpcChannel.ForAddress(server.Address);
         var columns = string.Join(", ", inputs.Select(f => $"{f.Name}: {ColumnTypes.Name(f.Type)}"));
         await new Control.ControlClient(channel).CreatePipelineAsync(new CreatePipelineRequest
@@ -91,5 +92,67 @@ public sealed class MulticlassScoreTests : IDisposable
             Assert.Equal(info.Classes[best], scored.Label);
             Assert.Equal(("proximity", "1", "primary"), (scored.ModelName, scored.ModelVersion, scored.Variant));
         }
+
+        // The Open Inference Protocol answers the same rows with a probabilities tensor of shape [rows, classes], over
+        // gRPC (typed tensors) and HTTP/JSON. Rows with a missing number are left out: a tensor has no nulls.
+        int[] complete = [.. Enumerable.Range(0, rows.Length).Where(i => inputs.All(f =>
+            table.Require(f.Name, "input") is var c && (c.IsNumeric ? !double.IsNaN(c.Numbers![rows[i]]) : c.Texts![rows[i]] is not null)))];
+        Assert.True(complete.Length >= 20, $"{complete.Length} complete rows");
+        var infer = new ModelInferRequest { ModelName = "classes" };
+        var json = new List<object>();
+        foreach (var field in inputs)
+        {
+            var column = table.Require(field.Name, "input");
+            var tensor = new ModelInferRequest.Types.InferInputTensor { Name = field.Name, Datatype = TensorType(field.Type), Shape = { complete.Length }, Contents = new() };
+            object data;
+            switch (field.Type)
+            {
+                case ColumnType.Float32: tensor.Contents.Fp32Contents.Add(complete.Select(i => (float)column.Numbers![rows[i]])); data = tensor.Contents.Fp32Contents; break;
+                case ColumnType.Float64: tensor.Contents.Fp64Contents.Add(complete.Select(i => column.Numbers![rows[i]])); data = tensor.Contents.Fp64Contents; break;
+                default:
+                    tensor.Contents.BytesContents.Add(complete.Select(i => Google.Protobuf.ByteString.CopyFromUtf8(column.Texts![rows[i]]!)));
+                    data = complete.Select(i => column.Texts![rows[i]]).ToList();
+                    break;
+            }
+            infer.Inputs.Add(tensor);
+            json.Add(new { name = field.Name, datatype = tensor.Datatype, shape = new[] { complete.Length }, data });
+        }
+        var inferred = await new GRPCInferenceService.GRPCInferenceServiceClient(channel).ModelInferAsync(infer);
+        var probabilities = Assert.Single(inferred.Outputs, o => o.Name == "probabilities");
+        Assert.Equal([complete.Length, (long)classes], probabilities.Shape);
+        var labels = Assert.Single(inferred.Outputs, o => o.Name == "label").Contents.BytesContents.Select(b => b.ToStringUtf8()).ToList();
+        AssertProbabilities(probabilities.Contents.Fp32Contents, labels);
+
+        using var http = new HttpClient { BaseAddress = new Uri(server.HttpAddress!) };
+        using var answer = await http.PostAsync("/v2/models/classes/infer",
+            new StringContent(System.Text.Json.JsonSerializer.Serialize(new { inputs = json }), System.Text.Encoding.UTF8, "application/json"));
+        var answerText = await answer.Content.ReadAsStringAsync();
+        Assert.True(answer.IsSuccessStatusCode, answerText);
+        using var body = System.Text.Json.JsonDocument.Parse(answerText);
+        var outputs = body.RootElement.GetProperty("outputs").EnumerateArray().ToDictionary(o => o.GetProperty("name").GetString()!);
+        Assert.Equal([complete.Length, classes], outputs["probabilities"].GetProperty("shape").EnumerateArray().Select(e => e.GetInt32()));
+        AssertProbabilities([.. outputs["probabilities"].GetProperty("data").EnumerateArray().Select(e => e.GetSingle())],
+            [.. outputs["label"].GetProperty("data").EnumerateArray().Select(e => e.GetString()!)]);
+
+        void AssertProbabilities(IReadOnlyList<float> answered, IReadOnlyList<string> answeredLabels)
+        {
+            Assert.Equal(complete.Length * classes, answered.Count);
+            for (var k = 0; k < complete.Length; k++)
+            {
+                var i = complete[k];
+                for (var c = 0; c < classes; c++)
+                    Assert.True(Math.Abs(expected[i * classes + c] - answered[k * classes + c]) <= 1e-5,
+                        string.Create(CultureInfo.InvariantCulture, $"ModelInfer row {rows[i]} class {c}: {expected[i * classes + c]} vs {answered[k * classes + c]}"));
+                Assert.Equal(info.Classes[Enumerable.Range(0, classes).MaxBy(c => expected[i * classes + c])], answeredLabels[k]);
+            }
+        }
     }
+
+    private static string TensorType(ColumnType type) => type switch
+    {
+        ColumnType.Float32 => "FP32",
+        ColumnType.Float64 => "FP64",
+        ColumnType.String => "BYTES",
+        _ => throw new InvalidOperationException($"no tensor type in this test for {type}"),
+    };
 }

@@ -27,6 +27,34 @@ public sealed class ClientPackageTests(HostFixture host)
             TestSpecs.AssertClose(TestSpecs.Reference(rows[i].T, rows[i].V, rows[i].P), scores[i].ValueKind == JsonValueKind.Number ? scores[i].GetDouble() : scores[i].GetProperty("score").GetDouble());
     }
 
+    /// <summary>The named outputs a client shows per row: probabilities P(0), P(1) and the label from the reference
+    /// logistic score, and who answered (the inline model "linear-a", version 1, the primary).</summary>
+    private static void AssertOutputs(JsonElement scores, string camelOrSnake, params (double T, double V, double P)[] rows)
+    {
+        string Name(string snake) => camelOrSnake == "camel" ? JsonNamingPolicy.CamelCase.ConvertName(string.Concat(snake.Split('_').Select(w => char.ToUpperInvariant(w[0]) + w[1..]))) : snake;
+        Assert.Equal(rows.Length, scores.GetArrayLength());
+        for (var i = 0; i < rows.Length; i++)
+        {
+            var p = TestSpecs.Reference(rows[i].T, rows[i].V, rows[i].P);
+            var probabilities = scores[i].GetProperty("probabilities").EnumerateArray().Select(e => e.GetDouble()).ToList();
+            Assert.Equal(2, probabilities.Count);
+            TestSpecs.AssertClose(1 - p, probabilities[0]);
+            TestSpecs.AssertClose(p, probabilities[1]);
+            Assert.Equal(p >= 0.5 ? "1" : "0", scores[i].GetProperty("label").GetString());
+            Assert.Equal(("linear-a", "1", "primary"), (scores[i].GetProperty(Name("model_name")).GetString(),
+                scores[i].GetProperty(Name("model_version")).GetString(), scores[i].GetProperty("variant").GetString()));
+        }
+    }
+
+    private static void AssertDescription(JsonElement description)
+    {
+        var model = Assert.Single(description.GetProperty("models").EnumerateArray());
+        Assert.Equal(("linear-a", "1", "binary"), (model.GetProperty("name").GetString(), model.GetProperty("version").GetString(), model.GetProperty("task").GetString()));
+        Assert.Equal(["0", "1"], model.GetProperty("classes").EnumerateArray().Select(c => c.GetString()));
+        Assert.Contains("probabilities", description.GetProperty("outputs").EnumerateArray().Select(o => o.GetString()));
+        Assert.Contains("temperature", description.GetProperty("inputs").EnumerateArray().Select(i => i.GetProperty("name").GetString()));
+    }
+
     [Fact]
     public async Task The_Node_client_scores_streams_ingests_rows_and_Arrow_and_subscribes()
     {
@@ -36,6 +64,9 @@ public sealed class ClientPackageTests(HostFixture host)
         Assert.True(code == 0, $"node exited {code}: {error}");
         var r = JsonDocument.Parse(output).RootElement;
         AssertScores(r.GetProperty("score"), (61.5, 0.9, 99), (79, 2.2, 101));
+        AssertOutputs(r.GetProperty("score"), "camel", (61.5, 0.9, 99), (79, 2.2, 101));
+        AssertOutputs(r.GetProperty("scorePrimary"), "camel", (61.5, 0.9, 99));
+        AssertDescription(r.GetProperty("describe"));
         AssertScores(r.GetProperty("scoreArrow"), (65, 1.0, 100), (90, 2.5, 98));
         AssertScores(r.GetProperty("scoreStream"), (61.5, 0.9, 99), (79, 2.2, 101));
         Assert.All(r.GetProperty("ingest").EnumerateArray(), i => Assert.Equal(4, i.GetProperty("rowsAccepted").GetInt64()));
@@ -73,6 +104,9 @@ public sealed class ClientPackageTests(HostFixture host)
             var r = JsonDocument.Parse(output).RootElement;
             AssertScores(r.GetProperty("score"), (61.5, 0.9, 99), (79, 2.2, 101));
             Assert.Equal(["linear-a@1", "linear-a@1"], r.GetProperty("score").EnumerateArray().Select(s => s.GetProperty("model").GetString()));
+            AssertOutputs(r.GetProperty("score"), "snake", (61.5, 0.9, 99), (79, 2.2, 101));
+            AssertOutputs(r.GetProperty("score_primary"), "snake", (61.5, 0.9, 99));
+            AssertDescription(r.GetProperty("describe"));
             AssertScores(r.GetProperty("score_stream"), (61.5, 0.9, 99), (79, 2.2, 101));
             // Three protobuf rows and the two rows of the Arrow IPC bytes per Ingest call.
             Assert.All(r.GetProperty("ingest").EnumerateArray(), i => Assert.Equal(5, i.GetProperty("rows_accepted").GetInt64()));

@@ -18,8 +18,9 @@ internal sealed class InferenceModels(PipelineManager pipelines)
         (ScoreOutput, TensorTypes.Fp32), (ModelOutput, TensorTypes.Bytes), (RejectedOutput, TensorTypes.Bool), (ReasonOutput, TensorTypes.Bytes),
     ];
 
-    /// <summary>Binary classifiers add the label after the model's threshold and P(class 0), P(class 1) per row (shape
-    /// [rows, 2]), as Score's label and probabilities.</summary>
+    /// <summary>Classifiers add the label (binary: after the model's threshold; multiclass: the most probable class) and
+    /// one probability per class and row (shape [rows, classes], classes in the order of the model's classes), as
+    /// Score's label and probabilities.</summary>
     public static readonly (string Name, string Datatype)[] ClassifierOutputs =
     [
         .. Outputs, (LabelOutput, TensorTypes.Bytes), (ProbabilitiesOutput, TensorTypes.Fp32),
@@ -44,12 +45,21 @@ internal sealed class InferenceModels(PipelineManager pipelines)
 
         public string Version => (Pinned ?? Primary)?.Version ?? "";
 
-        /// <summary>The outputs ModelInfer answers with: <see cref="ClassifierOutputs"/> for a binary classifier.</summary>
-        public (string Name, string Datatype)[] Outputs => IsBinary(Pinned ?? Primary) ? ClassifierOutputs : InferenceModels.Outputs;
+        /// <summary>The outputs ModelInfer answers with: <see cref="ClassifierOutputs"/> for a classifier.</summary>
+        public (string Name, string Datatype)[] Outputs => Classes(Pinned ?? Primary) > 0 ? ClassifierOutputs : InferenceModels.Outputs;
+
+        /// <summary>Classes of the model that answers (0 for regression): the second dimension of the probabilities.</summary>
+        public int ClassCount => Classes(Pinned ?? Primary);
     }
 
     /// <summary>True for a binary classifier with its two class labels.</summary>
     public static bool IsBinary(ModelEntry? entry) => entry is { Task: "binary", Classes.Count: 2 };
+
+    /// <summary>True for a multiclass classifier with its class labels.</summary>
+    public static bool IsMulticlass(ModelEntry? entry) => entry is { Task: "multiclass", Classes.Count: > 0 };
+
+    /// <summary>The number of classes of a binary or multiclass classifier; 0 otherwise.</summary>
+    public static int Classes(ModelEntry? entry) => IsBinary(entry) || IsMulticlass(entry) ? entry!.Classes.Count : 0;
 
     public ServerMetadataResponse ServerMetadata() => new() { Name = "streamml", Version = s_version };
 
@@ -106,7 +116,7 @@ internal sealed class InferenceModels(PipelineManager pipelines)
         foreach (var (output, datatype) in served.Outputs)
             response.Outputs.Add(new ModelMetadataResponse.Types.TensorMetadata
             {
-                Name = output, Datatype = datatype, Shape = { output == ProbabilitiesOutput ? [-1, 2] : [-1] },
+                Name = output, Datatype = datatype, Shape = { output == ProbabilitiesOutput ? [-1, served.ClassCount] : [-1] },
             });
         return response;
     }

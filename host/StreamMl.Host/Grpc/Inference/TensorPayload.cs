@@ -87,7 +87,7 @@ internal struct TensorPayload : IScorePayload
                 for (var r = 0; r < n; r++) batch[c].SetNull(r);
     }
 
-    public readonly void Read(ColumnBatch batch, ReadOnlySpan<string?> reasons, int scoreIndex, int modelIndex)
+    public readonly void Read(ColumnBatch batch, ReadOnlySpan<string?> reasons, int scoreIndex, int modelIndex, ScoreChain chain)
     {
         var n = Rows;
         var scores = new float[n];
@@ -122,13 +122,13 @@ internal struct TensorPayload : IScorePayload
         var outputs = _model.Outputs;
         string[]? labels = null;
         float[]? probabilities = null;
-        if (outputs.Length > InferenceModels.Outputs.Length) (labels, probabilities) = Classify(scores, models);
+        if (outputs.Length > InferenceModels.Outputs.Length) (labels, probabilities) = Classify(scores, models, chain);
 
         foreach (var (name, datatype) in outputs)
         {
             if (_request.Outputs.Count > 0 && !_request.Outputs.Any(o => o.Name == name)) continue;
             var tensor = new OutputTensor { Name = name, Datatype = datatype, Shape = { n } };
-            if (name == InferenceModels.ProbabilitiesOutput) tensor.Shape.Add(2);
+            if (name == InferenceModels.ProbabilitiesOutput) tensor.Shape.Add(_model.ClassCount);
             Response.Outputs.Add(tensor);
             if (_raw)
             {
@@ -156,23 +156,40 @@ internal struct TensorPayload : IScorePayload
         }
     }
 
-    /// <summary>Label and P(class 0), P(class 1) of each row answered by a binary classifier, as Score's; "" and NaN for
-    /// rejected rows and rows of other models.</summary>
-    private readonly (string[] Labels, float[] Probabilities) Classify(float[] scores, string[] models)
+    /// <summary>Label and class probabilities of each row, as Score's: binary P(class 0), P(class 1) and the class after
+    /// the threshold; multiclass the scorer's probability per class and the most probable class. "" and NaN for rejected
+    /// rows and rows answered by a model with other classes (a candidate under an A/B split).</summary>
+    private readonly (string[] Labels, float[] Probabilities) Classify(float[] scores, string[] models, ScoreChain chain)
     {
+        var classes = _model.ClassCount;
         var labels = new string[scores.Length];
-        var probabilities = new float[scores.Length * 2];
+        var probabilities = new float[scores.Length * classes];
         var deployed = Models.ModelSelector.Deployed(_model.Deployment).Select(d => d.Entry).ToList();
         for (var row = 0; row < scores.Length; row++)
         {
             var entry = models[row].Length == 0 ? null : deployed.Find(e => e.Id == models[row]);
-            if (!InferenceModels.IsBinary(entry) || float.IsNaN(scores[row]))
+            var answered = probabilities.AsSpan(row * classes, classes);
+            labels[row] = "";
+            if (float.IsNaN(scores[row]) || InferenceModels.Classes(entry) != classes)
             {
-                (labels[row], probabilities[2 * row], probabilities[2 * row + 1]) = ("", float.NaN, float.NaN);
-                continue;
+                answered.Fill(float.NaN);
             }
-            (probabilities[2 * row], probabilities[2 * row + 1]) = (1 - scores[row], scores[row]);
-            labels[row] = entry!.Classes[scores[row] >= entry.Threshold ? 1 : 0];
+            else if (InferenceModels.IsBinary(entry))
+            {
+                (answered[0], answered[1]) = (1 - scores[row], scores[row]);
+                labels[row] = entry!.Classes[scores[row] >= entry.Threshold ? 1 : 0];
+            }
+            else if (chain.ClassScores(entry!, row, answered))
+            {
+                var best = 0;
+                for (var c = 1; c < classes; c++)
+                    if (answered[c] > answered[best]) best = c;
+                labels[row] = entry!.Classes[best];
+            }
+            else
+            {
+                answered.Fill(float.NaN);
+            }
         }
         return (labels, probabilities);
     }
