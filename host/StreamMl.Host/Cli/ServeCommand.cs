@@ -182,6 +182,10 @@ internal static class ServeCommand
 
     private static void CheckEnvironment()
     {
+        if (Environment.GetEnvironmentVariable("STREAMML_LOG_FORMAT") is { Length: > 0 } format && format is not ("simple" or "json"))
+            throw new Engine.StreamMlException($"STREAMML_LOG_FORMAT is {SafeText.Quote(format)}: use simple or json");
+        if (Environment.GetEnvironmentVariable("STREAMML_LOG_LEVEL") is { Length: > 0 } level && !Enum.TryParse<LogLevel>(level, ignoreCase: true, out _))
+            throw new Engine.StreamMlException($"STREAMML_LOG_LEVEL is {SafeText.Quote(level)}: use Trace, Debug, Information, Warning, Error, Critical or None");
         foreach (var variable in s_limitVariables)
             if (Environment.GetEnvironmentVariable(variable) is { Length: > 0 } text
                 && !double.TryParse(text, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out _))

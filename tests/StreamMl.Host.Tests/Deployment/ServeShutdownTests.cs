@@ -155,6 +155,18 @@ public sealed class ServeShutdownTests(ITestOutputHelper output) : IDisposable
         Assert.Contains("unknown service 'pipeline/none'", error.ToString(), StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("STREAMML_LOG_FORMAT", "xml", "STREAMML_LOG_FORMAT is 'xml': use simple or json")]
+    [InlineData("STREAMML_LOG_LEVEL", "loud", "STREAMML_LOG_LEVEL is 'loud': use Trace, Debug, Information, Warning, Error, Critical or None")]
+    [InlineData("STREAMML_PORT", "fifty", "STREAMML_PORT is 'fifty': not a number")]
+    public async Task Serve_refuses_an_unusable_environment_variable_naming_it(string variable, string value, string message)
+    {
+        _process = StreamMlProcess.Start("serve", new Dictionary<string, string> { [variable] = value, ["STREAMML_PORT"] = variable == "STREAMML_PORT" ? value : "0" }, "serve");
+        Assert.True(await _process.WaitForExitAsync(TimeSpan.FromSeconds(60)), "serve did not exit");
+        Assert.Equal(ExitCodes.Usage, _process.ExitCode);
+        Assert.Contains(_process.Lines, l => l == $"error: {message}");
+    }
+
     private static async Task<ServingStatus?> StatusAsync(Health.HealthClient health, string service)
     {
         try
