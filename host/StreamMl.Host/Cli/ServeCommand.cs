@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Microsoft.Extensions.Logging;
 using StreamMl.Host.Auth;
 using StreamMl.Host.Hosting;
 using StreamMl.Host.Specs;
@@ -10,11 +11,35 @@ internal static class ServeCommand
 {
     public static Command Create()
     {
-        var address = new Option<string>("--address") { Description = "Address to listen on (non-loopback needs API keys)", DefaultValueFactory = _ => "127.0.0.1" };
-        var port = new Option<int>("--port") { Description = "gRPC port (0: any free port)", DefaultValueFactory = _ => 50051 };
-        var metricsPort = new Option<int>("--metrics-port") { Description = "Prometheus /metrics port (-1: off)", DefaultValueFactory = _ => 9464 };
+        var address = new Option<string>("--address")
+        {
+            Description = "Address to listen on (non-loopback needs API keys; default STREAMML_LISTEN_ADDRESS, else 127.0.0.1)",
+            DefaultValueFactory = _ => Environment.GetEnvironmentVariable("STREAMML_LISTEN_ADDRESS") is { Length: > 0 } listen ? listen : "127.0.0.1",
+        };
+        var port = new Option<int>("--port") { Description = "gRPC port (0: any free port; default STREAMML_PORT, else 50051)", DefaultValueFactory = _ => FromEnvironment("STREAMML_PORT", 50051) };
+        var metricsPort = new Option<int>("--metrics-port") { Description = "Prometheus /metrics port (-1: off; default STREAMML_METRICS_PORT, else 9464)", DefaultValueFactory = _ => FromEnvironment("STREAMML_METRICS_PORT", 9464) };
+        var registry = new Option<string>("--registry")
+        {
+            Description = "Model registry folder (default STREAMML_REGISTRY, else ./models)",
+            DefaultValueFactory = _ => Environment.GetEnvironmentVariable("STREAMML_REGISTRY") is { Length: > 0 } folder ? folder : "models",
+        };
+        var logFormat = new Option<string>("--log-format")
+        {
+            Description = "Logs on standard output: simple (one line each) or json (one JSON object per line; default STREAMML_LOG_FORMAT, else simple)",
+            DefaultValueFactory = _ => Environment.GetEnvironmentVariable("STREAMML_LOG_FORMAT") is { Length: > 0 } format ? format : "simple",
+        };
+        logFormat.AcceptOnlyFromAmong("simple", "json");
+        var logLevel = new Option<LogLevel>("--log-level")
+        {
+            Description = "Lowest level logged (default STREAMML_LOG_LEVEL, else Warning)",
+            DefaultValueFactory = _ => Enum.TryParse<LogLevel>(Environment.GetEnvironmentVariable("STREAMML_LOG_LEVEL"), ignoreCase: true, out var level) ? level : LogLevel.Warning,
+        };
         var httpPort = new Option<int>("--http-port") { Description = "Open Inference Protocol HTTP/JSON port for HTTP/1.1 clients (-1: off; /v2 also answers on the gRPC port over HTTP/2)", DefaultValueFactory = _ => -1 };
-        var specs = new Option<FileInfo[]>("--spec") { Description = "Pipeline specs to create and start", AllowMultipleArgumentsPerToken = true };
+        var specs = new Option<FileInfo[]>("--spec")
+        {
+            Description = "Pipeline specs to create and start (default STREAMML_SPECS: files or folders of *.yaml, *.yml, *.json, comma-separated)",
+            AllowMultipleArgumentsPerToken = true,
+        };
         var keys = new Option<string[]>("--api-key")
         {
             Description = "role:KEY or role:sha256=HEX (repeatable); adds to STREAMML_API_KEYS. Visible to every user in `ps`: prefer --api-key-file or sha256=",
@@ -54,7 +79,7 @@ internal static class ServeCommand
         var hashKey = new Option<string?>("--hash-key") { Description = "Print the SHA-256 of a key for configuration, and exit" };
         var command = new Command("serve", "Start the gRPC host (Control, Query, DataPlane, health, reflection, Prometheus)")
         {
-            address, port, metricsPort, httpPort, specs, keys, keyFile, budget, cert, certPassword, maxStreams, maxReceive, maxSend, pingDelay, pingTimeout, hashKey,
+            address, port, metricsPort, httpPort, specs, registry, logFormat, logLevel, keys, keyFile, budget, cert, certPassword, maxStreams, maxReceive, maxSend, pingDelay, pingTimeout, hashKey,
         };
         command.SetAction(async (parse, ct) =>
         {
@@ -79,7 +104,9 @@ internal static class ServeCommand
                 MaxSendMessageBytes = parse.GetValue(maxSend),
                 KeepAlivePingDelay = parse.GetValue(pingDelay) is > 0 and var delay ? TimeSpan.FromSeconds(delay) : null,
                 KeepAlivePingTimeout = TimeSpan.FromSeconds(parse.GetValue(pingTimeout)),
+                RegistryPath = parse.GetValue(registry)!,
             };
+            var json = parse.GetValue(logFormat) == "json";
             try
             {
                 // Every key is checked before the host starts: one it could never match (empty, bad hash) is a
@@ -98,11 +125,12 @@ internal static class ServeCommand
             }
             try
             {
-                options.PipelineSpecs.AddRange((parse.GetValue(specs) ?? []).Select(f => f.FullName));
-                await using var server = await StreamMlServer.StartAsync(options, cancellationToken: ct);
-                output.WriteLine($"streamml host listening on {server.Address}" + (server.MetricsAddress is null ? "" : $", metrics on {server.MetricsAddress}/metrics")
+                options.PipelineSpecs.AddRange(parse.GetValue(specs) is { Length: > 0 } files ? files.Select(f => f.FullName) : SpecsFromEnvironment());
+                await using var server = await StreamMlServer.StartAsync(options, ContainerLogging.Configure(json, parse.GetValue(logLevel)), ct);
+                // With JSON logs standard output carries only JSON lines; the listening address is in event 2001.
+                if (!json) output.WriteLine($"streamml host listening on {server.Address}" + (server.MetricsAddress is null ? "" : $", metrics on {server.MetricsAddress}/metrics")
                     + (server.HttpAddress is null ? "" : $", Open Inference Protocol HTTP on {server.HttpAddress}/v2"));
-                output.WriteLine("Ctrl+C stops it (pipelines drain first).");
+                if (!json) output.WriteLine("Ctrl+C stops it (pipelines drain first).");
                 try { await Task.Delay(Timeout.Infinite, ct); }
                 catch (OperationCanceledException) { }
                 return ExitCodes.Ok;
@@ -126,10 +154,25 @@ internal static class ServeCommand
         return command;
     }
 
+    /// <summary><c>STREAMML_SPECS</c>: spec files, or folders whose *.yaml, *.yml and *.json files are taken in name order.</summary>
+    private static IEnumerable<string> SpecsFromEnvironment()
+    {
+        foreach (var entry in (Environment.GetEnvironmentVariable("STREAMML_SPECS") ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            if (!Directory.Exists(entry))
+            {
+                yield return Path.GetFullPath(entry); // a missing file is reported by the host with its path
+                continue;
+            }
+            foreach (var file in Directory.EnumerateFiles(entry).Where(IsSpec).Order(StringComparer.Ordinal)) yield return Path.GetFullPath(file);
+        }
+        static bool IsSpec(string file) => Path.GetExtension(file) is ".yaml" or ".yml" or ".json";
+    }
+
     private static readonly string[] s_limitVariables =
     [
         "STREAMML_MAX_STREAMS_PER_CONNECTION", "STREAMML_MAX_RECEIVE_MESSAGE_SIZE", "STREAMML_MAX_SEND_MESSAGE_SIZE",
-        "STREAMML_KEEPALIVE_PING_DELAY", "STREAMML_KEEPALIVE_PING_TIMEOUT",
+        "STREAMML_KEEPALIVE_PING_DELAY", "STREAMML_KEEPALIVE_PING_TIMEOUT", "STREAMML_PORT", "STREAMML_METRICS_PORT",
     ];
 
     /// <summary>An environment variable's number as an option's default (<see cref="CheckEnvironment"/> refuses one that
@@ -139,6 +182,10 @@ internal static class ServeCommand
 
     private static void CheckEnvironment()
     {
+        if (Environment.GetEnvironmentVariable("STREAMML_LOG_FORMAT") is { Length: > 0 } format && format is not ("simple" or "json"))
+            throw new Engine.StreamMlException($"STREAMML_LOG_FORMAT is {SafeText.Quote(format)}: use simple or json");
+        if (Environment.GetEnvironmentVariable("STREAMML_LOG_LEVEL") is { Length: > 0 } level && !Enum.TryParse<LogLevel>(level, ignoreCase: true, out _))
+            throw new Engine.StreamMlException($"STREAMML_LOG_LEVEL is {SafeText.Quote(level)}: use Trace, Debug, Information, Warning, Error, Critical or None");
         foreach (var variable in s_limitVariables)
             if (Environment.GetEnvironmentVariable(variable) is { Length: > 0 } text
                 && !double.TryParse(text, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out _))

@@ -9,7 +9,8 @@ namespace StreamMl.Host.Grpc;
 /// <summary>The standard gRPC health service (grpc.health.v1.Health) with readiness per pipeline and per model, like
 /// Triton's ModelReady. Service names:
 /// <list type="bullet">
-/// <item><c>""</c> and <c>streamml.v1.Control</c>, <c>.Query</c>, <c>.DataPlane</c>: SERVING while the server runs.</item>
+/// <item><c>""</c> and <c>streamml.v1.Control</c>, <c>.Query</c>, <c>.DataPlane</c>: SERVING while the server runs, once the
+/// pipelines configured at startup run and until a shutdown begins (<see cref="Hosting.HostReadiness"/>).</item>
 /// <item><c>pipeline/NAME</c>: SERVING while the pipeline runs; NOT_SERVING when created, stopping, stopped, completed or failed.</item>
 /// <item><c>model/NAME</c> or <c>model/NAME@VERSION</c>: SERVING while that model (any version, or that version) is the
 /// primary or a candidate with traffic of a running pipeline with a model stage; NOT_SERVING when the registry knows it
@@ -17,7 +18,7 @@ namespace StreamMl.Host.Grpc;
 /// </list>
 /// Anything else: Check answers NOT_FOUND and Watch sends SERVICE_UNKNOWN, as the gRPC health protocol says. The answer
 /// never lists pipeline or model names: health needs no API key.</summary>
-internal sealed class HealthService(PipelineManager pipelines) : Health.HealthBase
+internal sealed class HealthService(PipelineManager pipelines, Hosting.HostReadiness readiness) : Health.HealthBase
 {
     private const int MaxEchoedName = 100;
     private static readonly TimeSpan s_watchPoll = TimeSpan.FromSeconds(1);
@@ -63,7 +64,7 @@ internal sealed class HealthService(PipelineManager pipelines) : Health.HealthBa
     /// <summary>The status of a service name; null when the name means nothing here.</summary>
     internal ServingStatus? StatusOf(string service)
     {
-        if (s_services.Contains(service)) return ServingStatus.Serving;
+        if (s_services.Contains(service)) return readiness.IsReady ? ServingStatus.Serving : ServingStatus.NotServing;
         if (service.StartsWith("pipeline/", StringComparison.Ordinal))
             return pipelines.TryGet(service["pipeline/".Length..], out var pipeline)
                 ? pipeline.State == PipelineState.Running ? ServingStatus.Serving : ServingStatus.NotServing

@@ -51,6 +51,7 @@ public static class ServiceCollectionExtensions
         services.TryAddSingleton<PrometheusExporter>();
         services.TryAddSingleton<Grpc.Inference.InferenceModels>();
         services.TryAddSingleton(sp => new StreamMlRuntime(sp.GetRequiredService<PipelineManager>()));
+        services.TryAddSingleton<HostReadiness>();
         services.AddHostedService<StreamMlHostedService>();
         services.AddGrpc(o =>
         {
@@ -95,7 +96,7 @@ public sealed class StreamMlBuilder(IServiceCollection services)
 /// <remarks>Taking the <see cref="ApiKeyStore"/> builds it at startup: a key that cannot be used stops the host from
 /// starting instead of failing every call later with UNKNOWN.</remarks>
 internal sealed class StreamMlHostedService(PipelineManager pipelines, ApiKeyStore keys, IOptions<StreamMlOptions> options,
-    ILogger<StreamMlHostedService> logger) : IHostedService
+    ILogger<StreamMlHostedService> logger, HostReadiness readiness) : IHostedService
 {
     public async Task StartAsync(CancellationToken cancellationToken)
     {
@@ -108,7 +109,12 @@ internal sealed class StreamMlHostedService(PipelineManager pipelines, ApiKeySto
             var text = await File.ReadAllTextAsync(full, cancellationToken).ConfigureAwait(false);
             await pipelines.CreateAsync(text, start: true, replace: false, Path.GetDirectoryName(full), cancellationToken).ConfigureAwait(false);
         }
+        readiness.MarkReady();
     }
 
-    public async Task StopAsync(CancellationToken cancellationToken) => await pipelines.DisposeAsync().ConfigureAwait(false);
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        readiness.MarkStopping();
+        await pipelines.DisposeAsync().ConfigureAwait(false);
+    }
 }

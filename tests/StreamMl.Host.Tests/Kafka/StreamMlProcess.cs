@@ -46,7 +46,10 @@ internal sealed partial class StreamMlProcess : IDisposable
     }
 
     /// <summary>Starts <c>streamml</c> with <paramref name="arguments"/> from the test's output folder.</summary>
-    public static StreamMlProcess Start(string name, params string[] arguments)
+    public static StreamMlProcess Start(string name, params string[] arguments) => Start(name, new Dictionary<string, string>(), arguments);
+
+    /// <summary>Starts <c>streamml</c> with <paramref name="arguments"/> and these environment variables set.</summary>
+    public static StreamMlProcess Start(string name, IReadOnlyDictionary<string, string> environment, params string[] arguments)
     {
         var info = new ProcessStartInfo("dotnet")
         {
@@ -57,6 +60,7 @@ internal sealed partial class StreamMlProcess : IDisposable
         };
         info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "streamml.dll"));
         foreach (var argument in arguments) info.ArgumentList.Add(argument);
+        foreach (var (variable, value) in environment) info.Environment[variable] = value;
         var process = new Process { StartInfo = info, EnableRaisingEvents = true };
         var result = new StreamMlProcess(name, process);
         process.OutputDataReceived += (_, e) => result.OnLine(e.Data);
