@@ -66,11 +66,16 @@ internal static class MonitorComponents
         item.RejectUnknownKeys(item.Path.Length == 0 ? "monitors" : item.Path);
         if (columns is { Count: 0 }) item.Child("columns")!.Error($"'{item.Path}.columns' must name at least one numeric column");
         if (columns is not { Count: > 0 } || detector is null) return null;
-        return runtime => new MonitorOperator(new MonitorOptions
+        return runtime =>
         {
-            Columns = columns, KeyColumn = key, Detector = anomaly, CreateDetector = anomaly is null ? detector : null, Alerts = runtime.Alerts, Cooldown = cooldown, Severity = severity,
-            Name = name, Model = model, ModelVersion = version, MaxKeys = maxKeys,
-        });
+            var monitor = new MonitorOperator(new MonitorOptions
+            {
+                Columns = columns, KeyColumn = key, Detector = anomaly, CreateDetector = anomaly is null ? detector : null, Alerts = runtime.Alerts, Cooldown = cooldown, Severity = severity,
+                Name = name, Model = model, ModelVersion = version, MaxKeys = maxKeys,
+            });
+            runtime.Report.Add(monitor); // its counters go into the monitoring report
+            return monitor;
+        };
     }
 
     /// <summary>Reads <c>detector</c> and its <c>settings</c>, checking every setting (range, unknown keys) at its position;
