@@ -18,7 +18,7 @@ public sealed class ReportBrowserTests : IDisposable
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);
 
-    internal static string NabSpec(string name, string csv) => $"""
+    internal static string NabSpec(string name, string csv, string alerts = "alerts/") => $"""
         name: {name}
         source:
           kind: file
@@ -36,7 +36,7 @@ public sealed class ReportBrowserTests : IDisposable
             detector: seasonal
         alerts:
           cooldown: 48h
-          sinks: [ {"{"} kind: parquet, path: alerts/ {"}"} ]
+          sinks: [ {"{"} kind: parquet, path: {alerts} {"}"} ]
         sinks: [ {"{"} kind: memory, keep_rows: 0 {"}"} ]
         """;
 
