@@ -275,6 +275,6 @@ public static class ReportHtml
         svg polyline.v0,svg polyline.v1,svg polyline.v2,svg polyline.v3,svg polyline.v4,svg polyline.v5{fill:none}
         svg .threshold{stroke-dasharray:5 4;stroke-width:1.2}svg .threshold.warning{stroke:var(--warning)}svg .threshold.drift{stroke:var(--drift)}
         svg .alert-mark{fill:var(--warning);fill-opacity:.8}svg .alert-mark.critical{fill:var(--drift)}svg .alert-mark.info{fill:#1c7ed6}
-        table.alerts td:last-child{max-width:560px}footer{color:var(--muted);padding:0 24px 24px}
+        table.alerts{width:100%}table.alerts td{overflow-wrap:anywhere}table.alerts td:first-child{white-space:nowrap}table.alerts td:last-child{max-width:560px}footer{color:var(--muted);padding:0 24px 24px}
         """;
 }
