@@ -52,6 +52,9 @@ internal static class MonitorComponents
         var key = item.String("key");
         var detector = ReadDetector(item);
         var anomaly = detector is null ? null : AnomalySettingsOf(item);
+        // Half-space trees over several columns is one multivariate detector per key, unless dimensions says otherwise.
+        if (anomaly is { Detector: "half-space-trees" } && columns is { Count: > 1 } && anomaly.Parameters?.ContainsKey("dimensions") != true)
+            anomaly = anomaly with { Parameters = new Dictionary<string, string>(anomaly.Parameters ?? new Dictionary<string, string>()) { ["dimensions"] = columns.Count.ToString(System.Globalization.CultureInfo.InvariantCulture) } };
         var cooldown = item.Duration("cooldown") ?? context.AlertCooldown;
         var severity = item.Choice("severity", ["info", "warning", "critical"], fallback: "warning") switch
         {
