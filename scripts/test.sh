@@ -15,6 +15,17 @@ if ! /usr/bin/python3 -c "import pandas, sklearn, scipy, grpc, grpc_tools" 2>/de
   fi
 fi
 
+# The monitoring report's browser test opens the page in Debian's chromium (tests/node-client/report-page.mjs); the
+# alert sink test reads the Kafka topic back with kcat.
+if ! command -v chromium >/dev/null || ! command -v kcat >/dev/null; then
+  if [ "$(id -u)" -eq 0 ]; then
+    DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium kcat >/dev/null
+  else
+    echo "test.sh: chromium or kcat is missing; install Debian's chromium and kcat for the report and alert sink tests" >&2
+  fi
+fi
+
 # Services (Kafka mock needs nothing; MQTT and PostgreSQL come from Debian) and tools (npm) are set up by these
 # scripts when they exist; each exports the addresses the tests read.
 if [ -x scripts/services.sh ]; then

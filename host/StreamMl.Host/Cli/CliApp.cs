@@ -15,6 +15,7 @@ internal static partial class CliApp
             ValidateCommand.Create(),
             DriftCommand.Create(),
             AnomalyCommand.Create(),
+            Reporting.ReportCommand.Create(),
             BenchCommand.Create(),
             Files.IngestCommand.Create(),
             RecommendCommand.Create(),

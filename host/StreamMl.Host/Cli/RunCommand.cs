@@ -29,15 +29,20 @@ internal static class RunCommand
         {
             Description = $"Memory the pipeline's ring may take (8GiB, 512MB, 25%); default {Hosting.MemoryBudget.EnvironmentVariable}, else half the available memory",
         };
-        var command = new Command("run", "Run a pipeline from a spec in this process, with live counters") { spec, duration, plain, interval, registry, logLevel, budget };
+        var report = new Option<FileInfo?>("--report")
+        {
+            Description = "At the end, write the pipeline's monitoring report to this HTML file, and its JSON beside it (same name, .json)",
+        };
+        var command = new Command("run", "Run a pipeline from a spec in this process, with live counters") { spec, duration, plain, interval, registry, logLevel, budget, report };
         command.SetAction((parse, ct) => RunAsync(parse.GetValue(spec)!, parse.GetValue(duration), parse.GetValue(plain), parse.GetValue(interval),
             parse.InvocationConfiguration.Output, parse.InvocationConfiguration.Error, ct, parse.GetValue(registry)!, parse.GetValue(logLevel),
-            parse.GetValue(budget)));
+            parse.GetValue(budget), parse.GetValue(report)));
         return command;
     }
 
     public static async Task<int> RunAsync(FileInfo file, TimeSpan? duration, bool plain, TimeSpan interval, TextWriter output, TextWriter error,
-        CancellationToken cancellationToken, string registry = "models", LogLevel logLevel = LogLevel.Information, string? memoryBudget = null)
+        CancellationToken cancellationToken, string registry = "models", LogLevel logLevel = LogLevel.Information, string? memoryBudget = null,
+        FileInfo? report = null)
     {
         // Read as serve and validate read it; the manager refuses a ring over it before anything is allocated.
         if (!Hosting.MemoryBudget.TryResolve(memoryBudget, error, out var budget)) return ExitCodes.Usage;
@@ -113,6 +118,8 @@ internal static class RunCommand
                              (alerts.Dropped > 0 ? $", {alerts.Dropped:N0} rows lost by slow alert sinks" : ""));
         if (pipeline.Runtime.DeadLetters.Count > 0)
             output.WriteLine($"  dead letters: {pipeline.Runtime.DeadLetters.Count}; first: {pipeline.Runtime.DeadLetters.Snapshot()[^1].Message}");
+        if (report is not null)
+            Reporting.ReportCommand.Write(Reporting.PipelineReport.Build(pipeline), report, new FileInfo(Path.ChangeExtension(report.FullName, ".json")), output);
         return interrupted ? ExitCodes.Interrupted : ExitCodes.Ok;
     }
 

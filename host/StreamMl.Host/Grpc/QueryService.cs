@@ -79,6 +79,19 @@ internal sealed class QueryService(PipelineManager pipelines) : Query.QueryBase
         return Task.FromResult(page);
     }
 
+    public override Task<MonitoringReportResponse> GetMonitoringReport(MonitoringReportRequest request, ServerCallContext context)
+    {
+        var report = Reporting.PipelineReport.Build(pipelines.Get(request.Pipeline));
+        return Task.FromResult(new MonitoringReportResponse
+        {
+            Pipeline = report.Pipeline,
+            Status = report.Status,
+            Json = report.ToJson(),
+            Html = Operators.Reporting.ReportHtml.Render(report),
+            Alerts = report.AlertsRaised,
+        });
+    }
+
     public override Task<ListModelsResponse> ListModels(ListModelsRequest request, ServerCallContext context)
     {
         var response = new ListModelsResponse();

@@ -97,6 +97,7 @@ public sealed class StreamMlServer : IAsyncDisposable
         app.MapGrpcService<HealthService>(); // per pipeline and per model readiness (Grpc/HealthService.cs)
         app.MapGrpcService<Grpc.Inference.InferenceService>(); // Open Inference Protocol (Grpc/Inference)
         app.MapOpenInference(); // and its HTTP/JSON form under /v2, on every port (HttpPort for HTTP/1.1 clients)
+        Reporting.ReportHttp.MapMonitoringReport(app); // GET /report/{pipeline}: the monitoring report page (Reporting/)
         if (options.EnableReflection) app.MapGrpcReflectionService();
         if (options.MetricsPort >= 0) app.MapMetrics("/metrics", app.Services.GetRequiredService<PrometheusExporter>().Registry);
 

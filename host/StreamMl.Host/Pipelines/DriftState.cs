@@ -12,7 +12,19 @@ internal sealed record DriftSettings(
     int Bins = 10,
     double WarningPsi = 0.1,
     double DriftPsi = 0.25,
-    int KeepWindows = 100);
+    int KeepWindows = 100)
+{
+    /// <summary>The thresholds of <c>reference: rows</c> windows: PSI only, judged from 100 rows (or the window).</summary>
+    public Operators.Drift.DriftThresholds Thresholds() => new()
+    {
+        Psi = new(WarningPsi, DriftPsi),
+        KolmogorovSmirnov = null,
+        JensenShannon = null,
+        WassersteinRelative = null,
+        MissingRateIncrease = null,
+        MinRows = Math.Min(100, WindowRows),
+    };
+}
 
 /// <summary>What the drift stage has seen so far; read by the Query service while the stage writes it.</summary>
 internal sealed class DriftState(DriftSettings settings)
@@ -23,6 +35,9 @@ internal sealed class DriftState(DriftSettings settings)
     private long _referenceRows;
 
     public DriftSettings Settings { get; } = settings;
+
+    /// <summary>Where closed windows' histograms go for the monitoring report; set by the drift stage's factory.</summary>
+    public Reporting.ReportState? Reporting { get; set; }
 
     public void SetReference(long rows)
     {

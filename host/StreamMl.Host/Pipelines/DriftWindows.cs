@@ -105,6 +105,7 @@ internal sealed class DriftWindows(DriftState state, EventHub events, string pip
             });
         }
         state.AddWindow(window, raised);
+        state.Reporting?.AddWindow(new Operators.Reporting.ClosedWindow(report, startMicros, endMicros), profile);
     }
 
     private static double Finite(double? value) => value is { } v && double.IsFinite(v) ? v : 0;

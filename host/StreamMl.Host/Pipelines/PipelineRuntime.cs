@@ -14,6 +14,7 @@ internal sealed class PipelineRuntime
         Catalog = catalog;
         DeadLetters = new(keepDeadLetters);
         // Monitors' alerts reach Subscribe and the logs here; drift windows publish their richer message themselves.
+        Alerts.Raised += Report.Add;
         Alerts.Raised += alert =>
         {
             if (alert.Kind != DriftWindows.AlertKind) Events.PublishAlert(AlertRouting.ToProto(alert, Name));
@@ -21,6 +22,9 @@ internal sealed class PipelineRuntime
     }
 
     public string Name { get; }
+
+    /// <summary>Alerts, drift windows and monitors kept for the monitoring report (Reporting/PipelineReport.cs).</summary>
+    public Reporting.ReportState Report { get; } = new();
 
     /// <summary>Every alert of the pipeline's monitors and drift windows, as rows for the spec's alert sinks.</summary>
     public Operators.Monitoring.AlertStream Alerts { get; } = new();

@@ -82,6 +82,8 @@ internal static class BuiltInComponents
             if (!entry.Lineage.TryGetValue("profile", out var profilePath))
                 throw new Engine.StreamMlException($"model {entry.Id} has no training profile: drift against the model needs a registry model");
             var state = runtime.Drift ??= new DriftState(new DriftSettings(features ?? []) { KeepWindows = keep, ReferenceRows = 0 });
+            state.Reporting = runtime.Report;
+            runtime.Report.SetDriftThresholds(new Operators.Drift.DriftThresholds { MinRows = minRows }, keep);
             var windows = new DriftWindows(state, runtime.Events, runtime.Name, $"the training profile of {entry.Id}", runtime.Alerts, runtime.AlertCooldown);
             var profile = Operators.Drift.ReferenceProfile.FromJson(File.ReadAllText(profilePath));
             return new Operators.Drift.DriftOperator(new Operators.Drift.DriftOptions
@@ -309,6 +311,8 @@ internal static class BuiltInComponents
         return runtime =>
         {
             runtime.Drift ??= new DriftState(settings);
+            runtime.Drift.Reporting = runtime.Report;
+            runtime.Report.SetDriftThresholds(settings.Thresholds(), settings.KeepWindows);
             return new RowReferenceDrift(settings, runtime.Drift, runtime.Events, runtime.Name, runtime.Alerts, runtime.AlertCooldown);
         };
     }

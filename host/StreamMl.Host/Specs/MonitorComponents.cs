@@ -52,6 +52,9 @@ internal static class MonitorComponents
         var key = item.String("key");
         var detector = ReadDetector(item);
         var anomaly = detector is null ? null : AnomalySettingsOf(item);
+        // Half-space trees over several columns is one multivariate detector per key, unless dimensions says otherwise.
+        if (anomaly is { Detector: "half-space-trees" } && columns is { Count: > 1 } && anomaly.Parameters?.ContainsKey("dimensions") != true)
+            anomaly = anomaly with { Parameters = new Dictionary<string, string>(anomaly.Parameters ?? new Dictionary<string, string>()) { ["dimensions"] = columns.Count.ToString(System.Globalization.CultureInfo.InvariantCulture) } };
         var cooldown = item.Duration("cooldown") ?? context.AlertCooldown;
         var severity = item.Choice("severity", ["info", "warning", "critical"], fallback: "warning") switch
         {
@@ -66,11 +69,16 @@ internal static class MonitorComponents
         item.RejectUnknownKeys(item.Path.Length == 0 ? "monitors" : item.Path);
         if (columns is { Count: 0 }) item.Child("columns")!.Error($"'{item.Path}.columns' must name at least one numeric column");
         if (columns is not { Count: > 0 } || detector is null) return null;
-        return runtime => new MonitorOperator(new MonitorOptions
+        return runtime =>
         {
-            Columns = columns, KeyColumn = key, Detector = anomaly, CreateDetector = anomaly is null ? detector : null, Alerts = runtime.Alerts, Cooldown = cooldown, Severity = severity,
-            Name = name, Model = model, ModelVersion = version, MaxKeys = maxKeys,
-        });
+            var monitor = new MonitorOperator(new MonitorOptions
+            {
+                Columns = columns, KeyColumn = key, Detector = anomaly, CreateDetector = anomaly is null ? detector : null, Alerts = runtime.Alerts, Cooldown = cooldown, Severity = severity,
+                Name = name, Model = model, ModelVersion = version, MaxKeys = maxKeys,
+            });
+            runtime.Report.Add(monitor); // its counters go into the monitoring report
+            return monitor;
+        };
     }
 
     /// <summary>Reads <c>detector</c> and its <c>settings</c>, checking every setting (range, unknown keys) at its position;

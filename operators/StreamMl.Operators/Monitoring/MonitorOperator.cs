@@ -22,6 +22,7 @@ public sealed class MonitorOperator : IBatchOperator
     private int[] _codeSlots = [];
     private int[] _rowSlots = new int[ColumnBatch.DefaultCapacity];
     private double[] _values = new double[ColumnBatch.DefaultCapacity];
+    private double[] _rowValues = [];
     private long _valuesSeen;
     private long _detections;
     private long _overLimit;
@@ -37,9 +38,16 @@ public sealed class MonitorOperator : IBatchOperator
         _options = options;
         _cooldown = new AlertCooldown(options.Cooldown);
         _detectors = [.. options.Columns.Select(_ => new List<IMonitorDetector>())];
-        _banks = options.Detector is { } settings ? [.. options.Columns.Select(_ => AnomalyDetectors.CreateKeyed(settings))] : null;
-        if (_banks is not null && _banks[0].Dimensions != 1)
-            throw new ArgumentException($"detector '{options.Detector!.Detector}' takes {_banks[0].Dimensions} values per update; a monitor feeds one value per column", nameof(options));
+        if (options.Detector is { } settings)
+        {
+            var first = AnomalyDetectors.CreateKeyed(settings);
+            if (first.Dimensions == 1)
+                _banks = [first, .. options.Columns.Skip(1).Select(_ => AnomalyDetectors.CreateKeyed(settings))];
+            else if (first.Dimensions == options.Columns.Count)
+                _banks = [first]; // multivariate: one detector per key over all the columns, one update per row
+            else
+                throw new ArgumentException($"detector '{settings.Detector}' takes {first.Dimensions} values per update; list as many columns (the monitor has {options.Columns.Count})", nameof(options));
+        }
         // Without a key column every row is slot 0.
         if (options.KeyColumn is null && _banks is not null) foreach (var bank in _banks) bank.SlotOf(0L);
     }
@@ -86,6 +94,7 @@ public sealed class MonitorOperator : IBatchOperator
             _rowSlots = new int[batch.Capacity];
             _values = new double[batch.Capacity];
         }
+        if (IsMultivariate && _rowValues.Length < n * _columns.Length) _rowValues = new double[batch.Capacity * _columns.Length];
         ResolveKeys(batch, _rowSlots.AsSpan(0, n));
         var times = batch.EventTimes;
         var selection = batch.Selection;
@@ -94,6 +103,12 @@ public sealed class MonitorOperator : IBatchOperator
             var column = batch[_columns[c]];
             var values = _values.AsSpan(0, n);
             ReadValues(column, _types[c], values);
+            if (IsMultivariate)
+            {
+                for (var row = 0; row < n; row++) _rowValues[row * _columns.Length + c] = values[row];
+                if (c == _columns.Length - 1) UpdateJoint(_banks![0], n, times, selection);
+                continue;
+            }
             if (_banks is not null)
             {
                 UpdateBank(_banks[c], c, values, times, selection);
@@ -114,6 +129,40 @@ public sealed class MonitorOperator : IBatchOperator
                 else _options.Alerts.NoteSuppressed();
             }
         }
+    }
+
+    private bool IsMultivariate => _banks is { Length: 1 } && _banks[0].Dimensions > 1;
+
+    /// <summary>Feeds each row's values of every column (row-major in <see cref="_rowValues"/>) to the key's multivariate
+    /// detector; a row with a missing or non-finite value is skipped. Alerts name the columns joined by '+'.</summary>
+    private void UpdateJoint(KeyedDetectors bank, int n, ReadOnlySpan<long> times, SelectionVector selection)
+    {
+        var d = _columns.Length;
+        for (var row = 0; row < n; row++)
+        {
+            var slot = _rowSlots[row];
+            if (slot < 0 || !selection.IsSelected(row)) continue;
+            var point = _rowValues.AsSpan(row * d, d);
+            if (!AllFinite(point)) continue;
+            _valuesSeen++;
+            var score = bank.Update(slot, point, times[row]);
+            if (!score.IsAnomaly) continue;
+            _detections++;
+            if (!_cooldown.Admit(slot, times[row]))
+            {
+                _options.Alerts.NoteSuppressed();
+                continue;
+            }
+            Raise(slot, -1, times[row], bank.Name, new MonitorDetection(score.Statistic, score.Threshold,
+                string.Create(System.Globalization.CultureInfo.InvariantCulture, $"values scored {score.Statistic:G4} >= threshold {score.Threshold:G4}")));
+        }
+    }
+
+    private static bool AllFinite(ReadOnlySpan<double> values)
+    {
+        foreach (var v in values)
+            if (!double.IsFinite(v)) return false;
+        return true;
     }
 
     /// <summary>Feeds one column's values to its bank, slot by slot; keys were added to every bank in slot order, so the
@@ -155,7 +204,7 @@ public sealed class MonitorOperator : IBatchOperator
     private void Raise(int slot, int c, long eventTime, string detector, MonitorDetection detection)
     {
         var key = _keyColumn < 0 ? "" : _keyNames[slot];
-        var column = _options.Columns[c];
+        var column = c < 0 ? string.Join('+', _options.Columns) : _options.Columns[c];
         _options.Alerts.Publish(new Alert
         {
             Kind = "anomaly",
