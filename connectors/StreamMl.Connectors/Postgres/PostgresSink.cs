@@ -106,12 +106,20 @@ public sealed class PostgresSink : IBatchSink
         {
             var definitions = _fields.Select(f => $"{Sql.Quote(f.Name)} {Sql.TypeOf(f.Type)}").ToList();
             if (_options.KeyColumns.Count > 0) definitions.Add($"PRIMARY KEY ({string.Join(", ", _options.KeyColumns.Select(Sql.Quote))})");
-            await _retry.ExecuteAsync(async ct =>
+            try
             {
-                await using var connection = await _dataSource.OpenConnectionAsync(ct).ConfigureAwait(false);
-                await using var create = new NpgsqlCommand($"CREATE TABLE IF NOT EXISTS {table} ({string.Join(", ", definitions)})", connection);
-                await create.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
-            }, cancellationToken).ConfigureAwait(false);
+                await _retry.ExecuteAsync(async ct =>
+                {
+                    await using var connection = await _dataSource.OpenConnectionAsync(ct).ConfigureAwait(false);
+                    await using var create = new NpgsqlCommand($"CREATE TABLE IF NOT EXISTS {table} ({string.Join(", ", definitions)})", connection);
+                    await create.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+                }, cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is NpgsqlException or System.Net.Sockets.SocketException or TimeoutException)
+            {
+                throw new StreamMlException(
+                    $"postgres sink {_options.Connection.Describe()} table {_options.Table}: could not create the table, retries exhausted: {ex.Message}", ex);
+            }
         }
         if (_options.KeyColumns.Count == 0)
         {

@@ -73,6 +73,12 @@ internal static class RunCommand
             foreach (var e in ex.Errors) error.WriteLine($"{file.FullName}:{e.Line}:{e.Column}: error: {e.Message}");
             return ExitCodes.InvalidSpec;
         }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            // A source or sink that cannot open (a broker or database that is down) ends the run with its own words.
+            error.WriteLine($"error: pipeline in {file.Name} could not start: {ex.Message}");
+            return ExitCodes.Failed;
+        }
         var run = pipeline.Current!;
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         if (duration is { } d) stop.CancelAfter(d);
