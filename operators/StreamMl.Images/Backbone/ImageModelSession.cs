@@ -6,7 +6,7 @@ using StreamMl.Images.Onnx;
 namespace StreamMl.Images.Backbone;
 
 /// <summary>An image model (featurizer, or featurizer + head) in ONNX Runtime, run on batches of preprocessed
-/// images (RGB 0..255 planes, <see cref="Preprocessing.ChannelNormalization.Raw255"/>).</summary>
+/// images (RGB 0..255 planes, <see cref="Preprocessing.ChannelNormalization.Raw255"/>), one image per row.</summary>
 public sealed class ImageModelSession : IDisposable
 {
     private readonly InferenceSession _session;
@@ -63,7 +63,7 @@ public sealed class ImageModelSession : IDisposable
         if (tensor.Length < images * _imageLength || destination.Length < images * width)
             throw new ArgumentException($"{images} images need {images * _imageLength} input and {images * width} output floats");
         using var input = OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, tensor[..(images * _imageLength)],
-            [images, 3, ImageSide, ImageSide]);
+            [images, _imageLength]);
         using var result = OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, destination[..(images * width)],
             [images, width]);
         _session.Run(_runOptions, [ImageModelGraph.ImageInput], [input], [output], [result]);

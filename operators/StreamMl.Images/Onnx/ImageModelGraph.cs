@@ -4,7 +4,9 @@ using StreamMl.Images.Backbone;
 
 namespace StreamMl.Images.Onnx;
 
-/// <summary>Builds the image model as one ONNX graph: <c>image</c> [N, 3, 224, 224] RGB 0..255 → the packaged
+/// <summary>Builds the image model as one ONNX graph: <c>image</c> [N, 3·224·224] (each row an image's RGB 0..255
+/// planes, reshaped inside the graph to [N, 3, 224, 224], so the model takes a plain [rows, features] matrix like
+/// every StreamMl model and the registry and scorers accept it) → the packaged
 /// preprocessing (RGB → BGR, minus the mean image) → ResNet18 → <c>embedding</c> [N, 512] → optionally a linear
 /// head and softmax → <c>probabilities</c> [N, classes]. The packaged graphs are CNTK exports with a batch of 1;
 /// the composed graph's batch dimension is symbolic (<c>N</c>) so ONNX Runtime scores any batch size.</summary>
@@ -23,6 +25,7 @@ internal static class ImageModelGraph
     public const string ProbabilitiesOutput = "probabilities";
 
     private const int FloatType = 1;
+    private const int Int64Type = 7;
     private const string BatchDimension = "N";
 
     /// <summary>Preprocessing + backbone with <see cref="EmbeddingOutput"/> as the output.</summary>
@@ -36,14 +39,18 @@ internal static class ImageModelGraph
         var backboneOutput = backbone.Graph.Output.Single().Name;
 
         var graph = new GraphProto { Name = "streamml_image_featurizer" };
-        foreach (var node in prep.Graph.Node) graph.Node.Add(Renamed(node, prepInput.Name, ImageInput));
+        var side = files.ImageSide;
+        graph.Initializer.Add(Int64Tensor("image_shape", [-1, 3, side, side]));
+        graph.Node.Add(Node("Reshape", "image_to_planes", [ImageInput, "image_shape"], ["image_planes"]));
+        foreach (var node in prep.Graph.Node) graph.Node.Add(Renamed(node, prepInput.Name, "image_planes"));
         foreach (var node in backbone.Graph.Node) graph.Node.Add(Renamed(node, backboneInput.Name, prepOutput));
         graph.Node.Add(Node("Flatten", "flatten_embedding", [backboneOutput], [EmbeddingOutput], Int("axis", 1)));
         graph.Initializer.Add(prep.Graph.Initializer);
         graph.Initializer.Add(backbone.Graph.Initializer);
 
         // IR version 3 lists every initializer among the inputs as well.
-        graph.Input.Add(Tensor(ImageInput, BatchDimension, 3, files.ImageSide, files.ImageSide));
+        graph.Input.Add(Tensor(ImageInput, BatchDimension, 3L * side * side));
+        graph.Input.Add(Tensor("image_shape", null, ElementType.Int64, 4));
         graph.Input.Add(prep.Graph.Input.Where(i => i.Name != prepInput.Name));
         graph.Input.Add(backbone.Graph.Input.Where(i => i.Name != backboneInput.Name));
         graph.Output.Add(Tensor(EmbeddingOutput, BatchDimension, files.EmbeddingSize));
@@ -139,7 +146,19 @@ internal static class ImageModelGraph
         return tensor;
     }
 
-    private static ValueInfoProto Tensor(string name, string? batch, params long[] dims)
+    private static TensorProto Int64Tensor(string name, long[] values)
+    {
+        var tensor = new TensorProto { Name = name, DataType = Int64Type };
+        tensor.Dims.Add(values.Length);
+        tensor.Int64Data.Add(values);
+        return tensor;
+    }
+
+    private enum ElementType { Float = FloatType, Int64 = Int64Type }
+
+    private static ValueInfoProto Tensor(string name, string? batch, params long[] dims) => Tensor(name, batch, ElementType.Float, dims);
+
+    private static ValueInfoProto Tensor(string name, string? batch, ElementType type, params long[] dims)
     {
         var shape = new TensorShapeProto();
         if (batch is not null) shape.Dim.Add(new TensorShapeProto.Types.Dimension { DimParam = batch });
@@ -147,7 +166,7 @@ internal static class ImageModelGraph
         return new ValueInfoProto
         {
             Name = name,
-            Type = new TypeProto { TensorType = new TypeProto.Types.Tensor { ElemType = FloatType, Shape = shape } },
+            Type = new TypeProto { TensorType = new TypeProto.Types.Tensor { ElemType = (int)type, Shape = shape } },
         };
     }
 }

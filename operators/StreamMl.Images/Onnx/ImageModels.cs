@@ -7,6 +7,9 @@ namespace StreamMl.Images.Onnx;
 /// and the classifier (featurizer + linear head + softmax), each one graph taking RGB 0..255 planes [N, 3, 224, 224].</summary>
 public static class ImageModels
 {
+    /// <summary>The input: one image per row, its RGB 0..255 planes flattened [N, 3·224·224].</summary>
+    public const string Input = ImageModelGraph.ImageInput;
+
     /// <summary>Output with the class probabilities [N, classes].</summary>
     public const string Probabilities = ImageModelGraph.ProbabilitiesOutput;
 
