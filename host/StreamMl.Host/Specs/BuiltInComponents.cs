@@ -11,6 +11,7 @@ internal static class BuiltInComponents
     public static void Register(ComponentRegistry registry)
     {
         registry.Sources["grpc"] = GrpcSource;
+        ImageComponents.Register(registry);
         registry.Sources["synthetic"] = SyntheticSource;
         registry.Sinks["memory"] = MemorySinkFactory;
         registry.Sections["model"] = Model;
@@ -160,6 +161,7 @@ internal static class BuiltInComponents
             node.Error("'model' must be a mapping, e.g. { name: sensor-fault, version: \"1\" }");
             return null;
         }
+        if (node.Child("kind")?.IsScalar == true && node.String("kind") == "image") return ImageComponents.Model(node, context);
         var kind = node.Choice("kind", ["registry", "linear"], fallback: "registry");
         var name = node.String("name", required: kind == "registry");
         var version = node.String("version") ?? "";

@@ -123,7 +123,8 @@ public sealed class TrainSpec
     public void Check(string source = "spec")
     {
         if (string.IsNullOrWhiteSpace(Name)) throw new StreamMlException($"{source}: 'name' (the model name) is required");
-        if (string.IsNullOrWhiteSpace(Target)) throw new StreamMlException($"{source}: 'target' (the column to predict) is required");
+        if (Data.Kind is not ("table" or "images")) throw new StreamMlException($"{source}: data.kind '{Data.Kind}' is not table or images");
+        if (string.IsNullOrWhiteSpace(Target) && Data.Kind != "images") throw new StreamMlException($"{source}: 'target' (the column to predict) is required");
         if (string.IsNullOrWhiteSpace(Data.Path)) throw new StreamMlException($"{source}: 'data.path' is required");
         if (Task is not ("binary" or "multiclass" or "regression"))
             throw new StreamMlException($"{source}: task '{Task}' is not binary, multiclass or regression");
@@ -181,7 +182,11 @@ public sealed class TrainSpec
     public string ToJson()
     {
         var copy = (TrainSpec)MemberwiseClone();
-        copy.Data = new DataSpec { Path = Resolve(Data.Path), Drop = Data.Drop, Limit = Data.Limit };
+        copy.Data = new DataSpec
+        {
+            Kind = Data.Kind, Path = Resolve(Data.Path), Drop = Data.Drop, Limit = Data.Limit,
+            Test = Data.Test is null ? null : Resolve(Data.Test), Cache = Data.Cache is null ? null : Resolve(Data.Cache),
+        };
         return JsonSerializer.Serialize(copy, s_specJson);
     }
 
@@ -198,8 +203,19 @@ public sealed class TrainSpec
 /// <summary>The data of a training run.</summary>
 public sealed class DataSpec
 {
-    /// <summary>A CSV file (header row, comma separated, RFC 4180 quotes).</summary>
+    /// <summary>table (default: a CSV file) or images (a folder whose sub-folders are the classes; see docs/images.md).</summary>
+    public string Kind { get; set; } = "table";
+
+    /// <summary>A CSV file (header row, comma separated, RFC 4180 quotes), or the image folder.</summary>
     public string Path { get; set; } = "";
+
+    /// <summary>Images: a separate folder of held-out images (same class folders); when unset, validation.holdout of
+    /// each class is held out (seeded).</summary>
+    public string? Test { get; set; }
+
+    /// <summary>Images: the Parquet file caching embeddings by content hash (default: .cache/image-embeddings-resnet18.parquet
+    /// in the registry folder).</summary>
+    public string? Cache { get; set; }
 
     /// <summary>Columns that are not features (row ids).</summary>
     public List<string> Drop { get; set; } = [];

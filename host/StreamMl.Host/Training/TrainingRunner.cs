@@ -36,6 +36,7 @@ public static class TrainingRunner
         progress ??= NullProgress.Instance;
         // Checked again (a spec built in code never went through Parse): a bad trainer fails before the data is read.
         spec.Check();
+        if (spec.Data.Kind == "images") return await ImageTrainingRunner.RunAsync(spec, progress, registryRoot, cancellationToken);
         var timings = new Dictionary<string, double>();
         var clock = Stopwatch.StartNew();
         void Lap(string phase) { timings[phase] = Math.Round(clock.Elapsed.TotalSeconds, 3); clock.Restart(); }

@@ -1,0 +1,172 @@
+using Google.Protobuf;
+using StreamMl.Engine;
+using StreamMl.Images.Backbone;
+
+namespace StreamMl.Images.Onnx;
+
+/// <summary>Builds the image model as one ONNX graph: <c>image</c> [N, 3·224·224] (each row an image's RGB 0..255
+/// planes, reshaped inside the graph to [N, 3, 224, 224], so the model takes a plain [rows, features] matrix like
+/// every StreamMl model and the registry and scorers accept it) → the packaged
+/// preprocessing (RGB → BGR, minus the mean image) → ResNet18 → <c>embedding</c> [N, 512] → optionally a linear
+/// head and softmax → <c>probabilities</c> [N, classes]. The packaged graphs are CNTK exports with a batch of 1;
+/// the composed graph's batch dimension is symbolic (<c>N</c>) so ONNX Runtime scores any batch size.</summary>
+internal static class ImageModelGraph
+{
+    /// <summary>Name of the composed graph's input.</summary>
+    public const string ImageInput = "image";
+
+    /// <summary>Name of the backbone's flattened output.</summary>
+    public const string EmbeddingOutput = "embedding";
+
+    /// <summary>Name of the head's pre-softmax output.</summary>
+    public const string LogitsOutput = "logits";
+
+    /// <summary>Name of the head's class probabilities.</summary>
+    public const string ProbabilitiesOutput = "probabilities";
+
+    private const int FloatType = 1;
+    private const int Int64Type = 7;
+    private const string BatchDimension = "N";
+
+    /// <summary>Preprocessing + backbone with <see cref="EmbeddingOutput"/> as the output.</summary>
+    public static ModelProto Featurizer(BackboneFiles files)
+    {
+        var prep = Load(files.PreprocessPath);
+        var backbone = Load(files.BackbonePath);
+        var prepInput = RealInputs(prep.Graph).Single();
+        var prepOutput = prep.Graph.Output.Single().Name;
+        var backboneInput = RealInputs(backbone.Graph).Single();
+        var backboneOutput = backbone.Graph.Output.Single().Name;
+
+        var graph = new GraphProto { Name = "streamml_image_featurizer" };
+        var side = files.ImageSide;
+        graph.Initializer.Add(Int64Tensor("image_shape", [-1, 3, side, side]));
+        graph.Node.Add(Node("Reshape", "image_to_planes", [ImageInput, "image_shape"], ["image_planes"]));
+        foreach (var node in prep.Graph.Node) graph.Node.Add(Renamed(node, prepInput.Name, "image_planes"));
+        foreach (var node in backbone.Graph.Node) graph.Node.Add(Renamed(node, backboneInput.Name, prepOutput));
+        graph.Node.Add(Node("Flatten", "flatten_embedding", [backboneOutput], [EmbeddingOutput], Int("axis", 1)));
+        graph.Initializer.Add(prep.Graph.Initializer);
+        graph.Initializer.Add(backbone.Graph.Initializer);
+
+        // IR version 3 lists every initializer among the inputs as well.
+        graph.Input.Add(Tensor(ImageInput, BatchDimension, 3L * side * side));
+        graph.Input.Add(Tensor("image_shape", null, ElementType.Int64, 4));
+        graph.Input.Add(prep.Graph.Input.Where(i => i.Name != prepInput.Name));
+        graph.Input.Add(backbone.Graph.Input.Where(i => i.Name != backboneInput.Name));
+        graph.Output.Add(Tensor(EmbeddingOutput, BatchDimension, files.EmbeddingSize));
+
+        var model = new ModelProto
+        {
+            IrVersion = backbone.IrVersion, ProducerName = "StreamMl", ProducerVersion = "1", Graph = graph,
+            DocString = "StreamMl image featurizer: ResNet18 (Microsoft.ML.DnnImageFeaturizer.ResNet18) with its preprocessing",
+        };
+        model.OpsetImport.Add(backbone.OpsetImport);
+        return model;
+    }
+
+    /// <summary>The featurizer followed by <c>softmax(embedding · Wᵀ + b)</c>: <paramref name="weights"/> is
+    /// [classes, embedding] row-major, <paramref name="biases"/> [classes].</summary>
+    public static ModelProto WithLinearHead(ModelProto featurizer, ReadOnlySpan<float> weights, ReadOnlySpan<float> biases)
+    {
+        var classes = biases.Length;
+        var width = weights.Length / Math.Max(1, classes);
+        if (classes == 0 || weights.Length != classes * width)
+            throw new StreamMlException($"head weights ({weights.Length} values) do not fit {classes} classes");
+        var model = featurizer.Clone();
+        var graph = model.Graph;
+        graph.Name = "streamml_image_classifier";
+        graph.Initializer.Add(FloatTensor("head_weights", weights, classes, width));
+        graph.Initializer.Add(FloatTensor("head_biases", biases, classes));
+        graph.Input.Add(Tensor("head_weights", null, classes, width));
+        graph.Input.Add(Tensor("head_biases", null, classes));
+        graph.Node.Add(Node("Gemm", "head_gemm", [EmbeddingOutput, "head_weights", "head_biases"], [LogitsOutput], Int("transB", 1)));
+        graph.Node.Add(Node("Softmax", "head_softmax", [LogitsOutput], [ProbabilitiesOutput], Int("axis", 1)));
+        graph.Output.Clear();
+        graph.Output.Add(Tensor(ProbabilitiesOutput, BatchDimension, classes));
+        graph.Output.Add(Tensor(EmbeddingOutput, BatchDimension, width));
+        return model;
+    }
+
+    /// <summary>Reads an ONNX file; a clear error names the file when it is not one.</summary>
+    public static ModelProto Load(string path)
+    {
+        try
+        {
+            using var stream = File.OpenRead(path);
+            return ModelProto.Parser.ParseFrom(stream);
+        }
+        catch (InvalidProtocolBufferException e)
+        {
+            throw new BadInputException($"not an ONNX model ({e.Message})", path);
+        }
+    }
+
+    /// <summary>The head's weights [classes, embedding] and biases read back from a composed model.</summary>
+    public static (float[] Weights, float[] Biases) ReadLinearHead(ModelProto model)
+    {
+        var weights = model.Graph.Initializer.Single(t => t.Name == "head_weights");
+        var biases = model.Graph.Initializer.Single(t => t.Name == "head_biases");
+        return (Floats(weights), Floats(biases));
+    }
+
+    /// <summary>The float values of an initializer, from raw bytes or the float list.</summary>
+    public static float[] Floats(TensorProto tensor) =>
+        tensor.RawData.IsEmpty ? [.. tensor.FloatData] : System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(tensor.RawData.Span).ToArray();
+
+    private static IEnumerable<ValueInfoProto> RealInputs(GraphProto graph)
+    {
+        var initialized = graph.Initializer.Select(i => i.Name).ToHashSet(StringComparer.Ordinal);
+        return graph.Input.Where(i => !initialized.Contains(i.Name));
+    }
+
+    private static NodeProto Renamed(NodeProto node, string from, string to)
+    {
+        var copy = node.Clone();
+        for (var i = 0; i < copy.Input.Count; i++) if (copy.Input[i] == from) copy.Input[i] = to;
+        return copy;
+    }
+
+    private static NodeProto Node(string op, string name, string[] inputs, string[] outputs, params AttributeProto[] attributes)
+    {
+        var node = new NodeProto { OpType = op, Name = name };
+        node.Input.Add(inputs);
+        node.Output.Add(outputs);
+        node.Attribute.Add(attributes);
+        return node;
+    }
+
+    private static AttributeProto Int(string name, long value) =>
+        new() { Name = name, I = value, Type = AttributeProto.Types.AttributeType.Int };
+
+    private static TensorProto FloatTensor(string name, ReadOnlySpan<float> values, params long[] dims)
+    {
+        var tensor = new TensorProto { Name = name, DataType = FloatType };
+        tensor.Dims.Add(dims);
+        tensor.RawData = ByteString.CopyFrom(System.Runtime.InteropServices.MemoryMarshal.AsBytes(values));
+        return tensor;
+    }
+
+    private static TensorProto Int64Tensor(string name, long[] values)
+    {
+        var tensor = new TensorProto { Name = name, DataType = Int64Type };
+        tensor.Dims.Add(values.Length);
+        tensor.Int64Data.Add(values);
+        return tensor;
+    }
+
+    private enum ElementType { Float = FloatType, Int64 = Int64Type }
+
+    private static ValueInfoProto Tensor(string name, string? batch, params long[] dims) => Tensor(name, batch, ElementType.Float, dims);
+
+    private static ValueInfoProto Tensor(string name, string? batch, ElementType type, params long[] dims)
+    {
+        var shape = new TensorShapeProto();
+        if (batch is not null) shape.Dim.Add(new TensorShapeProto.Types.Dimension { DimParam = batch });
+        foreach (var d in dims) shape.Dim.Add(new TensorShapeProto.Types.Dimension { DimValue = d });
+        return new ValueInfoProto
+        {
+            Name = name,
+            Type = new TypeProto { TensorType = new TypeProto.Types.Tensor { ElemType = (int)type, Shape = shape } },
+        };
+    }
+}
