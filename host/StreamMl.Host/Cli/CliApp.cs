@@ -18,6 +18,7 @@ internal static partial class CliApp
             BenchCommand.Create(),
             Files.IngestCommand.Create(),
             RecommendCommand.Create(),
+            RolloutCommand.Create(),
         };
         foreach (var command in Training.TrainingCommands.Create()) root.Add(command);
         return root;

@@ -95,6 +95,46 @@ internal sealed class ControlService(PipelineManager pipelines, ILogger<ControlS
         return Task.FromResult(pipeline.Runtime.Models.ToProto());
     }
 
+    public override Task<RolloutStatus> StartRollout(StartRolloutRequest request, ServerCallContext context)
+    {
+        var pipeline = RequireModelStage(pipelines.Get(request.Pipeline), "StartRollout");
+        if (request.Candidate is null || string.IsNullOrEmpty(request.Candidate.Name))
+            throw ErrorDetails.InvalidField("candidate.name", "candidate.name is required: the model version to roll out");
+        if (pipeline.Runtime.Models.Rollout is { Rollout.IsFinished: false } running)
+            throw new RpcException(new Status(StatusCode.FailedPrecondition,
+                $"StartRollout: pipeline '{pipeline.Name}' is already rolling out {running.Candidate.Id}; cancel it first (CancelRollout, or streamml rollout cancel)"));
+        var entry = pipelines.Catalog.Require(request.Candidate.Name, request.Candidate.Version);
+        CheckInputs(pipeline, entry);
+        Operators.Rollouts.RolloutOptions options;
+        try
+        {
+            options = RolloutSettings.FromRequest(request, entry);
+            options.Validate();
+        }
+        catch (Operators.Rollouts.RolloutException e)
+        {
+            throw ErrorDetails.InvalidField("StartRolloutRequest", e.Message);
+        }
+        var rollout = new ModelRollout(pipeline.Name, pipeline.Runtime.Models, entry, options, logger: logger).Start();
+        pipelines.NotifyChanged();
+        return Task.FromResult(rollout.ToProto());
+    }
+
+    public override Task<RolloutStatus> GetRollout(PipelineRef request, ServerCallContext context) =>
+        Task.FromResult(RequireRollout(request.Name, "GetRollout").ToProto());
+
+    public override Task<RolloutStatus> CancelRollout(PipelineRef request, ServerCallContext context)
+    {
+        var rollout = RequireRollout(request.Name, "CancelRollout");
+        rollout.Rollout.Cancel("cancelled through CancelRollout");
+        pipelines.NotifyChanged();
+        return Task.FromResult(rollout.ToProto());
+    }
+
+    private ModelRollout RequireRollout(string pipeline, string rpc) =>
+        pipelines.Get(pipeline).Runtime.Models.Rollout
+        ?? throw new RpcException(new Status(StatusCode.NotFound, $"{rpc}: pipeline '{pipeline}' has had no rollout; start one with StartRollout (streamml rollout start)"));
+
     /// <summary>Only a pipeline whose spec has a model section scores rows: a deployment anywhere else would answer OK and
     /// score nothing. The stage cannot be added to a built pipeline (its schema and every later stage are bound to the
     /// stages before), so the spec has to say it.</summary>
