@@ -51,7 +51,7 @@ internal sealed class ControlService(PipelineManager pipelines, ILogger<ControlS
             throw ErrorDetails.InvalidField("model.name", "model.name is required");
         if (request.CandidateTraffic is < 0 or > 1 || double.IsNaN(request.CandidateTraffic))
             throw ErrorDetails.InvalidField("candidate_traffic", $"candidate_traffic must be between 0 and 1, got {request.CandidateTraffic}");
-        var entry = pipelines.Catalog.Require(request.Model.Name, request.Model.Version);
+        var entry = RegistryModels.RequireDeployable(pipelines.Catalog.Require(request.Model.Name, request.Model.Version), "deployed");
         CheckInputs(pipeline, entry);
         pipeline.Runtime.Models.Deploy(entry, request.CandidateTraffic);
         pipelines.NotifyChanged();
@@ -88,7 +88,7 @@ internal sealed class ControlService(PipelineManager pipelines, ILogger<ControlS
     public override Task<ModelDeployment> SetShadowModels(ShadowModelsRequest request, ServerCallContext context)
     {
         var pipeline = RequireModelStage(pipelines.Get(request.Pipeline), "SetShadowModels");
-        var entries = request.Shadows.Select(s => pipelines.Catalog.Require(s.Name, s.Version)).ToArray();
+        var entries = request.Shadows.Select(s => RegistryModels.RequireDeployable(pipelines.Catalog.Require(s.Name, s.Version), "deployed")).ToArray();
         foreach (var entry in entries) CheckInputs(pipeline, entry);
         pipeline.Runtime.Models.SetShadows(entries);
         pipelines.NotifyChanged();

@@ -86,7 +86,9 @@ public static class Guardrails
 
     private static GuardrailCheck Latency(RolloutOptions o, RolloutWindow champion, RolloutWindow candidate)
     {
-        if (champion.Batches == 0 || candidate.Batches == 0) return Skip("latency-p99", o.MaxLatencyRatio, "p99 latency: not measured");
+        if (champion.Batches < Math.Max(1, o.MinLatencyBatches) || candidate.Batches < Math.Max(1, o.MinLatencyBatches))
+            return Skip("latency-p99", o.MaxLatencyRatio,
+                FormattableString.Invariant($"p99 latency: {candidate.Batches} candidate and {champion.Batches} champion batches timed, {o.MinLatencyBatches} needed"));
         var ratio = candidate.P99LatencySeconds / champion.P99LatencySeconds;
         return Check("latency-p99", ratio, o.MaxLatencyRatio, ratio <= o.MaxLatencyRatio,
             $"p99 batch scoring latency {candidate.P99LatencySeconds * 1e3:G3} ms vs champion {champion.P99LatencySeconds * 1e3:G3} ms (x{ratio:F2}, limit x{o.MaxLatencyRatio:G3})");

@@ -35,6 +35,10 @@ public sealed class RolloutOptions
     /// <summary>Largest candidate p99 batch scoring latency as a multiple of the champion's. Default 2.</summary>
     public double MaxLatencyRatio { get; init; } = 2;
 
+    /// <summary>Batches each model must have scored in a step before the latency guardrail counts (a p99 over a few
+    /// batches is their maximum, one garbage collection away from a false alarm). Default 50.</summary>
+    public int MinLatencyBatches { get; init; } = 50;
+
     /// <summary>Largest population stability index between the candidate's and the champion's scores. Default 0.25.</summary>
     public double MaxScorePsi { get; init; } = 0.25;
 

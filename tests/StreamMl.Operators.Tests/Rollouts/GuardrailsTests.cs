@@ -147,6 +147,28 @@ public sealed class GuardrailsTests
         Assert.Contains("error rate 2.00% (40 of 2000 rows)", report.FailureReason);
     }
 
+    [Fact]
+    public void A_slower_candidate_fails_the_latency_guardrail_once_enough_batches_are_timed()
+    {
+        var champion = new RolloutWindow(s_options);
+        var candidate = new RolloutWindow(s_options);
+        void Time(int batches)
+        {
+            for (var i = 0; i < batches; i++)
+            {
+                champion.AddLatency(0.001);
+                candidate.AddLatency(i % 10 == 0 ? 0.012 : 0.004);
+            }
+        }
+        Time(s_options.MinLatencyBatches - 1);
+        Assert.True(Guardrails.Evaluate(s_options, champion, candidate).Checks.Single(c => c.Name == "latency-p99").Skipped);
+        Time(1);
+        var check = Guardrails.Evaluate(s_options, champion, candidate).Checks.Single(c => c.Name == "latency-p99");
+        Assert.False(check.Passed);
+        Assert.Equal(candidate.P99LatencySeconds / champion.P99LatencySeconds, check.Value, 1e-12);
+        Assert.InRange(check.Value, 12 / 1.26, 12 * 1.26);
+    }
+
     private static RolloutWindow Window(double[] scores)
     {
         var w = new RolloutWindow(s_options);
