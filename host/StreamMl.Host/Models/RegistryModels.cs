@@ -22,7 +22,9 @@ internal static class RegistryModels
                 if (!Directory.Exists(registry.Root) || !registry.Models().Contains(name)) return null;
                 if (version.Length == 0)
                 {
-                    var chosen = registry.Production(name) ?? (registry.Versions(name) is { Count: > 0 } all ? registry.Open(name, all.Max()) : null);
+                    var retired = registry.Stages(name).Retired;
+                    var chosen = registry.Production(name)
+                        ?? (registry.Versions(name).Where(v => !retired.Contains(v)).ToList() is { Count: > 0 } all ? registry.Open(name, all.Max()) : null);
                     return chosen is null ? null : Entry(registry, chosen);
                 }
                 if (!int.TryParse(version, NumberStyles.None, CultureInfo.InvariantCulture, out var v) || !registry.Versions(name).Contains(v)) return null;
