@@ -20,6 +20,7 @@ internal static partial class CliApp
             Files.IngestCommand.Create(),
             RecommendCommand.Create(),
             HealthCommand.Create(),
+            RolloutCommand.Create(),
         };
         foreach (var command in Training.TrainingCommands.Create()) root.Add(command);
         return root;

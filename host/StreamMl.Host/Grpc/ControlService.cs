@@ -51,7 +51,7 @@ internal sealed class ControlService(PipelineManager pipelines, ILogger<ControlS
             throw ErrorDetails.InvalidField("model.name", "model.name is required");
         if (request.CandidateTraffic is < 0 or > 1 || double.IsNaN(request.CandidateTraffic))
             throw ErrorDetails.InvalidField("candidate_traffic", $"candidate_traffic must be between 0 and 1, got {request.CandidateTraffic}");
-        var entry = pipelines.Catalog.Require(request.Model.Name, request.Model.Version);
+        var entry = RegistryModels.RequireDeployable(pipelines.Catalog.Require(request.Model.Name, request.Model.Version), "deployed");
         CheckInputs(pipeline, entry);
         pipeline.Runtime.Models.Deploy(entry, request.CandidateTraffic);
         pipelines.NotifyChanged();
@@ -88,12 +88,52 @@ internal sealed class ControlService(PipelineManager pipelines, ILogger<ControlS
     public override Task<ModelDeployment> SetShadowModels(ShadowModelsRequest request, ServerCallContext context)
     {
         var pipeline = RequireModelStage(pipelines.Get(request.Pipeline), "SetShadowModels");
-        var entries = request.Shadows.Select(s => pipelines.Catalog.Require(s.Name, s.Version)).ToArray();
+        var entries = request.Shadows.Select(s => RegistryModels.RequireDeployable(pipelines.Catalog.Require(s.Name, s.Version), "deployed")).ToArray();
         foreach (var entry in entries) CheckInputs(pipeline, entry);
         pipeline.Runtime.Models.SetShadows(entries);
         pipelines.NotifyChanged();
         return Task.FromResult(pipeline.Runtime.Models.ToProto());
     }
+
+    public override Task<RolloutStatus> StartRollout(StartRolloutRequest request, ServerCallContext context)
+    {
+        var pipeline = RequireModelStage(pipelines.Get(request.Pipeline), "StartRollout");
+        if (request.Candidate is null || string.IsNullOrEmpty(request.Candidate.Name))
+            throw ErrorDetails.InvalidField("candidate.name", "candidate.name is required: the model version to roll out");
+        if (pipeline.Runtime.Models.Rollout is { Rollout.IsFinished: false } running)
+            throw new RpcException(new Status(StatusCode.FailedPrecondition,
+                $"StartRollout: pipeline '{pipeline.Name}' is already rolling out {running.Candidate.Id}; cancel it first (CancelRollout, or streamml rollout cancel)"));
+        var entry = pipelines.Catalog.Require(request.Candidate.Name, request.Candidate.Version);
+        CheckInputs(pipeline, entry);
+        Operators.Rollouts.RolloutOptions options;
+        try
+        {
+            options = RolloutSettings.FromRequest(request, entry);
+            options.Validate();
+        }
+        catch (Operators.Rollouts.RolloutException e)
+        {
+            throw ErrorDetails.InvalidField("StartRolloutRequest", e.Message);
+        }
+        var rollout = new ModelRollout(pipeline.Name, pipeline.Runtime.Models, entry, options, logger: logger).Start();
+        pipelines.NotifyChanged();
+        return Task.FromResult(rollout.ToProto());
+    }
+
+    public override Task<RolloutStatus> GetRollout(PipelineRef request, ServerCallContext context) =>
+        Task.FromResult(RequireRollout(request.Name, "GetRollout").ToProto());
+
+    public override Task<RolloutStatus> CancelRollout(PipelineRef request, ServerCallContext context)
+    {
+        var rollout = RequireRollout(request.Name, "CancelRollout");
+        rollout.Rollout.Cancel("cancelled through CancelRollout");
+        pipelines.NotifyChanged();
+        return Task.FromResult(rollout.ToProto());
+    }
+
+    private ModelRollout RequireRollout(string pipeline, string rpc) =>
+        pipelines.Get(pipeline).Runtime.Models.Rollout
+        ?? throw new RpcException(new Status(StatusCode.NotFound, $"{rpc}: pipeline '{pipeline}' has had no rollout; start one with StartRollout (streamml rollout start)"));
 
     /// <summary>Only a pipeline whose spec has a model section scores rows: a deployment anywhere else would answer OK and
     /// score nothing. The stage cannot be added to a built pipeline (its schema and every later stage are bound to the

@@ -102,6 +102,7 @@ internal sealed class QueryService(PipelineManager pipelines) : Query.QueryBase
             version.Inputs.AddRange(entry.Inputs);
             foreach (var (k, v) in entry.Metrics) version.Metrics[k] = v;
             foreach (var (k, v) in entry.Lineage) version.Lineage[k] = v;
+            AddRegistryHistory(version, entry);
             foreach (var pipeline in pipelines.All)
             {
                 var d = pipeline.Runtime.Models.Current;
@@ -112,5 +113,17 @@ internal sealed class QueryService(PipelineManager pipelines) : Query.QueryBase
             response.Models.Add(version);
         }
         return Task.FromResult(response);
+    }
+
+    /// <summary>A registry version's stage now (stages.json, not the stage when the catalog entry was made) and the
+    /// events of its history: promotions, rollbacks, retirement, rollout steps, retraining.</summary>
+    private static void AddRegistryHistory(ModelVersion version, Models.ModelEntry entry)
+    {
+        if (!entry.Lineage.TryGetValue("registry", out var root)
+            || !int.TryParse(entry.Version, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var v)) return;
+        var book = new Registry.ModelRegistry(root).Stages(entry.Name);
+        version.Stage = book.StageOf(v).ToString().ToLowerInvariant();
+        foreach (var e in book.History.Where(e => e.Version == v))
+            version.History.Add(new ModelEvent { At = e.AtUtc.ToString("O", System.Globalization.CultureInfo.InvariantCulture), Action = e.Action, Reason = e.Reason ?? "" });
     }
 }

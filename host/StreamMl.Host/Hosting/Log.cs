@@ -37,4 +37,7 @@ internal static partial class Log
 
     [LoggerMessage(3002, LogLevel.Information, "Authentication enabled with {Keys} key(s)")]
     public static partial void AuthEnabled(ILogger logger, int keys);
+
+    [LoggerMessage(1501, LogLevel.Information, "Rollout on pipeline {Pipeline}: {Candidate} {Action} (candidate share {Weight}): {Reason}")]
+    public static partial void RolloutTransition(ILogger logger, string pipeline, string candidate, string action, double weight, string reason);
 }

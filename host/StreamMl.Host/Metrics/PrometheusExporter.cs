@@ -31,6 +31,9 @@ internal sealed class PrometheusExporter
     private readonly Counter _alertsSuppressed;
     private readonly Counter _alertsDropped;
     private readonly Recommendations.RecommendPrometheus _recommend;
+    private readonly Gauge _rolloutWeight;
+    private readonly Gauge _rolloutPhase;
+    private readonly Counter _rolloutTransitions;
 
     public PrometheusExporter(PipelineManager pipelines)
     {
@@ -61,6 +64,9 @@ internal sealed class PrometheusExporter
         _alertsSuppressed = f.CreateCounter("streamml_alerts_suppressed_total", "Detections a cooldown kept from becoming alerts.", "pipeline");
         _alertsDropped = f.CreateCounter("streamml_alerts_dropped_total", "Alert rows lost because the alert sinks were too far behind.", "pipeline");
         _recommend = new Recommendations.RecommendPrometheus(f);
+        _rolloutWeight = f.CreateGauge("streamml_rollout_candidate_share", "Share of rows the rollout's candidate answers (1 once promoted, 0 in shadow or after a roll back).", "pipeline", "candidate");
+        _rolloutPhase = f.CreateGauge("streamml_rollout_phase", "1 for the rollout's current phase (shadow, canary, promoted, rolled-back, cancelled).", "pipeline", "candidate", "phase");
+        _rolloutTransitions = f.CreateCounter("streamml_rollout_transitions_total", "Rollout transitions by action.", "pipeline", "candidate", "action");
         Registry.AddBeforeCollectCallback(Collect);
     }
 
@@ -105,6 +111,7 @@ internal sealed class PrometheusExporter
                 _labelled.WithLabels(name).IncTo(model.LabelledRows);
             }
             if (model.ShadowRows > 0) _shadowAgreement.WithLabels(name).Set(model.ShadowAgreement);
+            if (pipeline.Runtime.Models.Rollout is { } rollout) CollectRollout(name, rollout);
             var alerts = pipeline.Runtime.Alerts;
             _alertRows.WithLabels(name).IncTo(alerts.Published);
             _alertsSuppressed.WithLabels(name).IncTo(alerts.Suppressed);
@@ -121,5 +128,17 @@ internal sealed class PrometheusExporter
                 _alerts.WithLabels(name).IncTo(report.Alerts);
             }
         }
+    }
+
+    private void CollectRollout(string pipeline, Models.ModelRollout rollout)
+    {
+        var candidate = rollout.Candidate.Id;
+        var history = rollout.History;
+        var current = history[^1];
+        _rolloutWeight.WithLabels(pipeline, candidate).Set(current.Weight);
+        foreach (var phase in (string[])["shadow", "canary", "promoted", "rolled-back", "cancelled"])
+            _rolloutPhase.WithLabels(pipeline, candidate, phase).Set(current.Action == phase ? 1 : 0);
+        foreach (var group in history.GroupBy(t => t.Action))
+            _rolloutTransitions.WithLabels(pipeline, candidate, group.Key).IncTo(group.Count());
     }
 }

@@ -14,6 +14,7 @@ internal sealed class ModelDeployments
     private double _logLoss;
     private long _shadowRows;
     private long _shadowAgree;
+    private ModelRollout? _rollout;
 
     internal sealed record Snapshot(ModelEntry? Primary, ModelEntry? Candidate, double CandidateTraffic, ModelEntry[] Shadows, ModelEntry? Previous)
     {
@@ -67,6 +68,23 @@ internal sealed class ModelDeployments
             _current = _current with { CandidateTraffic = share };
             return _current;
         }
+    }
+
+    /// <summary>Removes the A/B candidate (a rollout that rolled back); the primary answers everything.</summary>
+    public Snapshot ClearCandidate()
+    {
+        lock (_gate)
+        {
+            _current = _current with { Candidate = null, CandidateTraffic = 0 };
+            return _current;
+        }
+    }
+
+    /// <summary>The rollout feeding on this deployment's scores, or null (the model router reads it once per batch).</summary>
+    public ModelRollout? Rollout
+    {
+        get => Volatile.Read(ref _rollout);
+        set => Volatile.Write(ref _rollout, value);
     }
 
     public Snapshot SetShadows(ModelEntry[] shadows)

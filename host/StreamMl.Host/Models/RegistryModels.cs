@@ -22,16 +22,28 @@ internal static class RegistryModels
                 if (!Directory.Exists(registry.Root) || !registry.Models().Contains(name)) return null;
                 if (version.Length == 0)
                 {
-                    var chosen = registry.Production(name) ?? (registry.Versions(name) is { Count: > 0 } all ? registry.Open(name, all.Max()) : null);
+                    var retired = registry.Stages(name).Retired;
+                    var chosen = registry.Production(name)
+                        ?? (registry.Versions(name).Where(v => !retired.Contains(v)).ToList() is { Count: > 0 } all ? registry.Open(name, all.Max()) : null);
                     return chosen is null ? null : Entry(registry, chosen);
                 }
-                return int.TryParse(version, NumberStyles.None, CultureInfo.InvariantCulture, out var v) && registry.Versions(name).Contains(v)
-                    ? Entry(registry, registry.Open(name, v))
-                    : null;
+                if (!int.TryParse(version, NumberStyles.None, CultureInfo.InvariantCulture, out var v) || !registry.Versions(name).Contains(v)) return null;
+                registry.RequireNotRetired(name, v, "deployed");
+                return Entry(registry, registry.Open(name, v));
             },
             () => Directory.Exists(registry.Root)
                 ? registry.Models().SelectMany(name => registry.Versions(name).Select(v => Entry(registry, registry.Open(name, v))))
                 : []);
+    }
+
+    /// <summary>Refuses a registry version that has been retired since it was loaded (the catalog keeps entries):
+    /// a <see cref="RegistryException"/> saying it cannot be <paramref name="use"/>. Other entries pass.</summary>
+    public static ModelEntry RequireDeployable(ModelEntry entry, string use)
+    {
+        if (entry.Lineage.TryGetValue("registry", out var root)
+            && int.TryParse(entry.Version, NumberStyles.None, CultureInfo.InvariantCulture, out var version))
+            new ModelRegistry(root).RequireNotRetired(entry.Name, version, use);
+        return entry;
     }
 
     /// <summary>The class labels stored in the version's schema.json (training writes them), else 0 and 1.</summary>

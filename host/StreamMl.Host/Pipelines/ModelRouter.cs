@@ -1,6 +1,8 @@
+using System.Diagnostics;
 using StreamMl.Engine.Routing;
 using StreamMl.Engine;
 using StreamMl.Host.Models;
+using StreamMl.Operators.Rollouts;
 using StreamMl.Operators.Scoring;
 
 namespace StreamMl.Host.Pipelines;
@@ -26,6 +28,9 @@ internal sealed class ModelRouter : IParallelOperator
     private int _modelIndex;
     private int _keyIndex = -1;
     private int _labelIndex = -1;
+    private Rollout? _windowsFor;
+    private RolloutWindow? _championWindow;
+    private RolloutWindow? _candidateWindow;
 
     public ModelRouter(ModelDeployments deployments, string scoreColumn, string? keyColumn, string? labelColumn, int workers = 1)
     {
@@ -85,7 +90,12 @@ internal sealed class ModelRouter : IParallelOperator
         EnsureBuffers(batch.Capacity);
         var primary = Scorer(answering);
         RejectNullInputs(batch, primary, context);
+        var feed = Pinned is null && _deployments.Rollout is { } rollout && !rollout.Rollout.IsFinished && ReferenceEquals(rollout.Champion, answering)
+            ? rollout : null;
+        if (feed is not null) EnsureWindows(feed.Rollout);
+        var started = Stopwatch.GetTimestamp();
         primary.Score(batch, _primary);
+        if (feed is not null) _championWindow!.AddLatency(Stopwatch.GetElapsedTime(started).TotalSeconds);
 
         var scores = scoreColumn.Values<float>();
         var models = batch[_modelIndex];
@@ -99,7 +109,10 @@ internal sealed class ModelRouter : IParallelOperator
         {
             var candidate = Scorer(candidateEntry);
             RejectNullInputs(batch, candidate, context);
+            var candidateStarted = Stopwatch.GetTimestamp();
             candidate.Score(batch, _candidate);
+            if (feed is not null && ReferenceEquals(candidateEntry, feed.Candidate))
+                _candidateWindow!.AddLatency(Stopwatch.GetElapsedTime(candidateStarted).TotalSeconds);
             var candidateCode = models.Dictionary.GetOrAdd(candidateEntry.Id);
             Span<int> split = stackalloc int[2];
             TrafficSplit.Split([1 - deployment.CandidateTraffic, deployment.CandidateTraffic], split);
@@ -111,11 +124,19 @@ internal sealed class ModelRouter : IParallelOperator
             }
         }
 
+        if (feed is not null) FeedRollout(batch, scores, codes, deployment.Candidate is { } c && ReferenceEquals(c, feed.Candidate) ? models.Dictionary.CodeOf(c.Id) : -1);
+
         foreach (var shadowEntry in deployment.Shadows)
         {
             var shadow = Scorer(shadowEntry);
             RejectNullInputs(batch, shadow, context);
+            var shadowStarted = Stopwatch.GetTimestamp();
             shadow.Score(batch, _shadow);
+            if (feed is not null && ReferenceEquals(shadowEntry, feed.Candidate))
+            {
+                _candidateWindow!.AddLatency(Stopwatch.GetElapsedTime(shadowStarted).TotalSeconds);
+                FeedShadow(batch);
+            }
             long rows = 0, agree = 0;
             for (var row = 0; row < n; row++)
             {
@@ -127,6 +148,57 @@ internal sealed class ModelRouter : IParallelOperator
         }
 
         if (_labelIndex >= 0) TrackLabels(batch, scores);
+        if (feed is not null)
+        {
+            feed.Rollout.Record(RolloutRole.Champion, _championWindow!);
+            feed.Rollout.Record(RolloutRole.Candidate, _candidateWindow!);
+        }
+    }
+
+    /// <summary>Each selected row's answer goes to the champion's or the candidate's rollout window (with its label,
+    /// when the row carries one); a row whose score is missing or not finite counts as that model's error.</summary>
+    private void FeedRollout(ColumnBatch batch, Span<float> scores, Span<int> codes, int candidateCode)
+    {
+        var scoreColumn = batch[_scoreIndex];
+        var label = _labelIndex >= 0 ? batch[_labelIndex] : null;
+        for (var row = 0; row < batch.Length; row++)
+        {
+            if (!batch.Selection.IsSelected(row)) continue;
+            var window = codes[row] == candidateCode ? _candidateWindow! : _championWindow!;
+            var failed = !scoreColumn.IsValid(row);
+            window.AddScore(scores[row], failed);
+            if (!failed && label is not null && label.IsValid(row)) window.AddOutcome(scores[row], LabelOf(label, row));
+        }
+    }
+
+    /// <summary>The candidate's shadow scores (every selected row) go to its rollout window.</summary>
+    private void FeedShadow(ColumnBatch batch)
+    {
+        var label = _labelIndex >= 0 ? batch[_labelIndex] : null;
+        for (var row = 0; row < batch.Length; row++)
+        {
+            if (!batch.Selection.IsSelected(row)) continue;
+            _candidateWindow!.AddScore(_shadow[row]);
+            if (label is not null && label.IsValid(row)) _candidateWindow.AddOutcome(_shadow[row], LabelOf(label, row));
+        }
+    }
+
+    private static double LabelOf(Column label, int row) => label.Type switch
+    {
+        ColumnType.Bool => label.Values<byte>()[row],
+        ColumnType.Float32 => label.Values<float>()[row],
+        ColumnType.Float64 => label.Values<double>()[row],
+        ColumnType.Int32 => label.Values<int>()[row],
+        ColumnType.Int64 => label.Values<long>()[row],
+        _ => double.NaN,
+    };
+
+    private void EnsureWindows(Rollout rollout)
+    {
+        if (ReferenceEquals(rollout, _windowsFor)) return;
+        _championWindow = new RolloutWindow(rollout.Options);
+        _candidateWindow = new RolloutWindow(rollout.Options);
+        _windowsFor = rollout;
     }
 
     /// <summary>The score of a row with a null input would be meaningless: reject it with the input's name.</summary>

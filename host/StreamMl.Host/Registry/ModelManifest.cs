@@ -67,6 +67,10 @@ public sealed record ModelManifest
     /// <summary>The training data.</summary>
     public DataFingerprint? Data { get; init; }
 
+    /// <summary>Why and from what this version was retrained automatically (a spec's <c>retrain:</c> policy); null for
+    /// versions trained by hand.</summary>
+    public RetrainLineage? Retrain { get; init; }
+
     /// <summary>Headline metrics (cross-validated means and held-out values) for listings.</summary>
     public IReadOnlyDictionary<string, double> Headline { get; init; } = new Dictionary<string, double>();
 

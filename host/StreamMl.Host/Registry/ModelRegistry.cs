@@ -26,12 +26,17 @@ public sealed record StageBook
     /// <summary>Archived versions.</summary>
     public IReadOnlyList<int> Archived { get; init; } = [];
 
-    /// <summary>Every promotion and rollback, oldest first.</summary>
+    /// <summary>Retired versions: never deployed or promoted again.</summary>
+    public IReadOnlyList<int> Retired { get; init; } = [];
+
+    /// <summary>Every promotion, rollback, retirement and rollout step, oldest first.</summary>
     public IReadOnlyList<StageEvent> History { get; init; } = [];
 
     /// <summary>The stage of a version.</summary>
     public ModelStage StageOf(int version) =>
-        Production == version ? ModelStage.Production : Archived.Contains(version) ? ModelStage.Archived : ModelStage.Candidate;
+        Production == version ? ModelStage.Production
+        : Retired.Contains(version) ? ModelStage.Retired
+        : Archived.Contains(version) ? ModelStage.Archived : ModelStage.Candidate;
 }
 
 /// <summary>Models on local disk: <c>root/&lt;name&gt;/&lt;version&gt;/</c> holds model.onnx, the fitted feature pipeline, the
@@ -206,6 +211,7 @@ public sealed partial class ModelRegistry
         Open(name, version);
         return UpdateStages(name, book =>
         {
+            if (book.Retired.Contains(version)) throw Retired(name, version, "promoted");
             if (book.Production == version) return book;
             var archived = book.Archived.Where(v => v != version).ToList();
             if (book.Production is { } old) archived.Add(old);
@@ -243,7 +249,7 @@ public sealed partial class ModelRegistry
             for (var i = stack.Count - 1; i >= 0; i--)
             {
                 var candidate = stack[i];
-                if (candidate == current) continue;
+                if (candidate == current || book.Retired.Contains(candidate)) continue;
                 try { Open(name, candidate); }
                 catch (RegistryException) { continue; }
                 var archived = book.Archived.Where(v => v != candidate).Append(current).ToList();
@@ -270,6 +276,45 @@ public sealed partial class ModelRegistry
             History = [.. book.History, new StageEvent(DateTimeOffset.UtcNow, "archive", version, book.Production, reason)],
         });
     }
+
+    /// <summary>Retires a version: it keeps its files and history but can no longer be deployed, promoted or rolled back
+    /// to. The production version cannot be retired (promote or roll back to another first).</summary>
+    public StageBook Retire(string name, int version, string? reason = null)
+    {
+        CheckName(name);
+        if (!Versions(name).Contains(version)) throw new RegistryException($"model '{name}' has no version {version}; versions are {string.Join(", ", Versions(name))}");
+        return UpdateStages(name, book =>
+        {
+            if (book.Production == version)
+                throw new RegistryException($"model '{name}' version {version} is in production and cannot be retired; promote another version or roll back first");
+            if (book.Retired.Contains(version)) return book;
+            return book with
+            {
+                Retired = [.. book.Retired, version],
+                History = [.. book.History, new StageEvent(DateTimeOffset.UtcNow, "retire", version, book.Production, reason)],
+            };
+        });
+    }
+
+    /// <summary>Refuses a retired version for <paramref name="use"/> (deploy, rollout): a <see cref="RegistryException"/>.</summary>
+    public void RequireNotRetired(string name, int version, string use)
+    {
+        if (Stages(name).Retired.Contains(version)) throw Retired(name, version, use);
+    }
+
+    /// <summary>Adds an event to a model's history without changing stages (rollout steps, retraining triggers):
+    /// <paramref name="action"/> names it, e.g. <c>rollout-canary</c>.</summary>
+    public StageBook RecordEvent(string name, string action, int version, string? reason, DateTimeOffset? at = null)
+    {
+        CheckName(name);
+        return UpdateStages(name, book => book with
+        {
+            History = [.. book.History, new StageEvent(at ?? DateTimeOffset.UtcNow, action, version, book.Production, reason)],
+        });
+    }
+
+    private static RegistryException Retired(string name, int version, string use) =>
+        new($"model '{name}' version {version} is retired and cannot be {use}; retired versions keep their history only");
 
     /// <summary>The version and its ancestors (each one's parent was production when it was trained), newest first.</summary>
     public IReadOnlyList<ModelManifest> Lineage(string name, int version)

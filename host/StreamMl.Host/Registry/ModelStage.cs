@@ -7,6 +7,8 @@ public enum ModelStage
     Candidate,
     /// <summary>The version that serves; at most one per model.</summary>
     Production,
-    /// <summary>Served before and was replaced, or retired.</summary>
+    /// <summary>Served before and was replaced, or archived by hand.</summary>
     Archived,
+    /// <summary>Retired (<c>models retire</c>): kept with its history, never deployed or promoted again.</summary>
+    Retired,
 }

@@ -190,6 +190,7 @@ internal static class BuiltInComponents
             }
             else if (weights is not null && !node.Child("weights")!.Keys.Any()) node.Child("weights")!.Error("'model.weights' needs at least one input");
         }
+        var rollout = RolloutSection.Parse(node);
         node.RejectUnknownKeys("model");
         if (kind == "linear" && inline is null) return null;
         var catalog = context.Catalog;
@@ -200,6 +201,11 @@ internal static class BuiltInComponents
                 var entry = inline ?? catalog.Require(name!, version);
                 if (inline is not null) catalog.Register(inline);
                 runtime.Models.Deploy(entry, 1);
+            }
+            if (rollout is { } r && runtime.Models.Rollout is null && name is not null)
+            {
+                var candidate = RegistryModels.RequireDeployable(catalog.Require(name, r.Candidate), "rolled out");
+                new ModelRollout(runtime.Name, runtime.Models, candidate, r.Options(candidate)).Start();
             }
             return new ModelRouter(runtime.Models, output, key, label, workers);
         };

@@ -135,6 +135,13 @@ public static class TrainingCommands
             output.WriteLine(JsonSerializer.Serialize(m, ModelRegistry.s_json));
             output.WriteLine($"stage: {version.Stage.ToString().ToLowerInvariant()}");
             output.WriteLine("lineage: " + string.Join(" <- ", reg.Lineage(name, v).Select(m => $"v{m.Version}")));
+            if (m.Retrain is { } r)
+                output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"retrained: trigger {r.Trigger} at {r.TriggeredUtc:yyyy-MM-dd HH:mm:ss}Z, parent v{m.Parent?.ToString(CultureInfo.InvariantCulture) ?? "-"}, data {r.DataWindow}, spec sha256 {r.SpecSha256}"));
+            var history = reg.Stages(name).History.Where(e => e.Version == v).ToList();
+            output.WriteLine(history.Count == 0 ? "history: none" : "history:");
+            foreach (var e in history)
+                output.WriteLine($"  {e.AtUtc:yyyy-MM-dd HH:mm:ss}Z {e.Action,-20} {e.Reason}");
             return 0;
         }));
 
@@ -158,7 +165,22 @@ public static class TrainingCommands
             return 0;
         }));
 
-        return new Command("models", "Inspect and manage the model registry") { list, show, promote, rollback };
+        var retireReason = new Option<string?>("--reason") { Description = "Why (kept in the history)" };
+        var retire = new Command("retire", "Retire a version: its files and history stay, it can never be deployed or promoted again")
+        {
+            registry, nameArgument, versionArgument, retireReason,
+        };
+        retire.SetAction(parse => Guard(parse.InvocationConfiguration.Error, () =>
+        {
+            var reg = new ModelRegistry(parse.GetValue(registry)!);
+            var name = parse.GetValue(nameArgument)!;
+            var v = parse.GetValue(versionArgument);
+            reg.Retire(name, v, parse.GetValue(retireReason) ?? "cli");
+            parse.InvocationConfiguration.Output.WriteLine($"{name}: version {v} retired");
+            return 0;
+        }));
+
+        return new Command("models", "Inspect and manage the model registry") { list, show, promote, rollback, retire };
     }
 
     /// <summary><c>streamml evaluate --model NAME [--version N] --data FILE [--predictions OUT.csv|OUT.parquet]</c>: scores a

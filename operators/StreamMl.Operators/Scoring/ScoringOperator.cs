@@ -46,6 +46,11 @@ public sealed class ScoringOptions
 
     /// <summary>Where shadow models' scores go besides <see cref="ScoringOperator.ShadowReports"/>. Default null.</summary>
     public IShadowRecorder? ShadowRecorder { get; init; }
+
+    /// <summary>The float32 output column that shadow comparisons and <see cref="ShadowRecorder"/> read (e.g.
+    /// "probability" of an ML.NET binary classifier, whose first output is the raw score). Default null: the first
+    /// float32 output.</summary>
+    public string? ShadowScoreColumn { get; init; }
 }
 
 /// <summary>Who evaluates tree-ensemble models (<see cref="ScoringOptions.TreeEvaluator"/>).</summary>
@@ -92,6 +97,7 @@ public sealed unsafe class ScoringOperator : IParallelOperator, IDisposable
     private readonly Dictionary<OnnxModel, IScoringRunner> _runners = new(ReferenceEqualityComparer.Instance);
     private readonly RunOptions _runOptions = new();
     private readonly Shared _shared;
+    private readonly int _shadowScoreOutput;
     private readonly List<ScoringOperator> _workers = [];
     private Plan? _activePlan;
     private IScoringRunner[] _variantRunners = [];
@@ -134,6 +140,11 @@ public sealed unsafe class ScoringOperator : IParallelOperator, IDisposable
             return (o, columns, type);
         }).ToArray();
         if (options.Workers < 1) throw new ScoringException($"ScoringOptions.Workers must be at least 1, got {options.Workers}");
+        _shadowScoreOutput = options.ShadowScoreColumn is { } shadowColumn
+            ? Array.FindIndex(_outputs, o => o.Type == ColumnType.Float32 && o.Columns.Length == 1 && o.Columns[0] == shadowColumn)
+            : Array.FindIndex(_outputs, o => o.Type == ColumnType.Float32);
+        if (options.ShadowScoreColumn is not null && _shadowScoreOutput < 0)
+            throw new ScoringException($"ScoringOptions.ShadowScoreColumn '{options.ShadowScoreColumn}' is not a single float32 output column of model '{model.Name}'; its outputs are {string.Join(", ", _outputs.SelectMany(o => o.Columns))}");
         _shared = new Shared(new Plan([new Variant(model, RoutingBuckets)], []));
     }
 
@@ -144,6 +155,7 @@ public sealed unsafe class ScoringOperator : IParallelOperator, IDisposable
         _options = primary._options;
         Name = primary.Name;
         _outputs = primary._outputs;
+        _shadowScoreOutput = primary._shadowScoreOutput;
         _shared = primary._shared;
     }
 
@@ -368,7 +380,7 @@ public sealed unsafe class ScoringOperator : IParallelOperator, IDisposable
 
     private void RecordShadows(ColumnBatch batch, int rows)
     {
-        var scoreOutput = Array.FindIndex(_outputs, o => o.Type == ColumnType.Float32);
+        var scoreOutput = _shadowScoreOutput;
         var labelOutput = Array.FindIndex(_outputs, o => o.Type == ColumnType.Bool);
         if (scoreOutput < 0) return;
         var emitted = batch[_outputIndex[scoreOutput][0]].Values<float>()[..rows];

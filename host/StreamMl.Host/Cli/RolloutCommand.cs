@@ -1,0 +1,95 @@
+using System.CommandLine;
+using System.Globalization;
+using Grpc.Core;
+using StreamMl.Host.Protos;
+
+namespace StreamMl.Host.Cli;
+
+/// <summary><c>streamml rollout start|status|cancel --pipeline NAME</c>: progressive rollouts on a running host
+/// (Control.StartRollout, GetRollout, CancelRollout).</summary>
+internal static class RolloutCommand
+{
+    public static Command Create()
+    {
+        var address = DriftCommand.AddressOption();
+        var apiKey = DriftCommand.ApiKeyOption();
+        Option<string> Pipeline() => new("--pipeline") { Description = "Pipeline name", Required = true };
+
+        var pipeline = Pipeline();
+        var model = new Option<string>("--model") { Description = "Candidate model name", Required = true };
+        var version = new Option<string>("--version") { Description = "Candidate version", Required = true };
+        var steps = new Option<double[]>("--steps")
+        {
+            Description = "Candidate traffic shares in order, 0 for shadow, each below 1 (default 0 0.05 0.25)", AllowMultipleArgumentsPerToken = true,
+        };
+        var minRows = new Option<long>("--min-rows") { Description = "Candidate rows per step (default 1000)" };
+        var minDuration = new Option<double>("--min-seconds") { Description = "Minimum seconds per step (default 300)" };
+        var maxDuration = new Option<double>("--max-seconds") { Description = "A step short of rows or labels after this long rolls back (default 3600)" };
+        var minLabels = new Option<long>("--min-labels") { Description = "Labelled rows per model before the label guardrails count; -1: off (default 500)" };
+        var maxErrorRate = new Option<double>("--max-error-rate") { Description = "Largest share of candidate rows failing to score (default 0.01)" };
+        var maxPsi = new Option<double>("--max-psi") { Description = "Largest score PSI against the champion (default 0.25)" };
+        var maxKs = new Option<double>("--max-ks") { Description = "Largest score KS distance against the champion (default 0.2)" };
+        var maxDrop = new Option<double>("--max-metric-drop") { Description = "Largest AUC drop (binary) or relative RMSE increase (default 0.02)" };
+        var alpha = new Option<double>("--alpha") { Description = "Significance of the test that the candidate's loss is higher (default 0.01)" };
+        var start = new Command("start", "Start rolling a candidate out: shadow, canary steps, promotion; rolled back when a guardrail fails")
+        {
+            pipeline, model, version, steps, minRows, minDuration, maxDuration, minLabels, maxErrorRate, maxPsi, maxKs, maxDrop, alpha, address, apiKey,
+        };
+        start.SetAction((parse, ct) => Call(parse, address, apiKey, client =>
+        {
+            var request = new StartRolloutRequest
+            {
+                Pipeline = parse.GetValue(pipeline)!,
+                Candidate = new ModelRef { Name = parse.GetValue(model)!, Version = parse.GetValue(version)! },
+                MinRows = parse.GetValue(minRows),
+                MinDurationSeconds = parse.GetValue(minDuration),
+                MaxDurationSeconds = parse.GetValue(maxDuration),
+                MinLabels = parse.GetValue(minLabels),
+                MaxErrorRate = parse.GetValue(maxErrorRate),
+                MaxScorePsi = parse.GetValue(maxPsi),
+                MaxScoreKs = parse.GetValue(maxKs),
+                MaxMetricDrop = parse.GetValue(maxDrop),
+                Alpha = parse.GetValue(alpha),
+            };
+            request.Steps.AddRange(parse.GetValue(steps) ?? []);
+            return client.StartRolloutAsync(request, cancellationToken: ct).ResponseAsync;
+        }));
+
+        var statusPipeline = Pipeline();
+        var status = new Command("status", "Show a pipeline's rollout: phase, transitions and guardrails") { statusPipeline, address, apiKey };
+        status.SetAction((parse, ct) => Call(parse, address, apiKey,
+            client => client.GetRolloutAsync(new PipelineRef { Name = parse.GetValue(statusPipeline)! }, cancellationToken: ct).ResponseAsync));
+
+        var cancelPipeline = Pipeline();
+        var cancel = new Command("cancel", "Stop a pipeline's rollout; the primary model answers everything") { cancelPipeline, address, apiKey };
+        cancel.SetAction((parse, ct) => Call(parse, address, apiKey,
+            client => client.CancelRolloutAsync(new PipelineRef { Name = parse.GetValue(cancelPipeline)! }, cancellationToken: ct).ResponseAsync));
+
+        return new Command("rollout", "Progressive model rollouts with guardrails on a running host") { start, status, cancel };
+    }
+
+    private static async Task<int> Call(ParseResult parse, Option<string> address, Option<string?> apiKey, Func<Control.ControlClient, Task<RolloutStatus>> call)
+    {
+        var addr = parse.GetValue(address)!;
+        try
+        {
+            using var channel = HostClient.Open(addr, parse.GetValue(apiKey));
+            Print(await call(new Control.ControlClient(channel)), parse.InvocationConfiguration.Output);
+            return ExitCodes.Ok;
+        }
+        catch (RpcException ex)
+        {
+            return HostClient.Report(ex, addr, parse.InvocationConfiguration.Error);
+        }
+    }
+
+    internal static void Print(RolloutStatus s, TextWriter output)
+    {
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"pipeline {s.Pipeline}: {s.Candidate.Name}@{s.Candidate.Version} against {s.Champion.Name}@{s.Champion.Version}: {s.Phase} (step {s.Step + 1}, candidate share {s.Weight * 100:G3}%)"));
+        foreach (var e in s.Events)
+            output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {e.At}  {e.Action,-11} {e.Weight * 100,5:G3}%  {e.Reason}"));
+        foreach (var c in s.Checks)
+            output.WriteLine($"  guardrail {c.Name,-12} {(c.Skipped ? "waiting" : c.Passed ? "pass" : "FAIL"),-7} {c.Message}");
+    }
+}
