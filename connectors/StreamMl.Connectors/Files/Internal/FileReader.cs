@@ -22,6 +22,11 @@ internal sealed class ReaderContext(FileSourceOptions options, Schema schema)
     public long RecordsRejected;
     public long BytesRead;
 
+    /// <summary>Chunks of CSV parsed by worker threads and handed on (<see cref="ParallelCsvFileReader"/>), and the
+    /// times such a file was handed to the sequential reader part way.</summary>
+    public long ParallelChunks;
+    public long SequentialHandovers;
+
     /// <summary>Batch column index of each source field, cached per batch schema (the batch may hold more columns).</summary>
     public int[] Targets(ColumnBatch batch)
     {
