@@ -41,7 +41,7 @@ public sealed class S6Python : IScenario
     }
 
     /// <inheritdoc/>
-    public IReadOnlyList<IScenarioVariant> Variants => [new StreamMlVariant(), new PythonVariant()];
+    public IReadOnlyList<IScenarioVariant> Variants => [new StreamMlVariant(), new PythonVariant(), new StreamMlVariant(csvThreads: 1), new StreamMlVariant(scoringWorkers: 2)];
 
     private static string Features(ScenarioSize size) => size == ScenarioSize.Smoke ? CreditWorkload.For(size).SmallCsv : CreditWorkload.For(size).LargeCsv;
 
@@ -62,10 +62,14 @@ public sealed class S6Python : IScenario
         return (features, model, profile.Build());
     }
 
-    private sealed class StreamMlVariant : IScenarioVariant
+    /// <summary>StreamMl's pipeline; with <paramref name="csvThreads"/> the CSV parse threads (default: the source's
+    /// default, 2) or <paramref name="scoringWorkers"/> scoring workers, shown as reference rows so the effect of each is
+    /// measured in the same run.</summary>
+    private sealed class StreamMlVariant(int? csvThreads = null, int scoringWorkers = 1) : IScenarioVariant
     {
-        public string Name => "StreamMl pipeline";
-        public bool IsStreamMl => true;
+        public string Name => csvThreads is { } threads ? $"reference: StreamMl pipeline, CSV parsed by {threads} thread(s)"
+            : scoringWorkers > 1 ? $"reference: StreamMl pipeline, {scoringWorkers} scoring workers" : "StreamMl pipeline";
+        public bool IsStreamMl => csvThreads is null && scoringWorkers == 1;
 
         public async Task<(long Rows, long Bytes)> RunAsync(ScenarioSize size, LongHistogram latency, CancellationToken cancellationToken)
         {
@@ -73,11 +77,13 @@ public sealed class S6Python : IScenario
             var csv = Features(size);
             var features = fitted.Clone();
             using var model = OnnxModel.FromBytes(modelBytes, "gbt");
-            using var scorer = new ScoringOperator(model, new ScoringOptions { FeatureColumns = features.OutputColumns });
+            using var scorer = new ScoringOperator(model, new ScoringOptions { FeatureColumns = features.OutputColumns, Workers = scoringWorkers });
             var drift = new DriftOperator(new DriftOptions { Profile = profile, Features = s_columns });
             var sink = new Connectors.Memory.CountingSink("discard");
             var clock = Stopwatch.GetTimestamp();
-            await using var pipeline = Pipeline.From(FileSource.Create(new FileSourceOptions { Paths = { csv } }), new PipelineOptions { Name = "s6" })
+            var options = new FileSourceOptions { Paths = { csv } };
+            if (csvThreads is { } threads) options.CsvParseThreads = threads;
+            await using var pipeline = Pipeline.From(FileSource.Create(options), new PipelineOptions { Name = "s6" })
                 .Then(features).Then(scorer).Then(drift).To(sink).Build();
             await pipeline.RunAsync(cancellationToken).ConfigureAwait(false);
             latency.RecordValue(Math.Max(1, Stopwatch.GetTimestamp() - clock));
