@@ -145,7 +145,8 @@ public sealed class FileSource : IBatchSource
 
     /// <summary>CSV chunks parsed by <see cref="FileSourceOptions.CsvParseThreads"/> threads, and files handed to the
     /// source's thread part way (a record over several lines); for tests and benchmarks.</summary>
-    internal (long Chunks, long Handovers) ParallelCsv => (Volatile.Read(ref _context.ParallelChunks), Volatile.Read(ref _context.SequentialHandovers));
+    internal (long Chunks, long Handovers, long WorkerAllocatedBytes) ParallelCsv =>
+        (Volatile.Read(ref _context.ParallelChunks), Volatile.Read(ref _context.SequentialHandovers), Interlocked.Read(ref _context.WorkerAllocatedBytes));
 
     /// <summary>Files read to the end (including those that failed part way).</summary>
     public long FilesDone => Volatile.Read(ref _filesDone);

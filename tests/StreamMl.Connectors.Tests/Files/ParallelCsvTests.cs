@@ -222,6 +222,46 @@ public sealed class ParallelCsvTests
         }
     }
 
+    [Fact]
+    public async Task Steady_state_batches_allocate_nothing_on_any_thread()
+    {
+        const int capacity = 1024;
+        var path = Write(TestData.TempDir(), seed: 11, lines: 120 * capacity, bad: false, multiline: false, crlf: false, wellFormed: true);
+        var options = new FileSourceOptions { Schema = s_schema, CsvParseThreads = 2, ParallelCsvMinBytes = 0 };
+        options.Paths.Add(path);
+        await using var source = FileSource.Create(options);
+        await source.OpenAsync(new SourceContext("alloc", new CollectingDeadLetterSink()), CancellationToken.None);
+        using var batch = new ColumnBatch(source.Schema, capacity);
+        // No assertion inside the measured loop: xunit's Assert.Equal allocates its comparer.
+        var rows = 0L;
+        async Task Fill(int batches)
+        {
+            for (var i = 0; i < batches; i++)
+            {
+                batch.Reset();
+                await source.FillAsync(batch, CancellationToken.None);
+                rows += batch.Length;
+            }
+        }
+        await Fill(20); // every chunk slot and text buffer has grown to its size
+        // This thread (copying into the batch) and the splitter and workers (cutting and parsing chunks, measured on their
+        // own threads): the least of three rounds, as SteadyState does, so that a tier-up in one round does not count.
+        var perBatch = long.MaxValue;
+        var workersPerBatch = long.MaxValue;
+        for (var round = 0; round < 3; round++)
+        {
+            var before = GC.GetAllocatedBytesForCurrentThread();
+            var workersBefore = source.ParallelCsv.WorkerAllocatedBytes;
+            await Fill(20);
+            perBatch = Math.Min(perBatch, (GC.GetAllocatedBytesForCurrentThread() - before) / 20);
+            workersPerBatch = Math.Min(workersPerBatch, (source.ParallelCsv.WorkerAllocatedBytes - workersBefore) / 20);
+        }
+        Assert.Equal(80L * capacity, rows);
+        Assert.True(source.ParallelCsv.Chunks > 0);
+        Assert.True(perBatch < 64, $"{perBatch} bytes allocated per batch of {capacity} rows on the source's thread");
+        Assert.True(workersPerBatch < 64, $"{workersPerBatch} bytes allocated per batch of {capacity} rows by the splitter and workers");
+    }
+
     private static async Task<List<string>> ReadRowsAsync(string path, int threads, int capacity)
     {
         var options = new FileSourceOptions { Schema = s_schema, CsvParseThreads = threads, ParallelCsvMinBytes = 0 };

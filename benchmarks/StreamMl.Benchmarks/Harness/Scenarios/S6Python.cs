@@ -21,7 +21,9 @@ public sealed class S6Python : IScenario
     private static readonly Lazy<(FeaturePipeline Features, byte[] Model, ReferenceProfile Profile)> s_full = new(() => FitStreamMl(100));
     private static readonly Lazy<(FeaturePipeline Features, byte[] Model, ReferenceProfile Profile)> s_smoke = new(() => FitStreamMl(10));
 
-    private static (FeaturePipeline Features, byte[] Model, ReferenceProfile Profile) StreamMlSetup(ScenarioSize size) =>
+    /// <summary>The fitted features, the gradient-boosted model (100 trees, 31 leaves; 10 for smoke runs) and the drift
+    /// profile of the credit data, as S6 uses them (S7 serves the same model from the host).</summary>
+    internal static (FeaturePipeline Features, byte[] Model, ReferenceProfile Profile) StreamMlSetup(ScenarioSize size) =>
         size == ScenarioSize.Smoke ? s_smoke.Value : s_full.Value;
 
     /// <inheritdoc/>
@@ -45,7 +47,7 @@ public sealed class S6Python : IScenario
 
     private static string Features(ScenarioSize size) => size == ScenarioSize.Smoke ? CreditWorkload.For(size).SmallCsv : CreditWorkload.For(size).LargeCsv;
 
-    private static readonly string[] s_columns = [.. CreditWorkload.Numeric, .. CreditWorkload.Categorical];
+    internal static readonly string[] s_columns = [.. CreditWorkload.Numeric, .. CreditWorkload.Categorical];
 
     private static (FeaturePipeline, byte[], ReferenceProfile) FitStreamMl(int trees)
     {

@@ -239,6 +239,7 @@ internal sealed class ParallelCsvFileReader : FileReader
                 while (chunk.State != CsvChunkState.Free && !_stopping) Monitor.Wait(_gate);
                 if (_stopping) return;
             }
+            var allocated = GC.GetAllocatedBytesForCurrentThread();
             try
             {
                 splitter.Cut(chunk);
@@ -248,6 +249,7 @@ internal sealed class ParallelCsvFileReader : FileReader
                 chunk.Kind = CsvChunkKind.Error;
                 chunk.Error = ex;
             }
+            Interlocked.Add(ref Context.WorkerAllocatedBytes, GC.GetAllocatedBytesForCurrentThread() - allocated);
             lock (_gate)
             {
                 chunk.Sequence = sequence;
@@ -270,6 +272,7 @@ internal sealed class ParallelCsvFileReader : FileReader
                 while (!_stopping && sequence < _splitEnd && (chunk.Sequence != sequence || chunk.State != CsvChunkState.Cut)) Monitor.Wait(_gate);
                 if (_stopping || sequence >= _splitEnd) return;
             }
+            var allocated = GC.GetAllocatedBytesForCurrentThread();
             try
             {
                 parser.Parse(chunk, skipBefore);
@@ -279,6 +282,7 @@ internal sealed class ParallelCsvFileReader : FileReader
                 chunk.Kind = CsvChunkKind.Error;
                 chunk.Error = ex;
             }
+            Interlocked.Add(ref Context.WorkerAllocatedBytes, GC.GetAllocatedBytesForCurrentThread() - allocated);
             lock (_gate)
             {
                 chunk.State = CsvChunkState.Parsed;
