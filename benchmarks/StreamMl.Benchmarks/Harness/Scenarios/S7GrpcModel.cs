@@ -60,7 +60,14 @@ public sealed class S7GrpcModel : IScenario
     public void Prepare(ScenarioSize size)
     {
         if (s_server is not null) return;
-        var (features, model, profile) = S6Python.StreamMlSetup(size);
+        var (features, _, profile) = S6Python.StreamMlSetup(size);
+        // S6's model again (same features, trees, leaves and seed), exported with the feature matrix as its only input.
+        var batches = WorkloadTraining.ReadAll(CreditWorkload.SourceCsv);
+        var labels = batches.SelectMany(b => Enumerable.Range(0, b.Length)
+            .Select(r => WorkloadTraining.Number(b[b.Schema.Require(CreditWorkload.Label)], r) > 0.5)).ToArray();
+        var model = WorkloadTraining.FastTreeOnnx(WorkloadTraining.Matrix(features, batches), labels, features.FeatureCount,
+            leaves: 31, trees: size == ScenarioSize.Smoke ? 10 : 100, seed: 5, labelInput: false);
+        foreach (var batch in batches) batch.Dispose();
         var folder = Path.Combine(Path.GetTempPath(), $"streamml-s7-{Environment.ProcessId}");
         Directory.CreateDirectory(folder);
         var registry = new ModelRegistry(Path.Combine(folder, "models"));
