@@ -132,6 +132,7 @@ public sealed class S7GrpcModel : IScenario
             var server = s_server!;
             var pipeline = server.Services.GetRequiredService<PipelineManager>().Get(pipelineName);
             var before = pipeline.Runtime.Memory!.Rows;
+            var busyBefore = pipeline.Current!.Stages.Select(s => s.Busy).ToArray();
             var messages = Messages(size);
             var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
             foreach (var argument in new[] { typeof(S7GrpcModel).Assembly.Location, "grpc-client", server.Address, pipelineName, s_payloadPath, messages.ToString(CultureInfo.InvariantCulture) })
@@ -143,7 +144,13 @@ public sealed class S7GrpcModel : IScenario
             if (first != "sending") throw new InvalidOperationException($"grpc-client: {first} {await client.StandardError.ReadToEndAsync(cancellationToken).ConfigureAwait(false)}");
             var accepted = long.Parse((await client.StandardOutput.ReadLineAsync(cancellationToken).ConfigureAwait(false))!, CultureInfo.InvariantCulture);
             await HostBench.WaitForRowsAsync(() => pipeline.Runtime.Memory!.Rows - before, accepted, TimeSpan.FromMinutes(5)).ConfigureAwait(false);
-            latency.RecordValue(Math.Max(1, Stopwatch.GetTimestamp() - clock));
+            var elapsed = Stopwatch.GetTimestamp() - clock;
+            latency.RecordValue(Math.Max(1, elapsed));
+            // Where the time went: each stage's busy time (work only) per row, so the limiting stage shows (stderr: not
+            // part of the report).
+            var stages = pipeline.Current.Stages;
+            Console.Error.WriteLine($"S7 {pipelineName}: " + string.Join(", ", stages.Select((s, i) =>
+                $"{s.Name} {(s.Busy - busyBefore[Math.Min(i, busyBefore.Length - 1)]).TotalMicroseconds * 1000 / accepted:N0} ns/row")));
             await client.WaitForExitAsync(cancellationToken).ConfigureAwait(false);
             return (accepted, new FileInfo(s_payloadPath).Length * messages);
         }
