@@ -45,8 +45,13 @@ public sealed class FileSourceOptions
     /// one thread gives. From the first chunk where a record spans lines (a quoted line break, a quote never closed) or
     /// a lone carriage return ends a line, the rest of the file is parsed on the source's thread. Followed files
     /// (<see cref="Watch"/>) are parsed on the source's thread. 1 (or less) parses every file on the source's thread.
-    /// Default 2 (chosen by <c>ParallelCsvBenchmarks</c>, see docs/files.md).</summary>
-    public int CsvParseThreads { get; set; } = 2;
+    /// Default <see cref="DefaultCsvParseThreads"/>: 2 on machines of 4 or more cores, 1 below (on 2 cores the source
+    /// alone reads 1.42× faster with 2 threads, but a pipeline whose later stages keep the second core busy, harness
+    /// S6, ran slower: docs/BENCHMARKS.md, "Parallel CSV parsing").</summary>
+    public int CsvParseThreads { get; set; } = DefaultCsvParseThreads;
+
+    /// <summary>2 on machines of 4 or more cores, else 1 (see <see cref="CsvParseThreads"/>).</summary>
+    public static int DefaultCsvParseThreads => Environment.ProcessorCount >= 4 ? 2 : 1;
 
     /// <summary>The smallest file parsed by <see cref="CsvParseThreads"/> threads: 4 MiB; tests make it 0.</summary>
     internal long ParallelCsvMinBytes { get; set; } = 4L << 20;

@@ -35,7 +35,7 @@ public static class IngestCommand
             DefaultValueFactory = _ => 0.99,
         };
         var delimiter = new Option<string?>("--delimiter") { Description = "CSV separator (default: detected)" };
-        var csvThreads = new Option<int?>("--csv-threads") { Description = "Threads parsing a plain CSV file of 4 MiB or more (default 2; 1 parses on the reading thread)" };
+        var csvThreads = new Option<int?>("--csv-threads") { Description = "Threads parsing a plain CSV file of 4 MiB or more (default 2 on 4 or more cores, else 1: parsed on the reading thread)" };
         var nullTokens = new Option<string[]>("--null-token") { Description = "Extra text read as null (repeatable)", AllowMultipleArgumentsPerToken = true };
         var jsonPath = new Option<string[]>("--json-path") { Description = "column=dotted.path for JSON Lines (repeatable)", AllowMultipleArgumentsPerToken = true };
         var eventTime = new Option<string?>("--event-time") { Description = "Timestamp column giving each row's event time" };
@@ -88,7 +88,7 @@ public static class IngestCommand
                     InferenceSampleRows = parse.GetValue(sample),
                     InferenceThreshold = parse.GetValue(inferThreshold),
                     Trim = parse.GetValue(trim),
-                    CsvParseThreads = parse.GetValue(csvThreads) ?? 2,
+                    CsvParseThreads = parse.GetValue(csvThreads) ?? FileSourceOptions.DefaultCsvParseThreads,
                     Delimiter = parse.GetValue(delimiter) is { Length: > 0 } d ? (d == "\\t" ? '\t' : d[0]) : null,
                     EventTimeColumn = parse.GetValue(eventTime),
                     Watch = parse.GetValue(watch),

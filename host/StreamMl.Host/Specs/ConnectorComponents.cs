@@ -218,7 +218,7 @@ internal static class ConnectorComponents
 
     /// <summary><c>{ kind: file, path: data/*.csv | [a.csv, b.csv], format: auto|csv|jsonl|parquet, columns: {..}, types: {col: type},
     /// delimiter: ",", event_time: col, watermark_delay: 0s, source_file: false|true|name, watch: false, trim: false, infer_threshold: 0.99,
-    /// csv_threads: 2, checkpoint: state/files.json }</c>;
+    /// csv_threads: 1|2 (default 2 on 4+ cores), checkpoint: state/files.json }</c>;
     /// with a checkpoint a restart resumes after the last committed row and Parquet output is exactly once, without one
     /// every run reads the files from the start (at least once).</summary>
     private static Func<PipelineRuntime, IBatchSource>? FileSourceFactory(SpecNode node, SpecContext context, Func<ILoggerFactory> logs)
