@@ -18,6 +18,7 @@ public static class HarnessProgram
         new S4Kafka(),
         new S5Grpc(),
         new S6Python(),
+        new S7GrpcModel(),
     ];
 
     /// <summary>Entry point of the harness.</summary>

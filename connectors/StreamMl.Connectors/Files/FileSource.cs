@@ -143,6 +143,11 @@ public sealed class FileSource : IBatchSource
     /// <summary>Records sent to the dead-letter sink by the source (unparseable rows and unreadable files).</summary>
     public long RecordsRejected => Volatile.Read(ref _context.RecordsRejected);
 
+    /// <summary>CSV chunks parsed by <see cref="FileSourceOptions.CsvParseThreads"/> threads, and files handed to the
+    /// source's thread part way (a record over several lines); for tests and benchmarks.</summary>
+    internal (long Chunks, long Handovers, long WorkerAllocatedBytes) ParallelCsv =>
+        (Volatile.Read(ref _context.ParallelChunks), Volatile.Read(ref _context.SequentialHandovers), Interlocked.Read(ref _context.WorkerAllocatedBytes));
+
     /// <summary>Files read to the end (including those that failed part way).</summary>
     public long FilesDone => Volatile.Read(ref _filesDone);
 
@@ -293,7 +298,7 @@ public sealed class FileSource : IBatchSource
             {
                 _current = _formats[partition] switch
                 {
-                    FileFormat.Csv => new CsvFileReader(path, partition, _context),
+                    FileFormat.Csv => OpenCsv(path, partition),
                     FileFormat.JsonLines => new JsonLinesFileReader(path, partition, _context),
                     FileFormat.Parquet => new ParquetFileReader(path, partition, _context),
                     _ => throw new BadInputException("unknown file format", path),
@@ -308,6 +313,16 @@ public sealed class FileSource : IBatchSource
                 Interlocked.Increment(ref _filesDone);
             }
         }
+    }
+
+    /// <summary>A CSV file read to its end: by <see cref="FileSourceOptions.CsvParseThreads"/> threads when it is plain and
+    /// large enough, else on this thread.</summary>
+    private FileReader OpenCsv(string path, int partition)
+    {
+        var threads = _options.CsvParseThreads;
+        if (threads > 1 && !InputStreams.IsGzip(path) && new FileInfo(path).Length >= _options.ParallelCsvMinBytes)
+            return new ParallelCsvFileReader(path, partition, _context, threads);
+        return new CsvFileReader(path, partition, _context);
     }
 
     /// <summary>True for a file an earlier run without <c>--watch</c> read to the end: watching follows it from the line

@@ -39,6 +39,23 @@ public sealed class FileSourceOptions
     /// <summary>CSV field separator. Default null: detected by Sep from the header (comma, semicolon, tab, pipe).</summary>
     public char? Delimiter { get; set; }
 
+    /// <summary>Threads that parse a plain (not gzip) CSV file of at least 4 MiB, besides the source's own thread,
+    /// which only hands the parsed rows on: the file is cut at line breaks into chunks of a batch's worth of lines,
+    /// parsed side by side and handed on in file order with the same rows, line numbers, positions and dead letters as
+    /// one thread gives. From the first chunk where a record spans lines (a quoted line break, a quote never closed) or
+    /// a lone carriage return ends a line, the rest of the file is parsed on the source's thread. Followed files
+    /// (<see cref="Watch"/>) are parsed on the source's thread. 1 (or less) parses every file on the source's thread.
+    /// Default <see cref="DefaultCsvParseThreads"/>: 2 on machines of 4 or more cores, 1 below (on 2 cores the source
+    /// alone reads 1.42× faster with 2 threads, but a pipeline whose later stages keep the second core busy, harness
+    /// S6, ran slower: docs/BENCHMARKS.md, "Parallel CSV parsing").</summary>
+    public int CsvParseThreads { get; set; } = DefaultCsvParseThreads;
+
+    /// <summary>2 on machines of 4 or more cores, else 1 (see <see cref="CsvParseThreads"/>).</summary>
+    public static int DefaultCsvParseThreads => Environment.ProcessorCount >= 4 ? 2 : 1;
+
+    /// <summary>The smallest file parsed by <see cref="CsvParseThreads"/> threads: 4 MiB; tests make it 0.</summary>
+    internal long ParallelCsvMinBytes { get; set; } = 4L << 20;
+
     /// <summary>Text read as null in CSV fields and JSON strings. In numeric, boolean and date-time columns it is
     /// compared after trimming white space, and a field of only white space is null; in string columns the text must
     /// match exactly (unless <see cref="Trim"/>), so <c>"  "</c> stays text, as in DuckDB.

@@ -218,7 +218,7 @@ internal static class ConnectorComponents
 
     /// <summary><c>{ kind: file, path: data/*.csv | [a.csv, b.csv], format: auto|csv|jsonl|parquet, columns: {..}, types: {col: type},
     /// delimiter: ",", event_time: col, watermark_delay: 0s, source_file: false|true|name, watch: false, trim: false, infer_threshold: 0.99,
-    /// checkpoint: state/files.json }</c>;
+    /// csv_threads: 1|2 (default 2 on 4+ cores), checkpoint: state/files.json }</c>;
     /// with a checkpoint a restart resumes after the last committed row and Parquet output is exactly once, without one
     /// every run reads the files from the start (at least once).</summary>
     private static Func<PipelineRuntime, IBatchSource>? FileSourceFactory(SpecNode node, SpecContext context, Func<ILoggerFactory> logs)
@@ -246,6 +246,7 @@ internal static class ConnectorComponents
         var watch = node.Bool("watch") ?? false;
         var trim = node.Bool("trim") ?? false;
         var threshold = node.Double("infer_threshold", min: 0.5, max: 1) ?? 0.99;
+        var csvThreads = node.Int("csv_threads", min: 1, max: 64);
         var checkpoint = node.String("checkpoint") is { } checkpointPath ? context.ResolvePath(checkpointPath) : null;
         var watermarkDelay = node.Duration("watermark_delay") ?? TimeSpan.Zero;
         if (node.Has("watermark_delay") && eventTime is null)
@@ -263,6 +264,7 @@ internal static class ConnectorComponents
             foreach (var path in resolved) options.Paths.Add(path);
             foreach (var (name, type) in types) options.TypeOverrides[name] = type;
             if (delimiter is { Length: 1 }) options.Delimiter = delimiter[0];
+            if (csvThreads is { } threads) options.CsvParseThreads = threads;
             return FileSource.Create(options);
         };
     }

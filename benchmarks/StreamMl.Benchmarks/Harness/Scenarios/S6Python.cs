@@ -21,7 +21,9 @@ public sealed class S6Python : IScenario
     private static readonly Lazy<(FeaturePipeline Features, byte[] Model, ReferenceProfile Profile)> s_full = new(() => FitStreamMl(100));
     private static readonly Lazy<(FeaturePipeline Features, byte[] Model, ReferenceProfile Profile)> s_smoke = new(() => FitStreamMl(10));
 
-    private static (FeaturePipeline Features, byte[] Model, ReferenceProfile Profile) StreamMlSetup(ScenarioSize size) =>
+    /// <summary>The fitted features, the gradient-boosted model (100 trees, 31 leaves; 10 for smoke runs) and the drift
+    /// profile of the credit data, as S6 uses them (S7 serves the same model from the host).</summary>
+    internal static (FeaturePipeline Features, byte[] Model, ReferenceProfile Profile) StreamMlSetup(ScenarioSize size) =>
         size == ScenarioSize.Smoke ? s_smoke.Value : s_full.Value;
 
     /// <inheritdoc/>
@@ -41,11 +43,11 @@ public sealed class S6Python : IScenario
     }
 
     /// <inheritdoc/>
-    public IReadOnlyList<IScenarioVariant> Variants => [new StreamMlVariant(), new PythonVariant()];
+    public IReadOnlyList<IScenarioVariant> Variants => [new StreamMlVariant(), new PythonVariant(), new StreamMlVariant(csvThreads: 2), new StreamMlVariant(scoringWorkers: 2)];
 
     private static string Features(ScenarioSize size) => size == ScenarioSize.Smoke ? CreditWorkload.For(size).SmallCsv : CreditWorkload.For(size).LargeCsv;
 
-    private static readonly string[] s_columns = [.. CreditWorkload.Numeric, .. CreditWorkload.Categorical];
+    internal static readonly string[] s_columns = [.. CreditWorkload.Numeric, .. CreditWorkload.Categorical];
 
     private static (FeaturePipeline, byte[], ReferenceProfile) FitStreamMl(int trees)
     {
@@ -62,10 +64,14 @@ public sealed class S6Python : IScenario
         return (features, model, profile.Build());
     }
 
-    private sealed class StreamMlVariant : IScenarioVariant
+    /// <summary>StreamMl's pipeline; with <paramref name="csvThreads"/> the CSV parse threads (default: the source's
+    /// default, 1 on 2 cores) or <paramref name="scoringWorkers"/> scoring workers, shown as reference rows so the effect of each is
+    /// measured in the same run.</summary>
+    private sealed class StreamMlVariant(int? csvThreads = null, int scoringWorkers = 1) : IScenarioVariant
     {
-        public string Name => "StreamMl pipeline";
-        public bool IsStreamMl => true;
+        public string Name => csvThreads is { } threads ? $"reference: StreamMl pipeline, CSV parsed by {threads} thread(s)"
+            : scoringWorkers > 1 ? $"reference: StreamMl pipeline, {scoringWorkers} scoring workers" : "StreamMl pipeline";
+        public bool IsStreamMl => csvThreads is null && scoringWorkers == 1;
 
         public async Task<(long Rows, long Bytes)> RunAsync(ScenarioSize size, LongHistogram latency, CancellationToken cancellationToken)
         {
@@ -73,11 +79,13 @@ public sealed class S6Python : IScenario
             var csv = Features(size);
             var features = fitted.Clone();
             using var model = OnnxModel.FromBytes(modelBytes, "gbt");
-            using var scorer = new ScoringOperator(model, new ScoringOptions { FeatureColumns = features.OutputColumns });
+            using var scorer = new ScoringOperator(model, new ScoringOptions { FeatureColumns = features.OutputColumns, Workers = scoringWorkers });
             var drift = new DriftOperator(new DriftOptions { Profile = profile, Features = s_columns });
             var sink = new Connectors.Memory.CountingSink("discard");
             var clock = Stopwatch.GetTimestamp();
-            await using var pipeline = Pipeline.From(FileSource.Create(new FileSourceOptions { Paths = { csv } }), new PipelineOptions { Name = "s6" })
+            var options = new FileSourceOptions { Paths = { csv } };
+            if (csvThreads is { } threads) options.CsvParseThreads = threads;
+            await using var pipeline = Pipeline.From(FileSource.Create(options), new PipelineOptions { Name = "s6" })
                 .Then(features).Then(scorer).Then(drift).To(sink).Build();
             await pipeline.RunAsync(cancellationToken).ConfigureAwait(false);
             latency.RecordValue(Math.Max(1, Stopwatch.GetTimestamp() - clock));

@@ -53,7 +53,12 @@ internal static class WorkloadTraining
     }
 
     /// <summary>A FastTree binary classifier trained on <paramref name="matrix"/>, as ONNX bytes.</summary>
-    public static byte[] FastTreeOnnx(float[] matrix, bool[] labels, int width, int leaves, int trees, int seed)
+    public static byte[] FastTreeOnnx(float[] matrix, bool[] labels, int width, int leaves, int trees, int seed) =>
+        FastTreeOnnx(matrix, labels, width, leaves, trees, seed, labelInput: true);
+
+    /// <summary>The same; without <paramref name="labelInput"/> the ONNX graph takes the feature matrix only, as the
+    /// host's registry requires.</summary>
+    public static byte[] FastTreeOnnx(float[] matrix, bool[] labels, int width, int leaves, int trees, int seed, bool labelInput)
     {
         var ml = new MLContext(seed);
         var definition = SchemaDefinition.Create(typeof(MatrixRow));
@@ -62,7 +67,17 @@ internal static class WorkloadTraining
             .Select(r => new MatrixRow { Features = matrix.AsSpan(r * width, width).ToArray(), Label = labels[r] }), definition);
         var model = ml.BinaryClassification.Trainers.FastTree(numberOfLeaves: leaves, numberOfTrees: trees).Fit(data);
         using var stream = new MemoryStream();
-        ml.Model.ConvertToOnnx(model, data, stream, "Score", "Probability", "PredictedLabel");
+        if (labelInput)
+        {
+            ml.Model.ConvertToOnnx(model, data, stream, "Score", "Probability", "PredictedLabel");
+        }
+        else
+        {
+            var featuresOnly = SchemaDefinition.Create(typeof(FeatureRow));
+            featuresOnly["Features"].ColumnType = new VectorDataViewType(NumberDataViewType.Single, width);
+            var input = ml.Data.LoadFromEnumerable(new[] { new FeatureRow { Features = new float[width] } }, featuresOnly);
+            ml.Model.ConvertToOnnx(model, input, stream, "Score", "Probability", "PredictedLabel");
+        }
         return stream.ToArray();
     }
 
@@ -74,6 +89,11 @@ internal static class WorkloadTraining
         ColumnType.Int32 => column.Values<int>()[row],
         _ => column.Values<long>()[row],
     };
+
+    private sealed class FeatureRow
+    {
+        public float[] Features { get; set; } = [];
+    }
 
     private sealed class MatrixRow
     {

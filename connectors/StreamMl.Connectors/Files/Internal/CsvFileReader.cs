@@ -78,6 +78,15 @@ internal sealed unsafe class CsvFileReader : FileReader
 
     public override string OffsetUnit => "line";
 
+    /// <summary>The field separator, given or detected from the header.</summary>
+    public char Separator => _reader.Spec.Sep.Separator;
+
+    /// <summary>Fields in the header: a record with another number is dead-lettered (<c>csv-fields</c>).</summary>
+    public int HeaderCount => _headerCount;
+
+    /// <summary>For each schema column, its field in the file, or -1 when the file lacks it.</summary>
+    public IReadOnlyList<int> FieldToColumn => _fieldToColumn;
+
     public override long CurrentOffset => _line;
 
     /// <summary>The column names of the file's header.</summary>
@@ -232,7 +241,9 @@ internal sealed unsafe class CsvFileReader : FileReader
         return -1;
     }
 
-    private static bool TryWriteNumber(ReadOnlySpan<char> text, ColumnType type, void* values, int row)
+    /// <summary>Writes a plain integer or decimal number straight into a column's native buffer; false for anything
+    /// else (which then takes <see cref="FieldParser.TryWrite"/>).</summary>
+    internal static bool TryWriteNumber(ReadOnlySpan<char> text, ColumnType type, void* values, int row)
     {
         switch (type)
         {

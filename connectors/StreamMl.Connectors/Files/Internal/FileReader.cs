@@ -22,6 +22,15 @@ internal sealed class ReaderContext(FileSourceOptions options, Schema schema)
     public long RecordsRejected;
     public long BytesRead;
 
+    /// <summary>Chunks of CSV parsed by worker threads and handed on (<see cref="ParallelCsvFileReader"/>), and the
+    /// times such a file was handed to the sequential reader part way.</summary>
+    public long ParallelChunks;
+    public long SequentialHandovers;
+
+    /// <summary>Bytes the splitter and the workers allocated while cutting and parsing chunks (their buffers grow to
+    /// the chunks' size, then nothing): the allocation tests read it.</summary>
+    public long WorkerAllocatedBytes;
+
     /// <summary>Batch column index of each source field, cached per batch schema (the batch may hold more columns).</summary>
     public int[] Targets(ColumnBatch batch)
     {

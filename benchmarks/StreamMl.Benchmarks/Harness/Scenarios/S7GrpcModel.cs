@@ -1,0 +1,176 @@
+using System.Diagnostics;
+using System.Globalization;
+using Apache.Arrow;
+using Apache.Arrow.Ipc;
+using HdrHistogram;
+using Microsoft.Extensions.DependencyInjection;
+using StreamMl.Engine;
+using StreamMl.Host.Cli;
+using StreamMl.Host.Hosting;
+using StreamMl.Host.Pipelines;
+using StreamMl.Host.Registry;
+
+namespace StreamMl.Benchmarks.Harness.Scenarios;
+
+/// <summary>S7: the credit rows streamed as Arrow IPC batches of 4,096 rows by a client in its own process (this
+/// program's <c>grpc-client</c> verb) into a host on 127.0.0.1 whose pipeline validates them, scores them with S6's
+/// gradient-boosted model (100 trees × 31 leaves, served from the registry with its fitted features, on the engine's
+/// tree evaluator) and monitors drift on the raw columns; against the same ingest, validation and drift without the
+/// model, and with the model stage as two workers. Timed from the client's first message until the pipeline's sink
+/// has every row.</summary>
+public sealed class S7GrpcModel : IScenario
+{
+    private const int Batch = 4096;
+    private static StreamMlServer? s_server;
+    private static string s_payloadPath = "";
+
+    /// <inheritdoc/>
+    public string Id => "S7";
+
+    /// <inheritdoc/>
+    public string Title => "gRPC Arrow ingest (client in its own process) → validate → 100-tree credit model → drift, against the same without the model";
+
+    private static string Spec(string name, bool model, int workers = 1)
+    {
+        var columns = string.Join(", ", CreditColumns.Select(c => $"\"{c}\": int64"));
+        var drift = string.Join(", ", S6Python.s_columns.Select(c => $"\"{c}\""));
+        return $$"""
+            name: {{name}}
+            source:
+              kind: grpc
+              columns: { {{columns}} }
+              queue_batches: 32
+            validation:
+              - { rule: required, column: LIMIT_BAL }
+              - { rule: range, column: AGE, min: 18, max: 100, action: reject }
+            {{(model ? $"model: {{ name: credit, workers: {workers} }}" : "")}}
+            drift:
+              features: [{{drift}}]
+              reference_rows: 20000
+              window_rows: 100000
+            sinks:
+              - kind: memory
+                keep_rows: 0
+            """;
+    }
+
+    private static readonly string[] CreditColumns = [.. S6Python.s_columns, "ID", CreditWorkload.Label];
+
+    /// <inheritdoc/>
+    public void Prepare(ScenarioSize size)
+    {
+        if (s_server is not null) return;
+        var (features, _, profile) = S6Python.StreamMlSetup(size);
+        // S6's model again (same features, trees, leaves and seed), exported with the feature matrix as its only input.
+        var batches = WorkloadTraining.ReadAll(CreditWorkload.SourceCsv);
+        var labels = batches.SelectMany(b => Enumerable.Range(0, b.Length)
+            .Select(r => WorkloadTraining.Number(b[b.Schema.Require(CreditWorkload.Label)], r) > 0.5)).ToArray();
+        var model = WorkloadTraining.FastTreeOnnx(WorkloadTraining.Matrix(features, batches), labels, features.FeatureCount,
+            leaves: 31, trees: size == ScenarioSize.Smoke ? 10 : 100, seed: 5, labelInput: false);
+        foreach (var batch in batches) batch.Dispose();
+        var folder = Path.Combine(Path.GetTempPath(), $"streamml-s7-{Environment.ProcessId}");
+        Directory.CreateDirectory(folder);
+        var registry = new ModelRegistry(Path.Combine(folder, "models"));
+        var package = new ModelPackage { Manifest = new ModelManifest { Task = "binary", Trainer = "fasttree", Target = CreditWorkload.Label, Threshold = 0.5 } }
+            .Add(ModelPackage.ModelFile, model)
+            .Add(ModelPackage.FeaturesFile, features.ToJson())
+            .Add(ModelPackage.SchemaFile, $$"""{"inputs":[{{string.Join(",", features.Inputs.Select(f => $$"""{"name":"{{f.Name}}","type":"{{ColumnTypes.Name(f.Type)}}","nullable":true}"""))}}],"target":"{{CreditWorkload.Label}}","task":"binary","classes":["0","1"]}""")
+            .Add(ModelPackage.MetricsFile, "{}")
+            .Add(ModelPackage.ProfileFile, profile.ToJson());
+        var version = registry.Register("credit", package);
+        registry.Promote("credit", version.Version);
+        s_payloadPath = Path.Combine(folder, "credit-4096.arrows");
+        File.WriteAllBytes(s_payloadPath, ArrowPayload());
+        var server = StreamMlServer.StartAsync(new StreamMlOptions { Port = 0, MetricsPort = -1, RegistryPath = registry.Root }).GetAwaiter().GetResult();
+        var manager = server.Services.GetRequiredService<PipelineManager>();
+        foreach (var (name, withModel, workers) in new[] { ("credit-model", true, 1), ("credit-nomodel", false, 1), ("credit-model-2", true, 2) })
+            manager.CreateAsync(Spec(name, withModel, workers), start: true, replace: false, null, CancellationToken.None).GetAwaiter().GetResult();
+        s_server = server;
+    }
+
+    /// <summary>The first 4,096 rows of the credit file as one Arrow IPC stream (schema and one record batch).</summary>
+    private static byte[] ArrowPayload()
+    {
+        var batches = WorkloadTraining.ReadAll(CreditWorkload.SourceCsv);
+        var first = batches[0];
+        var builder = new RecordBatch.Builder();
+        foreach (var name in CreditColumns)
+        {
+            var column = first[first.Schema.Require(name)];
+            var values = column.Values<long>()[..Batch].ToArray();
+            builder.Append(name, true, b => b.Int64(a => a.AppendRange(values)));
+        }
+        foreach (var batch in batches) batch.Dispose();
+        using var record = builder.Build();
+        using var stream = new MemoryStream();
+        using (var writer = new ArrowStreamWriter(stream, record.Schema, leaveOpen: true))
+        {
+            writer.WriteRecordBatch(record);
+            writer.WriteEnd();
+        }
+        return stream.ToArray();
+    }
+
+    /// <inheritdoc/>
+    public IReadOnlyList<IScenarioVariant> Variants =>
+    [
+        new Ingest("Ingest → validate → GBT model → drift", "credit-model", true),
+        new Ingest("reference: ingest → validate → drift, no model", "credit-nomodel", false),
+        new Ingest("reference: ingest → validate → GBT model (2 workers) → drift", "credit-model-2", false),
+    ];
+
+    private static int Messages(ScenarioSize size) => size == ScenarioSize.Smoke ? 4 : 300;
+
+    private sealed class Ingest(string name, string pipelineName, bool isStreamMl) : IScenarioVariant
+    {
+        public string Name => name;
+        public bool IsStreamMl => isStreamMl;
+        public bool TimesItself => true;
+
+        public async Task<(long Rows, long Bytes)> RunAsync(ScenarioSize size, LongHistogram latency, CancellationToken cancellationToken)
+        {
+            var server = s_server!;
+            var pipeline = server.Services.GetRequiredService<PipelineManager>().Get(pipelineName);
+            var before = pipeline.Runtime.Memory!.Rows;
+            var busyBefore = pipeline.Current!.Stages.Select(s => s.Busy).ToArray();
+            var messages = Messages(size);
+            var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+            foreach (var argument in new[] { typeof(S7GrpcModel).Assembly.Location, "grpc-client", server.Address, pipelineName, s_payloadPath, messages.ToString(CultureInfo.InvariantCulture) })
+                start.ArgumentList.Add(argument);
+            using var client = Process.Start(start)!;
+            // The client says "sending" once connected, just before its first message: process start is not timed.
+            var first = await client.StandardOutput.ReadLineAsync(cancellationToken).ConfigureAwait(false);
+            var clock = Stopwatch.GetTimestamp();
+            if (first != "sending") throw new InvalidOperationException($"grpc-client: {first} {await client.StandardError.ReadToEndAsync(cancellationToken).ConfigureAwait(false)}");
+            var accepted = long.Parse((await client.StandardOutput.ReadLineAsync(cancellationToken).ConfigureAwait(false))!, CultureInfo.InvariantCulture);
+            await HostBench.WaitForRowsAsync(() => pipeline.Runtime.Memory!.Rows - before, accepted, TimeSpan.FromMinutes(5)).ConfigureAwait(false);
+            var elapsed = Stopwatch.GetTimestamp() - clock;
+            latency.RecordValue(Math.Max(1, elapsed));
+            // Where the time went: each stage's busy time (work only) per row, so the limiting stage shows (stderr: not
+            // part of the report).
+            var stages = pipeline.Current.Stages;
+            Console.Error.WriteLine($"S7 {pipelineName}: " + string.Join(", ", stages.Select((s, i) =>
+                $"{s.Name} {(s.Busy - busyBefore[Math.Min(i, busyBefore.Length - 1)]).TotalMicroseconds * 1000 / accepted:N0} ns/row")));
+            await client.WaitForExitAsync(cancellationToken).ConfigureAwait(false);
+            return (accepted, new FileInfo(s_payloadPath).Length * messages);
+        }
+    }
+
+    /// <summary>The client process: <c>grpc-client address pipeline payload messages</c> sends the Arrow IPC payload
+    /// <c>messages</c> times on one Ingest stream, printing "sending" before the first and the rows accepted at the end.</summary>
+    public static async Task<int> ClientAsync(string[] args, TextWriter output)
+    {
+        var payload = await File.ReadAllBytesAsync(args[2]);
+        using var channel = HostClient.Open(args[0], null);
+        var request = HostBench.ArrowRequest(payload);
+        request.Pipeline = args[1];
+        // One small call first so the connection is open before the timed stream starts.
+        await HostBench.IngestAsync(channel, request, 1);
+        await output.WriteLineAsync("sending");
+        await output.FlushAsync();
+        var accepted = await HostBench.IngestAsync(channel, request, int.Parse(args[3], CultureInfo.InvariantCulture));
+        await output.WriteLineAsync(accepted.ToString(CultureInfo.InvariantCulture));
+        await output.FlushAsync();
+        return 0;
+    }
+}
