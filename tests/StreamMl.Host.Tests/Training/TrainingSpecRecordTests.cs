@@ -38,7 +38,7 @@ public sealed class TrainingSpecRecordTests : IDisposable
     // Before: "No node deserializer was able to deserialize the node into type of the expected kind, of the expected kind,
     // Version=10.0.0.0, Culture=neutral, PublicKeyToken=7cec85d7bea7798e" (and likewise for the two below).
     [InlineData("gates: { championMargin: [1] }\n", "line 4, column 26: the value here is not a number")]
-    [InlineData("data: [1]\n", "line 4, column 7: the value here is not a mapping of the keys of data (path, drop, limit)")]
+    [InlineData("data: [1]\n", "line 4, column 7: the value here is not a mapping of the keys of data (kind, path, test, cache, drop, limit)")]
     [InlineData("remainder: [x]\n", "line 4, column 12: the value here is not text")]
     // Before: "Arithmetic operation resulted in an overflow. (expected a number here)".
     [InlineData("hyperparameters: { trees: 99999999999 }\n", "line 4, column 27: the number is too large here")]
