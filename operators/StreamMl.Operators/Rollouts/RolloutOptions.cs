@@ -39,6 +39,11 @@ public sealed class RolloutOptions
     /// batches is their maximum, one garbage collection away from a false alarm). Default 50.</summary>
     public int MinLatencyBatches { get; init; } = 50;
 
+    /// <summary>Batches a window lets pass untimed before it records latencies: a model's first runs (JIT, ONNX
+    /// Runtime's first session runs) are not its steady latency, and one of them is the p99 of 50 batches. A window
+    /// that feeds a rollout lives as long as the rollout, so this skips each model's first batches once. Default 10.</summary>
+    public int LatencyWarmupBatches { get; init; } = 10;
+
     /// <summary>Largest population stability index between the candidate's and the champion's scores. Default 0.25.</summary>
     public double MaxScorePsi { get; init; } = 0.25;
 

@@ -26,6 +26,7 @@ public sealed class RolloutWindow
     private RunningMoments _loss;
     private double _squaredError;
     private long _truePositives, _falsePositives, _falseNegatives;
+    private int _untimedLeft;
 
     /// <summary>An empty window for the task and score range of <paramref name="options"/>.</summary>
     public RolloutWindow(RolloutOptions options)
@@ -34,6 +35,7 @@ public sealed class RolloutWindow
         _binsPerUnit = ScoreBins / (options.ScoreMax - options.ScoreMin);
         _threshold = options.Threshold;
         _binary = options.Task == ModelTask.BinaryClassification;
+        _untimedLeft = Math.Max(0, options.LatencyWarmupBatches);
     }
 
     /// <summary>Rows the model scored (failures included).</summary>
@@ -121,9 +123,15 @@ public sealed class RolloutWindow
         _scores[ScoreBin(score)]++;
     }
 
-    /// <summary>Records the time one batch took to score with this model.</summary>
+    /// <summary>Records the time one batch took to score with this model, once the window's first
+    /// <see cref="RolloutOptions.LatencyWarmupBatches"/> batches have passed (clearing the window does not restart them).</summary>
     public void AddLatency(double seconds)
     {
+        if (_untimedLeft > 0)
+        {
+            _untimedLeft--;
+            return;
+        }
         Batches++;
         _latency[LatencyBin(seconds)]++;
     }

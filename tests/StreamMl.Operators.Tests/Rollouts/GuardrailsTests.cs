@@ -76,7 +76,7 @@ public sealed class GuardrailsTests
         var window = new RolloutWindow(s_options);
         var seconds = Enumerable.Range(0, 2000).Select(_ => Math.Exp(random.NextDouble() * 6 - 9)).ToArray();
         foreach (var s in seconds) window.AddLatency(s);
-        var sorted = seconds.Order().ToArray();
+        var sorted = seconds.Skip(s_options.LatencyWarmupBatches).Order().ToArray();
         var exact = sorted[(int)Math.Ceiling(0.99 * sorted.Length) - 1];
         Assert.InRange(window.P99LatencySeconds, exact, exact * Math.Pow(10, 0.1) * (1 + 1e-12));
     }
@@ -147,6 +147,25 @@ public sealed class GuardrailsTests
         Assert.Contains("error rate 2.00% (40 of 2000 rows)", report.FailureReason);
     }
 
+    [Theory]
+    [InlineData(10, true)]
+    [InlineData(0, false)]
+    public void A_candidate_whose_first_batches_are_cold_passes_the_latency_guardrail_only_when_they_are_untimed(int warmup, bool passes)
+    {
+        var options = new RolloutOptions { LatencyWarmupBatches = warmup };
+        var champion = new RolloutWindow(options);
+        var candidate = new RolloutWindow(options);
+        for (var i = 0; i < 100; i++)
+        {
+            champion.AddLatency(0.001);
+            candidate.AddLatency(i < 3 ? 0.030 : 0.0011); // a freshly loaded model: three slow first runs
+        }
+        var check = Guardrails.Evaluate(options, champion, candidate).Checks.Single(c => c.Name == "latency-p99");
+        Assert.False(check.Skipped);
+        Assert.Equal(passes, check.Passed);
+        Assert.Equal(100 - warmup, candidate.Batches);
+    }
+
     [Fact]
     public void A_slower_candidate_fails_the_latency_guardrail_once_enough_batches_are_timed()
     {
@@ -160,7 +179,7 @@ public sealed class GuardrailsTests
                 candidate.AddLatency(i % 10 == 0 ? 0.012 : 0.004);
             }
         }
-        Time(s_options.MinLatencyBatches - 1);
+        Time(s_options.LatencyWarmupBatches + s_options.MinLatencyBatches - 1);
         Assert.True(Guardrails.Evaluate(s_options, champion, candidate).Checks.Single(c => c.Name == "latency-p99").Skipped);
         Time(1);
         var check = Guardrails.Evaluate(s_options, champion, candidate).Checks.Single(c => c.Name == "latency-p99");
