@@ -47,7 +47,7 @@ public sealed class StatusTests(HostFixture host)
     }
 
     [Fact]
-    public async Task A_40_MB_unary_request_is_answered_and_one_over_64_MiB_is_resource_exhausted()
+    public async Task A_40_MB_unary_request_is_answered()
     {
         await EnsurePipelineAsync("status-big");
         using var channel = BigChannel(HostFixture.ScoreKey);
@@ -59,9 +59,9 @@ public sealed class StatusTests(HostFixture host)
         Assert.Single(response.Scores);
         Assert.False(response.Scores[0].Rejected);
 
-        var tooBig = OneRow("status-big", new string('d', StreamMlOptions.MaxMessageBytes + 1000));
-        var ex = await Assert.ThrowsAsync<RpcException>(() => client.ScoreAsync(tooBig).ResponseAsync);
-        Assert.Equal(StatusCode.ResourceExhausted, ex.StatusCode);
+        // A message over the limit is refused with RESOURCE_EXHAUSTED naming the limit: LimitsTests, with a small limit.
+        // At 64 MiB the client is still sending when the host answers, and under load it sometimes reports the reset
+        // stream (INTERNAL) instead of the host's status.
     }
 
     public static TheoryData<string, string, string, string> MalformedCalls() => new()
