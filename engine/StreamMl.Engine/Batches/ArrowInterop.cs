@@ -129,11 +129,13 @@ internal static class ArrowInterop
 
     private static void CopyRowsCore(IArrowArray array, int from, Column column, int to, int count)
     {
-        for (var i = 0; i < count; i++)
-        {
-            if (array.IsNull(from + i)) column.SetNull(to + i);
-            else column.SetValid(to + i);
-        }
+        if (array.NullCount == 0) column.SetValid(to, count);
+        else
+            for (var i = 0; i < count; i++)
+            {
+                if (array.IsNull(from + i)) column.SetNull(to + i);
+                else column.SetValid(to + i);
+            }
         switch (column.Type, array)
         {
             case (ColumnType.Float32, FloatArray a): a.Values.Slice(from, count).CopyTo(column.Values<float>()[to..]); break;

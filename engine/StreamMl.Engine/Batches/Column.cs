@@ -104,6 +104,18 @@ public sealed class Column : IDisposable
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public unsafe void SetValid(int row) => _validity.Pointer[row >> 3] |= (byte)(1 << (row & 7));
 
+    /// <summary>Marks rows [<paramref name="row"/>, row + <paramref name="count"/>) valid; free while no row of the
+    /// column was ever marked null.</summary>
+    public void SetValid(int row, int count)
+    {
+        if (!_mayHaveNulls) return;
+        var end = row + count;
+        for (; row < end && (row & 7) != 0; row++) SetValid(row);
+        var wholeBytes = (end - row) >> 3;
+        _validity.GetSpan().Slice(row >> 3, wholeBytes).Fill(0xFF);
+        for (row += wholeBytes << 3; row < end; row++) SetValid(row);
+    }
+
     /// <summary>Number of null rows among the first <paramref name="length"/>.</summary>
     public int NullCount(int length)
     {
