@@ -61,11 +61,13 @@ public static class RetrainGate
         return (result, final);
     }
 
-    /// <summary><paramref name="rows"/> followed by <paramref name="reference"/>'s rows (when given).</summary>
+    /// <summary><paramref name="rows"/> followed by <paramref name="reference"/>'s rows (when given), row ids kept (a
+    /// learner that reads its rows from elsewhere finds them by id).</summary>
     public static TrainingSet WithReference(TrainingSet rows, TrainingSet? reference)
     {
         if (reference is null || reference.Rows == 0) return rows;
-        return new TrainingSet([.. rows.Features, .. reference.Features], rows.FeatureCount, [.. rows.Labels, .. reference.Labels], rows.FeatureNames);
+        return new TrainingSet([.. rows.Features, .. reference.Features], rows.FeatureCount, [.. rows.Labels, .. reference.Labels], rows.FeatureNames,
+            rowIds: [.. rows.RowIds, .. reference.RowIds]);
     }
 
     private static double Score(LearningTask task, string metric, float[] labels, float[] predictions) => task == LearningTask.Binary
