@@ -149,6 +149,7 @@ internal sealed class ModelRetrain : IRetrainHost, IDisposable
         var labels = new double[rows];
         for (var r = 0; r < window.Rows; r++) labels[r] = window.Labels[r];
         if (reference is not null) Copy(reference, target, labels, window.Rows);
+        columns.Add(new DataColumn(target, labels, null));
         return new DataTable("retrain window", columns, rows, Enumerable.Range(1, rows).Select(r => (long)r).ToArray());
     }
 
