@@ -121,6 +121,17 @@ public sealed class RetrainEndToEndTests(ITestOutputHelper output) : IDisposable
         Assert.Equal(0, show.Exit);
         Assert.Contains("retrain-promoted", show.Output);
         Assert.Contains(challenger.Retrain.Trigger, show.Output);
+
+        // The report's lineage section: sensor@2 with its parent and trigger, and the retrain steps in the history table.
+        var report = new Operators.Reporting.MonitoringReportBuilder("plant");
+        foreach (var section in StreamMl.Host.Reporting.ReportLineage.Tables(runtime)) report.AddTable(section);
+        var html = Operators.Reporting.ReportHtml.Render(report.Build());
+        var lineage = StreamMl.Host.Reporting.ReportLineage.Tables(runtime)[0];
+        Assert.Equal(["2", "1"], lineage.Rows.Select(r => r[0]));
+        Assert.Equal("1", lineage.Rows[0][1]);
+        Assert.Equal(challenger.Retrain.Trigger, lineage.Rows[0][3]);
+        Assert.Contains(System.Net.WebUtility.HtmlEncode(challenger.Retrain.Trigger), html);
+        Assert.Contains("retrain-promoted", html);
         retrain.Dispose();
     }
 
