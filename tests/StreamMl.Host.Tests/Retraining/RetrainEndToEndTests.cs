@@ -53,48 +53,8 @@ public sealed class RetrainEndToEndTests(ITestOutputHelper output) : IDisposable
     [Fact]
     public async Task A_drifted_stream_retrains_registers_rolls_out_and_promotes_with_every_step_in_the_registry_history()
     {
-        var train = WriteRows(Path.Combine(_folder, "train.csv"), 3000, driftFrom: int.MaxValue, seed: 1);
-        var stream = WriteRows(Path.Combine(_folder, "stream.csv"), 40_000, driftFrom: 10_000, seed: 2);
-        var registryRoot = Path.Combine(_folder, "models");
-        await TrainingRunner.RunAsync(TrainSpec.Load(TrainingTestData.Write(_folder, "sensor.yaml", $"""
-            name: sensor
-            data: {"{"} path: {train}, drop: [id] {"}"}
-            target: failure
-            task: binary
-            trainer: lr
-            validation: {"{"} folds: 3, seed: 7, holdout: 0.2 {"}"}
-            registry: {"{"} path: {registryRoot} {"}"}
-            """)));
-        var registry = new ModelRegistry(registryRoot);
-        if (registry.Stages("sensor").Production is null) registry.Promote("sensor", 1, "test");
-        var catalog = new ModelCatalog();
-        RegistryModels.Attach(catalog, registryRoot);
-        var compiler = new SpecCompiler(ComponentRegistry.CreateDefault(), catalog);
-        var spec = compiler.Compile(PipelineSpec(Retrain), _folder);
-
-        var clock = new ManualClock();
-        var runtime = new PipelineRuntime("plant", catalog) { Clock = clock };
-        var model = CompiledSpec.Create(spec.Operators.Single(o => o.Kind == "model"), runtime);
-        var table = (await DataTableReader.ReadAsync(stream, 0, CancellationToken.None)).Table;
-        var schema = model.Bind(table.SchemaOf(["id", "temperature", "vibration", "pressure", "failure"]));
-        using var batch = new ColumnBatch(schema, 1000);
-        var rows = Enumerable.Range(0, table.Rows).ToArray();
-        var retrain = runtime.Retrain!;
-        var context = StageContext.Standalone("model");
-        var next = 0;
-        string[] ends = ["retrain-promoted", "retrain-rolled-back", "retrain-rejected", "retrain-failed", "retrain-cancelled"];
-        for (var i = 0; i < 40 && !retrain.Loop.History.Any(e => ends.Contains(e.Action)); i++)
-        {
-            batch.Reset();
-            if (next + 1000 > rows.Length) next = 0;
-            next += table.Fill(batch, rows, next);
-            model.Process(batch, context);
-            clock.Advance(TimeSpan.FromSeconds(30));
-            retrain.Tick();
-            if (retrain.Loop.Training is { } training)
-                await Eventually.CompletesAsync(training.ContinueWith(_ => { }, TaskScheduler.Default), "the challenger's training", TimeSpan.FromMinutes(2));
-        }
-
+        var (registry, runtime, retrain) = await RunAsync(Retrain, driftFrom: 10_000);
+        var registryRoot = registry.Root;
         var history = registry.Stages("sensor").History.Where(e => e.Action != "promote" || e.Version == 2).ToArray();
         var start = history.First(e => e.Action == "retrain-triggered").AtUtc;
         foreach (var e in history.Where(e => e.AtUtc >= start))
@@ -133,6 +93,76 @@ public sealed class RetrainEndToEndTests(ITestOutputHelper output) : IDisposable
         Assert.Contains(System.Net.WebUtility.HtmlEncode(challenger.Retrain.Trigger), html);
         Assert.Contains("retrain-promoted", html);
         retrain.Dispose();
+    }
+
+    [Fact]
+    public async Task A_retrain_that_does_not_beat_the_champion_is_rejected_and_recorded_in_the_registry()
+    {
+        const string policy = """
+              retrain:
+                on: { every: 5m }
+                window_rows: 5000
+                min_rows: 2000
+                gate: { margin: 0.01, folds: 5 }
+            """;
+        var (registry, runtime, retrain) = await RunAsync(policy, driftFrom: int.MaxValue);
+        var events = registry.Stages("sensor").History.Where(e => e.Action.StartsWith("retrain-", StringComparison.Ordinal)).ToArray();
+        foreach (var e in events) output.WriteLine($"v{e.Version} {e.Action,-19} {e.Reason}");
+        Assert.Equal([("retrain-triggered", 1), ("retrain-trained", 1), ("retrain-rejected", 1)], events.Select(e => (e.Action, e.Version)));
+        Assert.Contains("challenger does not beat the champion", events[^1].Reason);
+        Assert.Equal([1], registry.Versions("sensor"));
+        Assert.Equal("1", runtime.Models.Current.Primary!.Version);
+        Assert.Null(runtime.Models.Rollout);
+        retrain.Dispose();
+    }
+
+    /// <summary>Trains sensor@1 on rows before the drift, compiles the pipeline spec with <paramref name="policy"/> and
+    /// streams batches through the model stage until the retrain ends (promoted, rolled back, rejected or failed).</summary>
+    private async Task<(ModelRegistry Registry, PipelineRuntime Runtime, ModelRetrain Retrain)> RunAsync(string policy, int driftFrom)
+    {
+        var train = WriteRows(Path.Combine(_folder, "train.csv"), 3000, driftFrom: int.MaxValue, seed: 1);
+        var stream = WriteRows(Path.Combine(_folder, "stream.csv"), 40_000, driftFrom: driftFrom, seed: 2);
+        var registryRoot = Path.Combine(_folder, "models");
+        await TrainingRunner.RunAsync(TrainSpec.Load(TrainingTestData.Write(_folder, "sensor.yaml", $"""
+            name: sensor
+            data: {"{"} path: {train}, drop: [id] {"}"}
+            target: failure
+            task: binary
+            trainer: lr
+            validation: {"{"} folds: 3, seed: 7, holdout: 0.2 {"}"}
+            registry: {"{"} path: {registryRoot} {"}"}
+            """)));
+        var registry = new ModelRegistry(registryRoot);
+        if (registry.Stages("sensor").Production is null) registry.Promote("sensor", 1, "test");
+        var catalog = new ModelCatalog();
+        RegistryModels.Attach(catalog, registryRoot);
+        var compiler = new SpecCompiler(ComponentRegistry.CreateDefault(), catalog);
+        var spec = compiler.Compile(PipelineSpec(policy), _folder);
+
+        var clock = new ManualClock();
+        var runtime = new PipelineRuntime("plant", catalog) { Clock = clock };
+        var model = CompiledSpec.Create(spec.Operators.Single(o => o.Kind == "model"), runtime);
+        var table = (await DataTableReader.ReadAsync(stream, 0, CancellationToken.None)).Table;
+        var schema = model.Bind(table.SchemaOf(["id", "temperature", "vibration", "pressure", "failure"]));
+        using var batch = new ColumnBatch(schema, 1000);
+        var rows = Enumerable.Range(0, table.Rows).ToArray();
+        var retrain = runtime.Retrain!;
+        var context = StageContext.Standalone("model");
+        var next = 0;
+        string[] ends = ["retrain-promoted", "retrain-rolled-back", "retrain-rejected", "retrain-failed", "retrain-cancelled"];
+        for (var i = 0; i < 40 && !retrain.Loop.History.Any(e => ends.Contains(e.Action)); i++)
+        {
+            batch.Reset();
+            if (next + 1000 > rows.Length) next = 0;
+            next += table.Fill(batch, rows, next);
+            model.Process(batch, context);
+            clock.Advance(TimeSpan.FromSeconds(30));
+            retrain.Tick();
+            if (retrain.Loop.Training is { } training)
+                await Eventually.CompletesAsync(training.ContinueWith(_ => { }, TaskScheduler.Default), "the challenger's training", TimeSpan.FromMinutes(2));
+        }
+
+        return (registry, runtime, retrain);
     }
 
     [Theory]
