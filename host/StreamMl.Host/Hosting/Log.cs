@@ -40,4 +40,7 @@ internal static partial class Log
 
     [LoggerMessage(1501, LogLevel.Information, "Rollout on pipeline {Pipeline}: {Candidate} {Action} (candidate share {Weight}): {Reason}")]
     public static partial void RolloutTransition(ILogger logger, string pipeline, string candidate, string action, double weight, string reason);
+
+    [LoggerMessage(1502, LogLevel.Information, "Retrain on pipeline {Pipeline}: {Action}: {Reason}")]
+    public static partial void RetrainStep(ILogger logger, string pipeline, string action, string reason);
 }

@@ -328,6 +328,7 @@ internal sealed class ManagedPipeline : IAsyncDisposable
         }
         if (_scoreChain.IsValueCreated) _scoreChain.Value.Dispose();
         Runtime.Events.CompleteAll();
+        Runtime.Retrain?.Dispose();
         _lifecycle.Dispose();
     }
 }

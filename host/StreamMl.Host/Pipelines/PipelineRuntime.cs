@@ -23,6 +23,12 @@ internal sealed class PipelineRuntime
 
     public string Name { get; }
 
+    /// <summary>The clock of the pipeline's timed model logic (retraining and the rollouts it starts); tests set a manual one.</summary>
+    public TimeProvider Clock { get; set; } = TimeProvider.System;
+
+    /// <summary>The model section's retrain loop, when it has a <c>retrain:</c> policy.</summary>
+    public ModelRetrain? Retrain { get; set; }
+
     /// <summary>Alerts, drift windows and monitors kept for the monitoring report (Reporting/PipelineReport.cs).</summary>
     public Reporting.ReportState Report { get; } = new();
 

@@ -44,6 +44,7 @@ internal static class PipelineReport
             if (report.RecommendVariants.Count > 0) builder.AddTable(Table("Recommender variants", "Online metrics per A/B variant.", report.RecommendVariants));
             if (report.RecommendComparisons.Count > 0) builder.AddTable(Table("Recommender comparisons", "Each variant against the first.", report.RecommendComparisons));
         }
+        foreach (var table in ReportLineage.Tables(runtime)) builder.AddTable(table);
         return builder.Build();
     }
 

@@ -14,7 +14,7 @@ internal static class BuiltInComponents
         ImageComponents.Register(registry);
         registry.Sources["synthetic"] = SyntheticSource;
         registry.Sinks["memory"] = MemorySinkFactory;
-        registry.Sections["model"] = Model;
+        registry.Sections["model"] = (node, context) => RetrainSection.Around(node, context, Model);
         registry.Sections["drift"] = Drift;
         registry.Sections["validation"] = Validation;
         registry.Sections["features"] = Features;

@@ -24,7 +24,7 @@ public interface ITrainingProgress
 /// tunes the threshold on out-of-fold scores, fits the final model, checks the ONNX export against ML.NET, checks the
 /// gates against the held-out rows and the production model, and registers the version (promoting it when allowed).
 /// Every check runs before the registry is touched, so a failed run leaves nothing behind.</summary>
-public static class TrainingRunner
+public static partial class TrainingRunner
 {
     /// <summary>ONNX Runtime must reproduce ML.NET's predictions this closely (absolute, scaled by max(1, |value|)).</summary>
     public const double ParityTolerance = 1e-5;
