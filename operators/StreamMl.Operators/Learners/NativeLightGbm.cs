@@ -113,8 +113,8 @@ internal static class NativeLightGbm
 }
 
 /// <summary>A booster fitted by <see cref="NativeLightGbm"/>: predicts from its flattened trees (<see cref="TreeEnsembleScorer"/>;
-/// LightGBM's own prediction makes a list of (index, value) pairs per row, ~2x slower here), or through LightGBM
-/// itself for rows with a missing value.</summary>
+/// LightGBM's own prediction makes a list of (index, value) pairs per row, ~2x slower here, and sends a missing value
+/// elsewhere than ML.NET does), or through LightGBM itself when a split is categorical.</summary>
 internal sealed class NativeLightGbmModel(BoosterHandle booster, TreeEnsembleScorer? scorer, LearningTask task, int featureCount, int iterations, int? chosenTrees,
     string predictParameters) : IFittedModel, IDisposable
 {
@@ -129,7 +129,8 @@ internal sealed class NativeLightGbmModel(BoosterHandle booster, TreeEnsembleSco
         if (set.FeatureCount != featureCount)
             throw new StreamMlException($"the model takes {featureCount} features; the set has {set.FeatureCount}");
         var direct = new float[set.Rows];
-        if (scorer is not null && scorer.TryPredict(set, direct)) return direct;
+        // Fitted without missing values (Handles), so ML.NET's copy of these trees sends a missing value right.
+        if (scorer is not null && scorer.TryPredict(set, direct, missingGoesRight: true)) return direct;
         var scores = new double[set.Rows];
         if (set.Rows > 0) LightGbmNative.Predict(booster, set.Features, set.Rows, featureCount, iterations, predictParameters, scores);
         var output = new float[set.Rows];

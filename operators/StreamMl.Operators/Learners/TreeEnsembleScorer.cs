@@ -120,12 +120,20 @@ internal sealed class TreeEnsembleScorer
 
     /// <summary>Scores every row; false (and nothing written) when a value is missing (NaN), whose routing ML.NET
     /// decides per node: the caller then scores with ML.NET.</summary>
-    public bool TryPredict(TrainingSet set, Span<float> output)
+    public bool TryPredict(TrainingSet set, Span<float> output) => TryPredict(set, output, missingGoesRight: false);
+
+    /// <summary>Scores every row; with <paramref name="missingGoesRight"/>, a missing value goes to the right child at
+    /// every node (its comparison is false), as ML.NET routes it in a LightGBM model fitted without missing values
+    /// (NativeLightGbmTests); without it, returns false (and writes nothing) when a value is missing.</summary>
+    public bool TryPredict(TrainingSet set, Span<float> output, bool missingGoesRight)
     {
         var features = set.Features.AsSpan();
-        foreach (var value in features)
+        if (!missingGoesRight)
         {
-            if (float.IsNaN(value)) return false;
+            foreach (var value in features)
+            {
+                if (float.IsNaN(value)) return false;
+            }
         }
         var width = set.FeatureCount;
         for (var r = 0; r < set.Rows; r++)
