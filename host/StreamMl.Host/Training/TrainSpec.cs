@@ -62,6 +62,15 @@ public sealed class TrainSpec
     /// own default, every core; 1 makes runs comparable with single-threaded tools.</summary>
     public int? Threads { get; set; }
 
+    /// <summary>Cross-validation folds fitted at the same time: auto (default: as many as the cores hold with
+    /// <see cref="Threads"/> threads per fit, so 1 when threads is left out) or a number. Results do not depend on it.</summary>
+    public string CvParallel { get; set; } = "auto";
+
+    /// <summary>The folds to fit at once for <see cref="CvParallel"/> (on this machine, for auto).</summary>
+    public int ParallelFolds() => CvParallel.Equals("auto", StringComparison.OrdinalIgnoreCase)
+        ? CrossValidator.AutoParallelFolds(Threads, Validation.Folds * Math.Max(1, Validation.Repeats))
+        : int.Parse(CvParallel, System.Globalization.CultureInfo.InvariantCulture);
+
     /// <summary>The folder relative paths in the spec are resolved against (the spec file's folder).</summary>
     [YamlIgnore, JsonIgnore]
     public string BaseDirectory { get; set; } = Directory.GetCurrentDirectory();
@@ -161,6 +170,9 @@ public sealed class TrainSpec
             }
             if (search.Candidates < 2) throw new StreamMlException($"{source}: search.candidates must be at least 2");
         }
+        if (!CvParallel.Equals("auto", StringComparison.OrdinalIgnoreCase)
+            && !(int.TryParse(CvParallel, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var parallel) && parallel >= 1))
+            throw new StreamMlException($"{source}: cvParallel '{CvParallel}' is not auto or a number of folds (1 or more)");
         if (Threads is < 1) throw new StreamMlException($"{source}: threads must be 1 or more (or left out for every core)");
         if (Hyperparameters.EarlyStopping is < 1) throw new StreamMlException($"{source}: hyperparameters.earlyStopping must be 1 or more rounds");
         if (Hyperparameters.ValidationFraction is <= 0 or >= 1) throw new StreamMlException($"{source}: hyperparameters.validationFraction must be between 0 and 1");

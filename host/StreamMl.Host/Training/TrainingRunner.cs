@@ -101,7 +101,7 @@ public static partial class TrainingRunner
         }
 
         progress.Log($"{spec.Validation.Folds}-fold {(task == LearningTask.Regression ? "shuffled" : "stratified")} cross-validation"
-            + $" x{cvOptions.Repeats} with {spec.Trainer} on {trainSet.Rows} rows");
+            + $" x{cvOptions.Repeats} with {spec.Trainer} on {trainSet.Rows} rows{(cvOptions.ParallelFolds > 1 ? $", {cvOptions.ParallelFolds} folds at a time" : "")}");
         var cpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
         var (cv, threshold) = CrossValidate(spec, task, recipe);
         // Process CPU time of the cross-validation: with threads: 1 it compares with single-threaded tools even on a
@@ -406,6 +406,7 @@ public static partial class TrainingRunner
             Seed = spec.Validation.Seed,
             Resampler = resampler,
             BalancedClassWeights = weighted,
+            ParallelFolds = spec.ParallelFolds(),
             Progress = progress.Fold,
         };
         return new Recipe(pipeline, trainSet, testSet, learner, options, profileBuilder?.Build());

@@ -21,7 +21,13 @@ public sealed record CrossValidationOptions
     /// <summary>Decision threshold for binary metrics (default 0.5).</summary>
     public double Threshold { get; init; } = 0.5;
 
-    /// <summary>Called after each fold with (done, total), for progress bars and log lines.</summary>
+    /// <summary>Folds fitted at the same time (default 1: one after another). Results do not depend on it: each fold's
+    /// rows, seeds and model are the same whichever thread fits it (CrossValidationTests). See
+    /// <see cref="CrossValidator.AutoParallelFolds"/> for a choice that suits the machine.</summary>
+    public int ParallelFolds { get; init; } = 1;
+
+    /// <summary>Called after each fold with (done, total), for progress bars and log lines; with parallel folds, from
+    /// the thread that finished the fold, one call at a time.</summary>
     public Action<int, int>? Progress { get; init; }
 }
 
@@ -67,45 +73,81 @@ public static class CrossValidator
             : task == LearningTask.Binary ? 2 : 1;
         var width = task == LearningTask.Multiclass ? classes : 1;
         var outOfFold = new float[set.Rows * width];
-        var folds = new List<FoldResult>();
-        var firstAssignment = Array.Empty<int>();
-        var total = options.Folds * options.Repeats;
+        var jobs = new List<(int Repeat, int Fold, int Seed, int[] Assignment)>();
         for (var repeat = 0; repeat < options.Repeats; repeat++)
         {
             var seed = options.Seed + repeat;
             var assignment = task == LearningTask.Regression
                 ? Learners.Folds.Shuffled(set.Rows, options.Folds, seed)
                 : Learners.Folds.Stratified(set.Labels, options.Folds, seed);
-            if (repeat == 0) firstAssignment = assignment;
-            for (var fold = 0; fold < options.Folds; fold++)
+            for (var fold = 0; fold < options.Folds; fold++) jobs.Add((repeat, fold, seed, assignment));
+        }
+        var folds = new FoldResult[jobs.Count];
+        var done = 0;
+        var progressLock = new Lock();
+        void RunFold(int job)
+        {
+            var (repeat, fold, seed, assignment) = jobs[job];
+            var (trainRows, validationRows) = Learners.Folds.Split(assignment, fold);
+            var train = set.Subset(trainRows);
+            var validation = set.Subset(validationRows);
+            var fitOn = PrepareTraining(train, options, seed * 1000 + fold);
+            var model = learner.FitToPredict(fitOn);
+            float[] validationPredictions, trainPredictions;
+            try
             {
-                var (trainRows, validationRows) = Learners.Folds.Split(assignment, fold);
-                var train = set.Subset(trainRows);
-                var validation = set.Subset(validationRows);
-                var fitOn = PrepareTraining(train, options, seed * 1000 + fold);
-                var model = learner.Fit(fitOn);
-                var validationPredictions = model.Predict(validation);
-                var trainPredictions = model.Predict(train);
-                if (repeat == 0)
-                {
-                    for (var i = 0; i < validationRows.Length; i++)
-                        Array.Copy(validationPredictions, i * width, outOfFold, validationRows[i] * width, width);
-                }
-                folds.Add(new FoldResult(repeat, fold, fitOn.Rows, validation.Rows,
-                    Score(task, train.Labels, trainPredictions, classes, options.Threshold),
-                    Score(task, validation.Labels, validationPredictions, classes, options.Threshold))
-                {
-                    ValidationRowIndices = validationRows,
-                    ValidationPredictions = validationPredictions,
-                    TrainRowIndices = trainRows,
-                    TrainPredictions = trainPredictions,
-                    Trees = model.Trees,
-                });
-                options.Progress?.Invoke(folds.Count, total);
+                validationPredictions = model.Predict(validation);
+                trainPredictions = model.Predict(train);
+            }
+            finally
+            {
+                (model as IDisposable)?.Dispose();
+            }
+            if (repeat == 0)
+            {
+                for (var i = 0; i < validationRows.Length; i++)
+                    Array.Copy(validationPredictions, i * width, outOfFold, validationRows[i] * width, width);
+            }
+            folds[job] = new FoldResult(repeat, fold, fitOn.Rows, validation.Rows,
+                Score(task, train.Labels, trainPredictions, classes, options.Threshold),
+                Score(task, validation.Labels, validationPredictions, classes, options.Threshold))
+            {
+                ValidationRowIndices = validationRows,
+                ValidationPredictions = validationPredictions,
+                TrainRowIndices = trainRows,
+                TrainPredictions = trainPredictions,
+                Trees = model.Trees,
+            };
+            lock (progressLock) options.Progress?.Invoke(++done, jobs.Count);
+        }
+        if (options.ParallelFolds <= 1)
+        {
+            for (var job = 0; job < jobs.Count; job++) RunFold(job);
+        }
+        else
+        {
+            try
+            {
+                Parallel.For(0, jobs.Count, new ParallelOptions { MaxDegreeOfParallelism = options.ParallelFolds }, RunFold);
+            }
+            catch (AggregateException e)
+            {
+                // The first fold's own error (a StreamMlException says what is wrong), not the wrapper.
+                System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(e.InnerExceptions[0]);
             }
         }
         return new CrossValidationResult(task, folds,
-            Summarise(folds.Select(f => f.Validation)), Summarise(folds.Select(f => f.Train)), outOfFold, firstAssignment);
+            Summarise(folds.Select(f => f.Validation)), Summarise(folds.Select(f => f.Train)), outOfFold, jobs[0].Assignment);
+    }
+
+    /// <summary>Folds to fit at once on this machine: as many as the cores hold when each fit uses
+    /// <paramref name="threadsPerFit"/> threads (at most <paramref name="folds"/>); 1 when a fit uses every core
+    /// (<paramref name="threadsPerFit"/> null). With one thread per fit on 2 cores, 2 folds at once cut the credit
+    /// cross-validation's wall time (docs/BENCHMARKS.md, "Cross-validation").</summary>
+    public static int AutoParallelFolds(int? threadsPerFit, int folds, int? cores = null)
+    {
+        if (threadsPerFit is not { } threads) return 1;
+        return Math.Clamp((cores ?? Environment.ProcessorCount) / Math.Max(1, threads), 1, Math.Max(1, folds));
     }
 
     /// <summary>The number of trees for a model fitted on every row after an early-stopped cross-validation: the median

@@ -128,8 +128,9 @@ public static class ModelSearch
                 cancellationToken.ThrowIfCancellationRequested();
                 if (clock.Elapsed.TotalSeconds >= budget) break;
                 var rows = share >= 1 ? splits[fold].Train : splits[fold].Train.Where(r => rowKey[r] < share).ToArray();
-                var model = learner.Fit(set.Subset(rows));
+                var model = learner.FitToPredict(set.Subset(rows));
                 var predictions = model.Predict(validation[fold]);
+                (model as IDisposable)?.Dispose();
                 scores.Add(CrossValidator.Score(task, validation[fold].Labels, predictions, classes)[metric]);
                 if (model.Trees is { } t) trees.Add(t);
                 if (outOfFold is not null)

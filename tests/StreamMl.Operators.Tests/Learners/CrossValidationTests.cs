@@ -115,4 +115,68 @@ public sealed class CrossValidationTests
         Assert.All(result.Folds, f => Assert.Equal(3, f.Validation.ConfusionMatrix!.Length));
         for (var i = 0; i < set.Rows; i++) Assert.Equal(1.0, result.OutOfFold.AsSpan(i * 3, 3).ToArray().Sum(), 3);
     }
+
+    [Theory]
+    [InlineData("lightgbm")]
+    [InlineData("lr")]
+    public void Parallel_folds_give_the_same_folds_models_and_metrics_as_one_at_a_time(string trainer)
+    {
+        var set = LearnerTestData.Head(LearnerTestData.Credit, 3000);
+        var learner = new MlNetLearner(LearningTask.Binary, new LearnerOptions
+        {
+            Trainer = trainer, NumberOfTrees = 200, LearningRate = 0.1, NumberOfLeaves = 8, FeatureFraction = 0.7,
+            EarlyStoppingRounds = trainer == "lightgbm" ? 10 : null, Threads = 1,
+        });
+        CrossValidationResult Run(int parallel) => CrossValidator.Run(learner, set, new CrossValidationOptions
+        {
+            Folds = 4, Repeats = 2, Seed = 5, Resampler = new Smote(5), ParallelFolds = parallel,
+        });
+
+        var serial = Run(1);
+        foreach (var parallel in new[] { 2, 3 })
+        {
+            var result = Run(parallel);
+            Assert.Equal(serial.FoldOfRow, result.FoldOfRow);
+            Assert.Equal(serial.OutOfFold, result.OutOfFold);
+            Assert.Equal(serial.Folds.Count, result.Folds.Count);
+            for (var f = 0; f < serial.Folds.Count; f++)
+            {
+                var (expected, actual) = (serial.Folds[f], result.Folds[f]);
+                Assert.Equal((expected.Repeat, expected.Fold, expected.TrainRows, expected.Trees), (actual.Repeat, actual.Fold, actual.TrainRows, actual.Trees));
+                Assert.Equal(expected.ValidationRowIndices, actual.ValidationRowIndices);
+                Assert.Equal(expected.ValidationPredictions, actual.ValidationPredictions);
+                Assert.Equal(expected.Validation["roc_auc"], actual.Validation["roc_auc"]);
+            }
+            Assert.Equal(serial.Validation["roc_auc"].Mean, result.Validation["roc_auc"].Mean);
+        }
+    }
+
+    [Fact]
+    public void Parallel_folds_report_progress_once_per_fold_and_the_first_error()
+    {
+        var set = LearnerTestData.Head(LearnerTestData.Credit, 600);
+        var calls = new List<(int Done, int Total)>();
+        CrossValidator.Run(new MlNetLearner(LearningTask.Binary, new LearnerOptions { NumberOfTrees = 5, Threads = 1 }), set,
+            new CrossValidationOptions { Folds = 5, ParallelFolds = 2, Progress = (done, total) => calls.Add((done, total)) });
+        Assert.Equal(Enumerable.Range(1, 5).Select(d => (d, 5)), calls);
+
+        var error = Assert.Throws<StreamMl.Engine.StreamMlException>(() => CrossValidator.Run(new FailingLearner(), set,
+            new CrossValidationOptions { Folds = 3, ParallelFolds = 2 }));
+        Assert.Equal("no fit here", error.Message);
+    }
+
+    private sealed class FailingLearner : ILearner
+    {
+        public LearningTask Task => LearningTask.Binary;
+        public IFittedModel Fit(TrainingSet set) => throw new StreamMl.Engine.StreamMlException("no fit here");
+    }
+
+    [Theory]
+    [InlineData(null, 5, 2, 1)]   // a fit uses every core: one fold at a time
+    [InlineData(1, 5, 2, 2)]
+    [InlineData(1, 5, 16, 5)]     // never more than the folds
+    [InlineData(2, 5, 8, 4)]
+    [InlineData(4, 5, 2, 1)]
+    public void Auto_parallel_folds_fill_the_cores(int? threads, int folds, int cores, int expected) =>
+        Assert.Equal(expected, CrossValidator.AutoParallelFolds(threads, folds, cores));
 }
