@@ -18,8 +18,9 @@ public sealed record FineTuneOptions
     /// <summary>Images per step.</summary>
     public int BatchSize { get; init; } = 16;
 
-    /// <summary>How many of the backbone's last basic blocks are unfrozen (2 = ResNet18's whole last stage).</summary>
-    public int Blocks { get; init; } = 2;
+    /// <summary>How many of the backbone's last basic blocks are unfrozen (the packaged ResNet18's last stage has 3:
+    /// a strided block with a 1×1 downsample and two identity blocks).</summary>
+    public int Blocks { get; init; } = 3;
 
     /// <summary>Augmented views (random resized crop + horizontal flip) computed per training image up front; each
     /// epoch uses one of them per image.</summary>
