@@ -50,9 +50,8 @@ internal sealed class StageNetwork
         yield return HeadBias;
     }
 
-    /// <summary>Logits [batch, Classes] (reused buffer) of the feature maps <paramref name="maps"/>, each [C, H, W];
-    /// <paramref name="flip"/>[i] mirrors map i horizontally first (null: none).</summary>
-    public ReadOnlySpan<float> Forward(IReadOnlyList<float[]> maps, IReadOnlyList<bool>? flip = null)
+    /// <summary>Logits [batch, Classes] (reused buffer) of the feature maps <paramref name="maps"/>, each [C, H, W].</summary>
+    public ReadOnlySpan<float> Forward(IReadOnlyList<float[]> maps)
     {
         _batch = maps.Count;
         var batch = _batch;
@@ -62,16 +61,7 @@ internal sealed class StageNetwork
         {
             var map = maps[b];
             if (map.Length != FeatureLength) throw new ArgumentException($"a feature map has {map.Length} values, not {FeatureLength}");
-            var mirrored = flip is not null && flip[b];
-            for (var c = 0; c < Channels; c++)
-            {
-                var source = map.AsSpan(c * plane, plane);
-                var target = _input.AsSpan((c * batch + b) * plane, plane);
-                if (!mirrored) source.CopyTo(target);
-                else
-                    for (var y = 0; y < Height; y++)
-                        for (var x = 0; x < Width; x++) target[y * Width + x] = source[y * Width + Width - 1 - x];
-            }
+            for (var c = 0; c < Channels; c++) map.AsSpan(c * plane, plane).CopyTo(_input.AsSpan((c * batch + b) * plane, plane));
         }
 
         var current = _input;
