@@ -196,7 +196,7 @@ internal static class ImageTrainingRunner
         {
             Name = spec.Name,
             Task = LearningTask.Multiclass,
-            Trainer = $"resnet18+{spec.Trainer}",
+            Trainer = tuned is null ? $"resnet18+{spec.Trainer}" : $"resnet18-finetuned+{spec.Trainer}",
             Rows = trainSet.Rows + testSet.Rows,
             RowsUnreadable = letters.Letters.Count,
             Features = trainEmbedded.Width,
