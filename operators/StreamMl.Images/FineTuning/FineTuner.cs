@@ -23,7 +23,7 @@ public static class FineTuner
     {
         log ??= _ => { };
         if (options.Epochs < 1 || options.BatchSize < 1 || options.Views < 1 || options.Blocks < 1)
-            throw new StreamMlException("fine_tune: epochs, batch, views and blocks must be at least 1");
+            throw new StreamMlException("fineTune: epochs, batch, views and blocks must be at least 1");
         var model = ModelProto.Parser.ParseFrom(classifier);
         var stage = ResNetStageGraph.Locate(model, options.Blocks);
         var random = new Random(options.Seed);
