@@ -6,6 +6,7 @@ using StreamMl.Engine;
 using StreamMl.Host.Registry;
 using StreamMl.Images.Backbone;
 using StreamMl.Images.Decoding;
+using StreamMl.Images.FineTuning;
 using StreamMl.Images.Onnx;
 using StreamMl.Images.Preprocessing;
 using StreamMl.Images.Sources;
@@ -98,6 +99,21 @@ internal static class ImageTrainingRunner
             throw new StreamMlException($"the composed image model differs from backbone + head by {parity:G3} on the held-out images (more than {TrainingRunner.ParityTolerance}); the model was not registered");
         Lap("export");
 
+        var frozenHeldOut = heldOut;
+        FineTuneResult? tuned = null;
+        if (spec.FineTune is { } fineTune)
+        {
+            progress.Log("held-out confusion matrix of the frozen backbone + head (rows: true class, columns: predicted):\n" + FormatConfusion(heldOut.ConfusionMatrix!, folder.Classes));
+            tuned = FineTuner.Run(onnx, trainEmbedded.Images, classes, fineTune.ToOptions(spec.Validation.Seed), progress.Log);
+            if (tuned.Parity > FineTuneParityTolerance)
+                throw new StreamMlException($"the fine-tuned image model differs from the fine-tuning forward pass by {tuned.Parity:G3} (more than {FineTuneParityTolerance}); the model was not registered");
+            heldOutPredictions = Predict(tuned.Onnx, testEmbedded.Images, classes);
+            heldOut = CrossValidator.Score(LearningTask.Multiclass, testSet.Labels, heldOutPredictions, classes, 0.5);
+            onnx = tuned.Onnx;
+            progress.Log($"held-out accuracy: frozen {frozenHeldOut["accuracy"]:F3}, fine-tuned {heldOut["accuracy"]:F3} (epoch {tuned.BestEpoch} kept; {tuned.SecondsPerEpoch:F1} s per epoch, {tuned.TrainImages / Math.Max(1e-9, tuned.SecondsPerEpoch):F1} images/s)");
+            Lap("fine-tune");
+        }
+
         var gateSpec = new AcceptanceGates { Metric = spec.Gates.Metric, MinScore = spec.Gates.MinScore, MaxTrainTestGap = spec.Gates.MaxGap };
         var metric = gateSpec.MetricFor(LearningTask.Multiclass);
         var gates = gateSpec.Check(LearningTask.Multiclass, cv.Validation[metric].Mean, trainMetrics[metric], heldOut[metric], null);
@@ -112,7 +128,7 @@ internal static class ImageTrainingRunner
             Manifest = new ModelManifest
             {
                 Task = "multiclass",
-                Trainer = $"resnet18+{spec.Trainer}",
+                Trainer = tuned is null ? $"resnet18+{spec.Trainer}" : $"resnet18-finetuned+{spec.Trainer}",
                 Target = "class",
                 Spec = JsonDocument.Parse(spec.ToJson()).RootElement.Clone(),
                 Data = new DataFingerprint
@@ -151,6 +167,18 @@ internal static class ImageTrainingRunner
             confusionMatrix = heldOut.ConfusionMatrix,
             classes = folder.Classes,
             onnxParity = parity,
+            frozenHeldOut = tuned is null ? null : frozenHeldOut.Values,
+            frozenConfusionMatrix = tuned is null ? null : frozenHeldOut.ConfusionMatrix,
+            fineTune = tuned is null ? null : new
+            {
+                bestEpoch = tuned.BestEpoch,
+                epochs = tuned.Epochs,
+                parity = tuned.Parity,
+                trainImages = tuned.TrainImages,
+                validationImages = tuned.ValidationImages,
+                featureSeconds = tuned.FeatureSeconds,
+                secondsPerEpoch = tuned.SecondsPerEpoch,
+            },
             trainImages = trainSet.Rows,
             heldOutImages = testSet.Rows,
             undecodable = letters.Letters.Select(l => new { file = l.Location, reason = l.Message }),
@@ -168,7 +196,7 @@ internal static class ImageTrainingRunner
         {
             Name = spec.Name,
             Task = LearningTask.Multiclass,
-            Trainer = $"resnet18+{spec.Trainer}",
+            Trainer = tuned is null ? $"resnet18+{spec.Trainer}" : $"resnet18-finetuned+{spec.Trainer}",
             Rows = trainSet.Rows + testSet.Rows,
             RowsUnreadable = letters.Letters.Count,
             Features = trainEmbedded.Width,
@@ -184,6 +212,26 @@ internal static class ImageTrainingRunner
             HeldOutLines = [.. Enumerable.Range(0, testSet.Rows).Select(i => (long)i)],
             HeldOutPredictions = heldOutPredictions,
         });
+    }
+
+    private const double FineTuneParityTolerance = 1e-4;
+
+    // Class probabilities of a composed image model for the images, [images, classes] row-major.
+    private static float[] Predict(byte[] onnx, IReadOnlyList<LabelledImage> images, int classes)
+    {
+        using var session = new ImageModelSession(onnx);
+        using var preprocessor = new ImagePreprocessor();
+        var reader = new ImageBatchReader(preprocessor, new CollectingDeadLetterSink());
+        var batch = new ImageTensorBatch(BatchSize);
+        var result = new float[images.Count * classes];
+        var row = 0;
+        for (var next = 0; next < images.Count;)
+        {
+            next = reader.Fill(batch, images, next);
+            session.Run(batch.Tensor, batch.Count, ImageModels.Probabilities, result.AsMemory(row * classes, batch.Count * classes));
+            row += batch.Count;
+        }
+        return result;
     }
 
     private static TrainingSet ToSet(EmbeddedImages embedded) =>

@@ -55,6 +55,9 @@ public sealed class TrainSpec
     /// <summary>Registry folder and promotion policy.</summary>
     public RegistrySpec Registry { get; set; } = new();
 
+    /// <summary>Images: fine-tune the backbone's last blocks and the head after the frozen head; null (default) for none.</summary>
+    public FineTuneSpec? FineTune { get; set; }
+
     /// <summary>Model search instead of the fixed <see cref="Trainer"/> and <see cref="Hyperparameters"/>; null (default) for none.</summary>
     public SearchSpec? Search { get; set; }
 

@@ -57,4 +57,52 @@ public sealed class ImageTrainingTests : IDisposable
         Assert.Contains(errors, e => e.Message.Contains("no-such-folder") && e.Line == 2);
         Assert.Contains(errors, e => e.Message.Contains("holds no registered image model") && e.Line == 3);
     }
+
+    [Fact]
+    public async Task FineTuneSectionFineTunesRegistersTheTunedGraphAndReportsFrozenAndFineTunedAccuracy()
+    {
+        var data = Path.Combine(_root, "data");
+        foreach (var name in (string[])["galaxy", "owl", "school-bus"])
+        {
+            Directory.CreateDirectory(Path.Combine(data, name));
+            foreach (var file in Directory.GetFiles(SharedData.File("caltech20", name)).Order(StringComparer.Ordinal).Take(6))
+                File.Copy(file, Path.Combine(data, name, Path.GetFileName(file)));
+        }
+        var spec = TrainSpec.Parse("""
+            name: tiny-tuned
+            data: { kind: images, path: data }
+            task: multiclass
+            trainer: lr
+            validation: { folds: 2, seed: 5, holdout: 0.34 }
+            registry: { path: models }
+            fineTune: { blocks: 1, epochs: 1, views: 1, batch: 4, validation: 0.25, learningRate: 0.0005 }
+            """, json: false, "tiny.yaml");
+        spec.BaseDirectory = _root;
+
+        var report = await TrainingRunner.RunAsync(spec);
+
+        Assert.Equal("resnet18-finetuned+lr", report.Trainer);
+        using var metrics = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(report.Version.Folder, "metrics.json")));
+        var root = metrics.RootElement;
+        Assert.True(root.GetProperty("frozenHeldOut").GetProperty("accuracy").GetDouble() > 0);
+        var fineTune = root.GetProperty("fineTune");
+        Assert.Equal(2, fineTune.GetProperty("epochs").GetArrayLength());
+        Assert.InRange(fineTune.GetProperty("parity").GetDouble(), 0, 1e-4);
+        Assert.Equal(report.HeldOut[MetricNames.Accuracy], root.GetProperty("heldOut").GetProperty("accuracy").GetDouble());
+        Assert.True(report.HeldOut[MetricNames.Accuracy] >= 5.0 / 6, $"fine-tuned held-out accuracy {report.HeldOut[MetricNames.Accuracy]}");
+    }
+
+    [Fact]
+    public void FineTuneSectionWithAnUnknownKeyIsRejectedWithItsLine()
+    {
+        var error = Assert.Throws<StreamMl.Engine.StreamMlException>(() => TrainSpec.Parse("""
+            name: bad
+            data: { kind: images, path: data }
+            task: multiclass
+            trainer: lr
+            fineTune: { epochs: 2, learning_rate: 0.1 }
+            """, json: false, "bad.yaml"));
+        Assert.Contains("learning_rate", error.Message);
+        Assert.Contains("line 5", error.Message);
+    }
 }
