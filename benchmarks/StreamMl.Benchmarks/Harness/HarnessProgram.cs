@@ -19,6 +19,7 @@ public static class HarnessProgram
         new S5Grpc(),
         new S6Python(),
         new S7GrpcModel(),
+        new S8RecommendLatency(),
     ];
 
     /// <summary>Entry point of the harness.</summary>

@@ -83,11 +83,13 @@ internal static class RecommendBench
     }
 
     /// <summary>Recommend for known users, k 10, at <paramref name="rate"/> requests per second, open loop; the first
-    /// <paramref name="warmup"/> runs at the same rate and is not recorded.</summary>
-    public static LongHistogram RecommendAtRate(GrpcChannel channel, int users, int rate, int requests, TimeSpan warmup)
+    /// <paramref name="warmup"/> runs at the same rate and is not recorded. <paramref name="variant"/> ("A" item-kNN,
+    /// "B" popularity) answers every call instead of the users' own split.</summary>
+    public static LongHistogram RecommendAtRate(GrpcChannel channel, int users, int rate, int requests, TimeSpan warmup, string variant = "")
     {
         var client = new Protos.Recommendations.RecommendationsClient(channel);
-        var requestsByUser = Enumerable.Range(0, 1024).Select(i => new RecommendRequest { Pipeline = PipelineName, User = (i * 7919L) % users, K = 10 }).ToArray();
+        var requestsByUser = Enumerable.Range(0, 1024)
+            .Select(i => new RecommendRequest { Pipeline = PipelineName, User = (i * 7919L) % users, K = 10, Variant = variant }).ToArray();
         client.Recommend(requestsByUser[0]); // opens the connection
         var next = 0; // AtRate calls from its one scheduler thread
         return HostBench.AtRate(() => client.RecommendAsync(requestsByUser[next++ & 1023]).ResponseAsync, rate, requests, warmup);
