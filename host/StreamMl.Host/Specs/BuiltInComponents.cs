@@ -321,7 +321,7 @@ internal static class BuiltInComponents
             runtime.Drift ??= new DriftState(settings);
             runtime.Drift.Reporting = runtime.Report;
             runtime.Report.SetDriftThresholds(settings.Thresholds(), settings.KeepWindows);
-            return new RowReferenceDrift(settings, runtime.Drift, runtime.Events, runtime.Name, runtime.Alerts, runtime.AlertCooldown);
+            return RowDriftStage.Create(settings, runtime.Drift, runtime.Events, runtime.Name, runtime.Alerts, runtime.AlertCooldown);
         };
     }
 }

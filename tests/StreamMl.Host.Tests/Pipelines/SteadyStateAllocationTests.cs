@@ -28,7 +28,7 @@ public sealed class SteadyStateAllocationTests
         deployments.Deploy(Linear("b", -5), 0.4);
         var router = new ModelRouter(deployments, "score", keyColumn: "device", labelColumn: "fault");
         var settings = new DriftSettings(["temperature", "vibration"]) { ReferenceRows = 1000, WindowRows = 1_000_000 };
-        var drift = new RowReferenceDrift(settings, new DriftState(settings), events, "p");
+        var drift = RowDriftStage.Create(settings, new DriftState(settings), events, "p");
         var schema = drift.Bind(router.Bind(s_input));
         using var batch = new ColumnBatch(schema, capacity);
         var routerContext = StageContext.Standalone("model");
