@@ -207,7 +207,7 @@ internal static class BuiltInComponents
                 var candidate = RegistryModels.RequireDeployable(catalog.Require(name, r.Candidate), "rolled out");
                 new ModelRollout(runtime.Name, runtime.Models, candidate, r.Options(candidate)).Start();
             }
-            return new ModelRouter(runtime.Models, output, key, label, workers);
+            return ScoringStage.Create(runtime.Models, output, key, label, workers);
         };
     }
 
