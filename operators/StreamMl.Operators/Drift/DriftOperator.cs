@@ -326,7 +326,8 @@ public sealed class DriftOperator : IBatchOperator
         for (var i = Math.Max(0, reports.Count - closed); i < reports.Count; i++) _options.WindowClosed!(reports[i]);
     }
 
-    /// <summary>Everything since the operator started: closed and open windows, late rows, and the detectors.</summary>
+    /// <summary>Everything since the operator started (after the row reference, when there is one): closed and open
+    /// windows, late rows, and the detectors.</summary>
     public DriftReport GetReport()
     {
         lock (_lock)
@@ -334,6 +335,7 @@ public sealed class DriftOperator : IBatchOperator
             var scope = new ScopeState(_features);
             scope.MergeFrom(_lifetime);
             foreach (var pane in _panes.Values) scope.MergeFrom(pane);
+            if (_rowWindow is not null) scope.MergeFrom(_rowWindow);
             ScoreScope(scope);
             return BuildReport(scope, "lifetime", null, null, includeDetectors: true);
         }

@@ -118,6 +118,8 @@ public sealed class RowWindowDriftTests
         Assert.Equal(21_000_000L, first.WindowEnd);
         Assert.Equal(Enumerable.Range(11, 10).Average(), first.Features[0].Mean!.Value, 9);
 
+        Assert.Equal(14, drift.GetReport().Rows); // the lifetime holds the closed window and the open one
+
         drift.Complete(StageContext.Standalone("drift"));
         Assert.Equal(2, reports.Count);
         Assert.Equal(4, reports[1].Rows);
