@@ -85,11 +85,11 @@ public sealed class VariantScoringOperator : IParallelOperator
     /// <inheritdoc/>
     public void Process(ColumnBatch batch, StageContext context)
     {
-        var deployment = _plans.Plan;
-        LastPlan = deployment;
+        var plan = _plans.Plan;
+        LastPlan = plan;
         var n = batch.Length;
         var scoreColumn = batch[_scoreIndex];
-        var answering = Pinned ?? deployment.Answering;
+        var answering = Pinned ?? plan.Answering;
         if (answering is null)
         {
             for (var row = 0; row < n; row++) scoreColumn.SetNull(row);
@@ -98,7 +98,7 @@ public sealed class VariantScoringOperator : IParallelOperator
         EnsureBuffers(batch.Capacity);
         var primary = Scorer(answering);
         RejectNullInputs(batch, primary, context);
-        var feed = Pinned is null && deployment.Rollout is { } rollout && !rollout.Rollout.IsFinished && ReferenceEquals(rollout.Champion, answering)
+        var feed = Pinned is null && plan.Rollout is { } rollout && !rollout.Rollout.IsFinished && ReferenceEquals(rollout.Champion, answering)
             ? rollout : null;
         if (feed is not null) EnsureWindows(feed.Rollout);
         var started = Stopwatch.GetTimestamp();
@@ -113,7 +113,7 @@ public sealed class VariantScoringOperator : IParallelOperator
         codes[..n].Fill(primaryCode);
         if (Pinned is not null) return;
 
-        if (deployment.Candidate is { } candidateEntry && deployment.CandidateTraffic > 0)
+        if (plan.Candidate is { } candidateEntry && plan.CandidateTraffic > 0)
         {
             var candidate = Scorer(candidateEntry);
             RejectNullInputs(batch, candidate, context);
@@ -123,7 +123,7 @@ public sealed class VariantScoringOperator : IParallelOperator
                 _candidateWindow!.AddLatency(Stopwatch.GetElapsedTime(candidateStarted).TotalSeconds);
             var candidateCode = models.Dictionary.GetOrAdd(candidateEntry.Id);
             Span<int> split = stackalloc int[2];
-            TrafficSplit.Split([1 - deployment.CandidateTraffic, deployment.CandidateTraffic], split);
+            TrafficSplit.Split([1 - plan.CandidateTraffic, plan.CandidateTraffic], split);
             for (var row = 0; row < n; row++)
             {
                 if (!TryRoutingBucket(batch, row, out var bucket) || TrafficSplit.VariantOf(bucket, split) == 0) continue;
@@ -132,10 +132,10 @@ public sealed class VariantScoringOperator : IParallelOperator
             }
         }
 
-        if (feed is not null) FeedRollout(batch, scores, codes, deployment.Candidate is { } c && ReferenceEquals(c, feed.Candidate) ? models.Dictionary.CodeOf(c.Id) : -1);
+        if (feed is not null) FeedRollout(batch, scores, codes, plan.Candidate is { } c && ReferenceEquals(c, feed.Candidate) ? models.Dictionary.CodeOf(c.Id) : -1);
 
         // Indexed, not foreach: enumerating an IReadOnlyList allocates its enumerator (RegistryRoutingTests holds 0 B/batch).
-        var shadows = deployment.Shadows;
+        var shadows = plan.Shadows;
         for (var s = 0; s < shadows.Count; s++)
         {
             var shadowEntry = shadows[s];
