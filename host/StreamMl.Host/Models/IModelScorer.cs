@@ -1,24 +1,15 @@
-using StreamMl.Engine;
+using StreamMl.Operators.Scoring;
 
 namespace StreamMl.Host.Models;
 
 /// <summary>Scores the rows of a batch with one model version. An instance is used by one thread at a time; the
-/// model router creates one per pipeline chain.</summary>
-internal interface IModelScorer : IDisposable
+/// model stage (<see cref="VariantScoringOperator"/>) creates one per worker.</summary>
+internal interface IModelScorer : IRowScorer, IDisposable
 {
-    /// <summary>Input columns the model reads.</summary>
-    IReadOnlyList<string> Inputs { get; }
-
-    /// <summary>Checks that the batches of <paramref name="schema"/> have the model's inputs; called once per schema.</summary>
-    void Bind(Schema schema);
-
-    /// <summary>Writes a score for each of the first <c>batch.Length</c> rows (rows with null inputs are filtered before).</summary>
-    void Score(ColumnBatch batch, Span<float> scores);
-
     /// <summary>Classes of a multiclass model (known once bound); 0 for binary and regression models, whose score says it all.</summary>
     int ClassCount => 0;
 
-    /// <summary>Multiclass models: the class scores of <paramref name="row"/> of the last <see cref="Score"/> call, one
+    /// <summary>Multiclass models: the class scores of <paramref name="row"/> of the last <see cref="IRowScorer.Score"/> call, one
     /// per class (<see cref="ClassCount"/>).</summary>
     void ClassScores(int row, Span<float> destination) { }
 }
@@ -31,8 +22,10 @@ internal sealed record ModelEntry(
     IReadOnlyList<string> Inputs,
     Func<IModelScorer> CreateScorer,
     IReadOnlyDictionary<string, double> Metrics,
-    IReadOnlyDictionary<string, string> Lineage)
+    IReadOnlyDictionary<string, string> Lineage) : IScoringModel
 {
+    IRowScorer IScoringModel.CreateScorer() => CreateScorer();
+
     /// <summary>What the score means: <c>binary</c> (the probability of class 1), <c>multiclass</c> (the best class's
     /// score) or <c>regression</c> (the value). Default binary.</summary>
     public string Task { get; init; } = "binary";
@@ -46,6 +39,6 @@ internal sealed record ModelEntry(
 
     private static readonly string[] s_binaryClasses = ["0", "1"];
 
-    /// <summary><c>name@version</c>; computed once because the model router writes it into every batch.</summary>
+    /// <summary><c>name@version</c>; computed once because the model stage writes it into every batch.</summary>
     public string Id { get; } = $"{Name}@{Version}";
 }

@@ -1,12 +1,16 @@
 using StreamMl.Host.Protos;
+using StreamMl.Operators.Scoring;
 
 namespace StreamMl.Host.Models;
 
 /// <summary>Which model versions score a pipeline: the primary, an optional candidate with a traffic share (A/B),
 /// shadows that score without answering, and the previous primary for rollback. Changes publish a new immutable
-/// snapshot that the model router reads once per batch, so a deploy takes effect between two batches.</summary>
-internal sealed class ModelDeployments
+/// snapshot that the model stage (<see cref="VariantScoringOperator"/>) reads once per batch as a
+/// <see cref="ScoringPlan"/>, so a deploy takes effect between two batches.</summary>
+internal sealed class ModelDeployments : IScoringPlanSource
 {
+    private ScoringPlan _plan = ScoringPlan.Empty;
+
     private readonly object _gate = new();
     private volatile Snapshot _current = Snapshot.Empty;
     private long _labelled;
@@ -22,6 +26,23 @@ internal sealed class ModelDeployments
     }
 
     public Snapshot Current => _current;
+
+    /// <summary>The current snapshot and rollout as the model stage's plan (the snapshot is the plan's
+    /// <see cref="ScoringPlan.Source"/>); the same instance until either changes, so a batch allocates nothing.</summary>
+    public ScoringPlan Plan
+    {
+        get
+        {
+            var plan = Volatile.Read(ref _plan);
+            var current = _current;
+            var rollout = Rollout;
+            if (ReferenceEquals(plan.Source, current) && ReferenceEquals(plan.Rollout?.Rollout, rollout?.Rollout)) return plan;
+            plan = new ScoringPlan(current.Primary, current.Candidate, current.CandidateTraffic, current.Shadows,
+                rollout is null ? null : new ScoringRollout(rollout.Rollout, rollout.Champion, rollout.Candidate), current);
+            Volatile.Write(ref _plan, plan);
+            return plan;
+        }
+    }
 
     /// <summary>Replaces the primary (traffic 0 or 1) or deploys a candidate with a share of the traffic.</summary>
     public Snapshot Deploy(ModelEntry entry, double candidateTraffic)
@@ -80,7 +101,7 @@ internal sealed class ModelDeployments
         }
     }
 
-    /// <summary>The rollout feeding on this deployment's scores, or null (the model router reads it once per batch).</summary>
+    /// <summary>The rollout feeding on this deployment's scores, or null (the model stage reads it once per batch).</summary>
     public ModelRollout? Rollout
     {
         get => Volatile.Read(ref _rollout);

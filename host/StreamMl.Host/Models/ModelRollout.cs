@@ -8,7 +8,7 @@ namespace StreamMl.Host.Models;
 /// <summary>Wires an operators <see cref="Operators.Rollouts.Rollout"/> to a pipeline's <see cref="ModelDeployments"/>:
 /// each transition routes traffic (shadow, candidate share, promotion, roll back), and, for registry versions, is written
 /// to the model's registry history as <c>rollout-&lt;action&gt;</c> (a promotion also promotes the version in the
-/// registry). The model router feeds it scores, latencies and labelled outcomes; <see cref="RunAsync"/> ticks it.</summary>
+/// registry). The model stage (VariantScoringOperator) feeds it scores, latencies and labelled outcomes; <see cref="RunAsync"/> ticks it.</summary>
 internal sealed class ModelRollout : IRolloutTarget
 {
     private readonly ModelDeployments _deployments;

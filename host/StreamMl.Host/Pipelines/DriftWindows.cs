@@ -10,7 +10,7 @@ namespace StreamMl.Host.Pipelines;
 /// feature's mean shift in reference standard deviations, and every window in which a feature is in drift raises an
 /// alert (with the window's end as its event time), unless the feature alerted less than the cooldown before.
 /// Used by both drift kinds: event-time windows against a model's training profile, and row windows against the
-/// first rows of the stream (<see cref="RowReferenceDrift"/>).</summary>
+/// first rows of the stream (<see cref="RowDriftStage"/>).</summary>
 internal sealed class DriftWindows(DriftState state, EventHub events, string pipeline, string against,
     AlertStream? alerts = null, TimeSpan cooldown = default)
 {
@@ -25,7 +25,8 @@ internal sealed class DriftWindows(DriftState state, EventHub events, string pip
     /// <summary>Rows of the stream before the first window (the row reference), so windows report stream row numbers.</summary>
     public void StartAfter(long rows) => _rows = rows;
 
-    /// <summary>Converts and records one closed event-time window; <paramref name="profile"/> gives the reference means.</summary>
+    /// <summary>Converts and records one closed window (event-time, or rows: its report spans the event times of its
+    /// rows); <paramref name="profile"/> gives the reference means.</summary>
     public void OnWindowClosed(OperatorDriftReport report, ReferenceProfile profile) =>
         OnWindowClosed(report, profile, report.WindowStart ?? 0, report.WindowEnd ?? 0);
 

@@ -65,7 +65,7 @@ internal sealed partial class ScoreChain
     public bool ClassScores(Models.ModelEntry entry, int row, Span<float> scores)
     {
         if (_router is null) return false;
-        var scorer = _router.Scorer(entry);
+        var scorer = (Models.IModelScorer)_router.ScorerOf(entry);
         if (scorer.ClassCount != scores.Length) return false;
         scorer.ClassScores(row, scores);
         return true;

@@ -18,7 +18,7 @@ internal sealed partial class ScoreChain : IDisposable
     private readonly int _scoreIndex;
     private readonly int _modelIndex;
     private readonly string?[] _reasons;
-    private readonly ModelRouter? _router;
+    private readonly Operators.Scoring.VariantScoringOperator? _router;
     private float[] _classScores = new float[16];
 
     public ScoreChain(CompiledSpec spec, PipelineRuntime runtime, Schema input, int maxRows)
@@ -35,7 +35,7 @@ internal sealed partial class ScoreChain : IDisposable
             operators.Add(op);
         }
         _operators = [.. operators];
-        _router = _operators.OfType<ModelRouter>().FirstOrDefault();
+        _router = _operators.OfType<Operators.Scoring.VariantScoringOperator>().FirstOrDefault();
         _contexts = [.. _operators.Select(op => StageContext.Standalone(op.Name, _capture))];
         _pool = new BatchPool(schema, maxRows, maxRetained: 2);
         _scoreIndex = schema.IndexOf("score");
@@ -52,7 +52,7 @@ internal sealed partial class ScoreChain : IDisposable
     public Models.IModelScorer? ScorerOf(Models.ModelEntry entry)
     {
         if (_router is null) return null;
-        lock (_gate) return _router.Scorer(entry);
+        lock (_gate) return (Models.IModelScorer)_router.ScorerOf(entry);
     }
 
     /// <summary>Scores the payload of <paramref name="request"/>; throws <see cref="BadInputException"/> for malformed input.</summary>
@@ -148,8 +148,8 @@ internal sealed partial class ScoreChain : IDisposable
     /// <summary>Adds the answering model's name, version and variant, and the class probabilities and label.</summary>
     private void DescribeOutputs(RowScore result, int row)
     {
-        var deployment = _router!.LastDeployment;
-        Models.ModelEntry? entry = _router.Pinned;
+        var deployment = _router!.LastPlan.Source as Models.ModelDeployments.Snapshot ?? Models.ModelDeployments.Snapshot.Empty;
+        var entry = (Models.ModelEntry?)_router.Pinned;
         if (entry is null)
             foreach (var (deployed, _) in Models.ModelSelector.Deployed(deployment))
                 if (deployed.Id == result.Model) { entry = deployed; break; }
@@ -167,7 +167,7 @@ internal sealed partial class ScoreChain : IDisposable
                 break;
             case "multiclass" when classes.Count > 0:
                 {
-                    var scorer = _router.Scorer(entry);
+                    var scorer = (Models.IModelScorer)_router.ScorerOf(entry);
                     if (scorer.ClassCount != classes.Count) break;
                     if (_classScores.Length < classes.Count) _classScores = new float[classes.Count];
                     var scores = _classScores.AsSpan(0, classes.Count);

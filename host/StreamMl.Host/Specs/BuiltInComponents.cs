@@ -207,7 +207,7 @@ internal static class BuiltInComponents
                 var candidate = RegistryModels.RequireDeployable(catalog.Require(name, r.Candidate), "rolled out");
                 new ModelRollout(runtime.Name, runtime.Models, candidate, r.Options(candidate)).Start();
             }
-            return new ModelRouter(runtime.Models, output, key, label, workers);
+            return ScoringStage.Create(runtime.Models, output, key, label, workers);
         };
     }
 
@@ -321,7 +321,7 @@ internal static class BuiltInComponents
             runtime.Drift ??= new DriftState(settings);
             runtime.Drift.Reporting = runtime.Report;
             runtime.Report.SetDriftThresholds(settings.Thresholds(), settings.KeepWindows);
-            return new RowReferenceDrift(settings, runtime.Drift, runtime.Events, runtime.Name, runtime.Alerts, runtime.AlertCooldown);
+            return RowDriftStage.Create(settings, runtime.Drift, runtime.Events, runtime.Name, runtime.Alerts, runtime.AlertCooldown);
         };
     }
 }

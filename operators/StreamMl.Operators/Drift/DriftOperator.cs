@@ -37,12 +37,31 @@ public sealed class DriftOperator : IBatchOperator
     private long _windowsInDrift;
     private readonly List<DetectorDetection> _batchDetections = new(16);
 
+    // Row references and row windows (DriftOptions.ReferenceRows, WindowRows).
+    private ReferenceProfile? _profile;
+    private ReferenceProfileBuilder? _referenceBuilder;
+    private long _referenceRowsSeen;
+    private bool _referenceJustBuilt;
+    private ScopeState? _rowWindow;
+    private long _rowWindowFirstTime = long.MaxValue;
+    private long _rowWindowLastTime = long.MinValue;
+    private readonly List<DriftReport> _closedRowWindows = [];
+
     /// <summary>Creates the operator; columns are resolved in <see cref="Bind"/>.</summary>
     public DriftOperator(DriftOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentOutOfRangeException.ThrowIfLessThan(options.WindowHistory, 1);
+        ArgumentOutOfRangeException.ThrowIfNegative(options.ReferenceRows);
+        ArgumentOutOfRangeException.ThrowIfNegative(options.WindowRows);
+        if ((options.Profile is null) == (options.ReferenceRows == 0))
+            throw new ArgumentException("DriftOptions needs exactly one reference: a Profile, or ReferenceRows (the first rows of the stream)", nameof(options));
+        if (options.ReferenceRows > 0 && options.Features is not { Count: > 0 })
+            throw new ArgumentException("DriftOptions.ReferenceRows needs Features: the numeric columns to profile", nameof(options));
+        if (options.WindowRows > 0 && options.Window is not null)
+            throw new ArgumentException("DriftOptions takes event-time windows (Window) or row windows (WindowRows), not both", nameof(options));
         _options = options;
+        _profile = options.Profile;
         _width = options.UseSimd ? SimdWidth.Vector512 : SimdWidth.Scalar;
         if (options.Window is { } w)
         {
@@ -64,10 +83,45 @@ public sealed class DriftOperator : IBatchOperator
     /// <summary>Rows that arrived after their window had closed (counted in the lifetime scope only).</summary>
     public long LateRows { get { lock (_lock) return _lateRows; } }
 
+    /// <summary>The reference drift is measured against: <see cref="DriftOptions.Profile"/>, or the profile of the first
+    /// <see cref="DriftOptions.ReferenceRows"/> rows once they have passed (null before).</summary>
+    public ReferenceProfile? Profile { get { lock (_lock) return _profile; } }
+
     /// <inheritdoc/>
     public Schema Bind(Schema input)
     {
-        var profile = _options.Profile;
+        if (_profile is null)
+        {
+            foreach (var name in _options.Features!)
+            {
+                var type = input[input.Require(name)].Type;
+                if (!ColumnTypes.IsNumeric(type) || type == ColumnType.Timestamp)
+                    throw new SchemaMismatchException($"drift feature '{name}' is {ColumnTypes.Name(type)}; drift is measured on numeric columns");
+            }
+            _referenceBuilder = new ReferenceProfileBuilder(new ProfileOptions { Columns = _options.Features, Bins = _options.ReferenceBins });
+            _referenceBuilder.Bind(input);
+        }
+        _monitors = [.. _options.Monitors.Select(m =>
+        {
+            var index = input.Require(m.Column);
+            var type = input[index].Type;
+            if (type is ColumnType.String or ColumnType.Timestamp)
+                throw new SchemaMismatchException($"drift: detector column '{m.Column}' is {ColumnTypes.Name(type)}; it must be numeric or bool");
+            return new MonitorBinding(m, index);
+        })];
+        BindFeatures(_profile, input);
+        return input;
+    }
+
+    /// <summary>Resolves the monitored features against <paramref name="profile"/> (none while a row reference is still
+    /// being collected) and creates the scopes.</summary>
+    private void BindFeatures(ReferenceProfile? profile, Schema input)
+    {
+        if (profile is null)
+        {
+            _lifetime = new ScopeState(_features);
+            return;
+        }
         var names = _options.Features ?? profile.Features.Select(f => f.Name).ToList();
         var features = new List<FeatureBinding>();
         foreach (var name in names)
@@ -84,23 +138,16 @@ public sealed class DriftOperator : IBatchOperator
             features.Add(new FeatureBinding(fp, index, type));
         }
         _features = [.. features];
-        _monitors = [.. _options.Monitors.Select(m =>
-        {
-            var index = input.Require(m.Column);
-            var type = input[index].Type;
-            if (type is ColumnType.String or ColumnType.Timestamp)
-                throw new SchemaMismatchException($"drift: detector column '{m.Column}' is {ColumnTypes.Name(type)}; it must be numeric or bool");
-            return new MonitorBinding(m, index);
-        })];
         _lifetime = new ScopeState(_features);
         _history = new ScopeState[_options.WindowHistory];
+        if (_options.Window is not null || _options.WindowRows > 0)
+            for (var i = 0; i < _history.Length; i++) _history[i] = new ScopeState(_features);
         if (_options.Window is not null)
         {
-            for (var i = 0; i < _history.Length; i++) _history[i] = new ScopeState(_features);
             // Enough panes for a window plus a few ahead of the watermark, so steady state never allocates one.
             for (var i = 0; i < _panesPerWindow + 4; i++) _freePanes.Push(new ScopeState(_features));
         }
-        return input;
+        if (_options.WindowRows > 0) _rowWindow = new ScopeState(_features);
     }
 
     /// <inheritdoc/>
@@ -115,7 +162,11 @@ public sealed class DriftOperator : IBatchOperator
             if (_integerScratch.Length < batch.Length) _integerScratch = new long[batch.Capacity];
             if (_narrowScratch.Length < batch.Length) _narrowScratch = new int[batch.Capacity];
             var n = batch.Length;
-            if (_slide == 0)
+            if (_referenceBuilder is not null || _rowWindow is not null)
+            {
+                ProcessRows(batch);
+            }
+            else if (_slide == 0)
             {
                 UpdateRange(_lifetime, batch, 0, n);
             }
@@ -146,6 +197,7 @@ public sealed class DriftOperator : IBatchOperator
             if (_slide != 0 && batch.Watermark != ColumnBatch.NoWatermark) closed = CloseWindows(batch.Watermark);
         }
         if (closed > 0 && _options.WindowClosed is not null) Notify(closed);
+        NotifyRowReferenceAndWindows();
         // Process runs on one thread, so the list is not changed while it is read here.
         if (_options.DetectorFired is { } fired)
             foreach (var detection in _batchDetections) fired(detection);
@@ -165,8 +217,105 @@ public sealed class DriftOperator : IBatchOperator
         lock (_lock)
         {
             if (_slide != 0) closed = CloseWindows(long.MaxValue - 1);
+            if (_rowWindow is { Rows: > 0 }) CloseRowWindow();
         }
         if (closed > 0 && _options.WindowClosed is not null) Notify(closed);
+        NotifyRowReferenceAndWindows();
+    }
+
+    /// <summary>Row mode: the first selected rows go to the reference until it is complete; after that, every run of
+    /// <see cref="DriftOptions.WindowRows"/> selected rows is a window (or, without row windows, the lifetime).</summary>
+    private void ProcessRows(ColumnBatch batch)
+    {
+        var start = 0;
+        while (start < batch.Length)
+        {
+            if (_referenceBuilder is not null)
+            {
+                var (referenceEnd, referenceSelected) = Segment(batch, start, _options.ReferenceRows - _referenceRowsSeen);
+                _referenceBuilder.Add(batch, start, referenceEnd);
+                _referenceRowsSeen += referenceSelected;
+                start = referenceEnd;
+                if (_referenceRowsSeen == _options.ReferenceRows)
+                {
+                    _profile = _referenceBuilder.Build();
+                    _referenceBuilder = null;
+                    _referenceJustBuilt = true;
+                    BindFeatures(_profile, batch.Schema);
+                }
+                continue;
+            }
+            if (_rowWindow is null)
+            {
+                UpdateRange(_lifetime, batch, start, batch.Length);
+                return;
+            }
+            var (end, _) = Segment(batch, start, _options.WindowRows - _rowWindow.Rows);
+            UpdateRange(_rowWindow, batch, start, end);
+            var times = batch.EventTimes;
+            for (var row = start; row < end; row++)
+            {
+                if (!batch.Selection.IsSelected(row)) continue; // rejected rows are not in the window, nor in its span
+                _rowWindowFirstTime = Math.Min(_rowWindowFirstTime, times[row]);
+                _rowWindowLastTime = Math.Max(_rowWindowLastTime, times[row]);
+            }
+            if (_rowWindow.Rows == _options.WindowRows) CloseRowWindow();
+            start = end;
+        }
+    }
+
+    /// <summary>Rows from <paramref name="start"/> up to the one that makes <paramref name="wanted"/> selected rows (or
+    /// the end of the batch), and how many of them are selected.</summary>
+    private static (int End, long Selected) Segment(ColumnBatch batch, int start, long wanted)
+    {
+        if (batch.Selection.AllSelected)
+        {
+            var take = (int)Math.Min(wanted, batch.Length - start);
+            return (start + take, take);
+        }
+        long selected = 0;
+        var row = start;
+        while (row < batch.Length && selected < wanted)
+        {
+            if (batch.Selection.IsSelected(row)) selected++;
+            row++;
+        }
+        return (row, selected);
+    }
+
+    /// <summary>Moves the open row window into the history and the lifetime; its report is handed to
+    /// <see cref="DriftOptions.WindowClosed"/> after the batch (every one, however many closed in the batch).</summary>
+    private void CloseRowWindow()
+    {
+        var window = _rowWindow!;
+        var slot = _history[_historyNext];
+        _historyNext = (_historyNext + 1) % _history.Length;
+        slot.Clear();
+        slot.MergeFrom(window);
+        slot.Start = _rowWindowFirstTime == long.MaxValue ? 0 : _rowWindowFirstTime;
+        slot.End = _rowWindowLastTime == long.MinValue ? 0 : _rowWindowLastTime;
+        ScoreScope(slot);
+        _windowsClosed++;
+        if (slot.Status == DriftStatus.Drift) _windowsInDrift++;
+        if (_options.WindowClosed is not null) _closedRowWindows.Add(BuildReport(slot, "window", slot.Start, slot.End, includeDetectors: false));
+        _lifetime.MergeFrom(window);
+        window.Clear();
+        _rowWindowFirstTime = long.MaxValue;
+        _rowWindowLastTime = long.MinValue;
+    }
+
+    /// <summary>Outside the lock, so the callbacks may call back into the operator: the reference that was just built,
+    /// then the row windows closed since the last call, oldest first.</summary>
+    private void NotifyRowReferenceAndWindows()
+    {
+        if (_referenceJustBuilt)
+        {
+            _referenceJustBuilt = false;
+            _options.ReferenceBuilt?.Invoke(_profile!);
+        }
+        if (_closedRowWindows.Count == 0) return;
+        foreach (var report in _closedRowWindows) _options.WindowClosed!(report);
+        _closedRowWindows.Clear();
     }
 
     /// <summary>Hands the <paramref name="closed"/> newest windows to the callback, oldest first, outside the lock so
@@ -177,7 +326,8 @@ public sealed class DriftOperator : IBatchOperator
         for (var i = Math.Max(0, reports.Count - closed); i < reports.Count; i++) _options.WindowClosed!(reports[i]);
     }
 
-    /// <summary>Everything since the operator started: closed and open windows, late rows, and the detectors.</summary>
+    /// <summary>Everything since the operator started (after the row reference, when there is one): closed and open
+    /// windows, late rows, and the detectors.</summary>
     public DriftReport GetReport()
     {
         lock (_lock)
@@ -185,6 +335,7 @@ public sealed class DriftOperator : IBatchOperator
             var scope = new ScopeState(_features);
             scope.MergeFrom(_lifetime);
             foreach (var pane in _panes.Values) scope.MergeFrom(pane);
+            if (_rowWindow is not null) scope.MergeFrom(_rowWindow);
             ScoreScope(scope);
             return BuildReport(scope, "lifetime", null, null, includeDetectors: true);
         }

@@ -84,8 +84,25 @@ public readonly record struct DetectorDetection(string Column, string Detector, 
 /// <summary>Options of <see cref="DriftOperator"/>.</summary>
 public sealed class DriftOptions
 {
-    /// <summary>The reference to compare against (required).</summary>
-    public required ReferenceProfile Profile { get; init; }
+    /// <summary>The reference to compare against; required unless <see cref="ReferenceRows"/> is set.</summary>
+    public ReferenceProfile? Profile { get; init; }
+
+    /// <summary>When positive, the reference is the stream itself: the first this many selected rows are profiled
+    /// (<see cref="ReferenceProfileBuilder"/>, <see cref="ReferenceBins"/> quantile bins per feature) and drift is measured
+    /// from the next row on. Needs <see cref="Features"/> (numeric columns) and no <see cref="Profile"/>. Default 0 (off).</summary>
+    public int ReferenceRows { get; init; }
+
+    /// <summary>Quantile bins per feature of the profile built from <see cref="ReferenceRows"/>. Default 10.</summary>
+    public int ReferenceBins { get; init; } = 10;
+
+    /// <summary>Called once, on the stage thread, when the reference of <see cref="ReferenceRows"/> has been built.
+    /// Default null.</summary>
+    public Action<ReferenceProfile>? ReferenceBuilt { get; init; }
+
+    /// <summary>When positive, windows of exactly this many selected rows (tumbling; a window may end inside a batch),
+    /// instead of event-time <see cref="Window"/>s. A row window's report spans the earliest to the latest event time
+    /// of its rows (both inclusive); a partial window closes at <see cref="DriftOperator.Complete"/>. Default 0 (off).</summary>
+    public int WindowRows { get; init; }
 
     /// <summary>Features to monitor; null (the default) monitors every feature of the profile.</summary>
     public IReadOnlyList<string>? Features { get; init; }

@@ -37,7 +37,7 @@ public sealed class ReferenceProfileBuilder
         if (_options.Bins < 1) throw new ArgumentOutOfRangeException(nameof(options), "ProfileOptions.Bins must be at least 1");
     }
 
-    /// <summary>Chooses the columns from <paramref name="schema"/>; called by the first <see cref="Add"/> when not called before.</summary>
+    /// <summary>Chooses the columns from <paramref name="schema"/>; called by the first <see cref="Add(ColumnBatch)"/> when not called before.</summary>
     public void Bind(Schema schema)
     {
         if (_schema is not null) return;
@@ -58,16 +58,22 @@ public sealed class ReferenceProfileBuilder
     }
 
     /// <summary>Adds the selected rows of <paramref name="batch"/>.</summary>
-    public void Add(ColumnBatch batch)
+    public void Add(ColumnBatch batch) => Add(batch, 0, batch.Length);
+
+    /// <summary>Adds the selected rows of <paramref name="batch"/> from <paramref name="start"/> up to (not including)
+    /// <paramref name="end"/>.</summary>
+    public void Add(ColumnBatch batch, int start, int end)
     {
+        ArgumentOutOfRangeException.ThrowIfNegative(start);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(end, batch.Length);
         Bind(batch.Schema);
         var selection = batch.Selection;
-        for (var row = 0; row < batch.Length; row++)
+        for (var row = start; row < end; row++)
             if (selection.IsSelected(row)) _rows++;
         foreach (var c in _collectors)
         {
             var column = batch[c.Index];
-            for (var row = 0; row < batch.Length; row++)
+            for (var row = start; row < end; row++)
             {
                 if (!selection.IsSelected(row)) continue;
                 if (!column.IsValid(row)) { c.Missing++; continue; }

@@ -141,7 +141,8 @@ public sealed class ScoreOutputsTests(HostFixture host, Xunit.Abstractions.ITest
         var candidate = Linear("b", TestSpecs.OtherWeights, TestSpecs.OtherBias);
         deployments.Deploy(primary, 1);
         deployments.Deploy(candidate, 0.5);
-        var router = new ModelRouter(deployments, "score", keyColumn: "device", labelColumn: null) { Pinned = candidate };
+        var router = ScoringStage.Create(deployments, "score", keyColumn: "device", labelColumn: null);
+        router.Pinned = candidate;
         var input = new Schema([new Field("device", ColumnType.String), new Field("temperature", ColumnType.Float32),
             new Field("vibration", ColumnType.Float32), new Field("pressure", ColumnType.Float32)]);
         var schema = router.Bind(input);

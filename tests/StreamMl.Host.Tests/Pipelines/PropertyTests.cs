@@ -46,7 +46,7 @@ public sealed class PropertyTests
 
         var settings = new DriftSettings(["x"]) { ReferenceRows = reference, WindowRows = window, Bins = bins };
         var state = new DriftState(settings);
-        var monitor = new RowReferenceDrift(settings, state, new EventHub(), "p");
+        var monitor = RowDriftStage.Create(settings, state, new EventHub(), "p");
         var schema = monitor.Bind(new Schema(new Field("x", ColumnType.Float32)));
         using var batch = new ColumnBatch(schema, 100);
         for (var start = 0; start < values.Length; start += 100)
@@ -100,7 +100,7 @@ public sealed class PropertyTests
 
         var settings = new DriftSettings(["x"]) { ReferenceRows = reference, WindowRows = window, Bins = 5 };
         var state = new DriftState(settings);
-        var monitor = new RowReferenceDrift(settings, state, new EventHub(), "p");
+        var monitor = RowDriftStage.Create(settings, state, new EventHub(), "p");
         var schema = monitor.Bind(new Schema(new Field("x", ColumnType.Float32)));
         using var batch = new ColumnBatch(schema, batchRows);
         for (var start = 0; start < total; start += batchRows)
@@ -140,7 +140,7 @@ public sealed class PropertyTests
         // Rows rejected upstream are not part of a window's statistics, so their event times must not widen its span.
         var settings = new DriftSettings(["x"]) { ReferenceRows = 10, WindowRows = 10, Bins = 2 };
         var state = new DriftState(settings);
-        var monitor = new RowReferenceDrift(settings, state, new EventHub(), "p");
+        var monitor = RowDriftStage.Create(settings, state, new EventHub(), "p");
         var schema = monitor.Bind(new Schema(new Field("x", ColumnType.Float32)));
         using var batch = new ColumnBatch(schema, 22);
         batch.Length = 22;

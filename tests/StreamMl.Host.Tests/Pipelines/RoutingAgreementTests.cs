@@ -41,7 +41,7 @@ public sealed class RoutingAgreementTests
         var deployments = new ModelDeployments();
         deployments.Deploy(Linear("primary"), 1);
         deployments.Deploy(Linear("candidate"), share);
-        var router = new ModelRouter(deployments, "score", keyColumn: "key", labelColumn: null);
+        var router = ScoringStage.Create(deployments, "score", keyColumn: "key", labelColumn: null);
         using var hostBatch = new ColumnBatch(router.Bind(input), rows);
 
         foreach (var batch in new[] { libraryBatch, hostBatch })

@@ -6,7 +6,7 @@ using StreamMl.Host.Protos;
 namespace StreamMl.Host.Tests.Pipelines;
 
 /// <summary>The host's stages on the hot path allocate nothing per batch once warm: the gRPC source copying queued
-/// batches into ring batches, the model router scoring with A/B routing, and the drift stage between windows.</summary>
+/// batches into ring batches, the model stage scoring with A/B routing, and the drift stage between windows.</summary>
 public sealed class SteadyStateAllocationTests
 {
     private static readonly Schema s_input = new(
@@ -26,9 +26,9 @@ public sealed class SteadyStateAllocationTests
         var deployments = new ModelDeployments();
         deployments.Deploy(Linear("a", -6), 1);
         deployments.Deploy(Linear("b", -5), 0.4);
-        var router = new ModelRouter(deployments, "score", keyColumn: "device", labelColumn: "fault");
+        var router = ScoringStage.Create(deployments, "score", keyColumn: "device", labelColumn: "fault");
         var settings = new DriftSettings(["temperature", "vibration"]) { ReferenceRows = 1000, WindowRows = 1_000_000 };
-        var drift = new RowReferenceDrift(settings, new DriftState(settings), events, "p");
+        var drift = RowDriftStage.Create(settings, new DriftState(settings), events, "p");
         var schema = drift.Bind(router.Bind(s_input));
         using var batch = new ColumnBatch(schema, capacity);
         var routerContext = StageContext.Standalone("model");

@@ -51,7 +51,7 @@ public sealed class RolloutEndToEndTests(ITestOutputHelper output) : IDisposable
         var deployments = new ModelDeployments();
         deployments.Deploy(catalog.Require("gen", "1"), 1);
         var table = (await DataTableReader.ReadAsync(stream, 0, CancellationToken.None)).Table;
-        var router = new ModelRouter(deployments, "score", keyColumn: null, labelColumn: "y");
+        var router = ScoringStage.Create(deployments, "score", keyColumn: null, labelColumn: "y");
         var schema = router.Bind(table.SchemaOf(["id", "x0", "x1", "x2", "y"]));
         using var batch = new ColumnBatch(schema, 1000);
         var rows = Enumerable.Range(0, table.Rows).ToArray();

@@ -31,7 +31,7 @@ public sealed class RegistryRoutingTests : IDisposable
         deployments.Deploy(v1, 1);
         deployments.Deploy(v2, 0.4);
         deployments.SetShadows([v2]);
-        var router = new ModelRouter(deployments, "score", keyColumn: null, labelColumn: null);
+        var router = ScoringStage.Create(deployments, "score", keyColumn: null, labelColumn: null);
 
         var table = (await DataTableReader.ReadAsync(TrainingTestData.Credit, 1500, CancellationToken.None)).Table;
         var schema = router.Bind(table.SchemaOf(v1.Inputs));

@@ -3,7 +3,7 @@ using StreamMl.Operators.Scoring;
 
 namespace StreamMl.Operators.Tests.Scoring;
 
-/// <summary>The traffic split shared by ScoringOperator and the host's model router.</summary>
+/// <summary>The traffic split shared by ScoringOperator and the host's model stage (VariantScoringOperator).</summary>
 public sealed class RoutingBucketsTests
 {
     [Theory]

@@ -1,25 +1,26 @@
 using System.Diagnostics;
-using StreamMl.Engine.Routing;
 using StreamMl.Engine;
-using StreamMl.Host.Models;
+using StreamMl.Engine.Routing;
 using StreamMl.Operators.Rollouts;
-using StreamMl.Operators.Scoring;
 
-namespace StreamMl.Host.Pipelines;
+namespace StreamMl.Operators.Scoring;
 
-/// <summary>The scoring stage: scores rows with the deployed primary model, routes a share of rows to a candidate by a
-/// hash of the row key (A/B), runs shadow models for comparison, and tracks accuracy when rows carry a label.
-/// It reads the deployment once per batch, so a deploy or promote takes effect between two batches. Keys are routed
-/// with <see cref="ScoringOperator"/>'s own bucket hash and split, so a key meets the same variant here as in a library
-/// pipeline that calls <see cref="ScoringOperator.SetVariants"/> with (primary, 1 - share), (candidate, share).
-/// Registry versions score through the operators' <see cref="ScoringOperator"/> (<see cref="RegistryModelScorer"/>).</summary>
-internal sealed class ModelRouter : IParallelOperator
+/// <summary>A scoring stage over any models (<see cref="IScoringModel"/>): scores rows with the plan's answering model,
+/// routes a share of keys to an A/B candidate by a hash of the row key, runs shadow models for comparison, feeds a
+/// rollout, and tracks accuracy when rows carry a label. It reads the plan (<see cref="IScoringPlanSource"/>) once per
+/// batch, so a deploy or promote takes effect between two batches. Keys are routed with <see cref="TrafficSplit"/>, as in
+/// <see cref="ScoringOperator"/>, so a key meets the same variant here as in a pipeline that calls
+/// <see cref="ScoringOperator.SetVariants"/> with (answering, 1 - share), (candidate, share). A selected row with a null
+/// or non-finite model input is rejected (rule <c>model-input</c>) with the input's name. A batch allocates nothing once
+/// every model has scored a batch.</summary>
+public sealed class VariantScoringOperator : IParallelOperator
 {
-    private readonly ModelDeployments _deployments;
+    private readonly VariantScoringOptions _options;
+    private readonly IScoringPlanSource _plans;
     private readonly string? _keyColumn;
     private readonly string? _labelColumn;
     private readonly string _scoreColumn;
-    private readonly Dictionary<ModelEntry, IModelScorer> _scorers = new(ReferenceEqualityComparer.Instance);
+    private readonly Dictionary<IScoringModel, IRowScorer> _scorers = new(ReferenceEqualityComparer.Instance);
     private Schema _schema = Schema.Empty;
     private float[] _primary = [];
     private float[] _candidate = [];
@@ -32,30 +33,36 @@ internal sealed class ModelRouter : IParallelOperator
     private RolloutWindow? _championWindow;
     private RolloutWindow? _candidateWindow;
 
-    public ModelRouter(ModelDeployments deployments, string scoreColumn, string? keyColumn, string? labelColumn, int workers = 1)
+    /// <summary>Creates the stage; columns are resolved in <see cref="Bind"/>.</summary>
+    public VariantScoringOperator(VariantScoringOptions options)
     {
-        Workers = workers;
-        _deployments = deployments;
-        _scoreColumn = scoreColumn;
-        _keyColumn = keyColumn;
-        _labelColumn = labelColumn;
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentOutOfRangeException.ThrowIfLessThan(options.Workers, 1);
+        _options = options;
+        _plans = options.Plans;
+        _scoreColumn = options.ScoreColumn;
+        _keyColumn = options.KeyColumn;
+        _labelColumn = options.LabelColumn;
     }
 
-    public string Name => "model";
+    /// <inheritdoc/>
+    public string Name => _options.Name;
 
-    /// <summary>When set, this version scores every row (no A/B split, no shadows, no label tracking): a Score request
-    /// that names a version or variant. Only the Score chain's own router is pinned, under its lock.</summary>
-    public ModelEntry? Pinned { get; set; }
+    /// <summary>When set, this model scores every row (no A/B split, no shadows, no rollout, no label tracking), e.g. for
+    /// a request that names a version. Set it between batches, on the thread that calls <see cref="Process"/>.</summary>
+    public IScoringModel? Pinned { get; set; }
 
-    /// <summary>The deployment the last batch was scored with: which entry is primary, candidate, shadow.</summary>
-    public ModelDeployments.Snapshot LastDeployment { get; private set; } = ModelDeployments.Snapshot.Empty;
+    /// <summary>The plan the last batch was scored with.</summary>
+    public ScoringPlan LastPlan { get; private set; } = ScoringPlan.Empty;
 
-    /// <summary>Pipeline threads that run this stage (the spec's <c>model.workers</c>); each has its own scorers, and
-    /// they share the deployments (whose counters are locked).</summary>
-    public int Workers { get; }
+    /// <summary>Pipeline threads that run this stage (<see cref="VariantScoringOptions.Workers"/>); each has its own
+    /// scorers, and they share the plan source.</summary>
+    public int Workers => _options.Workers;
 
-    public IBatchOperator CreateWorker() => new ModelRouter(_deployments, _scoreColumn, _keyColumn, _labelColumn, Workers);
+    /// <inheritdoc/>
+    public IBatchOperator CreateWorker() => new VariantScoringOperator(_options);
 
+    /// <inheritdoc/>
     public Schema Bind(Schema input)
     {
         if (_keyColumn is not null)
@@ -66,22 +73,23 @@ internal sealed class ModelRouter : IParallelOperator
                 throw new SchemaMismatchException($"model key column '{_keyColumn}' is {ColumnTypes.Name(type)}; A/B routing hashes a string, int32 or int64 key");
         }
         if (_labelColumn is not null) _labelIndex = input.Require(_labelColumn);
-        var primary = _deployments.Current.Primary;
-        if (primary is not null)
-            foreach (var name in primary.Inputs) input.Require(name);
-        _schema = input.Add(new Field(_scoreColumn, ColumnType.Float32), new Field("model", ColumnType.String));
+        var answering = _plans.Plan.Answering;
+        if (answering is not null)
+            foreach (var name in answering.Inputs) input.Require(name);
+        _schema = input.Add(new Field(_scoreColumn, ColumnType.Float32), new Field(_options.ModelColumn, ColumnType.String));
         _scoreIndex = _schema.IndexOf(_scoreColumn);
-        _modelIndex = _schema.IndexOf("model");
+        _modelIndex = _schema.IndexOf(_options.ModelColumn);
         return _schema;
     }
 
+    /// <inheritdoc/>
     public void Process(ColumnBatch batch, StageContext context)
     {
-        var deployment = _deployments.Current;
-        LastDeployment = deployment;
+        var plan = _plans.Plan;
+        LastPlan = plan;
         var n = batch.Length;
         var scoreColumn = batch[_scoreIndex];
-        var answering = Pinned ?? deployment.Primary;
+        var answering = Pinned ?? plan.Answering;
         if (answering is null)
         {
             for (var row = 0; row < n; row++) scoreColumn.SetNull(row);
@@ -90,7 +98,7 @@ internal sealed class ModelRouter : IParallelOperator
         EnsureBuffers(batch.Capacity);
         var primary = Scorer(answering);
         RejectNullInputs(batch, primary, context);
-        var feed = Pinned is null && _deployments.Rollout is { } rollout && !rollout.Rollout.IsFinished && ReferenceEquals(rollout.Champion, answering)
+        var feed = Pinned is null && plan.Rollout is { } rollout && !rollout.Rollout.IsFinished && ReferenceEquals(rollout.Champion, answering)
             ? rollout : null;
         if (feed is not null) EnsureWindows(feed.Rollout);
         var started = Stopwatch.GetTimestamp();
@@ -105,7 +113,7 @@ internal sealed class ModelRouter : IParallelOperator
         codes[..n].Fill(primaryCode);
         if (Pinned is not null) return;
 
-        if (deployment.Candidate is { } candidateEntry && deployment.CandidateTraffic > 0)
+        if (plan.Candidate is { } candidateEntry && plan.CandidateTraffic > 0)
         {
             var candidate = Scorer(candidateEntry);
             RejectNullInputs(batch, candidate, context);
@@ -115,7 +123,7 @@ internal sealed class ModelRouter : IParallelOperator
                 _candidateWindow!.AddLatency(Stopwatch.GetElapsedTime(candidateStarted).TotalSeconds);
             var candidateCode = models.Dictionary.GetOrAdd(candidateEntry.Id);
             Span<int> split = stackalloc int[2];
-            TrafficSplit.Split([1 - deployment.CandidateTraffic, deployment.CandidateTraffic], split);
+            TrafficSplit.Split([1 - plan.CandidateTraffic, plan.CandidateTraffic], split);
             for (var row = 0; row < n; row++)
             {
                 if (!TryRoutingBucket(batch, row, out var bucket) || TrafficSplit.VariantOf(bucket, split) == 0) continue;
@@ -124,10 +132,13 @@ internal sealed class ModelRouter : IParallelOperator
             }
         }
 
-        if (feed is not null) FeedRollout(batch, scores, codes, deployment.Candidate is { } c && ReferenceEquals(c, feed.Candidate) ? models.Dictionary.CodeOf(c.Id) : -1);
+        if (feed is not null) FeedRollout(batch, scores, codes, plan.Candidate is { } c && ReferenceEquals(c, feed.Candidate) ? models.Dictionary.CodeOf(c.Id) : -1);
 
-        foreach (var shadowEntry in deployment.Shadows)
+        // Indexed, not foreach: enumerating an IReadOnlyList allocates its enumerator (RegistryRoutingTests holds 0 B/batch).
+        var shadows = plan.Shadows;
+        for (var s = 0; s < shadows.Count; s++)
         {
+            var shadowEntry = shadows[s];
             var shadow = Scorer(shadowEntry);
             RejectNullInputs(batch, shadow, context);
             var shadowStarted = Stopwatch.GetTimestamp();
@@ -144,7 +155,7 @@ internal sealed class ModelRouter : IParallelOperator
                 rows++;
                 if (_shadow[row] >= 0.5f == scores[row] >= 0.5f) agree++;
             }
-            _deployments.RecordShadow(rows, agree);
+            _plans.RecordShadow(rows, agree);
         }
 
         if (_labelIndex >= 0) TrackLabels(batch, scores);
@@ -202,7 +213,7 @@ internal sealed class ModelRouter : IParallelOperator
     }
 
     /// <summary>The score of a row with a null input would be meaningless: reject it with the input's name.</summary>
-    private void RejectNullInputs(ColumnBatch batch, IModelScorer scorer, StageContext context)
+    private void RejectNullInputs(ColumnBatch batch, IRowScorer scorer, StageContext context)
     {
         var score = batch[_scoreIndex];
         var model = batch[_modelIndex];
@@ -250,7 +261,7 @@ internal sealed class ModelRouter : IParallelOperator
             if (p >= 0.5 == y) correct++;
             logLoss -= y ? Math.Log(p) : Math.Log(1 - p);
         }
-        if (labelled > 0) _deployments.RecordLabels(labelled, correct, logLoss);
+        if (labelled > 0) _plans.RecordLabels(labelled, correct, logLoss);
     }
 
     /// <summary>The row's routing bucket; false for a null key, which stays with the primary (variant 0), as in the
@@ -277,13 +288,16 @@ internal sealed class ModelRouter : IParallelOperator
         return true;
     }
 
-    /// <summary>The scorer of <paramref name="entry"/> in this router (created and bound on first use).</summary>
-    internal IModelScorer Scorer(ModelEntry entry)
+    /// <summary>The scorer of <paramref name="model"/> in this stage (created and bound on first use), e.g. to read what
+    /// only a bound scorer knows. Call it on the thread that calls <see cref="Process"/>.</summary>
+    public IRowScorer ScorerOf(IScoringModel model) => Scorer(model);
+
+    private IRowScorer Scorer(IScoringModel model)
     {
-        if (_scorers.TryGetValue(entry, out var scorer)) return scorer;
-        scorer = entry.CreateScorer();
+        if (_scorers.TryGetValue(model, out var scorer)) return scorer;
+        scorer = model.CreateScorer();
         scorer.Bind(_schema);
-        _scorers[entry] = scorer;
+        _scorers[model] = scorer;
         return scorer;
     }
 
