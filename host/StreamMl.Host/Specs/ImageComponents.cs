@@ -29,7 +29,8 @@ internal static class ImageComponents
         return _ => new ImageFolderSource(root);
     }
 
-    /// <summary><c>model: { kind: image, name, registry (default models), version, path, top_k (default 3), batch (default 16) }</c>.</summary>
+    /// <summary><c>model: { kind: image, name, registry (default models), version, path, top_k (default 3), batch (default 16),
+    /// input (default path: a string column of file paths, or a binary column of encoded images) }</c>.</summary>
     public static Func<PipelineRuntime, IBatchOperator>? Model(SpecNode node, SpecContext context)
     {
         node.String("kind");
@@ -39,6 +40,7 @@ internal static class ImageComponents
         var path = node.String("path");
         var topK = node.Int("top_k", min: 1, max: 100) ?? 3;
         var batch = node.Int("batch", min: 1, max: 256) ?? 16;
+        var input = node.String("input") ?? ImageFolderSource.PathColumn;
         node.RejectUnknownKeys("image model");
         string folder;
         try
@@ -75,6 +77,14 @@ internal static class ImageComponents
             return null;
         }
         string[] classes = [.. classNode.EnumerateArray().Select(c => c.GetString() ?? "")];
-        return _ => new ImageClassifierOperator(File.ReadAllBytes(modelFile), classes, topK, ImageFolderSource.PathColumn, batch);
+        var modelId = ModelIdOf(folder);
+        return _ => new ImageClassifierOperator(File.ReadAllBytes(modelFile), classes, topK, input, batch, modelId: modelId);
+    }
+
+    /// <summary><c>name@version</c> of a registry version folder (<c>.../name/3</c>).</summary>
+    private static string ModelIdOf(string folder)
+    {
+        var full = Path.GetFullPath(folder).TrimEnd(Path.DirectorySeparatorChar);
+        return $"{Path.GetFileName(Path.GetDirectoryName(full))}@{Path.GetFileName(full)}";
     }
 }
