@@ -62,6 +62,10 @@ public sealed class TrainSpec
     /// own default, every core; 1 makes runs comparable with single-threaded tools.</summary>
     public int? Threads { get; set; }
 
+    /// <summary>Images: the head trained on the embeddings (<c>head: { kind: mlp, hidden: 256 }</c>); null (default) for
+    /// the linear softmax head of <see cref="Trainer"/>.</summary>
+    public HeadSpec? Head { get; set; }
+
     /// <summary>The folder relative paths in the spec are resolved against (the spec file's folder).</summary>
     [YamlIgnore, JsonIgnore]
     public string BaseDirectory { get; set; } = Directory.GetCurrentDirectory();
@@ -161,6 +165,7 @@ public sealed class TrainSpec
             }
             if (search.Candidates < 2) throw new StreamMlException($"{source}: search.candidates must be at least 2");
         }
+        Head?.Check(source, Data.Kind);
         if (Threads is < 1) throw new StreamMlException($"{source}: threads must be 1 or more (or left out for every core)");
         if (Hyperparameters.EarlyStopping is < 1) throw new StreamMlException($"{source}: hyperparameters.earlyStopping must be 1 or more rounds");
         if (Hyperparameters.ValidationFraction is <= 0 or >= 1) throw new StreamMlException($"{source}: hyperparameters.validationFraction must be between 0 and 1");

@@ -87,6 +87,9 @@ public sealed class MlpHeadTests
         var head = MlpHead.Train(embedded.Embeddings, embedded.Width, labels, 3, new MlpHeadOptions { Hidden = 16, Epochs = 20 });
         var twoStage = head.Predict(embedded.Embeddings);
 
+        var graph = ImageModelGraph.WithMlpHead(ImageModelGraph.Featurizer(files), head).Graph;
+        Assert.Equal(["Gemm", "Relu", "Gemm", "Softmax"], graph.Node.TakeLast(4).Select(n => n.OpType));
+        Assert.Equal([16L, embedded.Width], graph.Initializer.Single(t => t.Name == "mlp_hidden_weights").Dims);
         using var composed = new ImageModelSession(ImageModels.ClassifierWithMlp(files, head));
         using var preprocessor = new ImagePreprocessor();
         var batch = new ImageTensorBatch(images.Length);
