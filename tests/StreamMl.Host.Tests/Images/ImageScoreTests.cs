@@ -88,6 +88,8 @@ public sealed class ImageScoreTests : IDisposable
         var fromArrow = await dataPlane.ScoreAsync(new ScoreRequest { Pipeline = "photos", ArrowIpc = ByteString.CopyFrom(stream.ToArray()) });
         for (var i = 0; i < images.Count; i++) AssertTopClasses(expected[i], fromArrow.Scores[i], $"Arrow row {i}");
 
+        await ParquetBlobsAreScoredByStreammlRunAsync(registry, files, expected);
+
         // A client the host did not write: the Python package over Debian's python3-grpcio, image files as bytes.
         var root = await PythonTool.RequireAsync();
         var pngFile = Path.Combine(_root, "second.png");
@@ -113,6 +115,48 @@ public sealed class ImageScoreTests : IDisposable
                 Assert.True(Math.Abs(probability - top[rank][1].GetDouble()) <= 1e-5, $"python row {k} rank {rank}");
             }
         }
+    }
+
+    /// <summary>Encoded images in a Parquet BLOB column (written by DuckDB's read_blob) scored by <c>streamml run</c>
+    /// into Parquet: DuckDB reads the same top classes back; a text file in the column is a dead letter, not a row.</summary>
+    private async Task ParquetBlobsAreScoredByStreammlRunAsync(string registry, string[] files, List<List<(string Label, float Probability)>> expected)
+    {
+        var notes = Path.Combine(_root, "notes.jpg");
+        await File.WriteAllTextAsync(notes, "not an image");
+        var input = Path.Combine(_root, "blobs.parquet");
+        var list = string.Join(", ", files.Append(notes).Select(f => $"'{f}'"));
+        Query($"COPY (SELECT filename AS path, content AS image FROM read_blob([{list}])) TO '{input}' (FORMAT parquet)");
+        var spec = Path.Combine(_root, "blobs.yaml");
+        await File.WriteAllTextAsync(spec, $$"""
+            name: blobs
+            source: { kind: file, path: blobs.parquet }
+            model: { kind: image, name: tiny-images, registry: {{registry}}, input: image, top_k: 2 }
+            sinks: [ { kind: parquet, path: scored } ]
+            """);
+        var (stdout, stderr) = (new StringWriter(), new StringWriter());
+        Assert.Equal(0, await StreamMl.Host.Cli.CliApp.RunAsync(["run", spec, "--plain"], stdout, stderr));
+        Assert.Contains("rejected=1", stdout.ToString());
+        var rows = Query($"SELECT path, top1_class, top1_probability, top2_class FROM read_parquet('{Path.Combine(_root, "scored", "**", "*.parquet")}') ORDER BY path");
+        Assert.Equal(files.Length, rows.Count);
+        // files[1] went to Score re-encoded as PNG; the Parquet holds its original JPEG, so it is not compared.
+        foreach (var row in rows.Where(r => (string)r[0]! != files[1]))
+        {
+            var i = System.Array.IndexOf(files, (string)row[0]!);
+            Assert.Equal((expected[i][0].Label, expected[i][1].Label), ((string)row[1]!, (string)row[3]!));
+            Assert.True(Math.Abs(expected[i][0].Probability - Convert.ToSingle(row[2], CultureInfo.InvariantCulture)) <= 1e-5, $"parquet row {i}");
+        }
+    }
+
+    private static List<object?[]> Query(string sql)
+    {
+        using var connection = new DuckDB.NET.Data.DuckDBConnection("Data Source=:memory:");
+        connection.Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        using var reader = command.ExecuteReader();
+        var rows = new List<object?[]>();
+        while (reader.Read()) rows.Add([.. Enumerable.Range(0, reader.FieldCount).Select(i => reader.IsDBNull(i) ? null : reader.GetValue(i))]);
+        return rows;
     }
 
     private static void AssertTopClasses(IReadOnlyList<(string Label, float Probability)> expected, RowScore scored, string what)
