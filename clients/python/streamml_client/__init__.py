@@ -50,6 +50,8 @@ def _value(common, v):
         return common.Value()
     if isinstance(v, bool):
         return common.Value(flag=v)
+    if isinstance(v, (bytes, bytearray, memoryview)):
+        return common.Value(data=bytes(v))
     if isinstance(v, int):
         return common.Value(integer=v)
     if isinstance(v, float):
@@ -123,7 +125,8 @@ class StreamMlClient:
     def _scores(response):
         return [{"row": s.row, "score": s.score, "label": s.label, "probabilities": list(s.probabilities), "model": s.model,
                  "model_name": s.model_name, "model_version": s.model_version, "variant": s.variant,
-                 "rejected": s.rejected, "reason": s.reason} for s in response.scores]
+                 "rejected": s.rejected, "reason": s.reason,
+                 "top_classes": [(c.label, c.probability) for c in s.top_classes]} for s in response.scores]
 
     def _call(self, fn, *args, **kwargs):
         try:
@@ -134,7 +137,9 @@ class StreamMlClient:
     def score(self, pipeline, data, request_id="", model_version=""):
         """Scores rows (list of dicts) or an Arrow table; returns one dict per row: row, score, label and probabilities
         (classifiers: one per class, in the order of describe_model's classes), model (name@version), model_name,
-        model_version, variant (primary, candidate, ...), rejected, reason. ``model_version`` picks who answers:
+        model_version, variant (primary, candidate, ...), rejected, reason, top_classes (an image model's (class,
+        probability) pairs, most probable first; send an image as bytes: ``{"image": open("a.jpg", "rb").read()}``).
+        ``model_version`` picks who answers:
         "" as deployed, "primary", "candidate" or a deployed version ("3")."""
         request = self._request(self._dataplane.ScoreRequest, pipeline, data, request_id=request_id, model_version=model_version)
         return self._scores(self._call(self._stub.Score, request))

@@ -20,6 +20,7 @@ internal static class ArrowInterop
         ColumnType.Bool => BooleanType.Default,
         ColumnType.Timestamp => s_timestampType,
         ColumnType.String => s_stringDictionaryType,
+        ColumnType.Binary => BinaryType.Default,
         _ => throw new ArgumentOutOfRangeException(nameof(type)),
     };
 
@@ -39,6 +40,7 @@ internal static class ArrowInterop
         TimestampType or Date32Type or Date64Type => ColumnType.Timestamp,
         StringType or LargeStringType or StringViewType => ColumnType.String,
         DictionaryType { ValueType: StringType or LargeStringType or StringViewType } => ColumnType.String,
+        BinaryType or LargeBinaryType or BinaryViewType => ColumnType.Binary,
         _ => throw new SchemaMismatchException(
             $"Arrow column '{name}' has type {type.Name}, which StreamMl does not hold; cast it to float32, float64, int32, int64, bool, timestamp or string"),
     };
@@ -74,6 +76,14 @@ internal static class ArrowInterop
                         [validity, new ArrowBuffer(column.ValueBuffer.Memory[..(length * sizeof(int))])]));
                     var dictionary = new StringArray.Builder().AppendRange(column.Dictionary!.Values).Build();
                     return new DictionaryArray(s_stringDictionaryType, indices, dictionary);
+                }
+            case ColumnType.Binary:
+                {
+                    var builder = new BinaryArray.Builder();
+                    for (var row = 0; row < length; row++)
+                        if (column.IsValid(row)) builder.Append(column.GetBytes(row));
+                        else builder.AppendNull();
+                    return builder.Build();
                 }
             default:
                 {
@@ -191,6 +201,18 @@ internal static class ArrowInterop
                     break;
                 }
             case (ColumnType.Timestamp, Int64Array a): a.Values.Slice(from, count).CopyTo(column.Values<long>()[to..]); break;
+            case (ColumnType.Binary, BinaryArray a):
+                for (var i = 0; i < count; i++)
+                    if (!a.IsNull(from + i)) column.SetBytes(to + i, a.GetBytes(from + i));
+                break;
+            case (ColumnType.Binary, LargeBinaryArray a):
+                for (var i = 0; i < count; i++)
+                    if (!a.IsNull(from + i)) column.SetBytes(to + i, a.GetBytes(from + i));
+                break;
+            case (ColumnType.Binary, BinaryViewArray a):
+                for (var i = 0; i < count; i++)
+                    if (!a.IsNull(from + i)) column.SetBytes(to + i, a.GetBytes(from + i));
+                break;
             case (ColumnType.String, StringArray a):
                 {
                     var codes = column.Values<int>();

@@ -21,6 +21,7 @@ public sealed class Column : IDisposable
         _validity = new NativeBuffer(BitmapBytes(capacity));
         _validity.GetSpan().Fill(0xFF);
         if (field.Type == ColumnType.String) Dictionary = new StringDictionary();
+        if (field.Type == ColumnType.Binary) Bytes = new BinaryValues();
     }
 
     /// <summary>Name, type and nullability.</summary>
@@ -34,6 +35,27 @@ public sealed class Column : IDisposable
 
     /// <summary>The distinct strings of a string column; null for other types.</summary>
     public StringDictionary? Dictionary { get; }
+
+    /// <summary>The bytes of a binary column; null for other types.</summary>
+    public BinaryValues? Bytes { get; }
+
+    /// <summary>Row <paramref name="row"/>'s bytes in a binary column (empty for a null row).</summary>
+    public ReadOnlySpan<byte> GetBytes(int row)
+    {
+        if (Bytes is null) ThrowWrongType(typeof(byte[]));
+        var slot = _values.AsSpan<int>().Slice(row * 2, 2);
+        return Bytes!.Slice(slot[0], slot[1]);
+    }
+
+    /// <summary>Sets row <paramref name="row"/> of a binary column to a copy of <paramref name="value"/> (and valid).</summary>
+    public void SetBytes(int row, ReadOnlySpan<byte> value)
+    {
+        if (Bytes is null) ThrowWrongType(typeof(byte[]));
+        var slot = _values.AsSpan<int>().Slice(row * 2, 2);
+        slot[0] = Bytes!.Append(value);
+        slot[1] = value.Length;
+        SetValid(row);
+    }
 
     /// <summary>True once any row has been set to null since the last reset. A false value lets kernels skip the bitmap.</summary>
     public bool MayHaveNulls => _mayHaveNulls;
@@ -67,7 +89,7 @@ public sealed class Column : IDisposable
 
     private static string ElementName(Type type) =>
         type == typeof(float) ? "float" : type == typeof(double) ? "double" : type == typeof(int) ? "int"
-        : type == typeof(long) ? "long" : type == typeof(byte) ? "byte" : type.Name;
+        : type == typeof(long) ? "long" : type == typeof(byte) ? "byte" : type == typeof(byte[]) ? "bytes" : type.Name;
 
     private static string ElementName(ColumnType type) => type switch
     {
@@ -75,6 +97,7 @@ public sealed class Column : IDisposable
         ColumnType.Float64 => "double",
         ColumnType.Int32 or ColumnType.String => "int",
         ColumnType.Int64 or ColumnType.Timestamp => "long",
+        ColumnType.Binary => "bytes (GetBytes)",
         _ => "byte",
     };
 
@@ -129,12 +152,17 @@ public sealed class Column : IDisposable
         return length - valid;
     }
 
-    /// <summary>Makes every row valid again and, for strings, empties the dictionary. Values are not cleared.</summary>
+    /// <summary>Makes every row valid again and, for strings and binary, empties the dictionary or the bytes. Values are not cleared.</summary>
     public void Reset()
     {
         if (_mayHaveNulls) _validity.GetSpan().Fill(0xFF);
         _mayHaveNulls = false;
         Dictionary?.Clear();
+        if (Bytes is { } bytes)
+        {
+            bytes.Clear();
+            _values.GetSpan().Clear(); // rows never set read as empty, not as another batch's offsets
+        }
     }
 
     /// <summary>Copies row <paramref name="from"/> of <paramref name="source"/> (same type) into row <paramref name="to"/>.</summary>
@@ -142,6 +170,12 @@ public sealed class Column : IDisposable
     {
         var size = ColumnTypes.SizeOf(Type);
         var src = source._values.GetSpan().Slice(from * size, size);
+        if (Type == ColumnType.Binary && !ReferenceEquals(source, this))
+        {
+            if (source.IsValid(from)) SetBytes(to, source.GetBytes(from));
+            else SetNull(to);
+            return;
+        }
         if (Type == ColumnType.String && !ReferenceEquals(source, this))
         {
             var code = MemoryMarshalInt(src);

@@ -239,6 +239,9 @@ internal sealed class GrpcIngestSource : IBatchSource
                         source.RawValues.Slice(first * size, count * size).CopyTo(target.RawValues[(at * size)..]);
                         break;
                     }
+                case ColumnType.Binary:
+                    for (var r = 0; r < count; r++) target.SetBytes(at + r, source.GetBytes(first + r));
+                    break;
                 case ColumnType.String:
                     {
                         var dictionary = source.Dictionary!;

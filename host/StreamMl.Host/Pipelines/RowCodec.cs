@@ -89,6 +89,10 @@ internal static class RowCodec
             case ColumnType.String:
                 column.Values<int>()[row] = value.KindCase == Value.KindOneofCase.Text ? column.Dictionary!.GetOrAdd(value.Text) : throw Mismatch(value, field, where);
                 break;
+            case ColumnType.Binary:
+                if (value.KindCase != Value.KindOneofCase.Data) throw Mismatch(value, field, where);
+                column.SetBytes(row, value.Data.Span);
+                break;
         }
     }
 
@@ -205,6 +209,7 @@ internal static class RowCodec
             ColumnType.Int64 => new Value { Integer = column.Values<long>()[row] },
             ColumnType.Timestamp => new Value { TimestampMicros = column.Values<long>()[row] },
             ColumnType.Bool => new Value { Flag = column.Values<byte>()[row] != 0 },
+            ColumnType.Binary => new Value { Data = Google.Protobuf.ByteString.CopyFrom(column.GetBytes(row)) },
             _ => new Value { Text = column.Dictionary![column.Values<int>()[row]] },
         };
     }

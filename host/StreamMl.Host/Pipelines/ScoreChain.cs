@@ -20,6 +20,7 @@ internal sealed partial class ScoreChain : IDisposable
     private readonly string?[] _reasons;
     private readonly Operators.Scoring.VariantScoringOperator? _router;
     private float[] _classScores = new float[16];
+    private readonly (int Class, int Probability)[] _topClasses;
 
     public ScoreChain(CompiledSpec spec, PipelineRuntime runtime, Schema input, int maxRows)
     {
@@ -40,6 +41,7 @@ internal sealed partial class ScoreChain : IDisposable
         _pool = new BatchPool(schema, maxRows, maxRetained: 2);
         _scoreIndex = schema.IndexOf("score");
         _modelIndex = schema.IndexOf("model");
+        _topClasses = TopClassColumns(schema);
         MaxRows = maxRows;
         _reasons = new string?[maxRows];
     }
@@ -128,6 +130,10 @@ internal sealed partial class ScoreChain : IDisposable
                         if (_modelIndex >= 0) result.Model = batch[_modelIndex].Dictionary![batch[_modelIndex].Values<int>()[row]];
                         if (_router is not null) DescribeOutputs(result, row);
                     }
+                    else if (_topClasses.Length > 0)
+                    {
+                        DescribeTopClasses(batch, row, result);
+                    }
                     else
                     {
                         result.Rejected = true;
@@ -181,6 +187,40 @@ internal sealed partial class ScoreChain : IDisposable
                     result.Label = classes[best];
                     break;
                 }
+        }
+    }
+
+    /// <summary>The (class, probability) columns an image model writes (<c>top1_class</c>, <c>top1_probability</c>, ...).</summary>
+    private static (int, int)[] TopClassColumns(Schema schema)
+    {
+        var columns = new List<(int, int)>();
+        for (var rank = 1; ; rank++)
+        {
+            var (label, probability) = (schema.IndexOf($"top{rank}_class"), schema.IndexOf($"top{rank}_probability"));
+            if (label < 0 || probability < 0) return [.. columns];
+            columns.Add((label, probability));
+        }
+    }
+
+    /// <summary>An image model's answer: the top-k classes, the first as label and its probability as score.</summary>
+    private void DescribeTopClasses(ColumnBatch batch, int row, RowScore result)
+    {
+        foreach (var (labelColumn, probabilityColumn) in _topClasses)
+        {
+            var labels = batch[labelColumn];
+            result.TopClasses.Add(new ClassProbability
+            {
+                Label = labels.Dictionary![labels.Values<int>()[row]],
+                Probability = batch[probabilityColumn].Values<float>()[row],
+            });
+        }
+        result.Label = result.TopClasses[0].Label;
+        result.Score = result.TopClasses[0].Probability;
+        if (_modelIndex >= 0 && batch[_modelIndex].IsValid(row))
+        {
+            result.Model = batch[_modelIndex].Dictionary![batch[_modelIndex].Values<int>()[row]];
+            var at = result.Model.LastIndexOf('@');
+            if (at > 0) (result.ModelName, result.ModelVersion) = (result.Model[..at], result.Model[(at + 1)..]);
         }
     }
 

@@ -14,22 +14,32 @@ internal static class ImageComponents
 {
     public static void Register(ComponentRegistry registry) => registry.Sources["images"] = Source;
 
-    /// <summary><c>{ kind: images, path: DIR }</c>: one row per image file (<c>path</c>, <c>label</c> = class folder).</summary>
+    /// <summary><c>{ kind: images, path: DIR or GLOB, watch: false, interval: 1s, checkpoint: FILE }</c>: one row per image
+    /// file (<c>path</c>, <c>label</c> = class folder). A plain folder without watch or checkpoint lists it once
+    /// (<see cref="ImageFolderSource"/>); a glob, <c>watch</c> or <c>checkpoint</c> uses <see cref="ImageFileSource"/>.</summary>
     private static Func<PipelineRuntime, IBatchSource>? Source(SpecNode node, SpecContext context)
     {
         var path = node.String("path", required: true);
+        var watch = node.Bool("watch") ?? false;
+        var interval = node.Duration("interval");
+        var checkpoint = node.String("checkpoint") is { } checkpointPath ? context.ResolvePath(checkpointPath) : null;
         node.RejectUnknownKeys("images source");
         if (path is null) return null;
-        var root = context.ResolvePath(path);
+        var resolved = context.ResolvePath(path);
+        var (root, glob) = ImageFileSource.ParsePath(resolved);
         if (!Directory.Exists(root))
         {
             node.Child("path")!.Error($"the image folder '{root}' does not exist");
             return null;
         }
-        return _ => new ImageFolderSource(root);
+        if (glob is null && !watch && checkpoint is null) return _ => new ImageFolderSource(root);
+        var options = new ImageSourceOptions { Path = resolved, Watch = watch, CheckpointPath = checkpoint };
+        if (interval is { } every) options = options with { WatchInterval = every };
+        return _ => new ImageFileSource(options);
     }
 
-    /// <summary><c>model: { kind: image, name, registry (default models), version, path, top_k (default 3), batch (default 16) }</c>.</summary>
+    /// <summary><c>model: { kind: image, name, registry (default models), version, path, top_k (default 3), batch (default 16),
+    /// input (default path: a string column of file paths, or a binary column of encoded images) }</c>.</summary>
     public static Func<PipelineRuntime, IBatchOperator>? Model(SpecNode node, SpecContext context)
     {
         node.String("kind");
@@ -39,6 +49,7 @@ internal static class ImageComponents
         var path = node.String("path");
         var topK = node.Int("top_k", min: 1, max: 100) ?? 3;
         var batch = node.Int("batch", min: 1, max: 256) ?? 16;
+        var input = node.String("input") ?? ImageFolderSource.PathColumn;
         node.RejectUnknownKeys("image model");
         string folder;
         try
@@ -75,6 +86,14 @@ internal static class ImageComponents
             return null;
         }
         string[] classes = [.. classNode.EnumerateArray().Select(c => c.GetString() ?? "")];
-        return _ => new ImageClassifierOperator(File.ReadAllBytes(modelFile), classes, topK, ImageFolderSource.PathColumn, batch);
+        var modelId = ModelIdOf(folder);
+        return _ => new ImageClassifierOperator(File.ReadAllBytes(modelFile), classes, topK, input, batch, modelId: modelId);
+    }
+
+    /// <summary><c>name@version</c> of a registry version folder (<c>.../name/3</c>).</summary>
+    private static string ModelIdOf(string folder)
+    {
+        var full = Path.GetFullPath(folder).TrimEnd(Path.DirectorySeparatorChar);
+        return $"{Path.GetFileName(Path.GetDirectoryName(full))}@{Path.GetFileName(full)}";
     }
 }

@@ -25,8 +25,10 @@ internal static class ImageTrainingRunner
     {
         if (spec.Task != "multiclass")
             throw new StreamMlException($"spec: images train a multiclass classifier; set task: multiclass (it is '{spec.Task}')");
-        if (spec.Trainer.ToLowerInvariant() is not ("lr" or "sdca"))
-            throw new StreamMlException($"spec: the image head is a linear softmax model; use trainer lr or sdca (it is '{spec.Trainer}')");
+        var mlp = spec.Head is { IsMlp: true } ? spec.Head.Options(spec.Validation.Seed) : null;
+        var headName = mlp is null ? spec.Trainer : $"mlp{mlp.Hidden}";
+        if (mlp is null && spec.Trainer.ToLowerInvariant() is not ("lr" or "sdca"))
+            throw new StreamMlException($"spec: the image head is a linear softmax model; use trainer lr or sdca (it is '{spec.Trainer}'), or head: {{ kind: mlp }}");
         var timings = new Dictionary<string, double>();
         var clock = Stopwatch.StartNew();
         void Lap(string phase) { timings[phase] = Math.Round(clock.Elapsed.TotalSeconds, 3); clock.Restart(); }
@@ -71,7 +73,7 @@ internal static class ImageTrainingRunner
         var classes = folder.Classes.Count;
         var trainSet = ToSet(trainEmbedded);
         var testSet = ToSet(testEmbedded);
-        var learner = new MlNetLearner(LearningTask.Multiclass, new LearnerOptions
+        ILearner learner = mlp is not null ? new MlpHeadLearner(classes, mlp) : new MlNetLearner(LearningTask.Multiclass, new LearnerOptions
         {
             Trainer = spec.Trainer,
             L2Regularization = spec.Hyperparameters.L2,
@@ -79,7 +81,7 @@ internal static class ImageTrainingRunner
             Seed = spec.Validation.Seed,
             Classes = classes,
         });
-        progress.Log($"{spec.Validation.Folds}-fold stratified cross-validation of the {spec.Trainer} head on {trainSet.Rows} embeddings");
+        progress.Log($"{spec.Validation.Folds}-fold stratified cross-validation of the {headName} head on {trainSet.Rows} embeddings");
         var cv = CrossValidator.Run(learner, trainSet, new CrossValidationOptions
         {
             Folds = spec.Validation.Folds, Repeats = Math.Max(1, spec.Validation.Repeats), Seed = spec.Validation.Seed, Progress = progress.Fold,
@@ -92,8 +94,13 @@ internal static class ImageTrainingRunner
         var trainMetrics = CrossValidator.Score(LearningTask.Multiclass, trainSet.Labels, final.Predict(trainSet), classes, 0.5);
         Lap("fit");
 
-        var head = LinearMulticlassHead.From(final);
-        var onnx = ImageModels.Classifier(files, head.Weights, head.Biases);
+        byte[] onnx;
+        if (final is MlpHeadLearner.Fitted fitted) onnx = ImageModels.ClassifierWithMlp(files, fitted.Head);
+        else
+        {
+            var head = LinearMulticlassHead.From(final);
+            onnx = ImageModels.Classifier(files, head.Weights, head.Biases);
+        }
         var parity = Parity(onnx, testEmbedded.Images, heldOutPredictions);
         if (parity > TrainingRunner.ParityTolerance)
             throw new StreamMlException($"the composed image model differs from backbone + head by {parity:G3} on the held-out images (more than {TrainingRunner.ParityTolerance}); the model was not registered");
@@ -128,7 +135,7 @@ internal static class ImageTrainingRunner
             Manifest = new ModelManifest
             {
                 Task = "multiclass",
-                Trainer = tuned is null ? $"resnet18+{spec.Trainer}" : $"resnet18-finetuned+{spec.Trainer}",
+                Trainer = tuned is null ? $"resnet18+{headName}" : $"resnet18-finetuned+{headName}",
                 Target = "class",
                 Spec = JsonDocument.Parse(spec.ToJson()).RootElement.Clone(),
                 Data = new DataFingerprint
@@ -196,7 +203,7 @@ internal static class ImageTrainingRunner
         {
             Name = spec.Name,
             Task = LearningTask.Multiclass,
-            Trainer = tuned is null ? $"resnet18+{spec.Trainer}" : $"resnet18-finetuned+{spec.Trainer}",
+            Trainer = tuned is null ? $"resnet18+{headName}" : $"resnet18-finetuned+{headName}",
             Rows = trainSet.Rows + testSet.Rows,
             RowsUnreadable = letters.Letters.Count,
             Features = trainEmbedded.Width,

@@ -74,6 +74,10 @@ public sealed class TrainSpec
         ? CrossValidator.AutoParallelFolds(Threads, Validation.Folds * Math.Max(1, Validation.Repeats))
         : int.Parse(CvParallel, System.Globalization.CultureInfo.InvariantCulture);
 
+    /// <summary>Images: the head trained on the embeddings (<c>head: { kind: mlp, hidden: 256 }</c>); null (default) for
+    /// the linear softmax head of <see cref="Trainer"/>.</summary>
+    public HeadSpec? Head { get; set; }
+
     /// <summary>The folder relative paths in the spec are resolved against (the spec file's folder).</summary>
     [YamlIgnore, JsonIgnore]
     public string BaseDirectory { get; set; } = Directory.GetCurrentDirectory();
@@ -176,6 +180,9 @@ public sealed class TrainSpec
         if (!CvParallel.Equals("auto", StringComparison.OrdinalIgnoreCase)
             && !(int.TryParse(CvParallel, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var parallel) && parallel >= 1))
             throw new StreamMlException($"{source}: cvParallel '{CvParallel}' is not auto or a number of folds (1 or more)");
+        Head?.Check(source, Data.Kind);
+        if (Head is not null && FineTune is not null)
+            throw new StreamMlException($"{source}: fineTune trains its own linear head on the tuned blocks; leave out head: (the MLP head) or fineTune:");
         if (Threads is < 1) throw new StreamMlException($"{source}: threads must be 1 or more (or left out for every core)");
         if (Hyperparameters.EarlyStopping is < 1) throw new StreamMlException($"{source}: hyperparameters.earlyStopping must be 1 or more rounds");
         if (Hyperparameters.ValidationFraction is <= 0 or >= 1) throw new StreamMlException($"{source}: hyperparameters.validationFraction must be between 0 and 1");

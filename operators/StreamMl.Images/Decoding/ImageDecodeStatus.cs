@@ -25,7 +25,7 @@ public static class ImageDecodeStatuses
         ImageDecodeStatus.UnknownFormat => "not a JPEG or PNG image (unknown format)",
         ImageDecodeStatus.Truncated => "the image is truncated: its data ends before the last row",
         ImageDecodeStatus.Corrupt => "the image data is damaged and cannot be decoded",
-        ImageDecodeStatus.Empty => "the file is empty",
+        ImageDecodeStatus.Empty => "the image is empty (0 bytes)",
         _ => status.ToString(),
     };
 }

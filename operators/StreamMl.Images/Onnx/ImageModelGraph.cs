@@ -87,6 +87,35 @@ internal static class ImageModelGraph
         return model;
     }
 
+    /// <summary>The featurizer followed by an MLP head: <c>softmax(W₂ · relu(W₁ · embedding + b₁) + b₂)</c>, weights
+    /// row-major [hidden, embedding] and [classes, hidden] (<see cref="Heads.MlpHead"/>).</summary>
+    public static ModelProto WithMlpHead(ModelProto featurizer, Heads.MlpHead head)
+    {
+        var model = featurizer.Clone();
+        var graph = model.Graph;
+        graph.Name = "streamml_image_classifier_mlp";
+        (string Name, float[] Values, long[] Shape)[] parameters =
+        [
+            ("mlp_hidden_weights", head.HiddenWeights, [head.Hidden, head.Inputs]),
+            ("mlp_hidden_biases", head.HiddenBiases, [head.Hidden]),
+            ("mlp_output_weights", head.OutputWeights, [head.Classes, head.Hidden]),
+            ("mlp_output_biases", head.OutputBiases, [head.Classes]),
+        ];
+        foreach (var (name, values, shape) in parameters)
+        {
+            graph.Initializer.Add(FloatTensor(name, values, shape));
+            graph.Input.Add(Tensor(name, null, shape));
+        }
+        graph.Node.Add(Node("Gemm", "mlp_hidden_gemm", [EmbeddingOutput, "mlp_hidden_weights", "mlp_hidden_biases"], ["mlp_hidden_linear"], Int("transB", 1)));
+        graph.Node.Add(Node("Relu", "mlp_hidden_relu", ["mlp_hidden_linear"], ["mlp_hidden"]));
+        graph.Node.Add(Node("Gemm", "mlp_output_gemm", ["mlp_hidden", "mlp_output_weights", "mlp_output_biases"], [LogitsOutput], Int("transB", 1)));
+        graph.Node.Add(Node("Softmax", "head_softmax", [LogitsOutput], [ProbabilitiesOutput], Int("axis", 1)));
+        graph.Output.Clear();
+        graph.Output.Add(Tensor(ProbabilitiesOutput, BatchDimension, head.Classes));
+        graph.Output.Add(Tensor(EmbeddingOutput, BatchDimension, head.Inputs));
+        return model;
+    }
+
     /// <summary>Reads an ONNX file; a clear error names the file when it is not one.</summary>
     public static ModelProto Load(string path)
     {

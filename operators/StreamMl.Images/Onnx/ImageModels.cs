@@ -24,6 +24,11 @@ public static class ImageModels
     public static byte[] Classifier(BackboneFiles files, ReadOnlySpan<float> weights, ReadOnlySpan<float> biases) =>
         ImageModelGraph.WithLinearHead(ImageModelGraph.Featurizer(files), weights, biases).ToByteArray();
 
+    /// <summary>Preprocessing + backbone + an MLP head (<see cref="Heads.MlpHead"/>), outputs <see cref="Probabilities"/>
+    /// and <see cref="Embedding"/>.</summary>
+    public static byte[] ClassifierWithMlp(BackboneFiles files, Heads.MlpHead head) =>
+        ImageModelGraph.WithMlpHead(ImageModelGraph.Featurizer(files), head).ToByteArray();
+
     /// <summary>The linear head stored in a classifier's bytes: weights [classes, 512] and biases.</summary>
     public static (float[] Weights, float[] Biases) ReadLinearHead(byte[] classifier) =>
         ImageModelGraph.ReadLinearHead(Onnx.ModelProto.Parser.ParseFrom(classifier));

@@ -7,10 +7,11 @@ using StreamMl.Images.Sources;
 
 namespace StreamMl.Images.Serving;
 
-/// <summary>Scores images named by a path column with an image classifier (one ONNX graph: pixels → probabilities)
-/// and writes the top-k classes and their probabilities: <c>top1_class</c>, <c>top1_probability</c>, ...
-/// Images are decoded and preprocessed in this stage and scored in ONNX Runtime batches; a file that cannot be
-/// read or decoded is rejected to the dead letters with its path and the reason.</summary>
+/// <summary>Scores images with an image classifier (one ONNX graph: pixels → probabilities) and writes the top-k classes
+/// and their probabilities: <c>top1_class</c>, <c>top1_probability</c>, ... The input column is either a string column
+/// of file paths or a binary column of encoded JPEG/PNG bytes (a gRPC Score payload, a Kafka value, a Parquet byte
+/// array). Images are decoded and preprocessed in this stage and scored in ONNX Runtime batches; a file or value that
+/// cannot be read or decoded is rejected to the dead letters with its path (or column) and the reason.</summary>
 public sealed class ImageClassifierOperator : IBatchOperator, IDisposable
 {
     private readonly ImageModelSession _model;
@@ -23,14 +24,20 @@ public sealed class ImageClassifierOperator : IBatchOperator, IDisposable
     private readonly float[] _probabilities;
     private readonly int[] _best;
     private byte[] _fileBuffer = new byte[1 << 20];
+    private readonly string? _modelId;
     private int _path = -1;
+    private bool _encodedBytes;
+    private int _modelColumn = -1;
     private int[] _classColumns = [];
     private int[] _probabilityColumns = [];
 
-    /// <summary>Creates the operator for the classifier <paramref name="onnx"/> whose outputs are <paramref name="classes"/>.</summary>
+    /// <summary>Creates the operator for the classifier <paramref name="onnx"/> whose outputs are <paramref name="classes"/>.
+    /// <paramref name="pathColumn"/> names the input: a string column of file paths or a binary column of encoded images.
+    /// With <paramref name="modelId"/> (e.g. <c>caltech20@1</c>) a <c>model</c> column names the model on every scored row.</summary>
     public ImageClassifierOperator(byte[] onnx, IReadOnlyList<string> classes, int topK = 3, string pathColumn = ImageFolderSource.PathColumn,
-        int batchSize = 16, int intraOpThreads = 0)
+        int batchSize = 16, int intraOpThreads = 0, string? modelId = null)
     {
+        _modelId = modelId;
         _model = new ImageModelSession(onnx, intraOpThreads);
         var width = _model.OutputWidths[_model.Outputs.ToList().IndexOf(ImageModels.Probabilities)];
         if (width != classes.Count)
@@ -47,6 +54,9 @@ public sealed class ImageClassifierOperator : IBatchOperator, IDisposable
     /// <inheritdoc/>
     public string Name => "image-classifier";
 
+    /// <summary>The column naming the model (<c>name@version</c>), when a model id was given.</summary>
+    public const string ModelColumn = "model";
+
     /// <summary>The names of the output columns for rank <paramref name="rank"/> (1-based).</summary>
     public static (string Class, string Probability) Columns(int rank) =>
         (string.Create(CultureInfo.InvariantCulture, $"top{rank}_class"), string.Create(CultureInfo.InvariantCulture, $"top{rank}_probability"));
@@ -54,8 +64,11 @@ public sealed class ImageClassifierOperator : IBatchOperator, IDisposable
     /// <inheritdoc/>
     public Schema Bind(Schema input)
     {
-        input.Require(_pathColumn, ColumnType.String);
+        var index = input.IndexOf(_pathColumn);
+        _encodedBytes = index >= 0 && input[index].Type == ColumnType.Binary;
+        if (!_encodedBytes) input.Require(_pathColumn, ColumnType.String);
         var fields = new List<Field>();
+        if (_modelId is not null) fields.Add(new Field(ModelColumn, ColumnType.String));
         for (var rank = 1; rank <= _topK; rank++)
         {
             var (c, p) = Columns(rank);
@@ -64,6 +77,7 @@ public sealed class ImageClassifierOperator : IBatchOperator, IDisposable
         }
         var output = input.Add([.. fields]);
         _path = output.IndexOf(_pathColumn);
+        _modelColumn = _modelId is null ? -1 : output.IndexOf(ModelColumn);
         _classColumns = [.. Enumerable.Range(1, _topK).Select(r => output.IndexOf(Columns(r).Class))];
         _probabilityColumns = [.. Enumerable.Range(1, _topK).Select(r => output.IndexOf(Columns(r).Probability))];
         return output;
@@ -72,6 +86,11 @@ public sealed class ImageClassifierOperator : IBatchOperator, IDisposable
     /// <inheritdoc/>
     public void Process(ColumnBatch batch, StageContext context)
     {
+        if (_encodedBytes)
+        {
+            ProcessEncoded(batch, context);
+            return;
+        }
         var paths = batch[_path];
         var codes = paths.Values<int>();
         _images.Clear();
@@ -97,6 +116,31 @@ public sealed class ImageClassifierOperator : IBatchOperator, IDisposable
         Score(batch);
     }
 
+    private void ProcessEncoded(ColumnBatch batch, StageContext context)
+    {
+        var images = batch[_path];
+        _images.Clear();
+        for (var row = 0; row < batch.Length; row++)
+        {
+            if (!batch.Selection.IsSelected(row)) continue;
+            if (!images.IsValid(row))
+            {
+                context.Reject(batch, row, "decode", $"column '{_pathColumn}' is null: send the image's JPEG or PNG bytes");
+                continue;
+            }
+            var status = _preprocessor.Preprocess(images.GetBytes(row), _images.NextSlot);
+            if (status != Decoding.ImageDecodeStatus.Ok)
+            {
+                context.Reject(batch, row, "decode", $"column '{_pathColumn}': {Decoding.ImageDecodeStatuses.Reason(status)}");
+                continue;
+            }
+            _rowOfImage[_images.Count] = row;
+            _images.Commit(-1, _pathColumn);
+            if (_images.IsFull) Score(batch);
+        }
+        Score(batch);
+    }
+
     private void Score(ColumnBatch batch)
     {
         if (_images.Count == 0) return;
@@ -107,6 +151,11 @@ public sealed class ImageClassifierOperator : IBatchOperator, IDisposable
             var row = _rowOfImage[image];
             var probabilities = _probabilities.AsSpan(image * classes, classes);
             TopK.Select(probabilities, _best);
+            if (_modelColumn >= 0)
+            {
+                var model = batch[_modelColumn];
+                model.Values<int>()[row] = model.Dictionary!.GetOrAdd(_modelId!);
+            }
             for (var rank = 0; rank < _topK; rank++)
             {
                 var classColumn = batch[_classColumns[rank]];

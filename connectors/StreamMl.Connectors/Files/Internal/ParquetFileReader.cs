@@ -57,6 +57,7 @@ internal sealed class ParquetFileReader : FileReader
         _ when clr == typeof(bool) => ColumnType.Bool,
         _ when clr == typeof(DateTime) || clr == typeof(DateTimeOffset) => ColumnType.Timestamp,
         _ when clr == typeof(string) || clr == typeof(ReadOnlyMemory<char>) => ColumnType.String,
+        _ when clr == typeof(byte[]) || clr == typeof(ReadOnlyMemory<byte>) => ColumnType.Binary, // BYTE_ARRAY without a UTF-8 annotation: encoded images, blobs
         _ => null,
     };
 
@@ -122,6 +123,10 @@ internal sealed class ParquetFileReader : FileReader
                 break;
             case DateTime?[] a when a[index] is { } v: column.Values<long>()[row] = FieldParser.ToMicros(v); break;
             case DateTimeOffset?[] a when a[index] is { } v: column.Values<long>()[row] = FieldParser.ToMicros(v); break;
+            case byte[]?[] a when a[index] is { } v:
+                if (column.Type != ColumnType.Binary) return false;
+                column.SetBytes(row, v);
+                break;
             case string?[] a when a[index] is { } v:
                 if (column.Type == ColumnType.String) column.Values<int>()[row] = column.Dictionary!.GetOrAdd(v);
                 else if (!FieldParser.TryWriteValue(v, column, row)) return false;
@@ -182,6 +187,12 @@ internal sealed class ParquetFileReader : FileReader
             var strings = new string?[rows];
             group.ReadAsync(field, strings.AsMemory()).GetAwaiter().GetResult();
             return strings;
+        }
+        if (clr == typeof(byte[]) || clr == typeof(ReadOnlyMemory<byte>))
+        {
+            var blobs = new byte[]?[rows];
+            group.ReadAsync(field, blobs.AsMemory()!).GetAwaiter().GetResult();
+            return blobs;
         }
         if (clr == typeof(float)) return Read<float>(group, field, rows);
         if (clr == typeof(double)) return Read<double>(group, field, rows);

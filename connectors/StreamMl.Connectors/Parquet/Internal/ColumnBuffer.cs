@@ -69,6 +69,7 @@ internal abstract class ColumnBuffer(DataField field, int batchColumn, int capac
         ColumnType.Bool => new DataField<bool>(field.Name, field.Nullable),
         ColumnType.Timestamp => new DateTimeDataField(field.Name, DateTimeFormat.Timestamp, isAdjustedToUTC: true, unit: DateTimeTimeUnit.Micros, isNullable: field.Nullable),
         ColumnType.String => new DataField<string>(field.Name, field.Nullable),
+        ColumnType.Binary => new DataField<byte[]>(field.Name, field.Nullable),
         _ => throw new ArgumentOutOfRangeException(nameof(field), field.Type, "unknown column type"),
     };
 
@@ -82,6 +83,7 @@ internal abstract class ColumnBuffer(DataField field, int batchColumn, int capac
         ColumnType.Bool => new Bools(field, batchColumn, capacity),
         ColumnType.Timestamp => new Timestamps(field, batchColumn, capacity),
         ColumnType.String => new Strings(field, batchColumn, capacity),
+        ColumnType.Binary => new Blobs(field, batchColumn, capacity),
         _ => throw new ArgumentOutOfRangeException(nameof(type), type, "unknown column type"),
     };
 
@@ -221,5 +223,39 @@ internal abstract class ColumnBuffer(DataField field, int batchColumn, int capac
 
         public override Task WriteAsync(ParquetRowGroupWriter writer) =>
             writer.WriteAsync(Field, new ArraySegment<string>(_values!, 0, RowCount), null);
+    }
+
+    /// <summary>Binary values (encoded images): each row's bytes are copied out of the batch's arena, as a byte array.</summary>
+    private sealed class Blobs(DataField field, int batchColumn, int capacity) : ColumnBuffer(field, batchColumn, capacity)
+    {
+        private byte[]?[] _values = ArrayPool<byte[]?>.Shared.Rent(Math.Min(capacity, ColumnBatch.DefaultCapacity));
+
+        protected override void GrowValues(int size) => _values = Grow(_values, RowCount, size);
+
+        protected override void ReleaseValues()
+        {
+            Return(_values);
+            _values = [];
+        }
+
+        public override void Append(Column column, ReadOnlySpan<int> rows, bool contiguous)
+        {
+            Reserve(rows.Length);
+            foreach (var row in rows)
+            {
+                if (column.IsValid(row))
+                {
+                    _values[RowCount++] = column.GetBytes(row).ToArray();
+                }
+                else
+                {
+                    CheckNotNull(column, row);
+                    _values[RowCount++] = null;
+                }
+            }
+        }
+
+        public override Task WriteAsync(ParquetRowGroupWriter writer) =>
+            writer.WriteAsync(Field, new ArraySegment<byte[]>(_values!, 0, RowCount), null);
     }
 }
