@@ -87,6 +87,9 @@ internal sealed class ModelDeployments
         set => Volatile.Write(ref _rollout, value);
     }
 
+    /// <summary>Follows the registry's shared rollouts of the primary model (set once, for registry models).</summary>
+    public RolloutFollower? Follower { get; set; }
+
     public Snapshot SetShadows(ModelEntry[] shadows)
     {
         lock (_gate)

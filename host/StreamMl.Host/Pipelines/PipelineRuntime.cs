@@ -52,6 +52,9 @@ internal sealed class PipelineRuntime
     /// <summary>Set by the recommend section's factory; null when the spec has no recommend section.</summary>
     public Recommendations.RecommendState? Recommend { get; set; }
 
+    /// <summary>The host's log for what the pipeline's stages do on their own (rollout transitions); null in tests.</summary>
+    public Microsoft.Extensions.Logging.ILogger? Logger { get; set; }
+
     /// <summary>Set by the memory sink's factory.</summary>
     public MemorySink? Memory { get; set; }
 }
