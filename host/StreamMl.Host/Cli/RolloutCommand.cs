@@ -31,13 +31,14 @@ internal static class RolloutCommand
         var maxDuration = new Option<double>("--max-seconds") { Description = "A step short of rows or labels after this long rolls back (default 3600)" };
         var minLabels = new Option<long>("--min-labels") { Description = "Labelled rows per model before the label guardrails count; -1: off (default 500)" };
         var maxErrorRate = new Option<double>("--max-error-rate") { Description = "Largest share of candidate rows failing to score (default 0.01)" };
+        var maxLatency = new Option<double>("--max-latency-ratio") { Description = "Largest candidate p99 batch latency as a multiple of the champion's (default 2)" };
         var maxPsi = new Option<double>("--max-psi") { Description = "Largest score PSI against the champion (default 0.25)" };
         var maxKs = new Option<double>("--max-ks") { Description = "Largest score KS distance against the champion (default 0.2)" };
         var maxDrop = new Option<double>("--max-metric-drop") { Description = "Largest AUC drop (binary) or relative RMSE increase (default 0.02)" };
         var alpha = new Option<double>("--alpha") { Description = "Significance of the test that the candidate's loss is higher (default 0.01)" };
         var start = new Command("start", "Start rolling a candidate out: shadow, canary steps, promotion; rolled back when a guardrail fails")
         {
-            pipeline, registry, model, version, steps, minRows, minDuration, maxDuration, minLabels, maxErrorRate, maxPsi, maxKs, maxDrop, alpha, address, apiKey,
+            pipeline, registry, model, version, steps, minRows, minDuration, maxDuration, minLabels, maxErrorRate, maxLatency, maxPsi, maxKs, maxDrop, alpha, address, apiKey,
         };
         StartRolloutRequest Request(ParseResult parse)
         {
@@ -50,6 +51,7 @@ internal static class RolloutCommand
                 MaxDurationSeconds = parse.GetValue(maxDuration),
                 MinLabels = parse.GetValue(minLabels),
                 MaxErrorRate = parse.GetValue(maxErrorRate),
+                MaxLatencyRatio = parse.GetValue(maxLatency),
                 MaxScorePsi = parse.GetValue(maxPsi),
                 MaxScoreKs = parse.GetValue(maxKs),
                 MaxMetricDrop = parse.GetValue(maxDrop),
@@ -58,9 +60,9 @@ internal static class RolloutCommand
             request.Steps.AddRange(parse.GetValue(steps) ?? []);
             return request;
         }
-        start.SetAction((parse, ct) => parse.GetValue(registry) is { } folder
+        start.SetAction((parse, ct) => Guard(parse, () => parse.GetValue(registry) is { } folder
             ? RegistryRolloutCommand.Start(folder, Request(parse), parse.InvocationConfiguration.Output, parse.InvocationConfiguration.Error)
-            : Call(parse, address, apiKey, client => client.StartRolloutAsync(Request(parse), cancellationToken: ct).ResponseAsync));
+            : Call(parse, address, apiKey, client => client.StartRolloutAsync(Request(parse), cancellationToken: ct).ResponseAsync)));
 
         var statusPipeline = Pipeline();
         var statusRegistry = Registry();
@@ -70,24 +72,38 @@ internal static class RolloutCommand
         {
             statusPipeline, statusRegistry, statusModel, wait, address, apiKey,
         };
-        status.SetAction((parse, ct) => parse.GetValue(statusRegistry) is { } folder
+        status.SetAction((parse, ct) => Guard(parse, () => parse.GetValue(statusRegistry) is { } folder
             ? RegistryRolloutCommand.Status(folder, parse.GetValue(statusModel), parse.GetValue(wait), parse.InvocationConfiguration.Output, parse.InvocationConfiguration.Error, ct)
             : Call(parse, address, apiKey,
-                client => client.GetRolloutAsync(new PipelineRef { Name = RequirePipeline(parse, statusPipeline) }, cancellationToken: ct).ResponseAsync));
+                client => client.GetRolloutAsync(new PipelineRef { Name = RequirePipeline(parse, statusPipeline) }, cancellationToken: ct).ResponseAsync)));
 
         var cancelPipeline = Pipeline();
         var cancelRegistry = Registry();
         var cancelModel = Model();
         var cancel = new Command("cancel", "Stop a rollout; the primary model answers everything") { cancelPipeline, cancelRegistry, cancelModel, address, apiKey };
-        cancel.SetAction((parse, ct) => parse.GetValue(cancelRegistry) is { } folder
+        cancel.SetAction((parse, ct) => Guard(parse, () => parse.GetValue(cancelRegistry) is { } folder
             ? Task.FromResult(RegistryRolloutCommand.Cancel(folder, parse.GetValue(cancelModel), parse.InvocationConfiguration.Output, parse.InvocationConfiguration.Error))
             : Call(parse, address, apiKey,
-                client => client.CancelRolloutAsync(new PipelineRef { Name = RequirePipeline(parse, cancelPipeline) }, cancellationToken: ct).ResponseAsync));
+                client => client.CancelRolloutAsync(new PipelineRef { Name = RequirePipeline(parse, cancelPipeline) }, cancellationToken: ct).ResponseAsync)));
 
         return new Command("rollout", "Progressive model rollouts with guardrails, on a running host or shared by the replicas through the registry")
         {
             start, status, cancel,
         };
+    }
+
+    /// <summary>A rollout or registry that cannot be used is one line on stderr and exit 1, not a stack trace.</summary>
+    private static async Task<int> Guard(ParseResult parse, Func<Task<int>> action)
+    {
+        try
+        {
+            return await action().ConfigureAwait(false);
+        }
+        catch (Engine.StreamMlException e)
+        {
+            await parse.InvocationConfiguration.Error.WriteLineAsync(e.Message).ConfigureAwait(false);
+            return ExitCodes.Failed;
+        }
     }
 
     private static string RequirePipeline(ParseResult parse, Option<string?> pipeline) =>
