@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Text;
 using StreamMl.Engine;
 using StreamMl.Host.Cli;
 using StreamMl.Host.Models;
@@ -138,13 +137,8 @@ public sealed class SharedRolloutTests(ITestOutputHelper output) : IDisposable
 
     private async Task<(ModelRegistry, DataTable)> Setup()
     {
-        var train = WriteRows(Path.Combine(_folder, "train.csv"), 3000, seed: 1);
-        var stream = WriteRows(Path.Combine(_folder, "stream.csv"), 60_000, seed: 2);
-        await Train(train, "drop: [x1]");
-        await Train(train, "");
-        await Train(train, "drop: [x0, x1]");
-        var registry = new ModelRegistry(Path.Combine(_folder, "models"));
-        registry.Promote("gen", 1, "test");
+        var registry = new ModelRegistry(await RolloutTestData.TrainGen(_folder));
+        var stream = RolloutTestData.WriteRows(Path.Combine(_folder, "stream.csv"), 60_000, seed: 2);
         return (registry, (await DataTableReader.ReadAsync(stream, 0, CancellationToken.None)).Table);
     }
 
@@ -189,36 +183,5 @@ public sealed class SharedRolloutTests(ITestOutputHelper output) : IDisposable
         var stderr = new StringWriter();
         var exit = CliApp.RunAsync(args, stdout, stderr).GetAwaiter().GetResult();
         return (exit, stdout.ToString(), stderr.ToString());
-    }
-
-    private async Task Train(string data, string drop)
-    {
-        var spec = TrainingTestData.Write(_folder, $"gen-{Guid.NewGuid():N}.yaml", $"""
-            name: gen
-            data:
-              path: {data}
-              {(drop.Length > 0 ? drop : "drop: [id]")}
-            target: y
-            task: binary
-            trainer: lr
-            validation: {"{"} folds: 3, seed: 7, holdout: 0.2 {"}"}
-            registry: {"{"} path: {Path.Combine(_folder, "models")} {"}"}
-            """.Replace("drop: [x", "drop: [id, x", StringComparison.Ordinal));
-        await TrainingRunner.RunAsync(TrainSpec.Load(spec));
-    }
-
-    /// <summary>id, x0, x1, x2 uniform on [0, 1), y = 1 with probability sigmoid(4·(x0 + x1 − 1)).</summary>
-    private static string WriteRows(string path, int rows, int seed)
-    {
-        var random = new Random(seed);
-        var text = new StringBuilder("id,x0,x1,x2,y\n");
-        for (var i = 0; i < rows; i++)
-        {
-            double x0 = random.NextDouble(), x1 = random.NextDouble(), x2 = random.NextDouble();
-            var y = random.NextDouble() < 1 / (1 + Math.Exp(-4 * (x0 + x1 - 1))) ? 1 : 0;
-            text.Append(CultureInfo.InvariantCulture, $"{i},{x0:F5},{x1:F5},{x2:F5},{y}\n");
-        }
-        File.WriteAllText(path, text.ToString());
-        return path;
     }
 }
