@@ -46,8 +46,12 @@ streamml="$published/streamml"
 rm -rf "$work/registry"
 container_train "$streamml" "$work/registry" "$work" || fail "training failed (exit $?): $(tail -3 "$work/train/train.log")"
 "$streamml" models promote sensor-fault 1 --registry "$work/registry" >/dev/null
-# The container user (1654) reads the registry through a read-only mount.
-chmod -R a+rX "$work/registry"
+# Version 2, trained on other readings, is the candidate the replicas roll out (a failed gate leaves it a candidate too).
+train_rc=0
+container_train "$streamml" "$work/registry" "$work" 6000 || train_rc=$?
+[ "$train_rc" = 0 ] || [ "$train_rc" = 3 ] || fail "training version 2 failed (exit $train_rc)"
+# The container user (1654) writes the registry (shared rollouts) through a read-write mount.
+chmod -R a+rwX "$work/registry"
 
 image="streamml:container-test"
 build_started=$(date +%s.%N)
@@ -66,7 +70,7 @@ psql_at() { psql -h 127.0.0.1 -p "$POSTGRES_PORT" -U streamml -d postgres -v ON_
 
 compose up -d kafka postgres >/dev/null 2>&1 || fail "docker-compose up kafka postgres"
 for _ in $(seq 120); do psql_at -c 'select 1' >/dev/null 2>&1 && break; sleep 0.5; done
-psql_at -c 'create table scores (seq bigint primary key, device text, score real)' || fail "PostgreSQL did not come up"
+psql_at -c 'create table scores (seq bigint primary key, device text, score real, model text)' || fail "PostgreSQL did not come up"
 for _ in $(seq 60); do compose exec -T kafka test -s /run/kafka/bootstrap && break; sleep 0.5; done
 
 produced=0
@@ -110,6 +114,32 @@ container_log "replica b: $(owned replica-b)"
 rows() { psql_at -c 'select count(*) from scores'; }
 for _ in $(seq 300); do [ "$(rows)" -ge 3000 ] && break; sleep 0.2; done
 container_log "rows in PostgreSQL before the stop: $(rows) of $produced"
+
+# The rollout through the registry: shadow, then 50 %, then promotion, each step judged over both replicas' rows.
+rollout_started=$(date +%s.%N)
+"$streamml" rollout start --registry "$work/registry" --model sensor-fault --version 2 --steps 0 0.5 --min-rows 300 \
+  --min-seconds 1 --min-labels 200 --max-latency-ratio 100 > "$work/rollout.log" || fail "streamml rollout start: $(cat "$work/rollout.log")"
+rollout_rc=4
+for _ in $(seq 60); do
+  produce 200
+  rollout_rc=0
+  "$streamml" rollout status --registry "$work/registry" --model sensor-fault --wait 0.5 > "$work/rollout.log" || rollout_rc=$?
+  [ "$rollout_rc" = 4 ] || break
+done
+rollout_seconds=$(elapsed "$rollout_started")
+cat "$work/rollout.log"
+[ "$rollout_rc" != 4 ] || fail "the rollout did not finish while 12,000 more readings streamed"
+grep -q "replicas: replica-a, replica-b" "$work/rollout.log" || fail "both replicas should have published rollout observations"
+expected_version=1
+[ "$rollout_rc" = 0 ] && expected_version=2
+for port in "$REPLICA_A_PORT" "$REPLICA_B_PORT"; do
+  for _ in $(seq 50); do health "$port" --service "model/sensor-fault@$expected_version" && break; sleep 0.1; done
+  health "$port" --service "model/sensor-fault@$expected_version" || fail "replica on $port does not serve sensor-fault@$expected_version after the rollout"
+done
+rollout_outcome=$(grep -o 'promoted\|rolled-back' "$work/rollout.log" | tail -1)
+container_log "rollout of sensor-fault v2: $rollout_outcome after ${rollout_seconds} s; both replicas serve v$expected_version"
+for _ in $(seq 300); do [ "$(rows)" -ge "$produced" ] && break; sleep 0.2; done
+
 
 # Records keep coming while replica a stops: 2,000 more, 100 every 0.2 s, through one kcat.
 ( for chunk in $(seq 0 19); do container_readings json $((produced + chunk * 100)) 100; sleep 0.2; done ) \
@@ -158,9 +188,10 @@ for _ in $(seq 150); do
   sleep 0.2
 done
 [ "$docker_health" = healthy ] || fail "Docker's HEALTHCHECK (streamml health) says $docker_health for replica b"
-psql_at -F ',' -c 'select seq, score from scores order by seq limit 5' > "$work/sample.csv"
+# Rows scored by the version the rollout left in place, compared with Score answers now.
+psql_at -F ',' -c "select seq, score from scores where model = 'sensor-fault@$expected_version' order by seq desc limit 5" > "$work/sample.csv"
 STREAMML_API_KEY="$admin_key" PYTHONPATH="$repo/clients/python" /usr/bin/python3 "$repo/deploy/container-test/score_check.py" \
-  "127.0.0.1:$REPLICA_B_PORT" "$work/sample.csv" <(container_readings json 0 5) || fail "Score through the published port"
+  "127.0.0.1:$REPLICA_B_PORT" "$work/sample.csv" <(container_readings json 0 "$produced") || fail "Score through the published port"
 
 total=$(elapsed "$started")
 cat <<REPORT
@@ -171,4 +202,6 @@ container test passed in ${total} s (base images ${base_seconds} s, image build 
   stop of replica a: SIGTERM to partitions revoked (drained, committed) ${drain} s; exit $exit_a; docker-compose stop took ${stop_seconds} s
   takeover: replica b owned every partition ${takeover} s after replica a's SIGTERM; every record in PostgreSQL at most ${caught_up} s after the stop began (polled by this script, an upper bound)
   records: $produced produced, $count rows, $distinct distinct, none missing
+  rollout of v2 over both replicas (registry folder): $rollout_outcome in ${rollout_seconds} s, timeline:
+$(grep -E '^  [0-9]{4}-' "$work/rollout.log")
 REPORT
