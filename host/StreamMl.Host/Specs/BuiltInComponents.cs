@@ -205,9 +205,9 @@ internal static class BuiltInComponents
             if (rollout is { } r && runtime.Models.Rollout is null && name is not null)
             {
                 var candidate = RegistryModels.RequireDeployable(catalog.Require(name, r.Candidate), "rolled out");
-                ModelRollout.Begin(runtime.Name, runtime.Models, candidate, r.Options(candidate), "spec", joinExisting: true, runtime.Logger);
+                if (!runtime.Checking) ModelRollout.Begin(runtime.Name, runtime.Models, candidate, r.Options(candidate), "spec", joinExisting: true, runtime.Logger);
             }
-            if (inline is null && runtime.Models.Follower is null)
+            if (inline is null && runtime.Models.Follower is null && !runtime.Checking)
                 runtime.Models.Follower = new RolloutFollower(runtime.Name, runtime.Models, catalog, runtime.Logger).Start();
             return new ModelRouter(runtime.Models, output, key, label, workers);
         };
