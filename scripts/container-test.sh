@@ -188,10 +188,13 @@ for _ in $(seq 150); do
   sleep 0.2
 done
 [ "$docker_health" = healthy ] || fail "Docker's HEALTHCHECK (streamml health) says $docker_health for replica b"
-# Rows scored by the version the rollout left in place, compared with Score answers now.
-psql_at -F ',' -c "select seq, score from scores where model = 'sensor-fault@$expected_version' order by seq desc limit 5" > "$work/sample.csv"
+# Five more readings, streamed and scored by the version the rollout left in place, compared with Score answers now.
+check_first=$produced
+produce 5
+for _ in $(seq 100); do [ "$(psql_at -c "select count(*) from scores where seq >= $check_first")" -ge 5 ] && break; sleep 0.1; done
+psql_at -F ',' -c "select seq, score from scores where seq >= $check_first and model = 'sensor-fault@$expected_version' order by seq" > "$work/sample.csv"
 STREAMML_API_KEY="$admin_key" PYTHONPATH="$repo/clients/python" /usr/bin/python3 "$repo/deploy/container-test/score_check.py" \
-  "127.0.0.1:$REPLICA_B_PORT" "$work/sample.csv" <(container_readings json 0 "$produced") || fail "Score through the published port"
+  "127.0.0.1:$REPLICA_B_PORT" "$work/sample.csv" <(container_readings json "$check_first" 5) || fail "Score through the published port"
 
 total=$(elapsed "$started")
 cat <<REPORT
