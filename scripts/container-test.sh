@@ -120,8 +120,8 @@ rollout_started=$(date +%s.%N)
 "$streamml" rollout start --registry "$work/registry" --model sensor-fault --version 2 --steps 0 0.5 --min-rows 300 \
   --min-seconds 1 --min-labels 200 --max-latency-ratio 100 > "$work/rollout.log" || fail "streamml rollout start: $(cat "$work/rollout.log")"
 rollout_rc=4
-for _ in $(seq 60); do
-  produce 200
+for _ in $(seq 30); do
+  produce 400
   rollout_rc=0
   "$streamml" rollout status --registry "$work/registry" --model sensor-fault --wait 0.5 > "$work/rollout.log" || rollout_rc=$?
   [ "$rollout_rc" = 4 ] || break
@@ -166,7 +166,8 @@ takeover=$(seconds_between "$sigterm_at" "$taken_at")
 container_log "replica a: SIGTERM handled at $sigterm_at, partitions revoked ${drain} s later, exit $exit_a ('docker-compose stop' took ${stop_seconds} s)"
 container_log "replica b owned all 4 partitions at $taken_at: ${takeover} s after replica a's SIGTERM"
 [ "$exit_a" = 0 ] || fail "replica a exited with $exit_a after SIGTERM (a drained stop exits with 0)"
-compose logs --no-color replica-a | grep -q 'kafka source readings: revoked' || fail "replica a did not give its partitions back (no 'revoked' in its log)"
+# grep reads the whole log (grep -q would stop early and fail the pipe under pipefail when the log is long).
+compose logs --no-color replica-a | grep -F 'kafka source readings: revoked' >/dev/null || fail "replica a did not give its partitions back (no 'revoked' in its log)"
 
 caught_up=""
 for _ in $(seq 600); do
@@ -204,7 +205,7 @@ container test passed in ${total} s (base images ${base_seconds} s, image build 
     docker-compose up -> health SERVING seen through the published port (polled with streamml health) a ${ready_a} s, b ${ready_b} s
   stop of replica a: SIGTERM to partitions revoked (drained, committed) ${drain} s; exit $exit_a; docker-compose stop took ${stop_seconds} s
   takeover: replica b owned every partition ${takeover} s after replica a's SIGTERM; every record in PostgreSQL at most ${caught_up} s after the stop began (polled by this script, an upper bound)
-  records: $produced produced, $count rows, $distinct distinct, none missing
+  records: $check_first produced (before the five of the Score check), $count rows, $distinct distinct, none missing
   rollout of v2 over both replicas (registry folder): $rollout_outcome in ${rollout_seconds} s, timeline:
 $(grep -E '^  [0-9]{4}-' "$work/rollout.log")
 REPORT
