@@ -53,8 +53,7 @@ public sealed class FolderRolloutLedger : IRolloutLedger
         {
             var path = TransitionPath(_read.Count);
             if (!File.Exists(path)) return _read.ToArray();
-            _read.Add(JsonSerializer.Deserialize<RolloutTransition>(File.ReadAllBytes(path), s_json)
-                ?? throw new RolloutException($"{path} is empty"));
+            _read.Add(ReadTransition(path));
         }
     }
 
@@ -66,7 +65,7 @@ public sealed class FolderRolloutLedger : IRolloutLedger
         {
             var path = Path.Combine(folder, "transitions", Name(i) + ".json");
             if (!File.Exists(path)) return list;
-            list.Add(JsonSerializer.Deserialize<RolloutTransition>(File.ReadAllBytes(path), s_json)!);
+            list.Add(ReadTransition(path));
         }
     }
 
@@ -136,6 +135,19 @@ public sealed class FolderRolloutLedger : IRolloutLedger
     /// <summary>The replicas that have published observations (file names without .bin).</summary>
     public IReadOnlyList<string> Replicas() =>
         Directory.GetFiles(_observations, "*.bin").Select(p => Path.GetFileNameWithoutExtension(p)).Order(StringComparer.Ordinal).ToArray();
+
+    private static RolloutTransition ReadTransition(string path)
+    {
+        try
+        {
+            return JsonSerializer.Deserialize<RolloutTransition>(File.ReadAllBytes(path), s_json)
+                ?? throw new RolloutException($"rollout transition {path} is empty");
+        }
+        catch (JsonException e)
+        {
+            throw new RolloutException($"rollout transition {path} is not readable ({e.Message}); a transition file is written whole, so it was changed by hand");
+        }
+    }
 
     private string TransitionPath(int index) => Path.Combine(_transitions, Name(index) + ".json");
 

@@ -7,7 +7,9 @@ namespace StreamMl.Operators.Rollouts;
 /// last step, the labels it waits for): all guardrails pass → next step or promotion; a guardrail fails → roll back
 /// at once, even before the minimum time; minimums not met within <see cref="RolloutOptions.MaxDuration"/> → roll back.
 /// Scores, errors and latencies are judged per step; labelled outcomes accumulate over the whole rollout, because labels
-/// arrive slowly. Time comes from a <see cref="TimeProvider"/>, so tests drive it. Thread-safe.</summary>
+/// arrive slowly. Time comes from a <see cref="TimeProvider"/>, so tests drive it. Given an <see cref="IRolloutLedger"/>,
+/// the rollout is shared by replicas: each publishes its observations there, judges over all of them, and follows
+/// whichever replica appended a step's decision first. Thread-safe.</summary>
 public sealed class Rollout
 {
     private readonly Lock _lock = new();
