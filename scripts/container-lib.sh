@@ -158,7 +158,8 @@ container_readings() { # csv|json first count
 container_train() { # streamml registry work-folder [first]
   local streamml="$1" registry="$2" work="$3" first="${4:-0}"
   mkdir -p "$work/train"
-  cp "$container_repo/deploy/model/sensor-fault.yaml" "$work/train/"
+  # RELEASE_MODEL_SPEC: another training spec for the same model (e.g. new hyperparameters), copied as sensor-fault.yaml.
+  cp "${RELEASE_MODEL_SPEC:-$container_repo/deploy/model/sensor-fault.yaml}" "$work/train/sensor-fault.yaml"
   container_readings csv "$first" 6000 > "$work/train/readings.csv"
   container_log "streamml train --spec deploy/model/sensor-fault.yaml --registry $registry"
   "$streamml" train --spec "$work/train/sensor-fault.yaml" --registry "$registry" --plain > "$work/train/train.log" 2>&1

@@ -8,7 +8,7 @@
 #   test      scripts/test.sh (every test, then the container test)  RELEASE_TEST_FILTER="..." runs `dotnet test
 #             --filter` on RELEASE_TEST_PROJECTS instead; RELEASE_SKIP_TESTS=1 skips it
 #   publish   self-contained ReadyToRun streamml for linux-x64 into RELEASE_DIR/published
-#   train     deploy/model/sensor-fault.yaml into RELEASE_REGISTRY (default RELEASE_DIR/models; a persistent registry
+#   train     deploy/model/sensor-fault.yaml (RELEASE_MODEL_SPEC: another spec of the model) into RELEASE_REGISTRY (default RELEASE_DIR/models; a persistent registry
 #             makes each release a challenger of the production version)
 #   gates     train's acceptance gates (cross-validated AUC, train/held-out gap, champion margin): exit 3 stops here
 #   image     docker build (Dockerfile target prebuilt) as streamml:VERSION (VERSION: RELEASE_VERSION, else git)
