@@ -133,8 +133,9 @@ container_build_image() { # tag published-folder [base image]
   "$DOCKER" build --quiet --target prebuilt --build-arg "BASE_IMAGE=$base" -t "$tag" "$container_repo" >/dev/null
 }
 
-# Sensor readings (seed 42): seq, device, temperature, vibration, pressure and, with "csv", the fault label (a faulty
-# machine runs hot and vibrates; 3 % label noise). "csv" writes the training file, "json" one Kafka message a line.
+# Sensor readings (seed 42): seq, device, temperature, vibration, pressure and the fault label (a faulty machine runs
+# hot and vibrates; 3 % label noise). "csv" writes the training file, "json" one Kafka message a line, whose fault is
+# the label the replicas' rollout guardrails read (the spec's model.label).
 container_readings() { # csv|json first count
   awk -v format="$1" -v first="$2" -v count="$3" 'BEGIN {
     srand(42 + first)
@@ -147,18 +148,19 @@ container_readings() { # csv|json first count
       label = (rand() < 0.03) ? !faulty : faulty
       device = sprintf("m-%03d", int(rand() * 200))
       if (format == "csv") printf "%d,%s,%.3f,%.3f,%.3f,%d\n", i, device, t, v, p, label
-      else printf "{\"seq\":%d,\"device\":\"%s\",\"temperature\":%.3f,\"vibration\":%.3f,\"pressure\":%.3f}\n", i, device, t, v, p
+      else printf "{\"seq\":%d,\"device\":\"%s\",\"temperature\":%.3f,\"vibration\":%.3f,\"pressure\":%.3f,\"fault\":%d}\n", i, device, t, v, p, label
     }
   }'
 }
 
-# Trains deploy/model/sensor-fault.yaml on 6,000 generated readings into REGISTRY with the given streamml; returns
-# train's exit code (3: a gate failed).
-container_train() { # streamml registry work-folder
-  local streamml="$1" registry="$2" work="$3"
+# Trains deploy/model/sensor-fault.yaml on 6,000 generated readings (from seq FIRST, default 0) into REGISTRY with the
+# given streamml; returns train's exit code (3: a gate failed).
+container_train() { # streamml registry work-folder [first]
+  local streamml="$1" registry="$2" work="$3" first="${4:-0}"
   mkdir -p "$work/train"
-  cp "$container_repo/deploy/model/sensor-fault.yaml" "$work/train/"
-  container_readings csv 0 6000 > "$work/train/readings.csv"
+  # RELEASE_MODEL_SPEC: another training spec for the same model (e.g. new hyperparameters), copied as sensor-fault.yaml.
+  cp "${RELEASE_MODEL_SPEC:-$container_repo/deploy/model/sensor-fault.yaml}" "$work/train/sensor-fault.yaml"
+  container_readings csv "$first" 6000 > "$work/train/readings.csv"
   container_log "streamml train --spec deploy/model/sensor-fault.yaml --registry $registry"
   "$streamml" train --spec "$work/train/sensor-fault.yaml" --registry "$registry" --plain > "$work/train/train.log" 2>&1
 }

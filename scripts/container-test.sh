@@ -46,8 +46,12 @@ streamml="$published/streamml"
 rm -rf "$work/registry"
 container_train "$streamml" "$work/registry" "$work" || fail "training failed (exit $?): $(tail -3 "$work/train/train.log")"
 "$streamml" models promote sensor-fault 1 --registry "$work/registry" >/dev/null
-# The container user (1654) reads the registry through a read-only mount.
-chmod -R a+rX "$work/registry"
+# Version 2, trained on other readings, is the candidate the replicas roll out (a failed gate leaves it a candidate too).
+train_rc=0
+container_train "$streamml" "$work/registry" "$work" 6000 || train_rc=$?
+[ "$train_rc" = 0 ] || [ "$train_rc" = 3 ] || fail "training version 2 failed (exit $train_rc)"
+# The container user (1654) writes the registry (shared rollouts) through a read-write mount.
+chmod -R a+rwX "$work/registry"
 
 image="streamml:container-test"
 build_started=$(date +%s.%N)
@@ -66,7 +70,7 @@ psql_at() { psql -h 127.0.0.1 -p "$POSTGRES_PORT" -U streamml -d postgres -v ON_
 
 compose up -d kafka postgres >/dev/null 2>&1 || fail "docker-compose up kafka postgres"
 for _ in $(seq 120); do psql_at -c 'select 1' >/dev/null 2>&1 && break; sleep 0.5; done
-psql_at -c 'create table scores (seq bigint primary key, device text, score real)' || fail "PostgreSQL did not come up"
+psql_at -c 'create table scores (seq bigint primary key, device text, score real, model text)' || fail "PostgreSQL did not come up"
 for _ in $(seq 60); do compose exec -T kafka test -s /run/kafka/bootstrap && break; sleep 0.5; done
 
 produced=0
@@ -111,6 +115,32 @@ rows() { psql_at -c 'select count(*) from scores'; }
 for _ in $(seq 300); do [ "$(rows)" -ge 3000 ] && break; sleep 0.2; done
 container_log "rows in PostgreSQL before the stop: $(rows) of $produced"
 
+# The rollout through the registry: shadow, then 50 %, then promotion, each step judged over both replicas' rows.
+rollout_started=$(date +%s.%N)
+"$streamml" rollout start --registry "$work/registry" --model sensor-fault --version 2 --steps 0 0.5 --min-rows 300 \
+  --min-seconds 1 --min-labels 200 --max-latency-ratio 100 > "$work/rollout.log" || fail "streamml rollout start: $(cat "$work/rollout.log")"
+rollout_rc=4
+for _ in $(seq 30); do
+  produce 400
+  rollout_rc=0
+  "$streamml" rollout status --registry "$work/registry" --model sensor-fault --wait 0.5 > "$work/rollout.log" || rollout_rc=$?
+  [ "$rollout_rc" = 4 ] || break
+done
+rollout_seconds=$(elapsed "$rollout_started")
+cat "$work/rollout.log"
+[ "$rollout_rc" != 4 ] || fail "the rollout did not finish while 12,000 more readings streamed"
+grep -q "replicas: replica-a, replica-b" "$work/rollout.log" || fail "both replicas should have published rollout observations"
+expected_version=1
+[ "$rollout_rc" = 0 ] && expected_version=2
+for port in "$REPLICA_A_PORT" "$REPLICA_B_PORT"; do
+  for _ in $(seq 50); do health "$port" --service "model/sensor-fault@$expected_version" && break; sleep 0.1; done
+  health "$port" --service "model/sensor-fault@$expected_version" || fail "replica on $port does not serve sensor-fault@$expected_version after the rollout"
+done
+rollout_outcome=$(grep -o 'promoted\|rolled-back' "$work/rollout.log" | tail -1)
+container_log "rollout of sensor-fault v2: $rollout_outcome after ${rollout_seconds} s; both replicas serve v$expected_version"
+for _ in $(seq 300); do [ "$(rows)" -ge "$produced" ] && break; sleep 0.2; done
+
+
 # Records keep coming while replica a stops: 2,000 more, 100 every 0.2 s, through one kcat.
 ( for chunk in $(seq 0 19); do container_readings json $((produced + chunk * 100)) 100; sleep 0.2; done ) \
   | compose exec -T kafka sh -c 'kcat -b "$(cat /run/kafka/bootstrap)" -P -t readings' &
@@ -136,7 +166,8 @@ takeover=$(seconds_between "$sigterm_at" "$taken_at")
 container_log "replica a: SIGTERM handled at $sigterm_at, partitions revoked ${drain} s later, exit $exit_a ('docker-compose stop' took ${stop_seconds} s)"
 container_log "replica b owned all 4 partitions at $taken_at: ${takeover} s after replica a's SIGTERM"
 [ "$exit_a" = 0 ] || fail "replica a exited with $exit_a after SIGTERM (a drained stop exits with 0)"
-compose logs --no-color replica-a | grep -q 'kafka source readings: revoked' || fail "replica a did not give its partitions back (no 'revoked' in its log)"
+# grep reads the whole log (grep -q would stop early and fail the pipe under pipefail when the log is long).
+compose logs --no-color replica-a | grep -F 'kafka source readings: revoked' >/dev/null || fail "replica a did not give its partitions back (no 'revoked' in its log)"
 
 caught_up=""
 for _ in $(seq 600); do
@@ -158,9 +189,13 @@ for _ in $(seq 150); do
   sleep 0.2
 done
 [ "$docker_health" = healthy ] || fail "Docker's HEALTHCHECK (streamml health) says $docker_health for replica b"
-psql_at -F ',' -c 'select seq, score from scores order by seq limit 5' > "$work/sample.csv"
+# Five more readings, streamed and scored by the version the rollout left in place, compared with Score answers now.
+check_first=$produced
+produce 5
+for _ in $(seq 100); do [ "$(psql_at -c "select count(*) from scores where seq >= $check_first")" -ge 5 ] && break; sleep 0.1; done
+psql_at -F ',' -c "select seq, score from scores where seq >= $check_first and model = 'sensor-fault@$expected_version' order by seq" > "$work/sample.csv"
 STREAMML_API_KEY="$admin_key" PYTHONPATH="$repo/clients/python" /usr/bin/python3 "$repo/deploy/container-test/score_check.py" \
-  "127.0.0.1:$REPLICA_B_PORT" "$work/sample.csv" <(container_readings json 0 5) || fail "Score through the published port"
+  "127.0.0.1:$REPLICA_B_PORT" "$work/sample.csv" <(container_readings json "$check_first" 5) || fail "Score through the published port"
 
 total=$(elapsed "$started")
 cat <<REPORT
@@ -170,5 +205,7 @@ container test passed in ${total} s (base images ${base_seconds} s, image build 
     docker-compose up -> health SERVING seen through the published port (polled with streamml health) a ${ready_a} s, b ${ready_b} s
   stop of replica a: SIGTERM to partitions revoked (drained, committed) ${drain} s; exit $exit_a; docker-compose stop took ${stop_seconds} s
   takeover: replica b owned every partition ${takeover} s after replica a's SIGTERM; every record in PostgreSQL at most ${caught_up} s after the stop began (polled by this script, an upper bound)
-  records: $produced produced, $count rows, $distinct distinct, none missing
+  records: $check_first produced (before the five of the Score check), $count rows, $distinct distinct, none missing
+  rollout of v2 over both replicas (registry folder): $rollout_outcome in ${rollout_seconds} s, timeline:
+$(grep -E '^  [0-9]{4}-' "$work/rollout.log")
 REPORT

@@ -59,7 +59,7 @@ internal static class ValidateCommand
         if (spec is null) return [.. errors.All.OrderBy(e => e.Line).ThenBy(e => e.Column)];
         try
         {
-            var (_, schema) = spec.Bind(new Pipelines.PipelineRuntime(spec.Name, compiler.Catalog));
+            var (_, schema) = spec.Bind(new Pipelines.PipelineRuntime(spec.Name, compiler.Catalog) { Checking = true });
             var budget = memoryBudget ?? Hosting.MemoryBudget.Resolve(null);
             return MemoryEstimate.Of(spec, schema).Check(spec, budget) is { } tooBig ? [tooBig] : [];
         }

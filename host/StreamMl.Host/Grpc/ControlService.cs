@@ -115,7 +115,15 @@ internal sealed class ControlService(PipelineManager pipelines, ILogger<ControlS
         {
             throw ErrorDetails.InvalidField("StartRolloutRequest", e.Message);
         }
-        var rollout = new ModelRollout(pipeline.Name, pipeline.Runtime.Models, entry, options, logger: logger).Start();
+        ModelRollout rollout;
+        try
+        {
+            rollout = ModelRollout.Begin(pipeline.Name, pipeline.Runtime.Models, entry, options, Registry.RegistryRollouts.ReplicaName, logger: logger)!;
+        }
+        catch (Operators.Rollouts.RolloutException e)
+        {
+            throw new RpcException(new Status(StatusCode.FailedPrecondition, "StartRollout: " + e.Message));
+        }
         pipelines.NotifyChanged();
         return Task.FromResult(rollout.ToProto());
     }

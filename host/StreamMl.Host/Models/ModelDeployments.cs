@@ -108,6 +108,9 @@ internal sealed class ModelDeployments : IScoringPlanSource
         set => Volatile.Write(ref _rollout, value);
     }
 
+    /// <summary>Follows the registry's shared rollouts of the primary model (set once, for registry models).</summary>
+    public RolloutFollower? Follower { get; set; }
+
     public Snapshot SetShadows(ModelEntry[] shadows)
     {
         lock (_gate)

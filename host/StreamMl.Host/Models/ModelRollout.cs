@@ -18,7 +18,7 @@ internal sealed class ModelRollout : IRolloutTarget
     private readonly CancellationTokenSource _ticks = new();
 
     public ModelRollout(string pipeline, ModelDeployments deployments, ModelEntry candidate, RolloutOptions options,
-        TimeProvider? clock = null, ILogger? logger = null)
+        TimeProvider? clock = null, ILogger? logger = null, SharedRollout? shared = null, string? replica = null)
     {
         Pipeline = pipeline;
         _deployments = deployments;
@@ -35,8 +35,35 @@ internal sealed class ModelRollout : IRolloutTarget
             _version = version;
             _registry.RequireNotRetired(candidate.Name, version, "rolled out");
         }
-        Rollout = new Rollout(Champion.Id, Candidate.Id, options, this, clock);
+        Shared = shared;
+        var ledger = shared is null || _registry is null ? null : RegistryRollouts.Ledger(_registry, shared, replica ?? RegistryRollouts.ReplicaName);
+        Rollout = new Rollout(Champion.Id, Candidate.Id, options, this, clock, ledger);
     }
+
+    /// <summary>Starts rolling <paramref name="candidate"/> out against the pipeline's primary model. When both are
+    /// versions of one registry model, the rollout is recorded in the registry, so every replica serving that model
+    /// follows it (<see cref="RolloutFollower"/>); otherwise it runs in this process alone. With
+    /// <paramref name="joinExisting"/> (a spec's rollout section, which every replica carries) a recorded rollout of the
+    /// same two versions is joined instead of refused, and null is returned when it already finished.</summary>
+    public static ModelRollout? Begin(string pipeline, ModelDeployments deployments, ModelEntry candidate, RolloutOptions options,
+        string startedBy, bool joinExisting = false, ILogger? logger = null)
+    {
+        // A spec's rollout whose candidate got promoted is the primary when the pipeline starts again: nothing to do.
+        if (joinExisting && deployments.Current.Primary?.Id == candidate.Id) return null;
+        if (deployments.Current.Primary is { } champion && champion.Name == candidate.Name
+            && champion.Lineage.TryGetValue("registry", out var root) && candidate.Lineage.TryGetValue("registry", out var candidateRoot) && root == candidateRoot
+            && int.TryParse(champion.Version, NumberStyles.None, CultureInfo.InvariantCulture, out var from)
+            && int.TryParse(candidate.Version, NumberStyles.None, CultureInfo.InvariantCulture, out var to))
+        {
+            var shared = RegistryRollouts.Start(new ModelRegistry(root), candidate.Name, from, to, options, startedBy, joinExisting);
+            if (shared is null) return null;
+            return new ModelRollout(pipeline, deployments, candidate, shared.Options, logger: logger, shared: shared).Start();
+        }
+        return new ModelRollout(pipeline, deployments, candidate, options, logger: logger).Start();
+    }
+
+    /// <summary>The registry's record of the rollout when it is shared by the replicas, else null.</summary>
+    public SharedRollout? Shared { get; }
 
     public string Pipeline { get; }
 
@@ -71,7 +98,8 @@ internal sealed class ModelRollout : IRolloutTarget
                 _deployments.ClearCandidate();
                 break;
         }
-        if (_registry is not null)
+        // A shared rollout's ledger records each transition once, in the replica that appended it.
+        if (_registry is not null && Shared is null)
         {
             _registry.RecordEvent(Candidate.Name, "rollout-" + transition.Action, _version, transition.Reason, transition.At);
             if (transition.Phase == RolloutPhase.Promoted) _registry.Promote(Candidate.Name, _version, "rollout: " + transition.Reason);
@@ -98,7 +126,18 @@ internal sealed class ModelRollout : IRolloutTarget
         try
         {
             while (!Rollout.IsFinished && await timer.WaitForNextTickAsync(cancellationToken).ConfigureAwait(false))
-                Rollout.Tick();
+            {
+                try
+                {
+                    Rollout.Tick();
+                }
+                catch (Exception e) when (e is Engine.StreamMlException or IOException && Shared is not null)
+                {
+                    // A replica that cannot read or write the shared folder for a moment must not cancel everyone's
+                    // rollout: it tries again at the next tick, and the other replicas carry on.
+                    if (_logger is not null) Hosting.Log.RolloutTransition(_logger, Pipeline, Candidate.Id, "tick-failed", Rollout.Current.Weight, e.Message);
+                }
+            }
         }
         catch (OperationCanceledException) { }
         catch (Exception e) when (e is Engine.StreamMlException or IOException)

@@ -327,6 +327,7 @@ internal sealed class ManagedPipeline : IAsyncDisposable
             catch (StreamMlException) { /* as above */ }
         }
         if (_scoreChain.IsValueCreated) _scoreChain.Value.Dispose();
+        Runtime.Models.Follower?.Dispose();
         Runtime.Events.CompleteAll();
         Runtime.Retrain?.Dispose();
         _lifecycle.Dispose();

@@ -90,7 +90,7 @@ internal sealed class PipelineManager : IAsyncDisposable
                 throw new PipelineException($"a pipeline named '{spec.Name}' already exists: delete it first or create with replace");
             // The replacement is bound and measured while the pipeline it replaces still runs: a refused replacement
             // (schema error, memory budget) leaves that pipeline as it was (ReplaceTests).
-            pipeline = new ManagedPipeline(spec, new PipelineRuntime(spec.Name, Catalog), _maxScoreRows);
+            pipeline = new ManagedPipeline(spec, new PipelineRuntime(spec.Name, Catalog) { Logger = _logger }, _maxScoreRows);
             await CheckMemoryAsync(pipeline, replacing: existing).ConfigureAwait(false);
             if (existing is not null) await DeleteCoreAsync(existing).ConfigureAwait(false);
             pipeline.RunEnded += p =>

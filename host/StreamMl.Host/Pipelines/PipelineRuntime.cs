@@ -58,6 +58,13 @@ internal sealed class PipelineRuntime
     /// <summary>Set by the recommend section's factory; null when the spec has no recommend section.</summary>
     public Recommendations.RecommendState? Recommend { get; set; }
 
+    /// <summary>True when the runtime only checks a spec (<c>streamml validate</c>): stages start nothing that outlives
+    /// the check, such as a rollout recorded in the registry or a rollout follower.</summary>
+    public bool Checking { get; init; }
+
+    /// <summary>The host's log for what the pipeline's stages do on their own (rollout transitions); null in tests.</summary>
+    public Microsoft.Extensions.Logging.ILogger? Logger { get; set; }
+
     /// <summary>Set by the memory sink's factory.</summary>
     public MemorySink? Memory { get; set; }
 }

@@ -205,8 +205,10 @@ internal static class BuiltInComponents
             if (rollout is { } r && runtime.Models.Rollout is null && name is not null)
             {
                 var candidate = RegistryModels.RequireDeployable(catalog.Require(name, r.Candidate), "rolled out");
-                new ModelRollout(runtime.Name, runtime.Models, candidate, r.Options(candidate)).Start();
+                if (!runtime.Checking) ModelRollout.Begin(runtime.Name, runtime.Models, candidate, r.Options(candidate), "spec", joinExisting: true, runtime.Logger);
             }
+            if (inline is null && runtime.Models.Follower is null && !runtime.Checking)
+                runtime.Models.Follower = new RolloutFollower(runtime.Name, runtime.Models, catalog, runtime.Logger).Start();
             return ScoringStage.Create(runtime.Models, output, key, label, workers);
         };
     }

@@ -7,20 +7,26 @@ namespace StreamMl.Operators.Rollouts;
 /// last step, the labels it waits for): all guardrails pass → next step or promotion; a guardrail fails → roll back
 /// at once, even before the minimum time; minimums not met within <see cref="RolloutOptions.MaxDuration"/> → roll back.
 /// Scores, errors and latencies are judged per step; labelled outcomes accumulate over the whole rollout, because labels
-/// arrive slowly. Time comes from a <see cref="TimeProvider"/>, so tests drive it. Thread-safe.</summary>
+/// arrive slowly. Time comes from a <see cref="TimeProvider"/>, so tests drive it. Given an <see cref="IRolloutLedger"/>,
+/// the rollout is shared by replicas: each publishes its observations there, judges over all of them, and follows
+/// whichever replica appended a step's decision first. Thread-safe.</summary>
 public sealed class Rollout
 {
     private readonly Lock _lock = new();
     private readonly RolloutOptions _options;
     private readonly IRolloutTarget? _target;
     private readonly TimeProvider _clock;
+    private readonly IRolloutLedger? _ledger;
     private readonly RolloutWindow _champion;
     private readonly RolloutWindow _candidate;
     private readonly List<RolloutTransition> _history = [];
     private DateTimeOffset _stepStarted;
 
-    /// <summary>Creates a rollout in its first step (and applies that step to <paramref name="target"/>).</summary>
-    public Rollout(string champion, string candidate, RolloutOptions options, IRolloutTarget? target = null, TimeProvider? clock = null)
+    /// <summary>Creates a rollout in its first step (and applies that step to <paramref name="target"/>). With a
+    /// <paramref name="ledger"/> the rollout is shared by every replica that opens the same ledger: the first one
+    /// appends the start, the others follow it (see <see cref="Tick"/>).</summary>
+    public Rollout(string champion, string candidate, RolloutOptions options, IRolloutTarget? target = null, TimeProvider? clock = null,
+        IRolloutLedger? ledger = null)
     {
         options.Validate();
         Champion = champion;
@@ -28,9 +34,12 @@ public sealed class Rollout
         _options = options;
         _target = target;
         _clock = clock ?? TimeProvider.System;
+        _ledger = ledger;
         _champion = new RolloutWindow(options);
         _candidate = new RolloutWindow(options);
-        Enter(0, $"rollout of {candidate} against {champion} started");
+        var start = StepTransition(0, _clock.GetUtcNow(), $"rollout of {candidate} against {champion} started", null);
+        if (ledger is null || ledger.Read().Count == 0 && ledger.TryAppend(0, start)) Adopt(start);
+        else Follow(ledger, null);
         Publish(_history[^1]);
     }
 
@@ -39,6 +48,9 @@ public sealed class Rollout
 
     /// <summary>The rolled-out model's name.</summary>
     public string Candidate { get; }
+
+    /// <summary>The ledger shared with other replicas, or null for a rollout of this process alone.</summary>
+    public IRolloutLedger? Ledger => _ledger;
 
     /// <summary>The settings.</summary>
     public RolloutOptions Options => _options;
@@ -79,31 +91,78 @@ public sealed class Rollout
         observations.Clear();
     }
 
-    /// <summary>Judges the current step; returns the transition it made, or null when the step goes on.</summary>
+    /// <summary>Judges the current step; returns the transition it made, or null when the step goes on. With a ledger it
+    /// first follows the transitions other replicas appended, publishes this replica's observations, judges the step
+    /// over every replica's observations and appends its decision; when another replica appended first, it follows that
+    /// one instead (and returns it).</summary>
     public RolloutTransition? Tick()
     {
+        var followed = new List<RolloutTransition>();
         RolloutTransition? made;
-        lock (_lock) made = Decide();
+        lock (_lock)
+        {
+            if (_ledger is null) made = Decide(_champion, _candidate);
+            else made = TickShared(_ledger, followed);
+            if (made is not null) Adopt(made);
+        }
+        foreach (var t in followed) Publish(t);
         if (made is not null) Publish(made);
-        return made;
+        return made ?? (followed.Count > 0 ? followed[^1] : null);
+    }
+
+    private RolloutTransition? TickShared(IRolloutLedger ledger, List<RolloutTransition> followed)
+    {
+        Follow(ledger, followed);
+        if (_history[^1].IsFinal) return null;
+        var index = _history.Count - 1;
+        ledger.Publish(index, _champion, _candidate);
+        var champion = new RolloutWindow(_options);
+        var candidate = new RolloutWindow(_options);
+        ledger.Gather(index, champion, candidate);
+        var decided = Decide(champion, candidate);
+        if (decided is null || ledger.TryAppend(index + 1, decided)) return decided;
+        Follow(ledger, followed);
+        return null;
+    }
+
+    /// <summary>Takes over the ledger's transitions this rollout has not seen yet.</summary>
+    private void Follow(IRolloutLedger ledger, List<RolloutTransition>? followed)
+    {
+        var shared = ledger.Read();
+        for (var i = _history.Count; i < shared.Count; i++)
+        {
+            Adopt(shared[i]);
+            followed?.Add(shared[i]);
+        }
     }
 
     /// <summary>Stops the rollout: the champion answers everything again. Returns the transition, or null when it had
     /// already finished.</summary>
     public RolloutTransition? Cancel(string reason)
     {
-        RolloutTransition made;
+        var followed = new List<RolloutTransition>();
+        RolloutTransition? made = null;
         lock (_lock)
         {
-            if (_history[^1].IsFinal) return null;
-            made = new RolloutTransition(_clock.GetUtcNow(), RolloutPhase.Cancelled, _history[^1].Step, 0, reason, null);
-            _history.Add(made);
+            if (_ledger is not null) Follow(_ledger, followed);
+            if (!_history[^1].IsFinal)
+            {
+                var cancel = new RolloutTransition(_clock.GetUtcNow(), RolloutPhase.Cancelled, _history[^1].Step, 0, reason, null);
+                if (_ledger is null || _ledger.TryAppend(_history.Count, cancel))
+                {
+                    Adopt(cancel);
+                    made = cancel;
+                }
+                else Follow(_ledger, followed);
+            }
         }
-        Publish(made);
+        foreach (var t in followed) Publish(t);
+        if (made is not null) Publish(made);
         return made;
     }
 
-    private RolloutTransition? Decide()
+    /// <summary>The transition the step's observations call for, or null while it goes on; changes nothing.</summary>
+    private RolloutTransition? Decide(RolloutWindow championWindow, RolloutWindow candidateWindow)
     {
         var current = _history[^1];
         if (current.IsFinal) return null;
@@ -111,44 +170,47 @@ public sealed class Rollout
         var elapsed = now - _stepStarted;
         var step = current.Step;
         var last = step == _options.Steps.Count - 1;
-        var report = Guardrails.Evaluate(_options, _champion, _candidate);
-        var enoughRows = _candidate.Rows >= _options.MinRows;
+        var report = Guardrails.Evaluate(_options, championWindow, candidateWindow);
+        var enoughRows = candidateWindow.Rows >= _options.MinRows;
         if (enoughRows && !report.Passed)
-            return Add(new RolloutTransition(now, RolloutPhase.RolledBack, step, 0,
-                $"step {step + 1} ({Describe(current.Weight)}) failed: {report.FailureReason}", report));
+            return new RolloutTransition(now, RolloutPhase.RolledBack, step, 0,
+                $"step {step + 1} ({Describe(current.Weight)}) failed: {report.FailureReason}", report);
         var labelsNeeded = last && _options.MinLabels > 0;
-        var enoughLabels = !labelsNeeded || (_candidate.Labelled >= _options.MinLabels && _champion.Labelled >= _options.MinLabels);
+        var enoughLabels = !labelsNeeded || (candidateWindow.Labelled >= _options.MinLabels && championWindow.Labelled >= _options.MinLabels);
         if (enoughRows && enoughLabels && elapsed >= _options.MinDuration)
         {
             if (last)
-                return Add(new RolloutTransition(now, RolloutPhase.Promoted, _options.Steps.Count, 1,
-                    $"all {_options.Steps.Count} steps passed; promoted to all traffic", report));
-            return Enter(step + 1, $"step {step + 1} ({Describe(current.Weight)}) passed after {_candidate.Rows} candidate rows in {elapsed.TotalSeconds:F0} s", report);
+                return new RolloutTransition(now, RolloutPhase.Promoted, _options.Steps.Count, 1,
+                    $"all {_options.Steps.Count} steps passed; promoted to all traffic", report);
+            return StepTransition(step + 1, now,
+                $"step {step + 1} ({Describe(current.Weight)}) passed after {candidateWindow.Rows} candidate rows in {elapsed.TotalSeconds:F0} s", report);
         }
         if (elapsed >= _options.MaxDuration)
         {
             var missing = !enoughRows
-                ? $"{_candidate.Rows} of {_options.MinRows} candidate rows"
-                : $"{_candidate.Labelled} candidate and {_champion.Labelled} champion labelled rows of {_options.MinLabels}";
-            return Add(new RolloutTransition(now, RolloutPhase.RolledBack, step, 0,
-                $"step {step + 1} ({Describe(current.Weight)}) timed out after {elapsed.TotalMinutes:F0} min with {missing}", report));
+                ? $"{candidateWindow.Rows} of {_options.MinRows} candidate rows"
+                : $"{candidateWindow.Labelled} candidate and {championWindow.Labelled} champion labelled rows of {_options.MinLabels}";
+            return new RolloutTransition(now, RolloutPhase.RolledBack, step, 0,
+                $"step {step + 1} ({Describe(current.Weight)}) timed out after {elapsed.TotalMinutes:F0} min with {missing}", report);
         }
         return null;
     }
 
-    private RolloutTransition Enter(int step, string reason, GuardrailReport? report = null)
+    private RolloutTransition StepTransition(int step, DateTimeOffset at, string reason, GuardrailReport? report)
     {
-        _stepStarted = _clock.GetUtcNow();
-        _champion.ClearTraffic();
-        _candidate.ClearTraffic();
         var weight = _options.Steps[step];
-        return Add(new RolloutTransition(_stepStarted, weight == 0 ? RolloutPhase.Shadow : RolloutPhase.Canary, step, weight, reason, report));
+        return new RolloutTransition(at, weight == 0 ? RolloutPhase.Shadow : RolloutPhase.Canary, step, weight, reason, report);
     }
 
-    private RolloutTransition Add(RolloutTransition transition)
+    /// <summary>Makes <paramref name="transition"/> the current one; entering a step starts its clock and forgets the
+    /// previous step's traffic (labelled outcomes stay).</summary>
+    private void Adopt(RolloutTransition transition)
     {
         _history.Add(transition);
-        return transition;
+        if (transition.IsFinal) return;
+        _stepStarted = transition.At;
+        _champion.ClearTraffic();
+        _candidate.ClearTraffic();
     }
 
     private void Publish(RolloutTransition transition) => _target?.Apply(transition);

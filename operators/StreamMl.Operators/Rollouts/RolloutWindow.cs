@@ -180,6 +180,60 @@ public sealed class RolloutWindow
         _falseNegatives += other._falseNegatives;
     }
 
+    /// <summary>Adds only the labelled outcomes of <paramref name="other"/> (same options): what a replica observed in an
+    /// earlier step still counts, because labels accumulate over the whole rollout.</summary>
+    public void MergeOutcomes(RolloutWindow other)
+    {
+        for (var k = 0; k < ScoreBins; k++)
+        {
+            _positives[k] += other._positives[k];
+            _negatives[k] += other._negatives[k];
+        }
+        _loss.Merge(other._loss);
+        _squaredError += other._squaredError;
+        _truePositives += other._truePositives;
+        _falsePositives += other._falsePositives;
+        _falseNegatives += other._falseNegatives;
+    }
+
+    /// <summary>Writes every count and sum (not the latency warm-up left), for another process to
+    /// <see cref="ReadFrom"/> and merge.</summary>
+    public void WriteTo(BinaryWriter writer)
+    {
+        writer.Write(Rows);
+        writer.Write(Errors);
+        writer.Write(Batches);
+        foreach (var array in (long[][])[_scores, _positives, _negatives, _latency])
+            foreach (var count in array) writer.Write(count);
+        writer.Write(_loss.Count);
+        writer.Write(_loss.Count == 0 ? 0 : _loss.Mean);
+        writer.Write(_loss.SumSquaredDeviations);
+        writer.Write(_loss.Count == 0 ? 0 : _loss.Min);
+        writer.Write(_loss.Count == 0 ? 0 : _loss.Max);
+        writer.Write(_squaredError);
+        writer.Write(_truePositives);
+        writer.Write(_falsePositives);
+        writer.Write(_falseNegatives);
+    }
+
+    /// <summary>Replaces this window's counts and sums with what <see cref="WriteTo"/> wrote.</summary>
+    public void ReadFrom(BinaryReader reader)
+    {
+        Clear();
+        Rows = reader.ReadInt64();
+        Errors = reader.ReadInt64();
+        Batches = reader.ReadInt64();
+        foreach (var array in (long[][])[_scores, _positives, _negatives, _latency])
+            for (var k = 0; k < array.Length; k++) array[k] = reader.ReadInt64();
+        var count = reader.ReadInt64();
+        double mean = reader.ReadDouble(), m2 = reader.ReadDouble(), min = reader.ReadDouble(), max = reader.ReadDouble();
+        _loss.Merge(count, mean, m2, min, max);
+        _squaredError = reader.ReadDouble();
+        _truePositives = reader.ReadInt64();
+        _falsePositives = reader.ReadInt64();
+        _falseNegatives = reader.ReadInt64();
+    }
+
     /// <summary>Forgets everything.</summary>
     public void Clear()
     {
