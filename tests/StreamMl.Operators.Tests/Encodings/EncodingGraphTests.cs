@@ -50,6 +50,5 @@ public sealed class EncodingGraphTests
         var served = onnx.Predict(test, LearningTask.Binary);
         for (var r = 0; r < test.Rows; r++)
             Assert.True(Math.Abs(served[r] - inMemory[r]) <= 1e-6, $"row {r}: onnx {served[r]} in memory {inMemory[r]}");
-
     }
 }
