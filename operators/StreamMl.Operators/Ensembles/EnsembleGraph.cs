@@ -68,11 +68,13 @@ internal static class EnsembleGraph
 
         // The outputs, named and typed as the first member's.
         var first = members[0].Graph;
-        foreach (var output in first.Output)
+        var roleIndex = OutputIndex(first, role);
+        for (var i = 0; i < first.Output.Count; i++)
         {
+            var output = first.Output[i];
             var name = output.Name;
             string? source = null;
-            if (OutputIndex(first, role) >= 0 && first.Output[OutputIndex(first, role)] == output) source = combined;
+            if (i == roleIndex) source = combined;
             else if (task == LearningTask.Binary && name.StartsWith("Score", StringComparison.Ordinal)) source = score;
             if (source is not null)
             {
