@@ -6,7 +6,8 @@ using StreamMl.Operators.Search;
 
 namespace StreamMl.Host.Training;
 
-/// <summary>The ensemble a search ends with: its members (the best complete trials on every row), how they are
+/// <summary>The ensemble a search ends with: its members (complete trials on every row: the best of each trainer, then
+/// the best of the rest), how they are
 /// combined, and what the registry keeps about it (<see cref="File"/>).</summary>
 internal sealed class EnsembleRecord
 {
@@ -37,7 +38,13 @@ internal sealed class EnsembleRecord
 
     public static EnsembleRecord Of(SearchResult search, EnsembleSpec spec, int seed)
     {
-        var members = search.Ranked(spec.Top);
+        // The best trial of each trainer first (diverse members are what a combination gains from), then the best of
+        // the rest, in rank order, up to top.
+        var ranked = search.Ranked(int.MaxValue).ToList();
+        var firstOfEachTrainer = ranked.GroupBy(t => t.Options.Trainer).Select(g => g.First()).Take(spec.Top).ToHashSet();
+        var members = ranked.Where(firstOfEachTrainer.Contains)
+            .Concat(ranked.Where(t => !firstOfEachTrainer.Contains(t)).Take(spec.Top - firstOfEachTrainer.Count))
+            .OrderBy(t => ranked.IndexOf(t)).ToList();
         if (members.Count < 2)
             throw new Engine.StreamMlException($"search.ensemble needs at least 2 trials cross-validated on every row; the search ended with {members.Count}. "
                 + "Raise search.budget or remove search.ensemble");
