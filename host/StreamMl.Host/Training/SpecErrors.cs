@@ -23,6 +23,7 @@ internal static partial class SpecErrors
         [typeof(GateSpec)] = "gates",
         [typeof(RegistrySpec)] = "registry",
         [typeof(SearchSpec)] = "search",
+        [typeof(EnsembleSpec)] = "search.ensemble",
     };
 
     [GeneratedRegex(@"Property '(?<key>[^']*)' not found on type '(?<type>[^']+)'")]

@@ -61,6 +61,11 @@ public sealed class TrainSpec
     /// <summary>Model search instead of the fixed <see cref="Trainer"/> and <see cref="Hyperparameters"/>; null (default) for none.</summary>
     public SearchSpec? Search { get; set; }
 
+    /// <summary>Category columns encoded inside each training fold: column → target (the smoothed mean of the target in
+    /// the category; binary and regression) or frequency (the category's share of the rows). The matrix carries each
+    /// column's category code; the fitted tables are part of the model and its ONNX graph. Default none.</summary>
+    public Dictionary<string, string> Encode { get; set; } = [];
+
     /// <summary>Threads each LightGBM fit may use. Default null: LightGBM's
     /// own default, every core; 1 makes runs comparable with single-threaded tools.</summary>
     public int? Threads { get; set; }
@@ -176,6 +181,14 @@ public sealed class TrainSpec
                     throw new StreamMlException($"{source}: search trainer '{trainer}' does not do {Task}; use one of: {string.Join(", ", trainers)}");
             }
             if (search.Candidates < 2) throw new StreamMlException($"{source}: search.candidates must be at least 2");
+            search.Ensemble?.Check(source, Task);
+        }
+        foreach (var (column, kind) in Encode)
+        {
+            if (kind is not ("target" or "frequency"))
+                throw new StreamMlException($"{source}: encode.{column} '{kind}' is not target or frequency");
+            if (kind == "target" && task == LearningTask.Multiclass)
+                throw new StreamMlException($"{source}: encode.{column}: target encoding needs a binary or regression target; use frequency");
         }
         if (!CvParallel.Equals("auto", StringComparison.OrdinalIgnoreCase)
             && !(int.TryParse(CvParallel, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var parallel) && parallel >= 1))
@@ -365,6 +378,8 @@ public sealed class SearchSpec
     public int Seed { get; set; } = 1;
     /// <summary>Candidates per successive-halving bracket (default 9).</summary>
     public int Candidates { get; set; } = 9;
+    /// <summary>Combine the best trials into one model instead of keeping the best one (default null: the best one).</summary>
+    public EnsembleSpec? Ensemble { get; set; }
 
     /// <summary>The budget in seconds, or null when it does not parse.</summary>
     public double? BudgetSeconds()

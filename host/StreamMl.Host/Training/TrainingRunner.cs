@@ -4,6 +4,7 @@ using System.Text.Json;
 using StreamMl.Engine;
 using StreamMl.Host.Registry;
 using StreamMl.Operators.Drift;
+using StreamMl.Operators.Ensembles;
 using StreamMl.Operators.Features;
 using StreamMl.Operators.Learners;
 using StreamMl.Operators.Search;
@@ -72,6 +73,7 @@ public static partial class TrainingRunner
         progress.Log($"{pipeline.FeatureCount} features: {string.Join(", ", pipeline.FeatureNames.Take(12))}{(pipeline.FeatureCount > 12 ? ", ..." : "")}");
 
         SearchResult? search = null;
+        EnsembleRecord? ensemble = null;
         var specBeforeSearch = spec;
         if (spec.Search is { } searchSpec)
         {
@@ -89,6 +91,7 @@ public static partial class TrainingRunner
                 LearnerSeed = spec.Validation.Seed,
                 Threads = spec.Threads,
                 Classes = task == LearningTask.Multiclass ? classNames!.Length : null,
+                Learner = recipe.Make,
                 Trial = t => progress.Log(string.Create(CultureInfo.InvariantCulture,
                     $"trial {t.Id}: {Describe(t.Options)} on {t.RowShare:P0} of the rows: {t.Mean:F4} ± {t.StdDev:F4} in {t.Seconds:F1} s{(t.Complete ? "" : t.Error is null ? " (stopped at the budget)" : $" (failed: {t.Error})")}")),
             }, cancellationToken);
@@ -96,12 +99,21 @@ public static partial class TrainingRunner
             progress.Log(string.Create(CultureInfo.InvariantCulture,
                 $"search: {search.Trials.Count} trials in {search.Seconds:F1} s; best trial {search.Best.Id}: {Describe(search.Best.Options)}, {search.Metric} {search.Best.Mean:F4} ± {search.Best.StdDev:F4}"));
             spec = Resolved(spec, search.Best.Options);
-            learner = new MlNetLearner(task, LearnerFor(spec, task, classNames));
-            recipe = recipe with { Learner = learner };
+            LearnerOptions? single = LearnerFor(spec, task, classNames);
+            if (searchSpec.Ensemble is { } ensembleSpec)
+            {
+                ensemble = EnsembleRecord.Of(search, ensembleSpec, spec.Validation.Seed);
+                progress.Log($"ensemble ({ensembleSpec.Method}) of trials {string.Join(", ", ensemble.Members.Select(m => m.Id))}: "
+                    + string.Join("; ", ensemble.Members.Select(m => Describe(m.Options))));
+                learner = ensemble.Learner(recipe.Make);
+                single = null;
+            }
+            else learner = recipe.Make(single);
+            recipe = recipe with { Learner = learner, Single = single };
         }
 
         progress.Log($"{spec.Validation.Folds}-fold {(task == LearningTask.Regression ? "shuffled" : "stratified")} cross-validation"
-            + $" x{cvOptions.Repeats} with {spec.Trainer} on {trainSet.Rows} rows{(cvOptions.ParallelFolds > 1 ? $", {cvOptions.ParallelFolds} folds at a time" : "")}");
+            + $" x{cvOptions.Repeats} with {(ensemble is null ? spec.Trainer : $"an ensemble ({ensemble.Spec.Method}) of {ensemble.Members.Count} models")} on {trainSet.Rows} rows{(cvOptions.ParallelFolds > 1 ? $", {cvOptions.ParallelFolds} folds at a time" : "")}");
         var cpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
         var (cv, threshold) = CrossValidate(spec, task, recipe);
         // Process CPU time of the cross-validation: with threads: 1 it compares with single-threaded tools even on a
@@ -113,10 +125,10 @@ public static partial class TrainingRunner
         var cut = threshold?.Threshold ?? 0.5;
 
         var chosenTrees = CrossValidator.ChosenTrees(cv);
-        if (chosenTrees is { } trees)
+        if (chosenTrees is { } trees && recipe.Single is { } chosen)
         {
             progress.Log($"early stopping chose {string.Join(", ", cv.Folds.Select(f => f.Trees))} trees in the folds; the final model gets {trees}");
-            learner = new MlNetLearner(task, learner.Options with { NumberOfTrees = trees, EarlyStoppingRounds = null });
+            learner = recipe.Make(chosen with { NumberOfTrees = trees, EarlyStoppingRounds = null });
         }
         progress.Log("fitting the final model");
         var final = learner.Fit(CrossValidator.PrepareTraining(trainSet, cvOptions, spec.Validation.Seed));
@@ -240,7 +252,7 @@ public static partial class TrainingRunner
             Manifest = new ModelManifest
             {
                 Task = task.ToString().ToLowerInvariant(),
-                Trainer = spec.Trainer,
+                Trainer = ensemble is null ? spec.Trainer : EnsembleRecord.TrainerName,
                 Target = spec.Target,
                 Threshold = threshold?.Threshold,
                 Parent = production?.Version,
@@ -273,6 +285,7 @@ public static partial class TrainingRunner
         package.Add(ModelPackage.SpecFile, spec.ToJson());
         package.Add(rowSample.Sample.File, rowSample.Bytes);
         if (search is not null) package.Add(SearchLogFile, SearchLog(search, specBeforeSearch));
+        if (ensemble is not null) package.Add(EnsembleRecord.File, ensemble.ToJson(final as EnsembleModel, cv, search!.Metric));
         var version = registry.Register(spec.Name, package);
         var promote = spec.Registry.Promote switch
         {
@@ -294,7 +307,7 @@ public static partial class TrainingRunner
         {
             Name = spec.Name,
             Task = task,
-            Trainer = spec.Trainer,
+            Trainer = ensemble is null ? spec.Trainer : EnsembleRecord.TrainerName,
             Rows = rows.Length,
             RowsWithoutTarget = table.Rows - rows.Length,
             RowsUnreadable = read.DeadLetters.Count,
@@ -373,9 +386,10 @@ public static partial class TrainingRunner
     }
 
     /// <summary>What a spec fits and cross-validates: its fitted feature pipeline, the transformed training and held-out
-    /// rows, its learner and cross-validation options.</summary>
-    private sealed record Recipe(FeaturePipeline Pipeline, TrainingSet TrainSet, TrainingSet TestSet, MlNetLearner Learner,
-        CrossValidationOptions Options, ReferenceProfile? Profile);
+    /// rows, its learner and cross-validation options; <c>Make</c> makes the learner of a trainer and hyper-parameters
+    /// (with the spec's fold-fitted encodings around it), <c>Single</c> holds the learner's options (null for an ensemble).</summary>
+    private sealed record Recipe(FeaturePipeline Pipeline, TrainingSet TrainSet, TrainingSet TestSet, ILearner Learner,
+        CrossValidationOptions Options, ReferenceProfile? Profile, Func<LearnerOptions, ILearner> Make, LearnerOptions? Single);
 
     private static Recipe Prepare(TrainSpec spec, LearningTask task, DataTable table, List<string> inputColumns, int[] trainRows,
         float[] trainLabels, int[] testRows, float[] testLabels, string[]? classNames, bool withProfile, ITrainingProgress progress)
@@ -389,7 +403,9 @@ public static partial class TrainingRunner
         var profileBuilder = withProfile ? new ReferenceProfileBuilder() : null;
         var trainSet = ToSet(table, pipeline, bound, trainRows, trainLabels, profileBuilder);
         var testSet = ToSet(table, pipeline, bound, testRows, testLabels, null);
-        var learner = new MlNetLearner(task, LearnerFor(spec, task, classNames));
+        ILearner Make(LearnerOptions options) => CategoryEncodings.Around(new MlNetLearner(task, options), spec.Encode, pipeline.FeatureNames);
+        var single = LearnerFor(spec, task, classNames);
+        var learner = Make(single);
         if (task == LearningTask.Regression && spec.Imbalance.Resample is not ("none" or ""))
             throw new StreamMlException($"imbalance.resample '{spec.Imbalance.Resample}' applies to classification only");
         var resampler = task == LearningTask.Regression ? null : Resamplers.FromName(spec.Imbalance.Resample, spec.Imbalance.Neighbours);
@@ -409,7 +425,7 @@ public static partial class TrainingRunner
             ParallelFolds = spec.ParallelFolds(),
             Progress = progress.Fold,
         };
-        return new Recipe(pipeline, trainSet, testSet, learner, options, profileBuilder?.Build());
+        return new Recipe(pipeline, trainSet, testSet, learner, options, profileBuilder?.Build(), Make, single);
     }
 
     /// <summary>The trainer and hyper-parameters a spec names.</summary>
@@ -518,11 +534,18 @@ public static partial class TrainingRunner
     private static FeaturePipeline BuildFeatures(TrainSpec spec, DataTable table, List<string> inputColumns, ITrainingProgress progress)
     {
         var builder = FeaturePipeline.Create(spec.Name);
+        foreach (var name in spec.Encode.Keys)
+        {
+            if (name == spec.Target) throw new StreamMlException($"encode.{name} is the target: encoding it would leak the answer into the features");
+            table.Require(name, "encode column");
+            if (!inputColumns.Contains(name)) throw new StreamMlException($"encode.{name} is listed in data.drop; drop it or encode it, not both");
+        }
         if (spec.Features.Count == 0)
         {
             foreach (var name in inputColumns)
             {
                 var column = table.Require(name, "column");
+                if (spec.Encode.ContainsKey(name)) { builder.Add(new CategoryCodeStep { Column = name }); continue; }
                 if (!column.IsNumeric) { builder.OneHot(name); continue; }
                 if (column.HasMissing) builder.Impute(name, ImputeStrategy.Median);
                 builder.StandardScale(name);
@@ -538,8 +561,12 @@ public static partial class TrainingRunner
                 table.Require(name, $"feature step '{step.Step}' column");
             }
         }
+        foreach (var name in spec.Encode.Keys)
+        {
+            if (spec.Features.Any(f => f.Columns.Contains(name))) throw new StreamMlException($"column '{name}' is both encoded (encode.{name}) and named by a feature step; keep one");
+        }
         // Columns no step names: never dropped silently (a one-step list once turned 23 columns into 1 feature).
-        var named = spec.Features.SelectMany(f => f.Columns).ToHashSet(StringComparer.Ordinal);
+        var named = spec.Features.SelectMany(f => f.Columns).Concat(spec.Encode.Keys).ToHashSet(StringComparer.Ordinal);
         var remainder = inputColumns.Where(c => !named.Contains(c)).ToList();
         if (remainder.Count > 0)
         {
@@ -589,6 +616,7 @@ public static partial class TrainingRunner
                         $"feature step '{step.Step}' is unknown; use passthrough, impute, standardScale, minMaxScale, robustScale, log1p, clip, oneHot or hash");
             }
         }
+        foreach (var name in spec.Encode.Keys) builder.Add(new CategoryCodeStep { Column = name });
         // The remainder's features follow the named ones.
         if (spec.Remainder == "passthrough")
         {

@@ -128,6 +128,7 @@ public sealed class FeaturePipeline : IBatchOperator
                 case ColumnStep c: names.Add(c.Column); break;
                 case OneHotStep o: names.Add(o.Column); break;
                 case HashStep h: names.Add(h.Column); break;
+                case CategoryCodeStep k: names.Add(k.Column); break;
                 case PcaStep p: names.AddRange(p.Columns); break;
             }
         }

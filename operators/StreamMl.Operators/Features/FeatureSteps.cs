@@ -16,6 +16,7 @@ namespace StreamMl.Operators.Features;
 [JsonDerivedType(typeof(BinStep), "bin")]
 [JsonDerivedType(typeof(OneHotStep), "one_hot")]
 [JsonDerivedType(typeof(HashStep), "hash")]
+[JsonDerivedType(typeof(CategoryCodeStep), "category_code")]
 [JsonDerivedType(typeof(PcaStep), "pca")]
 public abstract class FeatureStep
 {

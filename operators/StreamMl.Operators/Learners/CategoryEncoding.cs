@@ -51,8 +51,12 @@ public sealed class EncodingLearner(ILearner inner, IReadOnlyList<int> columns, 
         public int Classes => model.Classes;
         public int? Trees => model.Trees;
         public float[] Predict(TrainingSet set) => model.Predict(Apply(set, encoders));
-        public void ExportOnnx(Stream stream) =>
-            throw new StreamMlException("a model with fold-fitted category encodings cannot be exported to ONNX yet: the encoding is not part of the graph");
+        public void ExportOnnx(Stream stream)
+        {
+            using var inner = new MemoryStream();
+            model.ExportOnnx(inner);
+            stream.Write(Encodings.EncodingGraph.Prepend(inner.ToArray(), encoders));
+        }
     }
 }
 
@@ -70,6 +74,12 @@ internal sealed class CategoryEncoder
     }
 
     public int Column { get; }
+
+    /// <summary>The fitted value of every category seen in fitting.</summary>
+    public IReadOnlyDictionary<float, float> Values => _values;
+
+    /// <summary>The value of a category not seen in fitting.</summary>
+    public float Unseen => _unseen;
 
     public float Encode(float category) => _values.TryGetValue(category, out var value) ? value : _unseen;
 

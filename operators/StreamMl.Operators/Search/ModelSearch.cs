@@ -57,7 +57,7 @@ public static class ModelSearch
         for (var i = 0; i < trainers.Count && clock.Elapsed.TotalSeconds < budget; i++)
         {
             var candidate = space.Next();
-            Record(RunTrial(task, set, candidate, ++candidateCount, top, 1, splits, validation, rowKey, metric, classes, width,
+            Record(RunTrial(task, options.Learner, set, candidate, ++candidateCount, top, 1, splits, validation, rowKey, metric, classes, width,
                 trials.Count + 1, clock, budget, cancellationToken), top);
         }
         while (clock.Elapsed.TotalSeconds < budget)
@@ -71,7 +71,7 @@ public static class ModelSearch
                 foreach (var (id, candidate) in survivors)
                 {
                     if (!Affordable(cost, candidate.Trainer, rung, shares, clock.Elapsed.TotalSeconds, budget)) continue;
-                    var trial = RunTrial(task, set, candidate, id, rung, shares[rung], splits, validation, rowKey, metric, classes, width,
+                    var trial = RunTrial(task, options.Learner, set, candidate, id, rung, shares[rung], splits, validation, rowKey, metric, classes, width,
                         trials.Count + 1, clock, budget, cancellationToken);
                     Record(trial, rung);
                     ranInBracket++;
@@ -111,7 +111,7 @@ public static class ModelSearch
         return estimate is null ? elapsed < budget : elapsed + estimate.Value <= budget;
     }
 
-    private static SearchTrial RunTrial(LearningTask task, TrainingSet set, LearnerOptions candidate, int id, int rung, double share,
+    private static SearchTrial RunTrial(LearningTask task, Func<LearnerOptions, ILearner>? makeLearner, TrainingSet set, LearnerOptions candidate, int id, int rung, double share,
         (int[] Train, int[] Validation)[] splits, TrainingSet[] validation, double[] rowKey, string metric, int classes, int width,
         int trialId, Stopwatch clock, double budget, CancellationToken cancellationToken)
     {
@@ -122,7 +122,7 @@ public static class ModelSearch
         string? error = null;
         try
         {
-            var learner = new MlNetLearner(task, candidate);
+            var learner = makeLearner?.Invoke(candidate) ?? new MlNetLearner(task, candidate);
             for (var fold = 0; fold < splits.Length; fold++)
             {
                 cancellationToken.ThrowIfCancellationRequested();

@@ -39,6 +39,10 @@ public sealed record SearchOptions
     /// <summary>Classes of a multiclass task (see <see cref="LearnerOptions.Classes"/>).</summary>
     public int? Classes { get; init; }
 
+    /// <summary>Makes the learner of a candidate (default: <see cref="MlNetLearner"/>); a wrapper such as
+    /// <see cref="EncodingLearner"/> is fitted inside every fold like the candidate itself.</summary>
+    public Func<LearnerOptions, ILearner>? Learner { get; init; }
+
     /// <summary>Called after each trial, for progress and logs.</summary>
     public Action<SearchTrial>? Trial { get; init; }
 }
