@@ -2,8 +2,8 @@
 # Score and ModelInfer latency with the host and the load client in separate processes (issue 19):
 # starts `streamml serve` on a free port, runs `streamml bench --oip --address` against it (open loop, latency from
 # each call's scheduled start), stops the host. Arguments go to `bench` (defaults: --rate 1000 --seconds 5 --rounds 4).
-# Both processes run with streamml's thread-pool setting (no spinning before a worker blocks, runtimeconfig);
-# DOTNET_ThreadPool_UnfairSemaphoreSpinLimit=70 in the environment measures the runtime's default instead.
+# DOTNET_ThreadPool_UnfairSemaphoreSpinLimit=0 in the environment measures thread-pool workers that block without
+# spinning (less CPU per call under load, a slower median on an idle machine: docs/BENCHMARKS.md).
 # Build first: dotnet build host/StreamMl.Host -c Release
 set -euo pipefail
 cd "$(dirname "$0")/../.."

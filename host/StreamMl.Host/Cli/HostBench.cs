@@ -105,7 +105,7 @@ internal static class HostBench
     /// requests, open loop: each call starts at its scheduled time whether or not earlier calls have answered, and its
     /// latency is measured from that scheduled time (so a stall counts against every request it delays, and a late
     /// start counts against the request, never hiding as coordinated omission). A dedicated thread sleeps between
-    /// calls (<see cref="PreciseClock"/>, with the kernel's timer slack set to 1 ns for that thread so it wakes on time)
+    /// calls (<see cref="PreciseClock"/>)
     /// instead of spinning, so the client does not take a core from the server on a 2-core machine. The first
     /// <paramref name="warmup"/> runs at the same rate and is not recorded: it lets the JIT tier up the whole path, the
     /// thread pool settle and the connection open. When given, <paramref name="sendLateness"/> records how late each call left the client (its own scheduling delay), which
@@ -139,7 +139,6 @@ internal static class HostBench
         var total = warmupRequests + requests;
         var sender = new Thread(() =>
         {
-            PreciseClock.UseFineTimerSlack();
             var start = Stopwatch.GetTimestamp();
             for (var i = 0; i < total; i++)
             {
