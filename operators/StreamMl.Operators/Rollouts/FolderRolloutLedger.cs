@@ -72,16 +72,20 @@ public sealed class FolderRolloutLedger : IRolloutLedger
     /// <inheritdoc/>
     public bool TryAppend(int index, RolloutTransition transition)
     {
-        var temp = TempPath(_transitions);
-        Write(temp, JsonSerializer.SerializeToUtf8Bytes(transition, s_json));
+        // The whole transition is written first; creating the numbered name as a link to it is the claim. A symbolic
+        // link cannot replace an existing name (symlink(2) fails with EEXIST), so exactly one replica wins each
+        // number. File.Move without overwrite is not that: two replicas could both win number 0
+        // (FolderRolloutLedgerTests, 2 of 3 runs).
+        var content = Path.Combine(_transitions, $"{Name(index)}.{Guid.NewGuid():N}.transition");
+        Write(content, JsonSerializer.SerializeToUtf8Bytes(transition, s_json));
         try
         {
-            File.Move(temp, TransitionPath(index), overwrite: false);
+            File.CreateSymbolicLink(TransitionPath(index), Path.GetFileName(content));
             return true;
         }
         catch (IOException) when (File.Exists(TransitionPath(index)))
         {
-            File.Delete(temp);
+            File.Delete(content);
             return false;
         }
     }

@@ -17,6 +17,7 @@ public sealed class Rollout
     private readonly IRolloutTarget? _target;
     private readonly TimeProvider _clock;
     private readonly IRolloutLedger? _ledger;
+    private readonly Lock _ledgerGate = new(); // one shared tick or cancel at a time; held while the ledger's files are used
     private readonly RolloutWindow _champion;
     private readonly RolloutWindow _candidate;
     private readonly List<RolloutTransition> _history = [];
@@ -99,41 +100,61 @@ public sealed class Rollout
     {
         var followed = new List<RolloutTransition>();
         RolloutTransition? made;
-        lock (_lock)
-        {
-            if (_ledger is null) made = Decide(_champion, _candidate);
-            else made = TickShared(_ledger, followed);
-            if (made is not null) Adopt(made);
-        }
+        if (_ledger is null)
+            lock (_lock)
+            {
+                made = Decide(_champion, _candidate);
+                if (made is not null) Adopt(made);
+            }
+        else
+            lock (_ledgerGate) made = TickShared(_ledger, followed);
         foreach (var t in followed) Publish(t);
         if (made is not null) Publish(made);
         return made ?? (followed.Count > 0 ? followed[^1] : null);
     }
 
+    /// <summary>One shared tick. The ledger's files are read and written outside <see cref="_lock"/>, which scoring
+    /// threads take for every batch (<see cref="Record"/>): they never wait on the file system.</summary>
     private RolloutTransition? TickShared(IRolloutLedger ledger, List<RolloutTransition> followed)
     {
         Follow(ledger, followed);
-        if (_history[^1].IsFinal) return null;
-        var index = _history.Count - 1;
-        ledger.Publish(index, _champion, _candidate);
+        int index;
+        var ownChampion = new RolloutWindow(_options);
+        var ownCandidate = new RolloutWindow(_options);
+        lock (_lock)
+        {
+            if (_history[^1].IsFinal) return null;
+            index = _history.Count - 1;
+            ownChampion.Merge(_champion);
+            ownCandidate.Merge(_candidate);
+        }
+        ledger.Publish(index, ownChampion, ownCandidate);
         var champion = new RolloutWindow(_options);
         var candidate = new RolloutWindow(_options);
         ledger.Gather(index, champion, candidate);
-        var decided = Decide(champion, candidate);
-        if (decided is null || ledger.TryAppend(index + 1, decided)) return decided;
+        RolloutTransition? decided;
+        lock (_lock) decided = Decide(champion, candidate);
+        if (decided is null) return null;
+        if (ledger.TryAppend(index + 1, decided))
+        {
+            lock (_lock) Adopt(decided);
+            return decided;
+        }
         Follow(ledger, followed);
         return null;
     }
 
-    /// <summary>Takes over the ledger's transitions this rollout has not seen yet.</summary>
+    /// <summary>Takes over the ledger's transitions this rollout has not seen yet (the file is read outside
+    /// <see cref="_lock"/>).</summary>
     private void Follow(IRolloutLedger ledger, List<RolloutTransition>? followed)
     {
         var shared = ledger.Read();
-        for (var i = _history.Count; i < shared.Count; i++)
-        {
-            Adopt(shared[i]);
-            followed?.Add(shared[i]);
-        }
+        lock (_lock)
+            for (var i = _history.Count; i < shared.Count; i++)
+            {
+                Adopt(shared[i]);
+                followed?.Add(shared[i]);
+            }
     }
 
     /// <summary>Stops the rollout: the champion answers everything again. Returns the transition, or null when it had
@@ -142,20 +163,37 @@ public sealed class Rollout
     {
         var followed = new List<RolloutTransition>();
         RolloutTransition? made = null;
-        lock (_lock)
-        {
-            if (_ledger is not null) Follow(_ledger, followed);
-            if (!_history[^1].IsFinal)
+        if (_ledger is null)
+            lock (_lock)
             {
-                var cancel = new RolloutTransition(_clock.GetUtcNow(), RolloutPhase.Cancelled, _history[^1].Step, 0, reason, null);
-                if (_ledger is null || _ledger.TryAppend(_history.Count, cancel))
+                if (!_history[^1].IsFinal)
                 {
-                    Adopt(cancel);
-                    made = cancel;
+                    made = new RolloutTransition(_clock.GetUtcNow(), RolloutPhase.Cancelled, _history[^1].Step, 0, reason, null);
+                    Adopt(made);
                 }
-                else Follow(_ledger, followed);
             }
-        }
+        else
+            lock (_ledgerGate)
+            {
+                Follow(_ledger, followed);
+                RolloutTransition cancel;
+                int index;
+                lock (_lock)
+                {
+                    index = _history.Count;
+                    cancel = new RolloutTransition(_clock.GetUtcNow(), RolloutPhase.Cancelled, _history[^1].Step, 0, reason, null);
+                    if (_history[^1].IsFinal) index = -1;
+                }
+                if (index >= 0)
+                {
+                    if (_ledger.TryAppend(index, cancel))
+                    {
+                        lock (_lock) Adopt(cancel);
+                        made = cancel;
+                    }
+                    else Follow(_ledger, followed);
+                }
+            }
         foreach (var t in followed) Publish(t);
         if (made is not null) Publish(made);
         return made;
