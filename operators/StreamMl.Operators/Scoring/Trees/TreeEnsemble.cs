@@ -94,10 +94,13 @@ internal sealed unsafe class TreeEnsemble
         if (blockRows <= 0 || blockRows % 8 != 0) throw new ArgumentException("the block is a positive multiple of 8 rows", nameof(blockRows));
         if (scratch.Length < layout.ScratchBytes(blockRows)) throw new ArgumentException("scratch is too small", nameof(scratch));
         var full = rows & ~7;
-        var cols = (float**)Unsafe.AsPointer(ref MemoryMarshal.GetReference(columns));
+        // Pinned: the span is usually a managed array (TreeModelRunner's column pointers) that a collection during
+        // the evaluation could otherwise move under the raw pointer (an access violation in one full test run).
+        fixed (IntPtr* pinnedColumns = columns)
         fixed (float* outp = output)
         fixed (byte* bits = scratch)
         {
+            var cols = (float**)pinnedColumns;
             layout.Evaluate(cols, full, outp, bits, blockRows);
             Finish(outp, full);
         }
@@ -130,11 +133,14 @@ internal sealed unsafe class TreeEnsemble
     {
         if (output.Length < rows) throw new ArgumentException("output is shorter than the rows", nameof(output));
         if (columns.Length <= MaxFeature) throw new ArgumentException($"the ensemble reads feature {MaxFeature} but {columns.Length} columns were given", nameof(columns));
-        var cols = (float**)Unsafe.AsPointer(ref MemoryMarshal.GetReference(columns));
+        // Pinned: the span is usually a managed array (TreeModelRunner's column pointers) that a collection during
+        // the evaluation could otherwise move under the raw pointer (an access violation in one full test run).
+        fixed (IntPtr* pinnedColumns = columns)
         fixed (TreeNode* nodes = _nodes)
         fixed (float* leaves = _leaves)
         fixed (float* outp = output)
         {
+            var cols = (float**)pinnedColumns;
             for (var start = 0; start < rows; start += blockRows)
             {
                 var count = Math.Min(blockRows, rows - start);
@@ -154,7 +160,9 @@ internal sealed unsafe class TreeEnsemble
     internal void EvaluateStructOfArrays(ReadOnlySpan<IntPtr> columns, int rows, Span<float> output)
     {
         if (!_allLeq || _anyMissingTrue) throw new NotSupportedException("the struct-of-arrays layout handles BRANCH_LEQ without missing tracking only");
-        var cols = (float**)Unsafe.AsPointer(ref MemoryMarshal.GetReference(columns));
+        // Pinned: the span is usually a managed array (TreeModelRunner's column pointers) that a collection during
+        // the evaluation could otherwise move under the raw pointer (an access violation in one full test run).
+        fixed (IntPtr* pinnedColumns = columns)
         fixed (int* feature = _soa.Feature)
         fixed (float* threshold = _soa.Threshold)
         fixed (int* left = _soa.True)
@@ -162,6 +170,7 @@ internal sealed unsafe class TreeEnsemble
         fixed (float* leaves = _leaves)
         fixed (float* outp = output)
         {
+            var cols = (float**)pinnedColumns;
             for (var start = 0; start < rows; start += BlockRows)
             {
                 var count = Math.Min(BlockRows, rows - start);
