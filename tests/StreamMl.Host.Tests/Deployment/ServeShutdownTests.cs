@@ -70,18 +70,23 @@ public sealed class ServeShutdownTests(ITestOutputHelper output) : IDisposable
         }
         Produce(2000);
 
-        var port = FreePort();
+        // Port 0: the host binds a free port and logs it (a port chosen by the test and bound later by the host can be
+        // taken in between by any other connection on a busy machine).
         _process = StreamMlProcess.Start("serve", new Dictionary<string, string>
         {
             ["STREAMML_SPECS"] = specs,
-            ["STREAMML_PORT"] = port.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["STREAMML_PORT"] = "0",
             ["STREAMML_METRICS_PORT"] = "-1",
             ["STREAMML_LOG_FORMAT"] = "json",
             ["STREAMML_LOG_LEVEL"] = "Information",
             ["STREAMML_REGISTRY"] = Path.Combine(_folder, "models"),
         }, "serve");
 
-        using var channel = GrpcChannel.ForAddress($"http://127.0.0.1:{port}");
+        string? address = null;
+        await Eventually.TrueAsync(() => _process.HasExited || (address = ListeningAddress(_process)) is not null, "serve to log its address",
+            TimeSpan.FromSeconds(60));
+        if (address is null) throw new InvalidOperationException($"serve exited with {_process.ExitCode}");
+        using var channel = GrpcChannel.ForAddress(address);
         var health = new Health.HealthClient(channel);
         ServingStatus? pipelineWhenReady = null;
         await Eventually.TrueAsync(async () =>
@@ -197,6 +202,14 @@ public sealed class ServeShutdownTests(ITestOutputHelper output) : IDisposable
                 else owned.ExceptWith(partitions);
                 return owned;
             });
+
+    /// <summary>The address of the host's "gRPC host listening on" JSON log line (event 2001), once it is written.</summary>
+    private static string? ListeningAddress(StreamMlProcess process) =>
+        process.Lines.Where(l => l.Contains("gRPC host listening on ", StringComparison.Ordinal))
+            .Select(l => JsonDocument.Parse(l).RootElement)
+            .Where(l => l.GetProperty("EventId").GetInt32() == 2001)
+            .Select(l => l.GetProperty("Message").GetString()!["gRPC host listening on ".Length..].Split(' ')[0])
+            .FirstOrDefault();
 
     private static int FreePort()
     {

@@ -14,6 +14,7 @@ public sealed class ImageWatchKillRestartTests(ITestOutputHelper output)
     public async Task A_watched_image_folder_killed_three_times_delivers_every_image_once()
     {
         const int Images = 240;
+        const int ImagesPerRun = 60;
         using var harness = new KillRestartHarness(output);
         var watched = Path.Combine(harness.Folder, "in");
         var folder = Path.Combine(harness.Folder, "out");
@@ -29,11 +30,15 @@ public sealed class ImageWatchKillRestartTests(ITestOutputHelper output)
         var expected = new StringBuilder("path,label\n");
         var bytes = File.ReadAllBytes(Directory.GetFiles(SharedData.File("caltech20", "owl")).Order(StringComparer.Ordinal).First());
         var written = 0;
-        // The writer copies images in with a hidden name and renames them, 8 every 200 ms, across the kills.
+        // The writer copies images in with a hidden name and renames them, 8 every 200 ms, across the kills. Run k may see
+        // at most 60 k images before its kill, so each run has new images to read and publish whatever the machine's
+        // load (a writer on its own clock finished all 240 before a slow first run started, and run 2 had nothing to do).
+        var allowed = ImagesPerRun;
         var writer = Task.Run(async () =>
         {
             for (var i = 0; i < Images; i++)
             {
+                while (i >= Volatile.Read(ref allowed)) await Task.Delay(10);
                 var label = classes[i % classes.Length];
                 var path = Path.Combine(watched, label, string.Create(CultureInfo.InvariantCulture, $"img{i:D4}.jpg"));
                 Directory.CreateDirectory(Path.GetDirectoryName(path)!);
@@ -50,6 +55,7 @@ public sealed class ImageWatchKillRestartTests(ITestOutputHelper output)
         {
             var before = KillRestartHarness.PublishedParts(folder);
             Assert.True(await harness.StartAndKillAsync(arguments, _ => KillRestartHarness.PublishedParts(folder) >= before + 2, TimeSpan.FromMinutes(2)));
+            Volatile.Write(ref allowed, attempt == 2 ? Images : ImagesPerRun * (attempt + 2));
         }
         Assert.True(Volatile.Read(ref written) < Images, "the writer finished before the last kill: the test did not kill mid-stream");
         await writer;

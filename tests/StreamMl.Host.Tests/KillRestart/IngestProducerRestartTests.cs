@@ -1,10 +1,8 @@
 using System.Globalization;
-using System.Net;
-using System.Net.Sockets;
 using Grpc.Core;
-using Grpc.Net.Client;
 using StreamMl.Host.Protos;
 using StreamMl.Host.Tests.Files;
+using StreamMl.Host.Tests.Hosting;
 using StreamMl.Host.Tests.Kafka;
 using StreamMl.Testing;
 using Xunit.Abstractions;
@@ -52,13 +50,12 @@ public sealed class IngestProducerRestartTests(ITestOutputHelper output) : IDisp
             sinks:
               - { kind: parquet, path: "{{sink}}", roll_rows: 200 }
             """);
-        var port = FreePort();
-        string[] serve = ["serve", "--port", port.ToString(CultureInfo.InvariantCulture), "--metrics-port", "-1", "--spec", spec];
-        using var channel = GrpcChannel.ForAddress($"http://127.0.0.1:{port}");
-        var client = new DataPlane.DataPlaneClient(channel);
+        // Each host binds a free port itself and prints it (a port the test chose could be taken before the host binds it).
+        using var firstHost = await ServeProcess.StartAsync("--spec", spec);
+        var first = firstHost.Process;
+        var client = new DataPlane.DataPlaneClient(firstHost.Channel());
 
         // First host: a message every 20 ms; SIGKILL once the client has seen some messages committed and more accepted.
-        using var first = StreamMlProcess.Start("host 1", serve);
         await WaitForHostAsync(client, first);
         IngestAck? lastAck = null;
         using var sending = new CancellationTokenSource();
@@ -84,7 +81,10 @@ public sealed class IngestProducerRestartTests(ITestOutputHelper output) : IDisp
                          $"{Directory.GetFiles(sink, "*.parquet").Length} part(s) published");
 
         // Second host, same spec and folders; the producer resends everything.
-        using var second = StreamMlProcess.Start("host 2", serve);
+        using var secondHost = await ServeProcess.StartAsync("--spec", spec);
+        var second = secondHost.Process;
+        var channel = secondHost.Channel();
+        client = new DataPlane.DataPlaneClient(channel);
         await WaitForHostAsync(client, second);
         var acks = new List<IngestAck>();
         using (var retry = client.IngestAcked())
@@ -131,11 +131,4 @@ public sealed class IngestProducerRestartTests(ITestOutputHelper output) : IDisp
                 return false;
             }
         }, $"{process.Name} to serve pipeline '{Pipeline}'", TimeSpan.FromSeconds(60));
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
 }

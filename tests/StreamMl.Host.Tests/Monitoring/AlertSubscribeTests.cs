@@ -1,6 +1,7 @@
 using Grpc.Core;
 using StreamMl.Host.Protos;
 using StreamMl.Host.Tests.Grpc;
+using StreamMl.Testing;
 
 namespace StreamMl.Host.Tests.Monitoring;
 
@@ -30,8 +31,7 @@ public sealed class AlertSubscribeTests(HostFixture host)
         });
         using var subscription = host.DataPlane(HostFixture.ReadKey).Subscribe(new SubscribeRequest { Pipeline = name });
         var events = host.Pipelines.Get(name).Runtime.Events;
-        var deadline = DateTime.UtcNow.AddSeconds(10);
-        while (events.SubscriberCount == 0 && DateTime.UtcNow < deadline) await Task.Delay(10);
+        await Eventually.TrueAsync(() => events.SubscriberCount > 0, "the subscription to reach the server");
 
         // Two devices interleaved; spikes at device rows 100 (d1) and 250 (d2).
         var d1 = SensorSeries.Values(400, seed: 11, [100]);

@@ -3,6 +3,7 @@ using Google.Protobuf;
 using Grpc.Core;
 using StreamMl.Host.Protos;
 using StreamMl.Host.Tests.Grpc;
+using StreamMl.Testing;
 
 namespace StreamMl.Host.Tests.Node;
 
@@ -36,8 +37,7 @@ public sealed class PandasArrowTests(HostFixture host)
             string[] columns = ["device", "zone", "site", "temperature", "count", "at_s", "at_ms", "at_us", "at_ns"];
             using var subscription = host.DataPlane(HostFixture.ReadKey).Subscribe(new SubscribeRequest { Pipeline = "pandas-arrow", Rows = true, Columns = { columns } });
             var events = host.Pipelines.Get("pandas-arrow").Runtime.Events;
-            var deadline = DateTime.UtcNow.AddSeconds(10);
-            while (events.SubscriberCount == 0 && DateTime.UtcNow < deadline) await Task.Delay(10);
+            await Eventually.TrueAsync(() => events.SubscriberCount > 0, "the subscription to reach the server");
 
             using (var ingest = host.DataPlane().Ingest())
             {

@@ -20,11 +20,15 @@ public sealed class SearchSpecTests : IDisposable
             + "gates: { championMargin: null }", limit: 1500);
         var spec = TrainSpec.Load(path);
         var report = await TrainingRunner.RunAsync(spec);
-        Assert.True(report.Timings["search"] <= 6 * 1.1 + 1, $"the search phase took {report.Timings["search"]} s of a 6 s budget");
-
         var version = new ModelRegistry(Path.Combine(_folder, "models")).Open("credit", report.Version.Version);
         using var log = JsonDocument.Parse(File.ReadAllText(Path.Combine(version.Folder, TrainingRunner.SearchLogFile)));
         var trials = log.RootElement.GetProperty("trials").EnumerateArray().ToList();
+        // The search stops between fold fits, so it may pass its budget by one fit (as ModelSearchTests allows); on a
+        // loaded machine one fit is longer than 10 % of this short budget.
+        var longestFit = trials.Where(t => t.GetProperty("foldScores").GetArrayLength() > 0)
+            .Max(t => t.GetProperty("seconds").GetDouble() / t.GetProperty("foldScores").GetArrayLength());
+        Assert.True(report.Timings["search"] <= 6 * 1.1 + 1 + longestFit,
+            $"the search phase took {report.Timings["search"]} s of a 6 s budget; the longest fold fit took {longestFit:F2} s");
         Assert.True(trials.Count >= 2);
         Assert.All(trials, t => Assert.True(t.GetProperty("seconds").GetDouble() >= 0));
         var complete = trials.Where(t => t.GetProperty("complete").GetBoolean() && t.GetProperty("rowShare").GetDouble() == 1).ToList();
