@@ -3,7 +3,6 @@ using StreamMl.Engine;
 using StreamMl.OnnxFormat;
 using StreamMl.Operators.Learners;
 using static StreamMl.OnnxFormat.OnnxBuilder;
-using static StreamMl.OnnxFormat.OnnxReader;
 using static StreamMl.Operators.OnnxGraphs.OnnxComposer;
 
 namespace StreamMl.Operators.Encodings;
@@ -17,8 +16,8 @@ internal static class EncodingGraph
 {
     public static byte[] Prepend(byte[] innerBytes, IReadOnlyList<CategoryEncoder> encoders)
     {
-        var inner = Parse(innerBytes, "the encoded model");
-        var inputs = DataInputs(inner.Graph);
+        var inner = OnnxReader.Parse(innerBytes, "the encoded model");
+        var inputs = OnnxReader.DataInputs(inner.Graph);
         if (inputs.Count != 1) throw new StreamMlException($"the encoded model has {inputs.Count} data inputs; it must take one matrix");
         var input = inputs[0];
         var width = input.Type?.TensorType?.Shape?.Dim.LastOrDefault()?.DimValue ?? 0;

@@ -3,7 +3,6 @@ using StreamMl.Engine;
 using StreamMl.OnnxFormat;
 using StreamMl.Operators.Learners;
 using static StreamMl.OnnxFormat.OnnxBuilder;
-using static StreamMl.OnnxFormat.OnnxReader;
 using static StreamMl.Operators.OnnxGraphs.OnnxComposer;
 
 namespace StreamMl.Operators.Ensembles;
@@ -17,8 +16,8 @@ internal static class EnsembleGraph
 {
     public static byte[] Build(LearningTask task, IReadOnlyList<byte[]> memberBytes, LogisticStacker? stacker)
     {
-        var members = memberBytes.Select((b, i) => Parse(b, $"ensemble member {i + 1}")).ToList();
-        var input = DataInputs(members[0].Graph);
+        var members = memberBytes.Select((b, i) => OnnxReader.Parse(b, $"ensemble member {i + 1}")).ToList();
+        var input = OnnxReader.DataInputs(members[0].Graph);
         if (input.Count != 1) throw new StreamMlException($"ensemble member 1 has {input.Count} data inputs; members take one matrix");
         var inputName = input[0].Name;
         var graph = new GraphProto { Name = "streamml_ensemble" };
@@ -28,7 +27,7 @@ internal static class EnsembleGraph
         var memberOutputs = new List<string>();
         for (var m = 0; m < members.Count; m++)
         {
-            var memberInputs = DataInputs(members[m].Graph);
+            var memberInputs = OnnxReader.DataInputs(members[m].Graph);
             if (memberInputs.Count != 1 || !SameShape(memberInputs[0], input[0]))
                 throw new StreamMlException($"ensemble member {m + 1} does not read the same [rows, features] matrix as member 1");
             var index = OutputIndex(members[m].Graph, role);
