@@ -2,6 +2,7 @@ using Microsoft.ML.OnnxRuntime;
 using Google.Protobuf;
 using StreamMl.Engine;
 using StreamMl.Images.Onnx;
+using StreamMl.OnnxFormat;
 
 namespace StreamMl.Images.FineTuning;
 

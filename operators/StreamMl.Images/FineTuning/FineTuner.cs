@@ -4,6 +4,7 @@ using StreamMl.Images.Decoding;
 using StreamMl.Images.Onnx;
 using StreamMl.Images.Preprocessing;
 using StreamMl.Images.Sources;
+using StreamMl.OnnxFormat;
 
 namespace StreamMl.Images.FineTuning;
 

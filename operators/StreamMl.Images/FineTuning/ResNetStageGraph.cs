@@ -2,6 +2,7 @@ using System.Runtime.InteropServices;
 using Google.Protobuf;
 using StreamMl.Engine;
 using StreamMl.Images.Onnx;
+using StreamMl.OnnxFormat;
 
 namespace StreamMl.Images.FineTuning;
 
@@ -102,10 +103,7 @@ internal sealed class ResNetStageGraph
             if (producer.TryGetValue(pending.Pop(), out var node) && needed.Add(node))
                 foreach (var input in node.Input) pending.Push(input);
         var kept = graph.Node.Where(needed.Contains).ToList();
-        var identity = new NodeProto { OpType = "Identity", Name = "stage_input_identity" };
-        identity.Input.Add(CutTensor);
-        identity.Output.Add(StageInputOutput);
-        kept.Add(identity);
+        kept.Add(OnnxBuilder.Node("Identity", "stage_input_identity", [CutTensor], [StageInputOutput]));
         graph.Node.Clear();
         graph.Node.Add(kept);
         var used = kept.SelectMany(n => n.Input).ToHashSet(StringComparer.Ordinal);
@@ -121,7 +119,7 @@ internal sealed class ResNetStageGraph
         graph.Output.Add(new ValueInfoProto
         {
             Name = StageInputOutput,
-            Type = new TypeProto { TensorType = new TypeProto.Types.Tensor { ElemType = 1 } },
+            Type = new TypeProto { TensorType = new TypeProto.Types.Tensor { ElemType = OnnxElementType.Float } },
         });
         graph.Output.Add(also);
         return model;
@@ -148,7 +146,7 @@ internal sealed class ResNetStageGraph
     private Conv2d ReadConv(ConvNodes nodes, string name)
     {
         var weightTensor = _initializers[nodes.Conv.Input[1]];
-        var weights = ImageModelGraph.Floats(weightTensor);
+        var weights = OnnxReader.FloatValues(weightTensor);
         var outputs = (int)weightTensor.Dims[0];
         var inputs = (int)weightTensor.Dims[1];
         var kernel = (int)weightTensor.Dims[2];
@@ -156,11 +154,11 @@ internal sealed class ResNetStageGraph
             throw new StreamMlException($"fine-tuning: convolution {nodes.Conv.Name} is not a plain square convolution");
         var strides = Ints(nodes.Conv, "strides", [1, 1]);
         var pads = Ints(nodes.Conv, "pads", [0, 0, 0, 0]);
-        var convBias = nodes.Conv.Input.Count > 2 ? ImageModelGraph.Floats(_initializers[nodes.Conv.Input[2]]) : new float[outputs];
-        var scale = ImageModelGraph.Floats(_initializers[nodes.Norm.Input[1]]);
-        var shift = ImageModelGraph.Floats(_initializers[nodes.Norm.Input[2]]);
-        var mean = ImageModelGraph.Floats(_initializers[nodes.Norm.Input[3]]);
-        var variance = ImageModelGraph.Floats(_initializers[nodes.Norm.Input[4]]);
+        var convBias = nodes.Conv.Input.Count > 2 ? OnnxReader.FloatValues(_initializers[nodes.Conv.Input[2]]) : new float[outputs];
+        var scale = OnnxReader.FloatValues(_initializers[nodes.Norm.Input[1]]);
+        var shift = OnnxReader.FloatValues(_initializers[nodes.Norm.Input[2]]);
+        var mean = OnnxReader.FloatValues(_initializers[nodes.Norm.Input[3]]);
+        var variance = OnnxReader.FloatValues(_initializers[nodes.Norm.Input[4]]);
         var epsilon = Epsilon(nodes.Norm);
         var bias = new float[outputs];
         var patch = inputs * kernel * kernel;

@@ -1,6 +1,7 @@
-using Google.Protobuf;
 using StreamMl.Engine;
 using StreamMl.Images.Backbone;
+using StreamMl.OnnxFormat;
+using static StreamMl.OnnxFormat.OnnxBuilder;
 
 namespace StreamMl.Images.Onnx;
 
@@ -24,23 +25,22 @@ internal static class ImageModelGraph
     /// <summary>Name of the head's class probabilities.</summary>
     public const string ProbabilitiesOutput = "probabilities";
 
-    private const int FloatType = 1;
-    private const int Int64Type = 7;
-    private const string BatchDimension = "N";
+    /// <summary>The symbolic batch dimension (<see cref="OnnxBuilder.Tensor"/>'s null dimension, <c>N</c>).</summary>
+    private static readonly long? s_batch = null;
 
     /// <summary>Preprocessing + backbone with <see cref="EmbeddingOutput"/> as the output.</summary>
     public static ModelProto Featurizer(BackboneFiles files)
     {
-        var prep = Load(files.PreprocessPath);
-        var backbone = Load(files.BackbonePath);
-        var prepInput = RealInputs(prep.Graph).Single();
+        var prep = OnnxReader.Load(files.PreprocessPath);
+        var backbone = OnnxReader.Load(files.BackbonePath);
+        var prepInput = OnnxReader.DataInputs(prep.Graph).Single();
         var prepOutput = prep.Graph.Output.Single().Name;
-        var backboneInput = RealInputs(backbone.Graph).Single();
+        var backboneInput = OnnxReader.DataInputs(backbone.Graph).Single();
         var backboneOutput = backbone.Graph.Output.Single().Name;
 
         var graph = new GraphProto { Name = "streamml_image_featurizer" };
         var side = files.ImageSide;
-        graph.Initializer.Add(Int64Tensor("image_shape", [-1, 3, side, side]));
+        graph.Initializer.Add(Int64Tensor("image_shape", [-1, 3, side, side], 4));
         graph.Node.Add(Node("Reshape", "image_to_planes", [ImageInput, "image_shape"], ["image_planes"]));
         foreach (var node in prep.Graph.Node) graph.Node.Add(Renamed(node, prepInput.Name, "image_planes"));
         foreach (var node in backbone.Graph.Node) graph.Node.Add(Renamed(node, backboneInput.Name, prepOutput));
@@ -49,11 +49,11 @@ internal static class ImageModelGraph
         graph.Initializer.Add(backbone.Graph.Initializer);
 
         // IR version 3 lists every initializer among the inputs as well.
-        graph.Input.Add(Tensor(ImageInput, BatchDimension, 3L * side * side));
-        graph.Input.Add(Tensor("image_shape", null, ElementType.Int64, 4));
+        graph.Input.Add(Tensor(ImageInput, OnnxElementType.Float, s_batch, 3L * side * side));
+        graph.Input.Add(Tensor("image_shape", OnnxElementType.Int64, 4));
         graph.Input.Add(prep.Graph.Input.Where(i => i.Name != prepInput.Name));
         graph.Input.Add(backbone.Graph.Input.Where(i => i.Name != backboneInput.Name));
-        graph.Output.Add(Tensor(EmbeddingOutput, BatchDimension, files.EmbeddingSize));
+        graph.Output.Add(Tensor(EmbeddingOutput, OnnxElementType.Float, s_batch, files.EmbeddingSize));
 
         var model = new ModelProto
         {
@@ -75,15 +75,13 @@ internal static class ImageModelGraph
         var model = featurizer.Clone();
         var graph = model.Graph;
         graph.Name = "streamml_image_classifier";
-        graph.Initializer.Add(FloatTensor("head_weights", weights, classes, width));
-        graph.Initializer.Add(FloatTensor("head_biases", biases, classes));
-        graph.Input.Add(Tensor("head_weights", null, classes, width));
-        graph.Input.Add(Tensor("head_biases", null, classes));
+        AddInitializer(graph, RawFloatTensor("head_weights", weights, classes, width));
+        AddInitializer(graph, RawFloatTensor("head_biases", biases, classes));
         graph.Node.Add(Node("Gemm", "head_gemm", [EmbeddingOutput, "head_weights", "head_biases"], [LogitsOutput], Int("transB", 1)));
         graph.Node.Add(Node("Softmax", "head_softmax", [LogitsOutput], [ProbabilitiesOutput], Int("axis", 1)));
         graph.Output.Clear();
-        graph.Output.Add(Tensor(ProbabilitiesOutput, BatchDimension, classes));
-        graph.Output.Add(Tensor(EmbeddingOutput, BatchDimension, width));
+        graph.Output.Add(Tensor(ProbabilitiesOutput, OnnxElementType.Float, s_batch, classes));
+        graph.Output.Add(Tensor(EmbeddingOutput, OnnxElementType.Float, s_batch, width));
         return model;
     }
 
@@ -101,33 +99,15 @@ internal static class ImageModelGraph
             ("mlp_output_weights", head.OutputWeights, [head.Classes, head.Hidden]),
             ("mlp_output_biases", head.OutputBiases, [head.Classes]),
         ];
-        foreach (var (name, values, shape) in parameters)
-        {
-            graph.Initializer.Add(FloatTensor(name, values, shape));
-            graph.Input.Add(Tensor(name, null, shape));
-        }
+        foreach (var (name, values, shape) in parameters) AddInitializer(graph, RawFloatTensor(name, values, shape));
         graph.Node.Add(Node("Gemm", "mlp_hidden_gemm", [EmbeddingOutput, "mlp_hidden_weights", "mlp_hidden_biases"], ["mlp_hidden_linear"], Int("transB", 1)));
         graph.Node.Add(Node("Relu", "mlp_hidden_relu", ["mlp_hidden_linear"], ["mlp_hidden"]));
         graph.Node.Add(Node("Gemm", "mlp_output_gemm", ["mlp_hidden", "mlp_output_weights", "mlp_output_biases"], [LogitsOutput], Int("transB", 1)));
         graph.Node.Add(Node("Softmax", "head_softmax", [LogitsOutput], [ProbabilitiesOutput], Int("axis", 1)));
         graph.Output.Clear();
-        graph.Output.Add(Tensor(ProbabilitiesOutput, BatchDimension, head.Classes));
-        graph.Output.Add(Tensor(EmbeddingOutput, BatchDimension, head.Inputs));
+        graph.Output.Add(Tensor(ProbabilitiesOutput, OnnxElementType.Float, s_batch, head.Classes));
+        graph.Output.Add(Tensor(EmbeddingOutput, OnnxElementType.Float, s_batch, head.Inputs));
         return model;
-    }
-
-    /// <summary>Reads an ONNX file; a clear error names the file when it is not one.</summary>
-    public static ModelProto Load(string path)
-    {
-        try
-        {
-            using var stream = File.OpenRead(path);
-            return ModelProto.Parser.ParseFrom(stream);
-        }
-        catch (InvalidProtocolBufferException e)
-        {
-            throw new BadInputException($"not an ONNX model ({e.Message})", path);
-        }
     }
 
     /// <summary>The head's weights [classes, embedding] and biases read back from a composed model.</summary>
@@ -135,17 +115,7 @@ internal static class ImageModelGraph
     {
         var weights = model.Graph.Initializer.Single(t => t.Name == "head_weights");
         var biases = model.Graph.Initializer.Single(t => t.Name == "head_biases");
-        return (Floats(weights), Floats(biases));
-    }
-
-    /// <summary>The float values of an initializer, from raw bytes or the float list.</summary>
-    public static float[] Floats(TensorProto tensor) =>
-        tensor.RawData.IsEmpty ? [.. tensor.FloatData] : System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(tensor.RawData.Span).ToArray();
-
-    private static IEnumerable<ValueInfoProto> RealInputs(GraphProto graph)
-    {
-        var initialized = graph.Initializer.Select(i => i.Name).ToHashSet(StringComparer.Ordinal);
-        return graph.Input.Where(i => !initialized.Contains(i.Name));
+        return (OnnxReader.FloatValues(weights), OnnxReader.FloatValues(biases));
     }
 
     private static NodeProto Renamed(NodeProto node, string from, string to)
@@ -153,49 +123,5 @@ internal static class ImageModelGraph
         var copy = node.Clone();
         for (var i = 0; i < copy.Input.Count; i++) if (copy.Input[i] == from) copy.Input[i] = to;
         return copy;
-    }
-
-    private static NodeProto Node(string op, string name, string[] inputs, string[] outputs, params AttributeProto[] attributes)
-    {
-        var node = new NodeProto { OpType = op, Name = name };
-        node.Input.Add(inputs);
-        node.Output.Add(outputs);
-        node.Attribute.Add(attributes);
-        return node;
-    }
-
-    private static AttributeProto Int(string name, long value) =>
-        new() { Name = name, I = value, Type = AttributeProto.Types.AttributeType.Int };
-
-    private static TensorProto FloatTensor(string name, ReadOnlySpan<float> values, params long[] dims)
-    {
-        var tensor = new TensorProto { Name = name, DataType = FloatType };
-        tensor.Dims.Add(dims);
-        tensor.RawData = ByteString.CopyFrom(System.Runtime.InteropServices.MemoryMarshal.AsBytes(values));
-        return tensor;
-    }
-
-    private static TensorProto Int64Tensor(string name, long[] values)
-    {
-        var tensor = new TensorProto { Name = name, DataType = Int64Type };
-        tensor.Dims.Add(values.Length);
-        tensor.Int64Data.Add(values);
-        return tensor;
-    }
-
-    private enum ElementType { Float = FloatType, Int64 = Int64Type }
-
-    private static ValueInfoProto Tensor(string name, string? batch, params long[] dims) => Tensor(name, batch, ElementType.Float, dims);
-
-    private static ValueInfoProto Tensor(string name, string? batch, ElementType type, params long[] dims)
-    {
-        var shape = new TensorShapeProto();
-        if (batch is not null) shape.Dim.Add(new TensorShapeProto.Types.Dimension { DimParam = batch });
-        foreach (var d in dims) shape.Dim.Add(new TensorShapeProto.Types.Dimension { DimValue = d });
-        return new ValueInfoProto
-        {
-            Name = name,
-            Type = new TypeProto { TensorType = new TypeProto.Types.Tensor { ElemType = (int)type, Shape = shape } },
-        };
     }
 }

@@ -1,5 +1,6 @@
 using Google.Protobuf;
 using StreamMl.Images.Backbone;
+using StreamMl.OnnxFormat;
 
 namespace StreamMl.Images.Onnx;
 
@@ -31,5 +32,5 @@ public static class ImageModels
 
     /// <summary>The linear head stored in a classifier's bytes: weights [classes, 512] and biases.</summary>
     public static (float[] Weights, float[] Biases) ReadLinearHead(byte[] classifier) =>
-        ImageModelGraph.ReadLinearHead(Onnx.ModelProto.Parser.ParseFrom(classifier));
+        ImageModelGraph.ReadLinearHead(ModelProto.Parser.ParseFrom(classifier));
 }

@@ -1,6 +1,8 @@
+using Google.Protobuf;
 using StreamMl.Engine;
+using StreamMl.OnnxFormat;
 using StreamMl.Operators.Learners;
-using StreamMl.Operators.OnnxGraphs;
+using static StreamMl.OnnxFormat.OnnxBuilder;
 using static StreamMl.Operators.OnnxGraphs.OnnxComposer;
 
 namespace StreamMl.Operators.Encodings;
@@ -14,8 +16,8 @@ internal static class EncodingGraph
 {
     public static byte[] Prepend(byte[] innerBytes, IReadOnlyList<CategoryEncoder> encoders)
     {
-        var inner = Parse(innerBytes, "the encoded model");
-        var inputs = DataInputs(inner.Graph);
+        var inner = OnnxReader.Parse(innerBytes, "the encoded model");
+        var inputs = OnnxReader.DataInputs(inner.Graph);
         if (inputs.Count != 1) throw new StreamMlException($"the encoded model has {inputs.Count} data inputs; it must take one matrix");
         var input = inputs[0];
         var width = input.Type?.TensorType?.Shape?.Dim.LastOrDefault()?.DimValue ?? 0;
@@ -33,7 +35,7 @@ internal static class EncodingGraph
             if (byColumn.TryGetValue(column, out var encoder))
             {
                 var name = $"encode_{column}";
-                AddInt64s(graph, name + "_index", [column], 1);
+                AddInitializer(graph, Int64Tensor(name + "_index", [column], 1));
                 graph.Node.Add(Node("Gather", name + "_gather", [input.Name, name + "_index"], [name + "_code"], "", Int("axis", 1)));
                 var table = encoder.Values.OrderBy(kv => kv.Key).ToArray();
                 graph.Node.Add(Node("LabelEncoder", name + "_lookup", [name + "_code"], [name + "_value"], "ai.onnx.ml",
@@ -47,7 +49,7 @@ internal static class EncodingGraph
             var start = column;
             while (column < width && !byColumn.ContainsKey(column)) column++;
             var run = $"keep_{start}_{column - 1}";
-            AddInt64s(graph, run + "_index", [.. Enumerable.Range(start, column - start).Select(c => (long)c)], column - start);
+            AddInitializer(graph, Int64Tensor(run + "_index", [.. Enumerable.Range(start, column - start).Select(c => (long)c)], column - start));
             graph.Node.Add(Node("Gather", run + "_gather", [input.Name, run + "_index"], [run], "", Int("axis", 1)));
             pieces.Add(run);
         }
@@ -60,6 +62,6 @@ internal static class EncodingGraph
             graph.Output.Add(inner.Graph.Output[i].Clone());
         }
         var model = Model(graph, [inner], $"StreamMl model with {encoders.Count} fold-fitted category encodings", ("ai.onnx.ml", 2));
-        return ToBytes(model);
+        return model.ToByteArray();
     }
 }

@@ -1,6 +1,8 @@
+using Google.Protobuf;
 using StreamMl.Engine;
+using StreamMl.OnnxFormat;
 using StreamMl.Operators.Learners;
-using StreamMl.Operators.OnnxGraphs;
+using static StreamMl.OnnxFormat.OnnxBuilder;
 using static StreamMl.Operators.OnnxGraphs.OnnxComposer;
 
 namespace StreamMl.Operators.Ensembles;
@@ -14,8 +16,8 @@ internal static class EnsembleGraph
 {
     public static byte[] Build(LearningTask task, IReadOnlyList<byte[]> memberBytes, LogisticStacker? stacker)
     {
-        var members = memberBytes.Select((b, i) => Parse(b, $"ensemble member {i + 1}")).ToList();
-        var input = DataInputs(members[0].Graph);
+        var members = memberBytes.Select((b, i) => OnnxReader.Parse(b, $"ensemble member {i + 1}")).ToList();
+        var input = OnnxReader.DataInputs(members[0].Graph);
         if (input.Count != 1) throw new StreamMlException($"ensemble member 1 has {input.Count} data inputs; members take one matrix");
         var inputName = input[0].Name;
         var graph = new GraphProto { Name = "streamml_ensemble" };
@@ -25,7 +27,7 @@ internal static class EnsembleGraph
         var memberOutputs = new List<string>();
         for (var m = 0; m < members.Count; m++)
         {
-            var memberInputs = DataInputs(members[m].Graph);
+            var memberInputs = OnnxReader.DataInputs(members[m].Graph);
             if (memberInputs.Count != 1 || !SameShape(memberInputs[0], input[0]))
                 throw new StreamMlException($"ensemble member {m + 1} does not read the same [rows, features] matrix as member 1");
             var index = OutputIndex(members[m].Graph, role);
@@ -43,15 +45,15 @@ internal static class EnsembleGraph
         }
         else
         {
-            AddFloats(graph, "stack_low", [LogisticStacker.Epsilon]);
-            AddFloats(graph, "stack_high", [1f - LogisticStacker.Epsilon]);
-            AddFloats(graph, "stack_one", [1f]);
-            AddFloats(graph, "stack_bias", [stacker.Bias]);
+            AddInitializer(graph, FloatTensor("stack_low", [LogisticStacker.Epsilon]));
+            AddInitializer(graph, FloatTensor("stack_high", [1f - LogisticStacker.Epsilon]));
+            AddInitializer(graph, FloatTensor("stack_one", [1f]));
+            AddInitializer(graph, FloatTensor("stack_bias", [stacker.Bias]));
             var terms = new List<string>();
             for (var m = 0; m < memberOutputs.Count; m++)
             {
                 var p = $"stack_m{m}";
-                AddFloats(graph, p + "_weight", [stacker.Weights[m]]);
+                AddInitializer(graph, FloatTensor(p + "_weight", [stacker.Weights[m]]));
                 graph.Node.Add(Node("Max", p + "_max", [memberOutputs[m], "stack_low"], [p + "_above"]));
                 graph.Node.Add(Node("Min", p + "_min", [p + "_above", "stack_high"], [p + "_clipped"]));
                 graph.Node.Add(Node("Sub", p + "_sub", ["stack_one", p + "_clipped"], [p + "_complement"]));
@@ -82,17 +84,17 @@ internal static class EnsembleGraph
                 graph.Output.Add(output.Clone());
             }
             else if (task == LearningTask.Binary && name.StartsWith("PredictedLabel", StringComparison.Ordinal)
-                && output.Type?.TensorType?.ElemType == BoolType)
+                && output.Type?.TensorType?.ElemType == OnnxElementType.Bool)
             {
                 // As a single model's: class 1 when the probability is above one half.
-                if (!graph.Initializer.Any(t => t.Name == "ensemble_half")) AddFloats(graph, "ensemble_half", [0.5f]);
+                if (!graph.Initializer.Any(t => t.Name == "ensemble_half")) AddInitializer(graph, FloatTensor("ensemble_half", [0.5f]));
                 graph.Node.Add(Node("Greater", "ensemble_label", [combined, "ensemble_half"], [name]));
                 graph.Output.Add(output.Clone());
             }
         }
         var model = Model(graph, members, $"StreamMl ensemble of {members.Count} models ({(stacker is null ? "mean" : "logistic stacker")})",
             ("", 8));
-        return ToBytes(model);
+        return model.ToByteArray();
     }
 
     private static bool SameShape(ValueInfoProto a, ValueInfoProto b) =>

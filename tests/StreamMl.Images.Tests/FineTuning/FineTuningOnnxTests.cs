@@ -3,6 +3,7 @@ using StreamMl.Images.FineTuning;
 using StreamMl.Images.Onnx;
 using StreamMl.Images.Preprocessing;
 using StreamMl.Images.Sources;
+using StreamMl.OnnxFormat;
 
 namespace StreamMl.Images.Tests.FineTuning;
 
