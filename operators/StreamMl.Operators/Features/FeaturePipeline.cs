@@ -89,9 +89,14 @@ public sealed class FeaturePipeline : IBatchOperator
     public FeaturePipeline Fit(IEnumerable<ColumnBatch> batches)
     {
         using var collector = new FitCollector();
-        foreach (var batch in batches) collector.Add(batch, RawColumnNames());
+        Schema? source = null;
+        foreach (var batch in batches)
+        {
+            source ??= batch.Schema;
+            collector.Add(batch, RawColumnNames(batch.Schema));
+        }
         using var all = collector.Finish();
-        FitOn(all);
+        FitOn(all, source!);
         return this;
     }
 
@@ -100,24 +105,26 @@ public sealed class FeaturePipeline : IBatchOperator
     public async Task<FeaturePipeline> FitAsync(IBatchSource source, int capacity = ColumnBatch.DefaultCapacity, CancellationToken cancellationToken = default)
     {
         using var collector = new FitCollector();
+        Schema schema;
         await using (source.ConfigureAwait(false))
         {
             await source.OpenAsync(new SourceContext(Name, new CollectingDeadLetterSink()), cancellationToken).ConfigureAwait(false);
-            using var batch = new ColumnBatch(source.Schema, capacity);
+            schema = source.Schema;
+            using var batch = new ColumnBatch(schema, capacity);
             var more = true;
             while (more)
             {
                 batch.Reset();
                 more = await source.FillAsync(batch, cancellationToken).ConfigureAwait(false);
-                if (batch.Length > 0) collector.Add(batch, RawColumnNames());
+                if (batch.Length > 0) collector.Add(batch, RawColumnNames(batch.Schema));
             }
         }
         using var all = collector.Finish();
-        FitOn(all);
+        FitOn(all, schema);
         return this;
     }
 
-    private List<string> RawColumnNames()
+    private List<string> RawColumnNames(Schema schema)
     {
         // Which raw columns to keep while fitting: declare inputs on a scratch layout (outputs need fitted state).
         var names = new List<string>();
@@ -130,12 +137,16 @@ public sealed class FeaturePipeline : IBatchOperator
                 case HashStep h: names.Add(h.Column); break;
                 case CategoryCodeStep k: names.Add(k.Column); break;
                 case PcaStep p: names.AddRange(p.Columns); break;
+                // An operand may be a feature an earlier step made (pca0, city=Paris); only raw columns are collected,
+                // and one that is neither fails in FitOn with the columns there are.
+                case DeriveStep d: names.AddRange(DerivedFeature.Parse(d.Name, d.Expression).Features.Where(schema.Contains)); break;
             }
         }
         return names.Distinct(StringComparer.Ordinal).ToList();
     }
 
-    private unsafe void FitOn(ColumnBatch all)
+    // The collected rows hold only the columns steps name; source is the stream's schema, listed when a column is missing.
+    private unsafe void FitOn(ColumnBatch all, Schema source)
     {
         var layout = new FeatureLayout();
         var slots = new List<float[]>();
@@ -151,6 +162,7 @@ public sealed class FeaturePipeline : IBatchOperator
                 for (; loaded < layout.Loads.Count; loaded++)
                 {
                     var (column, slot) = layout.Loads[loaded];
+                    if (!all.Schema.Contains(column)) RequireColumn(source, column);
                     _frame.Load(RequireColumn(all.Schema, column), slot);
                 }
                 step.Fit(_frame);
