@@ -205,6 +205,43 @@ public sealed class FeaturePipeline : IBatchOperator
         _boundSchema = null;
     }
 
+    /// <summary>A fitted copy of this pipeline that then computes derived features (<c>name = a op b</c>, see
+    /// <see cref="DerivedFeature"/>): derive steps have no fitted state, so no refit is needed. Operands name this
+    /// pipeline's features or raw columns.</summary>
+    public FeaturePipeline ThenDerive(IEnumerable<KeyValuePair<string, string>> derived)
+    {
+        RequireFitted();
+        var copy = Clone();
+        return Stateless([.. copy._steps, .. DeriveSteps(derived)], ColumnPrefix, Name, copy._inputs);
+    }
+
+    /// <summary>A pipeline of derived features alone (<c>name = a op b</c> over raw columns), ready to apply without
+    /// fitting: each operand column becomes a feature too, then each derived feature.</summary>
+    public static FeaturePipeline Derive(IEnumerable<KeyValuePair<string, string>> derived, string name = "derive", string columnPrefix = "f_") =>
+        Stateless(DeriveSteps(derived), columnPrefix, name, []);
+
+    private static List<FeatureStep> DeriveSteps(IEnumerable<KeyValuePair<string, string>> derived) =>
+        derived.Select(d =>
+        {
+            DerivedFeature.Parse(d.Key, d.Value);
+            return (FeatureStep)new DeriveStep { Name = d.Key, Expression = d.Value };
+        }).ToList();
+
+    private static FeaturePipeline Stateless(List<FeatureStep> steps, string columnPrefix, string name, Field[] inputs)
+    {
+        var pipeline = new FeaturePipeline(steps, columnPrefix, name);
+        var layout = new FeatureLayout();
+        foreach (var step in steps)
+        {
+            step.DeclareInputs(layout);
+            step.DeclareOutputs(layout);
+        }
+        // A raw column only derive steps read has not been seen; any numeric type loads, float32 is recorded.
+        pipeline._inputs = [.. inputs, .. layout.RawColumns.Where(c => inputs.All(f => f.Name != c)).Select(c => new Field(c, ColumnType.Float32))];
+        pipeline.Complete(layout);
+        return pipeline;
+    }
+
     private static int RequireColumn(Schema schema, string name)
     {
         var index = schema.IndexOf(name);
