@@ -54,6 +54,13 @@ internal static class DerivedFeatureGraph
             graph.Node.Add(Node("Identity", $"derive_out_{i}", [outputs[i]], [inner.Graph.Output[i].Name]));
             graph.Output.Add(inner.Graph.Output[i].Clone());
         }
+        // From IR version 4 an initialiser need not be a graph input, and ONNX Runtime warns about (and does not
+        // constant-fold) one that is: the indices and the NaN stay initialisers only.
+        if (inner.IrVersion >= 4)
+        {
+            var own = graph.Initializer.Select(i => i.Name).Where(n => n.StartsWith("derive_", StringComparison.Ordinal)).ToHashSet(StringComparer.Ordinal);
+            foreach (var declared in graph.Input.Where(i => own.Contains(i.Name)).ToList()) graph.Input.Remove(declared);
+        }
         // IsInf needs opset 10.
         var model = Model(graph, [inner], $"StreamMl model with {features.Count} derived features", ("", 10));
         return ToBytes(model);
