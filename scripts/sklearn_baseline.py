@@ -13,7 +13,14 @@ logistic (or linear) regression, random forest and histogram gradient boosting (
     /usr/bin/python3 scripts/sklearn_baseline.py --data churn.csv --target Churn --positive Yes --id customerID \\
         --folds churn-folds.csv --models hgb --threads 1
 
-The older form `sklearn_baseline.py credit|housing DATA FOLDS` still works. Set --threads 1 (or OMP_NUM_THREADS=1)
+    /usr/bin/python3 scripts/sklearn_baseline.py --data ../shared/data/california_housing/housing.csv \\
+        --target median_house_value --task regression --folds housing-folds.csv --models hgb \\
+        --derive "rooms_per_household=total_rooms / households" --derive "bedrooms_per_room=total_bedrooms / total_rooms" \\
+        --derive "people_per_household=population / households"
+
+--derive NAME=EXPR adds a column the way a spec's `derive:` does (one operation `a op b`, op + - * / with spaces
+around it, a and b columns or numbers, computed in float32; a result that is not finite is missing), so both sides
+learn from the same derived features. The older form `sklearn_baseline.py credit|housing DATA FOLDS` still works. Set --threads 1 (or OMP_NUM_THREADS=1)
 for single-threaded timings. Uses Debian's python3-sklearn and python3-pandas.
 """
 import argparse
@@ -42,6 +49,8 @@ def parse():
     parser.add_argument("--id", action="append", default=[], help="a column that is not a feature (repeatable)")
     parser.add_argument("--models", default="lr,rf,hgb", help="comma-separated: lr, rf, hgb (default all)")
     parser.add_argument("--threads", type=int, help="threads (sets OMP_NUM_THREADS and n_jobs)")
+    parser.add_argument("--derive", action="append", default=[], metavar="NAME=EXPR",
+                        help="a derived column 'name=a op b' as in a spec's derive: (repeatable)")
     return parser.parse_args(argv)
 
 
@@ -79,7 +88,30 @@ def load():
     else:
         y = target.to_numpy(dtype=float)
     x = frame.drop(columns=[args.target, *args.id, "__line", "line", "fold"])
+    for definition in args.derive:
+        name, _, expression = definition.partition("=")
+        x[name.strip()] = derive(x, expression)
     return x, y, frame["fold"].to_numpy()
+
+
+def derive(x, expression):
+    """`a op b` over float32 columns or numbers; results that are not finite become NaN (missing), as in StreamMl."""
+    tokens = expression.split()
+    if len(tokens) != 3 or tokens[1] not in "+-*/":
+        sys.exit(f"--derive: '{expression}' is not one operation 'a op b' with spaces around op (+ - * /)")
+
+    def operand(token):
+        try:
+            return np.float32(float(token))
+        except ValueError:
+            if token not in x.columns:
+                sys.exit(f"--derive: '{token}' is not a column; the columns are: {', '.join(x.columns)}")
+            return x[token].to_numpy(dtype=np.float32)
+
+    a, b = operand(tokens[0]), operand(tokens[2])
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        value = {"+": np.add, "-": np.subtract, "*": np.multiply, "/": np.divide}[tokens[1]](a, b)
+    return np.where(np.isfinite(value), value, np.nan).astype(np.float32)
 
 
 def models(x):

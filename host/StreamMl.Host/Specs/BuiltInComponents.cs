@@ -261,7 +261,8 @@ internal static class BuiltInComponents
 
     /// <summary>The features section: a fitted feature pipeline that writes its feature columns into every batch (for
     /// sinks, or a model that reads them): <c>features: { model: name, version: "1" }</c> takes a registry version's
-    /// pipeline, <c>features: { path: features.json }</c> a saved one.</summary>
+    /// pipeline, <c>features: { path: features.json }</c> a saved one; <c>derive: { name: a / b }</c> adds derived
+    /// features after either, or alone over the raw columns.</summary>
     private static Func<PipelineRuntime, IBatchOperator>? Features(SpecNode node, SpecContext context)
     {
         if (!node.IsMapping)
@@ -272,20 +273,53 @@ internal static class BuiltInComponents
         var model = node.String("model");
         var version = node.String("version") ?? "";
         var path = node.String("path");
+        var derive = Derive(node.Child("derive"));
         node.RejectUnknownKeys("features");
-        if ((model is null) == (path is null))
+        if ((model is not null && path is not null) || (model is null && path is null && derive is not { Count: > 0 }))
         {
-            node.Error("'features' needs exactly one of 'model' (a registry model) or 'path' (a saved feature pipeline)");
+            node.Error("'features' needs exactly one of 'model' (a registry model) or 'path' (a saved feature pipeline), or 'derive' (derived features) alone");
             return null;
         }
+        if (derive is null) return null;
         var catalog = context.Catalog;
         var file = path is null ? null : context.ResolvePath(path);
         return _ =>
         {
+            if (model is null && file is null) return Operators.Features.FeaturePipeline.Derive(derive);
             var json = file ?? (catalog.Require(model!, version).Lineage.TryGetValue("features", out var f) ? f
                 : throw new Engine.StreamMlException($"model '{model}' is not a registry model with a fitted feature pipeline"));
-            return Operators.Features.FeaturePipeline.Load(json);
+            var pipeline = Operators.Features.FeaturePipeline.Load(json);
+            return derive.Count == 0 ? pipeline : pipeline.ThenDerive(derive);
         };
+    }
+
+    /// <summary><c>derive: { rooms_per_household: total_rooms / households }</c> inside the features section: each entry
+    /// checked here, at its line and column. Null when an entry is wrong (the error is recorded).</summary>
+    private static List<KeyValuePair<string, string>>? Derive(SpecNode? node)
+    {
+        var derived = new List<KeyValuePair<string, string>>();
+        if (node is null) return derived;
+        if (!node.IsMapping)
+        {
+            node.Error("'features.derive' must be a mapping of new feature names to 'a op b', e.g. { rooms_per_household: total_rooms / households }");
+            return null;
+        }
+        var ok = true;
+        foreach (var name in node.Keys)
+        {
+            var entry = node.Child(name)!;
+            try
+            {
+                Operators.Features.DerivedFeature.Parse(name, entry.ScalarValue ?? "");
+                derived.Add(new(name, entry.ScalarValue!));
+            }
+            catch (Operators.Features.FeaturePipelineException e)
+            {
+                entry.Error($"features.derive.{name}: {e.Message}");
+                ok = false;
+            }
+        }
+        return ok ? derived : null;
     }
 
     /// <summary><c>drift: { features: [..], reference_rows: 2000, window_rows: 1000, bins: 10, warning_psi: 0.1, drift_psi: 0.25 }</c>

@@ -66,6 +66,21 @@ public sealed class TrainSpec
     /// column's category code; the fitted tables are part of the model and its ONNX graph. Default none.</summary>
     public Dictionary<string, string> Encode { get; set; } = [];
 
+    /// <summary>Features computed inside the model from the pipeline's features: name → <c>a op b</c> (op one of + - * /
+    /// with spaces around it; a and b feature names or numbers), e.g. <c>rooms_per_household: total_rooms / households</c>.
+    /// Appended to the matrix in this order; part of the model and its ONNX graph, so the registered model takes the
+    /// pipeline's matrix without them. A result that is not finite (division by zero) is NaN: missing. Default none.</summary>
+    public Dictionary<string, string> Derive { get; set; } = [];
+
+    /// <summary>Where each <see cref="Derive"/> entry's expression is in the spec text (line, column), for errors found
+    /// once the features are known.</summary>
+    [YamlIgnore, JsonIgnore]
+    internal Dictionary<string, (int Line, int Column)> DerivePositions { get; set; } = [];
+
+    /// <summary>The spec's file name (or "spec") for errors found once the data is read.</summary>
+    [YamlIgnore, JsonIgnore]
+    internal string Source { get; set; } = "spec";
+
     /// <summary>Threads each LightGBM fit may use. Default null: LightGBM's
     /// own default, every core; 1 makes runs comparable with single-threaded tools.</summary>
     public int? Threads { get; set; }
@@ -136,9 +151,25 @@ public sealed class TrainSpec
         {
             throw new StreamMlException($"{source} line {(e.LineNumber ?? 0) + 1}, column {(e.BytePositionInLine ?? 0) + 1}: {SpecErrors.Explain(e)}", e);
         }
+        spec.Source = source;
+        if (spec.Derive.Count > 0) spec.DerivePositions = PositionsOf(text, "derive", spec.Derive.Keys);
         spec.Check(source);
         return spec;
     }
+
+    // Line and column of each named entry of a top-level mapping (the typed readers keep no positions).
+    private static Dictionary<string, (int Line, int Column)> PositionsOf(string text, string section, IEnumerable<string> keys)
+    {
+        var positions = new Dictionary<string, (int Line, int Column)>(StringComparer.Ordinal);
+        if (Specs.SpecNode.Parse(text, new Specs.SpecErrors())?.Child(section) is not { IsMapping: true } node) return positions;
+        foreach (var key in keys)
+            if (node.Child(key) is { } entry) positions[key] = (entry.Line, entry.Column);
+        return positions;
+    }
+
+    /// <summary>Where derived feature <paramref name="name"/> is written: "file line L, column C", or the file name.</summary>
+    internal string WhereDerive(string name, string? source = null) =>
+        DerivePositions.TryGetValue(name, out var at) ? $"{source ?? Source} line {at.Line}, column {at.Column}" : source ?? Source;
 
     /// <summary>Checks what can be checked without the data.</summary>
     public void Check(string source = "spec")
@@ -189,6 +220,12 @@ public sealed class TrainSpec
                 throw new StreamMlException($"{source}: encode.{column} '{kind}' is not target or frequency");
             if (kind == "target" && task == LearningTask.Multiclass)
                 throw new StreamMlException($"{source}: encode.{column}: target encoding needs a binary or regression target; use frequency");
+        }
+        foreach (var (name, expression) in Derive)
+        {
+            if (Data.Kind == "images") throw new StreamMlException($"{WhereDerive(name, source)}: derive applies to table data, not images");
+            try { Operators.Features.DerivedFeature.Parse(name, expression); }
+            catch (Operators.Features.FeaturePipelineException e) { throw new StreamMlException($"{WhereDerive(name, source)}: derive.{name}: {e.Message}"); }
         }
         if (!CvParallel.Equals("auto", StringComparison.OrdinalIgnoreCase)
             && !(int.TryParse(CvParallel, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var parallel) && parallel >= 1))

@@ -71,6 +71,8 @@ public static partial class TrainingRunner
         var (pipeline, trainSet, testSet, learner, cvOptions) = (recipe.Pipeline, recipe.TrainSet, recipe.TestSet, recipe.Learner, recipe.Options);
         Lap("features");
         progress.Log($"{pipeline.FeatureCount} features: {string.Join(", ", pipeline.FeatureNames.Take(12))}{(pipeline.FeatureCount > 12 ? ", ..." : "")}");
+        if (spec.Derive.Count > 0)
+            progress.Log($"{spec.Derive.Count} derived features computed inside the model: {string.Join(", ", spec.Derive.Select(d => $"{d.Key} = {d.Value}"))}");
 
         SearchResult? search = null;
         EnsembleRecord? ensemble = null;
@@ -403,7 +405,8 @@ public static partial class TrainingRunner
         var profileBuilder = withProfile ? new ReferenceProfileBuilder() : null;
         var trainSet = ToSet(table, pipeline, bound, trainRows, trainLabels, profileBuilder);
         var testSet = ToSet(table, pipeline, bound, testRows, testLabels, null);
-        ILearner Make(LearnerOptions options) => CategoryEncodings.Around(new MlNetLearner(task, options), spec.Encode, pipeline.FeatureNames);
+        ILearner Make(LearnerOptions options) =>
+            DerivedFeatures.Around(CategoryEncodings.Around(new MlNetLearner(task, options), spec.Encode, pipeline.FeatureNames), spec, pipeline.FeatureNames);
         var single = LearnerFor(spec, task, classNames);
         var learner = Make(single);
         if (task == LearningTask.Regression && spec.Imbalance.Resample is not ("none" or ""))

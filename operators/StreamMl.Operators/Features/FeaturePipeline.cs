@@ -89,9 +89,14 @@ public sealed class FeaturePipeline : IBatchOperator
     public FeaturePipeline Fit(IEnumerable<ColumnBatch> batches)
     {
         using var collector = new FitCollector();
-        foreach (var batch in batches) collector.Add(batch, RawColumnNames());
+        Schema? source = null;
+        foreach (var batch in batches)
+        {
+            source ??= batch.Schema;
+            collector.Add(batch, RawColumnNames(batch.Schema));
+        }
         using var all = collector.Finish();
-        FitOn(all);
+        FitOn(all, source!);
         return this;
     }
 
@@ -100,24 +105,26 @@ public sealed class FeaturePipeline : IBatchOperator
     public async Task<FeaturePipeline> FitAsync(IBatchSource source, int capacity = ColumnBatch.DefaultCapacity, CancellationToken cancellationToken = default)
     {
         using var collector = new FitCollector();
+        Schema schema;
         await using (source.ConfigureAwait(false))
         {
             await source.OpenAsync(new SourceContext(Name, new CollectingDeadLetterSink()), cancellationToken).ConfigureAwait(false);
-            using var batch = new ColumnBatch(source.Schema, capacity);
+            schema = source.Schema;
+            using var batch = new ColumnBatch(schema, capacity);
             var more = true;
             while (more)
             {
                 batch.Reset();
                 more = await source.FillAsync(batch, cancellationToken).ConfigureAwait(false);
-                if (batch.Length > 0) collector.Add(batch, RawColumnNames());
+                if (batch.Length > 0) collector.Add(batch, RawColumnNames(batch.Schema));
             }
         }
         using var all = collector.Finish();
-        FitOn(all);
+        FitOn(all, schema);
         return this;
     }
 
-    private List<string> RawColumnNames()
+    private List<string> RawColumnNames(Schema schema)
     {
         // Which raw columns to keep while fitting: declare inputs on a scratch layout (outputs need fitted state).
         var names = new List<string>();
@@ -130,12 +137,16 @@ public sealed class FeaturePipeline : IBatchOperator
                 case HashStep h: names.Add(h.Column); break;
                 case CategoryCodeStep k: names.Add(k.Column); break;
                 case PcaStep p: names.AddRange(p.Columns); break;
+                // An operand may be a feature an earlier step made (pca0, city=Paris); only raw columns are collected,
+                // and one that is neither fails in FitOn with the columns there are.
+                case DeriveStep d: names.AddRange(DerivedFeature.Parse(d.Name, d.Expression).Features.Where(schema.Contains)); break;
             }
         }
         return names.Distinct(StringComparer.Ordinal).ToList();
     }
 
-    private unsafe void FitOn(ColumnBatch all)
+    // The collected rows hold only the columns steps name; source is the stream's schema, listed when a column is missing.
+    private unsafe void FitOn(ColumnBatch all, Schema source)
     {
         var layout = new FeatureLayout();
         var slots = new List<float[]>();
@@ -151,6 +162,7 @@ public sealed class FeaturePipeline : IBatchOperator
                 for (; loaded < layout.Loads.Count; loaded++)
                 {
                     var (column, slot) = layout.Loads[loaded];
+                    if (!all.Schema.Contains(column)) RequireColumn(source, column);
                     _frame.Load(RequireColumn(all.Schema, column), slot);
                 }
                 step.Fit(_frame);
@@ -191,6 +203,43 @@ public sealed class FeaturePipeline : IBatchOperator
         for (var i = 0; i < _outputs.Length; i++) _outputSlotSet[_outputs[i].Slot] = i;
         _fitted = true;
         _boundSchema = null;
+    }
+
+    /// <summary>A fitted copy of this pipeline that then computes derived features (<c>name = a op b</c>, see
+    /// <see cref="DerivedFeature"/>): derive steps have no fitted state, so no refit is needed. Operands name this
+    /// pipeline's features or raw columns.</summary>
+    public FeaturePipeline ThenDerive(IEnumerable<KeyValuePair<string, string>> derived)
+    {
+        RequireFitted();
+        var copy = Clone();
+        return Stateless([.. copy._steps, .. DeriveSteps(derived)], ColumnPrefix, Name, copy._inputs);
+    }
+
+    /// <summary>A pipeline of derived features alone (<c>name = a op b</c> over raw columns), ready to apply without
+    /// fitting: each operand column becomes a feature too, then each derived feature.</summary>
+    public static FeaturePipeline Derive(IEnumerable<KeyValuePair<string, string>> derived, string name = "derive", string columnPrefix = "f_") =>
+        Stateless(DeriveSteps(derived), columnPrefix, name, []);
+
+    private static List<FeatureStep> DeriveSteps(IEnumerable<KeyValuePair<string, string>> derived) =>
+        derived.Select(d =>
+        {
+            DerivedFeature.Parse(d.Key, d.Value);
+            return (FeatureStep)new DeriveStep { Name = d.Key, Expression = d.Value };
+        }).ToList();
+
+    private static FeaturePipeline Stateless(List<FeatureStep> steps, string columnPrefix, string name, Field[] inputs)
+    {
+        var pipeline = new FeaturePipeline(steps, columnPrefix, name);
+        var layout = new FeatureLayout();
+        foreach (var step in steps)
+        {
+            step.DeclareInputs(layout);
+            step.DeclareOutputs(layout);
+        }
+        // A raw column only derive steps read has not been seen; any numeric type loads, float32 is recorded.
+        pipeline._inputs = [.. inputs, .. layout.RawColumns.Where(c => inputs.All(f => f.Name != c)).Select(c => new Field(c, ColumnType.Float32))];
+        pipeline.Complete(layout);
+        return pipeline;
     }
 
     private static int RequireColumn(Schema schema, string name)

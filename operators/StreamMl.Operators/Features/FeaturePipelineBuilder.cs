@@ -82,6 +82,15 @@ public sealed class FeaturePipelineBuilder
     public FeaturePipelineBuilder Pca(string[] columns, int components, string prefix = "pca", bool keepInputs = false) =>
         Add(new PcaStep { Columns = columns, Components = components, Prefix = prefix, KeepInputs = keepInputs });
 
+    /// <summary>Adds feature <paramref name="name"/> = <paramref name="expression"/>, one operation <c>a op b</c> (op one of
+    /// + - * / with spaces around it; a and b feature names or numbers), e.g. <c>Derive("rooms_per_household",
+    /// "total_rooms / households")</c>. Results that are not finite (division by zero) are NaN.</summary>
+    public FeaturePipelineBuilder Derive(string name, string expression)
+    {
+        DerivedFeature.Parse(name, expression);
+        return Add(new DeriveStep { Name = name, Expression = expression });
+    }
+
     /// <summary>Appends a step built by hand.</summary>
     public FeaturePipelineBuilder Add(FeatureStep step)
     {

@@ -18,6 +18,7 @@ namespace StreamMl.Operators.Features;
 [JsonDerivedType(typeof(HashStep), "hash")]
 [JsonDerivedType(typeof(CategoryCodeStep), "category_code")]
 [JsonDerivedType(typeof(PcaStep), "pca")]
+[JsonDerivedType(typeof(DeriveStep), "derive")]
 public abstract class FeatureStep
 {
     private protected FeatureStep() { }

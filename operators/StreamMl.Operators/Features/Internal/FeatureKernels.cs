@@ -221,6 +221,91 @@ internal static class FeatureKernels
         }
     }
 
+    /// <summary>y = a op b element-wise, where a result that is not a finite number (a division by zero, an overflow, a
+    /// missing operand) becomes NaN, the missing value; <paramref name="y"/> may be <paramref name="a"/> or
+    /// <paramref name="b"/>. Every result that is not finite is the same NaN on both paths, so they are bit-identical.</summary>
+    public static void Derive(ReadOnlySpan<float> a, ReadOnlySpan<float> b, Span<float> y, DeriveOperator op)
+    {
+        switch (op)
+        {
+            case DeriveOperator.Add: Derive<AddOp>(a, b, y); break;
+            case DeriveOperator.Subtract: Derive<SubtractOp>(a, b, y); break;
+            case DeriveOperator.Multiply: Derive<MultiplyOp>(a, b, y); break;
+            default: Derive<DivideOp>(a, b, y); break;
+        }
+    }
+
+    // One generic loop per operator: the struct type parameter lets the JIT inline the operation (no per-element switch).
+    private static void Derive<TOp>(ReadOnlySpan<float> a, ReadOnlySpan<float> b, Span<float> y) where TOp : struct, IBinaryFloatOp
+    {
+        ref var a0 = ref MemoryMarshal.GetReference(a);
+        ref var b0 = ref MemoryMarshal.GetReference(b);
+        ref var y0 = ref MemoryMarshal.GetReference(y);
+        var n = Math.Min(Math.Min(a.Length, b.Length), y.Length);
+        var i = 0;
+        if (Use512 && n >= Vector512<float>.Count)
+        {
+            var infinity = Vector512.Create(float.PositiveInfinity);
+            var nan = Vector512.Create(float.NaN);
+            for (; i <= n - Vector512<float>.Count; i += Vector512<float>.Count)
+            {
+                var r = TOp.Apply(Vector512.LoadUnsafe(ref Unsafe.Add(ref a0, i)), Vector512.LoadUnsafe(ref Unsafe.Add(ref b0, i)));
+                // |r| < inf is false for NaN and for both infinities.
+                Vector512.StoreUnsafe(Vector512.ConditionalSelect(Vector512.LessThan(Vector512.Abs(r), infinity), r, nan), ref Unsafe.Add(ref y0, i));
+            }
+        }
+        if (Use256 && n - i >= Vector256<float>.Count)
+        {
+            var infinity = Vector256.Create(float.PositiveInfinity);
+            var nan = Vector256.Create(float.NaN);
+            for (; i <= n - Vector256<float>.Count; i += Vector256<float>.Count)
+            {
+                var r = TOp.Apply(Vector256.LoadUnsafe(ref Unsafe.Add(ref a0, i)), Vector256.LoadUnsafe(ref Unsafe.Add(ref b0, i)));
+                Vector256.StoreUnsafe(Vector256.ConditionalSelect(Vector256.LessThan(Vector256.Abs(r), infinity), r, nan), ref Unsafe.Add(ref y0, i));
+            }
+        }
+        for (; i < n; i++)
+        {
+            var r = TOp.Apply(Unsafe.Add(ref a0, i), Unsafe.Add(ref b0, i));
+            Unsafe.Add(ref y0, i) = float.IsFinite(r) ? r : float.NaN;
+        }
+    }
+
+    private interface IBinaryFloatOp
+    {
+        static abstract float Apply(float a, float b);
+        static abstract Vector256<float> Apply(Vector256<float> a, Vector256<float> b);
+        static abstract Vector512<float> Apply(Vector512<float> a, Vector512<float> b);
+    }
+
+    private readonly struct AddOp : IBinaryFloatOp
+    {
+        public static float Apply(float a, float b) => a + b;
+        public static Vector256<float> Apply(Vector256<float> a, Vector256<float> b) => a + b;
+        public static Vector512<float> Apply(Vector512<float> a, Vector512<float> b) => a + b;
+    }
+
+    private readonly struct SubtractOp : IBinaryFloatOp
+    {
+        public static float Apply(float a, float b) => a - b;
+        public static Vector256<float> Apply(Vector256<float> a, Vector256<float> b) => a - b;
+        public static Vector512<float> Apply(Vector512<float> a, Vector512<float> b) => a - b;
+    }
+
+    private readonly struct MultiplyOp : IBinaryFloatOp
+    {
+        public static float Apply(float a, float b) => a * b;
+        public static Vector256<float> Apply(Vector256<float> a, Vector256<float> b) => a * b;
+        public static Vector512<float> Apply(Vector512<float> a, Vector512<float> b) => a * b;
+    }
+
+    private readonly struct DivideOp : IBinaryFloatOp
+    {
+        public static float Apply(float a, float b) => a / b;
+        public static Vector256<float> Apply(Vector256<float> a, Vector256<float> b) => a / b;
+        public static Vector512<float> Apply(Vector512<float> a, Vector512<float> b) => a / b;
+    }
+
     /// <summary>Copies float64 values into float32 (rounding to nearest).</summary>
     public static void Convert(ReadOnlySpan<double> source, Span<float> destination)
     {
