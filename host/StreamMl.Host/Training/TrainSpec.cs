@@ -299,11 +299,6 @@ public sealed class HyperparameterSpec
     public int? MinLeaf { get; set; }
     /// <summary>L2 regularisation of linear trainers.</summary>
     public float? L2 { get; set; }
-    /// <summary>L1 regularisation of lr (default 1, ML.NET's; 0 for L2 only, as scikit-learn).</summary>
-    public float? L1 { get; set; }
-    /// <summary>Linear trainers: scale every feature column by its standard deviation first (default true); false fits on
-    /// the features as the pipeline made them (one-hot indicators stay 0/1).</summary>
-    public bool? Normalize { get; set; }
     /// <summary>SDCA iterations.</summary>
     public int? Iterations { get; set; }
     /// <summary>LightGBM: share of the features each tree may use (default 1).</summary>
@@ -314,6 +309,11 @@ public sealed class HyperparameterSpec
     public int? EarlyStopping { get; set; }
     /// <summary>Share of each training fold held out for early stopping (default 0.1).</summary>
     public double? ValidationFraction { get; set; }
+    /// <summary>L1 regularisation of lr (default 1, ML.NET's; 0 for L2 only, as scikit-learn).</summary>
+    public float? L1 { get; set; }
+    /// <summary>Linear trainers: scale every feature column by its standard deviation first (default true); false fits on
+    /// the features as the pipeline made them (one-hot indicators stay 0/1).</summary>
+    public bool? Normalize { get; set; }
 }
 
 /// <summary>How the model is validated.</summary>

@@ -130,12 +130,12 @@ public static class ModelSearch
     }
 
     /// <summary>False when the last complete trial of this trainer at this rung (or the rung below, scaled by rows) would
-    /// not end within the budget.</summary>
+    /// not end within the budget; a trainer not yet timed is estimated by the slowest trainer timed at this rung.</summary>
     private static bool Affordable(Dictionary<(string, int), double> cost, string trainer, int rung, double[] shares, double elapsed, double budget)
     {
         double? estimate = cost.TryGetValue((trainer, rung), out var seconds) ? seconds
             : rung > 0 && cost.TryGetValue((trainer, rung - 1), out var below) ? below * shares[rung] / shares[rung - 1]
-            : null;
+            : cost.Where(c => c.Key.Item2 == rung).Select(c => (double?)c.Value).Max();
         return estimate is null ? elapsed < budget : elapsed + estimate.Value <= budget;
     }
 
