@@ -236,6 +236,7 @@ public sealed class TrainSpec
         if (Threads is < 1) throw new StreamMlException($"{source}: threads must be 1 or more (or left out for every core)");
         if (Hyperparameters.EarlyStopping is < 1) throw new StreamMlException($"{source}: hyperparameters.earlyStopping must be 1 or more rounds");
         if (Hyperparameters.ValidationFraction is <= 0 or >= 1) throw new StreamMlException($"{source}: hyperparameters.validationFraction must be between 0 and 1");
+        if (Hyperparameters.L1 is < 0) throw new StreamMlException($"{source}: hyperparameters.l1 must be 0 or more");
         if (Hyperparameters.FeatureFraction is <= 0 or > 1) throw new StreamMlException($"{source}: hyperparameters.featureFraction must be in (0, 1]");
         if (Gates.ChampionStdErrors < 0) throw new StreamMlException($"{source}: gates.championStdErrors must be 0 or more");
         for (var i = 0; i < Features.Count; i++)
@@ -345,6 +346,11 @@ public sealed class HyperparameterSpec
     public int? EarlyStopping { get; set; }
     /// <summary>Share of each training fold held out for early stopping (default 0.1).</summary>
     public double? ValidationFraction { get; set; }
+    /// <summary>L1 regularisation of lr (default 1, ML.NET's; 0 for L2 only, as scikit-learn).</summary>
+    public float? L1 { get; set; }
+    /// <summary>Linear trainers: scale every feature column by its standard deviation first (default true); false fits on
+    /// the features as the pipeline made them (one-hot indicators stay 0/1).</summary>
+    public bool? Normalize { get; set; }
 }
 
 /// <summary>How the model is validated.</summary>

@@ -95,7 +95,7 @@ public static partial class TrainingRunner
                 Classes = task == LearningTask.Multiclass ? classNames!.Length : null,
                 Learner = recipe.Make,
                 Trial = t => progress.Log(string.Create(CultureInfo.InvariantCulture,
-                    $"trial {t.Id}: {Describe(t.Options)} on {t.RowShare:P0} of the rows: {t.Mean:F4} ± {t.StdDev:F4} in {t.Seconds:F1} s{(t.Complete ? "" : t.Error is null ? " (stopped at the budget)" : $" (failed: {t.Error})")}")),
+                    $"trial {t.Id} ({t.Origin}): {Describe(t.Options)} on {t.RowShare:P0} of the rows: {t.Mean:F4} ± {t.StdDev:F4} in {t.Seconds:F1} s{(t.Complete ? "" : t.Error is null ? " (stopped at the budget)" : $" (failed: {t.Error})")}")),
             }, cancellationToken);
             Lap("search");
             progress.Log(string.Create(CultureInfo.InvariantCulture,
@@ -440,6 +440,8 @@ public static partial class TrainingRunner
         LearningRate = spec.Hyperparameters.LearningRate,
         MinimumExampleCountPerLeaf = spec.Hyperparameters.MinLeaf,
         L2Regularization = spec.Hyperparameters.L2,
+        L1Regularization = spec.Hyperparameters.L1,
+        Normalize = spec.Hyperparameters.Normalize,
         MaximumIterations = spec.Hyperparameters.Iterations,
         FeatureFraction = spec.Hyperparameters.FeatureFraction,
         EarlyStoppingRounds = spec.Hyperparameters.EarlyStopping,
@@ -464,6 +466,8 @@ public static partial class TrainingRunner
             LearningRate = chosen.LearningRate,
             MinLeaf = chosen.MinimumExampleCountPerLeaf,
             L2 = chosen.L2Regularization,
+            L1 = chosen.L1Regularization,
+            Normalize = chosen.Normalize,
             Iterations = chosen.MaximumIterations,
             FeatureFraction = chosen.FeatureFraction,
             EarlyStopping = chosen.EarlyStoppingRounds,
@@ -481,6 +485,8 @@ public static partial class TrainingRunner
         if (o.MinimumExampleCountPerLeaf is { } minLeaf) parts.Add($"minLeaf={minLeaf}");
         if (o.FeatureFraction is { } fraction) parts.Add(string.Create(CultureInfo.InvariantCulture, $"featureFraction={fraction:G3}"));
         if (o.L2Regularization is { } l2) parts.Add(string.Create(CultureInfo.InvariantCulture, $"l2={l2:G4}"));
+        if (o.L1Regularization is { } l1) parts.Add(string.Create(CultureInfo.InvariantCulture, $"l1={l1:G4}"));
+        if (o.Normalize is { } normalize) parts.Add(normalize ? "normalize=true" : "normalize=false");
         if (o.MaximumIterations is { } iterations) parts.Add($"iterations={iterations}");
         if (o.EarlyStoppingRounds is { } rounds) parts.Add($"earlyStopping={rounds}");
         return string.Join(" ", parts);
@@ -530,6 +536,8 @@ public static partial class TrainingRunner
         if (h.MinLeaf is { } minLeaf) values["minLeaf"] = minLeaf;
         // Through its shortest text, so a float 0.1 is kept as 0.1 (not 0.10000000149011612).
         if (h.L2 is { } l2) values["l2"] = double.Parse(l2.ToString("R", CultureInfo.InvariantCulture), CultureInfo.InvariantCulture);
+        if (h.L1 is { } l1) values["l1"] = double.Parse(l1.ToString("R", CultureInfo.InvariantCulture), CultureInfo.InvariantCulture);
+        if (h.Normalize is { } normalize) values["normalize"] = normalize ? 1 : 0;
         if (h.Iterations is { } iterations) values["iterations"] = iterations;
         return values;
     }
@@ -691,6 +699,7 @@ public static partial class TrainingRunner
         {
             id = t.Id,
             candidate = t.Candidate,
+            origin = t.Origin,
             rung = t.Rung,
             rowShare = Math.Round(t.RowShare, 4),
             trainer = t.Options.Trainer,

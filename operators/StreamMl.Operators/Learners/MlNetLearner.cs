@@ -61,6 +61,15 @@ public sealed record LearnerOptions
     /// <summary>L2 regularisation of linear trainers and of LightGBM's leaf values.</summary>
     public float? L2Regularization { get; init; }
 
+    /// <summary>L1 regularisation of the L-BFGS logistic regression (lr; default 1, ML.NET's). 0 leaves only
+    /// <see cref="L2Regularization"/>, as scikit-learn's LogisticRegression.</summary>
+    public float? L1Regularization { get; init; }
+
+    /// <summary>Linear trainers (lr, sdca): put ML.NET's mean-variance normaliser in front (default true). It divides every
+    /// column by its standard deviation, one-hot indicators included, so a rare category's weight is barely penalised;
+    /// false fits on the features as the feature pipeline made them (numbers standard-scaled by default, indicators 0/1).</summary>
+    public bool? Normalize { get; init; }
+
     /// <summary>LightGBM: share of the features each tree may use (default 1).</summary>
     public double? FeatureFraction { get; init; }
 
@@ -88,8 +97,9 @@ public sealed record LearnerOptions
     public int Seed { get; init; } = 1;
 }
 
-/// <summary>Trains with ML.NET 5 (plus FastTree and LightGBM). Linear trainers get a mean-variance normaliser in front,
-/// which exports to ONNX with the model, so the model's input stays the raw feature matrix.</summary>
+/// <summary>Trains with ML.NET 5 (plus FastTree and LightGBM). Linear trainers get a mean-variance normaliser in front
+/// (unless <see cref="LearnerOptions.Normalize"/> is false), which exports to ONNX with the model, so the model's input
+/// stays the raw feature matrix.</summary>
 public sealed class MlNetLearner : ILearner
 {
     private const string FeaturesColumn = "Features";
@@ -232,12 +242,13 @@ public sealed class MlNetLearner : ILearner
     {
         var o = Options;
         var trainer = o.Trainer.ToLowerInvariant();
-        IEstimator<ITransformer> Normalized(IEstimator<ITransformer> t) =>
-            context.Transforms.NormalizeMeanVariance(FeaturesColumn).Append(t);
+        IEstimator<ITransformer> Normalized(IEstimator<ITransformer> t) => o.Normalize is false
+            ? t
+            : context.Transforms.NormalizeMeanVariance(FeaturesColumn).Append(t);
         return (Task, trainer) switch
         {
             (LearningTask.Binary, "lr") => Normalized(context.BinaryClassification.Trainers.LbfgsLogisticRegression(
-                LabelColumn, FeaturesColumn, weight, l2Regularization: o.L2Regularization ?? 1f)),
+                LabelColumn, FeaturesColumn, weight, l1Regularization: o.L1Regularization ?? 1f, l2Regularization: o.L2Regularization ?? 1f)),
             (LearningTask.Binary, "sdca") => Normalized(context.BinaryClassification.Trainers.SdcaLogisticRegression(
                 LabelColumn, FeaturesColumn, weight, l2Regularization: o.L2Regularization, maximumNumberOfIterations: o.MaximumIterations)),
             (LearningTask.Binary, "fasttree") => context.BinaryClassification.Trainers.FastTree(
@@ -249,7 +260,7 @@ public sealed class MlNetLearner : ILearner
                 .Append(context.BinaryClassification.Calibrators.Platt(LabelColumn, "Score")),
             (LearningTask.Binary, "lightgbm") => context.BinaryClassification.Trainers.LightGbm(BinaryLightGbm(weight)),
             (LearningTask.Multiclass, "lr") => Normalized(context.MulticlassClassification.Trainers.LbfgsMaximumEntropy(
-                LabelColumn, FeaturesColumn, weight, l2Regularization: o.L2Regularization ?? 1f)),
+                LabelColumn, FeaturesColumn, weight, l1Regularization: o.L1Regularization ?? 1f, l2Regularization: o.L2Regularization ?? 1f)),
             (LearningTask.Multiclass, "sdca") => Normalized(context.MulticlassClassification.Trainers.SdcaMaximumEntropy(
                 LabelColumn, FeaturesColumn, weight, o.L2Regularization, maximumNumberOfIterations: o.MaximumIterations)),
             (LearningTask.Multiclass, "lightgbm") => context.MulticlassClassification.Trainers.LightGbm(MulticlassLightGbm(weight)),

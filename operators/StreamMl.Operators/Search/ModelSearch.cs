@@ -4,10 +4,12 @@ using StreamMl.Operators.Learners;
 
 namespace StreamMl.Operators.Search;
 
-/// <summary>Time-budgeted model search: each trainer's default on every row first, then successive halving over
-/// random candidates across trainers and hyper-parameters. Each bracket cross-validates its candidates on the same folds with a third of the rows of each
-/// training fold (nested random subsets), keeps the best third for three times the rows, and so on until the survivors
-/// are fitted on every training row; brackets repeat until the budget is spent. Every trial is logged.</summary>
+/// <summary>Time-budgeted model search: a portfolio of known-good configurations on every row first, then rounds of
+/// (a) neighbours of the best configurations so far on every row (local search) and (b) one bracket of successive
+/// halving over random candidates across trainers and hyper-parameters. A bracket cross-validates its candidates on
+/// the same folds with a ninth of the rows of each training fold (nested random subsets), keeps the best third for
+/// three times the rows, and so on until the survivors are fitted on every training row. Rounds repeat until the
+/// budget is spent. Every trial is logged.</summary>
 public static class ModelSearch
 {
     /// <summary>Searches on <paramref name="set"/> and returns every trial and the best one fitted on every row.</summary>
@@ -51,18 +53,35 @@ public static class ModelSearch
             options.Trial?.Invoke(trial);
             if (trial.Complete) cost[(trial.Options.Trainer, rung)] = trial.Seconds;
         }
-        // First every trainer's safe default on every row (FLAML's low-cost start): a complete, comparable result per
-        // trainer before any random candidate, so even a short budget ends with a model.
+        SearchTrial Run(LearnerOptions candidate, int id, int rung, string origin) =>
+            RunTrial(task, options.Learner, set, candidate, id, rung, shares[rung], splits, validation, rowKey, metric, classes, width,
+                trials.Count + 1, clock, budget, cancellationToken) with { Origin = origin };
+        // First the portfolio on every row (FLAML's low-cost start): a complete, comparable result per trainer before
+        // any random candidate, so even a short budget ends with a model at least as good as the portfolio's best.
         var top = shares.Length - 1;
-        for (var i = 0; i < trainers.Count && clock.Elapsed.TotalSeconds < budget; i++)
+        foreach (var candidate in space.Portfolio())
         {
-            var candidate = space.Next();
-            Record(RunTrial(task, options.Learner, set, candidate, ++candidateCount, top, 1, splits, validation, rowKey, metric, classes, width,
-                trials.Count + 1, clock, budget, cancellationToken), top);
+            if (clock.Elapsed.TotalSeconds >= budget) break;
+            if (!Affordable(cost, candidate.Trainer, top, shares, clock.Elapsed.TotalSeconds, budget)) continue;
+            Record(Run(candidate, ++candidateCount, top, SearchOrigins.Portfolio), top);
         }
         while (clock.Elapsed.TotalSeconds < budget)
         {
             cancellationToken.ThrowIfCancellationRequested();
+            // Local search (CFO): neighbours of the best configuration on every row, every third one around the best of
+            // the runner-up trainer (ensembles gain from a strong second trainer).
+            var ranNear = 0;
+            var leaders = Leaders(trials, higherIsBetter);
+            for (var i = 0; i < NeighboursPerRound && leaders.Count > 0 && clock.Elapsed.TotalSeconds < budget; i++)
+            {
+                var candidate = space.Near(leaders[i == NeighboursPerRound - 1 && leaders.Count > 1 ? 1 : 0].Options);
+                if (!Affordable(cost, candidate.Trainer, top, shares, clock.Elapsed.TotalSeconds, budget)) continue;
+                Record(Run(candidate, ++candidateCount, top, SearchOrigins.Near), top);
+                ranNear++;
+                leaders = Leaders(trials, higherIsBetter);
+            }
+            if (clock.Elapsed.TotalSeconds >= budget) break;
+            // Exploration: one bracket of successive halving over random candidates.
             var survivors = Enumerable.Range(0, options.Candidates).Select(_ => (Id: ++candidateCount, Options: space.Next())).ToList();
             var ranInBracket = 0;
             for (var rung = 0; rung < shares.Length && survivors.Count > 0; rung++)
@@ -71,8 +90,7 @@ public static class ModelSearch
                 foreach (var (id, candidate) in survivors)
                 {
                     if (!Affordable(cost, candidate.Trainer, rung, shares, clock.Elapsed.TotalSeconds, budget)) continue;
-                    var trial = RunTrial(task, options.Learner, set, candidate, id, rung, shares[rung], splits, validation, rowKey, metric, classes, width,
-                        trials.Count + 1, clock, budget, cancellationToken);
+                    var trial = Run(candidate, id, rung, SearchOrigins.Random);
                     Record(trial, rung);
                     ranInBracket++;
                     if (trial.Complete && !double.IsNaN(trial.Mean)) scored.Add((id, candidate, trial.Mean));
@@ -82,7 +100,7 @@ public static class ModelSearch
                 survivors = scored.OrderBy(s => higherIsBetter ? -s.Mean : s.Mean).Take(keep).Select(s => (s.Id, s.Options)).ToList();
                 if (clock.Elapsed.TotalSeconds >= budget) break;
             }
-            if (ranInBracket == 0) break;
+            if (ranInBracket == 0 && ranNear == 0) break;
         }
         var complete = trials.Where(t => t.Complete && t.RowShare >= 1 && !double.IsNaN(t.Mean)).ToList();
         if (complete.Count == 0)
@@ -91,6 +109,16 @@ public static class ModelSearch
         var best = complete.OrderBy(t => higherIsBetter ? -t.Mean : t.Mean).First();
         return new SearchResult(metric, trials, best, clock.Elapsed.TotalSeconds, foldOfRow);
     }
+
+    /// <summary>Neighbours of the best configurations tried between two successive-halving brackets.</summary>
+    public const int NeighboursPerRound = 3;
+
+    /// <summary>The best complete trial on every row of each trainer, best first.</summary>
+    private static List<SearchTrial> Leaders(List<SearchTrial> trials, bool higherIsBetter) =>
+        [.. trials.Where(t => t.Complete && t.RowShare >= 1 && !double.IsNaN(t.Mean))
+            .GroupBy(t => t.Options.Trainer)
+            .Select(g => g.OrderBy(t => higherIsBetter ? -t.Mean : t.Mean).First())
+            .OrderBy(t => higherIsBetter ? -t.Mean : t.Mean)];
 
     /// <summary>Row shares of the rungs: 1/9, 1/3, 1 when the smallest rung still has 300 rows per training fold; fewer
     /// rungs for small sets.</summary>
@@ -102,12 +130,12 @@ public static class ModelSearch
     }
 
     /// <summary>False when the last complete trial of this trainer at this rung (or the rung below, scaled by rows) would
-    /// not end within the budget.</summary>
+    /// not end within the budget; a trainer not yet timed is estimated by the slowest trainer timed at this rung.</summary>
     private static bool Affordable(Dictionary<(string, int), double> cost, string trainer, int rung, double[] shares, double elapsed, double budget)
     {
         double? estimate = cost.TryGetValue((trainer, rung), out var seconds) ? seconds
             : rung > 0 && cost.TryGetValue((trainer, rung - 1), out var below) ? below * shares[rung] / shares[rung - 1]
-            : null;
+            : cost.Where(c => c.Key.Item2 == rung).Select(c => (double?)c.Value).Max();
         return estimate is null ? elapsed < budget : elapsed + estimate.Value <= budget;
     }
 
@@ -126,7 +154,9 @@ public static class ModelSearch
             for (var fold = 0; fold < splits.Length; fold++)
             {
                 cancellationToken.ThrowIfCancellationRequested();
-                if (clock.Elapsed.TotalSeconds >= budget) break;
+                // Not a fold that would end after the budget at the pace of this trial's earlier folds.
+                var now = clock.Elapsed.TotalSeconds;
+                if (now + (fold == 0 ? 0 : (now - started) / fold) > budget) break;
                 var rows = share >= 1 ? splits[fold].Train : splits[fold].Train.Where(r => rowKey[r] < share).ToArray();
                 var model = learner.FitToPredict(set.Subset(rows));
                 var predictions = model.Predict(validation[fold]);

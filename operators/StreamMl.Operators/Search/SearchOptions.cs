@@ -6,8 +6,9 @@ namespace StreamMl.Operators.Search;
 public sealed record SearchOptions
 {
     /// <summary>Wall time the search may take (default 2 minutes). Trials are not started when the time an earlier trial
-    /// of the same trainer and size took would overrun it, and a running trial stops between folds when the budget is
-    /// spent, so the search ends within about one fold fit of the budget.</summary>
+    /// of the same trainer and size took would overrun it, and a running trial does not start a fold that would end
+    /// after the budget at the pace of its earlier folds, so the search overruns only when a fold is slower than the
+    /// ones before it (by less than one fold fit).</summary>
     public TimeSpan Budget { get; init; } = TimeSpan.FromMinutes(2);
 
     /// <summary>The metric that ranks candidates (default: roc_auc for binary, f1 for multiclass, rmse for regression).</summary>

@@ -11,6 +11,10 @@ public sealed record SearchTrial
     /// <summary>The candidate (the same id across the rungs it reached).</summary>
     public required int Candidate { get; init; }
 
+    /// <summary>Where the candidate came from: <c>portfolio</c> (the known-good start), <c>near</c> (a neighbour of the
+    /// best configuration so far) or <c>random</c> (a successive-halving bracket).</summary>
+    public string Origin { get; init; } = SearchOrigins.Random;
+
     /// <summary>Successive-halving rung: 0 for the smallest share of the training rows.</summary>
     public required int Rung { get; init; }
 
@@ -57,4 +61,17 @@ public sealed record SearchResult(string Metric, IReadOnlyList<SearchTrial> Tria
     /// <summary>Complete trials on every row, best first.</summary>
     public IReadOnlyList<SearchTrial> Ranked(int count) => Trials.Where(t => t.Complete && t.RowShare >= 1)
         .OrderBy(t => MetricNames.HigherIsBetter(Metric) ? -t.Mean : t.Mean).Take(count).ToList();
+}
+
+/// <summary>The values of <see cref="SearchTrial.Origin"/>.</summary>
+public static class SearchOrigins
+{
+    /// <summary>A configuration of the portfolio every search starts with.</summary>
+    public const string Portfolio = "portfolio";
+
+    /// <summary>A neighbour of the best configuration on every row so far.</summary>
+    public const string Near = "near";
+
+    /// <summary>A random configuration of a successive-halving bracket.</summary>
+    public const string Random = "random";
 }

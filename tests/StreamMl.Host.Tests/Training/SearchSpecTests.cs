@@ -45,6 +45,36 @@ public sealed class SearchSpecTests : IDisposable
         Assert.Equal(best.GetProperty("trainer").GetString(), stored.RootElement.GetProperty("trainer").GetString());
     }
 
+    [Fact]
+    public async Task A_logistic_regressions_l1_and_normaliser_chosen_by_the_search_are_the_registered_recipes()
+    {
+        var path = TrainingTestData.CreditSpec(_folder, "threads: 1\nsearch: { budget: 4s, trainers: [lr], seed: 5 }\ngates: { championMargin: null }", limit: 1200);
+        var report = await TrainingRunner.RunAsync(TrainSpec.Load(path));
+        var version = new ModelRegistry(Path.Combine(_folder, "models")).Open("credit", report.Version.Version);
+        using var log = JsonDocument.Parse(File.ReadAllText(Path.Combine(version.Folder, TrainingRunner.SearchLogFile)));
+        var bestId = log.RootElement.GetProperty("best").GetInt32();
+        var best = log.RootElement.GetProperty("trials").EnumerateArray().Single(t => t.GetProperty("id").GetInt32() == bestId);
+        using var stored = JsonDocument.Parse(File.ReadAllText(Path.Combine(version.Folder, ModelPackage.SpecFile)));
+        var hyperparameters = stored.RootElement.GetProperty("hyperparameters");
+        var l1 = hyperparameters.GetProperty("l1").GetSingle();
+        var normalize = hyperparameters.GetProperty("normalize").GetBoolean();
+        Assert.Contains(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"l1={l1:G4}"), best.GetProperty("hyperparameters").GetString());
+        Assert.Contains($"normalize={(normalize ? "true" : "false")}", best.GetProperty("hyperparameters").GetString());
+        // Re-trained from the stored l1, l2 and normaliser, the recipe scores exactly the trial's folds (a dropped
+        // option would fit another model).
+        var trialScores = best.GetProperty("foldScores").EnumerateArray().Select(s => s.GetDouble()).ToArray();
+        var cvScores = report.CrossValidation.Folds.Select(f => f.Validation["roc_auc"]).ToArray();
+        for (var i = 0; i < cvScores.Length; i++) Assert.Equal(trialScores[i], cvScores[i], 9);
+    }
+
+    [Fact]
+    public void A_negative_l1_is_named()
+    {
+        var message = Assert.Throws<StreamMlException>(() => TrainSpec.Parse("name: m\ndata: { path: d.csv }\ntarget: y\ntrainer: lr\nhyperparameters: { l1: -1 }\n",
+            json: false, "s.yaml")).Message;
+        Assert.Contains("s.yaml: hyperparameters.l1 must be 0 or more", message);
+    }
+
     [Theory]
     [InlineData("search: { budget: soon }\n", "search.budget 'soon' is not a duration such as 90s, 2m or 1h")]
     [InlineData("search: { trainers: [xgboost] }\n", "search trainer 'xgboost' does not do binary; use one of: lr, sdca, fasttree, fastforest, lightgbm")]

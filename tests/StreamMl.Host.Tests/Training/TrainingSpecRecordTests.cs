@@ -24,7 +24,7 @@ public sealed class TrainingSpecRecordTests : IDisposable
         var message = Assert.Throws<StreamMlException>(() =>
             TrainSpec.Parse(Base + "hyperparameters:\n  trees: 3\n  learning_rate: 0.1\n", json: false, "s.yaml")).Message;
         Assert.Equal("s.yaml line 6, column 3: unknown key 'learning_rate' in hyperparameters (did you mean 'learningRate'?); "
-            + "valid keys: trees, leaves, learningRate, minLeaf, l2, iterations, featureFraction, earlyStopping, validationFraction", message);
+            + "valid keys: trees, leaves, learningRate, minLeaf, l2, iterations, featureFraction, earlyStopping, validationFraction, l1, normalize", message);
 
         var top = Assert.Throws<StreamMlException>(() => TrainSpec.Parse(Base + "folds: 5\n", json: false, "s.yaml")).Message;
         Assert.StartsWith("s.yaml line 4, column 1: unknown key 'folds' in the top level; valid keys: name, data, target, task,", top);
@@ -34,7 +34,7 @@ public sealed class TrainingSpecRecordTests : IDisposable
 
     [Theory]
     [InlineData("hyperparameters:\n  trees: abc\n", "line 5, column 10")]
-    [InlineData("hyperparameters: 5\n", "hyperparameters must be a mapping of keys (trees, leaves, learningRate, minLeaf, l2, iterations, featureFraction, earlyStopping, validationFraction)")]
+    [InlineData("hyperparameters: 5\n", "hyperparameters must be a mapping of keys (trees, leaves, learningRate, minLeaf, l2, iterations, featureFraction, earlyStopping, validationFraction, l1, normalize)")]
     // Before: "No node deserializer was able to deserialize the node into type of the expected kind, of the expected kind,
     // Version=10.0.0.0, Culture=neutral, PublicKeyToken=7cec85d7bea7798e" (and likewise for the two below).
     [InlineData("gates: { championMargin: [1] }\n", "line 4, column 26: the value here is not a number")]

@@ -92,6 +92,41 @@ public sealed class ModelSearchTests
     }
 
     [Fact]
+    public void The_search_starts_with_the_portfolio_on_every_row_each_trainers_first_configuration_first()
+    {
+        var (result, _, _) = s_search.Value;
+        var portfolio = result.Trials.TakeWhile(t => t.Origin == SearchOrigins.Portfolio).ToList();
+        Assert.NotEmpty(portfolio);
+        Assert.DoesNotContain(result.Trials.Skip(portfolio.Count), t => t.Origin == SearchOrigins.Portfolio);
+        Assert.All(portfolio, t => Assert.Equal(1, t.RowShare));
+        string[] interleaved = ["lightgbm", "lr", "fasttree", "lightgbm", "lr"];
+        Assert.Equal(interleaved.Take(portfolio.Count), portfolio.Select(t => t.Options.Trainer));
+        // The first LightGBM configuration is the cheap one: it stops early, after far fewer trees than it may grow.
+        Assert.All(portfolio[0].Trees, trees => Assert.True(trees < 500, $"{trees} trees"));
+    }
+
+    [Fact]
+    public void Neighbours_are_searched_around_the_best_configuration_so_far()
+    {
+        var set = LearnerTestData.Head(LearnerTestData.Credit, 1000);
+        var clock = Stopwatch.StartNew();
+        var result = ModelSearch.Run(LearningTask.Binary, set, new SearchOptions { Budget = TimeSpan.FromSeconds(8), Trainers = ["lr"], Seed = 3 });
+        var wall = clock.Elapsed.TotalSeconds;
+        var longestFit = result.Trials.Where(t => t.FoldScores.Length > 0).Max(t => t.Seconds / t.FoldScores.Length);
+        Assert.True(wall <= 8 * 1.1 + longestFit, $"the search took {wall:F2} s of an 8 s budget");
+        var near = result.Trials.Where(t => t.Origin == SearchOrigins.Near).ToList();
+        Assert.NotEmpty(near);
+        foreach (var trial in near)
+        {
+            Assert.Equal(1, trial.RowShare);
+            // The leader when this trial started: the best complete trial on every row before it.
+            var leader = result.Trials.Where(t => t.Id < trial.Id && t.Complete && t.RowShare == 1).MaxBy(t => t.Mean)!;
+            var step = Math.Abs(Math.Log(trial.Options.L2Regularization!.Value / leader.Options.L2Regularization!.Value));
+            Assert.True(step <= 5 * SearchSpace.NeighbourStep, $"trial {trial.Id}: l2 {trial.Options.L2Regularization} is far from the leader's {leader.Options.L2Regularization}");
+        }
+    }
+
+    [Fact]
     public void An_unknown_trainer_or_metric_is_named()
     {
         var set = LearnerTestData.Head(LearnerTestData.Credit, 200);
