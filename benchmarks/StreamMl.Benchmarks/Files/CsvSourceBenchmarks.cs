@@ -10,7 +10,8 @@ namespace StreamMl.Benchmarks.Files;
 /// 28.6 MB), one operation = the whole file on one thread, against peers measured in the same run:
 /// Sep's plain enumeration touching every field (the splitting floor), Sep with <c>long.Parse</c> of every field (<c>double.Parse</c> for the amounts written as 2e+05) (what
 /// a hand-written Sep loop costs), the UTF-8 decoding alone, and <see cref="FileSource"/> filling 4,096-row batches with
-/// the schema given (<c>CsvParseThreads = 1</c>, S6's default on 2 cores).</summary>
+/// the schema given (<c>CsvParseThreads = 1</c>, S6's default on 2 cores), from the bytes (the default) and with the Sep
+/// reader it used before.</summary>
 [MemoryDiagnoser]
 [Config(typeof(FileIngestBenchmarks.TableConfig))]
 public class CsvSourceBenchmarks
@@ -88,11 +89,18 @@ public class CsvSourceBenchmarks
         return total;
     }
 
-    /// <summary>The file source reading the whole file into 4,096-row batches on its own thread.</summary>
+    /// <summary>The file source reading the whole file into 4,096-row batches on its own thread, from the file's bytes
+    /// (the default).</summary>
     [Benchmark]
-    public async Task<long> SourceFill()
+    public Task<long> SourceFill() => Fill(fromBytes: true);
+
+    /// <summary>The same with the Sep reader the source used before (<c>CsvFromBytes = false</c>).</summary>
+    [Benchmark]
+    public Task<long> SourceFillSep() => Fill(fromBytes: false);
+
+    private async Task<long> Fill(bool fromBytes)
     {
-        var options = new FileSourceOptions { Schema = _schema, CsvParseThreads = 1 };
+        var options = new FileSourceOptions { Schema = _schema, CsvParseThreads = 1, CsvFromBytes = fromBytes };
         options.Paths.Add(_input);
         await using var source = FileSource.Create(options);
         await source.OpenAsync(new SourceContext("bench", new CollectingDeadLetterSink()), CancellationToken.None);
@@ -123,6 +131,7 @@ internal static class CsvSourceCpuProbe
         [
             ("SepLongParse", bench.SepLongParse), ("SepSplitOnly", bench.SepSplitOnly), ("DecodeOnly", bench.DecodeOnly),
             ("SourceFill", () => bench.SourceFill().GetAwaiter().GetResult()),
+            ("SourceFillSep", () => bench.SourceFillSep().GetAwaiter().GetResult()),
         ];
         var times = variants.Select(_ => new List<double>()).ToArray();
         for (var sample = -2; sample < samples; sample++)

@@ -24,10 +24,11 @@ public sealed unsafe class Utf8NumberTests
     ];
 
     /// <summary>Parses <paramref name="text"/> with <paramref name="parse"/> the way the reader does: the field
-    /// followed by a separator; the value counts only when the parser stopped exactly at the separator.</summary>
+    /// followed by a separator (and digits after it, which the word-at-a-time parser reads and must ignore); the value
+    /// counts only when the parser stopped exactly at the separator.</summary>
     private static bool Fast<T>(string text, Func<nint, (nint After, T Value)> parse, out T value)
     {
-        var bytes = Encoding.ASCII.GetBytes(text + ",");
+        var bytes = Encoding.ASCII.GetBytes(text + ",99999999");
         fixed (byte* start = bytes)
         {
             var (after, parsed) = parse((nint)start);

@@ -18,6 +18,7 @@ internal sealed unsafe class ByteCsvFileReader : FileReader
     private const byte LineFeed = (byte)'\n';
     private const byte CarriageReturn = (byte)'\r';
     private const byte Quote = (byte)'"';
+    private const int Slack = 8;
 
     private readonly FileStream _file;
     private readonly CsvChunkParser _lineParser;
@@ -270,17 +271,14 @@ internal sealed unsafe class ByteCsvFileReader : FileReader
         _linesEnd = 0;
         while (true)
         {
-            if (_length == _buffer.Length) Array.Resize(ref _buffer, _buffer.Length * 2);
-            var read = _endOfFile ? 0 : _file.Read(_buffer, _length, _buffer.Length - _length);
+            // Slack after the data: the number parsers read a word at a time (Utf8Numbers.TryParseInt64).
+            if (_buffer.Length - _length <= Slack) Array.Resize(ref _buffer, _buffer.Length * 2);
+            var read = _endOfFile ? 0 : _file.Read(_buffer, _length, _buffer.Length - Slack - _length);
             if (read == 0)
             {
                 _endOfFile = true;
                 if (_length == 0) return false;
-                if (_buffer[_length - 1] != LineFeed)
-                {
-                    if (_length == _buffer.Length) Array.Resize(ref _buffer, _buffer.Length * 2);
-                    _buffer[_length++] = LineFeed;
-                }
+                if (_buffer[_length - 1] != LineFeed) _buffer[_length++] = LineFeed;
                 _linesEnd = _length;
                 return true;
             }
