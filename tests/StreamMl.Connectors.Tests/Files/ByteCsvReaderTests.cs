@@ -139,6 +139,37 @@ public sealed class ByteCsvReaderTests
     }
 
     [Fact]
+    public async Task Several_files_in_one_source_read_as_the_Sep_reader_reads_them()
+    {
+        // The second and third files reuse the first one's buffer.
+        var dir = TestData.TempDir();
+        string[] paths = [WriteNumbers(dir, 3, 3000, false, false), WriteNumbers(dir, 4, 200, true, false), WriteNumbers(dir, 5, 1200, false, true)];
+        async Task<List<string>> Read(bool fromBytes)
+        {
+            var options = new FileSourceOptions { Schema = s_numbers, CsvFromBytes = fromBytes };
+            foreach (var path in paths) options.Paths.Add(path);
+            await using var source = FileSource.Create(options);
+            var dead = new CollectingDeadLetterSink();
+            await source.OpenAsync(new SourceContext("files", dead), CancellationToken.None);
+            using var batch = new ColumnBatch(source.Schema, 512);
+            var rows = new List<string>();
+            bool more;
+            do
+            {
+                batch.Reset();
+                more = await source.FillAsync(batch, CancellationToken.None);
+                for (var row = 0; row < batch.Length; row++) rows.Add($"{batch.RowPartitions[row]}:{batch.RowOffsets[row]} {DeadLetter.FormatRow(batch, row)}");
+            }
+            while (more);
+            rows.AddRange(dead.Letters.Select(l => $"{l.Rule}|{l.Location}|{l.Message}|{l.Raw}"));
+            return rows;
+        }
+        var sep = await Read(fromBytes: false);
+        Assert.Equal(sep, await Read(fromBytes: true));
+        Assert.True(sep.Count > 4000, $"{sep.Count} rows and dead letters");
+    }
+
+    [Fact]
     public async Task Steady_state_batches_allocate_nothing()
     {
         const int capacity = 1024;

@@ -44,6 +44,7 @@ internal sealed unsafe class ByteCsvFileReader : FileReader
     private long _line = 1;
     private long _lastLine;
     private bool _handedOver;
+    private bool _disposed;
 
     /// <summary>Opens the file at <paramref name="dataStart"/>, the byte after the header that
     /// <paramref name="header"/> (a sequential reader at line 2) read and checked; the reader then belongs to this one.</summary>
@@ -67,7 +68,9 @@ internal sealed unsafe class ByteCsvFileReader : FileReader
         _file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 1, FileOptions.SequentialScan);
         _file.Position = dataStart;
         _bufferStart = dataStart;
-        _buffer = new byte[(int)Math.Clamp(_file.Length - dataStart + 1, 4096, 1 << 20)];
+        var size = (int)Math.Clamp(_file.Length - dataStart + Slack + 1, 4096, 1 << 18);
+        _buffer = context.CsvBytes is { } kept && kept.Length >= size ? kept : new byte[size];
+        context.CsvBytes = null;
         _line = 2;
         NextLine = 2;
     }
@@ -311,6 +314,9 @@ internal sealed unsafe class ByteCsvFileReader : FileReader
     public override void Dispose()
     {
         _file.Dispose();
+        // Handed on once only: a second Dispose must not give the next reader's buffer to a third.
+        if (!_disposed && _buffer.Length <= 1 << 20 && (Context.CsvBytes is null || Context.CsvBytes.Length < _buffer.Length)) Context.CsvBytes = _buffer;
+        _disposed = true;
         _sequential?.Dispose();
         _sequential = null;
     }
