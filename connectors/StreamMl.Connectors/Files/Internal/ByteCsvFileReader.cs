@@ -11,8 +11,9 @@ namespace StreamMl.Connectors.Files.Internal;
 /// value that does not parse) is parsed again by <see cref="CsvChunkParser"/>, which gives the Sep reader's result and
 /// rejection for a one-line record; from the first line that is not one record (an odd number of quotes, a lone
 /// carriage return) the rest of the file is read by a <see cref="CsvFileReader"/> from that line. The header is read,
-/// checked and mapped by a <see cref="CsvFileReader"/> too. On the credit file this took the source from 1.2× to
-/// below Sep's own enumeration with <c>long.Parse</c> (CsvSourceBenchmarks, docs/BENCHMARKS.md "CSV source").</summary>
+/// checked and mapped by a <see cref="CsvFileReader"/> too. On the credit file this took the source's thread CPU per
+/// row from 1.2× to 0.75× that of Sep's own enumeration with <c>long.Parse</c> (CsvSourceBenchmarks and the
+/// csv-source-cpu probe, docs/BENCHMARKS.md "CSV source from bytes").</summary>
 internal sealed unsafe class ByteCsvFileReader : FileReader
 {
     private const byte LineFeed = (byte)'\n';
