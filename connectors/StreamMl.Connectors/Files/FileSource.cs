@@ -322,7 +322,7 @@ public sealed class FileSource : IBatchSource
         var threads = _options.CsvParseThreads;
         if (threads > 1 && !InputStreams.IsGzip(path) && new FileInfo(path).Length >= _options.ParallelCsvMinBytes)
             return new ParallelCsvFileReader(path, partition, _context, threads);
-        return new CsvFileReader(path, partition, _context);
+        return _options.CsvFromBytes && !InputStreams.IsGzip(path) ? ByteCsvFileReader.Open(path, partition, _context) : new CsvFileReader(path, partition, _context);
     }
 
     /// <summary>True for a file an earlier run without <c>--watch</c> read to the end: watching follows it from the line

@@ -53,6 +53,11 @@ public sealed class FileSourceOptions
     /// <summary>2 on machines of 4 or more cores, else 1 (see <see cref="CsvParseThreads"/>).</summary>
     public static int DefaultCsvParseThreads => Environment.ProcessorCount >= 4 ? 2 : 1;
 
+    /// <summary>A plain CSV file parsed on the source's thread is read from its bytes, fields split and numbers parsed
+    /// in one pass, with the Sep reader's results (see ByteCsvFileReader). Default true; tests turn it off to compare
+    /// with the Sep reader.</summary>
+    internal bool CsvFromBytes { get; set; } = true;
+
     /// <summary>The smallest file parsed by <see cref="CsvParseThreads"/> threads: 4 MiB; tests make it 0.</summary>
     internal long ParallelCsvMinBytes { get; set; } = 4L << 20;
 

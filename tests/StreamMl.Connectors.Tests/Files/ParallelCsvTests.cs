@@ -24,7 +24,7 @@ public sealed class ParallelCsvTests
     /// kind of quoting, and with <paramref name="bad"/> blank lines, wrong field counts, type errors and invalid UTF-8;
     /// with <paramref name="multiline"/> also quoted line breaks and a quote never closed (which hand the rest of the
     /// file to the sequential reader); <paramref name="crlf"/> ends lines with CR LF.</summary>
-    private static string Write(string dir, int seed, int lines, bool bad, bool multiline, bool crlf, bool wellFormed = false)
+    internal static string Write(string dir, int seed, int lines, bool bad, bool multiline, bool crlf, bool wellFormed = false)
     {
         var random = new Random(seed);
         var newline = crlf ? "\r\n" : "\n";
@@ -58,11 +58,16 @@ public sealed class ParallelCsvTests
         return path;
     }
 
-    private sealed record Read(List<string> Rows, List<string> Letters, List<SourceRange> Covered, long RecordsRead, long Rejected, long Chunks, long Handovers);
+    internal sealed record Read(List<string> Rows, List<string> Letters, List<SourceRange> Covered, long RecordsRead, long Rejected, long Chunks, long Handovers);
 
-    private static async Task<Read> ReadAsync(string path, int threads, int capacity, Schema? schema = null, long skipBefore = 0)
+    internal static async Task<Read> ReadAsync(string path, int threads, int capacity, Schema? schema = null, bool fromBytes = true, IEnumerable<string>? nullTokens = null)
     {
-        var options = new FileSourceOptions { Schema = schema ?? s_schema, CsvParseThreads = threads, ParallelCsvMinBytes = 0 };
+        var options = new FileSourceOptions { Schema = schema ?? s_schema, CsvParseThreads = threads, ParallelCsvMinBytes = 0, CsvFromBytes = fromBytes };
+        if (nullTokens is not null)
+        {
+            options.NullTokens.Clear();
+            foreach (var token in nullTokens) options.NullTokens.Add(token);
+        }
         options.Paths.Add(path);
         var source = FileSource.Create(options);
         var dead = new CollectingDeadLetterSink();

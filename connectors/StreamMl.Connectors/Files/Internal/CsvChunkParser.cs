@@ -58,7 +58,7 @@ internal sealed unsafe class CsvChunkParser(ReaderContext context, char separato
             var end = newline < 0 ? count : start + newline;
             var next = newline < 0 ? count : end + 1;
             if (end > start && _chars[end - 1] == '\r') end--;
-            if (line >= skipBefore && ParseLine(chunk, start, end, line, rows))
+            if (line >= skipBefore && ParseLine(chunk.Rejects, start, end, chunk.HasQuotes, line, rows))
             {
                 batch.RowOffsetsBuffer[rows] = line;
                 rows++;
@@ -68,21 +68,44 @@ internal sealed unsafe class CsvChunkParser(ReaderContext context, char separato
         chunk.Rows = rows;
     }
 
-    /// <summary>Parses one line into row <paramref name="row"/>; false when it is blank or rejected.</summary>
-    private bool ParseLine(CsvChunk chunk, int start, int end, long line, int row)
+    /// <summary>Makes <see cref="ParseLine(ReadOnlySpan{byte}, long, int, List{CsvReject})"/> write into
+    /// <paramref name="batch"/>: schema field <c>f</c> into its column <paramref name="targets"/>[f].</summary>
+    public void Bind(ColumnBatch batch, int[] targets)
     {
-        var fields = Split(start, end, chunk.HasQuotes);
+        for (var f = 0; f < _columns.Length; f++)
+        {
+            _columns[f] = batch[targets[f]];
+            _values[f] = Unsafe.AsPointer(ref _columns[f].RawValues.GetPinnableReference());
+        }
+    }
+
+    /// <summary>Parses one line (its bytes without the line feed; one record, as <see cref="CsvChunkSplitter"/>
+    /// requires) into row <paramref name="row"/> of the bound batch; false when it is blank or rejected, with the
+    /// rejection added to <paramref name="rejects"/>.</summary>
+    public bool ParseLine(ReadOnlySpan<byte> bytes, long line, int row, List<CsvReject> rejects)
+    {
+        var needed = s_utf8.GetMaxCharCount(bytes.Length);
+        if (_chars.Length < needed) _chars = new char[Math.Max(needed, _chars.Length * 2)];
+        var end = s_utf8.GetChars(bytes, _chars);
+        if (end > 0 && _chars[end - 1] == '\r') end--;
+        return ParseLine(rejects, 0, end, bytes.Contains((byte)Quote), line, row);
+    }
+
+    /// <summary>Parses one line into row <paramref name="row"/>; false when it is blank or rejected.</summary>
+    private bool ParseLine(List<CsvReject> rejects, int start, int end, bool hasQuotes, long line, int row)
+    {
+        var fields = Split(start, end, hasQuotes);
         var span = _chars.AsSpan(start, end - start);
         if (fields == 1 && span.IsWhiteSpace()) return false; // blank lines are not records
         if (fields != headerCount)
         {
-            chunk.Rejects.Add(new CsvReject(line, "csv-fields", $"expected {headerCount} fields as in the header, found {fields}", span.ToString()));
+            rejects.Add(new CsvReject(line, "csv-fields", $"expected {headerCount} fields as in the header, found {fields}", span.ToString()));
             return false;
         }
         if (span.Contains('\uFFFD'))
         {
             var column = span.IndexOf('\uFFFD');
-            chunk.Rejects.Add(new CsvReject(line, "encoding", $"invalid UTF-8 at character {column + 1} of the line; the file must be UTF-8", span.ToString()));
+            rejects.Add(new CsvReject(line, "encoding", $"invalid UTF-8 at character {column + 1} of the line; the file must be UTF-8", span.ToString()));
             return false;
         }
         var schema = context.Schema;
@@ -102,7 +125,7 @@ internal sealed unsafe class CsvChunkParser(ReaderContext context, char separato
                 continue;
             }
             if (FieldParser.TryWrite(text, column, row, _nulls)) continue;
-            chunk.Rejects.Add(new CsvReject(line, "type",
+            rejects.Add(new CsvReject(line, "type",
                 $"field '{schema[f].Name}' (column {source + 1}) is '{text.ToString()}', not a {ColumnTypes.Name(schema[f].Type)}", span.ToString()));
             return false;
         }

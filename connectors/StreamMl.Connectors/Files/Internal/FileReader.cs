@@ -31,6 +31,10 @@ internal sealed class ReaderContext(FileSourceOptions options, Schema schema)
     /// the chunks' size, then nothing): the allocation tests read it.</summary>
     public long WorkerAllocatedBytes;
 
+    /// <summary>The byte buffer of the last <see cref="ByteCsvFileReader"/> closed, taken by the next one, so that a
+    /// source reading many files does not allocate one per file.</summary>
+    public byte[]? CsvBytes;
+
     /// <summary>Batch column index of each source field, cached per batch schema (the batch may hold more columns).</summary>
     public int[] Targets(ColumnBatch batch)
     {
