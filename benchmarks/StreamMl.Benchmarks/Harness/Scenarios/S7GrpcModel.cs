@@ -20,7 +20,11 @@ namespace StreamMl.Benchmarks.Harness.Scenarios;
 /// has every row.</summary>
 public sealed class S7GrpcModel : IScenario
 {
-    private const int Batch = 4096;
+    // Rows per Ingest message: 4,096 by default; S7_ROWS_PER_MESSAGE (at most 4,096) measures another message size with
+    // the same rows in all (1,228,800 per run).
+    private static readonly int Batch = int.TryParse(Environment.GetEnvironmentVariable("S7_ROWS_PER_MESSAGE"), out var rows) ? Math.Clamp(rows, 1, 4096) : 4096;
+    // Short pipeline names, so the kernel's 15-character thread names ("s7m/model") still say pipeline and stage.
+    private const string ModelPipeline = "s7m", NoModelPipeline = "s7n", TwoWorkersPipeline = "s7w";
     private static StreamMlServer? s_server;
     private static string s_payloadPath = "";
 
@@ -79,16 +83,16 @@ public sealed class S7GrpcModel : IScenario
             .Add(ModelPackage.ProfileFile, profile.ToJson());
         var version = registry.Register("credit", package);
         registry.Promote("credit", version.Version);
-        s_payloadPath = Path.Combine(folder, "credit-4096.arrows");
+        s_payloadPath = Path.Combine(folder, $"credit-{Batch}.arrows");
         File.WriteAllBytes(s_payloadPath, ArrowPayload());
         var server = StreamMlServer.StartAsync(new StreamMlOptions { Port = 0, MetricsPort = -1, RegistryPath = registry.Root }).GetAwaiter().GetResult();
         var manager = server.Services.GetRequiredService<PipelineManager>();
-        foreach (var (name, withModel, workers) in new[] { ("credit-model", true, 1), ("credit-nomodel", false, 1), ("credit-model-2", true, 2) })
+        foreach (var (name, withModel, workers) in new[] { (ModelPipeline, true, 1), (NoModelPipeline, false, 1), (TwoWorkersPipeline, true, 2) })
             manager.CreateAsync(Spec(name, withModel, workers), start: true, replace: false, null, CancellationToken.None).GetAwaiter().GetResult();
         s_server = server;
     }
 
-    /// <summary>The first 4,096 rows of the credit file as one Arrow IPC stream (schema and one record batch).</summary>
+    /// <summary>The first <see cref="Batch"/> rows of the credit file as one Arrow IPC stream (schema and one record batch).</summary>
     private static byte[] ArrowPayload()
     {
         var batches = WorkloadTraining.ReadAll(CreditWorkload.SourceCsv);
@@ -114,12 +118,12 @@ public sealed class S7GrpcModel : IScenario
     /// <inheritdoc/>
     public IReadOnlyList<IScenarioVariant> Variants =>
     [
-        new Ingest("Ingest → validate → GBT model → drift", "credit-model", true),
-        new Ingest("reference: ingest → validate → drift, no model", "credit-nomodel", false),
-        new Ingest("reference: ingest → validate → GBT model (2 workers) → drift", "credit-model-2", false),
+        new Ingest("Ingest → validate → GBT model → drift", ModelPipeline, true),
+        new Ingest("reference: ingest → validate → drift, no model", NoModelPipeline, false),
+        new Ingest("reference: ingest → validate → GBT model (2 workers) → drift", TwoWorkersPipeline, false),
     ];
 
-    private static int Messages(ScenarioSize size) => size == ScenarioSize.Smoke ? 4 : 300;
+    private static int Messages(ScenarioSize size) => size == ScenarioSize.Smoke ? 4 : 300 * 4096 / Batch;
 
     private sealed class Ingest(string name, string pipelineName, bool isStreamMl) : IScenarioVariant
     {
@@ -132,44 +136,94 @@ public sealed class S7GrpcModel : IScenario
             var server = s_server!;
             var pipeline = server.Services.GetRequiredService<PipelineManager>().Get(pipelineName);
             var before = pipeline.Runtime.Memory!.Rows;
-            var busyBefore = pipeline.Current!.Stages.Select(s => s.Busy).ToArray();
             var messages = Messages(size);
-            var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+            var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true };
             foreach (var argument in new[] { typeof(S7GrpcModel).Assembly.Location, "grpc-client", server.Address, pipelineName, s_payloadPath, messages.ToString(CultureInfo.InvariantCulture) })
                 start.ArgumentList.Add(argument);
             using var client = Process.Start(start)!;
-            // The client says "sending" once connected, just before its first message: process start is not timed.
+            // The client warms up on a stream of its own (a quarter of the messages: its JIT tiers up the send path, as in a
+            // long-running client) and says how many rows it sent; once the sink has them, "go" starts the timed stream.
+            // Process start, the warm-up and its rows are not timed.
+            var warm = await client.StandardOutput.ReadLineAsync(cancellationToken).ConfigureAwait(false);
+            if (warm is null || !warm.StartsWith("warm ", StringComparison.Ordinal))
+                throw new InvalidOperationException($"grpc-client: {warm} {await client.StandardError.ReadToEndAsync(cancellationToken).ConfigureAwait(false)}");
+            before += long.Parse(warm[5..], CultureInfo.InvariantCulture);
+            await HostBench.WaitForRowsAsync(() => pipeline.Runtime.Memory!.Rows, before, TimeSpan.FromMinutes(5)).ConfigureAwait(false);
+            await client.StandardInput.WriteLineAsync("go".AsMemory(), cancellationToken).ConfigureAwait(false);
+            await client.StandardInput.FlushAsync(cancellationToken).ConfigureAwait(false);
+            // The client says "sending" just before its first timed message.
             var first = await client.StandardOutput.ReadLineAsync(cancellationToken).ConfigureAwait(false);
             var clock = Stopwatch.GetTimestamp();
+            var busyBefore = pipeline.Current!.Stages.Select(s => s.Busy).ToArray();
+            var threadsBefore = ThreadCpu.Threads(Environment.ProcessId);
+            var hostBefore = ThreadCpu.Process(Environment.ProcessId);
             if (first != "sending") throw new InvalidOperationException($"grpc-client: {first} {await client.StandardError.ReadToEndAsync(cancellationToken).ConfigureAwait(false)}");
             var accepted = long.Parse((await client.StandardOutput.ReadLineAsync(cancellationToken).ConfigureAwait(false))!, CultureInfo.InvariantCulture);
             await HostBench.WaitForRowsAsync(() => pipeline.Runtime.Memory!.Rows - before, accepted, TimeSpan.FromMinutes(5)).ConfigureAwait(false);
             var elapsed = Stopwatch.GetTimestamp() - clock;
+            var threadsAfter = ThreadCpu.Threads(Environment.ProcessId);
+            var hostAfter = ThreadCpu.Process(Environment.ProcessId);
             latency.RecordValue(Math.Max(1, elapsed));
             // Where the time went: each stage's busy time (work only) per row, so the limiting stage shows (stderr: not
             // part of the report).
             var stages = pipeline.Current.Stages;
             Console.Error.WriteLine($"S7 {pipelineName}: " + string.Join(", ", stages.Select((s, i) =>
                 $"{s.Name} {(s.Busy - busyBefore[Math.Min(i, busyBefore.Length - 1)]).TotalMicroseconds * 1000 / accepted:N0} ns/row")));
+            var clientCpu = double.Parse((await client.StandardOutput.ReadLineAsync(cancellationToken).ConfigureAwait(false))!, CultureInfo.InvariantCulture);
             await client.WaitForExitAsync(cancellationToken).ConfigureAwait(false);
+            ReportCpu(pipelineName, accepted, threadsBefore, threadsAfter, hostAfter - hostBefore, clientCpu, Stopwatch.GetElapsedTime(clock, clock + elapsed));
             return (accepted, new FileInfo(s_payloadPath).Length * messages);
         }
     }
 
+    /// <summary>Where the CPU went, per row (stderr: not part of the report): the host process's CPU time (user + system,
+    /// all threads) split by thread — each pipeline stage runs on its own named thread; the thread pool runs Kestrel,
+    /// HTTP/2, gRPC, the protobuf parse, the Arrow IPC decode and the copy into the staging batches — and the client
+    /// process's own. CPU time does not stretch when other processes share the cores, unlike the stages' busy time, so
+    /// these figures hold on a loaded machine; 2 cores divided by the total CPU per row is the capacity of an idle
+    /// 2-core machine.</summary>
+    private static void ReportCpu(string pipelineName, long rows, Dictionary<int, (string Name, double Seconds)> before,
+        Dictionary<int, (string Name, double Seconds)> after, double? hostSeconds, double clientSeconds, TimeSpan elapsed)
+    {
+        var groups = ThreadCpu.Spent(before, after, name =>
+            name.StartsWith(pipelineName + "/", StringComparison.Ordinal) ? name[(pipelineName.Length + 1)..]
+            : name.StartsWith("s7", StringComparison.Ordinal) ? "other pipelines (idle)"
+            : name.StartsWith(".NET TP", StringComparison.Ordinal) || name.StartsWith(".NET ThreadPool", StringComparison.Ordinal) || name.StartsWith(".NET IO", StringComparison.Ordinal)
+                ? "thread pool (Kestrel, HTTP/2, gRPC, protobuf, Arrow decode → staging)"
+            : name.Contains("GC", StringComparison.Ordinal) ? "GC" : "other: " + name);
+        static string PerRow(double seconds, long rows) => (seconds * 1e9 / rows).ToString("N0", CultureInfo.InvariantCulture) + " ns";
+        var host = hostSeconds ?? groups.Values.Sum();
+        var load = File.Exists("/proc/loadavg") ? File.ReadAllText("/proc/loadavg").Split(' ')[0] : "?";
+        Console.Error.WriteLine($"S7 {pipelineName} CPU per row ({rows:N0} rows in {elapsed.TotalSeconds:F2} s, load {load}): host {PerRow(host, rows)}, client {PerRow(clientSeconds, rows)}, " +
+            $"together {PerRow(host + clientSeconds, rows)} → {2 / ((host + clientSeconds) / rows) / 1e6:F2} M rows/s on 2 idle cores");
+        foreach (var (group, seconds) in groups.Where(g => g.Value > 0).OrderByDescending(g => g.Value))
+            Console.Error.WriteLine($"    {group}: {PerRow(seconds, rows)}");
+    }
+
     /// <summary>The client process: <c>grpc-client address pipeline payload messages</c> sends the Arrow IPC payload
-    /// <c>messages</c> times on one Ingest stream, printing "sending" before the first and the rows accepted at the end.</summary>
-    public static async Task<int> ClientAsync(string[] args, TextWriter output)
+    /// <c>messages</c> times on one Ingest stream, after a warm-up stream of a quarter of them ("warm rows"; it waits for
+    /// "go" on its input), printing "sending" before the first timed message and, at the end, the rows accepted and the CPU seconds it spent sending them.</summary>
+    public static async Task<int> ClientAsync(string[] args, TextReader input, TextWriter output)
     {
         var payload = await File.ReadAllBytesAsync(args[2]);
         using var channel = HostClient.Open(args[0], null);
         var request = HostBench.ArrowRequest(payload);
         request.Pipeline = args[1];
-        // One small call first so the connection is open before the timed stream starts.
-        await HostBench.IngestAsync(channel, request, 1);
+        // A warm-up stream first: the connection opens and the send path's JIT tiers up before the timed stream.
+        var messages = int.Parse(args[3], CultureInfo.InvariantCulture);
+        var warmRows = await HostBench.IngestAsync(channel, request, Math.Max(1, messages / 4));
+        await output.WriteLineAsync($"warm {warmRows}");
+        await output.FlushAsync();
+        if (await input.ReadLineAsync() != "go") return 1;
         await output.WriteLineAsync("sending");
         await output.FlushAsync();
-        var accepted = await HostBench.IngestAsync(channel, request, int.Parse(args[3], CultureInfo.InvariantCulture));
+        var cpu = System.Diagnostics.Process.GetCurrentProcess();
+        var cpuBefore = cpu.TotalProcessorTime;
+        var accepted = await HostBench.IngestAsync(channel, request, messages);
+        cpu.Refresh();
+        var cpuSpent = (cpu.TotalProcessorTime - cpuBefore).TotalSeconds;
         await output.WriteLineAsync(accepted.ToString(CultureInfo.InvariantCulture));
+        await output.WriteLineAsync(cpuSpent.ToString("R", CultureInfo.InvariantCulture));
         await output.FlushAsync();
         return 0;
     }
