@@ -164,10 +164,9 @@ internal struct TensorPayload : IScorePayload
         var classes = _model.ClassCount;
         var labels = new string[scores.Length];
         var probabilities = new float[scores.Length * classes];
-        var deployed = Models.ModelSelector.Deployed(_model.Deployment).Select(d => d.Entry).ToList();
         for (var row = 0; row < scores.Length; row++)
         {
-            var entry = models[row].Length == 0 ? null : deployed.Find(e => e.Id == models[row]);
+            var entry = models[row].Length == 0 ? null : Models.ModelSelector.FindById(_model.Deployment, models[row]);
             var answered = probabilities.AsSpan(row * classes, classes);
             labels[row] = "";
             if (float.IsNaN(scores[row]) || InferenceModels.Classes(entry) != classes)
