@@ -117,7 +117,12 @@ internal struct TensorPayload : IScorePayload
             }
         }
         // Rows answered by one version report it; an A/B split reports the primary's and each row its own in 'model'.
-        if (!mixed && answered is not null && answered.LastIndexOf('@') is var at and >= 0) Response.ModelVersion = answered[(at + 1)..];
+        if (!mixed && answered is not null)
+        {
+            // The deployed entry's own version string, when it is deployed still (no substring per call).
+            if (Models.ModelSelector.FindById(_model.Deployment, answered) is { } entry) Response.ModelVersion = entry.Version;
+            else if (answered.LastIndexOf('@') is var at and >= 0) Response.ModelVersion = answered[(at + 1)..];
+        }
 
         var outputs = _model.Outputs;
         string[]? labels = null;
