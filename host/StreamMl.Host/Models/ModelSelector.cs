@@ -39,11 +39,26 @@ internal static class ModelSelector
         if (deployment.Previous is { } previous) yield return (previous, Previous);
     }
 
-    /// <summary>The role of <paramref name="entry"/> in <paramref name="deployment"/> ("" when it has none).</summary>
+    /// <summary>The role of <paramref name="entry"/> in <paramref name="deployment"/> ("" when it has none). Score
+    /// asks this for every row it answers, so it looks at the roles in <see cref="Deployed"/>'s order without
+    /// enumerating them (no enumerator is allocated).</summary>
     public static string VariantOf(ModelDeployments.Snapshot deployment, ModelEntry entry)
     {
-        foreach (var (deployed, variant) in Deployed(deployment))
-            if (ReferenceEquals(deployed, entry)) return variant;
-        return "";
+        if (ReferenceEquals(deployment.Primary, entry)) return Primary;
+        if (ReferenceEquals(deployment.Candidate, entry)) return Candidate;
+        foreach (var shadow in deployment.Shadows)
+            if (ReferenceEquals(shadow, entry)) return Shadow;
+        return ReferenceEquals(deployment.Previous, entry) ? Previous : "";
+    }
+
+    /// <summary>The first deployed version (in <see cref="Deployed"/>'s order) whose <see cref="ModelEntry.Id"/> is
+    /// <paramref name="id"/>, or null; allocates nothing (Score asks for every row).</summary>
+    public static ModelEntry? FindById(ModelDeployments.Snapshot deployment, string id)
+    {
+        if (deployment.Primary is { } primary && primary.Id == id) return primary;
+        if (deployment.Candidate is { } candidate && candidate.Id == id) return candidate;
+        foreach (var shadow in deployment.Shadows)
+            if (shadow.Id == id) return shadow;
+        return deployment.Previous is { } previous && previous.Id == id ? previous : null;
     }
 }

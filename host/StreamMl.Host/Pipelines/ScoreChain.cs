@@ -155,10 +155,7 @@ internal sealed partial class ScoreChain : IDisposable
     private void DescribeOutputs(RowScore result, int row)
     {
         var deployment = _router!.LastPlan.Source as Models.ModelDeployments.Snapshot ?? Models.ModelDeployments.Snapshot.Empty;
-        var entry = (Models.ModelEntry?)_router.Pinned;
-        if (entry is null)
-            foreach (var (deployed, _) in Models.ModelSelector.Deployed(deployment))
-                if (deployed.Id == result.Model) { entry = deployed; break; }
+        var entry = (Models.ModelEntry?)_router.Pinned ?? Models.ModelSelector.FindById(deployment, result.Model);
         if (entry is null) return;
         result.ModelName = entry.Name;
         result.ModelVersion = entry.Version;

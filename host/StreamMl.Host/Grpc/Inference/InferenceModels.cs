@@ -126,7 +126,13 @@ internal sealed class InferenceModels(PipelineManager pipelines)
     {
         var served = Resolve(request.ModelName, request.ModelVersion);
         var payload = new TensorPayload(request, served);
-        served.Pipeline.Score(ref payload, $"ModelInfer '{request.ModelName}'", served.Pinned);
+        served.Pipeline.Score(ref payload, Where(served.Name), served.Pinned);
         return payload.Response;
     }
+
+    // Where errors of a model's ModelInfer calls point, formatted once per served name (only names that resolved
+    // reach it: pipelines and deployed models), not for every call.
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, string> _where = new(StringComparer.Ordinal);
+
+    private string Where(string name) => _where.GetOrAdd(name, static n => $"ModelInfer '{n}'");
 }

@@ -117,7 +117,12 @@ internal struct TensorPayload : IScorePayload
             }
         }
         // Rows answered by one version report it; an A/B split reports the primary's and each row its own in 'model'.
-        if (!mixed && answered is not null && answered.LastIndexOf('@') is var at and >= 0) Response.ModelVersion = answered[(at + 1)..];
+        if (!mixed && answered is not null)
+        {
+            // The deployed entry's own version string, when it is deployed still (no substring per call).
+            if (Models.ModelSelector.FindById(_model.Deployment, answered) is { } entry) Response.ModelVersion = entry.Version;
+            else if (answered.LastIndexOf('@') is var at and >= 0) Response.ModelVersion = answered[(at + 1)..];
+        }
 
         var outputs = _model.Outputs;
         string[]? labels = null;
@@ -164,10 +169,9 @@ internal struct TensorPayload : IScorePayload
         var classes = _model.ClassCount;
         var labels = new string[scores.Length];
         var probabilities = new float[scores.Length * classes];
-        var deployed = Models.ModelSelector.Deployed(_model.Deployment).Select(d => d.Entry).ToList();
         for (var row = 0; row < scores.Length; row++)
         {
-            var entry = models[row].Length == 0 ? null : deployed.Find(e => e.Id == models[row]);
+            var entry = models[row].Length == 0 ? null : Models.ModelSelector.FindById(_model.Deployment, models[row]);
             var answered = probabilities.AsSpan(row * classes, classes);
             labels[row] = "";
             if (float.IsNaN(scores[row]) || InferenceModels.Classes(entry) != classes)
