@@ -1,6 +1,9 @@
+using Google.Protobuf;
 using StreamMl.Engine;
 using StreamMl.Operators.Features;
+using StreamMl.OnnxFormat;
 using StreamMl.Operators.OnnxGraphs;
+using static StreamMl.OnnxFormat.OnnxBuilder;
 using static StreamMl.Operators.OnnxGraphs.OnnxComposer;
 
 namespace StreamMl.Operators.Learners;
@@ -14,8 +17,8 @@ internal static class DerivedFeatureGraph
 {
     public static byte[] Prepend(byte[] innerBytes, int width, IReadOnlyList<DerivedFeaturesLearner.ResolvedFeature> features)
     {
-        var inner = Parse(innerBytes, "the model with derived features");
-        var inputs = DataInputs(inner.Graph);
+        var inner = OnnxReader.Parse(innerBytes, "the model with derived features");
+        var inputs = OnnxReader.DataInputs(inner.Graph);
         if (inputs.Count != 1) throw new StreamMlException($"the model with derived features has {inputs.Count} data inputs; it must take one matrix");
         var innerInput = inputs[0];
         var innerWidth = innerInput.Type?.TensorType?.Shape?.Dim.LastOrDefault()?.DimValue ?? 0;
@@ -26,7 +29,7 @@ internal static class DerivedFeatureGraph
         var input = innerInput.Clone();
         input.Type.TensorType.Shape.Dim[^1].DimValue = width;
         graph.Input.Add(input);
-        AddFloats(graph, "derive_nan", [float.NaN], 1);
+        AddInitializer(graph, FloatTensor("derive_nan", [float.NaN], 1));
         var pieces = new List<string> { input.Name };
         for (var f = 0; f < features.Count; f++)
         {
@@ -63,17 +66,17 @@ internal static class DerivedFeatureGraph
         }
         // IsInf needs opset 10.
         var model = Model(graph, [inner], $"StreamMl model with {features.Count} derived features", ("", 10));
-        return ToBytes(model);
+        return model.ToByteArray();
     }
 
     private static string Operand(GraphProto graph, string input, string name, int column, float constant)
     {
         if (column < 0)
         {
-            AddFloats(graph, name, [constant], 1);
+            AddInitializer(graph, FloatTensor(name, [constant], 1));
             return name;
         }
-        AddInt64s(graph, name + "_index", [column], 1);
+        AddInitializer(graph, Int64Tensor(name + "_index", [column], 1));
         graph.Node.Add(Node("Gather", name + "_gather", [input, name + "_index"], [name], "", Int("axis", 1)));
         return name;
     }

@@ -92,7 +92,7 @@ public sealed class DerivedFeaturesLearnerTests
         var inMemory = model.Predict(test);
         using var buffer = new MemoryStream();
         model.ExportOnnx(buffer);
-        var graph = StreamMl.Operators.OnnxGraphs.ModelProto.Parser.ParseFrom(buffer.ToArray()).Graph;
+        var graph = StreamMl.OnnxFormat.ModelProto.Parser.ParseFrom(buffer.ToArray()).Graph;
         foreach (var op in new[] { "Div", "Mul", "Add", "Sub", "IsInf", "Where", "Gather", "Concat" })
             Assert.Contains(graph.Node, n => n.OpType == op);
         // The derive graph's constants are initialisers only (ONNX Runtime warns about initialisers declared as inputs).
