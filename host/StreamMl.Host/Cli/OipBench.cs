@@ -20,6 +20,10 @@ internal static class OipBench
     internal sealed record Result(List<LongHistogram> Score, List<LongHistogram> Infer, List<LongHistogram> SendLateness, double IngestArrowRowsPerSecond,
         double ScoreArrowRowsPerSecond, double InferRawRowsPerSecond)
     {
+        /// <summary>ServerLive, interleaved with Score and ModelInfer: the same client, connection, HTTP/2 and gRPC
+        /// path with no work behind it, the transport's own latency on this machine in the same moments.</summary>
+        public required List<LongHistogram> Live { get; init; }
+
         /// <summary>The host's own time per call in its Score chain (Score and ModelInfer together), from
         /// Query.GetMetrics; null in process.</summary>
         public LatencyPercentiles? HostScoreChain { get; init; }
@@ -47,17 +51,18 @@ internal static class OipBench
         using var channel = HostClient.Open(address, Environment.GetEnvironmentVariable("STREAMML_API_KEY"));
         await new Control.ControlClient(channel).CreatePipelineAsync(new CreatePipelineRequest { Spec = HostBench.Spec, Start = true, Replace = true },
             cancellationToken: cancellationToken);
-        var (score, infer, lateness) = MeasureLatency(channel, rate, seconds, rounds);
+        var (score, infer, live, lateness) = MeasureLatency(channel, rate, seconds, rounds);
         var metrics = await new Query.QueryClient(channel).GetMetricsAsync(new MetricsRequest { Pipeline = HostBench.PipelineName },
             cancellationToken: cancellationToken);
         var (scoreRate, inferRate) = await MeasureCallsAsync(channel, batch, Math.Max(1, 200_000 / batch), cancellationToken);
-        return new Result(score, infer, lateness, 0, scoreRate, inferRate) { HostScoreChain = metrics.ScoreLatency };
+        return new Result(score, infer, lateness, 0, scoreRate, inferRate) { HostScoreChain = metrics.ScoreLatency, Live = live };
     }
 
-    /// <summary>Rounds of one-row Score and ModelInfer, open loop, <paramref name="rate"/> calls per second in all,
-    /// interleaved call by call (Score, ModelInfer, Score, ...), so both see the same moments of the machine; and the
-    /// client's own lateness in starting its calls, per round.</summary>
-    private static (List<LongHistogram> Score, List<LongHistogram> Infer, List<LongHistogram> Lateness) MeasureLatency(
+    /// <summary>Rounds of one-row Score and ModelInfer and of ServerLive (the transport floor), open loop,
+    /// <paramref name="rate"/> calls per second in all, interleaved call by call (Score, ModelInfer, ServerLive, Score,
+    /// ...), so all three see the same moments of the machine; and the client's own lateness in starting its calls, per
+    /// round.</summary>
+    private static (List<LongHistogram> Score, List<LongHistogram> Infer, List<LongHistogram> Live, List<LongHistogram> Lateness) MeasureLatency(
         GrpcChannel channel, int rate, int seconds, int rounds)
     {
         var inference = new GRPCInferenceService.GRPCInferenceServiceClient(channel);
@@ -66,8 +71,15 @@ internal static class OipBench
         var row = new ScoreRequest { Pipeline = HostBench.PipelineName, Rows = HostBench.ProtobufRows(1) };
         inference.ModelInfer(one); // opens the connection
         dataPlane.Score(row);
-        Func<Task>[] calls = [() => dataPlane.ScoreAsync(row).ResponseAsync, () => inference.ModelInferAsync(one).ResponseAsync];
-        var (score, infer, lateness) = (new List<LongHistogram>(), new List<LongHistogram>(), new List<LongHistogram>());
+        var liveRequest = new ServerLiveRequest();
+        inference.ServerLive(liveRequest);
+        Func<Task>[] calls =
+        [
+            () => dataPlane.ScoreAsync(row).ResponseAsync,
+            () => inference.ModelInferAsync(one).ResponseAsync,
+            () => inference.ServerLiveAsync(liveRequest).ResponseAsync,
+        ];
+        var (score, infer, live, lateness) = (new List<LongHistogram>(), new List<LongHistogram>(), new List<LongHistogram>(), new List<LongHistogram>());
         for (var round = 0; round < Math.Max(1, rounds); round++)
         {
             var late = new LongHistogram(10_000_000, 3);
@@ -77,9 +89,10 @@ internal static class OipBench
             var measured = HostBench.AtRate(calls, rate, rate * seconds, warmup, late);
             score.Add(measured[0]);
             infer.Add(measured[1]);
+            live.Add(measured[2]);
             lateness.Add(late);
         }
-        return (score, infer, lateness);
+        return (score, infer, live, lateness);
     }
 
     /// <summary>Rows/s of Score (Arrow IPC) and ModelInfer (raw FP32 tensors), <paramref name="batch"/> rows per call,
@@ -107,7 +120,7 @@ internal static class OipBench
         await using var server = await StreamMlServer.StartAsync(new StreamMlOptions { Port = 0, MetricsPort = -1 }, cancellationToken: cancellationToken);
         var pipeline = await server.Services.GetRequiredService<PipelineManager>().CreateAsync(HostBench.Spec, start: true, replace: false, null, cancellationToken);
         using var channel = HostClient.Open(server.Address, null);
-        var (score, infer, lateness) = MeasureLatency(channel, rate, seconds, rounds);
+        var (score, infer, live, lateness) = MeasureLatency(channel, rate, seconds, rounds);
 
         var calls = Math.Max(1, rows / batch);
         var ingest = HostBench.ArrowRequest(HostBench.ArrowPayload(batch));
@@ -122,6 +135,6 @@ internal static class OipBench
         await Ingest(); // warm-up
         var ingestRate = await Ingest();
         var (scoreRate, inferRate) = await MeasureCallsAsync(channel, batch, calls, cancellationToken);
-        return new Result(score, infer, lateness, ingestRate, scoreRate, inferRate);
+        return new Result(score, infer, lateness, ingestRate, scoreRate, inferRate) { Live = live };
     }
 }

@@ -3,6 +3,7 @@ using Grpc.Net.Client;
 using HdrHistogram;
 using Microsoft.Extensions.DependencyInjection;
 using StreamMl.Host.Cli;
+using StreamMl.Host.Grpc.Inference.Protocol;
 using StreamMl.Host.Hosting;
 using StreamMl.Host.Pipelines;
 
@@ -13,7 +14,7 @@ namespace StreamMl.Benchmarks.Harness.Scenarios;
 /// start), on a host on 127.0.0.1 whose pipeline first learnt generated interactions through Ingest (every item once,
 /// then a skewed draw: <see cref="RecommendBench.Interactions"/>). Item-kNN (100 neighbours) and popularity are asked
 /// by variant override, and unary Score of one row at the same rate on the same host is the peer that shows what the
-/// gRPC round trip alone costs in the same rounds. Uses the host's own <c>streamml bench --recommend</c> code.</summary>
+/// gRPC round trip alone costs in the same rounds; ServerLive, which does no work, is the floor of that round trip. Uses the host's own <c>streamml bench --recommend</c> code.</summary>
 public sealed class S8RecommendLatency : IScenario
 {
     private const int Rate = 1000;
@@ -50,7 +51,16 @@ public sealed class S8RecommendLatency : IScenario
         new AtRate("Recommend item-kNN (k 10) at 1,000 requests/s", true, (channel, users, requests) => RecommendBench.RecommendAtRate(channel, users, Rate, requests, TimeSpan.Zero, "A")),
         new AtRate("Recommend popularity (k 10) at 1,000 requests/s", false, (channel, users, requests) => RecommendBench.RecommendAtRate(channel, users, Rate, requests, TimeSpan.Zero, "B")),
         new AtRate("reference: Score (unary, 1 row) at 1,000 requests/s", false, (channel, _, requests) => HostBench.ScoreAtRate(channel, Rate, requests, TimeSpan.Zero)),
+        new AtRate("reference: ServerLive (no work behind it: the transport floor) at 1,000 requests/s", false, (channel, _, requests) => ServerLiveAtRate(channel, requests)),
     ];
+
+    private static LongHistogram ServerLiveAtRate(GrpcChannel channel, int requests)
+    {
+        var client = new GRPCInferenceService.GRPCInferenceServiceClient(channel);
+        var request = new ServerLiveRequest();
+        client.ServerLive(request); // opens the stream path before the schedule starts
+        return HostBench.AtRate(() => client.ServerLiveAsync(request).ResponseAsync, Rate, requests, TimeSpan.Zero);
+    }
 
     /// <summary>Calls per run: 5 s at the rate, or 0.2 s in a smoke run.</summary>
     internal static int Requests(ScenarioSize size) => size == ScenarioSize.Smoke ? 200 : 5 * Rate;
