@@ -46,6 +46,25 @@ public sealed class CliTests : IDisposable
     }
 
     [Fact]
+    public async Task Bench_oip_interleaves_Score_ModelInfer_and_the_ServerLive_floor_and_pools_the_rounds()
+    {
+        await using var server = await StreamMl.Host.Hosting.StreamMlServer.StartAsync(new StreamMl.Host.Hosting.StreamMlOptions { Port = 0, MetricsPort = -1 });
+        var run = await RunAsync("bench", "--oip", "--address", server.Address, "--rate", "300", "--seconds", "1", "--rounds", "2", "--batch", "64");
+
+        Assert.Equal(ExitCodes.Ok, run.Code);
+        var rows = run.Output.Split('\n').Where(line => line.Contains(" | ", StringComparison.Ordinal)).Select(line => line.Split(" | ")).ToList();
+        var header = rows[0];
+        Assert.Contains("ServerLive p50 / p99 / p99.9", header);
+        var callsEach = Array.IndexOf(header, "calls each");
+        // 300 calls/s in all for 1 s, shared by three kinds of call: 100 of each per round, 200 in the pooled line.
+        Assert.Equal(["100", "100"], rows.Where(r => r[0] is "1" or "2").Select(r => r[callsEach]).ToArray());
+        var pooled = Assert.Single(rows, r => r[0] == "all rounds");
+        Assert.Equal("200", pooled[callsEach]);
+        var liveP50 = int.Parse(pooled[Array.IndexOf(header, "ServerLive p50 / p99 / p99.9")].Split(" / ")[0], System.Globalization.NumberStyles.AllowThousands, System.Globalization.CultureInfo.InvariantCulture);
+        Assert.True(liveP50 > 0, run.Output);
+    }
+
+    [Fact]
     public async Task Validate_exits_0_for_a_good_spec_and_3_with_file_line_column_errors_for_a_bad_one()
     {
         var good = Write("good.yaml", "name: good\nsource: { kind: synthetic, rows: 10 }\nsinks: [ { kind: memory } ]\n");
