@@ -84,6 +84,7 @@ public static partial class TrainingRunner
             search = ModelSearch.Run(task, trainSet, new SearchOptions
             {
                 Budget = TimeSpan.FromSeconds(budget),
+                MinimumComplete = searchSpec.Ensemble?.Top ?? 0,
                 Metric = searchSpec.Metric ?? spec.Gates.Metric,
                 Trainers = searchSpec.Trainers,
                 Seed = searchSpec.Seed,

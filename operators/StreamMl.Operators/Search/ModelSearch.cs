@@ -53,17 +53,19 @@ public static class ModelSearch
             options.Trial?.Invoke(trial);
             if (trial.Complete) cost[(trial.Options.Trainer, rung)] = trial.Seconds;
         }
-        SearchTrial Run(LearnerOptions candidate, int id, int rung, string origin) =>
+        SearchTrial Run(LearnerOptions candidate, int id, int rung, string origin, double until) =>
             RunTrial(task, options.Learner, set, candidate, id, rung, shares[rung], splits, validation, rowKey, metric, classes, width,
-                trials.Count + 1, clock, budget, cancellationToken) with { Origin = origin };
+                trials.Count + 1, clock, until, cancellationToken) with { Origin = origin };
         // First the portfolio on every row (FLAML's low-cost start): a complete, comparable result per trainer before
-        // any random candidate, so even a short budget ends with a model at least as good as the portfolio's best.
+        // any random candidate, so even a short budget ends with a model at least as good as the portfolio's best. The
+        // first MinimumComplete complete candidates run whatever the budget says.
         var top = shares.Length - 1;
         foreach (var candidate in space.Portfolio())
         {
-            if (clock.Elapsed.TotalSeconds >= budget) break;
-            if (!Affordable(cost, candidate.Trainer, top, shares, clock.Elapsed.TotalSeconds, budget)) continue;
-            Record(Run(candidate, ++candidateCount, top, SearchOrigins.Portfolio), top);
+            var owed = trials.Count(t => t.Complete && !double.IsNaN(t.Mean)) < options.MinimumComplete;
+            if (!owed && clock.Elapsed.TotalSeconds >= budget) break;
+            if (!owed && !Affordable(cost, candidate.Trainer, top, shares, clock.Elapsed.TotalSeconds, budget)) continue;
+            Record(Run(candidate, ++candidateCount, top, SearchOrigins.Portfolio, owed ? double.PositiveInfinity : budget), top);
         }
         while (clock.Elapsed.TotalSeconds < budget)
         {
@@ -76,7 +78,7 @@ public static class ModelSearch
             {
                 var candidate = space.Near(leaders[i == NeighboursPerRound - 1 && leaders.Count > 1 ? 1 : 0].Options);
                 if (!Affordable(cost, candidate.Trainer, top, shares, clock.Elapsed.TotalSeconds, budget)) continue;
-                Record(Run(candidate, ++candidateCount, top, SearchOrigins.Near), top);
+                Record(Run(candidate, ++candidateCount, top, SearchOrigins.Near, budget), top);
                 ranNear++;
                 leaders = Leaders(trials, higherIsBetter);
             }
@@ -90,7 +92,7 @@ public static class ModelSearch
                 foreach (var (id, candidate) in survivors)
                 {
                     if (!Affordable(cost, candidate.Trainer, rung, shares, clock.Elapsed.TotalSeconds, budget)) continue;
-                    var trial = Run(candidate, id, rung, SearchOrigins.Random);
+                    var trial = Run(candidate, id, rung, SearchOrigins.Random, budget);
                     Record(trial, rung);
                     ranInBracket++;
                     if (trial.Complete && !double.IsNaN(trial.Mean)) scored.Add((id, candidate, trial.Mean));

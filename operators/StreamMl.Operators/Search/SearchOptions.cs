@@ -11,6 +11,11 @@ public sealed record SearchOptions
     /// ones before it (by less than one fold fit).</summary>
     public TimeSpan Budget { get; init; } = TimeSpan.FromMinutes(2);
 
+    /// <summary>Candidates that must be cross-validated on every row however short the budget (default 0). The portfolio
+    /// (each trainer's first known-good configuration in turn, then the second ...) keeps running past the budget until
+    /// this many are complete: an ensemble of N members asks for N, so a slow first trainer cannot leave it one member.</summary>
+    public int MinimumComplete { get; init; }
+
     /// <summary>The metric that ranks candidates (default: roc_auc for binary, f1 for multiclass, rmse for regression).</summary>
     public string? Metric { get; init; }
 

@@ -19,7 +19,7 @@ public sealed class EnsembleSpecTests : IDisposable
     public async Task The_best_trials_become_one_registered_graph_served_as_trained(string method)
     {
         var path = TrainingTestData.CreditSpec(_folder, "threads: 1\n"
-            + $"search: {{ budget: 30s, trainers: [lightgbm, lr], seed: 3, ensemble: {{ method: {method}, top: 2, stackFolds: 2 }} }}\n"
+            + $"search: {{ budget: 8s, trainers: [lightgbm, lr], seed: 3, ensemble: {{ method: {method}, top: 2, stackFolds: 2 }} }}\n"
             + "gates: { championMargin: null }", limit: 1500);
         var report = await TrainingRunner.RunAsync(TrainSpec.Load(path));
         Assert.True(report.OnnxParity <= 1e-5);

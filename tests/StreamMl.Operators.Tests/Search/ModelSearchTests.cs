@@ -127,6 +127,25 @@ public sealed class ModelSearchTests
     }
 
     [Fact]
+    public void Candidates_owed_to_an_ensemble_complete_even_when_the_budget_is_gone()
+    {
+        var set = LearnerTestData.Head(LearnerTestData.Credit, 600);
+        SearchOptions Options(int minimum) => new()
+        {
+            Budget = TimeSpan.FromMilliseconds(1), Trainers = ["lightgbm", "lr"], Seed = 7, Threads = 1, MinimumComplete = minimum,
+        };
+        // A budget shorter than any fit: nothing completes unless owed.
+        Assert.Throws<StreamMlException>(() => ModelSearch.Run(LearningTask.Binary, set, Options(0)));
+
+        var owed = ModelSearch.Run(LearningTask.Binary, set, Options(2));
+        var complete = owed.Trials.Where(t => t.Complete && t.RowShare >= 1).ToList();
+        // Exactly the two owed, one per trainer (the portfolio takes turns), and no candidate past them.
+        Assert.Equal(["lightgbm", "lr"], complete.Select(t => t.Options.Trainer).ToArray());
+        Assert.All(complete, t => Assert.Equal(5, t.FoldScores.Length));
+        Assert.Equal(complete.Count, owed.Trials.Count);
+    }
+
+    [Fact]
     public void An_unknown_trainer_or_metric_is_named()
     {
         var set = LearnerTestData.Head(LearnerTestData.Credit, 200);
