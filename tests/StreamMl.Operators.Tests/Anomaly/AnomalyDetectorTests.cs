@@ -1,4 +1,5 @@
 using StreamMl.Operators.Anomaly;
+using StreamMl.Testing.Anomaly;
 
 namespace StreamMl.Operators.Tests.Anomaly;
 
@@ -139,7 +140,7 @@ public sealed class AnomalyDetectorTests
         var options = new HalfSpaceTreesOptions { Dimensions = dimensions, Window = 100, Seed = seed };
         var rng = new Random(seed);
         var detector = AnomalyDetectors.Create(options);
-        var reference = new ReferenceDetectors.HalfSpaceTrees(options);
+        var reference = new PlainHalfSpaceTrees(options);
         var normal = new List<double>();
         var outliers = new List<double>();
         for (var i = 0; i < 1500; i++)
