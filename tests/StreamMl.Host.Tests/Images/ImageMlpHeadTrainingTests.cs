@@ -18,13 +18,7 @@ public sealed class ImageMlpHeadTrainingTests : IDisposable
     [Fact]
     public async Task Mlp_head_trains_registers_one_graph_within_parity_and_bad_head_settings_are_refused()
     {
-        var data = Path.Combine(_root, "data");
-        foreach (var name in (string[])["galaxy", "owl", "school-bus"])
-        {
-            Directory.CreateDirectory(Path.Combine(data, name));
-            foreach (var file in Directory.GetFiles(SharedData.File("caltech20", name)).Order(StringComparer.Ordinal).Take(8))
-                File.Copy(file, Path.Combine(data, name, Path.GetFileName(file)));
-        }
+        var data = TinyImageSet.Copy(_root, perClass: 8);
         var spec = TrainSpec.Parse("""
             name: tiny-mlp
             data: { kind: images, path: data }

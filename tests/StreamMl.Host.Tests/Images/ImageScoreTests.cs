@@ -22,7 +22,7 @@ namespace StreamMl.Host.Tests.Images;
 /// the registered graph run outside the host on the same bytes; bad bytes are rejected per row with the reason.</summary>
 public sealed class ImageScoreTests : IDisposable
 {
-    private static readonly string[] s_classes = ["galaxy", "owl", "school-bus"];
+    private static readonly string[] s_classes = TinyImageSet.Classes;
     private readonly string _root = Directory.CreateTempSubdirectory("streamml-image-score-").FullName;
 
     public void Dispose() => Directory.Delete(_root, recursive: true);
@@ -193,13 +193,7 @@ public sealed class ImageScoreTests : IDisposable
 
     private async Task<string> TrainTinyModelAsync()
     {
-        var data = Path.Combine(_root, "data");
-        foreach (var name in s_classes)
-        {
-            Directory.CreateDirectory(Path.Combine(data, name));
-            foreach (var file in Directory.GetFiles(SharedData.File("caltech20", name)).Order(StringComparer.Ordinal).Take(8))
-                File.Copy(file, Path.Combine(data, name, Path.GetFileName(file)));
-        }
+        var data = TinyImageSet.Copy(_root, perClass: 8);
         var spec = TrainSpec.Parse("""
             name: tiny-images
             data: { kind: images, path: data }

@@ -15,13 +15,7 @@ public sealed class ImageTrainingTests : IDisposable
     public async Task ImageSpecTrainsRegistersOneGraphAndAPipelineSpecScoresWithIt()
     {
         // Three well-separated caltech20 classes, 8 images each: seconds, not minutes.
-        var data = Path.Combine(_root, "data");
-        foreach (var name in (string[])["galaxy", "owl", "school-bus"])
-        {
-            Directory.CreateDirectory(Path.Combine(data, name));
-            foreach (var file in Directory.GetFiles(SharedData.File("caltech20", name)).Order(StringComparer.Ordinal).Take(8))
-                File.Copy(file, Path.Combine(data, name, Path.GetFileName(file)));
-        }
+        var data = TinyImageSet.Copy(_root, perClass: 8);
         var spec = TrainSpec.Parse("""
             name: tiny-images
             data: { kind: images, path: data }
@@ -61,13 +55,7 @@ public sealed class ImageTrainingTests : IDisposable
     [Fact]
     public async Task FineTuneSectionFineTunesRegistersTheTunedGraphAndReportsFrozenAndFineTunedAccuracy()
     {
-        var data = Path.Combine(_root, "data");
-        foreach (var name in (string[])["galaxy", "owl", "school-bus"])
-        {
-            Directory.CreateDirectory(Path.Combine(data, name));
-            foreach (var file in Directory.GetFiles(SharedData.File("caltech20", name)).Order(StringComparer.Ordinal).Take(6))
-                File.Copy(file, Path.Combine(data, name, Path.GetFileName(file)));
-        }
+        var data = TinyImageSet.Copy(_root, perClass: 6);
         var spec = TrainSpec.Parse("""
             name: tiny-tuned
             data: { kind: images, path: data }
