@@ -74,7 +74,14 @@ internal sealed class Conv2d
         Col2Im(_gradColumns, gradInput);
     }
 
-    private void Im2Col(float[] input, float[] columns)
+    private void Im2Col(float[] input, float[] columns) => WalkPatches<Gather>(input, columns);
+
+    private void Col2Im(float[] columns, float[] gradInput) => WalkPatches<ScatterAdd>(gradInput, columns);
+
+    /// <summary>Visits every (patch row, output position) pair once: row (c, ky, kx) of the column matrix against pixel
+    /// (iy, ix) of plane (c, b), or the padding outside the image. Im2Col gathers pixels into the columns; Col2Im adds
+    /// the columns' gradients back onto the pixels they came from.</summary>
+    private void WalkPatches<TMove>(float[] image, float[] columns) where TMove : struct, IPatchMove
     {
         int outH = OutputHeight, outW = OutputWidth, h = InputHeight, w = InputWidth, batch = _batch;
         var perRow = batch * outH * outW;
@@ -93,37 +100,35 @@ internal sealed class Conv2d
                             for (var ox = 0; ox < outW; ox++, n++)
                             {
                                 var ix = ox * Stride - Pads.Left + kx;
-                                columns[row + n] = iy >= 0 && iy < h && ix >= 0 && ix < w ? input[plane + iy * w + ix] : 0f;
+                                if (iy >= 0 && iy < h && ix >= 0 && ix < w) TMove.Pixel(image, plane + iy * w + ix, columns, row + n);
+                                else TMove.Padding(columns, row + n);
                             }
                         }
                     }
                 }
     }
 
-    private void Col2Im(float[] columns, float[] gradInput)
+    private interface IPatchMove
     {
-        int outH = OutputHeight, outW = OutputWidth, h = InputHeight, w = InputWidth, batch = _batch;
-        var perRow = batch * outH * outW;
-        for (var c = 0; c < Inputs; c++)
-            for (var ky = 0; ky < Kernel; ky++)
-                for (var kx = 0; kx < Kernel; kx++)
-                {
-                    var row = ((c * Kernel + ky) * Kernel + kx) * perRow;
-                    var n = 0;
-                    for (var b = 0; b < batch; b++)
-                    {
-                        var plane = (c * batch + b) * h * w;
-                        for (var oy = 0; oy < outH; oy++)
-                        {
-                            var iy = oy * Stride - Pads.Top + ky;
-                            for (var ox = 0; ox < outW; ox++, n++)
-                            {
-                                var ix = ox * Stride - Pads.Left + kx;
-                                if (iy >= 0 && iy < h && ix >= 0 && ix < w) gradInput[plane + iy * w + ix] += columns[row + n];
-                            }
-                        }
-                    }
-                }
+        static abstract void Pixel(float[] image, int pixel, float[] columns, int cell);
+
+        static abstract void Padding(float[] columns, int cell);
+    }
+
+    private readonly struct Gather : IPatchMove
+    {
+        public static void Pixel(float[] image, int pixel, float[] columns, int cell) => columns[cell] = image[pixel];
+
+        public static void Padding(float[] columns, int cell) => columns[cell] = 0f;
+    }
+
+    private readonly struct ScatterAdd : IPatchMove
+    {
+        public static void Pixel(float[] image, int pixel, float[] columns, int cell) => image[pixel] += columns[cell];
+
+        public static void Padding(float[] columns, int cell)
+        {
+        }
     }
 
     internal static void Ensure(ref float[] buffer, int length)
