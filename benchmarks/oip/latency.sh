@@ -7,6 +7,9 @@
 # Build first: dotnet build host/StreamMl.Host -c Release
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+# The build output has dynamic PGO on; the published `streamml` ships with it off (host/StreamMl.Host/StreamMl.Host.csproj),
+# and with it on the first rounds measure re-jitting. DOTNET_TieredPGO=1 in the environment measures it on.
+export DOTNET_TieredPGO="${DOTNET_TieredPGO:-0}"
 bin=host/StreamMl.Host/bin/Release/net10.0/streamml
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 "$bin" serve --port "$port" --metrics-port -1 >"${TMPDIR:-/tmp}/oip-latency-serve.log" 2>&1 &
