@@ -85,8 +85,4 @@ public sealed class StreamMlOptions
     /// <summary>Runs Kestrel's socket reads and writes inline on the I/O thread instead of the thread pool (one thread
     /// hop fewer per call). Set by <c>streamml bench --compare-inline-io</c> to measure it; off by default.</summary>
     internal bool InlineSocketScheduling { get; set; }
-
-    /// <summary>HTTP/2 receive window of each stream (the connection's is twice this), in bytes; null keeps Kestrel's
-    /// (768 KiB per stream, 1 MiB per connection). Set by harness S7 (<c>S7_HTTP2_WINDOW</c>) to measure it.</summary>
-    internal int? Http2StreamWindowBytes { get; set; }
 }

@@ -73,11 +73,6 @@ public sealed class StreamMlServer : IAsyncDisposable
             kestrel.Limits.Http2.MaxStreamsPerConnection = options.MaxStreamsPerConnection;
             if (options.KeepAlivePingDelay is { } delay) kestrel.Limits.Http2.KeepAlivePingDelay = delay;
             kestrel.Limits.Http2.KeepAlivePingTimeout = options.KeepAlivePingTimeout;
-            if (options.Http2StreamWindowBytes is { } window)
-            {
-                kestrel.Limits.Http2.InitialConnectionWindowSize = 2 * window;
-                kestrel.Limits.Http2.InitialStreamWindowSize = window;
-            }
             kestrel.Listen(ip, options.Port, listen =>
             {
                 listen.Protocols = HttpProtocols.Http2;

@@ -85,10 +85,7 @@ public sealed class S7GrpcModel : IScenario
         registry.Promote("credit", version.Version);
         s_payloadPath = Path.Combine(folder, $"credit-{Batch}.arrows");
         File.WriteAllBytes(s_payloadPath, ArrowPayload());
-        // S7_HTTP2_WINDOW (bytes) measures another HTTP/2 receive window per stream than the host's default.
-        var window = int.TryParse(Environment.GetEnvironmentVariable("S7_HTTP2_WINDOW"), out var bytes) ? bytes : (int?)null;
-        var server = StreamMlServer.StartAsync(new StreamMlOptions { Port = 0, MetricsPort = -1, RegistryPath = registry.Root, Http2StreamWindowBytes = window })
-            .GetAwaiter().GetResult();
+        var server = StreamMlServer.StartAsync(new StreamMlOptions { Port = 0, MetricsPort = -1, RegistryPath = registry.Root }).GetAwaiter().GetResult();
         var manager = server.Services.GetRequiredService<PipelineManager>();
         foreach (var (name, withModel, workers) in new[] { (ModelPipeline, true, 1), (NoModelPipeline, false, 1), (TwoWorkersPipeline, true, 2) })
             manager.CreateAsync(Spec(name, withModel, workers), start: true, replace: false, null, CancellationToken.None).GetAwaiter().GetResult();
