@@ -29,7 +29,7 @@ internal static class IngestRequestReader
     /// (<see cref="IngestRequest.PooledPayload"/>), which <see cref="IngestRequest.ReleasePayload"/> returns.</summary>
     public static IngestRequest Parse(ReadOnlySequence<byte> message)
     {
-        if (!TryLocateArrowPayload(message, out var fieldStart, out var payloadStart, out var payloadLength))
+        if (!TryLocateArrowPayload(message, out var fieldStart, out var payloadStart, out var payloadLength) || payloadLength == 0)
             return IngestRequest.Parser.ParseFrom(message);
         var request = new IngestRequest();
         // Protobuf merges fields in order: the fields before the payload and those after it parse as the whole would.

@@ -231,6 +231,7 @@ public sealed class ArrowIngestCopyTests
             new() { ArrowIpc = ByteString.CopyFrom(ipc) },
             new() { Pipeline = "p", Rows = rows },
             new() { Pipeline = "p" },
+            new() { Pipeline = "p", ArrowIpc = ByteString.Empty }, // present but empty: protobuf's, and refused later as unreadable
             new(),
         ];
         foreach (var message in messages)
@@ -240,7 +241,7 @@ public sealed class ArrowIngestCopyTests
             {
                 var parsed = IngestRequestReader.Parse(Segmented(bytes, segment));
                 Assert.Equal(IngestRequest.Parser.ParseFrom(bytes), parsed);
-                Assert.Equal(message.HasArrowIpc, parsed.PooledPayload is not null);
+                Assert.Equal(message.ArrowIpc.Length > 0, parsed.PooledPayload is not null);
                 parsed.ReleasePayload();
             }
         }
