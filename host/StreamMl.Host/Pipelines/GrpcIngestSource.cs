@@ -101,7 +101,8 @@ internal sealed class GrpcIngestSource : IBatchSource
             case IngestRequest.PayloadOneofCase.ArrowIpc:
                 {
                     // The payload (and the record batches pointing into it) lives until the last chunk is copied.
-                    var payload = new ArrowPayload(request.TakePooledPayload());
+                    var pooled = request.TakePooledPayload();
+                    var payload = new ArrowPayload(pooled);
                     try
                     {
                         var batches = RowCodec.ReadArrow(request.ArrowIpc.Memory, where);
@@ -131,6 +132,8 @@ internal sealed class GrpcIngestSource : IBatchSource
                     }
                     finally
                     {
+                        // From here the pooled array is only the payload's: the request no longer points into it.
+                        if (pooled is not null) request.ArrowIpc = Google.Protobuf.ByteString.Empty;
                         payload.Release();
                     }
                 }
