@@ -29,8 +29,22 @@ internal sealed class IngestSession(PipelineManager pipelines)
     /// <summary>The last producer's highest committed sequence (with a checkpoint on the source; 0 otherwise).</summary>
     public long CommittedThrough { get; private set; }
 
-    /// <summary>Accepts one message (or recognises it as a duplicate) and returns its acknowledgement.</summary>
+    /// <summary>Accepts one message (or recognises it as a duplicate) and returns its acknowledgement. A pooled Arrow
+    /// payload (<see cref="IngestRequestReader"/>) that the pipeline did not take over goes back to the pool however the
+    /// message ends.</summary>
     public async Task<IngestAck> AcceptAsync(IngestRequest request, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await AcceptCoreAsync(request, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            request.ReleasePayload();
+        }
+    }
+
+    private async Task<IngestAck> AcceptCoreAsync(IngestRequest request, CancellationToken cancellationToken)
     {
         var where = $"Ingest message {Messages}" + (request.Sequence > 0 ? $" (sequence {request.Sequence})" : "");
         var source = Open(request, where);

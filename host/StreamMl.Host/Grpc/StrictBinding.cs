@@ -31,11 +31,15 @@ internal static class StrictBinding
         where TRequest : class where TResponse : class
     {
         var inner = method.RequestMarshaller;
+        // Ingest's Arrow payload goes to a pooled array instead of a new one per message (IngestRequestReader).
+        var deserialize = typeof(TRequest) == typeof(IngestRequest)
+            ? (Func<DeserializationContext, TRequest>)(Delegate)new Func<DeserializationContext, IngestRequest>(IngestRequestReader.Deserialize)
+            : inner.ContextualDeserializer;
         var requests = Marshallers.Create(inner.ContextualSerializer, context =>
         {
             try
             {
-                return inner.ContextualDeserializer(context);
+                return deserialize(context);
             }
             catch (InvalidProtocolBufferException ex)
             {

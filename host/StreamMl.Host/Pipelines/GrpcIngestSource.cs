@@ -4,22 +4,25 @@ using StreamMl.Host.Protos;
 
 namespace StreamMl.Host.Pipelines;
 
-/// <summary>The source of a pipeline fed by the Ingest RPC. Request handlers decode payloads into staging batches of
-/// the input schema (so malformed input is answered with INVALID_ARGUMENT before it is accepted) and queue them; the
-/// pipeline's producer copies them into ring batches, merging small messages. The queue is bounded, so a pipeline that
+/// <summary>The source of a pipeline fed by the Ingest RPC. Request handlers decode and check payloads (so malformed
+/// input is answered with INVALID_ARGUMENT before it is accepted) and queue them as chunks: Arrow columns of exactly the
+/// input types stay in the message's buffers and are copied once, straight into the ring batch
+/// (<see cref="ArrowDirectCopy"/>); protobuf rows and Arrow columns that need converting are decoded into staging
+/// batches of the input schema first. The pipeline's producer copies chunks into ring batches, merging small messages. The queue is bounded, so a pipeline that
 /// falls behind slows its clients down through gRPC flow control instead of buffering without limit. A stop closes the
 /// queue first (<see cref="CloseForStop"/>): later messages are refused with <see cref="IngestClosedException"/>, and
 /// the pipeline reads every queued row before its source ends, so no acknowledged row is dropped.</summary>
 internal sealed class GrpcIngestSource : IBatchSource
 {
-    private readonly Channel<ColumnBatch> _queue;
+    private readonly Channel<IngestChunk> _queue;
     private readonly BatchPool _staging;
+    private readonly Stack<IngestChunk> _chunks = new();
     private readonly string? _eventTimeColumn;
     private readonly IngestCheckpoint? _checkpoint;
     private int[] _map = [];
     private int[] _codes = new int[64];
     private Schema? _mappedFor;
-    private ColumnBatch? _current;
+    private IngestChunk? _current;
     private SourceContext? _context;
     private int _currentRow;
     private long _nextOffset;
@@ -39,7 +42,7 @@ internal sealed class GrpcIngestSource : IBatchSource
         _eventTimeColumn = eventTimeColumn;
         if (eventTimeColumn is not null) schema.Require(eventTimeColumn, ColumnType.Timestamp);
         _staging = new BatchPool(schema, batchCapacity, maxRetained: queueBatches + 2);
-        _queue = Channel.CreateBounded<ColumnBatch>(new BoundedChannelOptions(queueBatches) { SingleReader = true });
+        _queue = Channel.CreateBounded<IngestChunk>(new BoundedChannelOptions(queueBatches) { SingleReader = true });
     }
 
     public string Name { get; }
@@ -97,30 +100,59 @@ internal sealed class GrpcIngestSource : IBatchSource
                 }
             case IngestRequest.PayloadOneofCase.ArrowIpc:
                 {
-                    long total = 0;
-                    foreach (var arrow in RowCodec.ReadArrow(request.ArrowIpc.Memory, where))
+                    // The payload (and the record batches pointing into it) lives until the last chunk is copied.
+                    var pooled = request.TakePooledPayload();
+                    var payload = new ArrowPayload(pooled);
+                    try
                     {
-                        using (arrow)
+                        var batches = RowCodec.ReadArrow(request.ArrowIpc.Memory, where);
+                        payload.Hold(batches);
+                        long total = 0;
+                        foreach (var arrow in batches)
                         {
                             RowCodec.CheckArrowSchema(arrow.Schema, Schema, where);
-                            for (var first = 0; first < arrow.Length; first += _staging.Capacity)
+                            var plan = RentChunk();
+                            try
                             {
-                                var count = Math.Min(_staging.Capacity, arrow.Length - first);
-                                await QueueAsync(batch => RowCodec.Write(arrow, first, count, batch, 0, where, Schema.Count), count, producer, cancellationToken).ConfigureAwait(false);
+                                var direct = ArrowDirectCopy.TryPlan(arrow, Schema, plan.ArrowColumns);
+                                for (var first = 0; first < arrow.Length; first += _staging.Capacity)
+                                {
+                                    var count = Math.Min(_staging.Capacity, arrow.Length - first);
+                                    if (direct) await QueueArrowAsync(arrow, plan.ArrowColumns, first, count, payload, producer, cancellationToken).ConfigureAwait(false);
+                                    else await QueueConvertedAsync(arrow, first, count, where, producer, cancellationToken).ConfigureAwait(false);
+                                }
+                            }
+                            finally
+                            {
+                                ReturnChunk(plan);
                             }
                             total += arrow.Length;
                         }
+                        return total;
                     }
-                    return total;
+                    finally
+                    {
+                        // From here the pooled array is only the payload's: the request no longer points into it.
+                        if (pooled is not null) request.ArrowIpc = Google.Protobuf.ByteString.Empty;
+                        payload.Release();
+                    }
                 }
             default:
                 throw new BadInputException("the message has no payload: set rows or arrow_ipc", where);
         }
     }
 
+    /// <summary>Queues rows of a record batch that needs converting (or checking row by row) through a staging batch.</summary>
+    private ValueTask QueueConvertedAsync(Apache.Arrow.RecordBatch arrow, int first, int count, string where,
+        IngestProducers.Producer? producer, CancellationToken cancellationToken) =>
+        QueueAsync(batch => RowCodec.Write(arrow, first, count, batch, 0, where, Schema.Count), count, producer, cancellationToken);
+
     private async ValueTask QueueAsync(Action<ColumnBatch> fill, int count, IngestProducers.Producer? producer, CancellationToken cancellationToken)
     {
         var batch = _staging.Rent();
+        var chunk = RentChunk();
+        chunk.Staged = batch;
+        chunk.Length = count;
         try
         {
             batch.Length = count;
@@ -140,15 +172,67 @@ internal sealed class GrpcIngestSource : IBatchSource
             for (var i = 0; i < count; i++) offsets[i] = first + i;
             var partition = producer is not null ? _checkpoint!.PartitionOf(producer) : _checkpoint?.AnonymousPartition ?? 0;
             batch.RowPartitionsBuffer[..count].Fill(partition);
-            await _queue.Writer.WriteAsync(batch, cancellationToken).ConfigureAwait(false);
+            await _queue.Writer.WriteAsync(chunk, cancellationToken).ConfigureAwait(false);
             if (producer is not null) producer.NextRow = first + count;
             Interlocked.Add(ref _rowsQueued, count);
         }
         catch
         {
-            _staging.Return(batch);
+            Release(chunk);
             throw;
         }
+    }
+
+    /// <summary>Queues rows [<paramref name="first"/>, first + count) of a checked record batch
+    /// (<see cref="ArrowDirectCopy.TryPlan"/>) without copying them: the pipeline copies them into its ring batch.</summary>
+    private async ValueTask QueueArrowAsync(Apache.Arrow.RecordBatch arrow, int[] columns, int first, int count, ArrowPayload payload,
+        IngestProducers.Producer? producer, CancellationToken cancellationToken)
+    {
+        var chunk = RentChunk();
+        columns.CopyTo(chunk.ArrowColumns, 0);
+        chunk.Arrow = arrow;
+        chunk.ArrowFirst = first;
+        chunk.Length = count;
+        payload.AddReference();
+        chunk.Payload = payload;
+        try
+        {
+            chunk.ArrivalMicros = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() * 1000;
+            var firstOffset = producer is not null ? producer.NextRow : Interlocked.Add(ref _nextOffset, count) - count;
+            chunk.FirstOffset = firstOffset;
+            chunk.Partition = producer is not null ? _checkpoint!.PartitionOf(producer) : _checkpoint?.AnonymousPartition ?? 0;
+            await _queue.Writer.WriteAsync(chunk, cancellationToken).ConfigureAwait(false);
+            if (producer is not null) producer.NextRow = firstOffset + count;
+            Interlocked.Add(ref _rowsQueued, count);
+        }
+        catch
+        {
+            Release(chunk);
+            throw;
+        }
+    }
+
+    private IngestChunk RentChunk()
+    {
+        lock (_chunks)
+            if (_chunks.TryPop(out var chunk)) return chunk;
+        return new IngestChunk { ArrowColumns = new int[Schema.Count] };
+    }
+
+    private void ReturnChunk(IngestChunk chunk)
+    {
+        lock (_chunks) _chunks.Push(chunk);
+    }
+
+    /// <summary>Frees what a chunk holds (its staging batch, or its reference to the Arrow payload) and keeps it for reuse.</summary>
+    private void Release(IngestChunk chunk)
+    {
+        if (chunk.Staged is { } staged) _staging.Return(staged);
+        chunk.Payload?.Release();
+        chunk.Staged = null;
+        chunk.Arrow = null;
+        chunk.Payload = null;
+        ReturnChunk(chunk);
     }
 
     public async ValueTask<bool> FillAsync(ColumnBatch batch, CancellationToken cancellationToken)
@@ -176,12 +260,13 @@ internal sealed class GrpcIngestSource : IBatchSource
         while (_current is not null && filled < batch.Capacity)
         {
             var take = Math.Min(batch.Capacity - filled, _current.Length - _currentRow);
-            Copy(_current, _currentRow, take, batch, filled);
+            if (_current.Staged is { } staged) Copy(staged, _currentRow, take, batch, filled);
+            else CopyArrow(_current, _currentRow, take, batch, filled);
             filled += take;
             _currentRow += take;
             if (_currentRow == _current.Length)
             {
-                _staging.Return(_current);
+                Release(_current);
                 _currentRow = 0;
                 if (!_queue.Reader.TryRead(out _current)) _current = null;
             }
@@ -221,6 +306,19 @@ internal sealed class GrpcIngestSource : IBatchSource
     {
         _map = [.. Schema.Select(f => target.Require(f.Name, f.Type))];
         _mappedFor = target;
+    }
+
+    /// <summary>Rows [<paramref name="first"/>, first + count) of an Arrow chunk into rows [<paramref name="at"/>, ...)
+    /// of the ring batch, with their event times and positions.</summary>
+    private void CopyArrow(IngestChunk chunk, int first, int count, ColumnBatch to, int at)
+    {
+        ArrowDirectCopy.Copy(chunk, chunk.ArrowFirst + first, count, to, at, _map);
+        var times = to.EventTimesBuffer.Slice(at, count);
+        if (_eventTimeColumn is null) times.Fill(chunk.ArrivalMicros);
+        else to[_eventTimeColumn].Values<long>().Slice(at, count).CopyTo(times);
+        var offsets = to.RowOffsetsBuffer.Slice(at, count);
+        for (var i = 0; i < count; i++) offsets[i] = chunk.FirstOffset + first + i;
+        to.RowPartitionsBuffer.Slice(at, count).Fill(chunk.Partition);
     }
 
     private void Copy(ColumnBatch from, int first, int count, ColumnBatch to, int at)
@@ -280,9 +378,9 @@ internal sealed class GrpcIngestSource : IBatchSource
     public ValueTask DisposeAsync()
     {
         _queue.Writer.TryComplete();
-        if (_current is not null) _staging.Return(_current);
+        if (_current is not null) Release(_current);
         _current = null;
-        while (_queue.Reader.TryRead(out var batch)) _staging.Return(batch);
+        while (_queue.Reader.TryRead(out var chunk)) Release(chunk);
         return ValueTask.CompletedTask;
     }
 }
