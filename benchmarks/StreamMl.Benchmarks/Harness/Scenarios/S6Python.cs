@@ -85,12 +85,37 @@ public sealed class S6Python : IScenario
             var clock = Stopwatch.GetTimestamp();
             var options = new FileSourceOptions { Paths = { csv } };
             if (csvThreads is { } threads) options.CsvParseThreads = threads;
+            using var cpu = s_sampleCpu ? new ThreadCpuSampler(TimeSpan.FromMilliseconds(10)) : null;
             await using var pipeline = Pipeline.From(FileSource.Create(options), new PipelineOptions { Name = "s6" })
                 .Then(features).Then(scorer).Then(drift).To(sink).Build();
             await pipeline.RunAsync(cancellationToken).ConfigureAwait(false);
-            latency.RecordValue(Math.Max(1, Stopwatch.GetTimestamp() - clock));
+            var elapsed = Stopwatch.GetTimestamp() - clock;
+            latency.RecordValue(Math.Max(1, elapsed));
+            Report(Name, pipeline, sink.Rows, Stopwatch.GetElapsedTime(clock, clock + elapsed), cpu);
             return (sink.Rows, new FileInfo(csv).Length);
         }
+    }
+
+    /// <summary>STREAMML_S6_CPU=1 samples every thread's CPU time during the StreamMl runs (a thread reading /proc every
+    /// 10 ms) and prints it per row by stage (stderr, not part of the report).</summary>
+    private static readonly bool s_sampleCpu = Environment.GetEnvironmentVariable("STREAMML_S6_CPU") == "1";
+
+    /// <summary>Where the time went (stderr, not part of the report): each stage's busy time (work only) per row, so
+    /// the limiting stage shows, and with STREAMML_S6_CPU=1 the CPU time per row of each stage's thread and of the
+    /// whole process; 2 cores divided by the process's CPU per row is what an idle 2-core machine could reach.</summary>
+    private static void Report(string variant, Pipeline pipeline, long rows, TimeSpan elapsed, ThreadCpuSampler? cpu)
+    {
+        if (rows == 0) return;
+        static string PerRow(double seconds, long rows) => (seconds * 1e9 / rows).ToString("N0", System.Globalization.CultureInfo.InvariantCulture) + " ns";
+        Console.Error.WriteLine($"S6 {variant}: {rows / elapsed.TotalSeconds:N0} rows/s, {PerRow(elapsed.TotalSeconds, rows)} wall/row; busy per row: " +
+            string.Join(", ", pipeline.Stages.Select(s => $"{s.Name} {PerRow(s.Busy.TotalSeconds, rows)}")));
+        if (cpu is null) return;
+        var (groups, process) = cpu.Stop(name => name.StartsWith("s6/", StringComparison.Ordinal) ? name[3..]
+            : name.StartsWith(".NET TP", StringComparison.Ordinal) || name.StartsWith(".NET ThreadPool", StringComparison.Ordinal) ? "thread pool"
+            : name.Contains("GC", StringComparison.Ordinal) ? "GC" : name.Contains("Tiered", StringComparison.Ordinal) ? "JIT tiering" : "other: " + name);
+        var load = File.Exists("/proc/loadavg") ? File.ReadAllText("/proc/loadavg").Split(' ')[0] : "?";
+        Console.Error.WriteLine($"    CPU per row (load {load}): process {PerRow(process, rows)} → {2 / (process / rows) / 1e6:F2} M rows/s on 2 idle cores; " +
+            string.Join(", ", groups.Where(g => g.Value > 0).OrderByDescending(g => g.Value).Select(g => $"{g.Key} {PerRow(g.Value, rows)}")));
     }
 
     private sealed class PythonVariant : IScenarioVariant
