@@ -40,7 +40,18 @@ public sealed class S6Python : IScenario
     {
         _ = CreditWorkload.For(size);
         _ = StreamMlSetup(size);
+        if (size != ScenarioSize.Full) return;
+        // Steady state, as in a pipeline that runs for hours: the runner's one warm-up round is not enough for .NET's
+        // dynamic PGO, whose instrumented tier re-compiles the hot methods over the next few runs (the JIT's thread took
+        // 130-270 ns of CPU per row in the 2nd and 3rd runs, 67 in the 4th and 5th; stage CPU in docs/BENCHMARKS.md,
+        // "S6 after the tree-major evaluator"). pandas, scikit-learn and scipy run precompiled code and need none.
+        for (var run = 0; run < WarmUpRuns; run++)
+            foreach (var variant in Variants.OfType<StreamMlVariant>())
+                variant.RunAsync(size, ScenarioMeasure.NewHistogram(), CancellationToken.None, report: false).AsTask().GetAwaiter().GetResult();
     }
+
+    /// <summary>Untimed runs of each StreamMl variant in <see cref="Prepare"/>, before the runner's own warm-up round.</summary>
+    private const int WarmUpRuns = 4;
 
     /// <inheritdoc/>
     public IReadOnlyList<IScenarioVariant> Variants => [new StreamMlVariant(), new PythonVariant(), new StreamMlVariant(csvThreads: 2), new StreamMlVariant(scoringWorkers: 2)];
@@ -73,7 +84,10 @@ public sealed class S6Python : IScenario
             : scoringWorkers > 1 ? $"reference: StreamMl pipeline, {scoringWorkers} scoring workers" : "StreamMl pipeline";
         public bool IsStreamMl => csvThreads is null && scoringWorkers == 1;
 
-        public async Task<(long Rows, long Bytes)> RunAsync(ScenarioSize size, LongHistogram latency, CancellationToken cancellationToken)
+        public Task<(long Rows, long Bytes)> RunAsync(ScenarioSize size, LongHistogram latency, CancellationToken cancellationToken) =>
+            RunAsync(size, latency, cancellationToken, report: true).AsTask();
+
+        public async ValueTask<(long Rows, long Bytes)> RunAsync(ScenarioSize size, LongHistogram latency, CancellationToken cancellationToken, bool report)
         {
             var (fitted, modelBytes, profile) = StreamMlSetup(size);
             var csv = Features(size);
@@ -85,13 +99,13 @@ public sealed class S6Python : IScenario
             var clock = Stopwatch.GetTimestamp();
             var options = new FileSourceOptions { Paths = { csv } };
             if (csvThreads is { } threads) options.CsvParseThreads = threads;
-            using var cpu = s_sampleCpu ? new ThreadCpuSampler(TimeSpan.FromMilliseconds(10)) : null;
+            using var cpu = s_sampleCpu && report ? new ThreadCpuSampler(TimeSpan.FromMilliseconds(10)) : null;
             await using var pipeline = Pipeline.From(FileSource.Create(options), new PipelineOptions { Name = "s6" })
                 .Then(features).Then(scorer).Then(drift).To(sink).Build();
             await pipeline.RunAsync(cancellationToken).ConfigureAwait(false);
             var elapsed = Stopwatch.GetTimestamp() - clock;
             latency.RecordValue(Math.Max(1, elapsed));
-            Report(Name, pipeline, sink.Rows, Stopwatch.GetElapsedTime(clock, clock + elapsed), cpu);
+            if (report) Report(Name, pipeline, sink.Rows, Stopwatch.GetElapsedTime(clock, clock + elapsed), cpu);
             return (sink.Rows, new FileInfo(csv).Length);
         }
     }
