@@ -16,7 +16,9 @@ namespace StreamMl.Benchmarks.Scoring;
 /// batch columns in place), and the evaluator alone in four ways: 16-byte node array tree-major over 128-row
 /// blocks (what the scorer uses for ensembles with other split modes), the same row-major (every tree for one row, then the next row), and
 /// struct-of-arrays over 128-row blocks, and the AVX2 walk of eight rows in lockstep on a row-major block
-/// (what the scorer uses when every split is BRANCH_LEQ; WholeGraph and ScorerOnTreeEvaluator include its gather).
+/// (what the scorer used when every split is BRANCH_LEQ before the bitvectors), and the QuickScorer bitvectors feature by
+/// feature over blocks of 32-256 rows and tree by tree with the bits in registers (what the scorer uses now for
+/// BRANCH_LEQ ensembles of trees with at most 32 leaves; `tree-cpu` times these by thread CPU).
 /// One operation = one batch of 4096 rows.</summary>
 [MemoryDiagnoser]
 public unsafe class TreeEvaluatorBenchmarks
