@@ -13,6 +13,7 @@ internal static class Program
         if (args.Length > 0 && args[0] == "grpc-client") return await Harness.Scenarios.S7GrpcModel.ClientAsync(args[1..], Console.In, Console.Out);
         if (args.Length > 0 && args[0] == "csv-source-cpu") return Files.CsvSourceCpuProbe.Run(args[1..], Console.Out);
         if (args.Length > 0 && args[0] == "drift-int-cpu") return Drift.DriftIntegerCpuProbe.Run(Console.Out);
+        if (args.Length > 0 && args[0] == "tree-cpu") return Scoring.TreeEvaluatorCpuProbe.Run(args[1..], Console.Out);
         BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args, new Config());
         return 0;
     }

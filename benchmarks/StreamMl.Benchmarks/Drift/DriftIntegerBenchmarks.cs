@@ -124,7 +124,7 @@ internal static class DriftIntegerCpuProbe
         return 0;
     }
 
-    private static double ThreadCpuMicros()
+    internal static double ThreadCpuMicros()
     {
         _ = ClockGetTime(3, out var spec); // CLOCK_THREAD_CPUTIME_ID
         return spec.Seconds * 1e6 + spec.Nanoseconds / 1e3;

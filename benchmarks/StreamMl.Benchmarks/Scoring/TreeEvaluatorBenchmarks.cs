@@ -16,7 +16,9 @@ namespace StreamMl.Benchmarks.Scoring;
 /// batch columns in place), and the evaluator alone in four ways: 16-byte node array tree-major over 128-row
 /// blocks (what the scorer uses for ensembles with other split modes), the same row-major (every tree for one row, then the next row), and
 /// struct-of-arrays over 128-row blocks, and the AVX2 walk of eight rows in lockstep on a row-major block
-/// (what the scorer uses when every split is BRANCH_LEQ; WholeGraph and ScorerOnTreeEvaluator include its gather).
+/// (what the scorer used when every split is BRANCH_LEQ before the bitvectors), and the QuickScorer bitvectors feature by
+/// feature over blocks of 32-256 rows and tree by tree with the bits in registers (what the scorer uses now for
+/// BRANCH_LEQ ensembles of trees with at most 32 leaves; `tree-cpu` times these by thread CPU).
 /// One operation = one batch of 4096 rows.</summary>
 [MemoryDiagnoser]
 public unsafe class TreeEvaluatorBenchmarks
@@ -146,4 +148,50 @@ public unsafe class TreeEvaluatorBenchmarks
     [Arguments(256)]
     public void EnsembleBitvectors(int blockRows) => _ensemble.EvaluateBitvectors(_columns, Rows, _output, _bitvectorScratch.GetSpan(), blockRows);
 
+    [Benchmark]
+    public void EnsembleBitvectorsTreeMajor() => _ensemble.EvaluateTreeMajor(_columns, Rows, _output);
+
+}
+
+/// <summary><c>tree-cpu [samples]</c>: the bitvector layouts and the scorer on the benchmark model timed by thread CPU
+/// time, interleaved sample by sample (median of the samples; 100 batches each), which holds on a loaded machine where
+/// BenchmarkDotNet's wall clock does not.</summary>
+internal static class TreeEvaluatorCpuProbe
+{
+    public static int Run(string[] args, TextWriter output)
+    {
+        var samples = args.Length > 0 ? int.Parse(args[0], System.Globalization.CultureInfo.InvariantCulture) : 11;
+        const int OpsPerSample = 100;
+        var bench = new TreeEvaluatorBenchmarks();
+        bench.Setup();
+        (string Name, Action Op)[] variants =
+        [
+            ("bitvectors, feature-major, 128-row blocks", () => bench.EnsembleBitvectors(128)),
+            ("bitvectors, tree-major, 64 rows in registers, leaves by permute", bench.EnsembleBitvectorsTreeMajor),
+            ("bitvectors, tree-major, 64 rows in registers, leaves by gather", () =>
+            {
+                BitvectorEnsemble.UsePermute = false;
+                bench.EnsembleBitvectorsTreeMajor();
+                BitvectorEnsemble.UsePermute = true;
+            }),
+            ("scorer on the tree evaluator (whole graph)", bench.ScorerOnTreeEvaluator),
+        ];
+        var times = variants.Select(_ => new List<double>()).ToArray();
+        for (var sample = -2; sample < samples; sample++)
+        {
+            for (var v = 0; v < variants.Length; v++)
+            {
+                var start = Drift.DriftIntegerCpuProbe.ThreadCpuMicros();
+                for (var i = 0; i < OpsPerSample; i++) variants[v].Op();
+                if (sample >= 0) times[v].Add((Drift.DriftIntegerCpuProbe.ThreadCpuMicros() - start) / OpsPerSample);
+            }
+        }
+        output.WriteLine("variant | median CPU µs per 4096-row batch | ns per row | vs first");
+        var medians = times.Select(t => t.Order().ElementAt(t.Count / 2)).ToArray();
+        for (var v = 0; v < variants.Length; v++)
+            output.WriteLine(string.Create(System.Globalization.CultureInfo.InvariantCulture,
+                $"{variants[v].Name} | {medians[v]:F1} | {medians[v] * 1000 / 4096:F1} | {medians[v] / medians[0]:F2}"));
+        bench.Cleanup();
+        return 0;
+    }
 }

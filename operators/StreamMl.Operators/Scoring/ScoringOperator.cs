@@ -146,6 +146,7 @@ public sealed unsafe class ScoringOperator : IParallelOperator, IDisposable
         if (options.ShadowScoreColumn is not null && _shadowScoreOutput < 0)
             throw new ScoringException($"ScoringOptions.ShadowScoreColumn '{options.ShadowScoreColumn}' is not a single float32 output column of model '{model.Name}'; its outputs are {string.Join(", ", _outputs.SelectMany(o => o.Columns))}");
         _shared = new Shared(new Plan([new Variant(model, RoutingBuckets)], []));
+        _ = TreeProgramFor(model);
     }
 
     /// <summary>A worker of <paramref name="primary"/>: the same options, outputs and models (deploys, variants and
@@ -262,6 +263,7 @@ public sealed unsafe class ScoringOperator : IParallelOperator, IDisposable
         if (!model.Outputs.SequenceEqual(first))
             throw new ScoringException(
                 $"model '{model.Name}' has outputs ({string.Join(", ", model.Outputs.Select(Describe))}) but this scorer writes ({string.Join(", ", first.Select(Describe))}); deploy a model with the same outputs");
+        _ = TreeProgramFor(model);
 
         static string Describe(ModelOutput o) => $"{o.Name} {o.ElementType}[{o.Width}]";
     }
@@ -439,15 +441,20 @@ public sealed unsafe class ScoringOperator : IParallelOperator, IDisposable
 
     private IScoringRunner CreateRunner(OnnxModel model)
     {
-        if (_options.TreeEvaluator == TreeEvaluator.Auto)
-        {
-            var featureInput = _options.FeatureInput is null && model.TakesColumns(_options.FeatureColumns)
-                ? null
-                : model.FeatureInput(_options.FeatureColumns.Count, _options.FeatureInput);
-            if (model.TreeProgram(featureInput, _options.FeatureColumns, out _) is { } program)
-                return new TreeModelRunner(model, program, _capacity);
-        }
+        if (TreeProgramFor(model) is { } program) return new TreeModelRunner(model, program, _capacity);
         return new ModelRunner(model, _options.FeatureInput, _options.FeatureColumns, _capacity, (float*)_matrix!.Pointer, _runOptions);
+    }
+
+    /// <summary>The model compiled for the engine's tree evaluator as this scorer feeds it, or null (ONNX Runtime runs
+    /// it). Compiled once per model and feeding (cached by the model): the scorer asks when a model is given to it, so the
+    /// compile happens with the model's load rather than in the first batch it scores.</summary>
+    private TreeModelProgram? TreeProgramFor(OnnxModel model)
+    {
+        if (_options.TreeEvaluator != TreeEvaluator.Auto) return null;
+        var featureInput = _options.FeatureInput is null && model.TakesColumns(_options.FeatureColumns)
+            ? null
+            : model.FeatureInput(_options.FeatureColumns.Count, _options.FeatureInput);
+        return model.TreeProgram(featureInput, _options.FeatureColumns, out _);
     }
 
     /// <summary>True when <paramref name="model"/> is now scored by the engine's own tree evaluator (false: ONNX

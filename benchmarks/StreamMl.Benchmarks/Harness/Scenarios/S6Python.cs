@@ -40,7 +40,18 @@ public sealed class S6Python : IScenario
     {
         _ = CreditWorkload.For(size);
         _ = StreamMlSetup(size);
+        if (size != ScenarioSize.Full) return;
+        // Steady state, as in a pipeline that runs for hours: the runner's one warm-up round is not enough for .NET's
+        // dynamic PGO, whose instrumented tier re-compiles the hot methods over the next few runs (the JIT's thread took
+        // 130-270 ns of CPU per row in the 2nd and 3rd runs, 67 in the 4th and 5th; stage CPU in docs/BENCHMARKS.md,
+        // "S6 after the tree-major evaluator"). pandas, scikit-learn and scipy run precompiled code and need none.
+        for (var run = 0; run < WarmUpRuns; run++)
+            foreach (var variant in Variants.OfType<StreamMlVariant>())
+                variant.RunAsync(size, ScenarioMeasure.NewHistogram(), CancellationToken.None, report: false).AsTask().GetAwaiter().GetResult();
     }
+
+    /// <summary>Untimed runs of each StreamMl variant in <see cref="Prepare"/>, before the runner's own warm-up round.</summary>
+    private const int WarmUpRuns = 4;
 
     /// <inheritdoc/>
     public IReadOnlyList<IScenarioVariant> Variants => [new StreamMlVariant(), new PythonVariant(), new StreamMlVariant(csvThreads: 2), new StreamMlVariant(scoringWorkers: 2)];
@@ -73,7 +84,10 @@ public sealed class S6Python : IScenario
             : scoringWorkers > 1 ? $"reference: StreamMl pipeline, {scoringWorkers} scoring workers" : "StreamMl pipeline";
         public bool IsStreamMl => csvThreads is null && scoringWorkers == 1;
 
-        public async Task<(long Rows, long Bytes)> RunAsync(ScenarioSize size, LongHistogram latency, CancellationToken cancellationToken)
+        public Task<(long Rows, long Bytes)> RunAsync(ScenarioSize size, LongHistogram latency, CancellationToken cancellationToken) =>
+            RunAsync(size, latency, cancellationToken, report: true).AsTask();
+
+        public async ValueTask<(long Rows, long Bytes)> RunAsync(ScenarioSize size, LongHistogram latency, CancellationToken cancellationToken, bool report)
         {
             var (fitted, modelBytes, profile) = StreamMlSetup(size);
             var csv = Features(size);
@@ -85,12 +99,37 @@ public sealed class S6Python : IScenario
             var clock = Stopwatch.GetTimestamp();
             var options = new FileSourceOptions { Paths = { csv } };
             if (csvThreads is { } threads) options.CsvParseThreads = threads;
+            using var cpu = s_sampleCpu && report ? new ThreadCpuSampler(TimeSpan.FromMilliseconds(10)) : null;
             await using var pipeline = Pipeline.From(FileSource.Create(options), new PipelineOptions { Name = "s6" })
                 .Then(features).Then(scorer).Then(drift).To(sink).Build();
             await pipeline.RunAsync(cancellationToken).ConfigureAwait(false);
-            latency.RecordValue(Math.Max(1, Stopwatch.GetTimestamp() - clock));
+            var elapsed = Stopwatch.GetTimestamp() - clock;
+            latency.RecordValue(Math.Max(1, elapsed));
+            if (report) Report(Name, pipeline, sink.Rows, Stopwatch.GetElapsedTime(clock, clock + elapsed), cpu);
             return (sink.Rows, new FileInfo(csv).Length);
         }
+    }
+
+    /// <summary>STREAMML_S6_CPU=1 samples every thread's CPU time during the StreamMl runs (a thread reading /proc every
+    /// 10 ms) and prints it per row by stage (stderr, not part of the report).</summary>
+    private static readonly bool s_sampleCpu = Environment.GetEnvironmentVariable("STREAMML_S6_CPU") == "1";
+
+    /// <summary>Where the time went (stderr, not part of the report): each stage's busy time (work only) per row, so
+    /// the limiting stage shows, and with STREAMML_S6_CPU=1 the CPU time per row of each stage's thread and of the
+    /// whole process; 2 cores divided by the process's CPU per row is what an idle 2-core machine could reach.</summary>
+    private static void Report(string variant, Pipeline pipeline, long rows, TimeSpan elapsed, ThreadCpuSampler? cpu)
+    {
+        if (rows == 0) return;
+        static string PerRow(double seconds, long rows) => (seconds * 1e9 / rows).ToString("N0", System.Globalization.CultureInfo.InvariantCulture) + " ns";
+        Console.Error.WriteLine($"S6 {variant}: {rows / elapsed.TotalSeconds:N0} rows/s, {PerRow(elapsed.TotalSeconds, rows)} wall/row; busy per row: " +
+            string.Join(", ", pipeline.Stages.Select(s => $"{s.Name} {PerRow(s.Busy.TotalSeconds, rows)}")));
+        if (cpu is null) return;
+        var (groups, process) = cpu.Stop(name => name.StartsWith("s6/", StringComparison.Ordinal) ? name[3..]
+            : name.StartsWith(".NET TP", StringComparison.Ordinal) || name.StartsWith(".NET ThreadPool", StringComparison.Ordinal) ? "thread pool"
+            : name.Contains("GC", StringComparison.Ordinal) ? "GC" : name.Contains("Tiered", StringComparison.Ordinal) ? "JIT tiering" : "other: " + name);
+        var load = File.Exists("/proc/loadavg") ? File.ReadAllText("/proc/loadavg").Split(' ')[0] : "?";
+        Console.Error.WriteLine($"    CPU per row (load {load}): process {PerRow(process, rows)} → {2 / (process / rows) / 1e6:F2} M rows/s on 2 idle cores; " +
+            string.Join(", ", groups.Where(g => g.Value > 0).OrderByDescending(g => g.Value).Select(g => $"{g.Key} {PerRow(g.Value, rows)}")));
     }
 
     private sealed class PythonVariant : IScenarioVariant

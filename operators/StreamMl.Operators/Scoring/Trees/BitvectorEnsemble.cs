@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
@@ -27,14 +28,29 @@ internal sealed unsafe class BitvectorEnsemble
     private readonly Segment[] _segments;
     private readonly int[] _leafBase;
     private readonly float[] _leaves;
+    // The same conditions tree by tree (TreeMajor): tree t's are [_treeStart[t], _treeStart[t + 1]).
+    private readonly TreeCondition[] _treeConditions;
+    private readonly int[] _treeStart;
+    // Tree t's leaf values at [32 t, 32 t + leaves), zeros after: two 512-bit registers that a permute indexes by leaf.
+    private readonly float[] _leafTable;
+    private readonly bool _anyMissingTrue;
 
-    private BitvectorEnsemble(Condition[] conditions, Segment[] segments, int[] leafBase, float[] leaves)
+    private BitvectorEnsemble(Condition[] conditions, Segment[] segments, int[] leafBase, float[] leaves, float[] leafTable, TreeCondition[] treeConditions, int[] treeStart, bool allLeq, bool anyMissingTrue)
     {
+        _leafTable = leafTable;
         _conditions = conditions;
         _segments = segments;
         _leafBase = leafBase;
         _leaves = leaves;
+        _treeConditions = treeConditions;
+        _treeStart = treeStart;
+        SupportsTreeMajor = allLeq;
+        _anyMissingTrue = anyMissingTrue;
     }
+
+    /// <summary>True when <see cref="EvaluateTreeMajor"/> handles the ensemble: every split is x &lt;= threshold (the
+    /// splits ML.NET's LightGBM, FastTree and FastForest exports use), with either missing-value direction.</summary>
+    public bool SupportsTreeMajor { get; }
 
     /// <summary>Trees of the ensemble.</summary>
     public int Trees => _leafBase.Length;
@@ -50,6 +66,7 @@ internal sealed unsafe class BitvectorEnsemble
     {
         if (!IsSupported) return null;
         var leafBase = new int[roots.Length];
+        var leafTable = new float[roots.Length * 32];
         var conditions = new List<(int Feature, SplitMode Mode, bool Missing, Condition Condition)>(nodes.Length);
         for (var tree = 0; tree < roots.Length; tree++)
         {
@@ -58,6 +75,7 @@ internal sealed unsafe class BitvectorEnsemble
             var (first, last) = Span(roots[tree]);
             if (last - first >= 32) return null;
             leafBase[tree] = first;
+            Array.Copy(leaves, first, leafTable, tree * 32, last - first + 1);
             if (!Collect(roots[tree], tree, first)) return null;
         }
         var ordered = conditions.OrderBy(c => c.Feature).ThenBy(c => c.Mode).ThenBy(c => c.Missing).ThenBy(c => c.Condition.Tree).ToArray();
@@ -69,7 +87,19 @@ internal sealed unsafe class BitvectorEnsemble
             segments.Add(new Segment(ordered[i].Feature, ordered[i].Mode, ordered[i].Missing, i, end));
             i = end;
         }
-        return new BitvectorEnsemble(ordered.Select(c => c.Condition).ToArray(), [.. segments], leafBase, leaves);
+        var treeStart = new int[roots.Length + 1];
+        foreach (var c in conditions) treeStart[c.Condition.Tree + 1]++;
+        for (var t = 0; t < roots.Length; t++) treeStart[t + 1] += treeStart[t];
+        // Collected tree by tree, so this keeps each tree's conditions together in depth-first order.
+        var treeConditions = conditions.Select(c => new TreeCondition
+        {
+            Feature = c.Feature,
+            Threshold = c.Condition.Threshold,
+            TrueLeaves = c.Condition.TrueLeaves,
+            MissingTrue = c.Missing ? uint.MaxValue : 0,
+        }).ToArray();
+        return new BitvectorEnsemble(ordered.Select(c => c.Condition).ToArray(), [.. segments], leafBase, leaves, leafTable, treeConditions, treeStart,
+            allLeq: conditions.All(c => c.Mode == SplitMode.Leq), anyMissingTrue: conditions.Any(c => c.Missing));
 
         (int First, int Last) Span(int n)
         {
@@ -132,6 +162,132 @@ internal sealed unsafe class BitvectorEnsemble
         }
     }
 
+    /// <summary>The same scores as <see cref="Evaluate"/>, bit for bit, computed tree by tree with the leaf bits in
+    /// registers instead of a scratch array: for 32 rows at a time (four vectors of eight), each tree's conditions are
+    /// applied to the rows' bits in four registers, the leaves gathered and added, and the next tree starts from all ones;
+    /// nothing is stored but the scores. Per condition and eight rows that is a load of the feature values (from a block
+    /// of columns that stays in L1), a compare and two logic operations, where the feature-major pass also loads and
+    /// stores the tree's bits. Needs <see cref="SupportsTreeMajor"/>; <paramref name="rows"/> must be a multiple of 8.</summary>
+    public void EvaluateTreeMajor(float** columns, int rows, float* output)
+    {
+        if (_anyMissingTrue) EvaluateTreeMajor<MissingGoesTrue>(columns, rows, output);
+        else EvaluateTreeMajor<MissingFails>(columns, rows, output);
+    }
+
+    private void EvaluateTreeMajor<TMissing>(float** columns, int rows, float* output)
+        where TMissing : struct, IMissing
+    {
+        fixed (TreeCondition* conditions = _treeConditions)
+        fixed (int* treeStart = _treeStart)
+        fixed (int* leafBase = _leafBase)
+        fixed (float* leaves = _leaves)
+        fixed (float* leafTable = _leafTable)
+        {
+            var trees = Trees;
+            var start = 0;
+            var permute = CanPermuteLeaves;
+            for (; start + 64 <= rows; start += 64)
+            {
+                // Eight vectors of eight rows; the scores of rows 16 k .. 16 k + 15 in one 512-bit sum (or two 256-bit ones).
+                Vector512<float> s0 = Vector512<float>.Zero, s1 = s0, s2 = s0, s3 = s0;
+                for (var tree = 0; tree < trees; tree++)
+                {
+                    Vector256<uint> v0 = Vector256<uint>.AllBitsSet, v1 = v0, v2 = v0, v3 = v0, v4 = v0, v5 = v0, v6 = v0, v7 = v0;
+                    var end = conditions + treeStart[tree + 1];
+                    for (var c = conditions + treeStart[tree]; c < end; c++)
+                    {
+                        var x = columns[c->Feature] + start;
+                        var threshold = Vector256.Create(c->Threshold);
+                        var trueLeaves = Vector256.Create(c->TrueLeaves);
+                        v0 = Fail<TMissing>(v0, Vector256.Load(x), threshold, trueLeaves, c->MissingTrue);
+                        v1 = Fail<TMissing>(v1, Vector256.Load(x + 8), threshold, trueLeaves, c->MissingTrue);
+                        v2 = Fail<TMissing>(v2, Vector256.Load(x + 16), threshold, trueLeaves, c->MissingTrue);
+                        v3 = Fail<TMissing>(v3, Vector256.Load(x + 24), threshold, trueLeaves, c->MissingTrue);
+                        v4 = Fail<TMissing>(v4, Vector256.Load(x + 32), threshold, trueLeaves, c->MissingTrue);
+                        v5 = Fail<TMissing>(v5, Vector256.Load(x + 40), threshold, trueLeaves, c->MissingTrue);
+                        v6 = Fail<TMissing>(v6, Vector256.Load(x + 48), threshold, trueLeaves, c->MissingTrue);
+                        v7 = Fail<TMissing>(v7, Vector256.Load(x + 56), threshold, trueLeaves, c->MissingTrue);
+                    }
+                    if (permute)
+                    {
+                        var low = Vector512.Load(leafTable + tree * 32);
+                        var high = Vector512.Load(leafTable + tree * 32 + 16);
+                        s0 += PermuteLeaf(low, high, Vector512.Create(v0, v1));
+                        s1 += PermuteLeaf(low, high, Vector512.Create(v2, v3));
+                        s2 += PermuteLeaf(low, high, Vector512.Create(v4, v5));
+                        s3 += PermuteLeaf(low, high, Vector512.Create(v6, v7));
+                    }
+                    else
+                    {
+                        var treeLeaves = leaves + leafBase[tree];
+                        s0 += Vector512.Create(Leaf(treeLeaves, v0), Leaf(treeLeaves, v1));
+                        s1 += Vector512.Create(Leaf(treeLeaves, v2), Leaf(treeLeaves, v3));
+                        s2 += Vector512.Create(Leaf(treeLeaves, v4), Leaf(treeLeaves, v5));
+                        s3 += Vector512.Create(Leaf(treeLeaves, v6), Leaf(treeLeaves, v7));
+                    }
+                }
+                Vector512.Store(s0, output + start);
+                Vector512.Store(s1, output + start + 16);
+                Vector512.Store(s2, output + start + 32);
+                Vector512.Store(s3, output + start + 48);
+            }
+            for (; start < rows; start += 8)
+            {
+                var sum = Vector256<float>.Zero;
+                for (var tree = 0; tree < trees; tree++)
+                {
+                    var v = Vector256<uint>.AllBitsSet;
+                    var end = conditions + treeStart[tree + 1];
+                    for (var c = conditions + treeStart[tree]; c < end; c++)
+                        v = Fail<TMissing>(v, Vector256.Load(columns[c->Feature] + start), Vector256.Create(c->Threshold), Vector256.Create(c->TrueLeaves), c->MissingTrue);
+                    sum += Leaf(leaves + leafBase[tree], v);
+                }
+                Vector256.Store(sum, output + start);
+            }
+        }
+    }
+
+    /// <summary>True when the leaf values can be looked up with a 32-entry permute (AVX-512F with the CD extension's
+    /// leading-zero count) instead of a gather.</summary>
+    private static bool CanPermuteLeaves => Avx512F.IsSupported && Avx512CD.IsSupported && UsePermute;
+
+    /// <summary>False makes the tree-major pass gather its leaves as on a CPU without AVX-512 (tests and the tree-cpu
+    /// probe compare both).</summary>
+    internal static bool UsePermute { get; set; } = true;
+
+    /// <summary>The leaf value of each of sixteen rows from the tree's 32-entry table: the lowest set bit of the row's
+    /// vector is leaf 31 - lzcnt(v &amp; -v), and the permute reads only the low five bits of its index, where ~lzcnt
+    /// equals 31 - lzcnt.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<float> PermuteLeaf(Vector512<float> low, Vector512<float> high, Vector512<uint> v)
+    {
+        var lowest = v & (Vector512<uint>.Zero - v);
+        var index = ~Avx512CD.LeadingZeroCount(lowest);
+        return Avx512F.PermuteVar16x32x2(low, index.AsInt32(), high);
+    }
+
+    /// <summary>Clears the true-side leaves of the rows whose value fails the condition x &lt;= threshold (a NaN fails
+    /// unless the condition sends missing values to its true side).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<uint> Fail<TMissing>(Vector256<uint> bits, Vector256<float> x, Vector256<float> threshold, Vector256<uint> trueLeaves, uint missingTrue)
+        where TMissing : struct, IMissing
+    {
+        var goesTrue = Vector256.LessThanOrEqual(x, threshold).AsUInt32();
+        if (TMissing.GoesTrue) goesTrue |= ~Vector256.Equals(x, x).AsUInt32() & Vector256.Create(missingTrue);
+        // bits & ~(trueLeaves & ~goesTrue) in one instruction where AVX-512 has it (truth table 0xB0 over A, B, C).
+        if (Avx512F.VL.IsSupported) return Avx512F.VL.TernaryLogic(bits, trueLeaves, goesTrue, 0xB0);
+        return Vector256.AndNot(bits, Vector256.AndNot(trueLeaves, goesTrue));
+    }
+
+    /// <summary>The leaf value of each row: the lowest set bit of its vector, as a float 2^i whose exponent field is 127 + i.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> Leaf(float* treeLeaves, Vector256<uint> v)
+    {
+        var lowest = (v & (Vector256<uint>.Zero - v)).AsInt32();
+        var index = ((Avx.ConvertToVector256Single(lowest).AsInt32() >>> 23) & Vector256.Create(0xFF)) - Vector256.Create(127);
+        return Avx2.GatherVector256(treeLeaves, index, 4);
+    }
+
     private static void ApplyMode<TMissing>(SplitMode mode, float* column, Condition* conditions, int count, Vector256<uint>* bits, int groups)
         where TMissing : struct, IMissing
     {
@@ -172,6 +328,17 @@ internal sealed unsafe class BitvectorEnsemble
         public float Threshold;
         public int Tree;
         public uint TrueLeaves;
+    }
+
+    /// <summary>A condition in the tree-major layout: its feature, threshold, true-side leaves, and all ones when a
+    /// missing value goes to its true side.</summary>
+    [StructLayout(LayoutKind.Sequential)]
+    private struct TreeCondition
+    {
+        public int Feature;
+        public float Threshold;
+        public uint TrueLeaves;
+        public uint MissingTrue;
     }
 
     /// <summary>Conditions [Start, End) test feature <c>Feature</c> with one split mode and missing-value direction.</summary>

@@ -112,6 +112,32 @@ internal sealed unsafe class TreeEnsemble
         }
     }
 
+    /// <summary>True when <see cref="EvaluateTreeMajor"/> can score this ensemble (bitvector layout, x &lt;= t splits).</summary>
+    public bool CanEvaluateTreeMajor => Bitvectors?.SupportsTreeMajor == true;
+
+    /// <summary>The bitvector scores computed tree by tree with the leaf bits in registers
+    /// (<see cref="BitvectorEnsemble.EvaluateTreeMajor"/>), the last rows % 8 through the node walk; same results as
+    /// <see cref="EvaluateBitvectors"/> bit for bit, no scratch. Needs <see cref="CanEvaluateTreeMajor"/>.</summary>
+    public void EvaluateTreeMajor(ReadOnlySpan<IntPtr> columns, int rows, Span<float> output)
+    {
+        var layout = Bitvectors is { SupportsTreeMajor: true } b ? b : throw new NotSupportedException("the tree-major layout needs the bitvector layout and x <= threshold splits only");
+        if (output.Length < rows) throw new ArgumentException("output is shorter than the rows", nameof(output));
+        if (columns.Length <= MaxFeature) throw new ArgumentException($"the ensemble reads feature {MaxFeature} but {columns.Length} columns were given", nameof(columns));
+        var full = rows & ~7;
+        fixed (IntPtr* pinnedColumns = columns)
+        fixed (float* outp = output)
+        {
+            layout.EvaluateTreeMajor((float**)pinnedColumns, full, outp);
+            Finish(outp, full);
+        }
+        if (full < rows)
+        {
+            Span<IntPtr> tail = stackalloc IntPtr[columns.Length];
+            for (var f = 0; f < columns.Length; f++) tail[f] = columns[f] + full * sizeof(float);
+            Evaluate(tail, rows - full, output[full..]);
+        }
+    }
+
     public int Trees => _roots.Length;
 
     public int Nodes => _nodes.Length;

@@ -1,3 +1,4 @@
+using System.Numerics.Tensors;
 using System.Runtime.InteropServices;
 using Microsoft.ML.OnnxRuntime.Tensors;
 using StreamMl.Engine;
@@ -32,8 +33,10 @@ internal sealed unsafe class TreeModelRunner : IScoringRunner
             _ => 4,
         }))).ToArray();
         _treeColumns = new IntPtr[program.FeatureMap.Length];
-        // The bitvector layout reads the batch columns in place; the gathered walk (trees of more than 32 leaves)
-        // reads a row-major block the runner lays out itself (the scorer's matrix is not filled when no model needs it).
+        // The bitvector layouts read the batch columns in place (tree by tree, no scratch either); the gathered walk
+        // (trees of more than 32 leaves) reads a row-major block the runner lays out itself (the scorer's matrix is not
+        // filled when no model needs it).
+        if (program.Ensemble.CanEvaluateTreeMajor) return;
         if (program.Ensemble.Bitvectors is not null) _bitvectors = new NativeBuffer(program.Ensemble.BitvectorScratchBytes());
         else if (program.Ensemble.CanGather) _matrix = new NativeBuffer(checked(capacity * Math.Max(1, program.FeatureMap.Length) * sizeof(float)));
     }
@@ -62,7 +65,8 @@ internal sealed unsafe class TreeModelRunner : IScoringRunner
 
     private void Evaluate(int rows)
     {
-        if (_bitvectors is not null) _program.Ensemble.EvaluateBitvectors(_treeColumns, rows, _slots[0], _bitvectors.GetSpan());
+        if (_program.Ensemble.CanEvaluateTreeMajor) _program.Ensemble.EvaluateTreeMajor(_treeColumns, rows, _slots[0]);
+        else if (_bitvectors is not null) _program.Ensemble.EvaluateBitvectors(_treeColumns, rows, _slots[0], _bitvectors.GetSpan());
         else if (_matrix is not null && _treeColumns.Length > 0)
         {
             FeatureKernels.Interleave(_treeColumns, rows, new Span<float>(_matrix.Pointer, rows * _treeColumns.Length));
@@ -128,18 +132,31 @@ internal sealed unsafe class TreeModelRunner : IScoringRunner
                 for (var r = 0; r < rows; r++) y[r] = x[r] != 0 ? 1f : 0f;
                 break;
             default:
-                var other = step.Other >= 0 ? _slots[step.Other].AsSpan(0, rows) : default;
-                for (var r = 0; r < rows; r++)
+                // Vectorised, each element still one IEEE operation as the row loop did it (x * c and c * x are the same
+                // float, so only Sub and Div keep the operand order).
+                if (step.Other >= 0)
                 {
-                    var b = step.Other >= 0 ? other[r] : c;
-                    var (p, q) = step.ConstantFirst ? (b, x[r]) : (x[r], b);
-                    y[r] = step.Kind switch
+                    ReadOnlySpan<float> other = _slots[step.Other].AsSpan(0, rows);
+                    ReadOnlySpan<float> p = step.ConstantFirst ? other : x, q = step.ConstantFirst ? x : other;
+                    switch (step.Kind)
                     {
-                        TreeModelProgram.StepKind.Mul => p * q,
-                        TreeModelProgram.StepKind.Add => p + q,
-                        TreeModelProgram.StepKind.Sub => p - q,
-                        _ => p / q,
-                    };
+                        case TreeModelProgram.StepKind.Mul: TensorPrimitives.Multiply(p, q, y); break;
+                        case TreeModelProgram.StepKind.Add: TensorPrimitives.Add(p, q, y); break;
+                        case TreeModelProgram.StepKind.Sub: TensorPrimitives.Subtract(p, q, y); break;
+                        default: TensorPrimitives.Divide(p, q, y); break;
+                    }
+                }
+                else
+                {
+                    switch (step.Kind)
+                    {
+                        case TreeModelProgram.StepKind.Mul: TensorPrimitives.Multiply(x, c, y); break;
+                        case TreeModelProgram.StepKind.Add: TensorPrimitives.Add(x, c, y); break;
+                        case TreeModelProgram.StepKind.Sub when step.ConstantFirst: TensorPrimitives.Subtract(c, x, y); break;
+                        case TreeModelProgram.StepKind.Sub: TensorPrimitives.Subtract(x, c, y); break;
+                        case TreeModelProgram.StepKind.Div when step.ConstantFirst: TensorPrimitives.Divide(c, x, y); break;
+                        default: TensorPrimitives.Divide(x, c, y); break;
+                    }
                 }
                 break;
         }

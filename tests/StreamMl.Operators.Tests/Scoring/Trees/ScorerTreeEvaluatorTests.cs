@@ -49,6 +49,27 @@ public sealed class ScorerTreeEvaluatorTests(CreditModels credit)
     }
 
     [Fact]
+    public void The_tree_program_is_compiled_when_the_scorer_gets_the_model_not_at_its_first_batch()
+    {
+        // A model loaded from a file is compiled for the evaluator from the file's bytes. Removing the file after the
+        // scorer was made shows when that happened: compiled at the first batch, the bytes would be gone and the model
+        // would fall back to ONNX Runtime.
+        var path = Path.Combine(Path.GetTempPath(), $"streamml-eager-{Guid.NewGuid():N}.onnx");
+        File.WriteAllBytes(path, credit.OnnxBytes["lightgbm"]);
+        using var model = OnnxModel.Load(path);
+        var (scorer, schema) = Scorer(model, TreeEvaluator.Auto);
+        using var _ = scorer;
+        File.Delete(path);
+        var batches = credit.ServingBatches(schema, 4096, 4096);
+        try
+        {
+            foreach (var b in batches) { credit.Features.Transform(b); scorer.Score(b); }
+            Assert.True(scorer.UsesTreeEvaluator(model), "the first batch compiled the model (the file was gone by then)");
+        }
+        finally { FeatureTestData.DisposeAll(batches); }
+    }
+
+    [Fact]
     public void Auto_keeps_a_linear_model_on_OnnxRuntime()
     {
         using var model = credit.Load("lr");

@@ -1,9 +1,10 @@
 using System.Runtime.InteropServices;
+using StreamMl.Operators.Scoring.Trees;
 
 namespace StreamMl.Operators.Tests.Scoring.Trees;
 
 /// <summary>The layouts TreeEvaluatorBenchmarks compares (node array over 128-row blocks, the same row-major,
-/// struct-of-arrays, the AVX2 eight-row gathered walk, and the QuickScorer bitvectors the scorer uses) give the same scores bit for bit, on the credit LightGBM model and on rows with missing values,
+/// struct-of-arrays, the AVX2 eight-row gathered walk, and the QuickScorer bitvectors, feature-major and tree-major) give the same scores bit for bit, on the credit LightGBM model and on rows with missing values,
 /// over a row count that ends in a partial block.</summary>
 [Collection(CreditModelsCollection.Name)]
 public sealed unsafe class TreeLayoutTests(CreditModels credit)
@@ -49,6 +50,24 @@ public sealed unsafe class TreeLayoutTests(CreditModels credit)
                 var bitvectors = new float[rows - 3];
                 ensemble.EvaluateBitvectors(pointers, rows - 3, bitvectors, new byte[ensemble.BitvectorScratchBytes(blockRows)], blockRows);
                 Assert.Equal(blocks[..(rows - 3)], bitvectors);
+            }
+            // The tree-major pass over the same bitvectors (what the scorer uses): groups of 64 rows, then of 8, then the
+            // walk for the tail; leaves looked up by permute (AVX-512) and by gather (other CPUs). Both are exercised here
+            // (a switch another test's scorer may see for a moment: it changes no result, only the instruction used).
+            Assert.True(ensemble.CanEvaluateTreeMajor);
+            foreach (var permute in (bool[])[true, false])
+            {
+                BitvectorEnsemble.UsePermute = permute;
+                try
+                {
+                    foreach (var count in (int[])[rows, rows - 3, rows - 35, 7])
+                    {
+                        var treeMajor = new float[count];
+                        ensemble.EvaluateTreeMajor(pointers, count, treeMajor);
+                        Assert.Equal(blocks[..count], treeMajor);
+                    }
+                }
+                finally { BitvectorEnsemble.UsePermute = true; }
             }
             Assert.Contains(blocks, s => s != blocks[0]);
         }
