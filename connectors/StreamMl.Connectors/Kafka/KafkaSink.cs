@@ -26,8 +26,11 @@ public sealed class KafkaSinkOptions
     /// partition. Default null (no key; librdkafka spreads messages).</summary>
     public string? KeyColumn { get; set; }
 
-    /// <summary>How long <see cref="KafkaSink.Flush"/> waits for every message to be acknowledged. Default 30 s.</summary>
-    public TimeSpan FlushTimeout { get; set; } = TimeSpan.FromSeconds(30);
+    /// <summary>How long <see cref="KafkaSink.Flush"/> waits for every message to be acknowledged. Default 2 minutes:
+    /// longer than librdkafka's request timeout (<c>request.timeout.ms</c>, 30 s), so a produce request that was in flight
+    /// when the brokers went away can time out, be retried and be acknowledged once they are back, instead of failing
+    /// the pipeline. (With 30 s, a 4 s outage that caught a request in flight failed the sink.)</summary>
+    public TimeSpan FlushTimeout { get; set; } = TimeSpan.FromMinutes(2);
 
     /// <summary>Producer linger: how long librdkafka gathers messages into one request. Default 5 ms.</summary>
     public TimeSpan Linger { get; set; } = TimeSpan.FromMilliseconds(5);
