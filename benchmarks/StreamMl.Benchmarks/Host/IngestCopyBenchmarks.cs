@@ -17,7 +17,7 @@ namespace StreamMl.Benchmarks.Host;
 [MemoryDiagnoser]
 public class IngestCopyBenchmarks
 {
-    private const int Rows = 4096;
+    private const int Rows = S7IngestMessage.Rows;
     private ReadOnlySequence<byte> _message;
     private Schema _schema = null!;
     private ColumnBatch _staging = null!;
@@ -27,24 +27,9 @@ public class IngestCopyBenchmarks
     [GlobalSetup]
     public void Setup()
     {
-        var names = Enumerable.Range(0, 25).Select(i => $"c{i}").ToArray();
-        var random = new Random(7);
-        var builder = new Apache.Arrow.RecordBatch.Builder();
-        foreach (var name in names)
-        {
-            var values = Enumerable.Range(0, Rows).Select(_ => (long)random.Next(-50_000, 500_000)).ToArray();
-            builder.Append(name, true, b => b.Int64(a => a.AppendRange(values)));
-        }
-        using var record = builder.Build();
-        using var stream = new MemoryStream();
-        using (var writer = new Apache.Arrow.Ipc.ArrowStreamWriter(stream, record.Schema, leaveOpen: true))
-        {
-            writer.WriteRecordBatch(record);
-            writer.WriteEnd();
-        }
-        var bytes = new IngestRequest { Pipeline = "s7", ArrowIpc = ByteString.CopyFrom(stream.ToArray()) }.ToByteArray();
+        var bytes = S7IngestMessage.Serialized();
         _message = Segments(bytes, 4096);
-        _schema = new Schema(names.Select(n => new Field(n, ColumnType.Int64)));
+        _schema = S7IngestMessage.Schema();
         _staging = new ColumnBatch(_schema, Rows);
         _ring = new ColumnBatch(_schema, Rows);
         _source = new GrpcIngestSource("grpc", _schema, Rows, queueBatches: 4, eventTimeColumn: null);

@@ -17,7 +17,7 @@ namespace StreamMl.Benchmarks.Host;
 [BenchmarkDotNet.Attributes.Config(typeof(LohJobs))]
 public class IngestDecodeBenchmarks
 {
-    private const int Rows = 4096;
+    private const int Rows = S7IngestMessage.Rows;
     private byte[] _message = [];
     private ColumnBatch _staging = null!;
     private Schema _schema = null!;
@@ -36,23 +36,8 @@ public class IngestDecodeBenchmarks
     [GlobalSetup]
     public void Setup()
     {
-        var names = Enumerable.Range(0, 25).Select(i => $"c{i}").ToArray();
-        var random = new Random(7);
-        var builder = new Apache.Arrow.RecordBatch.Builder();
-        foreach (var name in names)
-        {
-            var values = Enumerable.Range(0, Rows).Select(_ => (long)random.Next(-50_000, 500_000)).ToArray();
-            builder.Append(name, true, b => b.Int64(a => a.AppendRange(values)));
-        }
-        using var record = builder.Build();
-        using var stream = new MemoryStream();
-        using (var writer = new Apache.Arrow.Ipc.ArrowStreamWriter(stream, record.Schema, leaveOpen: true))
-        {
-            writer.WriteRecordBatch(record);
-            writer.WriteEnd();
-        }
-        _message = new IngestRequest { Pipeline = "s7", ArrowIpc = ByteString.CopyFrom(stream.ToArray()) }.ToByteArray();
-        _schema = new Schema(names.Select(n => new Field(n, ColumnType.Int64)));
+        _message = S7IngestMessage.Serialized();
+        _schema = S7IngestMessage.Schema();
         _staging = new ColumnBatch(_schema, Rows);
     }
 
