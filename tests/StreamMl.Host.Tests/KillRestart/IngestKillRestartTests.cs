@@ -9,11 +9,11 @@ public sealed class IngestKillRestartTests(ITestOutputHelper output)
 {
     [Theory]
     // 20,000 rows per part: parts roll inside 4,096-row batches, so the checkpoint lags the last published part.
-    [InlineData("rows", 2, 400_000)]
+    [InlineData("rows", 2, 1_000_000)]
     // 1 MiB parts (the smallest --roll-mb) of 4,000-row groups: also cut inside batches.
     [InlineData("bytes", 1, 800_000)]
     // A new part every 0.2 s.
-    [InlineData("time", 1, 400_000)]
+    [InlineData("time", 1, 1_000_000)]
     // A random train/test split (out/train, out/test) rolled by rows: a row's side follows from its position. Twice the
     // rows: with two folders a run publishes parts twice as fast.
     [InlineData("split", 2, 800_000)]

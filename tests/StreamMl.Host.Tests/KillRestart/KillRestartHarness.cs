@@ -34,7 +34,18 @@ internal sealed class KillRestartHarness(ITestOutputHelper output) : IDisposable
     public async Task<bool> StartAndKillAsync(string[] arguments, Func<StreamMlProcess, bool> killWhen, TimeSpan timeout)
     {
         var process = Start(arguments);
-        await WaitUntilAsync(() => process.HasExited || killWhen(process), timeout, $"the kill condition of {process.Name}", process);
+        // Polled on a thread of its own: a fast run publishes a part every few milliseconds, and a poll that waits for a
+        // busy thread pool (the other tests of a full run) can miss the whole run (stop 26: "0 kill(s)").
+        await Task.Factory.StartNew(() =>
+        {
+            var clock = Stopwatch.StartNew();
+            while (!process.HasExited && !killWhen(process))
+            {
+                if (clock.Elapsed > timeout)
+                    Assert.Fail($"timed out after {timeout.TotalSeconds:F0} s waiting for the kill condition of {process.Name}\n" + string.Join("\n", process.Lines.TakeLast(30)));
+                Thread.Sleep(2);
+            }
+        }, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
         if (process.HasExited) return false;
         process.Kill();
         Assert.True(await process.WaitForExitAsync(TimeSpan.FromSeconds(30)), $"{process.Name} did not die after SIGKILL");
