@@ -32,6 +32,7 @@ public sealed class FileSource : IBatchSource
     private FileReader? _current;
     private FollowedFile? _currentFollowed;
     private long _currentLimit;
+    private (int Length, string Hash)? _currentTail;
     private int _next;
     private long _filesDone;
     private long _filesFailed;
@@ -403,9 +404,20 @@ public sealed class FileSource : IBatchSource
             _current = _formats[partition] == FileFormat.Csv
                 ? new CsvFileReader(path, partition, _context, range)
                 : new JsonLinesFileReader(path, partition, _context, range);
+            // The limit, the reader's handles and the piece's tail all come from the path. A rotation in between would
+            // have them read the new file at the old file's offsets (and lose the old file's last rows), so the path must
+            // still hold the followed file, whole up to the limit, after all three; if not, the next poll finds where it went.
+            if (!HoldsFollowedFile(followed, path, limit, out var tail))
+            {
+                _current.Dispose();
+                _current = null;
+                followed.LastSeen = (-1, DateTime.MinValue);
+                return false;
+            }
             lock (_commitGate) _current.SkipBefore = _committed.GetValueOrDefault(partition);
             _currentFollowed = followed;
             _currentLimit = limit;
+            _currentTail = tail;
             return true;
         }
         catch (Exception ex) when (ex is BadInputException or IOException or InvalidDataException or UnauthorizedAccessException)
@@ -417,23 +429,32 @@ public sealed class FileSource : IBatchSource
         }
     }
 
+    /// <summary>Whether <paramref name="path"/> still holds <paramref name="followed"/> (its first bytes, and its bytes just
+    /// before where it was read to) and has whole lines up to <paramref name="limit"/>; <paramref name="tail"/> is the
+    /// fingerprint of the bytes just before the limit, taken first.</summary>
+    private static bool HoldsFollowedFile(FollowedFile followed, string path, long limit, out (int Length, string Hash)? tail)
+    {
+        tail = null;
+        try
+        {
+            tail = FileIdentity.TailOf(path, limit);
+            return followed.IsSameAs(path) && new FileInfo(path).Length >= limit;
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            return false;
+        }
+    }
+
     /// <summary>A piece of a followed file was read to its limit: the next one starts there. The (line, byte) pair lets
     /// a later commit of that line be saved as a byte offset to resume from.</summary>
     private void NotePieceEnd(FollowedFile followed, FileReader reader)
     {
-        (int, string)? tail;
-        try
-        {
-            tail = FileIdentity.TailOf(followed.Path, _currentLimit);
-        }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-        {
-            tail = null; // checked by the first bytes only until the next piece
-        }
+        // The tail was taken when the piece was opened, from the file it was read from (the path may hold another file now).
         lock (_commitGate)
         {
             followed.ReadByte = _currentLimit;
-            followed.Tail = tail;
+            followed.Tail = _currentTail;
             followed.ReadLine = Math.Max(reader.NextLine, followed.ReadLine);
             followed.Ends.Add((followed.ReadLine, followed.ReadByte));
         }
