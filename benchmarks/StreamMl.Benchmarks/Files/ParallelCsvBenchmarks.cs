@@ -21,20 +21,7 @@ public class ParallelCsvBenchmarks
     [GlobalSetup]
     public void Setup()
     {
-        var dir = new DirectoryInfo(AppContext.BaseDirectory);
-        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "StreamMl.sln"))) dir = dir.Parent;
-        var credit = Path.GetFullPath(Path.Combine(dir?.FullName ?? throw new InvalidOperationException("StreamMl.sln not found"),
-            "..", "shared", "data", "credit_default", "UCI_Credit_Card.csv"));
-        var folder = Path.Combine(Path.GetTempPath(), "streamml-bench-parallel-csv");
-        Directory.CreateDirectory(folder);
-        _input = Path.Combine(folder, "credit-10x.csv");
-        var lines = File.ReadAllLines(credit);
-        using (var writer = new StreamWriter(_input))
-        {
-            writer.WriteLine(lines[0]);
-            for (var copy = 0; copy < 10; copy++)
-                foreach (var line in lines.Skip(1)) writer.WriteLine(line);
-        }
+        _input = CreditTenfold.Write("streamml-bench-parallel-csv");
         var options = new FileSourceOptions();
         options.Paths.Add(_input);
         _schema = FileSource.Create(options).Schema;
