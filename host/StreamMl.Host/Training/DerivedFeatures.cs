@@ -21,7 +21,7 @@ internal static class DerivedFeatures
             foreach (var operand in feature.Features)
             {
                 if (known.Contains(operand)) continue;
-                var guess = known.OrderBy(k => Distance(k, operand)).FirstOrDefault(k => Distance(k, operand) <= 2);
+                var guess = known.OrderBy(k => SpecErrors.Distance(k, operand)).FirstOrDefault(k => SpecErrors.Distance(k, operand) <= 2);
                 throw new StreamMlException($"{spec.WhereDerive(name)}: derive.{name}: '{operand}' is not a feature"
                     + (guess is null ? "" : $" (did you mean '{guess}'?)")
                     + $"; the features are: {string.Join(", ", featureNames)}");
@@ -31,19 +31,5 @@ internal static class DerivedFeatures
             features.Add(feature);
         }
         return new DerivedFeaturesLearner(learner, features, featureNames);
-    }
-
-    private static int Distance(string a, string b)
-    {
-        var previous = Enumerable.Range(0, b.Length + 1).ToArray();
-        for (var i = 1; i <= a.Length; i++)
-        {
-            var current = new int[b.Length + 1];
-            current[0] = i;
-            for (var j = 1; j <= b.Length; j++)
-                current[j] = Math.Min(Math.Min(current[j - 1] + 1, previous[j] + 1), previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1));
-            previous = current;
-        }
-        return previous[b.Length];
     }
 }

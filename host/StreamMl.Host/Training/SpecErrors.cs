@@ -106,7 +106,9 @@ internal static partial class SpecErrors
 
     private static string Normal(string key) => key.Replace("_", "", StringComparison.Ordinal).Replace("-", "", StringComparison.Ordinal).ToLowerInvariant();
 
-    private static int Distance(string a, string b)
+    /// <summary>Levenshtein distance (insertions, deletions, substitutions): how near a misspelt name is to a known
+    /// one, for the "did you mean" of spec errors.</summary>
+    internal static int Distance(string a, string b)
     {
         var previous = Enumerable.Range(0, b.Length + 1).ToArray();
         for (var i = 1; i <= a.Length; i++)
